@@ -1,0 +1,536 @@
+//! The [`Dialect`] trait: how one backend writes SQL. Its default methods render the whole AST in
+//! standard SQL; a backend overrides only what differs (placeholders, type names, ILIKE, the
+//! transaction that a write starts). No other part of the ORM writes SQL text.
+
+use crate::schema::{ColumnSchema, ColumnType, DefaultValue, TableSchema};
+use crate::statement::{BinaryOp, Delete, Expr, From, Func, Insert, Rendered, Select, Update};
+use crate::value::Value;
+
+/// Accumulates SQL text and parameters while a dialect renders a statement.
+#[derive(Debug, Default)]
+pub struct SqlWriter {
+    /// The SQL written so far.
+    pub sql: String,
+    /// The parameters bound so far.
+    pub params: Vec<Value>,
+}
+
+impl SqlWriter {
+    /// An empty writer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends raw SQL text (keywords and punctuation chosen by the dialect, never user data).
+    pub fn push(&mut self, s: &str) {
+        self.sql.push_str(s);
+    }
+
+    /// The finished statement.
+    pub fn finish(self) -> Rendered {
+        Rendered { sql: self.sql, params: self.params }
+    }
+}
+
+/// How one backend writes SQL. Object safe: the session holds a `&'static dyn Dialect`.
+pub trait Dialect: Send + Sync + 'static {
+    /// The backend's name (`sqlite`, `postgresql`), used in errors.
+    fn name(&self) -> &'static str;
+
+    /// Writes the placeholder of the `n`th parameter (1-based): `?n` or `$n`.
+    fn write_placeholder(&self, w: &mut SqlWriter, n: usize);
+
+    /// The SQL type of a column in CREATE TABLE.
+    fn column_type(&self, col: &ColumnSchema) -> String;
+
+    /// The statement that starts a transaction which will write. SQLite overrides it with
+    /// `BEGIN IMMEDIATE`, taking the write lock up front.
+    fn begin_sql(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    /// Writes an identifier, quoted, with embedded quotes doubled: no name can break out.
+    fn write_ident(&self, w: &mut SqlWriter, ident: &str) {
+        w.sql.reserve(ident.len() + 2);
+        w.sql.push('"');
+        for ch in ident.chars() {
+            if ch == '"' {
+                w.sql.push('"');
+            }
+            w.sql.push(ch);
+        }
+        w.sql.push('"');
+    }
+
+    /// Binds a value and writes its placeholder.
+    fn write_value(&self, w: &mut SqlWriter, v: &Value) {
+        w.params.push(v.clone());
+        self.write_placeholder(w, w.params.len());
+    }
+
+    /// Writes `ILIKE` (PostgreSQL) or an equivalent.
+    fn write_like(&self, w: &mut SqlWriter, expr: &Expr, pattern: &Expr, ci: bool, negated: bool) {
+        self.write_expr(w, expr);
+        w.push(match (ci, negated) {
+            (false, false) => " LIKE ",
+            (false, true) => " NOT LIKE ",
+            (true, false) => " ILIKE ",
+            (true, true) => " NOT ILIKE ",
+        });
+        self.write_expr(w, pattern);
+    }
+
+    /// Writes `x IN (...)`.
+    fn write_in_list(&self, w: &mut SqlWriter, expr: &Expr, list: &[Expr], negated: bool) {
+        if list.is_empty() {
+            // Standard SQL has no empty IN list; this is its meaning.
+            w.push(if negated { "1 = 1" } else { "1 = 0" });
+            return;
+        }
+        self.write_expr(w, expr);
+        w.push(if negated { " NOT IN (" } else { " IN (" });
+        for (i, e) in list.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            self.write_expr(w, e);
+        }
+        w.push(")");
+    }
+
+    /// Writes a function call.
+    fn write_func(&self, w: &mut SqlWriter, func: Func, args: &[Expr]) {
+        let (name, distinct) = match func {
+            Func::Count => ("COUNT", false),
+            Func::CountDistinct => ("COUNT", true),
+            Func::Sum => ("SUM", false),
+            Func::Avg => ("AVG", false),
+            Func::Min => ("MIN", false),
+            Func::Max => ("MAX", false),
+            Func::Lower => ("LOWER", false),
+            Func::Upper => ("UPPER", false),
+            Func::Length => ("LENGTH", false),
+            Func::Coalesce => ("COALESCE", false),
+        };
+        w.push(name);
+        w.push(if distinct { "(DISTINCT " } else { "(" });
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            self.write_expr(w, a);
+        }
+        w.push(")");
+    }
+
+    /// Writes any expression.
+    fn write_expr(&self, w: &mut SqlWriter, e: &Expr) {
+        match e {
+            Expr::Column { table, name } => {
+                self.write_ident(w, table);
+                w.push(".");
+                self.write_ident(w, name);
+            }
+            Expr::Value(v) => self.write_value(w, v),
+            Expr::Binary { left, op, right } => {
+                self.write_operand(w, left);
+                w.push(" ");
+                w.push(op.as_sql());
+                w.push(" ");
+                self.write_operand(w, right);
+            }
+            Expr::And(list) | Expr::Or(list) => {
+                let and = matches!(e, Expr::And(_));
+                if list.is_empty() {
+                    w.push(if and { "1 = 1" } else { "1 = 0" });
+                    return;
+                }
+                for (i, c) in list.iter().enumerate() {
+                    if i > 0 {
+                        w.push(if and { " AND " } else { " OR " });
+                    }
+                    self.write_operand(w, c);
+                }
+            }
+            Expr::Not(inner) => {
+                w.push("NOT ");
+                self.write_operand(w, inner);
+            }
+            Expr::IsNull { expr, negated } => {
+                self.write_operand(w, expr);
+                w.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
+            }
+            Expr::InList { expr, list, negated } => self.write_in_list(w, expr, list, *negated),
+            Expr::Between { expr, low, high, negated } => {
+                self.write_operand(w, expr);
+                w.push(if *negated { " NOT BETWEEN " } else { " BETWEEN " });
+                self.write_operand(w, low);
+                w.push(" AND ");
+                self.write_operand(w, high);
+            }
+            Expr::Like { expr, pattern, case_insensitive, negated } => {
+                self.write_like(w, expr, pattern, *case_insensitive, *negated)
+            }
+            Expr::Func { func, args } => self.write_func(w, *func, args),
+            Expr::CountStar => w.push("COUNT(*)"),
+            Expr::Exists(sel) => {
+                w.push("EXISTS (");
+                self.write_select(w, sel);
+                w.push(")");
+            }
+        }
+    }
+
+    /// Writes an operand of a larger expression, in parentheses when it is compound.
+    fn write_operand(&self, w: &mut SqlWriter, e: &Expr) {
+        let compound = match e {
+            Expr::Binary { op, .. } => !matches!(
+                op,
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div
+            ),
+            Expr::And(l) | Expr::Or(l) => l.len() > 1,
+            Expr::Not(_)
+            | Expr::IsNull { .. }
+            | Expr::InList { .. }
+            | Expr::Between { .. }
+            | Expr::Like { .. } => true,
+            _ => false,
+        };
+        if compound {
+            w.push("(");
+            self.write_expr(w, e);
+            w.push(")");
+        } else {
+            self.write_expr(w, e);
+        }
+    }
+
+    /// Writes LIMIT / OFFSET.
+    fn write_limit_offset(&self, w: &mut SqlWriter, limit: Option<u64>, offset: Option<u64>) {
+        if let Some(l) = limit {
+            w.push(" LIMIT ");
+            w.push(&l.to_string());
+        }
+        if let Some(o) = offset {
+            w.push(" OFFSET ");
+            w.push(&o.to_string());
+        }
+    }
+
+    /// Writes a SELECT.
+    fn write_select(&self, w: &mut SqlWriter, s: &Select) {
+        w.push(if s.distinct { "SELECT DISTINCT " } else { "SELECT " });
+        if s.columns.is_empty() {
+            w.push("*");
+        }
+        for (i, c) in s.columns.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            self.write_expr(w, c);
+        }
+        w.push(" FROM ");
+        match &s.from {
+            From::Table(t) => self.write_ident(w, t),
+            From::Subquery(sub, alias) => {
+                w.push("(");
+                self.write_select(w, sub);
+                w.push(") AS ");
+                self.write_ident(w, alias);
+            }
+        }
+        if let Some(f) = &s.filter {
+            w.push(" WHERE ");
+            self.write_expr(w, f);
+        }
+        if !s.group_by.is_empty() {
+            w.push(" GROUP BY ");
+            for (i, g) in s.group_by.iter().enumerate() {
+                if i > 0 {
+                    w.push(", ");
+                }
+                self.write_expr(w, g);
+            }
+        }
+        if let Some(h) = &s.having {
+            w.push(" HAVING ");
+            self.write_expr(w, h);
+        }
+        if !s.order_by.is_empty() {
+            w.push(" ORDER BY ");
+            for (i, o) in s.order_by.iter().enumerate() {
+                if i > 0 {
+                    w.push(", ");
+                }
+                self.write_operand(w, &o.expr);
+                w.push(if o.desc { " DESC" } else { " ASC" });
+            }
+        }
+        self.write_limit_offset(w, s.limit, s.offset);
+    }
+
+    /// Writes an INSERT.
+    fn write_insert(&self, w: &mut SqlWriter, ins: &Insert) {
+        w.push("INSERT INTO ");
+        self.write_ident(w, ins.table);
+        if ins.columns.is_empty() {
+            w.push(" DEFAULT VALUES");
+        } else {
+            w.push(" (");
+            for (i, c) in ins.columns.iter().enumerate() {
+                if i > 0 {
+                    w.push(", ");
+                }
+                self.write_ident(w, c);
+            }
+            w.push(") VALUES ");
+            for (r, row) in ins.rows.iter().enumerate() {
+                if r > 0 {
+                    w.push(", ");
+                }
+                w.push("(");
+                for (i, v) in row.iter().enumerate() {
+                    if i > 0 {
+                        w.push(", ");
+                    }
+                    self.write_value(w, v);
+                }
+                w.push(")");
+            }
+        }
+        self.write_returning(w, &ins.returning);
+    }
+
+    /// Writes ` RETURNING a, b` (nothing for an empty list).
+    fn write_returning(&self, w: &mut SqlWriter, cols: &[&'static str]) {
+        for (i, c) in cols.iter().enumerate() {
+            w.push(if i == 0 { " RETURNING " } else { ", " });
+            self.write_ident(w, c);
+        }
+    }
+
+    /// Writes an UPDATE.
+    fn write_update(&self, w: &mut SqlWriter, u: &Update) {
+        w.push("UPDATE ");
+        self.write_ident(w, u.table);
+        w.push(" SET ");
+        for (i, (col, e)) in u.set.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            self.write_ident(w, col);
+            w.push(" = ");
+            self.write_expr(w, e);
+        }
+        if let Some(f) = &u.filter {
+            w.push(" WHERE ");
+            self.write_expr(w, f);
+        }
+    }
+
+    /// Writes a DELETE.
+    fn write_delete(&self, w: &mut SqlWriter, d: &Delete) {
+        w.push("DELETE FROM ");
+        self.write_ident(w, d.table);
+        if let Some(f) = &d.filter {
+            w.push(" WHERE ");
+            self.write_expr(w, f);
+        }
+    }
+
+    /// Writes a literal default in DDL (literals only: values from the model's author, escaped).
+    fn write_default(&self, w: &mut SqlWriter, col: &ColumnSchema) {
+        if let Some(sd) = col.server_default {
+            w.push(" DEFAULT ");
+            w.push(sd);
+            return;
+        }
+        match col.default {
+            Some(DefaultValue::Int(i)) => {
+                w.push(" DEFAULT ");
+                w.push(&i.to_string());
+            }
+            Some(DefaultValue::Float(f)) => {
+                w.push(" DEFAULT ");
+                w.push(&f.to_string());
+            }
+            Some(DefaultValue::Bool(b)) => {
+                w.push(" DEFAULT ");
+                w.push(self.bool_literal(b));
+            }
+            Some(DefaultValue::Text(t)) => {
+                w.push(" DEFAULT '");
+                w.push(&t.replace('\'', "''"));
+                w.push("'");
+            }
+            _ => {}
+        }
+    }
+
+    /// `TRUE`/`FALSE` or `1`/`0`.
+    fn bool_literal(&self, b: bool) -> &'static str {
+        if b {
+            "TRUE"
+        } else {
+            "FALSE"
+        }
+    }
+
+    /// Writes one column definition in CREATE TABLE.
+    fn write_column_def(&self, w: &mut SqlWriter, t: &TableSchema, col: &ColumnSchema) {
+        self.write_ident(w, col.name);
+        w.push(" ");
+        w.push(&self.column_type(col));
+        if !col.nullable {
+            w.push(" NOT NULL");
+        }
+        self.write_default(w, col);
+        if let ColumnType::Enum { variants, .. } = col.ty {
+            self.write_enum_check(w, col, variants);
+        }
+        let _ = t;
+    }
+
+    /// Writes the constraint that keeps an enum column to its labels (a CHECK where the backend
+    /// has no native enum type; nothing by default).
+    fn write_enum_check(&self, w: &mut SqlWriter, col: &ColumnSchema, variants: &[&str]) {
+        let _ = (w, col, variants);
+    }
+
+    /// The statements that create a table, its indexes (and, on PostgreSQL, its enum types).
+    fn create_table(&self, t: &TableSchema, if_not_exists: bool) -> Vec<String> {
+        let mut w = SqlWriter::new();
+        w.push(if if_not_exists { "CREATE TABLE IF NOT EXISTS " } else { "CREATE TABLE " });
+        self.write_ident(&mut w, t.name);
+        w.push(" (");
+        for (i, col) in t.columns.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            self.write_column_def(&mut w, t, col);
+        }
+        if !t.primary_key.is_empty() {
+            w.push(", PRIMARY KEY (");
+            for (i, c) in t.primary_key_columns().enumerate() {
+                if i > 0 {
+                    w.push(", ");
+                }
+                self.write_ident(&mut w, c.name);
+            }
+            w.push(")");
+        }
+        for u in t.uniques {
+            w.push(", CONSTRAINT ");
+            self.write_ident(&mut w, u.name);
+            w.push(" UNIQUE (");
+            self.write_ident_list(&mut w, u.columns);
+            w.push(")");
+        }
+        for fk in t.foreign_keys {
+            w.push(", CONSTRAINT ");
+            self.write_ident(&mut w, fk.name);
+            w.push(" FOREIGN KEY (");
+            self.write_ident_list(&mut w, fk.columns);
+            w.push(") REFERENCES ");
+            self.write_ident(&mut w, fk.ref_table);
+            w.push(" (");
+            self.write_ident_list(&mut w, fk.ref_columns);
+            w.push(")");
+            if fk.on_delete != crate::schema::ReferentialAction::NoAction {
+                w.push(" ON DELETE ");
+                w.push(fk.on_delete.as_sql());
+            }
+            if fk.on_update != crate::schema::ReferentialAction::NoAction {
+                w.push(" ON UPDATE ");
+                w.push(fk.on_update.as_sql());
+            }
+        }
+        w.push(")");
+        let mut out = vec![w.sql];
+        for ix in t.indexes {
+            let mut w = SqlWriter::new();
+            w.push(if ix.unique { "CREATE UNIQUE INDEX " } else { "CREATE INDEX " });
+            if if_not_exists {
+                w.push("IF NOT EXISTS ");
+            }
+            self.write_ident(&mut w, ix.name);
+            w.push(" ON ");
+            self.write_ident(&mut w, t.name);
+            w.push(" (");
+            self.write_ident_list(&mut w, ix.columns);
+            w.push(")");
+            out.push(w.sql);
+        }
+        out
+    }
+
+    /// The statements that drop a table (and what `create_table` made for it alone).
+    fn drop_table(&self, t: &TableSchema, if_exists: bool) -> Vec<String> {
+        let mut w = SqlWriter::new();
+        w.push(if if_exists { "DROP TABLE IF EXISTS " } else { "DROP TABLE " });
+        self.write_ident(&mut w, t.name);
+        vec![w.sql]
+    }
+
+    /// Writes `"a", "b"`.
+    fn write_ident_list(&self, w: &mut SqlWriter, idents: &[&str]) {
+        for (i, c) in idents.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            self.write_ident(w, c);
+        }
+    }
+
+    /// Renders a SELECT.
+    fn select(&self, s: &Select) -> Rendered {
+        let mut w = SqlWriter::new();
+        self.write_select(&mut w, s);
+        w.finish()
+    }
+
+    /// Renders an INSERT.
+    fn insert(&self, i: &Insert) -> Rendered {
+        let mut w = SqlWriter::new();
+        self.write_insert(&mut w, i);
+        w.finish()
+    }
+
+    /// Renders an UPDATE.
+    fn update(&self, u: &Update) -> Rendered {
+        let mut w = SqlWriter::new();
+        self.write_update(&mut w, u);
+        w.finish()
+    }
+
+    /// Renders a DELETE.
+    fn delete(&self, d: &Delete) -> Rendered {
+        let mut w = SqlWriter::new();
+        self.write_delete(&mut w, d);
+        w.finish()
+    }
+
+    /// `SAVEPOINT name`
+    fn savepoint_sql(&self, name: &str) -> String {
+        let mut w = SqlWriter::new();
+        w.push("SAVEPOINT ");
+        self.write_ident(&mut w, name);
+        w.sql
+    }
+
+    /// `RELEASE SAVEPOINT name`
+    fn release_savepoint_sql(&self, name: &str) -> String {
+        let mut w = SqlWriter::new();
+        w.push("RELEASE SAVEPOINT ");
+        self.write_ident(&mut w, name);
+        w.sql
+    }
+
+    /// `ROLLBACK TO SAVEPOINT name`
+    fn rollback_to_savepoint_sql(&self, name: &str) -> String {
+        let mut w = SqlWriter::new();
+        w.push("ROLLBACK TO SAVEPOINT ");
+        self.write_ident(&mut w, name);
+        w.sql
+    }
+}

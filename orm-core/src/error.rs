@@ -1,0 +1,128 @@
+//! The one error type of the ORM. Every variant is something a program can match on: constraint
+//! violations carry the table, column or constraint the database named, decoding errors name the
+//! column and both types. Nothing a user or a database supplies makes the library panic.
+
+use std::fmt;
+
+/// The result type of every fallible ORM call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Details a database gave about a violated constraint. Each part is `None` when the database did
+/// not say it (SQLite names table and column for UNIQUE and NOT NULL, but not for foreign keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConstraintInfo {
+    /// The table the failed statement wrote to.
+    pub table: Option<String>,
+    /// The columns involved, in the order the database listed them.
+    pub columns: Vec<String>,
+    /// The constraint's name.
+    pub constraint: Option<String>,
+    /// The database's own message, verbatim.
+    pub message: String,
+}
+
+impl fmt::Display for ConstraintInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Every error the ORM returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A query that must return a row returned none (`one`, `get_or_404`-style calls).
+    #[error("no row found for {0}")]
+    NotFound(String),
+    /// A query that must return at most one row returned more (`one`, `one_or_none`).
+    #[error("expected one row from {0}, found several")]
+    MultipleRows(String),
+    /// A UNIQUE or PRIMARY KEY constraint was violated.
+    #[error("unique violation: {0}")]
+    UniqueViolation(ConstraintInfo),
+    /// A FOREIGN KEY constraint was violated.
+    #[error("foreign key violation: {0}")]
+    ForeignKeyViolation(ConstraintInfo),
+    /// A NOT NULL constraint was violated.
+    #[error("not null violation: {0}")]
+    NotNullViolation(ConstraintInfo),
+    /// A CHECK constraint (including the one guarding an enum column on SQLite) was violated.
+    #[error("check violation: {0}")]
+    CheckViolation(ConstraintInfo),
+    /// The database could not be reached, or a connection could not be had from the pool in time.
+    #[error("connection error: {0}")]
+    Connection(String),
+    /// A bad connection URL or option.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// A value read from the database does not fit the Rust type it is decoded into.
+    #[error("cannot decode column `{column}`: expected {expected}, got {got}")]
+    Decode {
+        /// The column (or result position) being decoded.
+        column: String,
+        /// The Rust type asked for.
+        expected: &'static str,
+        /// What the database returned.
+        got: String,
+    },
+    /// A relationship was read before it was loaded (relationships never load behind your back).
+    #[error("relationship `{0}` is not loaded")]
+    NotLoaded(&'static str),
+    /// The operation is not available on this backend.
+    #[error("not supported on {backend}: {what}")]
+    Unsupported {
+        /// The backend's name, e.g. `sqlite`.
+        backend: &'static str,
+        /// What was asked for.
+        what: String,
+    },
+    /// The session or query was used in a way that cannot work (e.g. a handle from another session).
+    #[error("invalid use: {0}")]
+    InvalidUse(String),
+    /// A migration failed; the database stays at the revision before it.
+    #[error("migration error: {0}")]
+    Migration(String),
+    /// Any other error the database reported.
+    #[error("database error: {message}")]
+    Database {
+        /// The backend's error code, when it has one (SQLite extended code, SQLSTATE).
+        code: Option<String>,
+        /// The database's message.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The constraint details when this is one of the four constraint violations.
+    pub fn constraint(&self) -> Option<&ConstraintInfo> {
+        match self {
+            Error::UniqueViolation(c)
+            | Error::ForeignKeyViolation(c)
+            | Error::NotNullViolation(c)
+            | Error::CheckViolation(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// Why a single value could not be decoded; the caller adds the column name to make an
+/// [`Error::Decode`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The Rust type asked for.
+    pub expected: &'static str,
+    /// What was found.
+    pub got: String,
+}
+
+impl DecodeError {
+    /// A decode error expecting `expected`, having found `got`.
+    pub fn new(expected: &'static str, got: impl Into<String>) -> Self {
+        DecodeError { expected, got: got.into() }
+    }
+
+    /// Attach the column name.
+    pub fn at(self, column: impl Into<String>) -> Error {
+        Error::Decode { column: column.into(), expected: self.expected, got: self.got }
+    }
+}

@@ -1,0 +1,393 @@
+//! Typed column handles and expressions. `User::email` is a `Column<User, String>`; its methods
+//! accept only operands of the column's type (a wrong type does not compile, with a short error
+//! naming the column's type), and return the untyped [`Expr`] AST.
+
+use crate::connection::{decode_at, Row};
+use crate::error::Result;
+use crate::model::Model;
+use crate::statement::{BinaryOp, Expr, Func, OrderBy};
+use crate::value::{FromValue, ToValue};
+use std::marker::PhantomData;
+
+/// A column of model `M` holding values of type `T`. Generated as associated consts by
+/// `#[derive(Model)]`: `User::email`.
+pub struct Column<M, T> {
+    /// The column's index in the table schema.
+    pub index: usize,
+    /// The column's name.
+    pub name: &'static str,
+    _marker: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Column<M, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M, T> Copy for Column<M, T> {}
+impl<M, T> std::fmt::Debug for Column<M, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Column({})", self.name)
+    }
+}
+
+impl<M, T> Column<M, T> {
+    /// A handle on column `index` named `name`; called by the derive.
+    pub const fn new(index: usize, name: &'static str) -> Self {
+        Column { index, name, _marker: PhantomData }
+    }
+}
+
+impl<M: Model, T> Column<M, T> {
+    /// The column as an expression.
+    pub fn expr(self) -> Expr {
+        Expr::Column { table: M::TABLE.name, name: self.name }
+    }
+
+    /// `SET column = value`, for bulk updates.
+    pub fn set(self, value: impl Operand<T>) -> Assignment {
+        Assignment { column: self.name, table: M::TABLE.name, value: value.into_expr() }
+    }
+}
+
+/// A typed expression other than a plain column: an aggregate or function result.
+pub struct TypedExpr<T> {
+    expr: Expr,
+    _marker: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for TypedExpr<T> {
+    fn clone(&self) -> Self {
+        TypedExpr { expr: self.expr.clone(), _marker: PhantomData }
+    }
+}
+impl<T> std::fmt::Debug for TypedExpr<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.expr.fmt(f)
+    }
+}
+
+impl<T> TypedExpr<T> {
+    /// Wraps an untyped expression; the caller vouches for `T`.
+    pub fn new(expr: Expr) -> Self {
+        TypedExpr { expr, _marker: PhantomData }
+    }
+
+    /// The untyped expression.
+    pub fn expr(self) -> Expr {
+        self.expr
+    }
+}
+
+/// Something that can stand where a value of type `T` is expected: a `T`, a borrowed form of it
+/// (`&str` for `String`), a bare value for an `Option<T>` column, or another column of type `T`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be compared with or assigned to a column of type `{T}`",
+    label = "expected a value of type `{T}` here",
+    note = "a column of type `{T}` takes a `{T}`, a reference to one, or a column of the same type"
+)]
+pub trait Operand<T> {
+    /// The operand as an expression.
+    fn into_expr(self) -> Expr;
+}
+
+impl<T: ToValue> Operand<T> for T {
+    fn into_expr(self) -> Expr {
+        Expr::Value(self.to_value())
+    }
+}
+impl<T: ToValue> Operand<T> for &T {
+    fn into_expr(self) -> Expr {
+        Expr::Value(self.to_value())
+    }
+}
+impl<T: ToValue> Operand<Option<T>> for T {
+    fn into_expr(self) -> Expr {
+        Expr::Value(self.to_value())
+    }
+}
+impl Operand<String> for &str {
+    fn into_expr(self) -> Expr {
+        Expr::Value(crate::value::Value::Text(self.to_owned()))
+    }
+}
+impl Operand<Option<String>> for &str {
+    fn into_expr(self) -> Expr {
+        Expr::Value(crate::value::Value::Text(self.to_owned()))
+    }
+}
+impl<M: Model, T> Operand<T> for Column<M, T> {
+    fn into_expr(self) -> Expr {
+        self.expr()
+    }
+}
+impl<T> Operand<T> for TypedExpr<T> {
+    fn into_expr(self) -> Expr {
+        self.expr
+    }
+}
+
+/// Column types that LIKE applies to.
+#[diagnostic::on_unimplemented(message = "LIKE applies to text columns, not to `{Self}`")]
+pub trait TextType {}
+impl TextType for String {}
+impl TextType for Option<String> {}
+
+/// Column types that can be summed and averaged.
+#[diagnostic::on_unimplemented(message = "SUM and AVG apply to numeric columns, not to `{Self}`")]
+pub trait NumericType {}
+impl NumericType for i16 {}
+impl NumericType for i32 {}
+impl NumericType for i64 {}
+impl NumericType for f32 {}
+impl NumericType for f64 {}
+impl<T: NumericType> NumericType for Option<T> {}
+
+macro_rules! comparison_methods {
+    () => {
+        /// `self = value`
+        pub fn eq(self, value: impl Operand<T>) -> Expr {
+            Expr::binary(self.expr(), BinaryOp::Eq, value.into_expr())
+        }
+        /// `self <> value`
+        pub fn ne(self, value: impl Operand<T>) -> Expr {
+            Expr::binary(self.expr(), BinaryOp::Ne, value.into_expr())
+        }
+        /// `self < value`
+        pub fn lt(self, value: impl Operand<T>) -> Expr {
+            Expr::binary(self.expr(), BinaryOp::Lt, value.into_expr())
+        }
+        /// `self <= value`
+        pub fn le(self, value: impl Operand<T>) -> Expr {
+            Expr::binary(self.expr(), BinaryOp::Le, value.into_expr())
+        }
+        /// `self > value`
+        pub fn gt(self, value: impl Operand<T>) -> Expr {
+            Expr::binary(self.expr(), BinaryOp::Gt, value.into_expr())
+        }
+        /// `self >= value`
+        pub fn ge(self, value: impl Operand<T>) -> Expr {
+            Expr::binary(self.expr(), BinaryOp::Ge, value.into_expr())
+        }
+        /// `self IN (values...)`; an empty list matches nothing.
+        pub fn in_list<V: Operand<T>>(self, values: impl IntoIterator<Item = V>) -> Expr {
+            Expr::InList {
+                expr: Box::new(self.expr()),
+                list: values.into_iter().map(Operand::into_expr).collect(),
+                negated: false,
+            }
+        }
+        /// `self NOT IN (values...)`; an empty list matches everything.
+        pub fn not_in_list<V: Operand<T>>(self, values: impl IntoIterator<Item = V>) -> Expr {
+            Expr::InList {
+                expr: Box::new(self.expr()),
+                list: values.into_iter().map(Operand::into_expr).collect(),
+                negated: true,
+            }
+        }
+        /// `self BETWEEN low AND high` (inclusive).
+        pub fn between(self, low: impl Operand<T>, high: impl Operand<T>) -> Expr {
+            Expr::Between {
+                expr: Box::new(self.expr()),
+                low: Box::new(low.into_expr()),
+                high: Box::new(high.into_expr()),
+                negated: false,
+            }
+        }
+        /// Ascending order.
+        pub fn asc(self) -> OrderBy {
+            OrderBy { expr: self.expr(), desc: false }
+        }
+        /// Descending order.
+        pub fn desc(self) -> OrderBy {
+            OrderBy { expr: self.expr(), desc: true }
+        }
+    };
+}
+
+macro_rules! text_methods {
+    () => {
+        /// `self LIKE pattern` (`%` any run, `_` one character).
+        pub fn like(self, pattern: &str) -> Expr {
+            like(self.expr(), pattern, false, false)
+        }
+        /// `self NOT LIKE pattern`.
+        pub fn not_like(self, pattern: &str) -> Expr {
+            like(self.expr(), pattern, false, true)
+        }
+        /// Case-insensitive LIKE: `ILIKE` on PostgreSQL, `LIKE` on SQLite (whose LIKE ignores
+        /// ASCII case).
+        pub fn ilike(self, pattern: &str) -> Expr {
+            like(self.expr(), pattern, true, false)
+        }
+        /// Case-insensitive NOT LIKE.
+        pub fn not_ilike(self, pattern: &str) -> Expr {
+            like(self.expr(), pattern, true, true)
+        }
+    };
+}
+
+fn like(expr: Expr, pattern: &str, ci: bool, negated: bool) -> Expr {
+    Expr::Like {
+        expr: Box::new(expr),
+        pattern: Box::new(Expr::Value(crate::value::Value::Text(pattern.to_owned()))),
+        case_insensitive: ci,
+        negated,
+    }
+}
+
+impl<M: Model, T> Column<M, T> {
+    comparison_methods!();
+}
+impl<T> TypedExpr<T> {
+    comparison_methods!();
+}
+impl<M: Model, T: TextType> Column<M, T> {
+    text_methods!();
+}
+impl<T: TextType> TypedExpr<T> {
+    text_methods!();
+}
+
+impl<M: Model, T> Column<M, Option<T>> {
+    /// `self IS NULL`
+    pub fn is_null(self) -> Expr {
+        Expr::IsNull { expr: Box::new(self.expr()), negated: false }
+    }
+    /// `self IS NOT NULL`
+    pub fn is_not_null(self) -> Expr {
+        Expr::IsNull { expr: Box::new(self.expr()), negated: true }
+    }
+}
+
+/// Anything that is a typed SQL expression of type `T`: a column or a [`TypedExpr`].
+pub trait IntoTyped<T> {
+    /// The untyped expression.
+    fn into_untyped(self) -> Expr;
+}
+impl<M: Model, T> IntoTyped<T> for Column<M, T> {
+    fn into_untyped(self) -> Expr {
+        self.expr()
+    }
+}
+impl<T> IntoTyped<T> for TypedExpr<T> {
+    fn into_untyped(self) -> Expr {
+        self.expr
+    }
+}
+
+/// `COUNT(*)`.
+pub fn count_star() -> TypedExpr<i64> {
+    TypedExpr::new(Expr::CountStar)
+}
+/// `COUNT(x)`: the non-NULL values of `x`.
+pub fn count<T>(x: impl IntoTyped<T>) -> TypedExpr<i64> {
+    TypedExpr::new(Expr::Func { func: Func::Count, args: vec![x.into_untyped()] })
+}
+/// `COUNT(DISTINCT x)`.
+pub fn count_distinct<T>(x: impl IntoTyped<T>) -> TypedExpr<i64> {
+    TypedExpr::new(Expr::Func { func: Func::CountDistinct, args: vec![x.into_untyped()] })
+}
+/// `SUM(x)`: NULL (None) over no rows.
+pub fn sum<T: NumericType>(x: impl IntoTyped<T>) -> TypedExpr<Option<T>> {
+    TypedExpr::new(Expr::Func { func: Func::Sum, args: vec![x.into_untyped()] })
+}
+/// `AVG(x)`, as a float; NULL (None) over no rows.
+pub fn avg<T: NumericType>(x: impl IntoTyped<T>) -> TypedExpr<Option<f64>> {
+    TypedExpr::new(Expr::Func { func: Func::Avg, args: vec![x.into_untyped()] })
+}
+/// `MIN(x)`: NULL (None) over no rows.
+pub fn min<T>(x: impl IntoTyped<T>) -> TypedExpr<Option<T>> {
+    TypedExpr::new(Expr::Func { func: Func::Min, args: vec![x.into_untyped()] })
+}
+/// `MAX(x)`: NULL (None) over no rows.
+pub fn max<T>(x: impl IntoTyped<T>) -> TypedExpr<Option<T>> {
+    TypedExpr::new(Expr::Func { func: Func::Max, args: vec![x.into_untyped()] })
+}
+/// `LOWER(x)`.
+pub fn lower<T: TextType>(x: impl IntoTyped<T>) -> TypedExpr<T> {
+    TypedExpr::new(Expr::Func { func: Func::Lower, args: vec![x.into_untyped()] })
+}
+/// `UPPER(x)`.
+pub fn upper<T: TextType>(x: impl IntoTyped<T>) -> TypedExpr<T> {
+    TypedExpr::new(Expr::Func { func: Func::Upper, args: vec![x.into_untyped()] })
+}
+
+/// `SET column = value` in a bulk update; made by [`Column::set`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// The table the column belongs to.
+    pub table: &'static str,
+    /// The column.
+    pub column: &'static str,
+    /// The new value.
+    pub value: Expr,
+}
+
+/// What `select(...)` accepts: a column, a typed expression, or a tuple of them (up to 8). Each
+/// knows how to decode its own part of a row.
+pub trait Selectable {
+    /// The Rust type a row decodes to.
+    type Output;
+    /// Appends the selected expressions.
+    fn push_exprs(self, out: &mut Vec<Expr>);
+    /// Decodes the row's columns from `offset`.
+    fn decode(row: &dyn Row, offset: usize) -> Result<Self::Output>;
+    /// How many columns it selects.
+    const WIDTH: usize;
+}
+
+impl<M: Model, T: FromValue> Selectable for Column<M, T> {
+    type Output = T;
+    const WIDTH: usize = 1;
+    fn push_exprs(self, out: &mut Vec<Expr>) {
+        out.push(self.expr());
+    }
+    fn decode(row: &dyn Row, offset: usize) -> Result<T> {
+        let name = row.column_name(offset).unwrap_or("?").to_owned();
+        decode_at(row, offset, &name)
+    }
+}
+
+impl<T: FromValue> Selectable for TypedExpr<T> {
+    type Output = T;
+    const WIDTH: usize = 1;
+    fn push_exprs(self, out: &mut Vec<Expr>) {
+        out.push(self.expr);
+    }
+    fn decode(row: &dyn Row, offset: usize) -> Result<T> {
+        let name = row.column_name(offset).unwrap_or("?").to_owned();
+        decode_at(row, offset, &name)
+    }
+}
+
+macro_rules! tuple_selectable {
+    ($($t:ident),+) => {
+        impl<$($t: Selectable),+> Selectable for ($($t,)+) {
+            type Output = ($($t::Output,)+);
+            const WIDTH: usize = 0 $(+ $t::WIDTH)+;
+            #[allow(non_snake_case)]
+            fn push_exprs(self, out: &mut Vec<Expr>) {
+                let ($($t,)+) = self;
+                $($t.push_exprs(out);)+
+            }
+            #[allow(unused_assignments)]
+            fn decode(row: &dyn Row, offset: usize) -> Result<Self::Output> {
+                let mut at = offset;
+                Ok(($({
+                    let v = $t::decode(row, at)?;
+                    at += $t::WIDTH;
+                    v
+                },)+))
+            }
+        }
+    };
+}
+tuple_selectable!(A);
+tuple_selectable!(A, B);
+tuple_selectable!(A, B, C);
+tuple_selectable!(A, B, C, D);
+tuple_selectable!(A, B, C, D, E);
+tuple_selectable!(A, B, C, D, E, F);
+tuple_selectable!(A, B, C, D, E, F, G);
+tuple_selectable!(A, B, C, D, E, F, G, H);

@@ -1,0 +1,42 @@
+//! Backend-neutral core of the `orm` crate: schema metadata, values, the [`Model`] trait, typed
+//! columns and expressions, the query AST, the [`Dialect`] and [`Connection`] traits that backends
+//! implement, the [`Session`] (unit of work) and [`Database`] (a pool of connections).
+//!
+//! Applications use it through the `orm` facade crate, which adds the backends and the derives.
+
+pub mod connection;
+pub mod dialect;
+pub mod error;
+pub mod expr;
+pub mod model;
+pub mod raw;
+pub mod schema;
+pub mod statement;
+pub mod value;
+
+pub use connection::{Connection, Connector, PoolConfig, Row};
+pub use dialect::{Dialect, SqlWriter};
+pub use error::{ConstraintInfo, DecodeError, Error, Result};
+pub use expr::{
+    avg, count, count_distinct, count_star, lower, max, min, sum, upper, Assignment, Column,
+    IntoTyped, Operand, Selectable, TypedExpr,
+};
+pub use model::{ColumnMask, Model, ModelEntry, Related};
+pub use raw::FromRow;
+pub use schema::{
+    ColumnSchema, ColumnType, DefaultValue, ForeignKeySchema, IndexSchema, ReferentialAction,
+    TableSchema, UniqueSchema,
+};
+pub use statement::{Expr, OrderBy};
+pub use value::{DbEnum, FromValue, Json, ToValue, Value, ValueRef};
+
+/// Items the derive macros' generated code names. Not a public API: may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::connection::decode_at;
+    pub use crate::raw::column_index;
+    pub use crate::value::decode_enum;
+    pub use chrono;
+    pub use inventory;
+    pub use uuid;
+}

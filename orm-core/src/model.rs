@@ -1,0 +1,150 @@
+//! The [`Model`] trait that `#[derive(Model)]` implements, the column bit mask used for dirty
+//! tracking, relationship fields ([`Related`]) and the registry of models (so `create_all` and
+//! the migration engine need no hand-kept list).
+
+use crate::connection::Row;
+use crate::error::{Error, Result};
+use crate::schema::TableSchema;
+use crate::value::{Value, ValueRef};
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// The most columns a model may have (the width of [`ColumnMask`]).
+pub const MAX_COLUMNS: usize = 256;
+
+/// A set of column indexes: which columns an UPDATE writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct ColumnMask([u64; MAX_COLUMNS / 64]);
+
+impl ColumnMask {
+    /// No columns.
+    pub const fn empty() -> Self {
+        ColumnMask([0; MAX_COLUMNS / 64])
+    }
+
+    /// Adds column `idx` (indexes past [`MAX_COLUMNS`] are ignored; the derive refuses them).
+    pub fn set(&mut self, idx: usize) {
+        if let Some(word) = self.0.get_mut(idx / 64) {
+            *word |= 1u64 << (idx % 64);
+        }
+    }
+
+    /// Whether column `idx` is in the set.
+    pub fn contains(&self, idx: usize) -> bool {
+        self.0.get(idx / 64).is_some_and(|w| w & (1u64 << (idx % 64)) != 0)
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
+    }
+
+    /// The number of columns in the set.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// The column indexes, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..MAX_COLUMNS).filter(move |&i| self.contains(i))
+    }
+}
+
+/// A struct mapped to a table. Implemented by `#[derive(Model)]`; the methods are the session's
+/// and query builder's interface to the struct, not meant to be called by hand.
+pub trait Model: Sized + Send + 'static {
+    /// The primary key: the key column's type, or a tuple for a composite key.
+    type Key: Clone + Eq + Hash + Debug + Send + Sync + 'static;
+    /// The columns-only copy the session keeps of each loaded row, to find what changed.
+    type Snapshot: Send + Sync + 'static;
+
+    /// The table's schema.
+    const TABLE: &'static TableSchema;
+
+    /// The primary key, or `None` when the database has yet to assign it (an integer key of 0).
+    fn key(&self) -> Option<Self::Key>;
+
+    /// The key's values, in primary-key column order.
+    fn key_values(key: &Self::Key) -> Vec<Value>;
+
+    /// Decodes a row whose columns, from `offset`, are this table's in schema order.
+    fn decode(row: &dyn Row, offset: usize) -> Result<Self>;
+
+    /// The value of column `idx` (schema order), for binding.
+    fn column_value(&self, idx: usize) -> Value;
+
+    /// Writes a value the database generated (RETURNING) into column `idx`.
+    fn set_column(&mut self, idx: usize, value: ValueRef<'_>) -> Result<()>;
+
+    /// A columns-only copy.
+    fn snapshot(&self) -> Self::Snapshot;
+
+    /// A model with the snapshot's columns; relationships unloaded, skipped fields default.
+    fn from_snapshot(snapshot: &Self::Snapshot) -> Self;
+
+    /// The columns whose values differ from the snapshot's.
+    fn changed_columns(&self, snapshot: &Self::Snapshot) -> ColumnMask;
+}
+
+/// A relationship field: not a column, filled by loading. Left out of the model's equality.
+#[derive(Debug, Clone, Default)]
+pub enum Related<T> {
+    /// Not loaded (reading it is an [`Error::NotLoaded`], never a hidden query).
+    #[default]
+    Unloaded,
+    /// Loaded.
+    Loaded(T),
+}
+
+impl<T> Related<T> {
+    /// The loaded value, or [`Error::NotLoaded`].
+    pub fn get(&self) -> Result<&T> {
+        match self {
+            Related::Loaded(v) => Ok(v),
+            Related::Unloaded => Err(Error::NotLoaded(std::any::type_name::<T>())),
+        }
+    }
+
+    /// The loaded value, if loaded.
+    pub fn loaded(&self) -> Option<&T> {
+        match self {
+            Related::Loaded(v) => Some(v),
+            Related::Unloaded => None,
+        }
+    }
+
+    /// Whether it is loaded.
+    pub fn is_loaded(&self) -> bool {
+        matches!(self, Related::Loaded(_))
+    }
+}
+
+impl<T> PartialEq for Related<T> {
+    /// Relationships are left out of a model's equality: always equal.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// A registered model: `#[derive(Model)]` submits one per struct.
+#[derive(Debug)]
+pub struct ModelEntry {
+    /// The model's schema.
+    pub table: &'static TableSchema,
+    /// The Rust type's name.
+    pub type_name: &'static str,
+}
+
+inventory::collect!(ModelEntry);
+
+/// Every model compiled into this program, in foreign-key order (parents first), each table once.
+pub fn registered_tables() -> Vec<&'static TableSchema> {
+    let mut tables: Vec<&'static TableSchema> = Vec::new();
+    for e in inventory::iter::<ModelEntry> {
+        if !tables.iter().any(|t| t.name == e.table.name) {
+            tables.push(e.table);
+        }
+    }
+    tables.sort_by_key(|t| t.name);
+    crate::schema::sort_by_dependencies(&tables)
+}

@@ -1,0 +1,296 @@
+//! The query AST: an untyped runtime value built by the typed query builder and rendered to SQL by
+//! a [`Dialect`](crate::Dialect). Values are never written into SQL text: they stay [`Value`]s and
+//! become bound parameters when rendered.
+
+use crate::value::Value;
+
+/// A binary operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `=`
+    Eq,
+    /// `<>`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+impl BinaryOp {
+    /// The operator's SQL text.
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            BinaryOp::Eq => "=",
+            BinaryOp::Ne => "<>",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+        }
+    }
+}
+
+/// A SQL function the builder can call. A closed set: every dialect knows how to write each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Func {
+    /// `COUNT(x)`
+    Count,
+    /// `COUNT(DISTINCT x)`
+    CountDistinct,
+    /// `SUM(x)`
+    Sum,
+    /// `AVG(x)`
+    Avg,
+    /// `MIN(x)`
+    Min,
+    /// `MAX(x)`
+    Max,
+    /// `LOWER(x)`
+    Lower,
+    /// `UPPER(x)`
+    Upper,
+    /// `LENGTH(x)` (character length)
+    Length,
+    /// `COALESCE(a, b, ...)`
+    Coalesce,
+}
+
+/// An expression.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Expr {
+    /// A table-qualified column.
+    Column {
+        /// The table (or its alias).
+        table: &'static str,
+        /// The column.
+        name: &'static str,
+    },
+    /// A bound value.
+    Value(Value),
+    /// `left op right`
+    Binary {
+        /// Left operand.
+        left: Box<Expr>,
+        /// Operator.
+        op: BinaryOp,
+        /// Right operand.
+        right: Box<Expr>,
+    },
+    /// All of these (an empty list is true).
+    And(Vec<Expr>),
+    /// Any of these (an empty list is false).
+    Or(Vec<Expr>),
+    /// `NOT x`
+    Not(Box<Expr>),
+    /// `x IS [NOT] NULL`
+    IsNull {
+        /// The tested expression.
+        expr: Box<Expr>,
+        /// `IS NOT NULL`.
+        negated: bool,
+    },
+    /// `x [NOT] IN (...)`; an empty list is false (true when negated).
+    InList {
+        /// The tested expression.
+        expr: Box<Expr>,
+        /// The candidates.
+        list: Vec<Expr>,
+        /// `NOT IN`.
+        negated: bool,
+    },
+    /// `x [NOT] BETWEEN low AND high`
+    Between {
+        /// The tested expression.
+        expr: Box<Expr>,
+        /// Lower bound, inclusive.
+        low: Box<Expr>,
+        /// Upper bound, inclusive.
+        high: Box<Expr>,
+        /// `NOT BETWEEN`.
+        negated: bool,
+    },
+    /// `x [NOT] LIKE pattern`, case-insensitively for ILIKE.
+    Like {
+        /// The tested expression.
+        expr: Box<Expr>,
+        /// The pattern (`%` and `_` wildcards).
+        pattern: Box<Expr>,
+        /// ILIKE.
+        case_insensitive: bool,
+        /// `NOT LIKE`.
+        negated: bool,
+    },
+    /// A function call.
+    Func {
+        /// Which function.
+        func: Func,
+        /// Its arguments.
+        args: Vec<Expr>,
+    },
+    /// `COUNT(*)`
+    CountStar,
+    /// `EXISTS (subquery)`
+    Exists(Box<Select>),
+}
+
+impl Expr {
+    /// `left op right`
+    pub fn binary(left: Expr, op: BinaryOp, right: Expr) -> Expr {
+        Expr::Binary { left: Box::new(left), op, right: Box::new(right) }
+    }
+
+    /// Both conditions (flattens nested ANDs).
+    pub fn and(self, other: Expr) -> Expr {
+        match self {
+            Expr::And(mut v) => {
+                v.push(other);
+                Expr::And(v)
+            }
+            e => Expr::And(vec![e, other]),
+        }
+    }
+
+    /// Either condition (flattens nested ORs).
+    pub fn or(self, other: Expr) -> Expr {
+        match self {
+            Expr::Or(mut v) => {
+                v.push(other);
+                Expr::Or(v)
+            }
+            e => Expr::Or(vec![e, other]),
+        }
+    }
+
+    /// The negated condition.
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Expr {
+        Expr::Not(Box::new(self))
+    }
+}
+
+/// One ORDER BY term.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderBy {
+    /// The sort key.
+    pub expr: Expr,
+    /// Descending.
+    pub desc: bool,
+}
+
+/// What a SELECT reads from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum From {
+    /// A table.
+    Table(&'static str),
+    /// A subquery with an alias.
+    Subquery(Box<Select>, &'static str),
+}
+
+/// A SELECT statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Select {
+    /// `DISTINCT`.
+    pub distinct: bool,
+    /// The selected expressions; empty means `*`.
+    pub columns: Vec<Expr>,
+    /// The FROM item.
+    pub from: From,
+    /// WHERE.
+    pub filter: Option<Expr>,
+    /// GROUP BY.
+    pub group_by: Vec<Expr>,
+    /// HAVING.
+    pub having: Option<Expr>,
+    /// ORDER BY.
+    pub order_by: Vec<OrderBy>,
+    /// LIMIT.
+    pub limit: Option<u64>,
+    /// OFFSET.
+    pub offset: Option<u64>,
+}
+
+impl Select {
+    /// `SELECT * FROM table`.
+    pub fn from_table(table: &'static str) -> Self {
+        Select {
+            distinct: false,
+            columns: Vec::new(),
+            from: From::Table(table),
+            filter: None,
+            group_by: Vec::new(),
+            having: None,
+            order_by: Vec::new(),
+            limit: None,
+            offset: None,
+        }
+    }
+
+    /// Adds a WHERE condition, AND-ed with any already there.
+    pub fn and_where(&mut self, cond: Expr) {
+        self.filter = Some(match self.filter.take() {
+            Some(f) => f.and(cond),
+            None => cond,
+        });
+    }
+}
+
+/// An INSERT of one or more rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Insert {
+    /// The table.
+    pub table: &'static str,
+    /// The columns given; empty means `DEFAULT VALUES`.
+    pub columns: Vec<&'static str>,
+    /// The rows, each as long as `columns`.
+    pub rows: Vec<Vec<Value>>,
+    /// Columns to read back (`RETURNING`).
+    pub returning: Vec<&'static str>,
+}
+
+/// An UPDATE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    /// The table.
+    pub table: &'static str,
+    /// `SET column = expr` pairs.
+    pub set: Vec<(&'static str, Expr)>,
+    /// WHERE.
+    pub filter: Option<Expr>,
+}
+
+/// A DELETE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delete {
+    /// The table.
+    pub table: &'static str,
+    /// WHERE.
+    pub filter: Option<Expr>,
+}
+
+/// SQL text and its bound parameters, in placeholder order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rendered {
+    /// The SQL.
+    pub sql: String,
+    /// The parameters.
+    pub params: Vec<Value>,
+}

@@ -1,0 +1,501 @@
+//! Values crossing the boundary with the database. [`Value`] is an owned bound parameter;
+//! [`ValueRef`] is a value borrowed from a driver's row while decoding, so reading a row allocates
+//! only what the target struct keeps. A Rust type joins in by implementing [`ToValue`] (its column
+//! type and how to bind it) and [`FromValue`] (how to read it back).
+
+use crate::error::DecodeError;
+use crate::schema::ColumnType;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use uuid::Uuid;
+
+/// An owned value, bound as a statement parameter. Each dialect binds it in its documented form
+/// (e.g. on SQLite a UUID is hyphenated TEXT and a timestamp is fixed-width ISO-8601 TEXT).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// Any integer, widened to 64 bits.
+    Int(i64),
+    /// Any float, widened to 64 bits.
+    Float(f64),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Blob(Vec<u8>),
+    /// A UUID.
+    Uuid(Uuid),
+    /// A UTC timestamp.
+    Timestamp(DateTime<Utc>),
+    /// A timestamp without time zone.
+    DateTime(NaiveDateTime),
+    /// A date.
+    Date(NaiveDate),
+    /// A JSON document.
+    Json(serde_json::Value),
+    /// An array of text.
+    TextArray(Vec<String>),
+    /// An array of integers.
+    IntArray(Vec<i64>),
+    /// An enum label of the SQL enum type `type_name`.
+    Enum {
+        /// The SQL type's name.
+        type_name: &'static str,
+        /// The label.
+        label: &'static str,
+    },
+}
+
+impl Value {
+    /// A short name of the value's kind, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "integer",
+            Value::Float(_) => "float",
+            Value::Text(_) => "text",
+            Value::Blob(_) => "blob",
+            Value::Uuid(_) => "uuid",
+            Value::Timestamp(_) => "timestamptz",
+            Value::DateTime(_) => "timestamp",
+            Value::Date(_) => "date",
+            Value::Json(_) => "json",
+            Value::TextArray(_) => "text[]",
+            Value::IntArray(_) => "bigint[]",
+            Value::Enum { .. } => "enum",
+        }
+    }
+}
+
+/// A value borrowed from a driver's row. Backends produce the variants their wire format has
+/// (SQLite only the first six); [`FromValue`] impls accept every variant that can honestly hold
+/// their type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum ValueRef<'a> {
+    /// SQL NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// Text.
+    Text(&'a str),
+    /// Bytes.
+    Blob(&'a [u8]),
+    /// A boolean.
+    Bool(bool),
+    /// A UUID.
+    Uuid(Uuid),
+    /// A UTC timestamp.
+    Timestamp(DateTime<Utc>),
+    /// A timestamp without time zone.
+    DateTime(NaiveDateTime),
+    /// A date.
+    Date(NaiveDate),
+}
+
+impl ValueRef<'_> {
+    /// A description for error messages, e.g. `text "abc"`.
+    pub fn describe(&self) -> String {
+        match self {
+            ValueRef::Null => "NULL".into(),
+            ValueRef::Int(i) => format!("integer {i}"),
+            ValueRef::Float(f) => format!("float {f}"),
+            ValueRef::Text(s) if s.len() > 40 => format!("text {:?}...", truncate(s, 40)),
+            ValueRef::Text(s) => format!("text {s:?}"),
+            ValueRef::Blob(b) => format!("blob of {} bytes", b.len()),
+            ValueRef::Bool(b) => format!("bool {b}"),
+            ValueRef::Uuid(u) => format!("uuid {u}"),
+            ValueRef::Timestamp(t) => format!("timestamptz {t}"),
+            ValueRef::DateTime(t) => format!("timestamp {t}"),
+            ValueRef::Date(d) => format!("date {d}"),
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_owned_value(&self) -> Value {
+        match *self {
+            ValueRef::Null => Value::Null,
+            ValueRef::Int(i) => Value::Int(i),
+            ValueRef::Float(f) => Value::Float(f),
+            ValueRef::Text(s) => Value::Text(s.to_owned()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            ValueRef::Bool(b) => Value::Bool(b),
+            ValueRef::Uuid(u) => Value::Uuid(u),
+            ValueRef::Timestamp(t) => Value::Timestamp(t),
+            ValueRef::DateTime(t) => Value::DateTime(t),
+            ValueRef::Date(d) => Value::Date(d),
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A Rust type that can be stored in a column: its portable column type, and how it is bound.
+///
+/// Implement it (with [`FromValue`]) to store your own type:
+///
+/// ```
+/// use orm_core::{ColumnType, DecodeError, FromValue, ToValue, Value, ValueRef};
+///
+/// #[derive(Debug, Clone, PartialEq)]
+/// struct Email(String);
+///
+/// impl ToValue for Email {
+///     const COLUMN_TYPE: ColumnType = ColumnType::Text;
+///     fn to_value(&self) -> Value { Value::Text(self.0.clone()) }
+/// }
+/// impl FromValue for Email {
+///     fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+///         String::from_value(v).map(Email)
+///     }
+/// }
+/// assert_eq!(Email("a@b.c".into()).to_value(), Value::Text("a@b.c".into()));
+/// ```
+pub trait ToValue {
+    /// The column type used in DDL.
+    const COLUMN_TYPE: ColumnType;
+    /// `true` only for `Option<T>`: the column is nullable.
+    const NULLABLE: bool = false;
+    /// The value to bind.
+    fn to_value(&self) -> Value;
+}
+
+/// A Rust type that can be read from a column. See [`ToValue`] for an example.
+pub trait FromValue: Sized {
+    /// Decode a borrowed value; a wrong type is a [`DecodeError`], never a panic.
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError>;
+}
+
+macro_rules! int_impl {
+    ($t:ty, $ct:expr, $name:literal) => {
+        impl ToValue for $t {
+            const COLUMN_TYPE: ColumnType = $ct;
+            fn to_value(&self) -> Value {
+                Value::Int(i64::from(*self))
+            }
+        }
+        impl FromValue for $t {
+            fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+                match v {
+                    ValueRef::Int(i) => <$t>::try_from(i)
+                        .map_err(|_| DecodeError::new($name, format!("integer {i} out of range"))),
+                    ValueRef::Bool(b) => Ok(<$t>::from(b)),
+                    other => Err(DecodeError::new($name, other.describe())),
+                }
+            }
+        }
+    };
+}
+int_impl!(i16, ColumnType::SmallInt, "i16");
+int_impl!(i32, ColumnType::Integer, "i32");
+int_impl!(i64, ColumnType::BigInt, "i64");
+
+impl ToValue for f64 {
+    const COLUMN_TYPE: ColumnType = ColumnType::Double;
+    fn to_value(&self) -> Value {
+        Value::Float(*self)
+    }
+}
+impl FromValue for f64 {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match v {
+            ValueRef::Float(f) => Ok(f),
+            // Integers are exact in f64 up to 2^53; SQLite stores whole REALs as integers
+            // only when asked, and aggregates over integers come back as integers.
+            #[allow(clippy::cast_precision_loss)]
+            ValueRef::Int(i) => Ok(i as f64),
+            other => Err(DecodeError::new("f64", other.describe())),
+        }
+    }
+}
+impl ToValue for f32 {
+    const COLUMN_TYPE: ColumnType = ColumnType::Real;
+    fn to_value(&self) -> Value {
+        Value::Float(f64::from(*self))
+    }
+}
+impl FromValue for f32 {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        let f = f64::from_value(v).map_err(|e| DecodeError::new("f32", e.got))?;
+        // A REAL column holds f32 values widened on the way in; narrowing them back is exact.
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(f as f32)
+    }
+}
+
+impl ToValue for bool {
+    const COLUMN_TYPE: ColumnType = ColumnType::Boolean;
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+impl FromValue for bool {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match v {
+            ValueRef::Bool(b) => Ok(b),
+            ValueRef::Int(0) => Ok(false),
+            ValueRef::Int(1) => Ok(true),
+            other => Err(DecodeError::new("bool", other.describe())),
+        }
+    }
+}
+
+impl ToValue for String {
+    const COLUMN_TYPE: ColumnType = ColumnType::Text;
+    fn to_value(&self) -> Value {
+        Value::Text(self.clone())
+    }
+}
+impl FromValue for String {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match v {
+            ValueRef::Text(s) => Ok(s.to_owned()),
+            other => Err(DecodeError::new("String", other.describe())),
+        }
+    }
+}
+
+impl ToValue for Vec<u8> {
+    const COLUMN_TYPE: ColumnType = ColumnType::Blob;
+    fn to_value(&self) -> Value {
+        Value::Blob(self.clone())
+    }
+}
+impl FromValue for Vec<u8> {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match v {
+            ValueRef::Blob(b) => Ok(b.to_vec()),
+            other => Err(DecodeError::new("Vec<u8>", other.describe())),
+        }
+    }
+}
+
+/// The fixed-width text form of a UTC timestamp, used where a backend has no timestamp type:
+/// it sorts chronologically as text and SQLite's date functions read it.
+pub const TIMESTAMPTZ_TEXT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+/// The text form of a timestamp without time zone.
+pub const TIMESTAMP_TEXT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
+/// The text form of a date.
+pub const DATE_TEXT_FORMAT: &str = "%Y-%m-%d";
+
+impl ToValue for DateTime<Utc> {
+    const COLUMN_TYPE: ColumnType = ColumnType::Timestamptz;
+    fn to_value(&self) -> Value {
+        Value::Timestamp(*self)
+    }
+}
+impl FromValue for DateTime<Utc> {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match v {
+            ValueRef::Timestamp(t) => Ok(t),
+            ValueRef::Text(s) => parse_timestamptz(s)
+                .ok_or_else(|| DecodeError::new("DateTime<Utc>", format!("text {s:?}"))),
+            ValueRef::Int(secs) => DateTime::from_timestamp(secs, 0)
+                .ok_or_else(|| DecodeError::new("DateTime<Utc>", format!("integer {secs}"))),
+            other => Err(DecodeError::new("DateTime<Utc>", other.describe())),
+        }
+    }
+}
+
+fn parse_timestamptz(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    // SQLite's CURRENT_TIMESTAMP and datetime() write "YYYY-MM-DD HH:MM:SS" in UTC.
+    parse_naive(s).map(|n| n.and_utc())
+}
+
+fn parse_naive(s: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
+        .ok()
+}
+
+impl ToValue for NaiveDateTime {
+    const COLUMN_TYPE: ColumnType = ColumnType::Timestamp;
+    fn to_value(&self) -> Value {
+        Value::DateTime(*self)
+    }
+}
+impl FromValue for NaiveDateTime {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match v {
+            ValueRef::DateTime(t) => Ok(t),
+            ValueRef::Text(s) => parse_naive(s)
+                .ok_or_else(|| DecodeError::new("NaiveDateTime", format!("text {s:?}"))),
+            other => Err(DecodeError::new("NaiveDateTime", other.describe())),
+        }
+    }
+}
+
+impl ToValue for NaiveDate {
+    const COLUMN_TYPE: ColumnType = ColumnType::Date;
+    fn to_value(&self) -> Value {
+        Value::Date(*self)
+    }
+}
+impl FromValue for NaiveDate {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match v {
+            ValueRef::Date(d) => Ok(d),
+            ValueRef::Text(s) => NaiveDate::parse_from_str(s, DATE_TEXT_FORMAT)
+                .map_err(|_| DecodeError::new("NaiveDate", format!("text {s:?}"))),
+            other => Err(DecodeError::new("NaiveDate", other.describe())),
+        }
+    }
+}
+
+impl ToValue for Uuid {
+    const COLUMN_TYPE: ColumnType = ColumnType::Uuid;
+    fn to_value(&self) -> Value {
+        Value::Uuid(*self)
+    }
+}
+impl FromValue for Uuid {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match v {
+            ValueRef::Uuid(u) => Ok(u),
+            ValueRef::Text(s) => {
+                Uuid::parse_str(s).map_err(|_| DecodeError::new("Uuid", format!("text {s:?}")))
+            }
+            ValueRef::Blob(b) => {
+                Uuid::from_slice(b).map_err(|_| DecodeError::new("Uuid", format!("blob of {} bytes", b.len())))
+            }
+            other => Err(DecodeError::new("Uuid", other.describe())),
+        }
+    }
+}
+
+/// A column holding any serde type as JSON: JSONB on PostgreSQL, JSON text on SQLite.
+///
+/// ```
+/// use orm_core::{Json, ToValue, Value};
+/// let j = Json(vec![1, 2]);
+/// assert_eq!(j.to_value(), Value::Json(serde_json::json!([1, 2])));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Json<T>(pub T);
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+impl<T> std::ops::DerefMut for Json<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T: serde::Serialize> ToValue for Json<T> {
+    const COLUMN_TYPE: ColumnType = ColumnType::Json;
+    fn to_value(&self) -> Value {
+        // Serializing a value to a JSON tree fails only for maps with non-string keys; NULL is
+        // the honest value then, and the NOT NULL constraint reports it.
+        Value::Json(serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null))
+    }
+}
+impl<T: serde::de::DeserializeOwned> FromValue for Json<T> {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        let text = match v {
+            ValueRef::Text(s) => s.as_bytes(),
+            ValueRef::Blob(b) => b,
+            other => return Err(DecodeError::new("Json<T>", other.describe())),
+        };
+        serde_json::from_slice(text)
+            .map(Json)
+            .map_err(|e| DecodeError::new("Json<T>", format!("JSON that does not fit: {e}")))
+    }
+}
+
+impl ToValue for serde_json::Value {
+    const COLUMN_TYPE: ColumnType = ColumnType::Json;
+    fn to_value(&self) -> Value {
+        Value::Json(self.clone())
+    }
+}
+impl FromValue for serde_json::Value {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        Json::<serde_json::Value>::from_value(v).map(|j| j.0)
+    }
+}
+
+impl ToValue for Vec<String> {
+    const COLUMN_TYPE: ColumnType = ColumnType::TextArray;
+    fn to_value(&self) -> Value {
+        Value::TextArray(self.clone())
+    }
+}
+impl FromValue for Vec<String> {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        Json::<Vec<String>>::from_value(v)
+            .map(|j| j.0)
+            .map_err(|e| DecodeError::new("Vec<String>", e.got))
+    }
+}
+
+impl ToValue for Vec<i64> {
+    const COLUMN_TYPE: ColumnType = ColumnType::BigIntArray;
+    fn to_value(&self) -> Value {
+        Value::IntArray(self.clone())
+    }
+}
+impl FromValue for Vec<i64> {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        Json::<Vec<i64>>::from_value(v)
+            .map(|j| j.0)
+            .map_err(|e| DecodeError::new("Vec<i64>", e.got))
+    }
+}
+
+impl<T: ToValue> ToValue for Option<T> {
+    const COLUMN_TYPE: ColumnType = T::COLUMN_TYPE;
+    const NULLABLE: bool = true;
+    fn to_value(&self) -> Value {
+        match self {
+            Some(v) => v.to_value(),
+            None => Value::Null,
+        }
+    }
+}
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        match v {
+            ValueRef::Null => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+/// An enum stored by label, implemented by `#[derive(DbEnum)]`.
+pub trait DbEnum: Sized + Copy + 'static {
+    /// The SQL type's name (snake_case of the enum's name unless `#[orm(type_name = "...")]`).
+    const TYPE_NAME: &'static str;
+    /// Every label, in declaration order.
+    const LABELS: &'static [&'static str];
+    /// This variant's label.
+    fn label(&self) -> &'static str;
+    /// The variant with this label.
+    fn from_label(label: &str) -> Option<Self>;
+}
+
+/// Decodes a [`DbEnum`] from its label; used by the derive's `FromValue` impl.
+pub fn decode_enum<E: DbEnum>(v: ValueRef<'_>) -> Result<E, DecodeError> {
+    match v {
+        ValueRef::Text(s) => E::from_label(s)
+            .ok_or_else(|| DecodeError::new(E::TYPE_NAME, format!("unknown label {s:?}"))),
+        other => Err(DecodeError::new(E::TYPE_NAME, other.describe())),
+    }
+}
