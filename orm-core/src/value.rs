@@ -162,6 +162,12 @@ fn truncate(s: &str, max: usize) -> &str {
 /// }
 /// assert_eq!(Email("a@b.c".into()).to_value(), Value::Text("a@b.c".into()));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a column",
+    label = "unsupported column type",
+    note = "supported: i16, i32, i64, f32, f64, bool, String, Vec<u8>, DateTime<Utc>, NaiveDateTime, NaiveDate, Uuid, Json<T>, serde_json::Value, Vec<String>, Vec<i64>, #[derive(DbEnum)] enums, and Option of each",
+    note = "a type of your own can be stored by implementing `ToValue` and `FromValue`"
+)]
 pub trait ToValue {
     /// The column type used in DDL.
     const COLUMN_TYPE: ColumnType;
@@ -172,6 +178,10 @@ pub trait ToValue {
 }
 
 /// A Rust type that can be read from a column. See [`ToValue`] for an example.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read from a column",
+    note = "a type of your own can be stored by implementing `ToValue` and `FromValue`"
+)]
 pub trait FromValue: Sized {
     /// Decode a borrowed value; a wrong type is a [`DecodeError`], never a panic.
     fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError>;
