@@ -6,23 +6,29 @@
 
 pub mod connection;
 pub mod dialect;
+pub mod engine;
 pub mod error;
 pub mod expr;
 pub mod model;
+pub mod query;
 pub mod raw;
 pub mod schema;
+pub mod session;
 pub mod statement;
 pub mod value;
 
 pub use connection::{Connection, Connector, PoolConfig, Row};
 pub use dialect::{Dialect, SqlWriter};
+pub use engine::{Engine, EngineOptions, StatementEvent, StatementListener};
 pub use error::{ConstraintInfo, DecodeError, Error, Result};
 pub use expr::{
     avg, count, count_distinct, count_star, lower, max, min, sum, upper, Assignment, Column,
     IntoTyped, Operand, Selectable, TypedExpr,
 };
 pub use model::{ColumnMask, Model, ModelEntry, Related};
+pub use query::{Page, Query, SelectQuery};
 pub use raw::FromRow;
+pub use session::{Handle, Nested, RawQuery, Session};
 pub use schema::{
     ColumnSchema, ColumnType, DefaultValue, ForeignKeySchema, IndexSchema, ReferentialAction,
     TableSchema, UniqueSchema,

@@ -49,6 +49,24 @@ pub enum Value {
 }
 
 impl Value {
+    /// A borrowed view, for the scalar kinds a driver's row can hold (`None` for JSON, arrays
+    /// and enums).
+    pub fn as_value_ref(&self) -> Option<ValueRef<'_>> {
+        Some(match self {
+            Value::Null => ValueRef::Null,
+            Value::Bool(b) => ValueRef::Bool(*b),
+            Value::Int(i) => ValueRef::Int(*i),
+            Value::Float(f) => ValueRef::Float(*f),
+            Value::Text(s) => ValueRef::Text(s),
+            Value::Blob(b) => ValueRef::Blob(b),
+            Value::Uuid(u) => ValueRef::Uuid(*u),
+            Value::Timestamp(t) => ValueRef::Timestamp(*t),
+            Value::DateTime(t) => ValueRef::DateTime(*t),
+            Value::Date(d) => ValueRef::Date(*d),
+            Value::Json(_) | Value::TextArray(_) | Value::IntArray(_) | Value::Enum { .. } => return None,
+        })
+    }
+
     /// A short name of the value's kind, for error messages.
     pub fn kind(&self) -> &'static str {
         match self {

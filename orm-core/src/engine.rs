@@ -1,0 +1,233 @@
+//! The [`Engine`]: a pool of connections to one database, its dialect, statement echo and
+//! listeners. Cheap to clone and shared across threads; sessions check connections out of it.
+//! (The `orm` facade wraps it as `Database`, which adds `connect(url)` for the enabled backends.)
+
+use crate::connection::{Connection, Connector, PoolConfig, RowCallback};
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::schema::{sort_by_dependencies, TableSchema};
+use crate::session::Session;
+use crate::value::Value;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// One statement as it ran: what `echo` logs and listeners receive.
+#[derive(Debug)]
+pub struct StatementEvent<'a> {
+    /// The SQL text.
+    pub sql: &'a str,
+    /// The bound parameters.
+    pub params: &'a [Value],
+    /// How long it took.
+    pub elapsed: Duration,
+    /// The error it ended with, if any.
+    pub error: Option<&'a Error>,
+}
+
+/// A callback receiving every statement an engine runs.
+pub type StatementListener = Arc<dyn Fn(&StatementEvent<'_>) + Send + Sync>;
+
+pub(crate) struct Manager(Box<dyn Connector>);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Box<dyn Connection>;
+    type Error = Error;
+
+    fn connect(&self) -> Result<Box<dyn Connection>> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut Box<dyn Connection>) -> Result<()> {
+        if conn.is_valid() {
+            Ok(())
+        } else {
+            Err(Error::Connection("connection no longer valid".into()))
+        }
+    }
+
+    fn has_broken(&self, _: &mut Box<dyn Connection>) -> bool {
+        false
+    }
+}
+
+pub(crate) type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// How an [`Engine`] is set up, beyond what its connector says.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Log every statement at INFO (target `orm::sql`) instead of DEBUG, like `SQLALCHEMY_ECHO`.
+    pub echo: bool,
+    /// Pool settings overriding the connector's.
+    pub pool: Option<PoolConfig>,
+}
+
+struct Inner {
+    pool: r2d2::Pool<Manager>,
+    dialect: &'static dyn Dialect,
+    echo: bool,
+    listeners: RwLock<Vec<(u64, StatementListener)>>,
+    next_listener: std::sync::atomic::AtomicU64,
+}
+
+/// A pool of connections to one database. `Clone + Send + Sync`: clone it into every thread.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("dialect", &self.inner.dialect.name())
+            .field("echo", &self.inner.echo)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// An engine over `connector`. Opens one connection at once, so a bad path or server is an
+    /// error here rather than at the first query.
+    pub fn new(connector: Box<dyn Connector>, options: EngineOptions) -> Result<Engine> {
+        let dialect = connector.dialect();
+        let pool_config = options.pool.clone().unwrap_or_else(|| connector.pool_config());
+        if pool_config.max_size == 0 {
+            return Err(Error::Config("pool size must be at least 1".into()));
+        }
+        // Open the first connection ourselves so its own error (not a pool timeout) is reported.
+        let first = connector.connect()?;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_config.max_size)
+            .min_idle(Some(0))
+            .connection_timeout(pool_config.timeout)
+            .test_on_check_out(false)
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(Manager(connector));
+        drop(first);
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                pool,
+                dialect,
+                echo: options.echo,
+                listeners: RwLock::new(Vec::new()),
+                next_listener: std::sync::atomic::AtomicU64::new(1),
+            }),
+        })
+    }
+
+    /// The dialect of this engine's backend.
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        self.inner.dialect
+    }
+
+    /// A new session (unit of work). It checks a connection out only while it needs one.
+    pub fn session(&self) -> Session {
+        Session::new(self.clone())
+    }
+
+    /// Calls `listener` for every statement run through this engine (and its clones) until
+    /// [`Engine::remove_listener`] is called with the returned id.
+    pub fn add_listener(&self, listener: StatementListener) -> u64 {
+        let id = self.inner.next_listener.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut l) = self.inner.listeners.write() {
+            l.push((id, listener));
+        }
+        id
+    }
+
+    /// Stops calling a listener.
+    pub fn remove_listener(&self, id: u64) {
+        if let Ok(mut l) = self.inner.listeners.write() {
+            l.retain(|(i, _)| *i != id);
+        }
+    }
+
+    /// Creates the tables (and their indexes) that do not exist yet, parents first, in one
+    /// transaction.
+    pub fn create_all(&self, tables: &[&'static TableSchema]) -> Result<()> {
+        let mut s = self.session();
+        for t in sort_by_dependencies(tables) {
+            for sql in self.dialect().create_table(t, true) {
+                s.execute_ddl(&sql)?;
+            }
+        }
+        s.commit()
+    }
+
+    /// Drops the tables that exist, children first, in one transaction.
+    pub fn drop_all(&self, tables: &[&'static TableSchema]) -> Result<()> {
+        let mut s = self.session();
+        for t in sort_by_dependencies(tables).into_iter().rev() {
+            for sql in self.dialect().drop_table(t, true) {
+                s.execute_ddl(&sql)?;
+            }
+        }
+        s.commit()
+    }
+
+    pub(crate) fn checkout(&self) -> Result<PooledConnection> {
+        self.inner.pool.get().map_err(|e| {
+            Error::Connection(format!(
+                "no connection available within the pool timeout ({}): {e}",
+                humanize(self.inner.pool.connection_timeout())
+            ))
+        })
+    }
+
+    fn observe(&self, sql: &str, params: &[Value], started: Instant, error: Option<&Error>) {
+        let elapsed = started.elapsed();
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        if self.inner.echo {
+            tracing::info!(target: "orm::sql", elapsed_us = micros, params = ?params, "{sql}");
+        } else {
+            tracing::debug!(target: "orm::sql", elapsed_us = micros, params = ?params, "{sql}");
+        }
+        if let Ok(listeners) = self.inner.listeners.read() {
+            if !listeners.is_empty() {
+                let ev = StatementEvent { sql, params, elapsed, error };
+                for (_, l) in listeners.iter() {
+                    l(&ev);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn run_execute(
+        &self,
+        conn: &mut dyn Connection,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<u64> {
+        let started = Instant::now();
+        let r = conn.execute(sql, params);
+        self.observe(sql, params, started, r.as_ref().err());
+        r
+    }
+
+    pub(crate) fn run_batch(&self, conn: &mut dyn Connection, sql: &str) -> Result<()> {
+        let started = Instant::now();
+        let r = conn.execute_batch(sql);
+        self.observe(sql, &[], started, r.as_ref().err());
+        r
+    }
+
+    pub(crate) fn run_query(
+        &self,
+        conn: &mut dyn Connection,
+        sql: &str,
+        params: &[Value],
+        each: &mut RowCallback<'_>,
+    ) -> Result<()> {
+        let started = Instant::now();
+        let r = conn.query(sql, params, each);
+        self.observe(sql, params, started, r.as_ref().err());
+        r
+    }
+}
+
+fn humanize(d: Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{} s", d.as_secs())
+    }
+}

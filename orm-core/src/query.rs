@@ -1,0 +1,350 @@
+//! The typed query builder: `session.query::<User>().filter(User::age.gt(30)).all()`. Builder
+//! methods take and return `Self`; terminal methods (`all`, `one`, `count`, `paginate`, bulk
+//! `update` / `delete`) flush pending work first (autoflush), then run one statement.
+
+use crate::error::{Error, Result};
+use crate::expr::{Assignment, Column, IntoTyped, Operand, Selectable};
+use crate::model::Model;
+use crate::session::{select_all_of, Session};
+use crate::statement::{Delete, Expr, From, OrderBy, Rendered, Select, Update};
+use std::marker::PhantomData;
+
+/// A query over model `M`, made by [`Session::query`].
+pub struct Query<'s, M: Model> {
+    session: &'s mut Session,
+    select: Select,
+    tracked: bool,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<'s, M: Model> Query<'s, M> {
+    pub(crate) fn new(session: &'s mut Session) -> Self {
+        Query { session, select: select_all_of(M::TABLE), tracked: true, _marker: PhantomData }
+    }
+
+    /// Keeps rows matching `cond` (AND-ed with earlier filters).
+    pub fn filter(mut self, cond: Expr) -> Self {
+        self.select.and_where(cond);
+        self
+    }
+
+    /// Keeps rows whose `column` equals `value` (SQLAlchemy's `filter_by`).
+    pub fn filter_by<T>(self, column: Column<M, T>, value: impl Operand<T>) -> Self {
+        self.filter(column.eq(value))
+    }
+
+    /// Adds a sort key.
+    pub fn order_by(mut self, order: OrderBy) -> Self {
+        self.select.order_by.push(order);
+        self
+    }
+
+    /// At most `n` rows.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.select.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.select.offset = Some(n);
+        self
+    }
+
+    /// Reads without recording snapshots in the identity map: the fastest read, for rows that
+    /// will not be changed and added back (adding one back later is treated as a new object).
+    pub fn untracked(mut self) -> Self {
+        self.tracked = false;
+        self
+    }
+
+    /// The SELECT this query runs, rendered for the session's dialect.
+    pub fn to_sql(&self) -> Rendered {
+        self.session.engine().dialect().select(&self.select)
+    }
+
+    /// Every matching row.
+    pub fn all(self) -> Result<Vec<M>> {
+        self.session.autoflush()?;
+        let plain = self.select.filter.is_none()
+            && self.select.order_by.is_empty()
+            && self.select.limit.is_none()
+            && self.select.offset.is_none();
+        if plain {
+            let sql = self.session.select_all_sql::<M>();
+            return self.session.load_rows::<M>(&sql, &[], self.tracked);
+        }
+        let r = self.session.engine().dialect().select(&self.select);
+        self.session.load_rows::<M>(&r.sql, &r.params, self.tracked)
+    }
+
+    /// The first row, if any.
+    pub fn first(mut self) -> Result<Option<M>> {
+        self.select.limit = Some(1);
+        Ok(self.all()?.into_iter().next())
+    }
+
+    /// Exactly one row: none is [`Error::NotFound`], more [`Error::MultipleRows`].
+    pub fn one(self) -> Result<M> {
+        match self.one_or_none()? {
+            Some(m) => Ok(m),
+            None => Err(Error::NotFound(M::TABLE.name.to_owned())),
+        }
+    }
+
+    /// At most one row: more is [`Error::MultipleRows`].
+    pub fn one_or_none(mut self) -> Result<Option<M>> {
+        self.select.limit = Some(2);
+        let mut rows = self.all()?;
+        if rows.len() > 1 {
+            return Err(Error::MultipleRows(M::TABLE.name.to_owned()));
+        }
+        Ok(rows.pop())
+    }
+
+    /// The number of matching rows (respecting limit and offset).
+    pub fn count(self) -> Result<u64> {
+        let s = self.select;
+        let sel = if s.limit.is_none() && s.offset.is_none() && !s.distinct && s.group_by.is_empty() {
+            Select { columns: vec![Expr::CountStar], order_by: Vec::new(), ..s }
+        } else {
+            let mut outer = Select::from_table(M::TABLE.name);
+            outer.from = From::Subquery(Box::new(s), "counted");
+            outer.columns = vec![Expr::CountStar];
+            outer
+        };
+        self.session.autoflush()?;
+        let r = self.session.engine().dialect().select(&sel);
+        let rows = self.session.fetch(&r.sql, &r.params, &mut |row| {
+            crate::connection::decode_at::<i64>(row, 0, "count")
+        })?;
+        let n = rows.first().copied().unwrap_or(0);
+        u64::try_from(n).map_err(|_| Error::Decode {
+            column: "count".into(),
+            expected: "a non-negative count",
+            got: n.to_string(),
+        })
+    }
+
+    /// Whether any row matches.
+    pub fn exists(self) -> Result<bool> {
+        let mut inner = self.select;
+        inner.columns = vec![Expr::Value(crate::value::Value::Int(1))];
+        inner.order_by.clear();
+        let mut outer = Select::from_table(M::TABLE.name);
+        outer.columns = vec![Expr::Exists(Box::new(inner))];
+        outer.from = From::Table(M::TABLE.name);
+        outer.limit = Some(1);
+        self.session.autoflush()?;
+        let r = self.session.engine().dialect().select(&outer);
+        // `SELECT EXISTS (...) FROM t LIMIT 1` returns no row for an empty table.
+        let rows = self.session.fetch(&r.sql, &r.params, &mut |row| {
+            crate::connection::decode_at::<bool>(row, 0, "exists")
+        })?;
+        Ok(rows.first().copied().unwrap_or(false))
+    }
+
+    /// One page of results, like Flask-SQLAlchemy's `paginate`: `page` counts from 1.
+    pub fn paginate(self, page: u64, per_page: u64) -> Result<Page<M>> {
+        if page == 0 || per_page == 0 {
+            return Err(Error::InvalidUse(format!(
+                "paginate needs page >= 1 and per_page >= 1, got page {page}, per_page {per_page}"
+            )));
+        }
+        let count_sel = Select { order_by: Vec::new(), ..self.select.clone() };
+        let total = Query::<M> { session: &mut *self.session, select: count_sel, tracked: false, _marker: PhantomData }
+            .count()?;
+        let items = Query::<M> {
+            session: &mut *self.session,
+            select: self.select,
+            tracked: self.tracked,
+            _marker: PhantomData,
+        }
+        .limit(per_page)
+        .offset((page - 1).saturating_mul(per_page))
+        .all()?;
+        Ok(Page { items, page, per_page, total })
+    }
+
+    /// Bulk UPDATE of every matching row; returns the number of rows changed. The session's
+    /// snapshots of `M` are forgotten (their rows may have changed).
+    pub fn update(self, assignments: impl IntoIterator<Item = Assignment>) -> Result<u64> {
+        let set: Vec<(&'static str, Expr)> = assignments
+            .into_iter()
+            .map(|a| {
+                if a.table == M::TABLE.name {
+                    Ok((a.column, a.value))
+                } else {
+                    Err(Error::InvalidUse(format!(
+                        "cannot set column {}.{} in an update of {}",
+                        a.table,
+                        a.column,
+                        M::TABLE.name
+                    )))
+                }
+            })
+            .collect::<Result<_>>()?;
+        if set.is_empty() {
+            return Ok(0);
+        }
+        self.bulk_guard("update")?;
+        let r = self.session.engine().dialect().update(&Update {
+            table: M::TABLE.name,
+            set,
+            filter: self.select.filter,
+        });
+        let n = self.session.write(&r.sql, &r.params)?;
+        self.session.forget_snapshots::<M>();
+        Ok(n)
+    }
+
+    /// Bulk DELETE of every matching row; returns the number of rows deleted.
+    pub fn delete(self) -> Result<u64> {
+        self.bulk_guard("delete")?;
+        let r = self
+            .session
+            .engine()
+            .dialect()
+            .delete(&Delete { table: M::TABLE.name, filter: self.select.filter });
+        let n = self.session.write(&r.sql, &r.params)?;
+        self.session.forget_snapshots::<M>();
+        Ok(n)
+    }
+
+    fn bulk_guard(&self, what: &str) -> Result<()> {
+        if self.select.limit.is_some() || self.select.offset.is_some() || !self.select.order_by.is_empty() {
+            return Err(Error::InvalidUse(format!(
+                "bulk {what} takes filters only, not order_by / limit / offset"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Selects chosen columns and aggregates instead of whole objects:
+    /// `.select((Post::status, count_star())).group_by(Post::status).all()`.
+    pub fn select<S: Selectable>(mut self, columns: S) -> SelectQuery<'s, S> {
+        let mut exprs = Vec::new();
+        columns.push_exprs(&mut exprs);
+        self.select.columns = exprs;
+        SelectQuery { session: self.session, select: self.select, _marker: PhantomData }
+    }
+}
+
+/// A query of chosen columns or aggregates, made by [`Query::select`].
+pub struct SelectQuery<'s, S: Selectable> {
+    session: &'s mut Session,
+    select: Select,
+    _marker: PhantomData<fn() -> S>,
+}
+
+impl<S: Selectable> SelectQuery<'_, S> {
+    /// Keeps rows matching `cond`.
+    pub fn filter(mut self, cond: Expr) -> Self {
+        self.select.and_where(cond);
+        self
+    }
+
+    /// Groups rows by `expr`.
+    pub fn group_by<T>(mut self, expr: impl IntoTyped<T>) -> Self {
+        self.select.group_by.push(expr.into_untyped());
+        self
+    }
+
+    /// Keeps groups matching `cond` (e.g. `count_star().gt(1)`).
+    pub fn having(mut self, cond: Expr) -> Self {
+        self.select.having = Some(match self.select.having.take() {
+            Some(h) => h.and(cond),
+            None => cond,
+        });
+        self
+    }
+
+    /// Adds a sort key.
+    pub fn order_by(mut self, order: OrderBy) -> Self {
+        self.select.order_by.push(order);
+        self
+    }
+
+    /// At most `n` rows.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.select.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u64) -> Self {
+        self.select.offset = Some(n);
+        self
+    }
+
+    /// Only distinct rows.
+    pub fn distinct(mut self) -> Self {
+        self.select.distinct = true;
+        self
+    }
+
+    /// The SELECT this query runs.
+    pub fn to_sql(&self) -> Rendered {
+        self.session.engine().dialect().select(&self.select)
+    }
+
+    /// Every row.
+    pub fn all(self) -> Result<Vec<S::Output>> {
+        self.session.autoflush()?;
+        let r = self.session.engine().dialect().select(&self.select);
+        self.session.fetch(&r.sql, &r.params, &mut |row| S::decode(row, 0))
+    }
+
+    /// The first row, if any.
+    pub fn first(mut self) -> Result<Option<S::Output>> {
+        self.select.limit = Some(1);
+        Ok(self.all()?.into_iter().next())
+    }
+
+    /// Exactly one row.
+    pub fn one(mut self) -> Result<S::Output> {
+        self.select.limit = Some(2);
+        let mut rows = self.all()?;
+        match rows.len() {
+            1 => Ok(rows.remove(0)),
+            0 => Err(Error::NotFound("select".into())),
+            _ => Err(Error::MultipleRows("select".into())),
+        }
+    }
+}
+
+/// One page of a paginated query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<M> {
+    /// The rows on this page.
+    pub items: Vec<M>,
+    /// This page's number, from 1.
+    pub page: u64,
+    /// Rows per page.
+    pub per_page: u64,
+    /// Rows matching the query on all pages.
+    pub total: u64,
+}
+
+impl<M> Page<M> {
+    /// The number of pages (0 when there are no rows).
+    pub fn pages(&self) -> u64 {
+        self.total.div_ceil(self.per_page)
+    }
+    /// Whether a later page exists.
+    pub fn has_next(&self) -> bool {
+        self.page < self.pages()
+    }
+    /// Whether an earlier page exists.
+    pub fn has_prev(&self) -> bool {
+        self.page > 1
+    }
+    /// The next page's number, if any.
+    pub fn next_num(&self) -> Option<u64> {
+        self.has_next().then_some(self.page + 1)
+    }
+    /// The previous page's number, if any.
+    pub fn prev_num(&self) -> Option<u64> {
+        self.has_prev().then_some(self.page - 1)
+    }
+}

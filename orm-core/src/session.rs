@@ -1,0 +1,1236 @@
+//! The [`Session`]: a unit of work. Objects are plain structs; the session keeps, per model, an
+//! identity map from primary key to a columns-only snapshot, and the objects added to it in an
+//! arena addressed by [`Handle`]s. `flush` plans every pending INSERT / UPDATE / DELETE, orders
+//! them by foreign keys, runs them inside a savepoint and writes generated keys and snapshots back
+//! only when all succeeded, so a failed flush leaves both the database and the session as they
+//! were.
+//!
+//! Changes reach the session only through [`Session::add`]: Rust cannot observe field writes, so
+//! after changing a loaded object, `add` it back; the next flush UPDATEs the changed columns only.
+
+use crate::connection::{Connection, Row};
+use crate::engine::{Engine, PooledConnection};
+use crate::error::{Error, Result};
+use crate::model::{ColumnMask, Model};
+use crate::query::Query;
+use crate::raw::{bind_named, FromRow};
+use crate::schema::{sort_by_dependencies, TableSchema};
+use crate::statement::{Delete, Expr, Insert, Select, Update};
+use crate::value::{ToValue, Value, ValueRef};
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A reference to an object added to a session: `Copy + Send`, read with `session[handle]` (after
+/// a flush, it shows the generated key).
+pub struct Handle<M> {
+    slot: usize,
+    session: u64,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Handle<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M> Copy for Handle<M> {}
+impl<M> std::fmt::Debug for Handle<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Handle({}#{})", std::any::type_name::<M>(), self.slot)
+    }
+}
+impl<M> PartialEq for Handle<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.slot == other.slot && self.session == other.session
+    }
+}
+impl<M> Eq for Handle<M> {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotState {
+    PendingInsert,
+    PendingUpdate,
+    Persistent,
+    Detached,
+}
+
+struct Slot {
+    obj: Option<Box<dyn ErasedModel>>,
+    state: SlotState,
+    /// The journal length when the slot became pending (for nested rollback).
+    born: usize,
+}
+
+type Maps = HashMap<TypeId, Box<dyn Any + Send>>;
+type Undo = Box<dyn FnOnce(&mut Maps, &mut Vec<Slot>) + Send>;
+
+struct Entry<M: Model> {
+    /// The columns as last read or written; `None` when unknown (after a bulk update), in which
+    /// case an UPDATE writes every column.
+    snapshot: Option<M::Snapshot>,
+    /// The arena slot holding this row's object, if it was added.
+    slot: Option<usize>,
+    /// `false` while the row is only a pending INSERT.
+    persistent: bool,
+}
+
+struct IdentityMap<M: Model> {
+    entries: HashMap<M::Key, Entry<M>>,
+}
+
+fn map_of<M: Model>(maps: &mut Maps) -> &mut IdentityMap<M> {
+    let any = maps
+        .entry(TypeId::of::<M>())
+        .or_insert_with(|| Box::new(IdentityMap::<M> { entries: HashMap::new() }));
+    match any.downcast_mut::<IdentityMap<M>>() {
+        Some(m) => m,
+        None => unreachable!("identity maps are keyed by their model's TypeId"),
+    }
+}
+
+fn map_ref<M: Model>(maps: &Maps) -> Option<&IdentityMap<M>> {
+    maps.get(&TypeId::of::<M>()).and_then(|m| m.downcast_ref::<IdentityMap<M>>())
+}
+
+/// A model seen through the session's type-erased arena.
+trait ErasedModel: Send {
+    fn table(&self) -> &'static TableSchema;
+    fn column_value(&self, idx: usize) -> Value;
+    fn set_column(&mut self, idx: usize, v: ValueRef<'_>) -> Result<()>;
+    fn has_key(&self) -> bool;
+    fn key_values(&self) -> Option<Vec<Value>>;
+    fn update_mask(&self, maps: &Maps) -> ColumnMask;
+    fn record_persisted(&self, maps: &mut Maps, slot: usize) -> Undo;
+    fn forget_pending(&self, maps: &mut Maps);
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+impl<M: Model> ErasedModel for M {
+    fn table(&self) -> &'static TableSchema {
+        M::TABLE
+    }
+    fn column_value(&self, idx: usize) -> Value {
+        Model::column_value(self, idx)
+    }
+    fn set_column(&mut self, idx: usize, v: ValueRef<'_>) -> Result<()> {
+        Model::set_column(self, idx, v)
+    }
+    fn has_key(&self) -> bool {
+        self.key().is_some()
+    }
+    fn key_values(&self) -> Option<Vec<Value>> {
+        self.key().map(|k| M::key_values(&k))
+    }
+    fn update_mask(&self, maps: &Maps) -> ColumnMask {
+        let snap = self
+            .key()
+            .and_then(|k| map_ref::<M>(maps).and_then(|m| m.entries.get(&k)))
+            .and_then(|e| e.snapshot.as_ref());
+        match snap {
+            Some(s) => {
+                let mut mask = self.changed_columns(s);
+                // A primary key identifies the row; it is never SET.
+                for &pk in M::TABLE.primary_key {
+                    if mask.contains(pk) {
+                        mask = without(mask, pk);
+                    }
+                }
+                mask
+            }
+            None => {
+                let mut all = ColumnMask::empty();
+                for i in 0..M::TABLE.columns.len() {
+                    if !M::TABLE.primary_key.contains(&i) {
+                        all.set(i);
+                    }
+                }
+                all
+            }
+        }
+    }
+    fn record_persisted(&self, maps: &mut Maps, slot: usize) -> Undo {
+        let Some(key) = self.key() else {
+            return Box::new(|_, _| {});
+        };
+        let map = map_of::<M>(maps);
+        let snapshot = Some(self.snapshot());
+        let previous = map.entries.insert(
+            key.clone(),
+            Entry { snapshot, slot: Some(slot), persistent: true },
+        );
+        Box::new(move |maps, slots| {
+            let map = map_of::<M>(maps);
+            match previous {
+                Some(prev) if prev.persistent => {
+                    map.entries.insert(key, prev);
+                }
+                _ => {
+                    map.entries.remove(&key);
+                    if let Some(s) = slots.get_mut(slot) {
+                        s.state = SlotState::Detached;
+                    }
+                }
+            }
+        })
+    }
+    fn forget_pending(&self, maps: &mut Maps) {
+        if let Some(key) = self.key() {
+            let map = map_of::<M>(maps);
+            if map.entries.get(&key).is_some_and(|e| !e.persistent) {
+                map.entries.remove(&key);
+            }
+        }
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+fn without(mask: ColumnMask, idx: usize) -> ColumnMask {
+    let mut out = ColumnMask::empty();
+    for i in mask.iter() {
+        if i != idx {
+            out.set(i);
+        }
+    }
+    out
+}
+
+type DeleteDone = Arc<dyn Fn(&mut Maps, &mut Vec<Slot>) -> Undo + Send + Sync>;
+
+struct PendingDelete {
+    type_id: TypeId,
+    table: &'static TableSchema,
+    key_values: Vec<Value>,
+    done: DeleteDone,
+    born: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum StmtKind {
+    Insert,
+    Update,
+    Delete,
+    Get,
+    SelectAll,
+}
+
+enum Step {
+    Insert { slot: usize, returning: Vec<usize> },
+    Update { slot: usize, mask: ColumnMask },
+    Delete { index: usize },
+}
+
+/// A unit of work over one [`Engine`]. `Send`: move it into a blocking task if you must; share
+/// the engine, not the session.
+///
+/// ```
+/// # fn main() -> orm_core::Result<()> { Ok(()) }
+/// ```
+pub struct Session {
+    engine: Engine,
+    id: u64,
+    conn: Option<PooledConnection>,
+    in_tx: bool,
+    /// A test session: the outer transaction is never committed; `commit` keeps a savepoint.
+    test_mode: bool,
+    slots: Vec<Slot>,
+    maps: Maps,
+    deletes: Vec<PendingDelete>,
+    journal: Vec<Undo>,
+    nested_depth: usize,
+    sql_cache: HashMap<(&'static str, StmtKind, ColumnMask), Arc<str>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("in_transaction", &self.in_tx)
+            .field("objects", &self.slots.len())
+            .field("pending_deletes", &self.deletes.len())
+            .finish()
+    }
+}
+
+const FLUSH_SAVEPOINT: &str = "orm_flush";
+const TEST_SAVEPOINT: &str = "orm_test";
+
+impl Session {
+    pub(crate) fn new(engine: Engine) -> Session {
+        Session {
+            engine,
+            id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
+            conn: None,
+            in_tx: false,
+            test_mode: false,
+            slots: Vec::new(),
+            maps: HashMap::new(),
+            deletes: Vec::new(),
+            journal: Vec::new(),
+            nested_depth: 0,
+            sql_cache: HashMap::new(),
+        }
+    }
+
+    /// A session whose work is never committed: it opens a transaction now, `commit` only marks
+    /// a savepoint, and dropping it rolls everything back. For tests that share one database.
+    pub fn new_test_session(engine: &Engine) -> Result<Session> {
+        let mut s = Session::new(engine.clone());
+        s.test_mode = true;
+        s.ensure_tx()?;
+        let sql = s.engine.dialect().savepoint_sql(TEST_SAVEPOINT);
+        s.batch(&sql)?;
+        Ok(s)
+    }
+
+    /// The engine this session runs on.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Whether a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        self.in_tx
+    }
+
+    /// Whether anything waits for the next flush.
+    pub fn has_pending(&self) -> bool {
+        !self.deletes.is_empty()
+            || self
+                .slots
+                .iter()
+                .any(|s| matches!(s.state, SlotState::PendingInsert | SlotState::PendingUpdate))
+    }
+
+    // ----- adding, deleting, reading handles ---------------------------------------------------
+
+    /// Adds an object: a new one (its key unset, or a key the session has not seen) is INSERTed
+    /// at the next flush; a loaded one (its key in the identity map) is UPDATEd with the columns
+    /// that changed, or costs nothing if none did. Returns a handle to read it back.
+    pub fn add<M: Model>(&mut self, obj: M) -> Handle<M> {
+        let key = obj.key();
+        let born = self.journal.len();
+        if let Some(k) = &key {
+            // Adding back an object whose DELETE is pending cancels the delete.
+            let kv = M::key_values(k);
+            self.deletes.retain(|d| !(d.type_id == TypeId::of::<M>() && d.key_values == kv));
+            let map = map_of::<M>(&mut self.maps);
+            if let Some(entry) = map.entries.get_mut(k) {
+                let state = if entry.persistent { SlotState::PendingUpdate } else { SlotState::PendingInsert };
+                if let Some(slot) = entry.slot.filter(|&s| s < self.slots.len()) {
+                    let sl = &mut self.slots[slot];
+                    sl.obj = Some(Box::new(obj));
+                    if sl.state != SlotState::PendingInsert {
+                        sl.state = state;
+                        sl.born = born;
+                    }
+                    return self.handle(slot);
+                }
+                let slot = self.slots.len();
+                entry.slot = Some(slot);
+                self.slots.push(Slot { obj: Some(Box::new(obj)), state, born });
+                return self.handle(slot);
+            }
+            let slot = self.slots.len();
+            map.entries.insert(k.clone(), Entry { snapshot: None, slot: Some(slot), persistent: false });
+            self.slots.push(Slot { obj: Some(Box::new(obj)), state: SlotState::PendingInsert, born });
+            return self.handle(slot);
+        }
+        let slot = self.slots.len();
+        self.slots.push(Slot { obj: Some(Box::new(obj)), state: SlotState::PendingInsert, born });
+        self.handle(slot)
+    }
+
+    /// Adds every object of `objs`.
+    pub fn add_all<M: Model>(&mut self, objs: impl IntoIterator<Item = M>) -> Vec<Handle<M>> {
+        objs.into_iter().map(|o| self.add(o)).collect()
+    }
+
+    /// Adds and flushes one object, and gives it back with its generated key and defaults. On
+    /// error the object is taken out of the session again, so the session stays usable.
+    pub fn save<M: Model>(&mut self, obj: M) -> Result<M> {
+        let h = self.add(obj);
+        if let Err(e) = self.flush() {
+            self.expunge(h);
+            return Err(e);
+        }
+        self.take(h).ok_or_else(|| Error::InvalidUse("saved object vanished from the session".into()))
+    }
+
+    /// Marks a persistent object for DELETE at the next flush. Deleting an object whose INSERT is
+    /// still pending just forgets it. An object that has no key yet is an error.
+    pub fn delete<M: Model>(&mut self, obj: &M) -> Result<()> {
+        let key = obj.key().ok_or_else(|| {
+            Error::InvalidUse(format!(
+                "cannot delete a {} that was never saved (its key is unset)",
+                std::any::type_name::<M>()
+            ))
+        })?;
+        self.delete_by_key::<M>(key)
+    }
+
+    /// Marks the row of model `M` with primary key `key` for DELETE at the next flush.
+    pub fn delete_by_key<M: Model>(&mut self, key: M::Key) -> Result<()> {
+        let map = map_of::<M>(&mut self.maps);
+        if let Some(entry) = map.entries.get(&key) {
+            if !entry.persistent {
+                if let Some(slot) = entry.slot {
+                    if let Some(s) = self.slots.get_mut(slot) {
+                        s.state = SlotState::Detached;
+                    }
+                }
+                map.entries.remove(&key);
+                return Ok(());
+            }
+            if let Some(slot) = entry.slot {
+                if let Some(s) = self.slots.get_mut(slot) {
+                    if s.state == SlotState::PendingUpdate {
+                        s.state = SlotState::Persistent;
+                    }
+                }
+            }
+        }
+        let key_values = M::key_values(&key);
+        if self.deletes.iter().any(|d| d.type_id == TypeId::of::<M>() && d.key_values == key_values) {
+            return Ok(());
+        }
+        let done: DeleteDone = Arc::new(move |maps: &mut Maps, slots: &mut Vec<Slot>| -> Undo {
+            let map = map_of::<M>(maps);
+            let removed = map.entries.remove(&key);
+            if let Some(slot) = removed.as_ref().and_then(|e| e.slot) {
+                if let Some(s) = slots.get_mut(slot) {
+                    s.state = SlotState::Detached;
+                }
+            }
+            let key = key.clone();
+            Box::new(move |maps: &mut Maps, slots: &mut Vec<Slot>| {
+                if let Some(prev) = removed {
+                    if let Some(slot) = prev.slot {
+                        if let Some(s) = slots.get_mut(slot) {
+                            s.state = SlotState::Persistent;
+                        }
+                    }
+                    map_of::<M>(maps).entries.insert(key, prev);
+                }
+            })
+        });
+        self.deletes.push(PendingDelete {
+            type_id: TypeId::of::<M>(),
+            table: M::TABLE,
+            key_values,
+            done,
+            born: self.journal.len(),
+        });
+        Ok(())
+    }
+
+    fn handle<M>(&self, slot: usize) -> Handle<M> {
+        Handle { slot, session: self.id, _marker: PhantomData }
+    }
+
+    /// The object behind a handle, if the handle is this session's and the object is still here.
+    pub fn try_get<M: Model>(&self, h: Handle<M>) -> Option<&M> {
+        if h.session != self.id {
+            return None;
+        }
+        self.slots.get(h.slot)?.obj.as_ref()?.as_any().downcast_ref::<M>()
+    }
+
+    /// The object behind a handle, mutably. Changing it does not by itself schedule an UPDATE:
+    /// `add` it (or its copy) again.
+    pub fn try_get_mut<M: Model>(&mut self, h: Handle<M>) -> Option<&mut M> {
+        if h.session != self.id {
+            return None;
+        }
+        self.slots.get_mut(h.slot)?.obj.as_mut()?.as_any_mut().downcast_mut::<M>()
+    }
+
+    /// Takes the object out of the session's arena (the identity map keeps its snapshot, so
+    /// adding it back after changes still UPDATEs only what changed). A pending INSERT or UPDATE
+    /// of it is cancelled.
+    pub fn take<M: Model>(&mut self, h: Handle<M>) -> Option<M> {
+        if h.session != self.id {
+            return None;
+        }
+        let slot = self.slots.get_mut(h.slot)?;
+        let obj = slot.obj.take()?;
+        match slot.state {
+            SlotState::PendingInsert => {
+                obj.forget_pending(&mut self.maps);
+                slot.state = SlotState::Detached;
+            }
+            SlotState::PendingUpdate => slot.state = SlotState::Persistent,
+            _ => {}
+        }
+        obj.into_any().downcast::<M>().ok().map(|b| *b)
+    }
+
+    /// Removes an object from the session: a pending INSERT or UPDATE of it is cancelled, and
+    /// the identity map forgets its row.
+    pub fn expunge<M: Model>(&mut self, h: Handle<M>) {
+        if let Some(obj) = self.take(h) {
+            if let Some(k) = obj.key() {
+                map_of::<M>(&mut self.maps).entries.remove(&k);
+            }
+        }
+    }
+
+    /// Forgets every object and snapshot and cancels everything pending (the transaction, if
+    /// any, stays open).
+    pub fn expunge_all(&mut self) {
+        self.slots.clear();
+        self.maps.clear();
+        self.deletes.clear();
+        self.journal.clear();
+    }
+
+    // ----- transactions -------------------------------------------------------------------------
+
+    fn conn_of<'a>(
+        engine: &Engine,
+        conn: &'a mut Option<PooledConnection>,
+    ) -> Result<&'a mut dyn Connection> {
+        if conn.is_none() {
+            *conn = Some(engine.checkout()?);
+        }
+        match conn.as_mut() {
+            Some(c) => Ok(c.as_mut()),
+            None => Err(Error::Connection("no connection".into())),
+        }
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        let conn = Self::conn_of(&self.engine, &mut self.conn)?;
+        self.engine.run_batch(conn, sql)
+    }
+
+    /// Returns the connection to the pool when no transaction needs it.
+    fn release_if_idle(&mut self) {
+        if !self.in_tx {
+            self.conn = None;
+        }
+    }
+
+    fn ensure_tx(&mut self) -> Result<()> {
+        if !self.in_tx {
+            let sql = self.engine.dialect().begin_sql();
+            let r = self.batch(sql);
+            if r.is_err() {
+                self.release_if_idle();
+            }
+            r?;
+            self.in_tx = true;
+        }
+        Ok(())
+    }
+
+    /// Flushes, then commits the transaction (if one is open). On error in the flush nothing of
+    /// this flush is written and the pending work stays pending: fix it, `expunge` it, or
+    /// `rollback`.
+    pub fn commit(&mut self) -> Result<()> {
+        if self.nested_depth > 0 {
+            return Err(Error::InvalidUse(
+                "commit inside begin_nested(): commit or roll back the nested transaction first".into(),
+            ));
+        }
+        self.flush()?;
+        if self.in_tx {
+            if self.test_mode {
+                let d = self.engine.dialect();
+                let sql = format!("{}; {}", d.release_savepoint_sql(TEST_SAVEPOINT), d.savepoint_sql(TEST_SAVEPOINT));
+                self.batch(&sql)?;
+            } else {
+                let r = self.batch("COMMIT");
+                if let Err(e) = r {
+                    let _ = self.rollback();
+                    return Err(e);
+                }
+                self.in_tx = false;
+            }
+        }
+        self.journal.clear();
+        self.release_if_idle();
+        Ok(())
+    }
+
+    /// Discards pending work and rolls the transaction back: the database is as at the last
+    /// commit, the identity map forgets what this transaction wrote, and objects inserted in it
+    /// are detached. The session stays usable.
+    pub fn rollback(&mut self) -> Result<()> {
+        self.discard_pending(0);
+        let mut result = Ok(());
+        if self.in_tx {
+            if self.test_mode {
+                let sql = self.engine.dialect().rollback_to_savepoint_sql(TEST_SAVEPOINT);
+                result = self.batch(&sql);
+            } else {
+                result = self.batch("ROLLBACK");
+                self.in_tx = false;
+            }
+        }
+        self.undo_journal(0);
+        self.nested_depth = 0;
+        self.release_if_idle();
+        result
+    }
+
+    fn discard_pending(&mut self, since: usize) {
+        for slot in self.slots.iter_mut().filter(|s| s.born >= since) {
+            match slot.state {
+                SlotState::PendingInsert => {
+                    if let Some(o) = &slot.obj {
+                        o.forget_pending(&mut self.maps);
+                    }
+                    slot.state = SlotState::Detached;
+                }
+                SlotState::PendingUpdate => slot.state = SlotState::Persistent,
+                _ => {}
+            }
+        }
+        self.deletes.retain(|d| d.born < since);
+    }
+
+    fn undo_journal(&mut self, to: usize) {
+        while self.journal.len() > to {
+            if let Some(undo) = self.journal.pop() {
+                undo(&mut self.maps, &mut self.slots);
+            }
+        }
+    }
+
+    /// Starts a nested transaction (a SAVEPOINT), flushing first. The returned guard derefs to
+    /// the session; `commit()` it to keep its work, or drop it / `rollback()` it to undo exactly
+    /// that work (database and session both).
+    pub fn begin_nested(&mut self) -> Result<Nested<'_>> {
+        self.flush()?;
+        self.ensure_tx()?;
+        self.nested_depth += 1;
+        let name = format!("orm_nested_{}", self.nested_depth);
+        let sql = self.engine.dialect().savepoint_sql(&name);
+        if let Err(e) = self.batch(&sql) {
+            self.nested_depth -= 1;
+            return Err(e);
+        }
+        let mark = self.journal.len();
+        Ok(Nested { session: self, name, mark, done: false })
+    }
+
+    // ----- flush -------------------------------------------------------------------------------
+
+    /// Writes every pending change, in foreign-key order, inside the session's transaction
+    /// (opened if needed). Nothing is written if any statement fails.
+    pub fn flush(&mut self) -> Result<()> {
+        if !self.has_pending() {
+            return Ok(());
+        }
+        let steps = self.plan();
+        if steps.is_empty() {
+            // Only unchanged objects were added: no statement at all.
+            for s in &mut self.slots {
+                if s.state == SlotState::PendingUpdate {
+                    s.state = SlotState::Persistent;
+                }
+            }
+            return Ok(());
+        }
+        let fresh_tx = !self.in_tx;
+        self.ensure_tx()?;
+        let dialect = self.engine.dialect();
+        if !fresh_tx {
+            self.batch(&dialect.savepoint_sql(FLUSH_SAVEPOINT))?;
+        }
+        match self.run_steps(&steps) {
+            Ok(generated) => {
+                if !fresh_tx {
+                    self.batch(&dialect.release_savepoint_sql(FLUSH_SAVEPOINT))?;
+                }
+                self.apply(&steps, generated);
+                Ok(())
+            }
+            Err(e) => {
+                if fresh_tx {
+                    let _ = self.batch("ROLLBACK");
+                    self.in_tx = false;
+                    self.release_if_idle();
+                } else {
+                    let _ = self.batch(&format!(
+                        "{}; {}",
+                        dialect.rollback_to_savepoint_sql(FLUSH_SAVEPOINT),
+                        dialect.release_savepoint_sql(FLUSH_SAVEPOINT)
+                    ));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn plan(&self) -> Vec<Step> {
+        let mut tables: Vec<&'static TableSchema> = Vec::new();
+        let mut note = |t: &'static TableSchema| {
+            if !tables.iter().any(|x| std::ptr::eq(*x, t)) {
+                tables.push(t);
+            }
+        };
+        for s in &self.slots {
+            if matches!(s.state, SlotState::PendingInsert | SlotState::PendingUpdate) {
+                if let Some(o) = &s.obj {
+                    note(o.table());
+                }
+            }
+        }
+        for d in &self.deletes {
+            note(d.table);
+        }
+        let order = sort_by_dependencies(&tables);
+        let mut steps = Vec::new();
+        for t in &order {
+            let inserts: Vec<usize> = (0..self.slots.len())
+                .filter(|&i| {
+                    self.slots[i].state == SlotState::PendingInsert
+                        && self.slots[i].obj.as_ref().is_some_and(|o| std::ptr::eq(o.table(), *t))
+                })
+                .collect();
+            for slot in order_self_referencing(t, &self.slots, inserts) {
+                let Some(obj) = &self.slots[slot].obj else { continue };
+                let returning = insert_returning(t, obj.as_ref());
+                steps.push(Step::Insert { slot, returning });
+            }
+            for (slot, s) in self.slots.iter().enumerate() {
+                if s.state != SlotState::PendingUpdate {
+                    continue;
+                }
+                let Some(obj) = &s.obj else { continue };
+                if !std::ptr::eq(obj.table(), *t) {
+                    continue;
+                }
+                let mask = obj.update_mask(&self.maps);
+                if !mask.is_empty() {
+                    steps.push(Step::Update { slot, mask });
+                }
+            }
+        }
+        for t in order.iter().rev() {
+            for (index, d) in self.deletes.iter().enumerate() {
+                if std::ptr::eq(d.table, *t) {
+                    steps.push(Step::Delete { index });
+                }
+            }
+        }
+        steps
+    }
+
+    fn cached_sql(
+        &mut self,
+        table: &'static TableSchema,
+        kind: StmtKind,
+        mask: ColumnMask,
+        render: impl FnOnce() -> String,
+    ) -> Arc<str> {
+        self.sql_cache.entry((table.name, kind, mask)).or_insert_with(|| Arc::from(render())).clone()
+    }
+
+    fn run_steps(&mut self, steps: &[Step]) -> Result<Vec<Vec<(usize, Value)>>> {
+        let dialect = self.engine.dialect();
+        let mut generated: Vec<Vec<(usize, Value)>> = Vec::with_capacity(steps.len());
+        for step in steps {
+            match step {
+                Step::Insert { slot, returning } => {
+                    let Some(obj) = self.slots[*slot].obj.as_ref() else {
+                        generated.push(Vec::new());
+                        continue;
+                    };
+                    let t = obj.table();
+                    let mut included = ColumnMask::empty();
+                    let mut params = Vec::with_capacity(t.columns.len());
+                    for i in 0..t.columns.len() {
+                        if !returning.contains(&i) {
+                            included.set(i);
+                            params.push(obj.column_value(i));
+                        }
+                    }
+                    let ret = returning.clone();
+                    let sql = self.cached_sql(t, StmtKind::Insert, included, || {
+                        let cols: Vec<&'static str> =
+                            included.iter().filter_map(|i| t.columns.get(i)).map(|c| c.name).collect();
+                        let rows = vec![vec![Value::Null; cols.len()]];
+                        let returning = ret.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.name).collect();
+                        dialect.insert(&Insert { table: t.name, columns: cols, rows, returning }).sql
+                    });
+                    let conn = Self::conn_of(&self.engine, &mut self.conn)?;
+                    if returning.is_empty() {
+                        self.engine.run_execute(conn, &sql, &params)?;
+                        generated.push(Vec::new());
+                    } else {
+                        let mut got = Vec::with_capacity(returning.len());
+                        self.engine.run_query(conn, &sql, &params, &mut |row: &dyn Row| {
+                            for (pos, &col) in returning.iter().enumerate() {
+                                got.push((col, row.get(pos)?.to_owned_value()));
+                            }
+                            Ok(())
+                        })?;
+                        generated.push(got);
+                    }
+                }
+                Step::Update { slot, mask } => {
+                    let Some(obj) = self.slots[*slot].obj.as_ref() else {
+                        generated.push(Vec::new());
+                        continue;
+                    };
+                    let t = obj.table();
+                    let mut params: Vec<Value> = mask.iter().map(|i| obj.column_value(i)).collect();
+                    let key = obj.key_values().unwrap_or_default();
+                    params.extend(key.iter().cloned());
+                    let m = *mask;
+                    let sql = self.cached_sql(t, StmtKind::Update, m, || {
+                        let set = m
+                            .iter()
+                            .filter_map(|i| t.columns.get(i))
+                            .map(|c| (c.name, Expr::Value(Value::Null)))
+                            .collect();
+                        dialect.update(&Update { table: t.name, set, filter: Some(key_filter(t)) }).sql
+                    });
+                    let conn = Self::conn_of(&self.engine, &mut self.conn)?;
+                    let n = self.engine.run_execute(conn, &sql, &params)?;
+                    if n == 0 {
+                        return Err(Error::NotFound(format!(
+                            "{} row with key {:?} to UPDATE (deleted by someone else?)",
+                            t.name, key
+                        )));
+                    }
+                    generated.push(Vec::new());
+                }
+                Step::Delete { index } => {
+                    let d = &self.deletes[*index];
+                    let t = d.table;
+                    let params = d.key_values.clone();
+                    let sql = self.cached_sql(t, StmtKind::Delete, ColumnMask::empty(), || {
+                        dialect.delete(&Delete { table: t.name, filter: Some(key_filter(t)) }).sql
+                    });
+                    let conn = Self::conn_of(&self.engine, &mut self.conn)?;
+                    self.engine.run_execute(conn, &sql, &params)?;
+                    generated.push(Vec::new());
+                }
+            }
+        }
+        Ok(generated)
+    }
+
+    fn apply(&mut self, steps: &[Step], generated: Vec<Vec<(usize, Value)>>) {
+        let mut done_deletes = Vec::new();
+        for (step, gen) in steps.iter().zip(generated) {
+            match step {
+                Step::Insert { slot, .. } | Step::Update { slot, .. } => {
+                    let slot = *slot;
+                    let Some(obj) = self.slots[slot].obj.as_mut() else { continue };
+                    for (col, v) in &gen {
+                        if let Some(vr) = v.as_value_ref() {
+                            if let Err(e) = obj.set_column(*col, vr) {
+                                tracing::warn!(target: "orm::session", "generated value not applied: {e}");
+                            }
+                        }
+                    }
+                    let undo = obj.record_persisted(&mut self.maps, slot);
+                    self.journal.push(undo);
+                    self.slots[slot].state = SlotState::Persistent;
+                }
+                Step::Delete { index } => done_deletes.push(*index),
+            }
+        }
+        for index in &done_deletes {
+            let done = self.deletes[*index].done.clone();
+            let undo = done(&mut self.maps, &mut self.slots);
+            self.journal.push(undo);
+        }
+        // Updates whose mask was empty and everything now written are persistent.
+        for s in &mut self.slots {
+            if s.state == SlotState::PendingUpdate {
+                s.state = SlotState::Persistent;
+            }
+        }
+        let mut i = 0;
+        self.deletes.retain(|_| {
+            let keep = !done_deletes.contains(&i);
+            i += 1;
+            keep
+        });
+    }
+
+    // ----- reading -----------------------------------------------------------------------------
+
+    /// A query over model `M`.
+    pub fn query<M: Model>(&mut self) -> Query<'_, M> {
+        Query::new(self)
+    }
+
+    /// The object of model `M` with primary key `key`. A row already in the identity map is
+    /// served from it without a statement.
+    pub fn get<M: Model>(&mut self, key: impl Into<M::Key>) -> Result<Option<M>> {
+        let key = key.into();
+        self.autoflush()?;
+        if let Some(snap) = map_ref::<M>(&self.maps)
+            .and_then(|m| m.entries.get(&key))
+            .filter(|e| e.persistent)
+            .and_then(|e| e.snapshot.as_ref())
+        {
+            return Ok(Some(M::from_snapshot(snap)));
+        }
+        let t = M::TABLE;
+        let dialect = self.engine.dialect();
+        let sql = self.cached_sql(t, StmtKind::Get, ColumnMask::empty(), || {
+            let mut sel = select_all_of(t);
+            sel.filter = Some(key_filter(t));
+            dialect.select(&sel).sql
+        });
+        let params = M::key_values(&key);
+        let mut rows = self.load_rows::<M>(&sql, &params, true)?;
+        Ok(rows.pop())
+    }
+
+    /// Like [`get`](Self::get), but a missing row is [`Error::NotFound`].
+    pub fn get_or_not_found<M: Model>(&mut self, key: impl Into<M::Key>) -> Result<M> {
+        let key = key.into();
+        let desc = format!("{} with key {:?}", M::TABLE.name, key);
+        self.get::<M>(key)?.ok_or(Error::NotFound(desc))
+    }
+
+    pub(crate) fn autoflush(&mut self) -> Result<()> {
+        if self.has_pending() {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn select_all_sql<M: Model>(&mut self) -> Arc<str> {
+        let dialect = self.engine.dialect();
+        self.cached_sql(M::TABLE, StmtKind::SelectAll, ColumnMask::empty(), || {
+            dialect.select(&select_all_of(M::TABLE)).sql
+        })
+    }
+
+    /// Runs a SELECT of `M`'s columns and decodes the rows; `tracked` records their snapshots.
+    pub(crate) fn load_rows<M: Model>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        tracked: bool,
+    ) -> Result<Vec<M>> {
+        let mut out: Vec<M> = Vec::new();
+        let r = {
+            let conn = Self::conn_of(&self.engine, &mut self.conn)?;
+            self.engine.run_query(conn, sql, params, &mut |row: &dyn Row| {
+                out.push(M::decode(row, 0)?);
+                Ok(())
+            })
+        };
+        self.release_if_idle();
+        r?;
+        if tracked {
+            let map = map_of::<M>(&mut self.maps);
+            for obj in &out {
+                if let Some(k) = obj.key() {
+                    let snapshot = Some(obj.snapshot());
+                    match map.entries.get_mut(&k) {
+                        Some(e) => {
+                            e.snapshot = snapshot;
+                            e.persistent = true;
+                        }
+                        None => {
+                            map.entries.insert(k, Entry { snapshot, slot: None, persistent: true });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs a query and decodes each row with `decode`.
+    pub(crate) fn fetch<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        decode: &mut dyn FnMut(&dyn Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let r = {
+            let conn = Self::conn_of(&self.engine, &mut self.conn)?;
+            self.engine.run_query(conn, sql, params, &mut |row: &dyn Row| {
+                out.push(decode(row)?);
+                Ok(())
+            })
+        };
+        self.release_if_idle();
+        r.map(|_| out)
+    }
+
+    /// Runs a writing statement inside the session's transaction.
+    pub(crate) fn write(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.autoflush()?;
+        self.ensure_tx()?;
+        let conn = Self::conn_of(&self.engine, &mut self.conn)?;
+        self.engine.run_execute(conn, sql, params)
+    }
+
+    /// After a bulk UPDATE or DELETE the session no longer knows the rows of `M`: the next
+    /// `add` of one writes every column, and `get` reads it again.
+    pub(crate) fn forget_snapshots<M: Model>(&mut self) {
+        for e in map_of::<M>(&mut self.maps).entries.values_mut() {
+            e.snapshot = None;
+        }
+    }
+
+    /// Runs a DDL statement in the session's transaction.
+    pub fn execute_ddl(&mut self, sql: &str) -> Result<()> {
+        self.ensure_tx()?;
+        self.batch(sql)
+    }
+
+    /// Raw SQL with `:name` parameters: `s.sql("SELECT ... WHERE id = :id").bind("id", 5)`.
+    pub fn sql(&mut self, sql: &str) -> RawQuery<'_> {
+        RawQuery { session: self, sql: sql.to_owned(), params: Vec::new() }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.in_tx {
+            if let Some(conn) = self.conn.as_mut() {
+                let _ = self.engine.run_batch(conn.as_mut(), "ROLLBACK");
+            }
+        }
+    }
+}
+
+impl<M: Model> std::ops::Index<Handle<M>> for Session {
+    type Output = M;
+    /// # Panics
+    /// On a handle of another session, or one whose object was taken out with `take`.
+    fn index(&self, h: Handle<M>) -> &M {
+        match self.try_get(h) {
+            Some(m) => m,
+            None => panic!("{h:?} does not belong to this session or its object was taken"),
+        }
+    }
+}
+
+impl<M: Model> std::ops::IndexMut<Handle<M>> for Session {
+    /// # Panics
+    /// As for `Index`.
+    fn index_mut(&mut self, h: Handle<M>) -> &mut M {
+        match self.try_get_mut(h) {
+            Some(m) => m,
+            None => panic!("{h:?} does not belong to this session or its object was taken"),
+        }
+    }
+}
+
+/// A nested transaction (SAVEPOINT) started by [`Session::begin_nested`]. Derefs to the session.
+/// Dropping it without `commit` rolls its work back.
+pub struct Nested<'s> {
+    session: &'s mut Session,
+    name: String,
+    mark: usize,
+    done: bool,
+}
+
+impl Nested<'_> {
+    /// Flushes and releases the savepoint: the work joins the enclosing transaction.
+    pub fn commit(mut self) -> Result<()> {
+        self.session.flush()?;
+        let sql = self.session.engine.dialect().release_savepoint_sql(&self.name);
+        self.session.batch(&sql)?;
+        self.done = true;
+        self.session.nested_depth -= 1;
+        Ok(())
+    }
+
+    /// Rolls back to the savepoint: the database and the session forget this nested work.
+    pub fn rollback(mut self) -> Result<()> {
+        self.done = true;
+        self.undo()
+    }
+
+    fn undo(&mut self) -> Result<()> {
+        let s = &mut *self.session;
+        s.discard_pending(self.mark);
+        let d = s.engine.dialect();
+        let sql = format!("{}; {}", d.rollback_to_savepoint_sql(&self.name), d.release_savepoint_sql(&self.name));
+        let r = s.batch(&sql);
+        s.undo_journal(self.mark);
+        s.nested_depth = s.nested_depth.saturating_sub(1);
+        r
+    }
+}
+
+impl std::ops::Deref for Nested<'_> {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        self.session
+    }
+}
+impl std::ops::DerefMut for Nested<'_> {
+    fn deref_mut(&mut self) -> &mut Session {
+        self.session
+    }
+}
+impl Drop for Nested<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Err(e) = self.undo() {
+                tracing::warn!(target: "orm::session", "rolling back a nested transaction failed: {e}");
+            }
+        }
+    }
+}
+
+/// A raw SQL statement with named parameters, made by [`Session::sql`].
+pub struct RawQuery<'s> {
+    session: &'s mut Session,
+    sql: String,
+    params: Vec<(String, Value)>,
+}
+
+impl RawQuery<'_> {
+    /// Binds `:name` to `value`.
+    pub fn bind(mut self, name: &str, value: impl ToValue) -> Self {
+        self.params.push((name.to_owned(), value.to_value()));
+        self
+    }
+
+    fn rendered(&self) -> Result<(String, Vec<Value>)> {
+        bind_named(self.session.engine.dialect(), &self.sql, &self.params)
+    }
+
+    /// Runs it (after flushing pending work) and maps every row into `R`.
+    pub fn all<R: FromRow>(self) -> Result<Vec<R>> {
+        let (sql, params) = self.rendered()?;
+        self.session.autoflush()?;
+        self.session.fetch(&sql, &params, &mut |row| R::from_row(row))
+    }
+
+    /// The first row, if any.
+    pub fn first<R: FromRow>(self) -> Result<Option<R>> {
+        Ok(self.all::<R>()?.into_iter().next())
+    }
+
+    /// Exactly one row: none is [`Error::NotFound`], several [`Error::MultipleRows`].
+    pub fn one<R: FromRow>(self) -> Result<R> {
+        let what = self.sql.clone();
+        let mut rows = self.all::<R>()?;
+        match rows.len() {
+            1 => Ok(rows.remove(0)),
+            0 => Err(Error::NotFound(what)),
+            _ => Err(Error::MultipleRows(what)),
+        }
+    }
+
+    /// Runs a statement that returns no rows, in the session's transaction; returns the number of
+    /// rows changed.
+    pub fn execute(self) -> Result<u64> {
+        let (sql, params) = self.rendered()?;
+        self.session.write(&sql, &params)
+    }
+}
+
+/// `SELECT <all columns of t> FROM t`.
+pub(crate) fn select_all_of(t: &'static TableSchema) -> Select {
+    let mut sel = Select::from_table(t.name);
+    sel.columns = t.columns.iter().map(|c| Expr::Column { table: t.name, name: c.name }).collect();
+    sel
+}
+
+/// `pk1 = ? AND pk2 = ?` with NULL placeholders, for statements rendered once per model.
+fn key_filter(t: &'static TableSchema) -> Expr {
+    let mut conds: Vec<Expr> = t
+        .primary_key_columns()
+        .map(|c| {
+            Expr::binary(
+                Expr::Column { table: t.name, name: c.name },
+                crate::statement::BinaryOp::Eq,
+                Expr::Value(Value::Null),
+            )
+        })
+        .collect();
+    if conds.len() == 1 {
+        conds.remove(0)
+    } else {
+        Expr::And(conds)
+    }
+}
+
+/// The columns an INSERT leaves to the database and reads back: an unset generated key, and
+/// server defaults (a nullable one only when the object holds NULL).
+fn insert_returning(t: &'static TableSchema, obj: &dyn ErasedModel) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (i, c) in t.columns.iter().enumerate() {
+        let generated = if c.auto_increment {
+            !obj.has_key()
+        } else if c.server_default.is_some() {
+            !c.nullable || obj.column_value(i) == Value::Null
+        } else {
+            false
+        };
+        if generated {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Orders pending INSERTs of a self-referencing table so that a row comes after the row its
+/// foreign key points at (when both keys are known before insert, e.g. UUIDs).
+fn order_self_referencing(t: &'static TableSchema, slots: &[Slot], inserts: Vec<usize>) -> Vec<usize> {
+    let self_fks: Vec<_> = t.foreign_keys.iter().filter(|fk| fk.ref_table == t.name).collect();
+    if self_fks.is_empty() || inserts.len() < 2 {
+        return inserts;
+    }
+    let col_idx = |name: &str| t.columns.iter().position(|c| c.name == name);
+    let keys: Vec<Option<Vec<Value>>> =
+        inserts.iter().map(|&s| slots[s].obj.as_ref().and_then(|o| o.key_values())).collect();
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); inserts.len()];
+    for (i, &s) in inserts.iter().enumerate() {
+        let Some(obj) = &slots[s].obj else { continue };
+        for fk in &self_fks {
+            let vals: Vec<Value> =
+                fk.columns.iter().filter_map(|c| col_idx(c)).map(|ci| obj.column_value(ci)).collect();
+            if vals.contains(&Value::Null) {
+                continue;
+            }
+            for (j, k) in keys.iter().enumerate() {
+                if j != i && k.as_ref() == Some(&vals) {
+                    deps[i].push(j);
+                }
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(inserts.len());
+    let mut state = vec![0u8; inserts.len()];
+    fn visit(i: usize, deps: &[Vec<usize>], state: &mut [u8], out: &mut Vec<usize>) {
+        if state[i] != 0 {
+            return;
+        }
+        state[i] = 1;
+        for &j in &deps[i] {
+            visit(j, deps, state, out);
+        }
+        state[i] = 2;
+        out.push(i);
+    }
+    for i in 0..inserts.len() {
+        visit(i, &deps, &mut state, &mut out);
+    }
+    out.into_iter().map(|i| inserts[i]).collect()
+}
