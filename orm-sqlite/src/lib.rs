@@ -1,1 +1,88 @@
-//! orm-sqlite
+//! The SQLite backend of the `orm` crate, over rusqlite with a bundled SQLite.
+//!
+//! - [`SqliteDialect`] ([`DIALECT`]) writes the SQL: `?1`-style numbered placeholders,
+//!   `BEGIN IMMEDIATE` for transactions that write, the type mapping below.
+//! - [`SqliteConnection`] runs it through a per-connection prepared-statement cache and hands
+//!   rows out as values borrowed from SQLite.
+//! - [`SqliteConnector`] parses the URL (`sqlite::memory:`, `sqlite://app.db?busy_timeout=10000`,
+//!   see [`url`]) and opens configured connections for the pool.
+//! - [`error`] maps SQLite's result codes to [`orm_core::Error`]: constraint failures become
+//!   `UniqueViolation` / `ForeignKeyViolation` / `NotNullViolation` / `CheckViolation` with the
+//!   table and columns SQLite names.
+//!
+//! ```
+//! use orm_core::{Connection, Connector, Value};
+//!
+//! let mut conn = orm_sqlite::connector("sqlite::memory:")?.connect()?;
+//! conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")?;
+//! conn.execute("INSERT INTO users (name) VALUES (?1)", &[Value::Text("tata".into())])?;
+//! let mut names = Vec::new();
+//! conn.query("SELECT name FROM users", &[], &mut |row| {
+//!     names.push(orm_core::connection::decode_at::<String>(row, 0, "name")?);
+//!     Ok(())
+//! })?;
+//! assert_eq!(names, ["tata"]);
+//! # Ok::<(), orm_core::Error>(())
+//! ```
+//!
+//! # Connections
+//!
+//! Every connection gets `PRAGMA foreign_keys = ON` (unless `foreign_keys=off`), a busy timeout
+//! (5 s), `journal_mode = WAL` on files, `synchronous = NORMAL`, and
+//! `case_sensitive_like = ON`, so that `LIKE` is case-sensitive as on PostgreSQL; `ilike` is
+//! written `LOWER(x) LIKE LOWER(pattern)` (SQLite's `LOWER` folds ASCII letters only).
+//!
+//! An in-memory database is private to its connection, so `sqlite::memory:` gets a pool of one
+//! connection: a second session waits for the first to return it. Use a file (or several
+//! sessions one after the other) for concurrency.
+//!
+//! # Types
+//!
+//! SQLite stores any value in any column; what a declared type decides is the column's
+//! *affinity*, which converts some values on the way in. A declared type containing `INT` has
+//! INTEGER affinity, then `CHAR`/`CLOB`/`TEXT` TEXT affinity, `BLOB` none, `REAL`/`FLOA`/`DOUB`
+//! REAL, and anything else NUMERIC, which turns text that looks like a number into a number: a
+//! JSON document `5` stored in a column declared `JSON` would come back as the integer 5. So every
+//! type stored as text is declared with a name that has TEXT affinity (and no `INT`) while still
+//! naming the portable type, so that reflection can tell them apart
+//! ([`dialect::parse_declared_type`]):
+//!
+//! | Portable type | Rust | Declared type | Stored as |
+//! |---|---|---|---|
+//! | SmallInt, Integer, BigInt | `i16`, `i32`, `i64` | `INTEGER` | integer (an integer primary key is the rowid) |
+//! | Real, Double | `f32`, `f64` | `REAL` | float |
+//! | Boolean | `bool` | `BOOLEAN` | integer 0 / 1 |
+//! | Text | `String` | `TEXT`, `VARCHAR(n)` with `max_length` (not enforced by SQLite) | text |
+//! | Blob | `Vec<u8>` | `BLOB` | blob |
+//! | Timestamptz | `DateTime<Utc>` | `TIMESTAMPTZ_TEXT` | text `2024-05-01T12:30:00.000000Z` |
+//! | Timestamp | `NaiveDateTime` | `TIMESTAMP_TEXT` | text `2024-05-01T12:30:00.000000` |
+//! | Date | `NaiveDate` | `DATE_TEXT` | text `2024-05-01` |
+//! | Uuid | `Uuid` | `UUID_TEXT` | text, hyphenated lowercase |
+//! | Json | `Json<T>`, `serde_json::Value` | `JSON_TEXT` | JSON text |
+//! | TextArray | `Vec<String>` | `STRING_ARRAY_TEXT` | JSON array text `["a","b"]` |
+//! | BigIntArray | `Vec<i64>` | `I64_ARRAY_TEXT` | JSON array text `[1,2]` |
+//! | Enum | `#[derive(DbEnum)]` | `TEXT` with `CHECK ("col" IN ('a', 'b'))` | the label |
+//! | Custom(s) | your type | `s` verbatim | what your `ToValue` binds |
+//!
+//! The timestamp texts are fixed-width, so they sort chronologically as text, and SQLite's date
+//! functions read them. Reading also accepts SQLite's own `CURRENT_TIMESTAMP` form
+//! (`2024-05-01 12:30:00`, UTC), so `server_default = "CURRENT_TIMESTAMP"` works.
+//!
+//! An auto-increment integer primary key is a rowid alias (declared `INTEGER` with a
+//! single-column `PRIMARY KEY`): SQLite assigns one more than the largest key in use, so the key
+//! of a deleted last row can be given again (there is no `AUTOINCREMENT` keyword).
+
+pub mod connection;
+pub mod dialect;
+pub mod error;
+pub mod url;
+pub mod value;
+
+pub use connection::{SqliteConnection, SqliteRow};
+pub use dialect::{SqliteDialect, DIALECT};
+pub use url::SqliteConnector;
+
+/// A connector for a `sqlite:` URL, boxed for the facade's `Database::connect`.
+pub fn connector(url: &str) -> orm_core::Result<Box<dyn orm_core::Connector>> {
+    Ok(Box::new(SqliteConnector::from_url(url)?))
+}

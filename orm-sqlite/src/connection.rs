@@ -1,0 +1,140 @@
+//! [`SqliteConnection`]: the core's [`Connection`] over a `rusqlite::Connection`, and
+//! [`SqliteRow`], the core's [`Row`] over a `rusqlite::Row`.
+//!
+//! Every statement goes through rusqlite's prepared-statement cache, sized for the fixed
+//! statements of about a hundred models, so a statement the ORM renders once per model is parsed
+//! once per connection. Rows are handed to the callback as borrowed values straight from SQLite:
+//! no per-row allocation.
+
+use crate::error::from_rusqlite;
+use crate::value::{value_ref, Bind};
+use orm_core::connection::RowCallback;
+use orm_core::{Connection, Error, Result, Row, Value, ValueRef};
+
+/// How many prepared statements each connection keeps: room for the fixed statements (get,
+/// insert, update by key, delete, select all) of 100 models, and then some.
+pub const STATEMENT_CACHE_CAPACITY: usize = 256;
+
+/// A connection to one SQLite database.
+pub struct SqliteConnection {
+    conn: rusqlite::Connection,
+}
+
+impl std::fmt::Debug for SqliteConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteConnection").field("path", &self.conn.path()).finish()
+    }
+}
+
+impl SqliteConnection {
+    /// Wraps an open rusqlite connection as it is (the connector sets the pragmas; see
+    /// [`SqliteConnector`](crate::SqliteConnector)), sizing its statement cache.
+    pub fn new(conn: rusqlite::Connection) -> Self {
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        SqliteConnection { conn }
+    }
+
+    /// The rusqlite connection, for what the ORM does not cover.
+    pub fn raw(&self) -> &rusqlite::Connection {
+        &self.conn
+    }
+
+    /// The rusqlite connection, mutably.
+    pub fn raw_mut(&mut self) -> &mut rusqlite::Connection {
+        &mut self.conn
+    }
+
+    /// The rusqlite connection, unwrapped.
+    pub fn into_raw(self) -> rusqlite::Connection {
+        self.conn
+    }
+}
+
+fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<()> {
+    let expected = stmt.parameter_count();
+    if params.len() != expected {
+        return Err(Error::InvalidUse(format!(
+            "the statement takes {expected} parameters, {} were given",
+            params.len()
+        )));
+    }
+    for (i, p) in params.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, Bind(p)).map_err(from_rusqlite)?;
+    }
+    Ok(())
+}
+
+impl Connection for SqliteConnection {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(from_rusqlite)?;
+        bind(&mut stmt, params)?;
+        if stmt.column_count() == 0 {
+            let n = stmt.raw_execute().map_err(from_rusqlite)?;
+            return u64::try_from(n).map_err(|_| Error::InvalidUse("row count overflow".into()));
+        }
+        // A statement that returns rows (a PRAGMA, an INSERT ... RETURNING) run for its effect:
+        // step it to the end.
+        let readonly = stmt.readonly();
+        let mut rows = stmt.raw_query();
+        while rows.next().map_err(from_rusqlite)?.is_some() {}
+        drop(rows);
+        Ok(if readonly { 0 } else { self.conn.changes() })
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value], each: &mut RowCallback<'_>) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(from_rusqlite)?;
+        bind(&mut stmt, params)?;
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next().map_err(from_rusqlite)? {
+            each(&SqliteRow { row })?;
+        }
+        Ok(())
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(from_rusqlite)
+    }
+
+    /// Steps a cached `SELECT 1`: no parse, no allocation.
+    fn is_valid(&mut self) -> bool {
+        let Ok(mut stmt) = self.conn.prepare_cached("SELECT 1") else {
+            return false;
+        };
+        let mut rows = stmt.raw_query();
+        matches!(rows.next(), Ok(Some(_)))
+    }
+}
+
+/// One row of a query, borrowed from rusqlite for the duration of the callback.
+pub struct SqliteRow<'a, 'stmt> {
+    row: &'a rusqlite::Row<'stmt>,
+}
+
+impl<'a, 'stmt> SqliteRow<'a, 'stmt> {
+    /// Wraps a rusqlite row.
+    pub fn new(row: &'a rusqlite::Row<'stmt>) -> Self {
+        SqliteRow { row }
+    }
+}
+
+impl Row for SqliteRow<'_, '_> {
+    fn len(&self) -> usize {
+        self.row.as_ref().column_count()
+    }
+
+    fn get(&self, idx: usize) -> Result<ValueRef<'_>> {
+        let column = || self.column_name(idx).map_or_else(|| format!("#{idx}"), str::to_owned);
+        let Ok(v) = self.row.get_ref(idx) else {
+            return Err(Error::Decode {
+                column: column(),
+                expected: "a column at this position",
+                got: format!("a row of {} columns", self.len()),
+            });
+        };
+        value_ref(v).map_err(|e| e.at(column()))
+    }
+
+    fn column_name(&self, idx: usize) -> Option<&str> {
+        self.row.as_ref().column_name(idx).ok()
+    }
+}

@@ -1,0 +1,143 @@
+//! [`SqliteDialect`]: how the ORM writes SQL for SQLite. Everything not overridden here is the
+//! standard rendering of [`orm_core::Dialect`]'s default methods.
+//!
+//! The overrides: numbered `?n` placeholders, `BEGIN IMMEDIATE`, the type mapping (declared types
+//! chosen for their affinity, see the crate docs), a CHECK for enum columns, and ILIKE written as
+//! `LOWER(x) LIKE LOWER(pattern)` because every connection makes LIKE case-sensitive.
+
+use orm_core::schema::{ColumnSchema, ColumnType};
+use orm_core::statement::Expr;
+use orm_core::{Dialect, SqlWriter};
+
+/// The SQLite dialect. Stateless; use [`DIALECT`] where a `&'static dyn Dialect` is wanted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SqliteDialect;
+
+/// The one instance of [`SqliteDialect`].
+pub static DIALECT: SqliteDialect = SqliteDialect;
+
+/// Declared type of [`ColumnType::Timestamptz`]: TEXT affinity, values in
+/// [`TIMESTAMPTZ_TEXT_FORMAT`](orm_core::value::TIMESTAMPTZ_TEXT_FORMAT).
+pub const TIMESTAMPTZ_TYPE: &str = "TIMESTAMPTZ_TEXT";
+/// Declared type of [`ColumnType::Timestamp`]: TEXT affinity, values in
+/// [`TIMESTAMP_TEXT_FORMAT`](orm_core::value::TIMESTAMP_TEXT_FORMAT).
+pub const TIMESTAMP_TYPE: &str = "TIMESTAMP_TEXT";
+/// Declared type of [`ColumnType::Date`]: TEXT affinity, values in
+/// [`DATE_TEXT_FORMAT`](orm_core::value::DATE_TEXT_FORMAT).
+pub const DATE_TYPE: &str = "DATE_TEXT";
+/// Declared type of [`ColumnType::Uuid`]: TEXT affinity, hyphenated lowercase values.
+pub const UUID_TYPE: &str = "UUID_TEXT";
+/// Declared type of [`ColumnType::Json`]: TEXT affinity, JSON text.
+pub const JSON_TYPE: &str = "JSON_TEXT";
+/// Declared type of [`ColumnType::TextArray`]: TEXT affinity, a JSON array of strings.
+pub const TEXT_ARRAY_TYPE: &str = "STRING_ARRAY_TEXT";
+/// Declared type of [`ColumnType::BigIntArray`]: TEXT affinity, a JSON array of integers. (Not
+/// `BIGINT_...`: any declared type containing `INT` gets INTEGER affinity.)
+pub const BIGINT_ARRAY_TYPE: &str = "I64_ARRAY_TEXT";
+
+impl Dialect for SqliteDialect {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    /// `?1`, `?2`, ...: numbered, so one value can be referred to twice.
+    fn write_placeholder(&self, w: &mut SqlWriter, n: usize) {
+        w.sql.push('?');
+        w.sql.push_str(&n.to_string());
+    }
+
+    fn column_type(&self, col: &ColumnSchema) -> String {
+        match col.ty {
+            // Exactly `INTEGER`, so that a single-column integer primary key is a rowid alias
+            // and the database assigns it.
+            ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt => "INTEGER".into(),
+            ColumnType::Real | ColumnType::Double => "REAL".into(),
+            ColumnType::Boolean => "BOOLEAN".into(),
+            ColumnType::Text => match col.max_length {
+                Some(n) => format!("VARCHAR({n})"),
+                None => "TEXT".into(),
+            },
+            ColumnType::Blob => "BLOB".into(),
+            ColumnType::Timestamptz => TIMESTAMPTZ_TYPE.into(),
+            ColumnType::Timestamp => TIMESTAMP_TYPE.into(),
+            ColumnType::Date => DATE_TYPE.into(),
+            ColumnType::Uuid => UUID_TYPE.into(),
+            ColumnType::Json => JSON_TYPE.into(),
+            ColumnType::TextArray => TEXT_ARRAY_TYPE.into(),
+            ColumnType::BigIntArray => BIGINT_ARRAY_TYPE.into(),
+            ColumnType::Enum { .. } => "TEXT".into(),
+            ColumnType::Custom(s) => s.into(),
+            // A type added to the core later: TEXT keeps whatever is bound unchanged.
+            _ => "TEXT".into(),
+        }
+    }
+
+    /// `BEGIN IMMEDIATE`: takes the write lock up front. A deferred transaction that reads and
+    /// then writes must upgrade its lock, and that upgrade fails with SQLITE_BUSY at once when
+    /// another connection wrote meanwhile; no busy timeout cures it.
+    fn begin_sql(&self) -> &'static str {
+        "BEGIN IMMEDIATE"
+    }
+
+    /// LIKE is case-sensitive on every connection (`PRAGMA case_sensitive_like = ON`), as on
+    /// PostgreSQL; ILIKE compares lowercased text. SQLite's `LOWER` folds ASCII letters only.
+    fn write_like(&self, w: &mut SqlWriter, expr: &Expr, pattern: &Expr, ci: bool, negated: bool) {
+        let op = if negated { " NOT LIKE " } else { " LIKE " };
+        if ci {
+            w.push("LOWER(");
+            self.write_expr(w, expr);
+            w.push(")");
+            w.push(op);
+            w.push("LOWER(");
+            self.write_expr(w, pattern);
+            w.push(")");
+        } else {
+            self.write_operand(w, expr);
+            w.push(op);
+            self.write_operand(w, pattern);
+        }
+    }
+
+    /// ` CHECK ("col" IN ('a', 'b'))`: SQLite has no enum type.
+    fn write_enum_check(&self, w: &mut SqlWriter, col: &ColumnSchema, variants: &[&str]) {
+        w.push(" CHECK (");
+        self.write_ident(w, col.name);
+        w.push(" IN (");
+        for (i, v) in variants.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            w.push("'");
+            w.push(&v.replace('\'', "''"));
+            w.push("'");
+        }
+        w.push("))");
+    }
+}
+
+/// The portable type and maximum length behind a declared column type written by
+/// [`SqliteDialect::column_type`], for reflection. Case-insensitive. `TEXT` comes back as
+/// [`ColumnType::Text`] (an enum column is TEXT too: its labels are in its CHECK); a type this
+/// dialect never writes is `None`.
+pub fn parse_declared_type(declared: &str) -> Option<(ColumnType, Option<u32>)> {
+    let upper = declared.trim().to_ascii_uppercase();
+    let ty = match upper.as_str() {
+        "INTEGER" => ColumnType::BigInt,
+        "REAL" => ColumnType::Double,
+        "BOOLEAN" => ColumnType::Boolean,
+        "TEXT" => ColumnType::Text,
+        "BLOB" => ColumnType::Blob,
+        TIMESTAMPTZ_TYPE => ColumnType::Timestamptz,
+        TIMESTAMP_TYPE => ColumnType::Timestamp,
+        DATE_TYPE => ColumnType::Date,
+        UUID_TYPE => ColumnType::Uuid,
+        JSON_TYPE => ColumnType::Json,
+        TEXT_ARRAY_TYPE => ColumnType::TextArray,
+        BIGINT_ARRAY_TYPE => ColumnType::BigIntArray,
+        other => {
+            let n = other.strip_prefix("VARCHAR(")?.strip_suffix(')')?;
+            return n.trim().parse().ok().map(|n| (ColumnType::Text, Some(n)));
+        }
+    };
+    Some((ty, None))
+}

@@ -1,0 +1,411 @@
+//! Connection URLs and the [`SqliteConnector`] they configure.
+//!
+//! Forms (what follows `sqlite://` is the path, as in sqlx; a leading `/` makes it absolute):
+//!
+//! | URL | database |
+//! |---|---|
+//! | `sqlite::memory:`, `sqlite://:memory:` | a private in-memory database |
+//! | `sqlite://app.db`, `sqlite://data/app.db` | a file relative to the working directory |
+//! | `sqlite:///var/lib/app.db` | an absolute path |
+//! | `sqlite:app.db`, `sqlite:/var/lib/app.db` | the same, without `//` |
+//!
+//! The path is percent-decoded (`my%20app.db`). Query options, e.g.
+//! `sqlite://app.db?mode=ro&busy_timeout=10000`:
+//!
+//! | option | values | default |
+//! |---|---|---|
+//! | `mode` | `ro` (read only), `rw` (read-write, the file must exist), `rwc` (create it if missing) | `rwc` |
+//! | `busy_timeout` | milliseconds to wait for a lock | `5000` |
+//! | `journal_mode` | `wal`, `delete`, `truncate`, `memory`, `off` (files only; not set with `mode=ro`) | `wal` |
+//! | `synchronous` | `off`, `normal`, `full` | `normal` |
+//! | `foreign_keys` | `on`, `off`, `true`, `false` | `on` |
+//! | `pool_size` | most connections open at once, at least 1 | `5` (files), `1` (memory) |
+//! | `pool_timeout` | seconds to wait for a free connection | `30` |
+//!
+//! An in-memory database lives as long as its one connection, and each connection would be a
+//! separate empty database, so its pool holds exactly one connection: a second session waits
+//! (up to `pool_timeout`) for the first to give it back. Use a file for concurrent sessions.
+
+use crate::connection::SqliteConnection;
+use crate::dialect::DIALECT;
+use crate::error::from_rusqlite;
+use orm_core::{Connection, Connector, Dialect, Error, PoolConfig, Result};
+use rusqlite::OpenFlags;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A private in-memory database (`sqlite::memory:`).
+    Memory,
+    /// A file.
+    File(PathBuf),
+}
+
+/// How the database file is opened (`mode=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenMode {
+    /// `ro`: read only.
+    ReadOnly,
+    /// `rw`: read-write; the file must exist.
+    ReadWrite,
+    /// `rwc`: read-write, created if missing.
+    #[default]
+    ReadWriteCreate,
+}
+
+/// `journal_mode=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JournalMode {
+    /// Write-ahead log: readers do not block the writer.
+    #[default]
+    Wal,
+    /// A rollback journal deleted after each transaction.
+    Delete,
+    /// A rollback journal truncated after each transaction.
+    Truncate,
+    /// A rollback journal in memory.
+    Memory,
+    /// No journal: a crash mid-transaction can corrupt the database.
+    Off,
+}
+
+impl JournalMode {
+    fn as_sql(self) -> &'static str {
+        match self {
+            JournalMode::Wal => "WAL",
+            JournalMode::Delete => "DELETE",
+            JournalMode::Truncate => "TRUNCATE",
+            JournalMode::Memory => "MEMORY",
+            JournalMode::Off => "OFF",
+        }
+    }
+}
+
+/// `synchronous=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// Never waits for the disk.
+    Off,
+    /// Durable except for the last transactions on power loss in WAL mode; never corrupt.
+    #[default]
+    Normal,
+    /// Waits for the disk at every commit.
+    Full,
+}
+
+impl Synchronous {
+    fn as_sql(self) -> &'static str {
+        match self {
+            Synchronous::Off => "OFF",
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        }
+    }
+}
+
+/// Opens connections to one SQLite database, configured from a URL. Every connection gets
+/// `foreign_keys`, `busy_timeout`, `journal_mode`, `synchronous` as configured and
+/// `case_sensitive_like = ON` (LIKE is case-sensitive, as on PostgreSQL).
+///
+/// ```
+/// use orm_core::{Connection, Connector};
+/// use orm_sqlite::SqliteConnector;
+///
+/// let connector = SqliteConnector::from_url("sqlite::memory:")?;
+/// assert_eq!(connector.pool_config().max_size, 1);
+/// let mut conn = connector.connect()?;
+/// conn.execute_batch("CREATE TABLE t (x INTEGER)")?;
+/// assert_eq!(conn.execute("INSERT INTO t (x) VALUES (?1)", &[orm_core::Value::Int(7)])?, 1);
+/// # Ok::<(), orm_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqliteConnector {
+    location: Location,
+    mode: OpenMode,
+    busy_timeout: Duration,
+    journal_mode: JournalMode,
+    synchronous: Synchronous,
+    foreign_keys: bool,
+    pool: PoolConfig,
+}
+
+impl SqliteConnector {
+    /// Parses a `sqlite:` URL (see the [module docs](self) for the forms and options). A bad URL,
+    /// an unknown option or a bad value is an [`Error::Config`] naming it. The file is not
+    /// opened until [`connect`](Connector::connect).
+    pub fn from_url(url: &str) -> Result<Self> {
+        let rest = strip_scheme(url).ok_or_else(|| {
+            Error::Config(format!(
+                "`{url}` is not a SQLite URL: expected `sqlite::memory:`, `sqlite://path/to/file.db` or `sqlite:///absolute/path.db`"
+            ))
+        })?;
+        let (path, query) = match rest.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (rest, None),
+        };
+        let path = path.strip_prefix("//").unwrap_or(path);
+        let location = match path {
+            ":memory:" => Location::Memory,
+            "" => {
+                return Err(Error::Config(format!(
+                    "`{url}` names no database file (use `sqlite::memory:` for an in-memory database)"
+                )))
+            }
+            p => Location::File(PathBuf::from(percent_decode(p, "the path")?)),
+        };
+        let mut c = SqliteConnector::new(location);
+        if let Some(q) = query {
+            c.apply_options(q)?;
+        }
+        Ok(c)
+    }
+
+    /// A connector with the defaults for `location`.
+    pub fn new(location: Location) -> Self {
+        let pool = match location {
+            Location::Memory => PoolConfig { max_size: 1, ..PoolConfig::default() },
+            Location::File(_) => PoolConfig::default(),
+        };
+        SqliteConnector {
+            location,
+            mode: OpenMode::default(),
+            busy_timeout: Duration::from_millis(5000),
+            journal_mode: JournalMode::default(),
+            synchronous: Synchronous::default(),
+            foreign_keys: true,
+            pool,
+        }
+    }
+
+    fn apply_options(&mut self, query: &str) -> Result<()> {
+        let mut seen: Vec<String> = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, raw) = pair.split_once('=').ok_or_else(|| {
+                Error::Config(format!("SQLite URL option `{pair}` needs a value (`{pair}=...`)"))
+            })?;
+            let key = percent_decode(key, "an option name")?;
+            let value = percent_decode(raw, &format!("option `{key}`"))?;
+            if seen.contains(&key) {
+                return Err(Error::Config(format!("SQLite URL option `{key}` is given twice")));
+            }
+            let bad = |expected: &str| {
+                Error::Config(format!(
+                    "SQLite URL option `{key}`: `{value}` is not valid, expected {expected}"
+                ))
+            };
+            match key.as_str() {
+                "mode" => {
+                    self.mode = match value.as_str() {
+                        "ro" => OpenMode::ReadOnly,
+                        "rw" => OpenMode::ReadWrite,
+                        "rwc" => OpenMode::ReadWriteCreate,
+                        _ => return Err(bad("`ro`, `rw` or `rwc`")),
+                    }
+                }
+                "busy_timeout" => {
+                    let ms: u32 = value
+                        .parse()
+                        .ok()
+                        .filter(|ms| i32::try_from(*ms).is_ok())
+                        .ok_or_else(|| bad("a whole number of milliseconds"))?;
+                    self.busy_timeout = Duration::from_millis(u64::from(ms));
+                }
+                "journal_mode" => {
+                    self.journal_mode = match value.to_ascii_lowercase().as_str() {
+                        "wal" => JournalMode::Wal,
+                        "delete" => JournalMode::Delete,
+                        "truncate" => JournalMode::Truncate,
+                        "memory" => JournalMode::Memory,
+                        "off" => JournalMode::Off,
+                        _ => return Err(bad("`wal`, `delete`, `truncate`, `memory` or `off`")),
+                    }
+                }
+                "synchronous" => {
+                    self.synchronous = match value.to_ascii_lowercase().as_str() {
+                        "off" => Synchronous::Off,
+                        "normal" => Synchronous::Normal,
+                        "full" => Synchronous::Full,
+                        _ => return Err(bad("`off`, `normal` or `full`")),
+                    }
+                }
+                "foreign_keys" => {
+                    self.foreign_keys = match value.to_ascii_lowercase().as_str() {
+                        "on" | "true" => true,
+                        "off" | "false" => false,
+                        _ => return Err(bad("`on`, `off`, `true` or `false`")),
+                    }
+                }
+                "pool_size" => {
+                    let n: u32 = value
+                        .parse()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or_else(|| bad("a whole number of connections, at least 1"))?;
+                    if self.location == Location::Memory && n > 1 {
+                        return Err(Error::Config(format!(
+                            "SQLite URL option `pool_size`: an in-memory database has one connection \
+                             (each connection would be its own empty database), not {n}; use a file"
+                        )));
+                    }
+                    self.pool.max_size = n;
+                }
+                "pool_timeout" => {
+                    self.pool.timeout = value
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                        .ok_or_else(|| bad("a number of seconds"))?;
+                }
+                _ => {
+                    return Err(Error::Config(format!(
+                        "unknown SQLite URL option `{key}` (known: mode, busy_timeout, journal_mode, \
+                         synchronous, foreign_keys, pool_size, pool_timeout)"
+                    )))
+                }
+            }
+            seen.push(key);
+        }
+        if self.location == Location::Memory && self.mode == OpenMode::ReadOnly {
+            return Err(Error::Config(
+                "SQLite URL option `mode`: an in-memory database cannot be read only".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Where the database lives.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// How the file is opened.
+    pub fn mode(&self) -> OpenMode {
+        self.mode
+    }
+
+    /// How long a statement waits for a lock held by another connection.
+    pub fn busy_timeout(&self) -> Duration {
+        self.busy_timeout
+    }
+
+    /// The journal mode set on file databases.
+    pub fn journal_mode(&self) -> JournalMode {
+        self.journal_mode
+    }
+
+    /// The `synchronous` setting.
+    pub fn synchronous(&self) -> Synchronous {
+        self.synchronous
+    }
+
+    /// Whether foreign keys are enforced.
+    pub fn foreign_keys(&self) -> bool {
+        self.foreign_keys
+    }
+
+    /// Opens and configures a connection, as [`Connector::connect`] does, returning the concrete
+    /// type.
+    pub fn open(&self) -> Result<SqliteConnection> {
+        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        flags |= match self.mode {
+            OpenMode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            OpenMode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            OpenMode::ReadWriteCreate => {
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+            }
+        };
+        let conn = match &self.location {
+            Location::Memory => rusqlite::Connection::open_in_memory_with_flags(flags),
+            Location::File(path) => rusqlite::Connection::open_with_flags(plain_path(path), flags),
+        };
+        let conn = conn.map_err(|e| self.open_error(e))?;
+        self.configure(&conn).map_err(|e| self.open_error(e))?;
+        Ok(SqliteConnection::new(conn))
+    }
+
+    fn configure(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        conn.busy_timeout(self.busy_timeout)?;
+        let mut pragmas = format!(
+            "PRAGMA foreign_keys = {}; PRAGMA synchronous = {}; PRAGMA case_sensitive_like = ON;",
+            if self.foreign_keys { "ON" } else { "OFF" },
+            self.synchronous.as_sql()
+        );
+        // An in-memory database always journals in memory; a read-only connection cannot
+        // change the mode (a WAL database stays WAL).
+        if matches!(self.location, Location::File(_)) && self.mode != OpenMode::ReadOnly {
+            pragmas.push_str(" PRAGMA journal_mode = ");
+            pragmas.push_str(self.journal_mode.as_sql());
+            pragmas.push(';');
+        }
+        conn.execute_batch(&pragmas)
+    }
+
+    fn open_error(&self, e: rusqlite::Error) -> Error {
+        let what = match &self.location {
+            Location::Memory => "in-memory SQLite database".to_owned(),
+            Location::File(p) => format!("SQLite database `{}`", p.display()),
+        };
+        Error::Connection(format!("cannot open {what}: {}", from_rusqlite(e)))
+    }
+}
+
+impl Connector for SqliteConnector {
+    fn dialect(&self) -> &'static dyn Dialect {
+        &DIALECT
+    }
+
+    fn connect(&self) -> Result<Box<dyn Connection>> {
+        Ok(Box::new(self.open()?))
+    }
+
+    fn pool_config(&self) -> PoolConfig {
+        self.pool.clone()
+    }
+}
+
+/// `rest` after a `sqlite:` scheme (case-insensitive).
+fn strip_scheme(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once(':')?;
+    scheme.eq_ignore_ascii_case("sqlite").then_some(rest)
+}
+
+/// SQLite is built to read `file:` names as URIs; a relative path that happens to start so is
+/// made explicit, so a path is always a path.
+fn plain_path(path: &Path) -> PathBuf {
+    if path.to_str().is_some_and(|s| s.starts_with("file:")) {
+        Path::new(".").join(path)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Decodes `%XX` escapes; the result must be UTF-8.
+fn percent_decode(s: &str, what: &str) -> Result<String> {
+    if !s.contains('%') {
+        return Ok(s.to_owned());
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                .and_then(|h| std::str::from_utf8(h).ok());
+            let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(|| {
+                Error::Config(format!("bad percent escape in {what} of the SQLite URL: `{s}`"))
+            })?;
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| {
+        Error::Config(format!("{what} of the SQLite URL is not UTF-8 once decoded: `{s}`"))
+    })
+}
