@@ -40,6 +40,7 @@ pub use value::{DbEnum, FromValue, Json, ToValue, Value, ValueRef};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::connection::decode_at;
+    pub use crate::model::{concat_bytes, str_from_utf8};
     pub use crate::raw::column_index;
     pub use crate::value::decode_enum;
     pub use chrono;

@@ -52,6 +52,11 @@ impl ColumnMask {
 
 /// A struct mapped to a table. Implemented by `#[derive(Model)]`; the methods are the session's
 /// and query builder's interface to the struct, not meant to be called by hand.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a model",
+    label = "not a model",
+    note = "a model is a struct with `#[derive(Model)]`"
+)]
 pub trait Model: Sized + Send + 'static {
     /// The primary key: the key column's type, or a tuple for a composite key.
     type Key: Clone + Eq + Hash + Debug + Send + Sync + 'static;
@@ -60,6 +65,15 @@ pub trait Model: Sized + Send + 'static {
 
     /// The table's schema.
     const TABLE: &'static TableSchema;
+
+    /// The table's name, as a constant of its own: other models' schemas name it in their
+    /// foreign keys, and reading it from [`Model::TABLE`] there would make a model that
+    /// references itself (or two that reference each other) a cycle in constant evaluation.
+    const TABLE_NAME: &'static str = Self::TABLE.name;
+
+    /// The primary key's column names, in key order: the columns a foreign key to this model
+    /// references.
+    const PRIMARY_KEY_COLUMNS: &'static [&'static str];
 
     /// The primary key, or `None` when the database has yet to assign it (an integer key of 0).
     fn key(&self) -> Option<Self::Key>;
@@ -84,6 +98,37 @@ pub trait Model: Sized + Send + 'static {
 
     /// The columns whose values differ from the snapshot's.
     fn changed_columns(&self, snapshot: &Self::Snapshot) -> ColumnMask;
+}
+
+/// Concatenates `parts` into `N` bytes at compile time; the derive builds foreign-key names
+/// (`fk_<table>_<column>_<referenced table>`) with it. Panics (a compile error, in a constant)
+/// when the lengths do not add up to `N`.
+#[doc(hidden)]
+pub const fn concat_bytes<const N: usize>(parts: &[&str]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut at = 0;
+    let mut i = 0;
+    while i < parts.len() {
+        let bytes = parts[i].as_bytes();
+        let mut j = 0;
+        while j < bytes.len() {
+            out[at] = bytes[j];
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(at == N, "concat_bytes: the parts do not add up to N bytes");
+    out
+}
+
+/// The text of bytes made by [`concat_bytes`] from `&str` parts (so always UTF-8).
+#[doc(hidden)]
+pub const fn str_from_utf8(bytes: &'static [u8]) -> &'static str {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(_) => panic!("str_from_utf8: not UTF-8"),
+    }
 }
 
 /// A relationship field: not a column, filled by loading. Left out of the model's equality.
