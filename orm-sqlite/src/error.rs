@@ -24,6 +24,16 @@ pub fn from_rusqlite(e: rusqlite::Error) -> Error {
             let message = msg.unwrap_or_else(|| err.to_string());
             from_code(err.extended_code, message)
         }
+        // Rusqlite reports errors that point into the SQL text (syntax errors) with the place.
+        E::SqlInputError {
+            error,
+            msg,
+            sql,
+            offset,
+        } => from_code(
+            error.extended_code,
+            format!("{msg} in `{sql}` at offset {offset}"),
+        ),
         E::Utf8Error(u) => Error::Decode {
             column: "?".into(),
             expected: "UTF-8 text",
@@ -45,7 +55,11 @@ pub fn from_rusqlite(e: rusqlite::Error) -> Error {
             got: format!("integer {v}"),
         },
         E::InvalidColumnType(i, name, ty) => Error::Decode {
-            column: if name.is_empty() { format!("#{i}") } else { name },
+            column: if name.is_empty() {
+                format!("#{i}")
+            } else {
+                name
+            },
             expected: "another SQLite type",
             got: ty.to_string(),
         },
@@ -63,7 +77,10 @@ pub fn from_rusqlite(e: rusqlite::Error) -> Error {
         E::NulError(n) => Error::InvalidUse(format!("SQL text contains a NUL byte: {n}")),
         E::InvalidPath(p) => Error::Connection(format!("invalid database path {}", p.display())),
         E::ToSqlConversionFailure(err) => Error::InvalidUse(format!("cannot bind a value: {err}")),
-        other => Error::Database { code: None, message: other.to_string() },
+        other => Error::Database {
+            code: None,
+            message: other.to_string(),
+        },
     }
 }
 
@@ -77,23 +94,28 @@ pub fn from_code(code: i32, message: String) -> Error {
         CONSTRAINT_CHECK => Error::CheckViolation(constraint(message)),
         _ => match code & 0xff {
             ffi::SQLITE_CANTOPEN | ffi::SQLITE_NOTADB => Error::Connection(message),
-            _ => Error::Database { code: Some(code_name(code)), message },
+            _ => Error::Database {
+                code: Some(code_name(code)),
+                message,
+            },
         },
     }
 }
 
 /// Parses SQLite's constraint messages:
 /// `UNIQUE constraint failed: users.email, users.name`, `UNIQUE constraint failed: index 'ix'`,
-/// `NOT NULL constraint failed: users.name`, `CHECK constraint failed: <name or expression>`,
-/// `FOREIGN KEY constraint failed`.
+/// `NOT NULL constraint failed: users.name`, `FOREIGN KEY constraint failed`, and
+/// `CHECK constraint failed: <name>`, where the name is the constraint's, or for an unnamed
+/// column CHECK (an enum column's) the column's, or for an unnamed table CHECK its expression.
 pub fn constraint(message: String) -> ConstraintInfo {
     let mut info = ConstraintInfo::default();
     if let Some((kind, detail)) = message.split_once(" constraint failed: ") {
         let detail = detail.trim();
         if kind == "CHECK" {
             info.constraint = Some(detail.to_owned());
-        } else if let Some(name) =
-            detail.strip_prefix("index '").and_then(|rest| rest.strip_suffix('\''))
+        } else if let Some(name) = detail
+            .strip_prefix("index '")
+            .and_then(|rest| rest.strip_suffix('\''))
         {
             info.constraint = Some(name.to_owned());
         } else {

@@ -137,8 +137,11 @@ impl SqliteConnector {
     /// opened until [`connect`](Connector::connect).
     pub fn from_url(url: &str) -> Result<Self> {
         let rest = strip_scheme(url).ok_or_else(|| {
+            // Only the scheme: a URL of another database can carry a password.
+            let scheme = url.split_once(':').map_or("", |(s, _)| s);
             Error::Config(format!(
-                "`{url}` is not a SQLite URL: expected `sqlite::memory:`, `sqlite://path/to/file.db` or `sqlite:///absolute/path.db`"
+                "a URL of scheme `{scheme}` is not a SQLite URL: expected `sqlite::memory:`, \
+                 `sqlite://path/to/file.db` or `sqlite:///absolute/path.db`"
             ))
         })?;
         let (path, query) = match rest.split_once('?') {
@@ -150,8 +153,8 @@ impl SqliteConnector {
             ":memory:" => Location::Memory,
             "" => {
                 return Err(Error::Config(format!(
-                    "`{url}` names no database file (use `sqlite::memory:` for an in-memory database)"
-                )))
+                "`{url}` names no database file (use `sqlite::memory:` for an in-memory database)"
+            )))
             }
             p => Location::File(PathBuf::from(percent_decode(p, "the path")?)),
         };
@@ -165,7 +168,10 @@ impl SqliteConnector {
     /// A connector with the defaults for `location`.
     pub fn new(location: Location) -> Self {
         let pool = match location {
-            Location::Memory => PoolConfig { max_size: 1, ..PoolConfig::default() },
+            Location::Memory => PoolConfig {
+                max_size: 1,
+                ..PoolConfig::default()
+            },
             Location::File(_) => PoolConfig::default(),
         };
         SqliteConnector {
@@ -183,12 +189,16 @@ impl SqliteConnector {
         let mut seen: Vec<String> = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, raw) = pair.split_once('=').ok_or_else(|| {
-                Error::Config(format!("SQLite URL option `{pair}` needs a value (`{pair}=...`)"))
+                Error::Config(format!(
+                    "SQLite URL option `{pair}` needs a value (`{pair}=...`)"
+                ))
             })?;
             let key = percent_decode(key, "an option name")?;
             let value = percent_decode(raw, &format!("option `{key}`"))?;
             if seen.contains(&key) {
-                return Err(Error::Config(format!("SQLite URL option `{key}` is given twice")));
+                return Err(Error::Config(format!(
+                    "SQLite URL option `{key}` is given twice"
+                )));
             }
             let bad = |expected: &str| {
                 Error::Config(format!(
@@ -260,9 +270,9 @@ impl SqliteConnector {
                 }
                 _ => {
                     return Err(Error::Config(format!(
-                        "unknown SQLite URL option `{key}` (known: mode, busy_timeout, journal_mode, \
+                    "unknown SQLite URL option `{key}` (known: mode, busy_timeout, journal_mode, \
                          synchronous, foreign_keys, pool_size, pool_timeout)"
-                    )))
+                )))
                 }
             }
             seen.push(key);
@@ -347,7 +357,15 @@ impl SqliteConnector {
             Location::Memory => "in-memory SQLite database".to_owned(),
             Location::File(p) => format!("SQLite database `{}`", p.display()),
         };
-        Error::Connection(format!("cannot open {what}: {}", from_rusqlite(e)))
+        let why = match from_rusqlite(e) {
+            Error::Connection(m) => m,
+            Error::Database {
+                code: Some(code),
+                message,
+            } => format!("{message} ({code})"),
+            other => other.to_string(),
+        };
+        Error::Connection(format!("cannot open {what}: {why}"))
     }
 }
 
@@ -395,9 +413,13 @@ fn percent_decode(s: &str, what: &str) -> Result<String> {
                 .get(i + 1..i + 3)
                 .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                 .and_then(|h| std::str::from_utf8(h).ok());
-            let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(|| {
-                Error::Config(format!("bad percent escape in {what} of the SQLite URL: `{s}`"))
-            })?;
+            let byte = hex
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "bad percent escape in {what} of the SQLite URL: `{s}`"
+                    ))
+                })?;
             out.push(byte);
             i += 3;
         } else {
@@ -406,6 +428,8 @@ fn percent_decode(s: &str, what: &str) -> Result<String> {
         }
     }
     String::from_utf8(out).map_err(|_| {
-        Error::Config(format!("{what} of the SQLite URL is not UTF-8 once decoded: `{s}`"))
+        Error::Config(format!(
+            "{what} of the SQLite URL is not UTF-8 once decoded: `{s}`"
+        ))
     })
 }

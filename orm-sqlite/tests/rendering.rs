@@ -1,0 +1,673 @@
+//! The SQL the SQLite dialect writes, as exact strings. No database.
+
+use orm_core::schema::{
+    ColumnSchema, ColumnType, DefaultValue, ForeignKeySchema, IndexSchema, ReferentialAction,
+    TableSchema, UniqueSchema,
+};
+use orm_core::statement::{BinaryOp, Delete, Expr, From, Func, Insert, OrderBy, Select, Update};
+use orm_core::{Dialect, SqlWriter, Value};
+use orm_sqlite::dialect::parse_declared_type;
+use orm_sqlite::DIALECT;
+
+fn col(name: &'static str) -> Expr {
+    Expr::Column {
+        table: "users",
+        name,
+    }
+}
+
+fn int(i: i64) -> Expr {
+    Expr::Value(Value::Int(i))
+}
+
+fn text(s: &str) -> Expr {
+    Expr::Value(Value::Text(s.into()))
+}
+
+fn render(e: &Expr) -> (String, Vec<Value>) {
+    let mut w = SqlWriter::new();
+    DIALECT.write_expr(&mut w, e);
+    (w.sql, w.params)
+}
+
+fn sql(e: &Expr) -> String {
+    render(e).0
+}
+
+#[test]
+fn basics() {
+    assert_eq!(DIALECT.name(), "sqlite");
+    assert_eq!(DIALECT.begin_sql(), "BEGIN IMMEDIATE");
+    assert_eq!(DIALECT.bool_literal(true), "TRUE");
+    assert_eq!(DIALECT.bool_literal(false), "FALSE");
+    let mut w = SqlWriter::new();
+    DIALECT.write_placeholder(&mut w, 1);
+    w.push(", ");
+    DIALECT.write_placeholder(&mut w, 12);
+    assert_eq!(w.sql, "?1, ?12");
+}
+
+#[test]
+fn identifiers_are_quoted_with_embedded_quotes_doubled() {
+    let mut w = SqlWriter::new();
+    DIALECT.write_ident(&mut w, r#"we"ird"#);
+    assert_eq!(w.sql, r#""we""ird""#);
+    let mut w = SqlWriter::new();
+    DIALECT.write_ident(&mut w, r#"x"); DROP TABLE users; --"#);
+    assert_eq!(w.sql, r#""x""); DROP TABLE users; --""#);
+    let s = Select::from_table(r#"a"b"#);
+    assert_eq!(DIALECT.select(&s).sql, r#"SELECT * FROM "a""b""#);
+}
+
+#[test]
+fn comparisons_bind_numbered_placeholders() {
+    let ops = [
+        (BinaryOp::Eq, "="),
+        (BinaryOp::Ne, "<>"),
+        (BinaryOp::Lt, "<"),
+        (BinaryOp::Le, "<="),
+        (BinaryOp::Gt, ">"),
+        (BinaryOp::Ge, ">="),
+    ];
+    for (op, text) in ops {
+        let (s, p) = render(&Expr::binary(col("age"), op, int(30)));
+        assert_eq!(s, format!(r#""users"."age" {text} ?1"#));
+        assert_eq!(p, vec![Value::Int(30)]);
+    }
+    let (s, p) = render(&Expr::binary(
+        Expr::binary(col("age"), BinaryOp::Add, int(1)),
+        BinaryOp::Gt,
+        Expr::binary(col("age"), BinaryOp::Mul, int(2)),
+    ));
+    assert_eq!(s, r#""users"."age" + ?1 > "users"."age" * ?2"#);
+    assert_eq!(p, vec![Value::Int(1), Value::Int(2)]);
+    for (op, text) in [(BinaryOp::Sub, "-"), (BinaryOp::Div, "/")] {
+        assert_eq!(
+            sql(&Expr::binary(col("age"), op, int(3))),
+            format!(r#""users"."age" {text} ?1"#)
+        );
+    }
+    // A column compared with a column binds nothing.
+    let (s, p) = render(&Expr::binary(col("a"), BinaryOp::Eq, col("b")));
+    assert_eq!(s, r#""users"."a" = "users"."b""#);
+    assert!(p.is_empty());
+}
+
+#[test]
+fn boolean_connectives_and_nesting() {
+    let a = Expr::binary(col("a"), BinaryOp::Eq, int(1));
+    let b = Expr::binary(col("b"), BinaryOp::Eq, int(2));
+    let c = Expr::binary(col("c"), BinaryOp::Eq, int(3));
+    assert_eq!(
+        sql(&a.clone().and(b.clone()).and(c.clone())),
+        r#"("users"."a" = ?1) AND ("users"."b" = ?2) AND ("users"."c" = ?3)"#
+    );
+    assert_eq!(
+        sql(&a.clone().or(b.clone().and(c.clone()))),
+        r#"("users"."a" = ?1) OR (("users"."b" = ?2) AND ("users"."c" = ?3))"#
+    );
+    assert_eq!(sql(&a.clone().not()), r#"NOT ("users"."a" = ?1)"#);
+    assert_eq!(sql(&Expr::And(vec![])), "1 = 1");
+    assert_eq!(sql(&Expr::Or(vec![])), "1 = 0");
+    assert_eq!(sql(&Expr::And(vec![a])), r#"("users"."a" = ?1)"#);
+}
+
+#[test]
+fn null_in_between() {
+    assert_eq!(
+        sql(&Expr::IsNull {
+            expr: Box::new(col("age")),
+            negated: false
+        }),
+        r#""users"."age" IS NULL"#
+    );
+    assert_eq!(
+        sql(&Expr::IsNull {
+            expr: Box::new(col("age")),
+            negated: true
+        }),
+        r#""users"."age" IS NOT NULL"#
+    );
+    let (s, p) = render(&Expr::InList {
+        expr: Box::new(col("id")),
+        list: vec![int(1), int(2), int(3)],
+        negated: false,
+    });
+    assert_eq!(s, r#""users"."id" IN (?1, ?2, ?3)"#);
+    assert_eq!(p, vec![Value::Int(1), Value::Int(2), Value::Int(3)]);
+    assert_eq!(
+        sql(&Expr::InList {
+            expr: Box::new(col("id")),
+            list: vec![int(1)],
+            negated: true
+        }),
+        r#""users"."id" NOT IN (?1)"#
+    );
+    assert_eq!(
+        sql(&Expr::InList {
+            expr: Box::new(col("id")),
+            list: vec![],
+            negated: false
+        }),
+        "1 = 0"
+    );
+    assert_eq!(
+        sql(&Expr::InList {
+            expr: Box::new(col("id")),
+            list: vec![],
+            negated: true
+        }),
+        "1 = 1"
+    );
+    assert_eq!(
+        sql(&Expr::Between {
+            expr: Box::new(col("age")),
+            low: Box::new(int(18)),
+            high: Box::new(int(65)),
+            negated: false
+        }),
+        r#""users"."age" BETWEEN ?1 AND ?2"#
+    );
+    assert_eq!(
+        sql(&Expr::Between {
+            expr: Box::new(col("age")),
+            low: Box::new(int(18)),
+            high: Box::new(int(65)),
+            negated: true
+        }),
+        r#""users"."age" NOT BETWEEN ?1 AND ?2"#
+    );
+}
+
+fn like(ci: bool, negated: bool) -> Expr {
+    Expr::Like {
+        expr: Box::new(col("name")),
+        pattern: Box::new(text("%ta%")),
+        case_insensitive: ci,
+        negated,
+    }
+}
+
+#[test]
+fn like_is_case_sensitive_and_ilike_lowercases_both_sides() {
+    assert_eq!(sql(&like(false, false)), r#""users"."name" LIKE ?1"#);
+    assert_eq!(sql(&like(false, true)), r#""users"."name" NOT LIKE ?1"#);
+    assert_eq!(
+        sql(&like(true, false)),
+        r#"LOWER("users"."name") LIKE LOWER(?1)"#
+    );
+    assert_eq!(
+        sql(&like(true, true)),
+        r#"LOWER("users"."name") NOT LIKE LOWER(?1)"#
+    );
+    // Inside a larger condition, the whole LIKE is one operand.
+    let e = like(true, false).and(Expr::binary(col("age"), BinaryOp::Gt, int(1)));
+    let (s, p) = render(&e);
+    assert_eq!(
+        s,
+        r#"(LOWER("users"."name") LIKE LOWER(?1)) AND ("users"."age" > ?2)"#
+    );
+    assert_eq!(p, vec![Value::Text("%ta%".into()), Value::Int(1)]);
+}
+
+#[test]
+fn functions_and_exists() {
+    let f = |func, args| sql(&Expr::Func { func, args });
+    assert_eq!(f(Func::Count, vec![col("id")]), r#"COUNT("users"."id")"#);
+    assert_eq!(
+        f(Func::CountDistinct, vec![col("name")]),
+        r#"COUNT(DISTINCT "users"."name")"#
+    );
+    assert_eq!(f(Func::Sum, vec![col("age")]), r#"SUM("users"."age")"#);
+    assert_eq!(f(Func::Avg, vec![col("age")]), r#"AVG("users"."age")"#);
+    assert_eq!(f(Func::Min, vec![col("age")]), r#"MIN("users"."age")"#);
+    assert_eq!(f(Func::Max, vec![col("age")]), r#"MAX("users"."age")"#);
+    assert_eq!(
+        f(Func::Lower, vec![col("name")]),
+        r#"LOWER("users"."name")"#
+    );
+    assert_eq!(
+        f(Func::Upper, vec![col("name")]),
+        r#"UPPER("users"."name")"#
+    );
+    assert_eq!(
+        f(Func::Length, vec![col("name")]),
+        r#"LENGTH("users"."name")"#
+    );
+    assert_eq!(
+        f(Func::Coalesce, vec![col("age"), int(0)]),
+        r#"COALESCE("users"."age", ?1)"#
+    );
+    assert_eq!(sql(&Expr::CountStar), "COUNT(*)");
+    let mut sub = Select::from_table("posts");
+    sub.columns = vec![int(1)];
+    sub.filter = Some(Expr::binary(
+        Expr::Column {
+            table: "posts",
+            name: "author_id",
+        },
+        BinaryOp::Eq,
+        col("id"),
+    ));
+    assert_eq!(
+        sql(&Expr::Exists(Box::new(sub))),
+        r#"EXISTS (SELECT ?1 FROM "posts" WHERE "posts"."author_id" = "users"."id")"#
+    );
+}
+
+#[test]
+fn select_with_everything() {
+    let mut s = Select::from_table("users");
+    s.columns = vec![col("id"), col("name")];
+    s.and_where(Expr::binary(col("age"), BinaryOp::Ge, int(18)));
+    s.and_where(like(false, false));
+    s.order_by = vec![
+        OrderBy {
+            expr: col("name"),
+            desc: false,
+        },
+        OrderBy {
+            expr: col("id"),
+            desc: true,
+        },
+    ];
+    s.limit = Some(10);
+    s.offset = Some(20);
+    let r = DIALECT.select(&s);
+    assert_eq!(
+        r.sql,
+        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE ("users"."age" >= ?1) AND ("users"."name" LIKE ?2) ORDER BY "users"."name" ASC, "users"."id" DESC LIMIT 10 OFFSET 20"#
+    );
+    assert_eq!(r.params, vec![Value::Int(18), Value::Text("%ta%".into())]);
+
+    let mut d = Select::from_table("users");
+    d.distinct = true;
+    d.columns = vec![col("name")];
+    d.limit = Some(1);
+    assert_eq!(
+        DIALECT.select(&d).sql,
+        r#"SELECT DISTINCT "users"."name" FROM "users" LIMIT 1"#
+    );
+
+    let mut o = Select::from_table("users");
+    o.offset = Some(5);
+    assert_eq!(DIALECT.select(&o).sql, r#"SELECT * FROM "users" OFFSET 5"#);
+}
+
+#[test]
+fn select_group_by_having() {
+    let mut s = Select::from_table("posts");
+    let author = Expr::Column {
+        table: "posts",
+        name: "author_id",
+    };
+    s.columns = vec![author.clone(), Expr::CountStar];
+    s.group_by = vec![author];
+    s.having = Some(Expr::binary(Expr::CountStar, BinaryOp::Gt, int(2)));
+    s.order_by = vec![OrderBy {
+        expr: Expr::CountStar,
+        desc: true,
+    }];
+    let r = DIALECT.select(&s);
+    assert_eq!(
+        r.sql,
+        r#"SELECT "posts"."author_id", COUNT(*) FROM "posts" GROUP BY "posts"."author_id" HAVING COUNT(*) > ?1 ORDER BY COUNT(*) DESC"#
+    );
+    assert_eq!(r.params, vec![Value::Int(2)]);
+}
+
+#[test]
+fn count_over_a_subquery() {
+    let mut inner = Select::from_table("users");
+    inner.filter = Some(Expr::binary(col("age"), BinaryOp::Lt, int(40)));
+    inner.limit = Some(5);
+    let mut outer = Select::from_table("users");
+    outer.from = From::Subquery(Box::new(inner), "sub");
+    outer.columns = vec![Expr::CountStar];
+    let r = DIALECT.select(&outer);
+    assert_eq!(
+        r.sql,
+        r#"SELECT COUNT(*) FROM (SELECT * FROM "users" WHERE "users"."age" < ?1 LIMIT 5) AS "sub""#
+    );
+    assert_eq!(r.params, vec![Value::Int(40)]);
+}
+
+#[test]
+fn insert_forms() {
+    let one = Insert {
+        table: "users",
+        columns: vec!["name", "age"],
+        rows: vec![vec![Value::Text("a".into()), Value::Int(1)]],
+        returning: vec!["id"],
+    };
+    let r = DIALECT.insert(&one);
+    assert_eq!(
+        r.sql,
+        r#"INSERT INTO "users" ("name", "age") VALUES (?1, ?2) RETURNING "id""#
+    );
+    assert_eq!(r.params, vec![Value::Text("a".into()), Value::Int(1)]);
+
+    let many = Insert {
+        table: "users",
+        columns: vec!["name", "age"],
+        rows: vec![
+            vec![Value::Text("a".into()), Value::Int(1)],
+            vec![Value::Text("b".into()), Value::Null],
+        ],
+        returning: vec![],
+    };
+    let r = DIALECT.insert(&many);
+    assert_eq!(
+        r.sql,
+        r#"INSERT INTO "users" ("name", "age") VALUES (?1, ?2), (?3, ?4)"#
+    );
+    assert_eq!(r.params.len(), 4);
+
+    let defaults = Insert {
+        table: "users",
+        columns: vec![],
+        rows: vec![],
+        returning: vec!["id", "created"],
+    };
+    assert_eq!(
+        DIALECT.insert(&defaults).sql,
+        r#"INSERT INTO "users" DEFAULT VALUES RETURNING "id", "created""#
+    );
+}
+
+#[test]
+fn update_and_delete() {
+    let u = Update {
+        table: "users",
+        set: vec![
+            ("name", text("b")),
+            ("age", Expr::binary(col("age"), BinaryOp::Add, int(1))),
+        ],
+        filter: Some(Expr::binary(col("id"), BinaryOp::Eq, int(7))),
+    };
+    let r = DIALECT.update(&u);
+    assert_eq!(
+        r.sql,
+        r#"UPDATE "users" SET "name" = ?1, "age" = "users"."age" + ?2 WHERE "users"."id" = ?3"#
+    );
+    assert_eq!(
+        r.params,
+        vec![Value::Text("b".into()), Value::Int(1), Value::Int(7)]
+    );
+    let all = Update {
+        table: "users",
+        set: vec![("age", Expr::Value(Value::Null))],
+        filter: None,
+    };
+    assert_eq!(DIALECT.update(&all).sql, r#"UPDATE "users" SET "age" = ?1"#);
+
+    let d = Delete {
+        table: "users",
+        filter: Some(Expr::binary(col("id"), BinaryOp::Eq, int(7))),
+    };
+    assert_eq!(
+        DIALECT.delete(&d).sql,
+        r#"DELETE FROM "users" WHERE "users"."id" = ?1"#
+    );
+    assert_eq!(
+        DIALECT
+            .delete(&Delete {
+                table: "users",
+                filter: None
+            })
+            .sql,
+        r#"DELETE FROM "users""#
+    );
+}
+
+#[test]
+fn savepoints() {
+    assert_eq!(DIALECT.savepoint_sql("flush_1"), r#"SAVEPOINT "flush_1""#);
+    assert_eq!(
+        DIALECT.release_savepoint_sql("flush_1"),
+        r#"RELEASE SAVEPOINT "flush_1""#
+    );
+    assert_eq!(
+        DIALECT.rollback_to_savepoint_sql("flush_1"),
+        r#"ROLLBACK TO SAVEPOINT "flush_1""#
+    );
+}
+
+const STATUS: ColumnType = ColumnType::Enum {
+    name: "post_status",
+    variants: &["draft", "published", "it's"],
+};
+
+static EVERY_TYPE_COLUMNS: [ColumnSchema; 19] = [
+    ColumnSchema {
+        primary_key: true,
+        auto_increment: true,
+        ..ColumnSchema::new("id", ColumnType::BigInt)
+    },
+    ColumnSchema::new("small", ColumnType::SmallInt),
+    ColumnSchema {
+        nullable: true,
+        ..ColumnSchema::new("int", ColumnType::Integer)
+    },
+    ColumnSchema::new("real", ColumnType::Real),
+    ColumnSchema::new("double", ColumnType::Double),
+    ColumnSchema {
+        default: Some(DefaultValue::Bool(true)),
+        ..ColumnSchema::new("flag", ColumnType::Boolean)
+    },
+    ColumnSchema {
+        default: Some(DefaultValue::Text("it's")),
+        ..ColumnSchema::new("body", ColumnType::Text)
+    },
+    ColumnSchema {
+        max_length: Some(80),
+        ..ColumnSchema::new("name", ColumnType::Text)
+    },
+    ColumnSchema::new("data", ColumnType::Blob),
+    ColumnSchema {
+        server_default: Some("CURRENT_TIMESTAMP"),
+        ..ColumnSchema::new("created", ColumnType::Timestamptz)
+    },
+    ColumnSchema::new("local", ColumnType::Timestamp),
+    ColumnSchema::new("born", ColumnType::Date),
+    ColumnSchema {
+        default: Some(DefaultValue::Uuid4),
+        ..ColumnSchema::new("uid", ColumnType::Uuid)
+    },
+    ColumnSchema::new("prefs", ColumnType::Json),
+    ColumnSchema::new("tags", ColumnType::TextArray),
+    ColumnSchema::new("nums", ColumnType::BigIntArray),
+    ColumnSchema {
+        default: Some(DefaultValue::Text("draft")),
+        ..ColumnSchema::new("status", STATUS)
+    },
+    ColumnSchema {
+        default: Some(DefaultValue::Int(-3)),
+        ..ColumnSchema::new("score", ColumnType::Integer)
+    },
+    ColumnSchema {
+        nullable: true,
+        default: Some(DefaultValue::Float(1.5)),
+        ..ColumnSchema::new("money", ColumnType::Custom("NUMERIC(10, 2)"))
+    },
+];
+
+static EVERY_TYPE: TableSchema = TableSchema {
+    name: "every",
+    columns: &EVERY_TYPE_COLUMNS,
+    primary_key: &[0],
+    indexes: &[
+        IndexSchema {
+            name: "ix_every_name",
+            columns: &["name"],
+            unique: false,
+        },
+        IndexSchema {
+            name: "ux_every_born_local",
+            columns: &["born", "local"],
+            unique: true,
+        },
+    ],
+    uniques: &[UniqueSchema {
+        name: "uq_every_uid",
+        columns: &["uid"],
+    }],
+    foreign_keys: &[],
+};
+
+#[test]
+fn create_table_with_every_type() {
+    let stmts = DIALECT.create_table(&EVERY_TYPE, false);
+    assert_eq!(
+        stmts,
+        vec![
+            concat!(
+                r#"CREATE TABLE "every" ("#,
+                r#""id" INTEGER NOT NULL, "#,
+                r#""small" INTEGER NOT NULL, "#,
+                r#""int" INTEGER, "#,
+                r#""real" REAL NOT NULL, "#,
+                r#""double" REAL NOT NULL, "#,
+                r#""flag" BOOLEAN NOT NULL DEFAULT TRUE, "#,
+                r#""body" TEXT NOT NULL DEFAULT 'it''s', "#,
+                r#""name" VARCHAR(80) NOT NULL, "#,
+                r#""data" BLOB NOT NULL, "#,
+                r#""created" TIMESTAMPTZ_TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, "#,
+                r#""local" TIMESTAMP_TEXT NOT NULL, "#,
+                r#""born" DATE_TEXT NOT NULL, "#,
+                r#""uid" UUID_TEXT NOT NULL, "#,
+                r#""prefs" JSON_TEXT NOT NULL, "#,
+                r#""tags" STRING_ARRAY_TEXT NOT NULL, "#,
+                r#""nums" I64_ARRAY_TEXT NOT NULL, "#,
+                r#""status" TEXT NOT NULL DEFAULT 'draft' CHECK ("status" IN ('draft', 'published', 'it''s')), "#,
+                r#""score" INTEGER NOT NULL DEFAULT -3, "#,
+                r#""money" NUMERIC(10, 2) DEFAULT 1.5, "#,
+                r#"PRIMARY KEY ("id"), "#,
+                r#"CONSTRAINT "uq_every_uid" UNIQUE ("uid"))"#,
+            )
+            .to_owned(),
+            r#"CREATE INDEX "ix_every_name" ON "every" ("name")"#.to_owned(),
+            r#"CREATE UNIQUE INDEX "ux_every_born_local" ON "every" ("born", "local")"#.to_owned(),
+        ]
+    );
+    let stmts = DIALECT.create_table(&EVERY_TYPE, true);
+    assert!(stmts[0].starts_with(r#"CREATE TABLE IF NOT EXISTS "every" ("#));
+    assert_eq!(
+        stmts[1],
+        r#"CREATE INDEX IF NOT EXISTS "ix_every_name" ON "every" ("name")"#
+    );
+    assert_eq!(
+        stmts[2],
+        r#"CREATE UNIQUE INDEX IF NOT EXISTS "ux_every_born_local" ON "every" ("born", "local")"#
+    );
+}
+
+static MEMBER_COLUMNS: [ColumnSchema; 4] = [
+    ColumnSchema {
+        primary_key: true,
+        ..ColumnSchema::new("group_id", ColumnType::BigInt)
+    },
+    ColumnSchema {
+        primary_key: true,
+        ..ColumnSchema::new("user_id", ColumnType::Uuid)
+    },
+    ColumnSchema {
+        nullable: true,
+        ..ColumnSchema::new("invited_by", ColumnType::Uuid)
+    },
+    ColumnSchema::new("role", ColumnType::Text),
+];
+
+static MEMBERS: TableSchema = TableSchema {
+    name: "members",
+    columns: &MEMBER_COLUMNS,
+    primary_key: &[0, 1],
+    indexes: &[],
+    uniques: &[UniqueSchema {
+        name: "uq_members_user_role",
+        columns: &["user_id", "role"],
+    }],
+    foreign_keys: &[
+        ForeignKeySchema {
+            name: "fk_members_group_id_groups",
+            columns: &["group_id"],
+            ref_table: "groups",
+            ref_columns: &["id"],
+            on_delete: ReferentialAction::Cascade,
+            on_update: ReferentialAction::Restrict,
+        },
+        ForeignKeySchema {
+            name: "fk_members_user_id_users",
+            columns: &["user_id"],
+            ref_table: "users",
+            ref_columns: &["id"],
+            on_delete: ReferentialAction::NoAction,
+            on_update: ReferentialAction::NoAction,
+        },
+        ForeignKeySchema {
+            name: "fk_members_invited_by_users",
+            columns: &["invited_by"],
+            ref_table: "users",
+            ref_columns: &["id"],
+            on_delete: ReferentialAction::SetNull,
+            on_update: ReferentialAction::SetDefault,
+        },
+    ],
+};
+
+#[test]
+fn create_table_with_composite_key_and_foreign_keys() {
+    assert_eq!(
+        DIALECT.create_table(&MEMBERS, false),
+        vec![concat!(
+            r#"CREATE TABLE "members" ("#,
+            r#""group_id" INTEGER NOT NULL, "user_id" UUID_TEXT NOT NULL, "invited_by" UUID_TEXT, "role" TEXT NOT NULL, "#,
+            r#"PRIMARY KEY ("group_id", "user_id"), "#,
+            r#"CONSTRAINT "uq_members_user_role" UNIQUE ("user_id", "role"), "#,
+            r#"CONSTRAINT "fk_members_group_id_groups" FOREIGN KEY ("group_id") REFERENCES "groups" ("id") ON DELETE CASCADE ON UPDATE RESTRICT, "#,
+            r#"CONSTRAINT "fk_members_user_id_users" FOREIGN KEY ("user_id") REFERENCES "users" ("id"), "#,
+            r#"CONSTRAINT "fk_members_invited_by_users" FOREIGN KEY ("invited_by") REFERENCES "users" ("id") ON DELETE SET NULL ON UPDATE SET DEFAULT)"#,
+        )
+        .to_owned()]
+    );
+}
+
+#[test]
+fn drop_table() {
+    assert_eq!(
+        DIALECT.drop_table(&MEMBERS, false),
+        vec![r#"DROP TABLE "members""#.to_owned()]
+    );
+    assert_eq!(
+        DIALECT.drop_table(&MEMBERS, true),
+        vec![r#"DROP TABLE IF EXISTS "members""#.to_owned()]
+    );
+}
+
+#[test]
+fn declared_types_parse_back() {
+    for c in EVERY_TYPE_COLUMNS.iter() {
+        let declared = DIALECT.column_type(c);
+        let parsed = parse_declared_type(&declared);
+        let expected = match c.ty {
+            ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt => {
+                Some((ColumnType::BigInt, None))
+            }
+            ColumnType::Real | ColumnType::Double => Some((ColumnType::Double, None)),
+            ColumnType::Enum { .. } => Some((ColumnType::Text, None)),
+            ColumnType::Custom(_) => None,
+            ty => Some((ty, c.max_length)),
+        };
+        assert_eq!(parsed, expected, "{declared}");
+    }
+    assert_eq!(
+        parse_declared_type("varchar( 12 )"),
+        Some((ColumnType::Text, Some(12)))
+    );
+    assert_eq!(
+        parse_declared_type("json_text"),
+        Some((ColumnType::Json, None))
+    );
+    assert_eq!(parse_declared_type("VARCHAR(x)"), None);
+    assert_eq!(parse_declared_type("DATETIME"), None);
+}
