@@ -215,8 +215,8 @@ macro_rules! text_methods {
         pub fn not_like(self, pattern: &str) -> Expr {
             like(self.expr(), pattern, false, true)
         }
-        /// Case-insensitive LIKE: `ILIKE` on PostgreSQL, `LIKE` on SQLite (whose LIKE ignores
-        /// ASCII case).
+        /// Case-insensitive LIKE: `ILIKE` on PostgreSQL, `LOWER(x) LIKE LOWER(pattern)` on
+        /// SQLite (where plain LIKE is case-sensitive, as on PostgreSQL).
         pub fn ilike(self, pattern: &str) -> Expr {
             like(self.expr(), pattern, true, false)
         }
