@@ -6,6 +6,38 @@ use crate::schema::{ColumnSchema, ColumnType, DefaultValue, TableSchema};
 use crate::statement::{BinaryOp, Delete, Expr, From, Func, Insert, Rendered, Select, Update};
 use crate::value::Value;
 
+/// Precedence level, see [`precedence`].
+pub const PREC_OR: u8 = 1;
+/// Precedence level, see [`precedence`].
+pub const PREC_AND: u8 = 2;
+/// Precedence level, see [`precedence`].
+pub const PREC_NOT: u8 = 3;
+/// Precedence level, see [`precedence`].
+pub const PREC_CMP: u8 = 4;
+/// Precedence level, see [`precedence`].
+pub const PREC_ADD: u8 = 5;
+/// Precedence level, see [`precedence`].
+pub const PREC_MUL: u8 = 6;
+/// Precedence level, see [`precedence`].
+pub const PREC_ATOM: u8 = 7;
+
+/// How tightly an expression binds, as SQL parses it: OR < AND < NOT < comparisons (and IS,
+/// IN, BETWEEN, LIKE) < `+ -` < `* /` < everything else.
+pub fn precedence(e: &Expr) -> u8 {
+    match e {
+        Expr::Or(l) if l.len() > 1 => PREC_OR,
+        Expr::And(l) if l.len() > 1 => PREC_AND,
+        Expr::Or(l) | Expr::And(l) => l.first().map_or(PREC_CMP, precedence),
+        Expr::Not(_) => PREC_NOT,
+        Expr::Binary { op: BinaryOp::Add | BinaryOp::Sub, .. } => PREC_ADD,
+        Expr::Binary { op: BinaryOp::Mul | BinaryOp::Div, .. } => PREC_MUL,
+        Expr::Binary { .. } | Expr::IsNull { .. } | Expr::InList { .. } | Expr::Between { .. } | Expr::Like { .. } => {
+            PREC_CMP
+        }
+        _ => PREC_ATOM,
+    }
+}
+
 /// Accumulates SQL text and parameters while a dialect renders a statement.
 #[derive(Debug, Default)]
 pub struct SqlWriter {
@@ -70,14 +102,14 @@ pub trait Dialect: Send + Sync + 'static {
 
     /// Writes `ILIKE` (PostgreSQL) or an equivalent.
     fn write_like(&self, w: &mut SqlWriter, expr: &Expr, pattern: &Expr, ci: bool, negated: bool) {
-        self.write_expr(w, expr);
+        self.write_operand(w, expr, PREC_ADD);
         w.push(match (ci, negated) {
             (false, false) => " LIKE ",
             (false, true) => " NOT LIKE ",
             (true, false) => " ILIKE ",
             (true, true) => " NOT ILIKE ",
         });
-        self.write_expr(w, pattern);
+        self.write_operand(w, pattern, PREC_ADD);
     }
 
     /// Writes `x IN (...)`.
@@ -87,7 +119,7 @@ pub trait Dialect: Send + Sync + 'static {
             w.push(if negated { "1 = 1" } else { "1 = 0" });
             return;
         }
-        self.write_expr(w, expr);
+        self.write_operand(w, expr, PREC_ADD);
         w.push(if negated { " NOT IN (" } else { " IN (" });
         for (i, e) in list.iter().enumerate() {
             if i > 0 {
@@ -133,11 +165,16 @@ pub trait Dialect: Send + Sync + 'static {
             }
             Expr::Value(v) => self.write_value(w, v),
             Expr::Binary { left, op, right } => {
-                self.write_operand(w, left);
+                let (l, r) = match op {
+                    BinaryOp::Add | BinaryOp::Sub => (PREC_ADD, PREC_MUL),
+                    BinaryOp::Mul | BinaryOp::Div => (PREC_MUL, PREC_ATOM),
+                    _ => (PREC_ADD, PREC_ADD),
+                };
+                self.write_operand(w, left, l);
                 w.push(" ");
                 w.push(op.as_sql());
                 w.push(" ");
-                self.write_operand(w, right);
+                self.write_operand(w, right, r);
             }
             Expr::And(list) | Expr::Or(list) => {
                 let and = matches!(e, Expr::And(_));
@@ -149,24 +186,25 @@ pub trait Dialect: Send + Sync + 'static {
                     if i > 0 {
                         w.push(if and { " AND " } else { " OR " });
                     }
-                    self.write_operand(w, c);
+                    // An AND inside an OR is parenthesised too, for the reader.
+                    self.write_operand(w, c, PREC_NOT);
                 }
             }
             Expr::Not(inner) => {
                 w.push("NOT ");
-                self.write_operand(w, inner);
+                self.write_operand(w, inner, PREC_ATOM);
             }
             Expr::IsNull { expr, negated } => {
-                self.write_operand(w, expr);
+                self.write_operand(w, expr, PREC_ADD);
                 w.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
             }
             Expr::InList { expr, list, negated } => self.write_in_list(w, expr, list, *negated),
             Expr::Between { expr, low, high, negated } => {
-                self.write_operand(w, expr);
+                self.write_operand(w, expr, PREC_ADD);
                 w.push(if *negated { " NOT BETWEEN " } else { " BETWEEN " });
-                self.write_operand(w, low);
+                self.write_operand(w, low, PREC_ADD);
                 w.push(" AND ");
-                self.write_operand(w, high);
+                self.write_operand(w, high, PREC_ADD);
             }
             Expr::Like { expr, pattern, case_insensitive, negated } => {
                 self.write_like(w, expr, pattern, *case_insensitive, *negated)
@@ -181,22 +219,10 @@ pub trait Dialect: Send + Sync + 'static {
         }
     }
 
-    /// Writes an operand of a larger expression, in parentheses when it is compound.
-    fn write_operand(&self, w: &mut SqlWriter, e: &Expr) {
-        let compound = match e {
-            Expr::Binary { op, .. } => !matches!(
-                op,
-                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div
-            ),
-            Expr::And(l) | Expr::Or(l) => l.len() > 1,
-            Expr::Not(_)
-            | Expr::IsNull { .. }
-            | Expr::InList { .. }
-            | Expr::Between { .. }
-            | Expr::Like { .. } => true,
-            _ => false,
-        };
-        if compound {
+    /// Writes `e` as an operand that must bind at least as tightly as `min_prec`, in
+    /// parentheses when it binds more loosely (so `(a + 1) * b` keeps its meaning).
+    fn write_operand(&self, w: &mut SqlWriter, e: &Expr, min_prec: u8) {
+        if precedence(e) < min_prec {
             w.push("(");
             self.write_expr(w, e);
             w.push(")");
@@ -262,7 +288,7 @@ pub trait Dialect: Send + Sync + 'static {
                 if i > 0 {
                     w.push(", ");
                 }
-                self.write_operand(w, &o.expr);
+                self.write_operand(w, &o.expr, PREC_OR);
                 w.push(if o.desc { " DESC" } else { " ASC" });
             }
         }

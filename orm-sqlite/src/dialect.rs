@@ -92,9 +92,9 @@ impl Dialect for SqliteDialect {
             self.write_expr(w, pattern);
             w.push(")");
         } else {
-            self.write_operand(w, expr);
+            self.write_operand(w, expr, orm_core::dialect::PREC_ADD);
             w.push(op);
-            self.write_operand(w, pattern);
+            self.write_operand(w, pattern, orm_core::dialect::PREC_ADD);
         }
     }
 

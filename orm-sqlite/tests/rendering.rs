@@ -100,16 +100,22 @@ fn boolean_connectives_and_nesting() {
     let c = Expr::binary(col("c"), BinaryOp::Eq, int(3));
     assert_eq!(
         sql(&a.clone().and(b.clone()).and(c.clone())),
-        r#"("users"."a" = ?1) AND ("users"."b" = ?2) AND ("users"."c" = ?3)"#
+        r#""users"."a" = ?1 AND "users"."b" = ?2 AND "users"."c" = ?3"#
     );
     assert_eq!(
         sql(&a.clone().or(b.clone().and(c.clone()))),
-        r#"("users"."a" = ?1) OR (("users"."b" = ?2) AND ("users"."c" = ?3))"#
+        r#""users"."a" = ?1 OR ("users"."b" = ?2 AND "users"."c" = ?3)"#
     );
     assert_eq!(sql(&a.clone().not()), r#"NOT ("users"."a" = ?1)"#);
     assert_eq!(sql(&Expr::And(vec![])), "1 = 1");
     assert_eq!(sql(&Expr::Or(vec![])), "1 = 0");
-    assert_eq!(sql(&Expr::And(vec![a])), r#"("users"."a" = ?1)"#);
+    assert_eq!(sql(&Expr::And(vec![a.clone()])), r#""users"."a" = ?1"#);
+    // An OR inside an AND keeps its parentheses; NOT of a compound too.
+    assert_eq!(
+        sql(&a.clone().and(b.clone().or(c.clone()))),
+        r#""users"."a" = ?1 AND ("users"."b" = ?2 OR "users"."c" = ?3)"#
+    );
+    assert_eq!(sql(&a.clone().and(b.clone()).not()), r#"NOT ("users"."a" = ?1 AND "users"."b" = ?2)"#);
 }
 
 #[test]
@@ -205,7 +211,7 @@ fn like_is_case_sensitive_and_ilike_lowercases_both_sides() {
     let (s, p) = render(&e);
     assert_eq!(
         s,
-        r#"(LOWER("users"."name") LIKE LOWER(?1)) AND ("users"."age" > ?2)"#
+        r#"LOWER("users"."name") LIKE LOWER(?1) AND "users"."age" > ?2"#
     );
     assert_eq!(p, vec![Value::Text("%ta%".into()), Value::Int(1)]);
 }
@@ -276,7 +282,7 @@ fn select_with_everything() {
     let r = DIALECT.select(&s);
     assert_eq!(
         r.sql,
-        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE ("users"."age" >= ?1) AND ("users"."name" LIKE ?2) ORDER BY "users"."name" ASC, "users"."id" DESC LIMIT 10 OFFSET 20"#
+        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."age" >= ?1 AND "users"."name" LIKE ?2 ORDER BY "users"."name" ASC, "users"."id" DESC LIMIT 10 OFFSET 20"#
     );
     assert_eq!(r.params, vec![Value::Int(18), Value::Text("%ta%".into())]);
 
@@ -670,4 +676,32 @@ fn declared_types_parse_back() {
     );
     assert_eq!(parse_declared_type("VARCHAR(x)"), None);
     assert_eq!(parse_declared_type("DATETIME"), None);
+}
+
+#[test]
+fn arithmetic_keeps_its_meaning() {
+    let a = col("a");
+    let plus = Expr::binary(a.clone(), BinaryOp::Add, int(1));
+    let minus = Expr::binary(a.clone(), BinaryOp::Sub, int(2));
+    assert_eq!(
+        sql(&Expr::binary(plus.clone(), BinaryOp::Mul, minus.clone())),
+        r#"("users"."a" + ?1) * ("users"."a" - ?2)"#
+    );
+    assert_eq!(
+        sql(&Expr::binary(a.clone(), BinaryOp::Sub, minus.clone())),
+        r#""users"."a" - ("users"."a" - ?1)"#
+    );
+    assert_eq!(
+        sql(&Expr::binary(minus.clone(), BinaryOp::Sub, int(3))),
+        r#""users"."a" - ?1 - ?2"#
+    );
+    assert_eq!(
+        sql(&Expr::binary(plus, BinaryOp::Gt, int(3))),
+        r#""users"."a" + ?1 > ?2"#
+    );
+    let cmp = Expr::binary(a.clone(), BinaryOp::Eq, int(1));
+    assert_eq!(
+        sql(&Expr::binary(cmp, BinaryOp::Eq, Expr::Value(Value::Bool(true)))),
+        r#"("users"."a" = ?1) = ?2"#
+    );
 }
