@@ -100,6 +100,10 @@ impl Engine {
             .min_idle(Some(0))
             .connection_timeout(pool_config.timeout)
             .test_on_check_out(false)
+            // Never reap connections behind the user's back: an in-memory SQLite database lives
+            // exactly as long as its one connection.
+            .idle_timeout(None)
+            .max_lifetime(None)
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build_unchecked(Manager(connector));
         drop(first);
