@@ -1,0 +1,584 @@
+//! Parsing of `#[orm(...)]` attributes into plain values, each kept with the tokens it was
+//! written as so later checks can point at it. Parsing never stops at a bad key: the error is
+//! recorded in the [`Ctxt`], the key's value is skipped, and the next key is read. Only broken
+//! token syntax (a missing comma, say) ends the attribute early.
+//!
+//! Which keys a place accepts is decided here; whether they make sense together and with the
+//! field's type is decided in `check.rs`.
+
+use crate::ctxt::Ctxt;
+use proc_macro2::{TokenStream, TokenTree};
+use quote::{quote, ToTokens};
+use syn::ext::IdentExt;
+use syn::meta::ParseNestedMeta;
+use syn::parse::{ParseStream, Parser};
+use syn::{token, Token};
+
+/// A value and the tokens it was written as (`key = value`), for error spans.
+pub(crate) struct Spanned<T> {
+    pub(crate) value: T,
+    pub(crate) tokens: TokenStream,
+}
+
+/// An attribute that may be given once; a second one is a "duplicate" error.
+struct Slot<'c, T> {
+    cx: &'c Ctxt,
+    name: &'static str,
+    value: Option<Spanned<T>>,
+}
+
+impl<'c, T> Slot<'c, T> {
+    fn new(cx: &'c Ctxt, name: &'static str) -> Self {
+        Slot { cx, name, value: None }
+    }
+
+    fn set(&mut self, value: Option<Spanned<T>>) {
+        let Some(value) = value else { return };
+        if self.value.is_some() {
+            self.cx.error_spanned_by(
+                &value.tokens,
+                format!("duplicate orm attribute `{}`", self.name),
+            );
+        } else {
+            self.value = Some(value);
+        }
+    }
+
+    fn get(self) -> Option<Spanned<T>> {
+        self.value
+    }
+}
+
+/// The key of a nested meta item as written (`primary_key`, or `a::b` for a path).
+fn key_of(meta: &ParseNestedMeta) -> String {
+    match meta.path.get_ident() {
+        Some(ident) => ident.unraw().to_string(),
+        None => meta.path.to_token_stream().to_string().replace(' ', ""),
+    }
+}
+
+/// Calls `f` for every `key...` item of every `#[orm(...)]` attribute.
+fn for_each_item(
+    cx: &Ctxt,
+    attrs: &[syn::Attribute],
+    mut f: impl FnMut(&str, &ParseNestedMeta) -> syn::Result<()>,
+) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("orm")) {
+        if !matches!(attr.meta, syn::Meta::List(_)) {
+            cx.error_spanned_by(attr, "expected `#[orm(...)]`");
+            continue;
+        }
+        if let Err(e) = attr.parse_nested_meta(|meta| f(&key_of(&meta), &meta)) {
+            cx.syn_error(e);
+        }
+    }
+}
+
+/// The tokens up to the next top-level comma.
+fn rest_of_item(input: ParseStream) -> syn::Result<TokenStream> {
+    let mut tokens = TokenStream::new();
+    while !input.is_empty() && !input.peek(Token![,]) {
+        tokens.extend([input.parse::<TokenTree>()?]);
+    }
+    Ok(tokens)
+}
+
+/// Skips whatever follows a key (`= ...` or `(...)`) and returns it.
+fn skip_value(meta: &ParseNestedMeta) -> syn::Result<TokenStream> {
+    let mut tokens = TokenStream::new();
+    if meta.input.peek(Token![=]) {
+        meta.input.parse::<Token![=]>()?.to_tokens(&mut tokens);
+        tokens.extend(rest_of_item(meta.input)?);
+    } else if meta.input.peek(token::Paren) {
+        tokens.extend([meta.input.parse::<TokenTree>()?]);
+    }
+    Ok(tokens)
+}
+
+/// Reports an unknown key, listing the keys this place accepts, and skips its value.
+fn unknown(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    key: &str,
+    place: &str,
+    expected: &str,
+) -> syn::Result<()> {
+    skip_value(meta)?;
+    cx.error_spanned_by(
+        &meta.path,
+        format!("unknown orm {place} attribute `{key}`; expected one of: {expected}"),
+    );
+    Ok(())
+}
+
+/// A bare `key`.
+fn flag(cx: &Ctxt, meta: &ParseNestedMeta, key: &str) -> syn::Result<Option<Spanned<()>>> {
+    let path = meta.path.to_token_stream();
+    if meta.input.peek(Token![=]) || meta.input.peek(token::Paren) {
+        let rest = skip_value(meta)?;
+        cx.error_spanned_by(quote!(#path #rest), format!("`{key}` takes no value: write `{key}`"));
+        return Ok(None);
+    }
+    Ok(Some(Spanned { value: (), tokens: path }))
+}
+
+/// `key = <value>`, the value read by `parse`; `expected` is the syntax shown when it fails.
+fn value_with<T>(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    expected: &str,
+    parse: impl FnOnce(ParseStream) -> syn::Result<T>,
+) -> syn::Result<Option<Spanned<T>>> {
+    let path = meta.path.to_token_stream();
+    if !meta.input.peek(Token![=]) {
+        let rest = skip_value(meta)?;
+        cx.error_spanned_by(quote!(#path #rest), format!("expected `{expected}`"));
+        return Ok(None);
+    }
+    let eq: Token![=] = meta.input.parse()?;
+    let value = rest_of_item(meta.input)?;
+    let tokens = quote!(#path #eq #value);
+    match parse.parse2(value) {
+        Ok(value) => Ok(Some(Spanned { value, tokens })),
+        Err(_) => {
+            cx.error_spanned_by(&tokens, format!("expected `{expected}`"));
+            Ok(None)
+        }
+    }
+}
+
+/// `key = "text"`.
+fn string(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    expected: &str,
+) -> syn::Result<Option<Spanned<String>>> {
+    let v = value_with(cx, meta, expected, |input| input.parse::<syn::LitStr>())?;
+    Ok(v.map(|s| Spanned { value: s.value.value(), tokens: s.tokens }))
+}
+
+/// `key = "name"`, where the name may not be empty.
+fn name(cx: &Ctxt, meta: &ParseNestedMeta, expected: &str) -> syn::Result<Option<Spanned<String>>> {
+    let v = string(cx, meta, expected)?;
+    if let Some(s) = &v {
+        if s.value.trim().is_empty() {
+            cx.error_spanned_by(
+                &s.tokens,
+                format!("a name cannot be empty: expected `{expected}`"),
+            );
+            return Ok(None);
+        }
+    }
+    Ok(v)
+}
+
+/// `key` (true) or `key = true|false`.
+fn boolean(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    key: &str,
+    expected: &str,
+) -> syn::Result<Option<Spanned<bool>>> {
+    if meta.input.peek(Token![=]) {
+        let v = value_with(cx, meta, expected, |input| input.parse::<syn::LitBool>())?;
+        return Ok(v.map(|b| Spanned { value: b.value.value, tokens: b.tokens }));
+    }
+    Ok(flag(cx, meta, key)?.map(|f| Spanned { value: true, tokens: f.tokens }))
+}
+
+/// A client-side default, `default = ...`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum DefaultSpec {
+    /// `now`
+    Now,
+    /// `uuid4`
+    Uuid4,
+    /// An integer literal, sign included.
+    Int(i64),
+    /// A float literal, sign included.
+    Float(f64),
+    /// `true` / `false`
+    Bool(bool),
+    /// A string literal.
+    Text(String),
+}
+
+const DEFAULT_SYNTAX: &str = "default = now`, `default = uuid4` or a literal such as `default = 0`, `default = 1.5`, `default = true`, `default = \"text\"";
+
+fn parse_default(input: ParseStream) -> syn::Result<DefaultSpec> {
+    if input.peek(syn::LitBool) {
+        return Ok(DefaultSpec::Bool(input.parse::<syn::LitBool>()?.value));
+    }
+    if input.peek(syn::Ident) {
+        let ident: syn::Ident = input.parse()?;
+        return match ident.to_string().as_str() {
+            "now" => Ok(DefaultSpec::Now),
+            "uuid4" => Ok(DefaultSpec::Uuid4),
+            _ => Err(syn::Error::new(ident.span(), "unknown default")),
+        };
+    }
+    let negative = input.parse::<Option<Token![-]>>()?.is_some();
+    match input.parse::<syn::Lit>()? {
+        syn::Lit::Int(i) => {
+            let v = i.base10_parse::<i128>()?;
+            let v = if negative { -v } else { v };
+            let v = i64::try_from(v).map_err(|_| syn::Error::new(i.span(), "out of range"))?;
+            Ok(DefaultSpec::Int(v))
+        }
+        syn::Lit::Float(f) => {
+            let v = f.base10_parse::<f64>()?;
+            if !v.is_finite() {
+                return Err(syn::Error::new(f.span(), "not finite"));
+            }
+            Ok(DefaultSpec::Float(if negative { -v } else { v }))
+        }
+        syn::Lit::Str(s) if !negative => Ok(DefaultSpec::Text(s.value())),
+        other => Err(syn::Error::new(other.span(), "unsupported literal")),
+    }
+}
+
+/// `ON DELETE` / `ON UPDATE` action, by its variant name in `orm::ReferentialAction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReferentialAction {
+    Cascade,
+    SetNull,
+    SetDefault,
+    Restrict,
+    NoAction,
+}
+
+impl ReferentialAction {
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            ReferentialAction::Cascade => "Cascade",
+            ReferentialAction::SetNull => "SetNull",
+            ReferentialAction::SetDefault => "SetDefault",
+            ReferentialAction::Restrict => "Restrict",
+            ReferentialAction::NoAction => "NoAction",
+        }
+    }
+}
+
+fn action(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    key: &str,
+) -> syn::Result<Option<Spanned<ReferentialAction>>> {
+    let expected = format!("{key} = cascade|set_null|set_default|restrict|no_action");
+    value_with(cx, meta, &expected, |input| {
+        let ident: syn::Ident = input.parse()?;
+        match ident.to_string().as_str() {
+            "cascade" => Ok(ReferentialAction::Cascade),
+            "set_null" => Ok(ReferentialAction::SetNull),
+            "set_default" => Ok(ReferentialAction::SetDefault),
+            "restrict" => Ok(ReferentialAction::Restrict),
+            "no_action" => Ok(ReferentialAction::NoAction),
+            _ => Err(syn::Error::new(ident.span(), "unknown action")),
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// #[derive(Model)]
+
+const MODEL_KEYS: &str = "table, index(...), unique(...), no_default";
+const MODEL_FIELD_KEYS: &str = "primary_key, auto_increment, unique, index, max_length, default, \
+                                server_default, references, on_delete, on_update, column, skip";
+
+/// A multi-column `index(...)` or `unique(...)` on the struct.
+pub(crate) struct CompositeIndex {
+    /// The field names, as written.
+    pub(crate) fields: Vec<syn::Ident>,
+    pub(crate) name: Option<Spanned<String>>,
+    /// `unique` inside `index(...)`.
+    pub(crate) unique: bool,
+    /// The whole `index(...)`, for error spans.
+    pub(crate) tokens: TokenStream,
+}
+
+/// Struct attributes of a model.
+pub(crate) struct ModelAttrs {
+    pub(crate) table: Option<Spanned<String>>,
+    pub(crate) indexes: Vec<CompositeIndex>,
+    pub(crate) uniques: Vec<CompositeIndex>,
+    pub(crate) no_default: Option<Spanned<()>>,
+}
+
+impl ModelAttrs {
+    pub(crate) fn from_ast(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
+        let mut table = Slot::new(cx, "table");
+        let mut no_default = Slot::new(cx, "no_default");
+        let mut indexes = Vec::new();
+        let mut uniques = Vec::new();
+        for_each_item(cx, attrs, |key, meta| {
+            match key {
+                "table" => table.set(name(cx, meta, "table = \"name\"")?),
+                "no_default" => no_default.set(flag(cx, meta, key)?),
+                "index" => indexes.extend(composite(cx, meta, true)?),
+                "unique" => uniques.extend(composite(cx, meta, false)?),
+                _ => unknown(cx, meta, key, "struct", MODEL_KEYS)?,
+            }
+            Ok(())
+        });
+        ModelAttrs { table: table.get(), indexes, uniques, no_default: no_default.get() }
+    }
+}
+
+/// `index(a, b, name = "ix", unique)` or `unique(a, b, name = "uq")`.
+fn composite(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    is_index: bool,
+) -> syn::Result<Option<CompositeIndex>> {
+    let expected = if is_index {
+        "index(field, ..., name = \"ix_name\", unique)"
+    } else {
+        "unique(field, ..., name = \"uq_name\")"
+    };
+    let path = meta.path.to_token_stream();
+    if !meta.input.peek(token::Paren) {
+        let rest = skip_value(meta)?;
+        cx.error_spanned_by(quote!(#path #rest), format!("expected `{expected}`"));
+        return Ok(None);
+    }
+    let group: TokenTree = meta.input.fork().parse()?;
+    let mut fields = Vec::new();
+    let mut index_name = Slot::new(cx, "name");
+    let mut unique = Slot::new(cx, "unique");
+    meta.parse_nested_meta(|inner| {
+        let key = key_of(&inner);
+        let has_value = inner.input.peek(Token![=]) || inner.input.peek(token::Paren);
+        if key == "name" && has_value {
+            index_name.set(name(cx, &inner, expected)?);
+        } else if key == "unique" && is_index {
+            unique.set(flag(cx, &inner, "unique")?);
+        } else if let (Some(ident), false) = (inner.path.get_ident(), has_value) {
+            fields.push(ident.clone());
+        } else {
+            let rest = skip_value(&inner)?;
+            let p = &inner.path;
+            cx.error_spanned_by(quote!(#p #rest), format!("expected `{expected}`"));
+        }
+        Ok(())
+    })?;
+    if fields.is_empty() {
+        cx.error_spanned_by(
+            quote!(#path #group),
+            format!("expected at least one field: `{expected}`"),
+        );
+        return Ok(None);
+    }
+    Ok(Some(CompositeIndex {
+        fields,
+        name: index_name.get(),
+        unique: unique.get().is_some(),
+        tokens: quote!(#path #group),
+    }))
+}
+
+/// Field attributes of a model.
+#[derive(Default)]
+pub(crate) struct ModelFieldAttrs {
+    pub(crate) primary_key: Option<Spanned<()>>,
+    pub(crate) auto_increment: Option<Spanned<bool>>,
+    pub(crate) unique: Option<Spanned<()>>,
+    pub(crate) index: Option<Spanned<()>>,
+    pub(crate) max_length: Option<Spanned<u32>>,
+    pub(crate) default: Option<Spanned<DefaultSpec>>,
+    pub(crate) server_default: Option<Spanned<String>>,
+    pub(crate) references: Option<Spanned<syn::Path>>,
+    pub(crate) on_delete: Option<Spanned<ReferentialAction>>,
+    pub(crate) on_update: Option<Spanned<ReferentialAction>>,
+    pub(crate) column: Option<Spanned<String>>,
+    pub(crate) skip: Option<Spanned<()>>,
+}
+
+impl ModelFieldAttrs {
+    pub(crate) fn from_ast(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
+        let mut primary_key = Slot::new(cx, "primary_key");
+        let mut auto_increment = Slot::new(cx, "auto_increment");
+        let mut unique = Slot::new(cx, "unique");
+        let mut index = Slot::new(cx, "index");
+        let mut max_length = Slot::new(cx, "max_length");
+        let mut default = Slot::new(cx, "default");
+        let mut server_default = Slot::new(cx, "server_default");
+        let mut references = Slot::new(cx, "references");
+        let mut on_delete = Slot::new(cx, "on_delete");
+        let mut on_update = Slot::new(cx, "on_update");
+        let mut column = Slot::new(cx, "column");
+        let mut skip = Slot::new(cx, "skip");
+        for_each_item(cx, attrs, |key, meta| {
+            match key {
+                "primary_key" => primary_key.set(flag(cx, meta, key)?),
+                "auto_increment" => {
+                    auto_increment.set(boolean(cx, meta, key, "auto_increment = false")?)
+                }
+                "unique" => unique.set(flag(cx, meta, key)?),
+                "index" => index.set(flag(cx, meta, key)?),
+                "max_length" => max_length.set(value_with(cx, meta, "max_length = 80", |input| {
+                    let n = input.parse::<syn::LitInt>()?.base10_parse::<u32>()?;
+                    if n == 0 {
+                        return Err(input.error("zero"));
+                    }
+                    Ok(n)
+                })?),
+                "default" => default.set(value_with(cx, meta, DEFAULT_SYNTAX, parse_default)?),
+                "server_default" => {
+                    server_default.set(string(cx, meta, "server_default = \"SQL expression\"")?)
+                }
+                "references" => {
+                    references.set(value_with(cx, meta, "references = Model", |input| {
+                        input.parse::<syn::Path>()
+                    })?)
+                }
+                "on_delete" => on_delete.set(action(cx, meta, key)?),
+                "on_update" => on_update.set(action(cx, meta, key)?),
+                "column" => column.set(name(cx, meta, "column = \"name\"")?),
+                "skip" => skip.set(flag(cx, meta, key)?),
+                _ => unknown(cx, meta, key, "field", MODEL_FIELD_KEYS)?,
+            }
+            Ok(())
+        });
+        ModelFieldAttrs {
+            primary_key: primary_key.get(),
+            auto_increment: auto_increment.get(),
+            unique: unique.get(),
+            index: index.get(),
+            max_length: max_length.get(),
+            default: default.get(),
+            server_default: server_default.get(),
+            references: references.get(),
+            on_delete: on_delete.get(),
+            on_update: on_update.get(),
+            column: column.get(),
+            skip: skip.get(),
+        }
+    }
+
+    /// Every key given other than `skip` and `column`, with its tokens: what `skip` and a
+    /// `Related` field cannot have.
+    pub(crate) fn column_options(&self) -> Vec<(&'static str, &TokenStream)> {
+        fn t<T>(s: &Option<Spanned<T>>) -> Option<&TokenStream> {
+            s.as_ref().map(|s| &s.tokens)
+        }
+        [
+            ("primary_key", t(&self.primary_key)),
+            ("auto_increment", t(&self.auto_increment)),
+            ("unique", t(&self.unique)),
+            ("index", t(&self.index)),
+            ("max_length", t(&self.max_length)),
+            ("default", t(&self.default)),
+            ("server_default", t(&self.server_default)),
+            ("references", t(&self.references)),
+            ("on_delete", t(&self.on_delete)),
+            ("on_update", t(&self.on_update)),
+        ]
+        .into_iter()
+        .filter_map(|(key, tokens)| Some((key, tokens?)))
+        .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// #[derive(DbEnum)]
+
+/// Enum attributes of a `DbEnum`.
+pub(crate) struct EnumAttrs {
+    pub(crate) type_name: Option<Spanned<String>>,
+    pub(crate) no_default: Option<Spanned<()>>,
+}
+
+impl EnumAttrs {
+    pub(crate) fn from_ast(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
+        let mut type_name = Slot::new(cx, "type_name");
+        let mut no_default = Slot::new(cx, "no_default");
+        for_each_item(cx, attrs, |key, meta| {
+            match key {
+                "type_name" => type_name.set(name(cx, meta, "type_name = \"name\"")?),
+                "no_default" => no_default.set(flag(cx, meta, key)?),
+                _ => unknown(cx, meta, key, "enum", "type_name, no_default")?,
+            }
+            Ok(())
+        });
+        EnumAttrs { type_name: type_name.get(), no_default: no_default.get() }
+    }
+}
+
+/// Variant attributes of a `DbEnum`.
+pub(crate) struct VariantAttrs {
+    pub(crate) rename: Option<Spanned<String>>,
+    pub(crate) default: Option<Spanned<()>>,
+}
+
+impl VariantAttrs {
+    pub(crate) fn from_ast(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
+        let mut rename = Slot::new(cx, "rename");
+        let mut default = Slot::new(cx, "default");
+        for_each_item(cx, attrs, |key, meta| {
+            match key {
+                "rename" => rename.set(name(cx, meta, "rename = \"label\"")?),
+                "default" => default.set(flag(cx, meta, key)?),
+                _ => unknown(cx, meta, key, "variant", "rename, default")?,
+            }
+            Ok(())
+        });
+        VariantAttrs { rename: rename.get(), default: default.get() }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// #[derive(FromRow)]
+//
+// A struct may derive both `Model` and `FromRow`, so the Model keys are accepted (and ignored)
+// here; keys neither derive knows are errors.
+
+const MODEL_ONLY_STRUCT_KEYS: &[&str] = &["table", "index", "unique", "no_default"];
+const MODEL_ONLY_FIELD_KEYS: &[&str] = &[
+    "primary_key",
+    "auto_increment",
+    "unique",
+    "index",
+    "max_length",
+    "default",
+    "server_default",
+    "references",
+    "on_delete",
+    "on_update",
+];
+
+/// Struct attributes of a `FromRow` struct: none of its own.
+pub(crate) fn from_row_struct_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) {
+    for_each_item(cx, attrs, |key, meta| {
+        if MODEL_ONLY_STRUCT_KEYS.contains(&key) {
+            skip_value(meta)?;
+            Ok(())
+        } else {
+            unknown(cx, meta, key, "FromRow struct", "(none)")
+        }
+    });
+}
+
+/// Field attributes of a `FromRow` struct.
+pub(crate) struct RowFieldAttrs {
+    pub(crate) column: Option<Spanned<String>>,
+    pub(crate) skip: Option<Spanned<()>>,
+}
+
+impl RowFieldAttrs {
+    pub(crate) fn from_ast(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
+        let mut column = Slot::new(cx, "column");
+        let mut skip = Slot::new(cx, "skip");
+        for_each_item(cx, attrs, |key, meta| {
+            match key {
+                "column" => column.set(name(cx, meta, "column = \"name\"")?),
+                "skip" => skip.set(flag(cx, meta, key)?),
+                _ if MODEL_ONLY_FIELD_KEYS.contains(&key) => {
+                    skip_value(meta)?;
+                }
+                _ => unknown(cx, meta, key, "field", "column, skip")?,
+            }
+            Ok(())
+        });
+        RowFieldAttrs { column: column.get(), skip: skip.get() }
+    }
+}

@@ -1,0 +1,214 @@
+//! Checks that need more than one attribute, or an attribute and the field's type: conflicting
+//! options, options on the wrong kind of field, names used twice, a missing primary key. Each
+//! problem is reported at the attribute that causes it and checking goes on.
+
+use crate::ast::{BaseType, DbEnum, Model, ModelField};
+use crate::attr::{DefaultSpec, ReferentialAction};
+use crate::ctxt::Ctxt;
+use std::collections::HashMap;
+
+/// The most columns a model may have: `orm::model::MAX_COLUMNS`, the width of `ColumnMask`.
+pub(crate) const MAX_COLUMNS: usize = 256;
+
+pub(crate) fn model(cx: &Ctxt, m: &Model) {
+    if !m.input.generics.params.is_empty() || m.input.generics.where_clause.is_some() {
+        cx.error_spanned_by(
+            &m.input.generics,
+            "a model cannot be generic: `#[derive(Model)]` maps one concrete struct to one table",
+        );
+    }
+    for f in &m.fields {
+        field(cx, m, f);
+    }
+
+    let mut columns: HashMap<String, &ModelField> = HashMap::new();
+    for f in m.columns() {
+        let name = f.column_name();
+        if columns.insert(name.clone(), f).is_some() {
+            cx.error_spanned_by(f.name_tokens(), format!("column `{name}` is defined twice"));
+        }
+    }
+
+    let count = m.columns().count();
+    if count > MAX_COLUMNS {
+        cx.error_spanned_by(
+            m.ident,
+            format!("a model has at most {MAX_COLUMNS} columns; `{}` has {count}", m.ident),
+        );
+    }
+    if m.primary_key().is_empty() {
+        cx.error_spanned_by(
+            m.ident,
+            format!(
+                "model `{}` has no primary key: mark its key field(s) `#[orm(primary_key)]`",
+                m.ident
+            ),
+        );
+    }
+
+    for c in m.attrs.indexes.iter().chain(&m.attrs.uniques) {
+        for ident in &c.fields {
+            match m.field(ident) {
+                Some(f) if f.is_column() => {}
+                Some(_) => cx.error_spanned_by(ident, format!("field `{ident}` is not a column")),
+                None => cx.error_spanned_by(ident, format!("no field `{ident}` in `{}`", m.ident)),
+            }
+        }
+    }
+    let (indexes, uniques) = m.indexes();
+    let mut names = HashMap::new();
+    for ix in indexes.iter().chain(&uniques) {
+        if names.insert(ix.name.clone(), ()).is_some() {
+            cx.error_spanned_by(&ix.tokens, format!("constraint name `{}` is used twice", ix.name));
+        }
+    }
+}
+
+fn field(cx: &Ctxt, m: &Model, f: &ModelField) {
+    let a = &f.attrs;
+    if f.shape.base == BaseType::Related {
+        let not_columns =
+            a.column_options().into_iter().chain(a.column.as_ref().map(|c| ("column", &c.tokens)));
+        for (key, tokens) in not_columns {
+            cx.error_spanned_by(
+                tokens,
+                format!("`{key}` does not apply to a `Related<...>` field: it is not a column"),
+            );
+        }
+        return;
+    }
+    if a.skip.is_some() {
+        let not_columns =
+            a.column_options().into_iter().chain(a.column.as_ref().map(|c| ("column", &c.tokens)));
+        for (key, tokens) in not_columns {
+            cx.error_spanned_by(
+                tokens,
+                format!("`skip` cannot be combined with `{key}`: a skipped field is not a column"),
+            );
+        }
+        return;
+    }
+
+    if let Some(pk) = &a.primary_key {
+        if f.shape.option {
+            cx.error_spanned_by(
+                &pk.tokens,
+                "`primary_key` conflicts with an `Option<T>` field: key columns are NOT NULL",
+            );
+        }
+    }
+    if let Some(ai) = &a.auto_increment {
+        if a.primary_key.is_none() {
+            cx.error_spanned_by(
+                &ai.tokens,
+                "`auto_increment` applies only to a `primary_key` field",
+            );
+        } else if ai.value
+            && !(f.shape.base.is_integer() && !f.shape.option && m.primary_key().len() == 1)
+        {
+            cx.error_spanned_by(
+                &ai.tokens,
+                "`auto_increment` applies only to a single-column i16, i32 or i64 primary key",
+            );
+        } else if ai.value && a.default.is_some() {
+            cx.error_spanned_by(&ai.tokens, "`auto_increment` conflicts with `default`");
+        }
+    }
+    if let Some(ml) = &a.max_length {
+        if f.shape.base != BaseType::String {
+            cx.error_spanned_by(
+                &ml.tokens,
+                "`max_length` applies only to `String` and `Option<String>` fields",
+            );
+        }
+    }
+    if let Some(d) = &a.default {
+        if let Err(msg) = default_fits(&d.value, f.shape.base) {
+            cx.error_spanned_by(&d.tokens, format!("bad default: {msg}"));
+        }
+        if let Some(sd) = &a.server_default {
+            cx.error_spanned_by(
+                &sd.tokens,
+                "`server_default` conflicts with `default`: give one of them",
+            );
+        }
+    }
+    for (key, action) in [("on_delete", &a.on_delete), ("on_update", &a.on_update)] {
+        let Some(action) = action else { continue };
+        if a.references.is_none() {
+            cx.error_spanned_by(
+                &action.tokens,
+                format!("`{key}` needs `references = Model` on the same field"),
+            );
+        } else if action.value == ReferentialAction::SetNull && !f.shape.option {
+            cx.error_spanned_by(
+                &action.tokens,
+                format!("`{key} = set_null` needs an `Option<T>` field"),
+            );
+        }
+    }
+}
+
+/// Whether a client default fits a field of base type `base`, as far as the syntax tells.
+fn default_fits(d: &DefaultSpec, base: BaseType) -> Result<(), String> {
+    let (fits, need) = match d {
+        DefaultSpec::Now => {
+            (base.is_time(), "`now` needs a DateTime<Utc>, NaiveDateTime or NaiveDate field")
+        }
+        DefaultSpec::Uuid4 => (base == BaseType::Uuid, "`uuid4` needs a Uuid field"),
+        DefaultSpec::Int(v) => {
+            let range = match base {
+                BaseType::I16 => i64::from(i16::MIN)..=i64::from(i16::MAX),
+                BaseType::I32 => i64::from(i32::MIN)..=i64::from(i32::MAX),
+                _ => i64::MIN..=i64::MAX,
+            };
+            if !range.contains(v) {
+                return Err(format!("{v} is out of range for this field's integer type"));
+            }
+            (
+                base.is_integer() || base.is_float(),
+                "an integer default needs an integer or float field",
+            )
+        }
+        DefaultSpec::Float(_) => (base.is_float(), "a float default needs an f32 or f64 field"),
+        DefaultSpec::Bool(_) => (base == BaseType::Bool, "a bool default needs a bool field"),
+        DefaultSpec::Text(_) => (base == BaseType::String, "a string default needs a String field"),
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(need.to_owned())
+    }
+}
+
+pub(crate) fn db_enum(cx: &Ctxt, e: &DbEnum) {
+    if !e.input.generics.params.is_empty() {
+        cx.error_spanned_by(&e.input.generics, "a DbEnum cannot be generic");
+    }
+    if e.variants.is_empty() {
+        cx.error_spanned_by(e.ident, "a DbEnum needs at least one variant");
+    }
+    let mut labels: HashMap<String, ()> = HashMap::new();
+    let mut default_seen = false;
+    for v in &e.variants {
+        if !matches!(v.original.fields, syn::Fields::Unit) {
+            cx.error_spanned_by(
+                &v.original.fields,
+                format!("a DbEnum variant cannot hold data: write `{}` as a unit variant", v.ident),
+            );
+        }
+        let label = v.label();
+        if labels.insert(label.clone(), ()).is_some() {
+            cx.error_spanned_by(v.label_tokens(), format!("label `{label}` is used twice"));
+        }
+        if let Some(d) = &v.attrs.default {
+            if default_seen {
+                cx.error_spanned_by(&d.tokens, "only one variant can be `#[orm(default)]`");
+            }
+            if e.attrs.no_default.is_some() {
+                cx.error_spanned_by(&d.tokens, "`default` conflicts with `no_default` on the enum");
+            }
+            default_seen = true;
+        }
+    }
+}

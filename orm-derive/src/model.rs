@@ -1,0 +1,441 @@
+//! Code generation for `#[derive(Model)]`: the `Model` impl with its static schema, the typed
+//! column handles, the `Default` impl applying client defaults, and the registry entry.
+//!
+//! Everything is named through the `::orm` facade and sits in a `const _: () = { ... };` block.
+//! Where a field type must implement a trait (`ToValue`, `FromValue`, `Clone`, `PartialEq`,
+//! `Default`), the trait path carries the field type's span, so an unsupported type is reported
+//! at that field.
+
+use crate::ast::{BaseType, Model, ModelField};
+use crate::attr::DefaultSpec;
+use crate::check;
+use crate::ctxt::Ctxt;
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+
+pub(crate) fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
+    let cx = Ctxt::new();
+    let model = Model::from_ast(&cx, input);
+    if let Some(m) = &model {
+        check::model(&cx, m);
+    }
+    cx.check()?;
+    Ok(model.map(|m| generate(&m)).unwrap_or_default())
+}
+
+fn some(v: Option<TokenStream>) -> TokenStream {
+    match v {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// A signed number as tokens: `-` and a positive literal, which every position accepts.
+fn int_tokens(v: i64) -> TokenStream {
+    let lit = Literal::u64_unsuffixed(v.unsigned_abs());
+    if v < 0 {
+        quote!(-#lit)
+    } else {
+        quote!(#lit)
+    }
+}
+
+fn float_tokens(v: f64) -> TokenStream {
+    let lit = Literal::f64_unsuffixed(v.abs());
+    if v.is_sign_negative() {
+        quote!(-#lit)
+    } else {
+        quote!(#lit)
+    }
+}
+
+/// A type as short text for docs: `Option<String>`, not `Option < String >`.
+fn type_text(ty: &syn::Type) -> String {
+    ty.to_token_stream()
+        .to_string()
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" <", "<")
+        .replace(" >", ">")
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" ,", ",")
+        .replace("& ", "&")
+}
+
+/// The schema's `DefaultValue` for a client default.
+fn schema_default(d: &DefaultSpec, base: BaseType) -> TokenStream {
+    match d {
+        DefaultSpec::Now => quote!(::orm::DefaultValue::Now),
+        DefaultSpec::Uuid4 => quote!(::orm::DefaultValue::Uuid4),
+        // An integer default on a float field: whole numbers up to 2^53 are exact in f64.
+        #[allow(clippy::cast_precision_loss)]
+        DefaultSpec::Int(v) if base.is_float() => {
+            let f = float_tokens(*v as f64);
+            quote!(::orm::DefaultValue::Float(#f))
+        }
+        DefaultSpec::Int(v) => {
+            let v = int_tokens(*v);
+            quote!(::orm::DefaultValue::Int(#v))
+        }
+        DefaultSpec::Float(v) => {
+            let v = float_tokens(*v);
+            quote!(::orm::DefaultValue::Float(#v))
+        }
+        DefaultSpec::Bool(b) => quote!(::orm::DefaultValue::Bool(#b)),
+        DefaultSpec::Text(s) => quote!(::orm::DefaultValue::Text(#s)),
+    }
+}
+
+/// The value the generated `Default` gives a field with a client default.
+fn client_default(f: &ModelField, d: &DefaultSpec) -> TokenStream {
+    let chrono = quote!(::orm::__private::chrono);
+    let value = match d {
+        DefaultSpec::Now => match f.shape.base {
+            BaseType::NaiveDateTime => quote!(#chrono::Utc::now().naive_utc()),
+            BaseType::NaiveDate => quote!(#chrono::Utc::now().date_naive()),
+            _ => quote!(#chrono::Utc::now()),
+        },
+        DefaultSpec::Uuid4 => quote!(::orm::__private::uuid::Uuid::new_v4()),
+        #[allow(clippy::cast_precision_loss)]
+        DefaultSpec::Int(v) if f.shape.base.is_float() => float_tokens(*v as f64),
+        DefaultSpec::Int(v) => int_tokens(*v),
+        DefaultSpec::Float(v) => float_tokens(*v),
+        DefaultSpec::Bool(b) => quote!(#b),
+        DefaultSpec::Text(s) => quote!(::std::string::String::from(#s)),
+    };
+    if f.shape.option {
+        quote!(::core::option::Option::Some(#value))
+    } else {
+        value
+    }
+}
+
+/// `path`, with `Self` replaced by the model's name (the foreign-key consts live outside the
+/// impl, where `Self` means nothing).
+fn resolve_self(path: &syn::Path, ident: &syn::Ident) -> TokenStream {
+    if path.is_ident("Self") {
+        let mut ident = ident.clone();
+        ident.set_span(path.span());
+        ident.into_token_stream()
+    } else {
+        path.to_token_stream()
+    }
+}
+
+fn generate(m: &Model) -> TokenStream {
+    let ident = m.ident;
+    let vis = &m.input.vis;
+    let type_name = ident.to_string();
+    let table = m.table_name();
+    let columns: Vec<&ModelField> = m.columns().collect();
+    let pk = m.primary_key();
+    let index_of = |f: &ModelField| columns.iter().position(|c| c.ident == f.ident).unwrap_or(0);
+    let lit = Literal::usize_unsuffixed;
+
+    // ---- schema
+    let mut fk_consts = TokenStream::new();
+    let mut foreign_keys = Vec::new();
+    for f in columns.iter().filter(|f| f.attrs.references.is_some()) {
+        let Some(reference) = &f.attrs.references else {
+            continue;
+        };
+        let n = foreign_keys.len();
+        let col = f.column_name();
+        let target = resolve_self(&reference.value, ident);
+        let target = quote_spanned!(reference.value.span()=> <#target as ::orm::Model>);
+        let (len, bytes, name) = (
+            format_ident!("__ORM_FK_{}_LEN", n),
+            format_ident!("__ORM_FK_{}_BYTES", n),
+            format_ident!("__ORM_FK_{}_NAME", n),
+        );
+        let prefix = format!("fk_{table}_{col}_");
+        let single_key = quote_spanned! {reference.value.span()=>
+            const _: () = ::core::assert!(
+                #target::PRIMARY_KEY_COLUMNS.len() == 1,
+                "`references` needs a model with a single-column primary key",
+            );
+        };
+        // The name is `fk_<table>_<column>_<referenced table>`, concatenated at compile time.
+        fk_consts.extend(quote! {
+            const #len: usize = #prefix.len() + #target::TABLE_NAME.len();
+            const #bytes: [u8; #len] = ::orm::__private::concat_bytes(&[#prefix, #target::TABLE_NAME]);
+            const #name: &str = ::orm::__private::str_from_utf8(&#bytes);
+            #single_key
+        });
+        let action = |a: &Option<crate::attr::Spanned<crate::attr::ReferentialAction>>| {
+            let v = format_ident!("{}", a.as_ref().map_or("NoAction", |a| a.value.variant()));
+            quote!(::orm::ReferentialAction::#v)
+        };
+        let (on_delete, on_update) = (action(&f.attrs.on_delete), action(&f.attrs.on_update));
+        foreign_keys.push(quote! {
+            ::orm::ForeignKeySchema {
+                name: #name,
+                columns: &[#col],
+                ref_table: #target::TABLE_NAME,
+                ref_columns: #target::PRIMARY_KEY_COLUMNS,
+                on_delete: #on_delete,
+                on_update: #on_update,
+            }
+        });
+    }
+
+    let column_schemas = columns.iter().map(|f| {
+        let (name, field, ty) = (f.column_name(), f.field_name(), f.ty);
+        let to_value = quote_spanned!(ty.span()=> <#ty as ::orm::ToValue>);
+        let primary_key = f.attrs.primary_key.is_some();
+        let auto_increment = m.is_auto_increment(f);
+        let max_length = some(
+            f.attrs
+                .max_length
+                .as_ref()
+                .map(|l| Literal::u32_unsuffixed(l.value).into_token_stream()),
+        );
+        let default =
+            some(f.attrs.default.as_ref().map(|d| schema_default(&d.value, f.shape.base)));
+        let server_default =
+            some(f.attrs.server_default.as_ref().map(|s| s.value.to_token_stream()));
+        quote! {
+            ::orm::ColumnSchema {
+                name: #name,
+                field: #field,
+                ty: #to_value::COLUMN_TYPE,
+                nullable: #to_value::NULLABLE,
+                primary_key: #primary_key,
+                auto_increment: #auto_increment,
+                max_length: #max_length,
+                default: #default,
+                server_default: #server_default,
+            }
+        }
+    });
+    let pk_indexes = pk.iter().map(|f| lit(index_of(f)));
+    let pk_names: Vec<String> = pk.iter().map(|f| f.column_name()).collect();
+    let (indexes, uniques) = m.indexes();
+    let indexes = indexes.iter().map(|ix| {
+        let (name, cols, unique) = (&ix.name, &ix.columns, ix.unique);
+        quote!(::orm::IndexSchema { name: #name, columns: &[#(#cols),*], unique: #unique })
+    });
+    let uniques = uniques.iter().map(|uq| {
+        let (name, cols) = (&uq.name, &uq.columns);
+        quote!(::orm::UniqueSchema { name: #name, columns: &[#(#cols),*] })
+    });
+
+    // ---- key
+    let key_ty = match pk.as_slice() {
+        [one] => one.ty.to_token_stream(),
+        many => {
+            let tys = many.iter().map(|f| f.ty);
+            quote!((#(#tys,)*))
+        }
+    };
+    let clone_of = |f: &ModelField, from: TokenStream| {
+        let ty = f.ty;
+        let clone = quote_spanned!(ty.span()=> <#ty as ::core::clone::Clone>::clone);
+        quote!(#clone(&#from))
+    };
+    let key_body = match pk.as_slice() {
+        [one] if m.is_auto_increment(one) => {
+            let field = one.ident;
+            quote! {
+                if self.#field == 0 {
+                    ::core::option::Option::None
+                } else {
+                    ::core::option::Option::Some(self.#field)
+                }
+            }
+        }
+        [one] => {
+            let field = one.ident;
+            let v = clone_of(one, quote!(self.#field));
+            quote!(::core::option::Option::Some(#v))
+        }
+        many => {
+            let parts = many.iter().map(|f| {
+                let field = f.ident;
+                clone_of(f, quote!(self.#field))
+            });
+            quote!(::core::option::Option::Some((#(#parts,)*)))
+        }
+    };
+    let key_values = match pk.as_slice() {
+        [one] => {
+            let ty = one.ty;
+            quote!(::std::vec![<#ty as ::orm::ToValue>::to_value(key)])
+        }
+        many => {
+            let parts = many.iter().enumerate().map(|(i, f)| {
+                let (ty, i) = (f.ty, syn::Index::from(i));
+                quote!(<#ty as ::orm::ToValue>::to_value(&key.#i))
+            });
+            quote!(::std::vec![#(#parts),*])
+        }
+    };
+
+    // ---- per-column methods
+    let snapshot_ty = columns.iter().map(|f| f.ty);
+    let mut decode_fields = Vec::new();
+    let mut from_snapshot_fields = Vec::new();
+    for f in &m.fields {
+        let (field, ty) = (f.ident, f.ty);
+        match columns.iter().position(|c| c.ident == f.ident) {
+            Some(i) => {
+                let at = if i == 0 {
+                    quote!(offset)
+                } else {
+                    let i = lit(i);
+                    quote!(offset + #i)
+                };
+                let name = f.column_name();
+                let decode_at = quote_spanned!(ty.span()=> ::orm::__private::decode_at::<#ty>);
+                decode_fields.push(quote!(#field: #decode_at(row, #at, #name)?));
+                let snap = syn::Index::from(i);
+                let v = clone_of(f, quote!(snapshot.#snap));
+                from_snapshot_fields.push(quote!(#field: #v));
+            }
+            None => {
+                let default =
+                    quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default());
+                decode_fields.push(quote!(#field: #default));
+                from_snapshot_fields.push(quote!(#field: #default));
+            }
+        }
+    }
+    let mut column_value_arms = Vec::new();
+    let mut set_column_arms = Vec::new();
+    let mut snapshot_parts = Vec::new();
+    let mut changed = Vec::new();
+    let mut handles = Vec::new();
+    for (i, f) in columns.iter().enumerate() {
+        let (field, ty, name) = (f.ident, f.ty, f.column_name());
+        let (idx, snap) = (lit(i), syn::Index::from(i));
+        let to_value = quote_spanned!(ty.span()=> <#ty as ::orm::ToValue>::to_value);
+        column_value_arms.push(quote!(#idx => #to_value(&self.#field),));
+        let from_value = quote_spanned!(ty.span()=> <#ty as ::orm::FromValue>::from_value);
+        set_column_arms.push(quote! {
+            #idx => self.#field = #from_value(value).map_err(|e| e.at(#name))?,
+        });
+        snapshot_parts.push(clone_of(f, quote!(self.#field)));
+        let ne = quote_spanned!(ty.span()=> <#ty as ::core::cmp::PartialEq>::ne);
+        changed.push(quote! {
+            if #ne(&self.#field, &snapshot.#snap) {
+                mask.set(#idx);
+            }
+        });
+        let doc = format!("Column `{name}` of `{table}` (`{}`).", type_text(ty));
+        handles.push(quote! {
+            #[doc = #doc]
+            #vis const #field: ::orm::Column<#ident, #ty> = ::orm::Column::new(#idx, #name);
+        });
+    }
+
+    // ---- Default
+    let default_impl = if m.attrs.no_default.is_some() {
+        TokenStream::new()
+    } else {
+        let inits = m.fields.iter().map(|f| {
+            let (field, ty) = (f.ident, f.ty);
+            match &f.attrs.default {
+                Some(d) if f.is_column() => {
+                    let v = client_default(f, &d.value);
+                    quote!(#field: #v)
+                }
+                _ => {
+                    let default =
+                        quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default());
+                    quote!(#field: #default)
+                }
+            }
+        });
+        quote! {
+            #[automatically_derived]
+            impl ::core::default::Default for #ident {
+                fn default() -> Self {
+                    Self { #(#inits,)* }
+                }
+            }
+        }
+    };
+
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
+        const _: () = {
+            #fk_consts
+
+            #[automatically_derived]
+            impl ::orm::Model for #ident {
+                type Key = #key_ty;
+                type Snapshot = (#(#snapshot_ty,)*);
+
+                const TABLE_NAME: &'static str = #table;
+                const PRIMARY_KEY_COLUMNS: &'static [&'static str] = &[#(#pk_names),*];
+                const TABLE: &'static ::orm::TableSchema = &::orm::TableSchema {
+                    name: #table,
+                    columns: &[#(#column_schemas),*],
+                    primary_key: &[#(#pk_indexes),*],
+                    indexes: &[#(#indexes),*],
+                    uniques: &[#(#uniques),*],
+                    foreign_keys: &[#(#foreign_keys),*],
+                };
+
+                fn key(&self) -> ::core::option::Option<Self::Key> {
+                    #key_body
+                }
+
+                fn key_values(key: &Self::Key) -> ::std::vec::Vec<::orm::Value> {
+                    #key_values
+                }
+
+                fn decode(row: &dyn ::orm::Row, offset: usize) -> ::orm::Result<Self> {
+                    ::core::result::Result::Ok(Self { #(#decode_fields,)* })
+                }
+
+                fn column_value(&self, idx: usize) -> ::orm::Value {
+                    match idx {
+                        #(#column_value_arms)*
+                        _ => ::orm::Value::Null,
+                    }
+                }
+
+                fn set_column(&mut self, idx: usize, value: ::orm::ValueRef<'_>) -> ::orm::Result<()> {
+                    match idx {
+                        #(#set_column_arms)*
+                        _ => {
+                            return ::core::result::Result::Err(::orm::Error::InvalidUse(::std::format!(
+                                "model `{}` has no column {}", #type_name, idx
+                            )))
+                        }
+                    }
+                    ::core::result::Result::Ok(())
+                }
+
+                fn snapshot(&self) -> Self::Snapshot {
+                    (#(#snapshot_parts,)*)
+                }
+
+                fn from_snapshot(snapshot: &Self::Snapshot) -> Self {
+                    Self { #(#from_snapshot_fields,)* }
+                }
+
+                fn changed_columns(&self, snapshot: &Self::Snapshot) -> ::orm::ColumnMask {
+                    let mut mask = ::orm::ColumnMask::empty();
+                    #(#changed)*
+                    mask
+                }
+            }
+
+            #[automatically_derived]
+            impl #ident {
+                #(#handles)*
+            }
+
+            #default_impl
+
+            ::orm::__private::inventory::submit! {
+                ::orm::ModelEntry { table: <#ident as ::orm::Model>::TABLE, type_name: #type_name }
+            }
+        };
+    }
+}
