@@ -461,6 +461,13 @@ struct Summary {
     note: String,
 }
 
+/// A generic `FromRow`: the derive bounds each field type by `FromValue`.
+#[derive(FromRow, Debug, PartialEq)]
+struct Pair<T> {
+    key: String,
+    value: T,
+}
+
 /// Deriving `Model` and `FromRow` on one struct: the Model keys are ignored by FromRow.
 #[derive(Model, FromRow, Debug, Clone, PartialEq)]
 #[orm(table = "notes")]
@@ -487,6 +494,9 @@ fn from_row_by_column_name() {
     let missing = TestRow::new(vec![("username", ValueRef::Text("tata"))]);
     let err = Summary::from_row(&missing).unwrap_err();
     assert!(matches!(&err, orm::Error::Decode { column, .. } if column == "n"), "{err}");
+
+    let row = TestRow::new(vec![("value", ValueRef::Float(1.5)), ("key", ValueRef::Text("k"))]);
+    assert_eq!(Pair::<f64>::from_row(&row).unwrap(), Pair { key: "k".into(), value: 1.5 });
 
     let row = TestRow::new(vec![("body_text", ValueRef::Text("hi")), ("id", ValueRef::Int(2))]);
     assert_eq!(Note::from_row(&row).unwrap(), Note { id: 2, body: "hi".into() });

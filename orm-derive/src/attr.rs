@@ -117,8 +117,8 @@ fn flag(cx: &Ctxt, meta: &ParseNestedMeta, key: &str) -> syn::Result<Option<Span
     if meta.input.peek(Token![=]) || meta.input.peek(token::Paren) {
         let rest = skip_value(meta)?;
         cx.error_spanned_by(quote!(#path #rest), format!("`{key}` takes no value: write `{key}`"));
-        return Ok(None);
     }
+    // Even when written with a value, the flag counts as given: no follow-on errors.
     Ok(Some(Spanned { value: (), tokens: path }))
 }
 
@@ -341,26 +341,35 @@ fn composite(
         cx.error_spanned_by(quote!(#path #rest), format!("expected `{expected}`"));
         return Ok(None);
     }
-    let group: TokenTree = meta.input.fork().parse()?;
+    let group: TokenTree = meta.input.parse()?;
+    let content = match &group {
+        TokenTree::Group(g) => g.stream(),
+        _ => TokenStream::new(),
+    };
     let mut fields = Vec::new();
     let mut index_name = Slot::new(cx, "name");
     let mut unique = Slot::new(cx, "unique");
-    meta.parse_nested_meta(|inner| {
-        let key = key_of(&inner);
-        let has_value = inner.input.peek(Token![=]) || inner.input.peek(token::Paren);
-        if key == "name" && has_value {
-            index_name.set(name(cx, &inner, expected)?);
-        } else if key == "unique" && is_index {
-            unique.set(flag(cx, &inner, "unique")?);
-        } else if let (Some(ident), false) = (inner.path.get_ident(), has_value) {
-            fields.push(ident.clone());
-        } else {
-            let rest = skip_value(&inner)?;
-            let p = &inner.path;
-            cx.error_spanned_by(quote!(#p #rest), format!("expected `{expected}`"));
+    if !content.is_empty() {
+        let items = syn::meta::parser(|inner| {
+            let key = key_of(&inner);
+            let has_value = inner.input.peek(Token![=]) || inner.input.peek(token::Paren);
+            if key == "name" && has_value {
+                index_name.set(name(cx, &inner, expected)?);
+            } else if key == "unique" && is_index {
+                unique.set(flag(cx, &inner, "unique")?);
+            } else if let (Some(ident), false) = (inner.path.get_ident(), has_value) {
+                fields.push(ident.clone());
+            } else {
+                let rest = skip_value(&inner)?;
+                let p = &inner.path;
+                cx.error_spanned_by(quote!(#p #rest), format!("expected `{expected}`"));
+            }
+            Ok(())
+        });
+        if let Err(e) = items.parse2(content) {
+            cx.syn_error(e);
         }
-        Ok(())
-    })?;
+    }
     if fields.is_empty() {
         cx.error_spanned_by(
             quote!(#path #group),

@@ -157,13 +157,13 @@ fn default_fits(d: &DefaultSpec, base: BaseType) -> Result<(), String> {
         }
         DefaultSpec::Uuid4 => (base == BaseType::Uuid, "`uuid4` needs a Uuid field"),
         DefaultSpec::Int(v) => {
-            let range = match base {
-                BaseType::I16 => i64::from(i16::MIN)..=i64::from(i16::MAX),
-                BaseType::I32 => i64::from(i32::MIN)..=i64::from(i32::MAX),
-                _ => i64::MIN..=i64::MAX,
+            let (range, ty) = match base {
+                BaseType::I16 => (i64::from(i16::MIN)..=i64::from(i16::MAX), "i16"),
+                BaseType::I32 => (i64::from(i32::MIN)..=i64::from(i32::MAX), "i32"),
+                _ => (i64::MIN..=i64::MAX, "i64"),
             };
             if !range.contains(v) {
-                return Err(format!("{v} is out of range for this field's integer type"));
+                return Err(format!("{v} is out of range for {ty}"));
             }
             (
                 base.is_integer() || base.is_float(),

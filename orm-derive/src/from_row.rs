@@ -16,7 +16,20 @@ pub(crate) fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
 
 fn generate(s: &RowStruct) -> TokenStream {
     let ident = &s.input.ident;
-    let (impl_generics, ty_generics, where_clause) = s.input.generics.split_for_impl();
+    // A generic struct: each field type must be decodable (or `Default` when skipped).
+    let mut generics = s.input.generics.clone();
+    if generics.type_params().next().is_some() {
+        let where_clause = generics.make_where_clause();
+        for f in &s.fields {
+            let ty = f.ty;
+            where_clause.predicates.push(if f.attrs.skip.is_some() {
+                syn::parse_quote!(#ty: ::core::default::Default)
+            } else {
+                syn::parse_quote!(#ty: ::orm::FromValue)
+            });
+        }
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let fields = s.fields.iter().map(|f| {
         let (field, ty) = (f.ident, f.ty);
         if f.attrs.skip.is_some() {

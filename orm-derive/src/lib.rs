@@ -84,3 +84,51 @@ pub fn derive_db_enum(input: TokenStream) -> TokenStream {
 pub fn derive_from_row(input: TokenStream) -> TokenStream {
     run(input.into(), from_row::expand).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    fn errors(out: &proc_macro2::TokenStream) -> usize {
+        out.to_string().matches("compile_error").count()
+    }
+
+    #[test]
+    fn reports_every_bad_attribute_at_once() {
+        let input = quote! {
+            #[orm(tabel = "x", table = "y", table = "z")]
+            struct S {
+                #[orm(primary_key, max_length = 3)]
+                id: i64,
+                #[orm(skip, unique)]
+                a: String,
+                #[orm(default = today, on_delete = cascade)]
+                b: i32,
+            }
+        };
+        // tabel, duplicate table, max_length on i64, skip + unique, bad default, on_delete
+        // without references.
+        assert_eq!(errors(&super::run(input, super::model::expand)), 6);
+    }
+
+    #[test]
+    fn good_input_has_no_errors() {
+        let input = quote! {
+            struct S {
+                #[orm(primary_key)]
+                id: i64,
+            }
+        };
+        let out = super::run(input, super::model::expand);
+        assert_eq!(errors(&out), 0);
+        assert!(out.to_string().contains("impl :: orm :: Model for S"));
+    }
+
+    #[test]
+    fn non_unit_variants_and_duplicate_labels() {
+        let input = quote! {
+            enum E { A, B(i32), #[orm(rename = "a")] C, #[orm(default)] D, #[orm(default)] F }
+        };
+        assert_eq!(errors(&super::run(input, super::db_enum::expand)), 3);
+    }
+}

@@ -287,9 +287,13 @@ fn generate(m: &Model) -> TokenStream {
                     let i = lit(i);
                     quote!(offset + #i)
                 };
+                // What `orm::__private::decode_at` does, written with the same trait path as
+                // `set_column`, so an unsupported type gets one "cannot be read" error, not two.
                 let name = f.column_name();
-                let decode_at = quote_spanned!(ty.span()=> ::orm::__private::decode_at::<#ty>);
-                decode_fields.push(quote!(#field: #decode_at(row, #at, #name)?));
+                let from_value = quote_spanned!(ty.span()=> <#ty as ::orm::FromValue>::from_value);
+                decode_fields.push(quote! {
+                    #field: #from_value(::orm::Row::get(row, #at)?).map_err(|e| e.at(#name))?
+                });
                 let snap = syn::Index::from(i);
                 let v = clone_of(f, quote!(snapshot.#snap));
                 from_snapshot_fields.push(quote!(#field: #v));
