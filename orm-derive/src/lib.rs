@@ -131,4 +131,18 @@ mod tests {
         };
         assert_eq!(errors(&super::run(input, super::db_enum::expand)), 3);
     }
+
+    #[test]
+    fn too_many_columns() {
+        let fields = (0..257_usize).map(|i| quote::format_ident!("c{}", i));
+        let input = quote! {
+            struct Huge {
+                #[orm(primary_key)]
+                id: i64,
+                #(#fields: i32,)*
+            }
+        };
+        let out = super::run(input, super::model::expand).to_string();
+        assert!(out.contains("at most 256 columns"), "{out}");
+    }
 }
