@@ -5,7 +5,7 @@
 use crate::ast::{BaseType, DbEnum, Model, ModelField};
 use crate::attr::{DefaultSpec, ReferentialAction};
 use crate::ctxt::Ctxt;
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 /// The most columns a model may have: `orm::model::MAX_COLUMNS`, the width of `ColumnMask`.
 pub(crate) const MAX_COLUMNS: usize = 256;
@@ -21,10 +21,10 @@ pub(crate) fn model(cx: &Ctxt, m: &Model) {
         field(cx, m, f);
     }
 
-    let mut columns: HashMap<String, &ModelField> = HashMap::new();
+    let mut columns = HashSet::new();
     for f in m.columns() {
         let name = f.column_name();
-        if columns.insert(name.clone(), f).is_some() {
+        if !columns.insert(name.clone()) {
             cx.error_spanned_by(f.name_tokens(), format!("column `{name}` is defined twice"));
         }
     }
@@ -56,9 +56,9 @@ pub(crate) fn model(cx: &Ctxt, m: &Model) {
         }
     }
     let (indexes, uniques) = m.indexes();
-    let mut names = HashMap::new();
+    let mut names = HashSet::new();
     for ix in indexes.iter().chain(&uniques) {
-        if names.insert(ix.name.clone(), ()).is_some() {
+        if !names.insert(ix.name.as_str()) {
             cx.error_spanned_by(&ix.tokens, format!("constraint name `{}` is used twice", ix.name));
         }
     }
@@ -188,7 +188,7 @@ pub(crate) fn db_enum(cx: &Ctxt, e: &DbEnum) {
     if e.variants.is_empty() {
         cx.error_spanned_by(e.ident, "a DbEnum needs at least one variant");
     }
-    let mut labels: HashMap<String, ()> = HashMap::new();
+    let mut labels = HashSet::new();
     let mut default_seen = false;
     for v in &e.variants {
         if !matches!(v.original.fields, syn::Fields::Unit) {
@@ -198,7 +198,7 @@ pub(crate) fn db_enum(cx: &Ctxt, e: &DbEnum) {
             );
         }
         let label = v.label();
-        if labels.insert(label.clone(), ()).is_some() {
+        if !labels.insert(label.clone()) {
             cx.error_spanned_by(v.label_tokens(), format!("label `{label}` is used twice"));
         }
         if let Some(d) = &v.attrs.default {
