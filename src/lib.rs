@@ -1,20 +1,233 @@
 //! # orm
 //!
 //! An ORM for Rust in the spirit of SQLAlchemy + Alembic: models are structs with
-//! `#[derive(Model)]`, a [`Session`] is a unit of work, queries are typed.
-//! This facade re-exports the backend-neutral core, the derives, and the backends enabled by
-//! features (`sqlite`, the default, and `postgres`).
+//! `#[derive(Model)]`, a [`Session`] is a unit of work (add / delete / commit / rollback, an
+//! identity map, dirty tracking, flush ordered by foreign keys), and queries are typed.
+//!
+//! ```
+//! use orm::prelude::*;
+//!
+//! #[derive(Model, Debug, Clone, PartialEq)]
+//! #[orm(table = "users")]
+//! pub struct User {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     #[orm(unique, max_length = 80)]
+//!     pub username: String,
+//!     pub age: Option<i32>,
+//! }
+//!
+//! # fn main() -> orm::Result<()> {
+//! let db = Database::connect("sqlite::memory:")?;
+//! db.create_tables(&[User::TABLE])?;
+//! let mut s = db.session();
+//! let h = s.add(User { username: "tata".into(), ..Default::default() });
+//! s.commit()?;                                   // INSERT ... RETURNING "id"
+//! assert_eq!(s[h].id, 1);
+//!
+//! let mut tata = s.query::<User>().filter(User::username.eq("tata")).one()?;
+//! tata.age = Some(30);
+//! s.add(tata);                                   // UPDATE "users" SET "age" = ?1 WHERE ...
+//! s.commit()?;
+//! assert_eq!(s.query::<User>().filter(User::age.gt(18)).count()?, 1);
+//! # Ok(()) }
+//! ```
+//!
+//! Features: `sqlite` (default) and `postgres` select the backends compiled in.
 
 pub use orm_core::*;
 pub use orm_derive::{DbEnum, FromRow, Model};
 
+pub mod testing;
+
+use std::time::Duration;
+
+/// A database: a pool of connections behind a URL. `Clone + Send + Sync`; clone it freely.
+/// Derefs to the backend-neutral [`Engine`].
+///
+/// URLs: `sqlite::memory:`, `sqlite://relative/path.db`, `sqlite:///absolute/path.db` (options
+/// in the query string, see the README), and `postgresql://user:pass@host:5432/db` with the
+/// `postgres` feature.
+#[derive(Clone, Debug)]
+pub struct Database {
+    engine: Engine,
+}
+
+impl Database {
+    /// Connects to the database at `url` with default options.
+    pub fn connect(url: &str) -> Result<Database> {
+        DatabaseOptions::default().connect(url)
+    }
+
+    /// Connects to `$DATABASE_URL`, or to `fallback` when it is not set (as the tutorials'
+    /// `os.environ.get("DATABASE_URL", "sqlite:///app.db")`).
+    pub fn connect_env_or(fallback: &str) -> Result<Database> {
+        DatabaseOptions::default().connect_env_or(fallback)
+    }
+
+    /// Options for echo and the pool: `Database::options().echo(true).connect(url)`.
+    pub fn options() -> DatabaseOptions {
+        DatabaseOptions::default()
+    }
+
+    /// The backend-neutral engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Creates the tables of every model compiled into the program (they register themselves),
+    /// parents before children; tables that exist are left alone.
+    pub fn create_all(&self) -> Result<()> {
+        self.engine.create_all(&registered_tables())
+    }
+
+    /// Drops the tables of every registered model that exist, children first.
+    pub fn drop_all(&self) -> Result<()> {
+        self.engine.drop_all(&registered_tables())
+    }
+
+    /// Creates the given tables (and their indexes) that do not exist yet.
+    pub fn create_tables(&self, tables: &[&'static TableSchema]) -> Result<()> {
+        self.engine.create_all(tables)
+    }
+
+    /// Drops the given tables that exist.
+    pub fn drop_tables(&self, tables: &[&'static TableSchema]) -> Result<()> {
+        self.engine.drop_all(tables)
+    }
+}
+
+impl std::ops::Deref for Database {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// Every registered model's table, parents first.
+pub fn registered_tables() -> Vec<&'static TableSchema> {
+    orm_core::model::registered_tables()
+}
+
+/// How to connect: echo and pool settings (URL options may set the pool too; these win).
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseOptions {
+    echo: bool,
+    pool_size: Option<u32>,
+    pool_timeout: Option<Duration>,
+}
+
+impl DatabaseOptions {
+    /// Logs every statement with its timing at INFO on the `orm::sql` tracing target (otherwise
+    /// at DEBUG), like `SQLALCHEMY_ECHO = True`.
+    pub fn echo(mut self, on: bool) -> Self {
+        self.echo = on;
+        self
+    }
+
+    /// The most connections open at once.
+    pub fn pool_size(mut self, n: u32) -> Self {
+        self.pool_size = Some(n);
+        self
+    }
+
+    /// How long to wait for a free connection before a [`Error::Connection`].
+    pub fn pool_timeout(mut self, t: Duration) -> Self {
+        self.pool_timeout = Some(t);
+        self
+    }
+
+    /// Connects to `url`.
+    pub fn connect(self, url: &str) -> Result<Database> {
+        let connector = connector_for(url)?;
+        let mut pool = connector.pool_config();
+        if let Some(n) = self.pool_size {
+            pool.max_size = n;
+        }
+        if let Some(t) = self.pool_timeout {
+            pool.timeout = t;
+        }
+        let engine = Engine::new(connector, EngineOptions { echo: self.echo, pool: Some(pool) })?;
+        Ok(Database { engine })
+    }
+
+    /// Connects to `$DATABASE_URL`, or to `fallback` when it is unset or empty.
+    pub fn connect_env_or(self, fallback: &str) -> Result<Database> {
+        match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => self.connect(url.trim()),
+            _ => self.connect(fallback),
+        }
+    }
+}
+
+fn connector_for(url: &str) -> Result<Box<dyn Connector>> {
+    let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
+    match scheme.as_str() {
+        "sqlite" => sqlite_connector(url),
+        "postgres" | "postgresql" => postgres_connector(url),
+        _ => Err(Error::Config(format!(
+            "unsupported database URL {:?}: expected sqlite::memory:, sqlite://path or postgresql://user:pass@host/db",
+            redact(url)
+        ))),
+    }
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite_connector(url: &str) -> Result<Box<dyn Connector>> {
+    orm_sqlite::connector(url)
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn sqlite_connector(_url: &str) -> Result<Box<dyn Connector>> {
+    Err(Error::Config("this program was built without the `sqlite` feature of orm".into()))
+}
+
+fn postgres_connector(_url: &str) -> Result<Box<dyn Connector>> {
+    Err(Error::Config(
+        "PostgreSQL URLs need the `postgres` feature of orm, whose backend is not available in this version".into(),
+    ))
+}
+
+/// The URL with any password replaced, for error messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// What most programs need: `use orm::prelude::*;`.
 pub mod prelude {
+    pub use crate::{Database, DatabaseOptions};
+    pub use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
     pub use orm_core::{
         avg, count, count_distinct, count_star, lower, max, min, sum, upper, Column, DbEnum as _,
-        Error, FromRow as _, Json, Model as _, Related, Result,
+        Error, Expr, FromRow as _, Handle, Json, Model as _, OrderBy, Page, Related, Result,
+        Session,
     };
     pub use orm_derive::{DbEnum, FromRow, Model};
-    pub use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
     pub use uuid::Uuid;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgresql://u:secret@h/db"), "postgresql://u:***@h/db");
+        assert_eq!(redact("sqlite://a.db"), "sqlite://a.db");
+    }
+
+    #[test]
+    fn unknown_scheme_is_a_config_error() {
+        let e = Database::connect("mysql://u:pw@h/db").unwrap_err();
+        assert!(matches!(e, Error::Config(ref m) if m.contains("mysql://u:***@h/db")), "{e}");
+    }
 }

@@ -31,9 +31,11 @@ pub fn precedence(e: &Expr) -> u8 {
         Expr::Not(_) => PREC_NOT,
         Expr::Binary { op: BinaryOp::Add | BinaryOp::Sub, .. } => PREC_ADD,
         Expr::Binary { op: BinaryOp::Mul | BinaryOp::Div, .. } => PREC_MUL,
-        Expr::Binary { .. } | Expr::IsNull { .. } | Expr::InList { .. } | Expr::Between { .. } | Expr::Like { .. } => {
-            PREC_CMP
-        }
+        Expr::Binary { .. }
+        | Expr::IsNull { .. }
+        | Expr::InList { .. }
+        | Expr::Between { .. }
+        | Expr::Like { .. } => PREC_CMP,
         _ => PREC_ATOM,
     }
 }

@@ -133,15 +133,59 @@ pub trait TextType {}
 impl TextType for String {}
 impl TextType for Option<String> {}
 
-/// Column types that can be summed and averaged.
+/// Column types that can be summed and averaged; `Sum` is what SUM returns (64-bit, so a sum
+/// of `i32` cannot overflow).
 #[diagnostic::on_unimplemented(message = "SUM and AVG apply to numeric columns, not to `{Self}`")]
-pub trait NumericType {}
-impl NumericType for i16 {}
-impl NumericType for i32 {}
-impl NumericType for i64 {}
-impl NumericType for f32 {}
-impl NumericType for f64 {}
-impl<T: NumericType> NumericType for Option<T> {}
+pub trait NumericType {
+    /// The type of the sum.
+    type Sum;
+}
+impl NumericType for i16 {
+    type Sum = i64;
+}
+impl NumericType for i32 {
+    type Sum = i64;
+}
+impl NumericType for i64 {
+    type Sum = i64;
+}
+impl NumericType for f32 {
+    type Sum = f64;
+}
+impl NumericType for f64 {
+    type Sum = f64;
+}
+impl<T: NumericType> NumericType for Option<T> {
+    type Sum = T::Sum;
+}
+
+/// The nullable form of a column type, for aggregates that are NULL over no rows (`MIN`, `MAX`):
+/// `Option<T>` for `T`, and `Option<T>` itself for `Option<T>`.
+#[diagnostic::on_unimplemented(message = "MIN and MAX do not apply to `{Self}`")]
+pub trait Nullable {
+    /// `Option<Self>`, flattened.
+    type Nullable;
+}
+impl<T> Nullable for Option<T> {
+    type Nullable = Option<T>;
+}
+macro_rules! nullable {
+    ($($t:ty),*) => { $(impl Nullable for $t { type Nullable = Option<$t>; })* };
+}
+nullable!(
+    i16,
+    i32,
+    i64,
+    f32,
+    f64,
+    bool,
+    String,
+    Vec<u8>,
+    chrono::DateTime<chrono::Utc>,
+    chrono::NaiveDateTime,
+    chrono::NaiveDate,
+    uuid::Uuid
+);
 
 macro_rules! comparison_methods {
     () => {
@@ -288,8 +332,8 @@ pub fn count<T>(x: impl IntoTyped<T>) -> TypedExpr<i64> {
 pub fn count_distinct<T>(x: impl IntoTyped<T>) -> TypedExpr<i64> {
     TypedExpr::new(Expr::Func { func: Func::CountDistinct, args: vec![x.into_untyped()] })
 }
-/// `SUM(x)`: NULL (None) over no rows.
-pub fn sum<T: NumericType>(x: impl IntoTyped<T>) -> TypedExpr<Option<T>> {
+/// `SUM(x)`: NULL (None) over no rows; integer columns sum to `i64`, float columns to `f64`.
+pub fn sum<T: NumericType>(x: impl IntoTyped<T>) -> TypedExpr<Option<T::Sum>> {
     TypedExpr::new(Expr::Func { func: Func::Sum, args: vec![x.into_untyped()] })
 }
 /// `AVG(x)`, as a float; NULL (None) over no rows.
@@ -297,11 +341,11 @@ pub fn avg<T: NumericType>(x: impl IntoTyped<T>) -> TypedExpr<Option<f64>> {
     TypedExpr::new(Expr::Func { func: Func::Avg, args: vec![x.into_untyped()] })
 }
 /// `MIN(x)`: NULL (None) over no rows.
-pub fn min<T>(x: impl IntoTyped<T>) -> TypedExpr<Option<T>> {
+pub fn min<T: Nullable>(x: impl IntoTyped<T>) -> TypedExpr<T::Nullable> {
     TypedExpr::new(Expr::Func { func: Func::Min, args: vec![x.into_untyped()] })
 }
 /// `MAX(x)`: NULL (None) over no rows.
-pub fn max<T>(x: impl IntoTyped<T>) -> TypedExpr<Option<T>> {
+pub fn max<T: Nullable>(x: impl IntoTyped<T>) -> TypedExpr<T::Nullable> {
     TypedExpr::new(Expr::Func { func: Func::Max, args: vec![x.into_untyped()] })
 }
 /// `LOWER(x)`.

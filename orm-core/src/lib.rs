@@ -23,16 +23,16 @@ pub use engine::{Engine, EngineOptions, StatementEvent, StatementListener};
 pub use error::{ConstraintInfo, DecodeError, Error, Result};
 pub use expr::{
     avg, count, count_distinct, count_star, lower, max, min, sum, upper, Assignment, Column,
-    IntoTyped, Operand, Selectable, TypedExpr,
+    IntoTyped, Nullable, NumericType, Operand, Selectable, TextType, TypedExpr,
 };
 pub use model::{ColumnMask, Model, ModelEntry, Related};
 pub use query::{Page, Query, SelectQuery};
 pub use raw::FromRow;
-pub use session::{Handle, Nested, RawQuery, Session};
 pub use schema::{
     ColumnSchema, ColumnType, DefaultValue, ForeignKeySchema, IndexSchema, ReferentialAction,
     TableSchema, UniqueSchema,
 };
+pub use session::{Handle, Nested, RawQuery, Session};
 pub use statement::{Expr, OrderBy};
 pub use value::{DbEnum, FromValue, Json, ToValue, Value, ValueRef};
 

@@ -105,7 +105,8 @@ impl<'s, M: Model> Query<'s, M> {
     /// The number of matching rows (respecting limit and offset).
     pub fn count(self) -> Result<u64> {
         let s = self.select;
-        let sel = if s.limit.is_none() && s.offset.is_none() && !s.distinct && s.group_by.is_empty() {
+        let sel = if s.limit.is_none() && s.offset.is_none() && !s.distinct && s.group_by.is_empty()
+        {
             Select { columns: vec![Expr::CountStar], order_by: Vec::new(), ..s }
         } else {
             let mut outer = Select::from_table(M::TABLE.name);
@@ -152,8 +153,13 @@ impl<'s, M: Model> Query<'s, M> {
             )));
         }
         let count_sel = Select { order_by: Vec::new(), ..self.select.clone() };
-        let total = Query::<M> { session: &mut *self.session, select: count_sel, tracked: false, _marker: PhantomData }
-            .count()?;
+        let total = Query::<M> {
+            session: &mut *self.session,
+            select: count_sel,
+            tracked: false,
+            _marker: PhantomData,
+        }
+        .count()?;
         let items = Query::<M> {
             session: &mut *self.session,
             select: self.select,
@@ -212,7 +218,10 @@ impl<'s, M: Model> Query<'s, M> {
     }
 
     fn bulk_guard(&self, what: &str) -> Result<()> {
-        if self.select.limit.is_some() || self.select.offset.is_some() || !self.select.order_by.is_empty() {
+        if self.select.limit.is_some()
+            || self.select.offset.is_some()
+            || !self.select.order_by.is_empty()
+        {
             return Err(Error::InvalidUse(format!(
                 "bulk {what} takes filters only, not order_by / limit / offset"
             )));

@@ -58,7 +58,8 @@ pub fn bind_named(
         let c = bytes[i];
         match c {
             b'\'' | b'"' => {
-                let close = bytes[i + 1..].iter().position(|&b| b == c).map_or(bytes.len(), |p| i + 1 + p);
+                let close =
+                    bytes[i + 1..].iter().position(|&b| b == c).map_or(bytes.len(), |p| i + 1 + p);
                 i = close + 1;
             }
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
@@ -71,7 +72,9 @@ pub fn bind_named(
             b':' if bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') => {
                 let name_start = i + 1;
                 let mut end = name_start;
-                while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+                while end < bytes.len()
+                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_')
+                {
                     end += 1;
                 }
                 let name = &sql[name_start..end];

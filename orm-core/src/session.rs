@@ -161,10 +161,8 @@ impl<M: Model> ErasedModel for M {
         };
         let map = map_of::<M>(maps);
         let snapshot = Some(self.snapshot());
-        let previous = map.entries.insert(
-            key.clone(),
-            Entry { snapshot, slot: Some(slot), persistent: true },
-        );
+        let previous =
+            map.entries.insert(key.clone(), Entry { snapshot, slot: Some(slot), persistent: true });
         Box::new(move |maps, slots| {
             let map = map_of::<M>(maps);
             match previous {
@@ -329,7 +327,11 @@ impl Session {
             self.deletes.retain(|d| !(d.type_id == TypeId::of::<M>() && d.key_values == kv));
             let map = map_of::<M>(&mut self.maps);
             if let Some(entry) = map.entries.get_mut(k) {
-                let state = if entry.persistent { SlotState::PendingUpdate } else { SlotState::PendingInsert };
+                let state = if entry.persistent {
+                    SlotState::PendingUpdate
+                } else {
+                    SlotState::PendingInsert
+                };
                 if let Some(slot) = entry.slot.filter(|&s| s < self.slots.len()) {
                     let sl = &mut self.slots[slot];
                     sl.obj = Some(Box::new(obj));
@@ -345,8 +347,13 @@ impl Session {
                 return self.handle(slot);
             }
             let slot = self.slots.len();
-            map.entries.insert(k.clone(), Entry { snapshot: None, slot: Some(slot), persistent: false });
-            self.slots.push(Slot { obj: Some(Box::new(obj)), state: SlotState::PendingInsert, born });
+            map.entries
+                .insert(k.clone(), Entry { snapshot: None, slot: Some(slot), persistent: false });
+            self.slots.push(Slot {
+                obj: Some(Box::new(obj)),
+                state: SlotState::PendingInsert,
+                born,
+            });
             return self.handle(slot);
         }
         let slot = self.slots.len();
@@ -367,7 +374,8 @@ impl Session {
             self.expunge(h);
             return Err(e);
         }
-        self.take(h).ok_or_else(|| Error::InvalidUse("saved object vanished from the session".into()))
+        self.take(h)
+            .ok_or_else(|| Error::InvalidUse("saved object vanished from the session".into()))
     }
 
     /// Marks a persistent object for DELETE at the next flush. Deleting an object whose INSERT is
@@ -404,7 +412,8 @@ impl Session {
             }
         }
         let key_values = M::key_values(&key);
-        if self.deletes.iter().any(|d| d.type_id == TypeId::of::<M>() && d.key_values == key_values) {
+        if self.deletes.iter().any(|d| d.type_id == TypeId::of::<M>() && d.key_values == key_values)
+        {
             return Ok(());
         }
         let done: DeleteDone = Arc::new(move |maps: &mut Maps, slots: &mut Vec<Slot>| -> Undo {
@@ -543,14 +552,19 @@ impl Session {
     pub fn commit(&mut self) -> Result<()> {
         if self.nested_depth > 0 {
             return Err(Error::InvalidUse(
-                "commit inside begin_nested(): commit or roll back the nested transaction first".into(),
+                "commit inside begin_nested(): commit or roll back the nested transaction first"
+                    .into(),
             ));
         }
         self.flush()?;
         if self.in_tx {
             if self.test_mode {
                 let d = self.engine.dialect();
-                let sql = format!("{}; {}", d.release_savepoint_sql(TEST_SAVEPOINT), d.savepoint_sql(TEST_SAVEPOINT));
+                let sql = format!(
+                    "{}; {}",
+                    d.release_savepoint_sql(TEST_SAVEPOINT),
+                    d.savepoint_sql(TEST_SAVEPOINT)
+                );
                 self.batch(&sql)?;
             } else {
                 let r = self.batch("COMMIT");
@@ -739,7 +753,10 @@ impl Session {
         mask: ColumnMask,
         render: impl FnOnce() -> String,
     ) -> Arc<str> {
-        self.sql_cache.entry((table.name, kind, mask)).or_insert_with(|| Arc::from(render())).clone()
+        self.sql_cache
+            .entry((table.name, kind, mask))
+            .or_insert_with(|| Arc::from(render()))
+            .clone()
     }
 
     fn run_steps(&mut self, steps: &[Step]) -> Result<Vec<Vec<(usize, Value)>>> {
@@ -763,11 +780,17 @@ impl Session {
                     }
                     let ret = returning.clone();
                     let sql = self.cached_sql(t, StmtKind::Insert, included, || {
-                        let cols: Vec<&'static str> =
-                            included.iter().filter_map(|i| t.columns.get(i)).map(|c| c.name).collect();
+                        let cols: Vec<&'static str> = included
+                            .iter()
+                            .filter_map(|i| t.columns.get(i))
+                            .map(|c| c.name)
+                            .collect();
                         let rows = vec![vec![Value::Null; cols.len()]];
-                        let returning = ret.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.name).collect();
-                        dialect.insert(&Insert { table: t.name, columns: cols, rows, returning }).sql
+                        let returning =
+                            ret.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.name).collect();
+                        dialect
+                            .insert(&Insert { table: t.name, columns: cols, rows, returning })
+                            .sql
                     });
                     let conn = Self::conn_of(&self.engine, &mut self.conn)?;
                     if returning.is_empty() {
@@ -800,7 +823,9 @@ impl Session {
                             .filter_map(|i| t.columns.get(i))
                             .map(|c| (c.name, Expr::Value(Value::Null)))
                             .collect();
-                        dialect.update(&Update { table: t.name, set, filter: Some(key_filter(t)) }).sql
+                        dialect
+                            .update(&Update { table: t.name, set, filter: Some(key_filter(t)) })
+                            .sql
                     });
                     let conn = Self::conn_of(&self.engine, &mut self.conn)?;
                     let n = self.engine.run_execute(conn, &sql, &params)?;
@@ -1067,7 +1092,11 @@ impl Nested<'_> {
         let s = &mut *self.session;
         s.discard_pending(self.mark);
         let d = s.engine.dialect();
-        let sql = format!("{}; {}", d.rollback_to_savepoint_sql(&self.name), d.release_savepoint_sql(&self.name));
+        let sql = format!(
+            "{}; {}",
+            d.rollback_to_savepoint_sql(&self.name),
+            d.release_savepoint_sql(&self.name)
+        );
         let r = s.batch(&sql);
         s.undo_journal(self.mark);
         s.nested_depth = s.nested_depth.saturating_sub(1);
@@ -1192,7 +1221,11 @@ fn insert_returning(t: &'static TableSchema, obj: &dyn ErasedModel) -> Vec<usize
 
 /// Orders pending INSERTs of a self-referencing table so that a row comes after the row its
 /// foreign key points at (when both keys are known before insert, e.g. UUIDs).
-fn order_self_referencing(t: &'static TableSchema, slots: &[Slot], inserts: Vec<usize>) -> Vec<usize> {
+fn order_self_referencing(
+    t: &'static TableSchema,
+    slots: &[Slot],
+    inserts: Vec<usize>,
+) -> Vec<usize> {
     let self_fks: Vec<_> = t.foreign_keys.iter().filter(|fk| fk.ref_table == t.name).collect();
     if self_fks.is_empty() || inserts.len() < 2 {
         return inserts;
@@ -1204,8 +1237,12 @@ fn order_self_referencing(t: &'static TableSchema, slots: &[Slot], inserts: Vec<
     for (i, &s) in inserts.iter().enumerate() {
         let Some(obj) = &slots[s].obj else { continue };
         for fk in &self_fks {
-            let vals: Vec<Value> =
-                fk.columns.iter().filter_map(|c| col_idx(c)).map(|ci| obj.column_value(ci)).collect();
+            let vals: Vec<Value> = fk
+                .columns
+                .iter()
+                .filter_map(|c| col_idx(c))
+                .map(|ci| obj.column_value(ci))
+                .collect();
             if vals.contains(&Value::Null) {
                 continue;
             }

@@ -63,7 +63,9 @@ impl Value {
             Value::Timestamp(t) => ValueRef::Timestamp(*t),
             Value::DateTime(t) => ValueRef::DateTime(*t),
             Value::Date(d) => ValueRef::Date(*d),
-            Value::Json(_) | Value::TextArray(_) | Value::IntArray(_) | Value::Enum { .. } => return None,
+            Value::Json(_) | Value::TextArray(_) | Value::IntArray(_) | Value::Enum { .. } => {
+                return None
+            }
         })
     }
 
@@ -294,6 +296,21 @@ impl FromValue for String {
     }
 }
 
+impl ToValue for str {
+    const COLUMN_TYPE: ColumnType = ColumnType::Text;
+    fn to_value(&self) -> Value {
+        Value::Text(self.to_owned())
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for &T {
+    const COLUMN_TYPE: ColumnType = T::COLUMN_TYPE;
+    const NULLABLE: bool = T::NULLABLE;
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+
 impl ToValue for Vec<u8> {
     const COLUMN_TYPE: ColumnType = ColumnType::Blob;
     fn to_value(&self) -> Value {
@@ -397,9 +414,8 @@ impl FromValue for Uuid {
             ValueRef::Text(s) => {
                 Uuid::parse_str(s).map_err(|_| DecodeError::new("Uuid", format!("text {s:?}")))
             }
-            ValueRef::Blob(b) => {
-                Uuid::from_slice(b).map_err(|_| DecodeError::new("Uuid", format!("blob of {} bytes", b.len())))
-            }
+            ValueRef::Blob(b) => Uuid::from_slice(b)
+                .map_err(|_| DecodeError::new("Uuid", format!("blob of {} bytes", b.len()))),
             other => Err(DecodeError::new("Uuid", other.describe())),
         }
     }

@@ -22,9 +22,7 @@ pub struct SqliteConnection {
 
 impl std::fmt::Debug for SqliteConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteConnection")
-            .field("path", &self.conn.path())
-            .finish()
+        f.debug_struct("SqliteConnection").field("path", &self.conn.path()).finish()
     }
 }
 
@@ -61,8 +59,7 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<()
         )));
     }
     for (i, p) in params.iter().enumerate() {
-        stmt.raw_bind_parameter(i + 1, Bind(p))
-            .map_err(from_rusqlite)?;
+        stmt.raw_bind_parameter(i + 1, Bind(p)).map_err(from_rusqlite)?;
     }
     Ok(())
 }
@@ -126,10 +123,7 @@ impl Row for SqliteRow<'_, '_> {
     }
 
     fn get(&self, idx: usize) -> Result<ValueRef<'_>> {
-        let column = || {
-            self.column_name(idx)
-                .map_or_else(|| format!("#{idx}"), str::to_owned)
-        };
+        let column = || self.column_name(idx).map_or_else(|| format!("#{idx}"), str::to_owned);
         let Ok(v) = self.row.get_ref(idx) else {
             return Err(Error::Decode {
                 column: column(),

@@ -25,15 +25,9 @@ pub fn from_rusqlite(e: rusqlite::Error) -> Error {
             from_code(err.extended_code, message)
         }
         // Rusqlite reports errors that point into the SQL text (syntax errors) with the place.
-        E::SqlInputError {
-            error,
-            msg,
-            sql,
-            offset,
-        } => from_code(
-            error.extended_code,
-            format!("{msg} in `{sql}` at offset {offset}"),
-        ),
+        E::SqlInputError { error, msg, sql, offset } => {
+            from_code(error.extended_code, format!("{msg} in `{sql}` at offset {offset}"))
+        }
         E::Utf8Error(u) => Error::Decode {
             column: "?".into(),
             expected: "UTF-8 text",
@@ -55,11 +49,7 @@ pub fn from_rusqlite(e: rusqlite::Error) -> Error {
             got: format!("integer {v}"),
         },
         E::InvalidColumnType(i, name, ty) => Error::Decode {
-            column: if name.is_empty() {
-                format!("#{i}")
-            } else {
-                name
-            },
+            column: if name.is_empty() { format!("#{i}") } else { name },
             expected: "another SQLite type",
             got: ty.to_string(),
         },
@@ -77,10 +67,7 @@ pub fn from_rusqlite(e: rusqlite::Error) -> Error {
         E::NulError(n) => Error::InvalidUse(format!("SQL text contains a NUL byte: {n}")),
         E::InvalidPath(p) => Error::Connection(format!("invalid database path {}", p.display())),
         E::ToSqlConversionFailure(err) => Error::InvalidUse(format!("cannot bind a value: {err}")),
-        other => Error::Database {
-            code: None,
-            message: other.to_string(),
-        },
+        other => Error::Database { code: None, message: other.to_string() },
     }
 }
 
@@ -94,10 +81,7 @@ pub fn from_code(code: i32, message: String) -> Error {
         CONSTRAINT_CHECK => Error::CheckViolation(constraint(message)),
         _ => match code & 0xff {
             ffi::SQLITE_CANTOPEN | ffi::SQLITE_NOTADB => Error::Connection(message),
-            _ => Error::Database {
-                code: Some(code_name(code)),
-                message,
-            },
+            _ => Error::Database { code: Some(code_name(code)), message },
         },
     }
 }
@@ -113,9 +97,8 @@ pub fn constraint(message: String) -> ConstraintInfo {
         let detail = detail.trim();
         if kind == "CHECK" {
             info.constraint = Some(detail.to_owned());
-        } else if let Some(name) = detail
-            .strip_prefix("index '")
-            .and_then(|rest| rest.strip_suffix('\''))
+        } else if let Some(name) =
+            detail.strip_prefix("index '").and_then(|rest| rest.strip_suffix('\''))
         {
             info.constraint = Some(name.to_owned());
         } else {

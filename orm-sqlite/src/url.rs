@@ -168,10 +168,7 @@ impl SqliteConnector {
     /// A connector with the defaults for `location`.
     pub fn new(location: Location) -> Self {
         let pool = match location {
-            Location::Memory => PoolConfig {
-                max_size: 1,
-                ..PoolConfig::default()
-            },
+            Location::Memory => PoolConfig { max_size: 1, ..PoolConfig::default() },
             Location::File(_) => PoolConfig::default(),
         };
         SqliteConnector {
@@ -189,16 +186,12 @@ impl SqliteConnector {
         let mut seen: Vec<String> = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, raw) = pair.split_once('=').ok_or_else(|| {
-                Error::Config(format!(
-                    "SQLite URL option `{pair}` needs a value (`{pair}=...`)"
-                ))
+                Error::Config(format!("SQLite URL option `{pair}` needs a value (`{pair}=...`)"))
             })?;
             let key = percent_decode(key, "an option name")?;
             let value = percent_decode(raw, &format!("option `{key}`"))?;
             if seen.contains(&key) {
-                return Err(Error::Config(format!(
-                    "SQLite URL option `{key}` is given twice"
-                )));
+                return Err(Error::Config(format!("SQLite URL option `{key}` is given twice")));
             }
             let bad = |expected: &str| {
                 Error::Config(format!(
@@ -359,10 +352,7 @@ impl SqliteConnector {
         };
         let why = match from_rusqlite(e) {
             Error::Connection(m) => m,
-            Error::Database {
-                code: Some(code),
-                message,
-            } => format!("{message} ({code})"),
+            Error::Database { code: Some(code), message } => format!("{message} ({code})"),
             other => other.to_string(),
         };
         Error::Connection(format!("cannot open {what}: {why}"))
@@ -413,13 +403,9 @@ fn percent_decode(s: &str, what: &str) -> Result<String> {
                 .get(i + 1..i + 3)
                 .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                 .and_then(|h| std::str::from_utf8(h).ok());
-            let byte = hex
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| {
-                    Error::Config(format!(
-                        "bad percent escape in {what} of the SQLite URL: `{s}`"
-                    ))
-                })?;
+            let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(|| {
+                Error::Config(format!("bad percent escape in {what} of the SQLite URL: `{s}`"))
+            })?;
             out.push(byte);
             i += 3;
         } else {
@@ -428,8 +414,6 @@ fn percent_decode(s: &str, what: &str) -> Result<String> {
         }
     }
     String::from_utf8(out).map_err(|_| {
-        Error::Config(format!(
-            "{what} of the SQLite URL is not UTF-8 once decoded: `{s}`"
-        ))
+        Error::Config(format!("{what} of the SQLite URL is not UTF-8 once decoded: `{s}`"))
     })
 }

@@ -8,9 +8,7 @@ use orm_sqlite::{SqliteConnector, DIALECT};
 use std::path::PathBuf;
 
 fn memory() -> Box<dyn Connection> {
-    orm_sqlite::connector("sqlite::memory:")
-        .and_then(|c| c.connect())
-        .expect("connect")
+    orm_sqlite::connector("sqlite::memory:").and_then(|c| c.connect()).expect("connect")
 }
 
 fn text(s: &str) -> Value {
@@ -61,31 +59,19 @@ fn unique_violations_name_table_and_columns() {
     .expect("setup");
     let insert = "INSERT INTO users (id, email, name, nick) VALUES (?1, ?2, ?3, ?4)";
 
-    let e = conn
-        .execute(insert, &[Value::Int(2), text("a@x"), text("b"), text("b")])
-        .unwrap_err();
+    let e = conn.execute(insert, &[Value::Int(2), text("a@x"), text("b"), text("b")]).unwrap_err();
     match &e {
         Error::UniqueViolation(c) => {
             assert_eq!(
                 c,
-                &info(
-                    Some("users"),
-                    &["email"],
-                    None,
-                    "UNIQUE constraint failed: users.email"
-                )
+                &info(Some("users"), &["email"], None, "UNIQUE constraint failed: users.email")
             )
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(
-        e.constraint().and_then(|c| c.table.as_deref()),
-        Some("users")
-    );
+    assert_eq!(e.constraint().and_then(|c| c.table.as_deref()), Some("users"));
 
-    let e = conn
-        .execute(insert, &[Value::Int(2), text("b@x"), text("a"), text("Al")])
-        .unwrap_err();
+    let e = conn.execute(insert, &[Value::Int(2), text("b@x"), text("a"), text("Al")]).unwrap_err();
     match e {
         Error::UniqueViolation(c) => assert_eq!(
             c,
@@ -100,30 +86,17 @@ fn unique_violations_name_table_and_columns() {
     }
 
     // A rowid primary key.
-    let e = conn
-        .execute(insert, &[Value::Int(1), text("c@x"), text("c"), text("c")])
-        .unwrap_err();
+    let e = conn.execute(insert, &[Value::Int(1), text("c@x"), text("c"), text("c")]).unwrap_err();
     match e {
         Error::UniqueViolation(c) => {
-            assert_eq!(
-                c,
-                info(
-                    Some("users"),
-                    &["id"],
-                    None,
-                    "UNIQUE constraint failed: users.id"
-                )
-            )
+            assert_eq!(c, info(Some("users"), &["id"], None, "UNIQUE constraint failed: users.id"))
         }
         other => panic!("{other:?}"),
     }
 
     // An index on an expression: SQLite names the index.
-    conn.execute_batch("CREATE UNIQUE INDEX ix_lower_nick ON users (lower(nick))")
-        .expect("index");
-    let e = conn
-        .execute(insert, &[Value::Int(3), text("d@x"), text("d"), text("AL")])
-        .unwrap_err();
+    conn.execute_batch("CREATE UNIQUE INDEX ix_lower_nick ON users (lower(nick))").expect("index");
+    let e = conn.execute(insert, &[Value::Int(3), text("d@x"), text("d"), text("AL")]).unwrap_err();
     match e {
         Error::UniqueViolation(c) => assert_eq!(
             c,
@@ -146,12 +119,8 @@ fn primary_key_violations_are_unique_violations() {
          INSERT INTO tags VALUES ('rust', 'en');",
     )
     .expect("setup");
-    let e = conn
-        .execute(
-            "INSERT INTO tags VALUES (?1, ?2)",
-            &[text("rust"), text("en")],
-        )
-        .unwrap_err();
+    let e =
+        conn.execute("INSERT INTO tags VALUES (?1, ?2)", &[text("rust"), text("en")]).unwrap_err();
     match e {
         Error::UniqueViolation(c) => assert_eq!(
             c,
@@ -176,10 +145,7 @@ fn foreign_key_violations() {
     )
     .expect("setup");
     let e = conn
-        .execute(
-            "INSERT INTO posts VALUES (?1, ?2)",
-            &[Value::Int(2), Value::Int(99)],
-        )
+        .execute("INSERT INTO posts VALUES (?1, ?2)", &[Value::Int(2), Value::Int(99)])
         .unwrap_err();
     match e {
         Error::ForeignKeyViolation(c) => {
@@ -187,9 +153,7 @@ fn foreign_key_violations() {
         }
         other => panic!("{other:?}"),
     }
-    let e = conn
-        .execute("DELETE FROM users WHERE id = ?1", &[Value::Int(1)])
-        .unwrap_err();
+    let e = conn.execute("DELETE FROM users WHERE id = ?1", &[Value::Int(1)]).unwrap_err();
     assert!(matches!(e, Error::ForeignKeyViolation(_)), "{e:?}");
 }
 
@@ -198,19 +162,12 @@ fn not_null_violations_name_the_column() {
     let mut conn = memory();
     conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
         .expect("setup");
-    let e = conn
-        .execute("INSERT INTO users (name) VALUES (?1)", &[Value::Null])
-        .unwrap_err();
+    let e = conn.execute("INSERT INTO users (name) VALUES (?1)", &[Value::Null]).unwrap_err();
     match e {
         Error::NotNullViolation(c) => {
             assert_eq!(
                 c,
-                info(
-                    Some("users"),
-                    &["name"],
-                    None,
-                    "NOT NULL constraint failed: users.name"
-                )
+                info(Some("users"), &["name"], None, "NOT NULL constraint failed: users.name")
             )
         }
         other => panic!("{other:?}"),
@@ -225,10 +182,7 @@ static POST_COLUMNS: [ColumnSchema; 2] = [
     },
     ColumnSchema::new(
         "status",
-        ColumnType::Enum {
-            name: "post_status",
-            variants: &["draft", "published"],
-        },
+        ColumnType::Enum { name: "post_status", variants: &["draft", "published"] },
     ),
 ];
 
@@ -248,22 +202,13 @@ fn check_violations_name_the_constraint() {
         conn.execute_batch(&sql).expect("create");
     }
     let insert = "INSERT INTO posts (status) VALUES (?1)";
-    conn.execute(
-        insert,
-        &[Value::Enum {
-            type_name: "post_status",
-            label: "draft",
-        }],
-    )
-    .expect("valid label");
+    conn.execute(insert, &[Value::Enum { type_name: "post_status", label: "draft" }])
+        .expect("valid label");
     // SQLite names an unnamed column CHECK after its column.
     let e = conn.execute(insert, &[text("Draft")]).unwrap_err();
     match e {
         Error::CheckViolation(c) => {
-            assert_eq!(
-                c,
-                info(None, &[], Some("status"), "CHECK constraint failed: status")
-            )
+            assert_eq!(c, info(None, &[], Some("status"), "CHECK constraint failed: status"))
         }
         other => panic!("{other:?}"),
     }
@@ -272,33 +217,20 @@ fn check_violations_name_the_constraint() {
         "CREATE TABLE people (age INTEGER, CONSTRAINT ck_age_positive CHECK (age > 0))",
     )
     .expect("create");
-    let e = conn
-        .execute("INSERT INTO people VALUES (?1)", &[Value::Int(-1)])
-        .unwrap_err();
+    let e = conn.execute("INSERT INTO people VALUES (?1)", &[Value::Int(-1)]).unwrap_err();
     match e {
         Error::CheckViolation(c) => assert_eq!(
             c,
-            info(
-                None,
-                &[],
-                Some("ck_age_positive"),
-                "CHECK constraint failed: ck_age_positive"
-            )
+            info(None, &[], Some("ck_age_positive"), "CHECK constraint failed: ck_age_positive")
         ),
         other => panic!("{other:?}"),
     }
     // An unnamed table CHECK is reported by its expression.
-    conn.execute_batch("CREATE TABLE q (x INTEGER, CHECK (x < 10))")
-        .expect("create");
-    let e = conn
-        .execute("INSERT INTO q VALUES (?1)", &[Value::Int(10)])
-        .unwrap_err();
+    conn.execute_batch("CREATE TABLE q (x INTEGER, CHECK (x < 10))").expect("create");
+    let e = conn.execute("INSERT INTO q VALUES (?1)", &[Value::Int(10)]).unwrap_err();
     match e {
         Error::CheckViolation(c) => {
-            assert_eq!(
-                c,
-                info(None, &[], Some("x < 10"), "CHECK constraint failed: x < 10")
-            )
+            assert_eq!(c, info(None, &[], Some("x < 10"), "CHECK constraint failed: x < 10"))
         }
         other => panic!("{other:?}"),
     }
@@ -312,8 +244,7 @@ fn a_busy_database_reports_its_code() {
     let connector = SqliteConnector::from_url(&url).expect("url");
     let mut a = connector.connect().expect("a");
     let mut b = connector.connect().expect("b");
-    a.execute_batch("CREATE TABLE t (x INTEGER)")
-        .expect("create");
+    a.execute_batch("CREATE TABLE t (x INTEGER)").expect("create");
     a.execute_batch(DIALECT.begin_sql()).expect("begin a");
     let e = b.execute_batch(DIALECT.begin_sql()).unwrap_err();
     match e {
@@ -324,8 +255,7 @@ fn a_busy_database_reports_its_code() {
         other => panic!("{other:?}"),
     }
     a.execute_batch("COMMIT").expect("commit");
-    b.execute_batch(DIALECT.begin_sql())
-        .expect("begin b once a is done");
+    b.execute_batch(DIALECT.begin_sql()).expect("begin b once a is done");
     b.execute_batch("COMMIT").expect("commit b");
 }
 
@@ -336,14 +266,11 @@ fn writing_through_a_read_only_connection() {
     let mut rw = SqliteConnector::from_url(&format!("sqlite://{}", path.display()))
         .and_then(|c| c.connect())
         .expect("rw");
-    rw.execute_batch("CREATE TABLE t (x INTEGER)")
-        .expect("create");
+    rw.execute_batch("CREATE TABLE t (x INTEGER)").expect("create");
     let mut ro = SqliteConnector::from_url(&format!("sqlite://{}?mode=ro", path.display()))
         .and_then(|c| c.connect())
         .expect("ro");
-    let e = ro
-        .execute("INSERT INTO t VALUES (?1)", &[Value::Int(1)])
-        .unwrap_err();
+    let e = ro.execute("INSERT INTO t VALUES (?1)", &[Value::Int(1)]).unwrap_err();
     assert!(
         matches!(e, Error::Database { code: Some(ref c), .. } if c == "SQLITE_READONLY (8)"),
         "{e:?}"
@@ -363,12 +290,7 @@ fn message_parsing() {
     );
     assert_eq!(
         constraint("NOT NULL constraint failed: users.name".into()),
-        info(
-            Some("users"),
-            &["name"],
-            None,
-            "NOT NULL constraint failed: users.name"
-        )
+        info(Some("users"), &["name"], None, "NOT NULL constraint failed: users.name")
     );
     assert_eq!(
         constraint("CHECK constraint failed: ck_x".into()),
@@ -378,10 +300,7 @@ fn message_parsing() {
         constraint("CHECK constraint failed: a, b.c".into()),
         info(None, &[], Some("a, b.c"), "CHECK constraint failed: a, b.c")
     );
-    assert_eq!(
-        constraint("something else".into()),
-        info(None, &[], None, "something else")
-    );
+    assert_eq!(constraint("something else".into()), info(None, &[], None, "something else"));
     assert_eq!(constraint(String::new()), info(None, &[], None, ""));
 }
 
@@ -396,26 +315,11 @@ fn codes_and_their_kinds() {
     assert!(matches!(from_code(14, "x".into()), Error::Connection(ref m) if m == "x"));
     assert!(matches!(from_code(26, "x".into()), Error::Connection(_)));
     assert!(matches!(from_code(1038, "x".into()), Error::Connection(_))); // CANTOPEN_NOTEMPDIR
-    assert!(matches!(
-        from_code(2067, "x".into()),
-        Error::UniqueViolation(_)
-    ));
-    assert!(matches!(
-        from_code(1555, "x".into()),
-        Error::UniqueViolation(_)
-    ));
-    assert!(matches!(
-        from_code(787, "x".into()),
-        Error::ForeignKeyViolation(_)
-    ));
-    assert!(matches!(
-        from_code(1299, "x".into()),
-        Error::NotNullViolation(_)
-    ));
-    assert!(matches!(
-        from_code(275, "x".into()),
-        Error::CheckViolation(_)
-    ));
+    assert!(matches!(from_code(2067, "x".into()), Error::UniqueViolation(_)));
+    assert!(matches!(from_code(1555, "x".into()), Error::UniqueViolation(_)));
+    assert!(matches!(from_code(787, "x".into()), Error::ForeignKeyViolation(_)));
+    assert!(matches!(from_code(1299, "x".into()), Error::NotNullViolation(_)));
+    assert!(matches!(from_code(275, "x".into()), Error::CheckViolation(_)));
     // A trigger's RAISE(ABORT) is a constraint failure of no kind the ORM names.
     assert!(matches!(
         from_code(1811, "x".into()),

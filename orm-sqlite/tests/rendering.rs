@@ -10,10 +10,7 @@ use orm_sqlite::dialect::parse_declared_type;
 use orm_sqlite::DIALECT;
 
 fn col(name: &'static str) -> Expr {
-    Expr::Column {
-        table: "users",
-        name,
-    }
+    Expr::Column { table: "users", name }
 }
 
 fn int(i: i64) -> Expr {
@@ -115,23 +112,20 @@ fn boolean_connectives_and_nesting() {
         sql(&a.clone().and(b.clone().or(c.clone()))),
         r#""users"."a" = ?1 AND ("users"."b" = ?2 OR "users"."c" = ?3)"#
     );
-    assert_eq!(sql(&a.clone().and(b.clone()).not()), r#"NOT ("users"."a" = ?1 AND "users"."b" = ?2)"#);
+    assert_eq!(
+        sql(&a.clone().and(b.clone()).not()),
+        r#"NOT ("users"."a" = ?1 AND "users"."b" = ?2)"#
+    );
 }
 
 #[test]
 fn null_in_between() {
     assert_eq!(
-        sql(&Expr::IsNull {
-            expr: Box::new(col("age")),
-            negated: false
-        }),
+        sql(&Expr::IsNull { expr: Box::new(col("age")), negated: false }),
         r#""users"."age" IS NULL"#
     );
     assert_eq!(
-        sql(&Expr::IsNull {
-            expr: Box::new(col("age")),
-            negated: true
-        }),
+        sql(&Expr::IsNull { expr: Box::new(col("age")), negated: true }),
         r#""users"."age" IS NOT NULL"#
     );
     let (s, p) = render(&Expr::InList {
@@ -142,27 +136,15 @@ fn null_in_between() {
     assert_eq!(s, r#""users"."id" IN (?1, ?2, ?3)"#);
     assert_eq!(p, vec![Value::Int(1), Value::Int(2), Value::Int(3)]);
     assert_eq!(
-        sql(&Expr::InList {
-            expr: Box::new(col("id")),
-            list: vec![int(1)],
-            negated: true
-        }),
+        sql(&Expr::InList { expr: Box::new(col("id")), list: vec![int(1)], negated: true }),
         r#""users"."id" NOT IN (?1)"#
     );
     assert_eq!(
-        sql(&Expr::InList {
-            expr: Box::new(col("id")),
-            list: vec![],
-            negated: false
-        }),
+        sql(&Expr::InList { expr: Box::new(col("id")), list: vec![], negated: false }),
         "1 = 0"
     );
     assert_eq!(
-        sql(&Expr::InList {
-            expr: Box::new(col("id")),
-            list: vec![],
-            negated: true
-        }),
+        sql(&Expr::InList { expr: Box::new(col("id")), list: vec![], negated: true }),
         "1 = 1"
     );
     assert_eq!(
@@ -198,21 +180,12 @@ fn like(ci: bool, negated: bool) -> Expr {
 fn like_is_case_sensitive_and_ilike_lowercases_both_sides() {
     assert_eq!(sql(&like(false, false)), r#""users"."name" LIKE ?1"#);
     assert_eq!(sql(&like(false, true)), r#""users"."name" NOT LIKE ?1"#);
-    assert_eq!(
-        sql(&like(true, false)),
-        r#"LOWER("users"."name") LIKE LOWER(?1)"#
-    );
-    assert_eq!(
-        sql(&like(true, true)),
-        r#"LOWER("users"."name") NOT LIKE LOWER(?1)"#
-    );
+    assert_eq!(sql(&like(true, false)), r#"LOWER("users"."name") LIKE LOWER(?1)"#);
+    assert_eq!(sql(&like(true, true)), r#"LOWER("users"."name") NOT LIKE LOWER(?1)"#);
     // Inside a larger condition, the whole LIKE is one operand.
     let e = like(true, false).and(Expr::binary(col("age"), BinaryOp::Gt, int(1)));
     let (s, p) = render(&e);
-    assert_eq!(
-        s,
-        r#"LOWER("users"."name") LIKE LOWER(?1) AND "users"."age" > ?2"#
-    );
+    assert_eq!(s, r#"LOWER("users"."name") LIKE LOWER(?1) AND "users"."age" > ?2"#);
     assert_eq!(p, vec![Value::Text("%ta%".into()), Value::Int(1)]);
 }
 
@@ -220,38 +193,20 @@ fn like_is_case_sensitive_and_ilike_lowercases_both_sides() {
 fn functions_and_exists() {
     let f = |func, args| sql(&Expr::Func { func, args });
     assert_eq!(f(Func::Count, vec![col("id")]), r#"COUNT("users"."id")"#);
-    assert_eq!(
-        f(Func::CountDistinct, vec![col("name")]),
-        r#"COUNT(DISTINCT "users"."name")"#
-    );
+    assert_eq!(f(Func::CountDistinct, vec![col("name")]), r#"COUNT(DISTINCT "users"."name")"#);
     assert_eq!(f(Func::Sum, vec![col("age")]), r#"SUM("users"."age")"#);
     assert_eq!(f(Func::Avg, vec![col("age")]), r#"AVG("users"."age")"#);
     assert_eq!(f(Func::Min, vec![col("age")]), r#"MIN("users"."age")"#);
     assert_eq!(f(Func::Max, vec![col("age")]), r#"MAX("users"."age")"#);
-    assert_eq!(
-        f(Func::Lower, vec![col("name")]),
-        r#"LOWER("users"."name")"#
-    );
-    assert_eq!(
-        f(Func::Upper, vec![col("name")]),
-        r#"UPPER("users"."name")"#
-    );
-    assert_eq!(
-        f(Func::Length, vec![col("name")]),
-        r#"LENGTH("users"."name")"#
-    );
-    assert_eq!(
-        f(Func::Coalesce, vec![col("age"), int(0)]),
-        r#"COALESCE("users"."age", ?1)"#
-    );
+    assert_eq!(f(Func::Lower, vec![col("name")]), r#"LOWER("users"."name")"#);
+    assert_eq!(f(Func::Upper, vec![col("name")]), r#"UPPER("users"."name")"#);
+    assert_eq!(f(Func::Length, vec![col("name")]), r#"LENGTH("users"."name")"#);
+    assert_eq!(f(Func::Coalesce, vec![col("age"), int(0)]), r#"COALESCE("users"."age", ?1)"#);
     assert_eq!(sql(&Expr::CountStar), "COUNT(*)");
     let mut sub = Select::from_table("posts");
     sub.columns = vec![int(1)];
     sub.filter = Some(Expr::binary(
-        Expr::Column {
-            table: "posts",
-            name: "author_id",
-        },
+        Expr::Column { table: "posts", name: "author_id" },
         BinaryOp::Eq,
         col("id"),
     ));
@@ -267,16 +222,8 @@ fn select_with_everything() {
     s.columns = vec![col("id"), col("name")];
     s.and_where(Expr::binary(col("age"), BinaryOp::Ge, int(18)));
     s.and_where(like(false, false));
-    s.order_by = vec![
-        OrderBy {
-            expr: col("name"),
-            desc: false,
-        },
-        OrderBy {
-            expr: col("id"),
-            desc: true,
-        },
-    ];
+    s.order_by =
+        vec![OrderBy { expr: col("name"), desc: false }, OrderBy { expr: col("id"), desc: true }];
     s.limit = Some(10);
     s.offset = Some(20);
     let r = DIALECT.select(&s);
@@ -290,10 +237,7 @@ fn select_with_everything() {
     d.distinct = true;
     d.columns = vec![col("name")];
     d.limit = Some(1);
-    assert_eq!(
-        DIALECT.select(&d).sql,
-        r#"SELECT DISTINCT "users"."name" FROM "users" LIMIT 1"#
-    );
+    assert_eq!(DIALECT.select(&d).sql, r#"SELECT DISTINCT "users"."name" FROM "users" LIMIT 1"#);
 
     let mut o = Select::from_table("users");
     o.offset = Some(5);
@@ -303,17 +247,11 @@ fn select_with_everything() {
 #[test]
 fn select_group_by_having() {
     let mut s = Select::from_table("posts");
-    let author = Expr::Column {
-        table: "posts",
-        name: "author_id",
-    };
+    let author = Expr::Column { table: "posts", name: "author_id" };
     s.columns = vec![author.clone(), Expr::CountStar];
     s.group_by = vec![author];
     s.having = Some(Expr::binary(Expr::CountStar, BinaryOp::Gt, int(2)));
-    s.order_by = vec![OrderBy {
-        expr: Expr::CountStar,
-        desc: true,
-    }];
+    s.order_by = vec![OrderBy { expr: Expr::CountStar, desc: true }];
     let r = DIALECT.select(&s);
     assert_eq!(
         r.sql,
@@ -347,10 +285,7 @@ fn insert_forms() {
         returning: vec!["id"],
     };
     let r = DIALECT.insert(&one);
-    assert_eq!(
-        r.sql,
-        r#"INSERT INTO "users" ("name", "age") VALUES (?1, ?2) RETURNING "id""#
-    );
+    assert_eq!(r.sql, r#"INSERT INTO "users" ("name", "age") VALUES (?1, ?2) RETURNING "id""#);
     assert_eq!(r.params, vec![Value::Text("a".into()), Value::Int(1)]);
 
     let many = Insert {
@@ -363,18 +298,11 @@ fn insert_forms() {
         returning: vec![],
     };
     let r = DIALECT.insert(&many);
-    assert_eq!(
-        r.sql,
-        r#"INSERT INTO "users" ("name", "age") VALUES (?1, ?2), (?3, ?4)"#
-    );
+    assert_eq!(r.sql, r#"INSERT INTO "users" ("name", "age") VALUES (?1, ?2), (?3, ?4)"#);
     assert_eq!(r.params.len(), 4);
 
-    let defaults = Insert {
-        table: "users",
-        columns: vec![],
-        rows: vec![],
-        returning: vec!["id", "created"],
-    };
+    let defaults =
+        Insert { table: "users", columns: vec![], rows: vec![], returning: vec!["id", "created"] };
     assert_eq!(
         DIALECT.insert(&defaults).sql,
         r#"INSERT INTO "users" DEFAULT VALUES RETURNING "id", "created""#
@@ -385,10 +313,7 @@ fn insert_forms() {
 fn update_and_delete() {
     let u = Update {
         table: "users",
-        set: vec![
-            ("name", text("b")),
-            ("age", Expr::binary(col("age"), BinaryOp::Add, int(1))),
-        ],
+        set: vec![("name", text("b")), ("age", Expr::binary(col("age"), BinaryOp::Add, int(1)))],
         filter: Some(Expr::binary(col("id"), BinaryOp::Eq, int(7))),
     };
     let r = DIALECT.update(&u);
@@ -396,32 +321,14 @@ fn update_and_delete() {
         r.sql,
         r#"UPDATE "users" SET "name" = ?1, "age" = "users"."age" + ?2 WHERE "users"."id" = ?3"#
     );
-    assert_eq!(
-        r.params,
-        vec![Value::Text("b".into()), Value::Int(1), Value::Int(7)]
-    );
-    let all = Update {
-        table: "users",
-        set: vec![("age", Expr::Value(Value::Null))],
-        filter: None,
-    };
+    assert_eq!(r.params, vec![Value::Text("b".into()), Value::Int(1), Value::Int(7)]);
+    let all = Update { table: "users", set: vec![("age", Expr::Value(Value::Null))], filter: None };
     assert_eq!(DIALECT.update(&all).sql, r#"UPDATE "users" SET "age" = ?1"#);
 
-    let d = Delete {
-        table: "users",
-        filter: Some(Expr::binary(col("id"), BinaryOp::Eq, int(7))),
-    };
+    let d = Delete { table: "users", filter: Some(Expr::binary(col("id"), BinaryOp::Eq, int(7))) };
+    assert_eq!(DIALECT.delete(&d).sql, r#"DELETE FROM "users" WHERE "users"."id" = ?1"#);
     assert_eq!(
-        DIALECT.delete(&d).sql,
-        r#"DELETE FROM "users" WHERE "users"."id" = ?1"#
-    );
-    assert_eq!(
-        DIALECT
-            .delete(&Delete {
-                table: "users",
-                filter: None
-            })
-            .sql,
+        DIALECT.delete(&Delete { table: "users", filter: None }).sql,
         r#"DELETE FROM "users""#
     );
 }
@@ -429,20 +336,12 @@ fn update_and_delete() {
 #[test]
 fn savepoints() {
     assert_eq!(DIALECT.savepoint_sql("flush_1"), r#"SAVEPOINT "flush_1""#);
-    assert_eq!(
-        DIALECT.release_savepoint_sql("flush_1"),
-        r#"RELEASE SAVEPOINT "flush_1""#
-    );
-    assert_eq!(
-        DIALECT.rollback_to_savepoint_sql("flush_1"),
-        r#"ROLLBACK TO SAVEPOINT "flush_1""#
-    );
+    assert_eq!(DIALECT.release_savepoint_sql("flush_1"), r#"RELEASE SAVEPOINT "flush_1""#);
+    assert_eq!(DIALECT.rollback_to_savepoint_sql("flush_1"), r#"ROLLBACK TO SAVEPOINT "flush_1""#);
 }
 
-const STATUS: ColumnType = ColumnType::Enum {
-    name: "post_status",
-    variants: &["draft", "published", "it's"],
-};
+const STATUS: ColumnType =
+    ColumnType::Enum { name: "post_status", variants: &["draft", "published", "it's"] };
 
 static EVERY_TYPE_COLUMNS: [ColumnSchema; 19] = [
     ColumnSchema {
@@ -451,10 +350,7 @@ static EVERY_TYPE_COLUMNS: [ColumnSchema; 19] = [
         ..ColumnSchema::new("id", ColumnType::BigInt)
     },
     ColumnSchema::new("small", ColumnType::SmallInt),
-    ColumnSchema {
-        nullable: true,
-        ..ColumnSchema::new("int", ColumnType::Integer)
-    },
+    ColumnSchema { nullable: true, ..ColumnSchema::new("int", ColumnType::Integer) },
     ColumnSchema::new("real", ColumnType::Real),
     ColumnSchema::new("double", ColumnType::Double),
     ColumnSchema {
@@ -465,10 +361,7 @@ static EVERY_TYPE_COLUMNS: [ColumnSchema; 19] = [
         default: Some(DefaultValue::Text("it's")),
         ..ColumnSchema::new("body", ColumnType::Text)
     },
-    ColumnSchema {
-        max_length: Some(80),
-        ..ColumnSchema::new("name", ColumnType::Text)
-    },
+    ColumnSchema { max_length: Some(80), ..ColumnSchema::new("name", ColumnType::Text) },
     ColumnSchema::new("data", ColumnType::Blob),
     ColumnSchema {
         server_default: Some("CURRENT_TIMESTAMP"),
@@ -503,21 +396,10 @@ static EVERY_TYPE: TableSchema = TableSchema {
     columns: &EVERY_TYPE_COLUMNS,
     primary_key: &[0],
     indexes: &[
-        IndexSchema {
-            name: "ix_every_name",
-            columns: &["name"],
-            unique: false,
-        },
-        IndexSchema {
-            name: "ux_every_born_local",
-            columns: &["born", "local"],
-            unique: true,
-        },
+        IndexSchema { name: "ix_every_name", columns: &["name"], unique: false },
+        IndexSchema { name: "ux_every_born_local", columns: &["born", "local"], unique: true },
     ],
-    uniques: &[UniqueSchema {
-        name: "uq_every_uid",
-        columns: &["uid"],
-    }],
+    uniques: &[UniqueSchema { name: "uq_every_uid", columns: &["uid"] }],
     foreign_keys: &[],
 };
 
@@ -558,10 +440,7 @@ fn create_table_with_every_type() {
     );
     let stmts = DIALECT.create_table(&EVERY_TYPE, true);
     assert!(stmts[0].starts_with(r#"CREATE TABLE IF NOT EXISTS "every" ("#));
-    assert_eq!(
-        stmts[1],
-        r#"CREATE INDEX IF NOT EXISTS "ix_every_name" ON "every" ("name")"#
-    );
+    assert_eq!(stmts[1], r#"CREATE INDEX IF NOT EXISTS "ix_every_name" ON "every" ("name")"#);
     assert_eq!(
         stmts[2],
         r#"CREATE UNIQUE INDEX IF NOT EXISTS "ux_every_born_local" ON "every" ("born", "local")"#
@@ -569,18 +448,9 @@ fn create_table_with_every_type() {
 }
 
 static MEMBER_COLUMNS: [ColumnSchema; 4] = [
-    ColumnSchema {
-        primary_key: true,
-        ..ColumnSchema::new("group_id", ColumnType::BigInt)
-    },
-    ColumnSchema {
-        primary_key: true,
-        ..ColumnSchema::new("user_id", ColumnType::Uuid)
-    },
-    ColumnSchema {
-        nullable: true,
-        ..ColumnSchema::new("invited_by", ColumnType::Uuid)
-    },
+    ColumnSchema { primary_key: true, ..ColumnSchema::new("group_id", ColumnType::BigInt) },
+    ColumnSchema { primary_key: true, ..ColumnSchema::new("user_id", ColumnType::Uuid) },
+    ColumnSchema { nullable: true, ..ColumnSchema::new("invited_by", ColumnType::Uuid) },
     ColumnSchema::new("role", ColumnType::Text),
 ];
 
@@ -589,10 +459,7 @@ static MEMBERS: TableSchema = TableSchema {
     columns: &MEMBER_COLUMNS,
     primary_key: &[0, 1],
     indexes: &[],
-    uniques: &[UniqueSchema {
-        name: "uq_members_user_role",
-        columns: &["user_id", "role"],
-    }],
+    uniques: &[UniqueSchema { name: "uq_members_user_role", columns: &["user_id", "role"] }],
     foreign_keys: &[
         ForeignKeySchema {
             name: "fk_members_group_id_groups",
@@ -640,10 +507,7 @@ fn create_table_with_composite_key_and_foreign_keys() {
 
 #[test]
 fn drop_table() {
-    assert_eq!(
-        DIALECT.drop_table(&MEMBERS, false),
-        vec![r#"DROP TABLE "members""#.to_owned()]
-    );
+    assert_eq!(DIALECT.drop_table(&MEMBERS, false), vec![r#"DROP TABLE "members""#.to_owned()]);
     assert_eq!(
         DIALECT.drop_table(&MEMBERS, true),
         vec![r#"DROP TABLE IF EXISTS "members""#.to_owned()]
@@ -666,14 +530,8 @@ fn declared_types_parse_back() {
         };
         assert_eq!(parsed, expected, "{declared}");
     }
-    assert_eq!(
-        parse_declared_type("varchar( 12 )"),
-        Some((ColumnType::Text, Some(12)))
-    );
-    assert_eq!(
-        parse_declared_type("json_text"),
-        Some((ColumnType::Json, None))
-    );
+    assert_eq!(parse_declared_type("varchar( 12 )"), Some((ColumnType::Text, Some(12))));
+    assert_eq!(parse_declared_type("json_text"), Some((ColumnType::Json, None)));
     assert_eq!(parse_declared_type("VARCHAR(x)"), None);
     assert_eq!(parse_declared_type("DATETIME"), None);
 }
@@ -695,10 +553,7 @@ fn arithmetic_keeps_its_meaning() {
         sql(&Expr::binary(minus.clone(), BinaryOp::Sub, int(3))),
         r#""users"."a" - ?1 - ?2"#
     );
-    assert_eq!(
-        sql(&Expr::binary(plus, BinaryOp::Gt, int(3))),
-        r#""users"."a" + ?1 > ?2"#
-    );
+    assert_eq!(sql(&Expr::binary(plus, BinaryOp::Gt, int(3))), r#""users"."a" + ?1 > ?2"#);
     let cmp = Expr::binary(a.clone(), BinaryOp::Eq, int(1));
     assert_eq!(
         sql(&Expr::binary(cmp, BinaryOp::Eq, Expr::Value(Value::Bool(true)))),

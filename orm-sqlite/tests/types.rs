@@ -44,10 +44,7 @@ fn create(conn: &mut dyn Connection, t: &TableSchema) {
     }
 }
 
-const STATUS: ColumnType = ColumnType::Enum {
-    name: "status",
-    variants: &["draft", "it's"],
-};
+const STATUS: ColumnType = ColumnType::Enum { name: "status", variants: &["draft", "it's"] };
 
 static EVERY_COLUMNS: [ColumnSchema; 16] = [
     ColumnSchema {
@@ -60,10 +57,7 @@ static EVERY_COLUMNS: [ColumnSchema; 16] = [
     ColumnSchema::new("real", ColumnType::Real),
     ColumnSchema::new("double", ColumnType::Double),
     ColumnSchema::new("flag", ColumnType::Boolean),
-    ColumnSchema {
-        max_length: Some(3),
-        ..ColumnSchema::new("name", ColumnType::Text)
-    },
+    ColumnSchema { max_length: Some(3), ..ColumnSchema::new("name", ColumnType::Text) },
     ColumnSchema::new("data", ColumnType::Blob),
     ColumnSchema::new("at", ColumnType::Timestamptz),
     ColumnSchema::new("local", ColumnType::Timestamp),
@@ -100,10 +94,7 @@ struct Sample {
 }
 
 fn sample(doc: serde_json::Value, tags: Vec<String>) -> Sample {
-    let at = Utc
-        .with_ymd_and_hms(2024, 5, 1, 12, 30, 0)
-        .single()
-        .expect("date")
+    let at = Utc.with_ymd_and_hms(2024, 5, 1, 12, 30, 0).single().expect("date")
         + chrono::Duration::microseconds(123_456);
     Sample {
         at,
@@ -135,10 +126,7 @@ fn insert_sample(conn: &mut dyn Connection, s: &Sample) -> i64 {
             Value::Json(s.doc.clone()),
             Value::TextArray(s.tags.clone()),
             Value::IntArray(s.nums.clone()),
-            Value::Enum {
-                type_name: "status",
-                label: "it's",
-            },
+            Value::Enum { type_name: "status", label: "it's" },
         ]],
         returning: vec!["id"],
     };
@@ -150,10 +138,7 @@ fn insert_sample(conn: &mut dyn Connection, s: &Sample) -> i64 {
 fn every_type_round_trips() -> Result<()> {
     let mut conn = memory();
     create(&mut *conn, &EVERY);
-    let s = sample(
-        serde_json::json!({"theme": "dark", "n": [1, 2.5, null]}),
-        vec!["a".into()],
-    );
+    let s = sample(serde_json::json!({"theme": "dark", "n": [1, 2.5, null]}), vec!["a".into()]);
     let id = insert_sample(&mut *conn, &s);
     assert_eq!(id, 1);
 
@@ -167,14 +152,8 @@ fn every_type_round_trips() -> Result<()> {
         assert_eq!(decode_at::<f32>(row, 3, "real")?, 1.5);
         assert_eq!(decode_at::<f64>(row, 4, "double")?, std::f64::consts::PI);
         assert!(decode_at::<bool>(row, 5, "flag")?);
-        assert_eq!(
-            decode_at::<String>(row, 6, "name")?,
-            "héllo, wörld: longer than 3"
-        );
-        assert_eq!(
-            decode_at::<Vec<u8>>(row, 7, "data")?,
-            vec![0, 159, 146, 150, 255]
-        );
+        assert_eq!(decode_at::<String>(row, 6, "name")?, "héllo, wörld: longer than 3");
+        assert_eq!(decode_at::<Vec<u8>>(row, 7, "data")?, vec![0, 159, 146, 150, 255]);
         assert_eq!(decode_at::<DateTime<Utc>>(row, 8, "at")?, s.at);
         assert_eq!(decode_at::<NaiveDateTime>(row, 9, "local")?, s.local);
         assert_eq!(decode_at::<NaiveDate>(row, 10, "born")?, s.born);
@@ -238,10 +217,7 @@ fn text_stored_values_that_look_like_numbers_stay_text() -> Result<()> {
         };
         assert_eq!(got, doc);
         assert_eq!(kind, "text", "{doc}");
-        assert_eq!(
-            one::<Vec<String>>(&mut *conn, "SELECT tags FROM every", &[])?,
-            s.tags
-        );
+        assert_eq!(one::<Vec<String>>(&mut *conn, "SELECT tags FROM every", &[])?, s.tags);
         // A JSON `null` is the text `null`, not SQL NULL.
         assert_eq!(
             one::<Option<serde_json::Value>>(&mut *conn, "SELECT doc FROM every", &[])?,
@@ -264,10 +240,7 @@ fn text_stored_values_that_look_like_numbers_stay_text() -> Result<()> {
         "INSERT INTO numeric_json (doc) VALUES (?1)",
         &[Value::Json(serde_json::json!(5))],
     )?;
-    assert_eq!(
-        one::<String>(&mut *conn, "SELECT typeof(doc) FROM numeric_json", &[])?,
-        "integer"
-    );
+    assert_eq!(one::<String>(&mut *conn, "SELECT typeof(doc) FROM numeric_json", &[])?, "integer");
     Ok(())
 }
 
@@ -280,24 +253,12 @@ fn json_types_through_the_json_wrapper() -> Result<()> {
     }
     let mut conn = memory();
     conn.execute_batch("CREATE TABLE t (p JSON_TEXT NOT NULL)")?;
-    let v = orm_core::ToValue::to_value(&Json(Prefs {
-        theme: "dark".into(),
-        size: 3,
-    }));
+    let v = orm_core::ToValue::to_value(&Json(Prefs { theme: "dark".into(), size: 3 }));
     conn.execute("INSERT INTO t (p) VALUES (?1)", &[v])?;
     let got: Json<Prefs> = one(&mut *conn, "SELECT p FROM t", &[])?;
-    assert_eq!(
-        got.0,
-        Prefs {
-            theme: "dark".into(),
-            size: 3
-        }
-    );
+    assert_eq!(got.0, Prefs { theme: "dark".into(), size: 3 });
     // JSON functions read the stored text.
-    assert_eq!(
-        one::<String>(&mut *conn, "SELECT p ->> '$.theme' FROM t", &[])?,
-        "dark"
-    );
+    assert_eq!(one::<String>(&mut *conn, "SELECT p ->> '$.theme' FROM t", &[])?, "dark");
     Ok(())
 }
 
@@ -311,14 +272,8 @@ fn nulls_and_options() -> Result<()> {
     )?;
     let r = rows(&mut *conn, "SELECT a, b, c, d FROM t", &[])?;
     assert_eq!(r, vec![vec![Value::Null; 4]]);
-    assert_eq!(
-        one::<Option<i64>>(&mut *conn, "SELECT a FROM t", &[])?,
-        None
-    );
-    assert_eq!(
-        one::<Option<Uuid>>(&mut *conn, "SELECT c FROM t", &[])?,
-        None
-    );
+    assert_eq!(one::<Option<i64>>(&mut *conn, "SELECT a FROM t", &[])?, None);
+    assert_eq!(one::<Option<Uuid>>(&mut *conn, "SELECT c FROM t", &[])?, None);
     let e = one::<i64>(&mut *conn, "SELECT a FROM t", &[]).unwrap_err();
     assert!(
         matches!(e, Error::Decode { ref column, expected: "i64", ref got } if column == "value" && got == "NULL"),
@@ -391,14 +346,7 @@ fn integer_primary_key_is_generated_and_a_rowid_alias() -> Result<()> {
     assert_eq!((id, active, name.as_str()), (3, true, "n/a"));
     assert!((Utc::now() - created).num_seconds().abs() < 60);
     // The key is the rowid itself, not a separate column with an index.
-    assert_eq!(
-        one::<i64>(
-            &mut *conn,
-            "SELECT COUNT(*) FROM items WHERE rowid = id",
-            &[]
-        )?,
-        3
-    );
+    assert_eq!(one::<i64>(&mut *conn, "SELECT COUNT(*) FROM items WHERE rowid = id", &[])?, 3);
     assert_eq!(
         one::<i64>(
             &mut *conn,
@@ -419,26 +367,15 @@ fn like_is_case_sensitive_and_ilike_is_not() -> Result<()> {
     )?;
     let mut run = |ci: bool, negated: bool, pattern: &str| -> Result<Vec<String>> {
         let mut s = Select::from_table("users");
-        s.columns = vec![Expr::Column {
-            table: "users",
-            name: "name",
-        }];
+        s.columns = vec![Expr::Column { table: "users", name: "name" }];
         s.filter = Some(Expr::Like {
-            expr: Box::new(Expr::Column {
-                table: "users",
-                name: "name",
-            }),
+            expr: Box::new(Expr::Column { table: "users", name: "name" }),
             pattern: Box::new(Expr::Value(Value::Text(pattern.into()))),
             case_insensitive: ci,
             negated,
         });
-        s.order_by = vec![OrderBy {
-            expr: Expr::Column {
-                table: "users",
-                name: "name",
-            },
-            desc: false,
-        }];
+        s.order_by =
+            vec![OrderBy { expr: Expr::Column { table: "users", name: "name" }, desc: false }];
         let r = DIALECT.select(&s);
         let mut out = Vec::new();
         conn.query(&r.sql, &r.params, &mut |row| {
@@ -467,10 +404,7 @@ fn numbered_placeholders_let_a_named_parameter_repeat() -> Result<()> {
     assert_eq!(sql, "SELECT ?1 + ?2 * ?3");
     assert_eq!(one::<i64>(&mut *conn, &sql, &params)?, 22);
     // A placeholder written once and read twice binds once.
-    assert_eq!(
-        one::<i64>(&mut *conn, "SELECT ?1 * ?1", &[Value::Int(7)])?,
-        49
-    );
+    assert_eq!(one::<i64>(&mut *conn, "SELECT ?1 * ?1", &[Value::Int(7)])?, 49);
     Ok(())
 }
 
@@ -488,10 +422,7 @@ fn row_api() -> Result<()> {
         assert_eq!(row.column_index("three"), None);
         assert_eq!(row.get(1)?, orm_core::ValueRef::Text("x"));
         let past = row.get(2).unwrap_err();
-        assert!(
-            matches!(past, Error::Decode { ref column, .. } if column == "#2"),
-            "{past:?}"
-        );
+        assert!(matches!(past, Error::Decode { ref column, .. } if column == "#2"), "{past:?}");
         checked = true;
         Ok(())
     })?;
@@ -504,11 +435,7 @@ fn text_that_is_not_utf8_is_a_decode_error() {
     let mut conn = memory();
     let e = rows(&mut *conn, "SELECT CAST(x'66ff' AS TEXT) AS bad", &[]).unwrap_err();
     match e {
-        Error::Decode {
-            column,
-            expected,
-            got,
-        } => {
+        Error::Decode { column, expected, got } => {
             assert_eq!(column, "bad");
             assert_eq!(expected, "UTF-8 text");
             assert!(got.contains("not UTF-8"), "{got}");
@@ -530,10 +457,7 @@ fn an_error_from_the_callback_stops_the_query() -> Result<()> {
     assert!(matches!(e, Error::InvalidUse(ref m) if m == "stop"));
     assert_eq!(calls, 1);
     // The statement was reset: it runs again from the start.
-    assert_eq!(
-        rows(&mut *conn, "SELECT value FROM json_each('[1,2,3]')", &[])?.len(),
-        3
-    );
+    assert_eq!(rows(&mut *conn, "SELECT value FROM json_each('[1,2,3]')", &[])?.len(), 3);
     Ok(())
 }
 
@@ -548,24 +472,16 @@ fn execute_counts_rows_and_checks_parameters() -> Result<()> {
         )?,
         3
     );
-    assert_eq!(
-        conn.execute("UPDATE t SET x = x + 1 WHERE x > ?1", &[Value::Int(1)])?,
-        2
-    );
+    assert_eq!(conn.execute("UPDATE t SET x = x + 1 WHERE x > ?1", &[Value::Int(1)])?, 2);
     // A statement that returns rows can still be executed for its effect.
-    assert_eq!(
-        conn.execute("DELETE FROM t WHERE x = ?1 RETURNING x", &[Value::Int(4)])?,
-        1
-    );
+    assert_eq!(conn.execute("DELETE FROM t WHERE x = ?1 RETURNING x", &[Value::Int(4)])?, 1);
     assert_eq!(conn.execute("SELECT * FROM t", &[])?, 0);
     let e = conn.execute("INSERT INTO t VALUES (?1)", &[]).unwrap_err();
     assert!(
         matches!(e, Error::InvalidUse(ref m) if m.contains("takes 1 parameters, 0 were given")),
         "{e:?}"
     );
-    let e = conn
-        .execute("INSERT INTO t VALUES (?1)", &[Value::Int(1), Value::Int(2)])
-        .unwrap_err();
+    let e = conn.execute("INSERT INTO t VALUES (?1)", &[Value::Int(1), Value::Int(2)]).unwrap_err();
     assert!(matches!(e, Error::InvalidUse(_)), "{e:?}");
     let e = conn.execute("SELEC 1", &[]).unwrap_err();
     assert!(
@@ -599,10 +515,7 @@ fn the_connection_is_configured() -> Result<()> {
     assert_eq!(one::<i64>(&mut *conn, "PRAGMA foreign_keys", &[])?, 1);
     assert_eq!(one::<i64>(&mut *conn, "PRAGMA busy_timeout", &[])?, 5000);
     assert_eq!(one::<i64>(&mut *conn, "PRAGMA synchronous", &[])?, 1);
-    assert_eq!(
-        one::<String>(&mut *conn, "PRAGMA journal_mode", &[])?,
-        "memory"
-    );
+    assert_eq!(one::<String>(&mut *conn, "PRAGMA journal_mode", &[])?, "memory");
     assert!(one::<bool>(&mut *conn, "SELECT 'a' LIKE 'A'", &[]).map(|b| !b)?);
     Ok(())
 }

@@ -58,33 +58,15 @@ fn pragma(conn: &mut dyn Connection, name: &str) -> Value {
 fn forms() {
     assert_eq!(parse("sqlite::memory:").location(), &Location::Memory);
     assert_eq!(parse("sqlite://:memory:").location(), &Location::Memory);
-    assert_eq!(
-        parse("sqlite::memory:?busy_timeout=1").location(),
-        &Location::Memory
-    );
+    assert_eq!(parse("sqlite::memory:?busy_timeout=1").location(), &Location::Memory);
     assert_eq!(parse("sqlite://app.db").location(), &file("app.db"));
-    assert_eq!(
-        parse("sqlite://relative/path.db").location(),
-        &file("relative/path.db")
-    );
-    assert_eq!(
-        parse("sqlite:///absolute/path.db").location(),
-        &file("/absolute/path.db")
-    );
+    assert_eq!(parse("sqlite://relative/path.db").location(), &file("relative/path.db"));
+    assert_eq!(parse("sqlite:///absolute/path.db").location(), &file("/absolute/path.db"));
     assert_eq!(parse("sqlite:path.db").location(), &file("path.db"));
-    assert_eq!(
-        parse("sqlite:/absolute/path.db").location(),
-        &file("/absolute/path.db")
-    );
+    assert_eq!(parse("sqlite:/absolute/path.db").location(), &file("/absolute/path.db"));
     assert_eq!(parse("SQLite://app.db").location(), &file("app.db"));
-    assert_eq!(
-        parse("sqlite://my%20app%3F.db").location(),
-        &file("my app?.db")
-    );
-    assert_eq!(
-        parse("sqlite:///tmp/%C3%A9t%C3%A9.db?mode=rw").location(),
-        &file("/tmp/été.db")
-    );
+    assert_eq!(parse("sqlite://my%20app%3F.db").location(), &file("my app?.db"));
+    assert_eq!(parse("sqlite:///tmp/%C3%A9t%C3%A9.db?mode=rw").location(), &file("/tmp/été.db"));
     assert_eq!(parse("sqlite://file:x.db").location(), &file("file:x.db"));
 }
 
@@ -96,21 +78,9 @@ fn defaults() {
     assert_eq!(f.journal_mode(), JournalMode::Wal);
     assert_eq!(f.synchronous(), Synchronous::Normal);
     assert!(f.foreign_keys());
-    assert_eq!(
-        f.pool_config(),
-        PoolConfig {
-            max_size: 5,
-            timeout: Duration::from_secs(30)
-        }
-    );
+    assert_eq!(f.pool_config(), PoolConfig { max_size: 5, timeout: Duration::from_secs(30) });
     let m = parse("sqlite::memory:");
-    assert_eq!(
-        m.pool_config(),
-        PoolConfig {
-            max_size: 1,
-            timeout: Duration::from_secs(30)
-        }
-    );
+    assert_eq!(m.pool_config(), PoolConfig { max_size: 1, timeout: Duration::from_secs(30) });
     assert_eq!(m.dialect().name(), "sqlite");
 }
 
@@ -125,19 +95,10 @@ fn options() {
     assert_eq!(c.journal_mode(), JournalMode::Truncate);
     assert_eq!(c.synchronous(), Synchronous::Full);
     assert!(!c.foreign_keys());
-    assert_eq!(
-        c.pool_config(),
-        PoolConfig {
-            max_size: 12,
-            timeout: Duration::from_millis(2500)
-        }
-    );
+    assert_eq!(c.pool_config(), PoolConfig { max_size: 12, timeout: Duration::from_millis(2500) });
 
     assert_eq!(parse("sqlite://a.db?mode=rw").mode(), OpenMode::ReadWrite);
-    assert_eq!(
-        parse("sqlite://a.db?mode=rwc").mode(),
-        OpenMode::ReadWriteCreate
-    );
+    assert_eq!(parse("sqlite://a.db?mode=rwc").mode(), OpenMode::ReadWriteCreate);
     for (v, mode) in [
         ("wal", JournalMode::Wal),
         ("delete", JournalMode::Delete),
@@ -145,71 +106,34 @@ fn options() {
         ("memory", JournalMode::Memory),
         ("off", JournalMode::Off),
     ] {
-        assert_eq!(
-            parse(&format!("sqlite://a.db?journal_mode={v}")).journal_mode(),
-            mode
-        );
+        assert_eq!(parse(&format!("sqlite://a.db?journal_mode={v}")).journal_mode(), mode);
     }
-    for (v, s) in [
-        ("off", Synchronous::Off),
-        ("normal", Synchronous::Normal),
-        ("FULL", Synchronous::Full),
-    ] {
-        assert_eq!(
-            parse(&format!("sqlite://a.db?synchronous={v}")).synchronous(),
-            s
-        );
+    for (v, s) in
+        [("off", Synchronous::Off), ("normal", Synchronous::Normal), ("FULL", Synchronous::Full)]
+    {
+        assert_eq!(parse(&format!("sqlite://a.db?synchronous={v}")).synchronous(), s);
     }
-    for (v, on) in [
-        ("on", true),
-        ("true", true),
-        ("off", false),
-        ("false", false),
-        ("OFF", false),
-    ] {
-        assert_eq!(
-            parse(&format!("sqlite://a.db?foreign_keys={v}")).foreign_keys(),
-            on
-        );
+    for (v, on) in [("on", true), ("true", true), ("off", false), ("false", false), ("OFF", false)]
+    {
+        assert_eq!(parse(&format!("sqlite://a.db?foreign_keys={v}")).foreign_keys(), on);
     }
-    assert_eq!(
-        parse("sqlite://a.db?pool_timeout=0").pool_config().timeout,
-        Duration::ZERO
-    );
-    assert_eq!(
-        parse("sqlite::memory:?pool_size=1").pool_config().max_size,
-        1
-    );
+    assert_eq!(parse("sqlite://a.db?pool_timeout=0").pool_config().timeout, Duration::ZERO);
+    assert_eq!(parse("sqlite::memory:?pool_size=1").pool_config().max_size, 1);
     // Empty segments are skipped; values are percent-decoded.
-    assert_eq!(
-        parse("sqlite://a.db?&mode=%72o&").mode(),
-        OpenMode::ReadOnly
-    );
+    assert_eq!(parse("sqlite://a.db?&mode=%72o&").mode(), OpenMode::ReadOnly);
     // An in-memory database keeps its own journal; the option is accepted and ignored.
-    assert_eq!(
-        parse("sqlite::memory:?journal_mode=delete").location(),
-        &Location::Memory
-    );
+    assert_eq!(parse("sqlite::memory:?journal_mode=delete").location(), &Location::Memory);
 }
 
 #[test]
 fn bad_urls_are_config_errors_naming_the_problem() {
-    for url in [
-        "postgres://localhost/db",
-        "sqlite3://a.db",
-        "memory",
-        "",
-        "file:a.db",
-    ] {
+    for url in ["postgres://localhost/db", "sqlite3://a.db", "memory", "", "file:a.db"] {
         let m = config_error(url);
         assert!(m.contains("is not a SQLite URL"), "{url}: {m}");
     }
     // The URL of another database is not echoed: it may carry a password.
     let m = config_error("postgresql://user:secret@host/db");
-    assert!(
-        m.contains("scheme `postgresql`") && !m.contains("secret"),
-        "{m}"
-    );
+    assert!(m.contains("scheme `postgresql`") && !m.contains("secret"), "{m}");
     assert!(config_error("sqlite://").contains("names no database file"));
     assert!(config_error("sqlite:").contains("names no database file"));
     assert!(config_error("sqlite://?mode=ro").contains("names no database file"));
@@ -220,49 +144,19 @@ fn bad_urls_are_config_errors_naming_the_problem() {
 
     let cases = [
         ("cache=shared", "unknown SQLite URL option `cache`"),
-        (
-            "mode=rwx",
-            "option `mode`: `rwx` is not valid, expected `ro`, `rw` or `rwc`",
-        ),
+        ("mode=rwx", "option `mode`: `rwx` is not valid, expected `ro`, `rw` or `rwc`"),
         ("mode", "option `mode` needs a value"),
-        (
-            "busy_timeout=soon",
-            "option `busy_timeout`: `soon` is not valid",
-        ),
-        (
-            "busy_timeout=-1",
-            "option `busy_timeout`: `-1` is not valid",
-        ),
-        (
-            "busy_timeout=3000000000",
-            "option `busy_timeout`: `3000000000` is not valid",
-        ),
-        (
-            "journal_mode=wal2",
-            "option `journal_mode`: `wal2` is not valid",
-        ),
-        (
-            "synchronous=extra",
-            "option `synchronous`: `extra` is not valid",
-        ),
-        (
-            "foreign_keys=yes",
-            "option `foreign_keys`: `yes` is not valid",
-        ),
+        ("busy_timeout=soon", "option `busy_timeout`: `soon` is not valid"),
+        ("busy_timeout=-1", "option `busy_timeout`: `-1` is not valid"),
+        ("busy_timeout=3000000000", "option `busy_timeout`: `3000000000` is not valid"),
+        ("journal_mode=wal2", "option `journal_mode`: `wal2` is not valid"),
+        ("synchronous=extra", "option `synchronous`: `extra` is not valid"),
+        ("foreign_keys=yes", "option `foreign_keys`: `yes` is not valid"),
         ("pool_size=0", "option `pool_size`: `0` is not valid"),
         ("pool_size=many", "option `pool_size`: `many` is not valid"),
-        (
-            "pool_timeout=-1",
-            "option `pool_timeout`: `-1` is not valid",
-        ),
-        (
-            "pool_timeout=NaN",
-            "option `pool_timeout`: `NaN` is not valid",
-        ),
-        (
-            "pool_timeout=inf",
-            "option `pool_timeout`: `inf` is not valid",
-        ),
+        ("pool_timeout=-1", "option `pool_timeout`: `-1` is not valid"),
+        ("pool_timeout=NaN", "option `pool_timeout`: `NaN` is not valid"),
+        ("pool_timeout=inf", "option `pool_timeout`: `inf` is not valid"),
         ("mode=ro&mode=rw", "option `mode` is given twice"),
     ];
     for (query, expected) in cases {
@@ -278,10 +172,7 @@ fn bad_urls_are_config_errors_naming_the_problem() {
 fn connector_function_boxes_it() {
     let c = orm_sqlite::connector("sqlite::memory:").expect("url");
     assert_eq!(c.pool_config().max_size, 1);
-    assert!(matches!(
-        orm_sqlite::connector("mysql://x"),
-        Err(Error::Config(_))
-    ));
+    assert!(matches!(orm_sqlite::connector("mysql://x"), Err(Error::Config(_))));
 }
 
 #[test]
@@ -289,8 +180,7 @@ fn each_memory_connection_is_its_own_database() {
     let c = parse("sqlite::memory:");
     let mut a = c.connect().expect("a");
     let mut b = c.connect().expect("b");
-    a.execute_batch("CREATE TABLE t (x INTEGER)")
-        .expect("create");
+    a.execute_batch("CREATE TABLE t (x INTEGER)").expect("create");
     assert!(b.execute_batch("SELECT * FROM t").is_err());
 }
 
@@ -300,10 +190,8 @@ fn file_connections_share_the_database_and_are_configured() {
     let c = parse(&dir.url("app.db", ""));
     let mut a = c.connect().expect("a");
     let mut b = c.connect().expect("b");
-    a.execute_batch("CREATE TABLE t (x INTEGER)")
-        .expect("create");
-    a.execute("INSERT INTO t VALUES (?1)", &[Value::Int(1)])
-        .expect("insert");
+    a.execute_batch("CREATE TABLE t (x INTEGER)").expect("create");
+    a.execute("INSERT INTO t VALUES (?1)", &[Value::Int(1)]).expect("insert");
     let mut n = 0;
     b.query("SELECT x FROM t", &[], &mut |_| {
         n += 1;
@@ -317,15 +205,13 @@ fn file_connections_share_the_database_and_are_configured() {
     assert_eq!(pragma(&mut *b, "busy_timeout"), Value::Int(5000));
     assert!(b.is_valid());
 
-    let other = parse(&dir.url(
-        "other.db",
-        "?journal_mode=delete&synchronous=off&foreign_keys=off&busy_timeout=42",
-    ));
+    let other =
+        parse(&dir.url(
+            "other.db",
+            "?journal_mode=delete&synchronous=off&foreign_keys=off&busy_timeout=42",
+        ));
     let mut o = other.connect().expect("other");
-    assert_eq!(
-        pragma(&mut *o, "journal_mode"),
-        Value::Text("delete".into())
-    );
+    assert_eq!(pragma(&mut *o, "journal_mode"), Value::Text("delete".into()));
     assert_eq!(pragma(&mut *o, "synchronous"), Value::Int(0));
     assert_eq!(pragma(&mut *o, "foreign_keys"), Value::Int(0));
     assert_eq!(pragma(&mut *o, "busy_timeout"), Value::Int(42));
@@ -393,11 +279,8 @@ fn read_only_connections_leave_the_journal_mode_alone() {
     let dir = TempDir::new("ro");
     let url = dir.url("ro.db", "");
     let mut rw = parse(&url).connect().expect("rw");
-    rw.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
-        .expect("setup");
-    let mut ro = parse(&format!("{url}?mode=ro&journal_mode=delete"))
-        .connect()
-        .expect("ro");
+    rw.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);").expect("setup");
+    let mut ro = parse(&format!("{url}?mode=ro&journal_mode=delete")).connect().expect("ro");
     assert_eq!(pragma(&mut *ro, "journal_mode"), Value::Text("wal".into()));
     assert_eq!(pragma(&mut *ro, "foreign_keys"), Value::Int(1));
     assert!(ro.execute("DELETE FROM t", &[]).is_err());

@@ -1,0 +1,102 @@
+//! Support for test suites: a fresh in-memory database with your models' tables in one call, a
+//! session whose work is rolled back when the test ends, and a log of the statements run.
+//!
+//! ```
+//! use orm::prelude::*;
+//!
+//! #[derive(Model, Debug, Clone, PartialEq)]
+//! pub struct Note {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     pub body: String,
+//! }
+//!
+//! # fn main() -> orm::Result<()> {
+//! let db = orm::testing::memory_database_with(&[Note::TABLE])?;
+//! let log = orm::testing::StatementLog::attach(&db);
+//! let mut s = orm::testing::session(&db)?;
+//! s.add(Note { body: "hi".into(), ..Default::default() });
+//! s.commit()?;
+//! assert!(log.statements().iter().any(|sql| sql.starts_with("INSERT INTO \"note\"")));
+//! # Ok(()) }
+//! ```
+
+use crate::{Database, Result, Session, StatementListener, TableSchema};
+use std::sync::{Arc, Mutex};
+
+/// A fresh in-memory SQLite database with the tables of every registered model.
+#[cfg(feature = "sqlite")]
+pub fn memory_database() -> Result<Database> {
+    let db = Database::connect("sqlite::memory:")?;
+    db.create_all()?;
+    Ok(db)
+}
+
+/// A fresh in-memory SQLite database with the given tables.
+#[cfg(feature = "sqlite")]
+pub fn memory_database_with(tables: &[&'static TableSchema]) -> Result<Database> {
+    let db = Database::connect("sqlite::memory:")?;
+    db.create_tables(tables)?;
+    Ok(db)
+}
+
+/// A session whose work is never committed: `commit` keeps its changes visible to the session
+/// (a savepoint), and everything is rolled back when it is dropped, so tests sharing one
+/// database do not see each other's rows.
+pub fn session(db: &Database) -> Result<Session> {
+    Session::new_test_session(db.engine())
+}
+
+/// Collects the SQL of every statement a database runs while it is attached.
+pub struct StatementLog {
+    db: Database,
+    id: u64,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl StatementLog {
+    /// Starts collecting.
+    pub fn attach(db: &Database) -> StatementLog {
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = lines.clone();
+        let listener: StatementListener = Arc::new(move |ev| {
+            if let Ok(mut l) = sink.lock() {
+                l.push(ev.sql.to_owned());
+            }
+        });
+        let id = db.add_listener(listener);
+        StatementLog { db: db.clone(), id, lines }
+    }
+
+    /// The statements so far, in order.
+    pub fn statements(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// The statements so far, leaving out transaction control (BEGIN, COMMIT, ROLLBACK,
+    /// SAVEPOINT, RELEASE).
+    pub fn queries(&self) -> Vec<String> {
+        self.statements()
+            .into_iter()
+            .filter(|s| {
+                let u = s.trim_start().to_ascii_uppercase();
+                !["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"]
+                    .iter()
+                    .any(|k| u.starts_with(k))
+            })
+            .collect()
+    }
+
+    /// Forgets what was collected.
+    pub fn clear(&self) {
+        if let Ok(mut l) = self.lines.lock() {
+            l.clear();
+        }
+    }
+}
+
+impl Drop for StatementLog {
+    fn drop(&mut self) {
+        self.db.remove_listener(self.id);
+    }
+}
