@@ -61,7 +61,12 @@ pub struct EngineOptions {
     pub pool: Option<PoolConfig>,
 }
 
+/// What a fixed-shape statement is: its table, kind and column set.
+pub(crate) type SqlCacheKey = (&'static str, u8, crate::model::ColumnMask);
+
 struct Inner {
+    /// SQL of fixed shapes (insert, update by key, get, select all), rendered once per model.
+    sql_cache: RwLock<std::collections::HashMap<SqlCacheKey, Arc<str>>>,
     pool: r2d2::Pool<Manager>,
     dialect: &'static dyn Dialect,
     echo: bool,
@@ -109,6 +114,7 @@ impl Engine {
         drop(first);
         Ok(Engine {
             inner: Arc::new(Inner {
+                sql_cache: RwLock::default(),
                 pool,
                 dialect,
                 echo: options.echo,
@@ -166,6 +172,18 @@ impl Engine {
             }
         }
         s.commit()
+    }
+
+    /// The SQL for `key`, rendered by `render` the first time it is asked for.
+    pub(crate) fn cached_sql(&self, key: SqlCacheKey, render: impl FnOnce() -> String) -> Arc<str> {
+        if let Some(sql) = self.inner.sql_cache.read().ok().and_then(|c| c.get(&key).cloned()) {
+            return sql;
+        }
+        let sql: Arc<str> = Arc::from(render());
+        if let Ok(mut c) = self.inner.sql_cache.write() {
+            c.entry(key).or_insert_with(|| sql.clone());
+        }
+        sql
     }
 
     pub(crate) fn checkout(&self) -> Result<PooledConnection> {

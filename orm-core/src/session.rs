@@ -250,7 +250,6 @@ pub struct Session {
     deletes: Vec<PendingDelete>,
     journal: Vec<Undo>,
     nested_depth: usize,
-    sql_cache: HashMap<(&'static str, StmtKind, ColumnMask), Arc<str>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -279,7 +278,6 @@ impl Session {
             deletes: Vec::new(),
             journal: Vec::new(),
             nested_depth: 0,
-            sql_cache: HashMap::new(),
         }
     }
 
@@ -747,16 +745,13 @@ impl Session {
     }
 
     fn cached_sql(
-        &mut self,
+        &self,
         table: &'static TableSchema,
         kind: StmtKind,
         mask: ColumnMask,
         render: impl FnOnce() -> String,
     ) -> Arc<str> {
-        self.sql_cache
-            .entry((table.name, kind, mask))
-            .or_insert_with(|| Arc::from(render()))
-            .clone()
+        self.engine.cached_sql((table.name, kind as u8, mask), render)
     }
 
     fn run_steps(&mut self, steps: &[Step]) -> Result<Vec<Vec<(usize, Value)>>> {
