@@ -277,7 +277,7 @@ fn values_are_bound_and_identifiers_quoted() {
         let mut s = db.session();
         let evil = "x' OR '1'='1";
         assert_eq!(s.query::<User>().filter(User::username.eq(evil)).count().unwrap(), 0, "{name}");
-        let sql = s.query::<User>().filter(User::username.eq(evil)).to_sql();
+        let sql = s.query::<User>().filter(User::username.eq(evil)).to_sql().expect("render");
         assert!(!sql.sql.contains(evil));
         assert_eq!(sql.params, vec![orm::Value::Text(evil.into())]);
     }

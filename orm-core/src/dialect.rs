@@ -2,8 +2,11 @@
 //! standard SQL; a backend overrides only what differs (placeholders, type names, ILIKE, the
 //! transaction that a write starts). No other part of the ORM writes SQL text.
 
+use crate::error::{Error, Result};
 use crate::schema::{ColumnSchema, ColumnType, DefaultValue, TableSchema};
-use crate::statement::{BinaryOp, Delete, Expr, From, Func, Insert, Rendered, Select, Update};
+use crate::statement::{
+    ArrayOp, BinaryOp, Delete, Expr, From, Func, Insert, JsonOp, Rendered, Select, Update,
+};
 use crate::value::Value;
 
 /// Precedence level, see [`precedence`].
@@ -35,7 +38,11 @@ pub fn precedence(e: &Expr) -> u8 {
         | Expr::IsNull { .. }
         | Expr::InList { .. }
         | Expr::Between { .. }
-        | Expr::Like { .. } => PREC_CMP,
+        | Expr::Like { .. }
+        // JSON, array and text-search operators: parenthesised as operands, for every backend.
+        | Expr::Json { .. }
+        | Expr::Array { .. }
+        | Expr::FullText { .. } => PREC_CMP,
         _ => PREC_ATOM,
     }
 }
@@ -47,6 +54,8 @@ pub struct SqlWriter {
     pub sql: String,
     /// The parameters bound so far.
     pub params: Vec<Value>,
+    /// The first reason the statement cannot be written (e.g. an operator the backend lacks).
+    pub error: Option<Error>,
 }
 
 impl SqlWriter {
@@ -60,9 +69,19 @@ impl SqlWriter {
         self.sql.push_str(s);
     }
 
-    /// The finished statement.
-    pub fn finish(self) -> Rendered {
-        Rendered { sql: self.sql, params: self.params }
+    /// Records that the statement cannot be written; the first reason wins.
+    pub fn fail(&mut self, e: Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// The finished statement, or the reason it could not be written.
+    pub fn finish(self) -> Result<Rendered> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(Rendered { sql: self.sql, params: self.params }),
+        }
     }
 }
 
@@ -218,7 +237,114 @@ pub trait Dialect: Send + Sync + 'static {
                 self.write_select(w, sel);
                 w.push(")");
             }
+            Expr::Int(i) => w.push(&i.to_string()),
+            Expr::Cast { expr, ty } => {
+                w.push("CAST(");
+                self.write_expr(w, expr);
+                w.push(" AS ");
+                w.push(&self.cast_type(*ty));
+                w.push(")");
+            }
+            Expr::Json { op, expr, arg } => self.write_json(w, *op, expr, arg),
+            Expr::Array { op, expr, arg } => self.write_array(w, *op, expr, arg),
+            Expr::FullText { document, config, query, websearch } => {
+                self.write_full_text(w, document, config, query, *websearch)
+            }
         }
+    }
+
+    /// The type name used in `CAST(x AS type)`.
+    fn cast_type(&self, ty: ColumnType) -> String {
+        self.column_type(&ColumnSchema::new("", ty))
+    }
+
+    /// Writes a JSON operator (PostgreSQL syntax by default).
+    fn write_json(&self, w: &mut SqlWriter, op: JsonOp, expr: &Expr, arg: &Expr) {
+        self.write_operand(w, expr, PREC_ATOM);
+        w.push(match op {
+            JsonOp::Get => " -> ",
+            JsonOp::GetText => " ->> ",
+            JsonOp::Contains => " @> ",
+            JsonOp::HasKey => " ? ",
+        });
+        self.write_operand(w, arg, PREC_ATOM);
+    }
+
+    /// Writes an array operator (PostgreSQL syntax by default).
+    fn write_array(&self, w: &mut SqlWriter, op: ArrayOp, expr: &Expr, arg: &Expr) {
+        match op {
+            ArrayOp::Contains | ArrayOp::Overlaps => {
+                self.write_operand(w, expr, PREC_ATOM);
+                w.push(if op == ArrayOp::Contains { " @> " } else { " && " });
+                self.write_operand(w, arg, PREC_ATOM);
+            }
+            ArrayOp::Any => {
+                self.write_operand(w, arg, PREC_ADD);
+                w.push(" = ANY(");
+                self.write_expr(w, expr);
+                w.push(")");
+            }
+        }
+    }
+
+    /// Writes full-text search (PostgreSQL syntax by default). The configuration is written as a
+    /// literal, so an expression index on `to_tsvector('english', ...)` matches the query.
+    fn write_full_text(
+        &self,
+        w: &mut SqlWriter,
+        document: &[Expr],
+        config: &str,
+        query: &Expr,
+        websearch: bool,
+    ) {
+        if config.is_empty() || !config.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            w.fail(Error::InvalidUse(format!(
+                "text search configuration {config:?} must be a plain name such as english"
+            )));
+            return;
+        }
+        w.push("to_tsvector('");
+        w.push(config);
+        w.push("', ");
+        self.write_text_document(w, document);
+        w.push(if websearch { ") @@ websearch_to_tsquery('" } else { ") @@ plainto_tsquery('" });
+        w.push(config);
+        w.push("', ");
+        self.write_expr(w, query);
+        w.push(")");
+    }
+
+    /// Writes the searched document: one column, or several as `coalesce(a, '') || ' ' || ...`.
+    fn write_text_document(&self, w: &mut SqlWriter, document: &[Expr]) {
+        if let [one] = document {
+            self.write_expr(w, one);
+            return;
+        }
+        for (i, e) in document.iter().enumerate() {
+            if i > 0 {
+                w.push(" || ' ' || ");
+            }
+            w.push("COALESCE(");
+            self.write_expr(w, e);
+            w.push(", '')");
+        }
+    }
+
+    /// The prefix that turns a query into its plan: `EXPLAIN ` or `EXPLAIN ANALYZE `.
+    fn explain_prefix(&self, analyze: bool) -> Result<&'static str> {
+        Ok(if analyze { "EXPLAIN ANALYZE " } else { "EXPLAIN " })
+    }
+
+    /// The statement that creates an enum type, for backends that have them (`None` otherwise).
+    fn create_enum_type(&self, name: &str, labels: &[&str], if_not_exists: bool) -> Option<String> {
+        let _ = (name, labels, if_not_exists);
+        None
+    }
+
+    /// The statement that drops an enum type, for backends that have them.
+    fn drop_enum_type(&self, name: &str, if_exists: bool) -> Option<String> {
+        let _ = (name, if_exists);
+        None
     }
 
     /// Writes `e` as an operand that must bind at least as tightly as `min_prec`, in
@@ -511,28 +637,28 @@ pub trait Dialect: Send + Sync + 'static {
     }
 
     /// Renders a SELECT.
-    fn select(&self, s: &Select) -> Rendered {
+    fn select(&self, s: &Select) -> Result<Rendered> {
         let mut w = SqlWriter::new();
         self.write_select(&mut w, s);
         w.finish()
     }
 
     /// Renders an INSERT.
-    fn insert(&self, i: &Insert) -> Rendered {
+    fn insert(&self, i: &Insert) -> Result<Rendered> {
         let mut w = SqlWriter::new();
         self.write_insert(&mut w, i);
         w.finish()
     }
 
     /// Renders an UPDATE.
-    fn update(&self, u: &Update) -> Rendered {
+    fn update(&self, u: &Update) -> Result<Rendered> {
         let mut w = SqlWriter::new();
         self.write_update(&mut w, u);
         w.finish()
     }
 
     /// Renders a DELETE.
-    fn delete(&self, d: &Delete) -> Rendered {
+    fn delete(&self, d: &Delete) -> Result<Rendered> {
         let mut w = SqlWriter::new();
         self.write_delete(&mut w, d);
         w.finish()

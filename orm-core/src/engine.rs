@@ -155,6 +155,11 @@ impl Engine {
     /// transaction.
     pub fn create_all(&self, tables: &[&'static TableSchema]) -> Result<()> {
         let mut s = self.session();
+        for (name, labels) in enum_types(tables) {
+            if let Some(sql) = self.dialect().create_enum_type(name, labels, true) {
+                s.execute_ddl(&sql)?;
+            }
+        }
         for t in sort_by_dependencies(tables) {
             for sql in self.dialect().create_table(t, true) {
                 s.execute_ddl(&sql)?;
@@ -171,27 +176,40 @@ impl Engine {
                 s.execute_ddl(&sql)?;
             }
         }
+        for (name, _) in enum_types(tables) {
+            if let Some(sql) = self.dialect().drop_enum_type(name, true) {
+                s.execute_ddl(&sql)?;
+            }
+        }
         s.commit()
     }
 
     /// The SQL for `key`, rendered by `render` the first time it is asked for.
-    pub(crate) fn cached_sql(&self, key: SqlCacheKey, render: impl FnOnce() -> String) -> Arc<str> {
+    pub(crate) fn cached_sql(
+        &self,
+        key: SqlCacheKey,
+        render: impl FnOnce() -> Result<String>,
+    ) -> Result<Arc<str>> {
         if let Some(sql) = self.inner.sql_cache.read().ok().and_then(|c| c.get(&key).cloned()) {
-            return sql;
+            return Ok(sql);
         }
-        let sql: Arc<str> = Arc::from(render());
+        let sql: Arc<str> = Arc::from(render()?);
         if let Ok(mut c) = self.inner.sql_cache.write() {
             c.entry(key).or_insert_with(|| sql.clone());
         }
-        sql
+        Ok(sql)
     }
 
     pub(crate) fn checkout(&self) -> Result<PooledConnection> {
         self.inner.pool.get().map_err(|e| {
-            Error::Connection(format!(
-                "no connection available within the pool timeout ({}): {e}",
-                humanize(self.inner.pool.connection_timeout())
-            ))
+            // r2d2 says "timed out waiting for connection", followed by the last error opening
+            // one when that is why none was available.
+            let msg = e.to_string();
+            if msg.trim_end() == "timed out waiting for connection" {
+                Error::PoolTimeout { waited: self.inner.pool.connection_timeout() }
+            } else {
+                Error::Connection(msg)
+            }
         })
     }
 
@@ -246,10 +264,17 @@ impl Engine {
     }
 }
 
-fn humanize(d: Duration) -> String {
-    if d.as_millis() < 1000 {
-        format!("{} ms", d.as_millis())
-    } else {
-        format!("{} s", d.as_secs())
+/// The enum types the tables use, each once, in first-use order.
+fn enum_types(tables: &[&'static TableSchema]) -> Vec<(&'static str, &'static [&'static str])> {
+    let mut out: Vec<(&'static str, &'static [&'static str])> = Vec::new();
+    for t in tables {
+        for c in t.columns {
+            if let crate::schema::ColumnType::Enum { name, variants } = c.ty {
+                if !out.iter().any(|(n, _)| *n == name) {
+                    out.push((name, variants));
+                }
+            }
+        }
     }
+    out
 }

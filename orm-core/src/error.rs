@@ -52,6 +52,20 @@ pub enum Error {
     /// The database could not be reached, or a connection could not be had from the pool in time.
     #[error("connection error: {0}")]
     Connection(String),
+    /// No connection could be had from the pool within its checkout timeout.
+    #[error("no connection available from the pool within {waited:?}")]
+    PoolTimeout {
+        /// How long the checkout waited.
+        waited: std::time::Duration,
+    },
+    /// The database aborted the transaction to keep it serializable (PostgreSQL SQLSTATE
+    /// 40001); running it again may succeed.
+    #[error("serialization failure, retry the transaction: {0}")]
+    SerializationFailure(String),
+    /// The database broke a deadlock by aborting this transaction (SQLSTATE 40P01); running it
+    /// again may succeed.
+    #[error("deadlock detected, retry the transaction: {0}")]
+    Deadlock(String),
     /// A bad connection URL or option.
     #[error("configuration error: {0}")]
     Config(String),
@@ -93,6 +107,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether running the transaction again may succeed (serialization failure, deadlock).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::SerializationFailure(_) | Error::Deadlock(_))
+    }
+
     /// The constraint details when this is one of the four constraint violations.
     pub fn constraint(&self) -> Option<&ConstraintInfo> {
         match self {

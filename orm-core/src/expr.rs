@@ -139,24 +139,22 @@ impl TextType for Option<String> {}
 pub trait NumericType {
     /// The type of the sum.
     type Sum;
+    /// The SQL type the sum is cast to, so every backend returns the same type (PostgreSQL's
+    /// SUM of a bigint is a numeric).
+    const SUM_TYPE: crate::schema::ColumnType;
 }
-impl NumericType for i16 {
-    type Sum = i64;
+macro_rules! numeric {
+    ($($t:ty => $sum:ty, $ct:ident);*) => {$(
+        impl NumericType for $t {
+            type Sum = $sum;
+            const SUM_TYPE: crate::schema::ColumnType = crate::schema::ColumnType::$ct;
+        }
+    )*};
 }
-impl NumericType for i32 {
-    type Sum = i64;
-}
-impl NumericType for i64 {
-    type Sum = i64;
-}
-impl NumericType for f32 {
-    type Sum = f64;
-}
-impl NumericType for f64 {
-    type Sum = f64;
-}
+numeric!(i16 => i64, BigInt; i32 => i64, BigInt; i64 => i64, BigInt; f32 => f64, Double; f64 => f64, Double);
 impl<T: NumericType> NumericType for Option<T> {
     type Sum = T::Sum;
+    const SUM_TYPE: crate::schema::ColumnType = T::SUM_TYPE;
 }
 
 /// The nullable form of a column type, for aggregates that are NULL over no rows (`MIN`, `MAX`):
@@ -334,11 +332,13 @@ pub fn count_distinct<T>(x: impl IntoTyped<T>) -> TypedExpr<i64> {
 }
 /// `SUM(x)`: NULL (None) over no rows; integer columns sum to `i64`, float columns to `f64`.
 pub fn sum<T: NumericType>(x: impl IntoTyped<T>) -> TypedExpr<Option<T::Sum>> {
-    TypedExpr::new(Expr::Func { func: Func::Sum, args: vec![x.into_untyped()] })
+    let sum = Expr::Func { func: Func::Sum, args: vec![x.into_untyped()] };
+    TypedExpr::new(Expr::Cast { expr: Box::new(sum), ty: T::SUM_TYPE })
 }
 /// `AVG(x)`, as a float; NULL (None) over no rows.
 pub fn avg<T: NumericType>(x: impl IntoTyped<T>) -> TypedExpr<Option<f64>> {
-    TypedExpr::new(Expr::Func { func: Func::Avg, args: vec![x.into_untyped()] })
+    let avg = Expr::Func { func: Func::Avg, args: vec![x.into_untyped()] };
+    TypedExpr::new(Expr::Cast { expr: Box::new(avg), ty: crate::schema::ColumnType::Double })
 }
 /// `MIN(x)`: NULL (None) over no rows.
 pub fn min<T: Nullable>(x: impl IntoTyped<T>) -> TypedExpr<T::Nullable> {
@@ -435,3 +435,141 @@ tuple_selectable!(A, B, C, D, E);
 tuple_selectable!(A, B, C, D, E, F);
 tuple_selectable!(A, B, C, D, E, F, G);
 tuple_selectable!(A, B, C, D, E, F, G, H);
+
+/// Column types holding JSON: `Json<T>`, `serde_json::Value`, and `Option` of them.
+pub trait JsonType {}
+impl<T> JsonType for crate::value::Json<T> {}
+impl JsonType for serde_json::Value {}
+impl<T: JsonType> JsonType for Option<T> {}
+
+fn json(op: crate::statement::JsonOp, expr: Expr, arg: crate::value::Value) -> Expr {
+    Expr::Json { op, expr: Box::new(expr), arg: Box::new(Expr::Value(arg)) }
+}
+
+macro_rules! json_methods {
+    () => {
+        /// `self -> key`: the value at `key`, as JSON (NULL when absent).
+        pub fn get(self, key: &str) -> TypedExpr<Option<serde_json::Value>> {
+            TypedExpr::new(json(
+                crate::statement::JsonOp::Get,
+                self.expr(),
+                crate::value::Value::Text(key.to_owned()),
+            ))
+        }
+        /// `self ->> key`: the value at `key`, as text (NULL when absent).
+        pub fn get_text(self, key: &str) -> TypedExpr<Option<String>> {
+            TypedExpr::new(json(
+                crate::statement::JsonOp::GetText,
+                self.expr(),
+                crate::value::Value::Text(key.to_owned()),
+            ))
+        }
+        /// `self @> doc`: the document contains `doc` (PostgreSQL only).
+        pub fn json_contains(self, doc: serde_json::Value) -> Expr {
+            json(crate::statement::JsonOp::Contains, self.expr(), crate::value::Value::Json(doc))
+        }
+        /// `self ? key`: the document has `key` at top level.
+        pub fn has_key(self, key: &str) -> Expr {
+            json(
+                crate::statement::JsonOp::HasKey,
+                self.expr(),
+                crate::value::Value::Text(key.to_owned()),
+            )
+        }
+    };
+}
+
+impl<M: Model, T: JsonType> Column<M, T> {
+    json_methods!();
+}
+impl<T: JsonType> TypedExpr<T> {
+    json_methods!();
+}
+
+/// Column types holding arrays: `Vec<String>`, `Vec<i64>`, and `Option` of them.
+pub trait ArrayType {
+    /// The element type.
+    type Elem;
+    /// The elements as one bound value.
+    fn array_value(items: Vec<Self::Elem>) -> crate::value::Value;
+}
+impl ArrayType for Vec<String> {
+    type Elem = String;
+    fn array_value(items: Vec<String>) -> crate::value::Value {
+        crate::value::Value::TextArray(items)
+    }
+}
+impl ArrayType for Vec<i64> {
+    type Elem = i64;
+    fn array_value(items: Vec<i64>) -> crate::value::Value {
+        crate::value::Value::IntArray(items)
+    }
+}
+impl<T: ArrayType> ArrayType for Option<T> {
+    type Elem = T::Elem;
+    fn array_value(items: Vec<T::Elem>) -> crate::value::Value {
+        T::array_value(items)
+    }
+}
+
+impl<M: Model, T: ArrayType> Column<M, T> {
+    fn array(self, op: crate::statement::ArrayOp, arg: Expr) -> Expr {
+        Expr::Array { op, expr: Box::new(self.expr()), arg: Box::new(arg) }
+    }
+
+    /// `self @> items`: the array holds every one of `items`.
+    pub fn contains<E: Into<T::Elem>>(self, items: impl IntoIterator<Item = E>) -> Expr {
+        let v = T::array_value(items.into_iter().map(Into::into).collect());
+        self.array(crate::statement::ArrayOp::Contains, Expr::Value(v))
+    }
+
+    /// `self && items`: the array holds at least one of `items`.
+    pub fn overlaps<E: Into<T::Elem>>(self, items: impl IntoIterator<Item = E>) -> Expr {
+        let v = T::array_value(items.into_iter().map(Into::into).collect());
+        self.array(crate::statement::ArrayOp::Overlaps, Expr::Value(v))
+    }
+
+    /// `item = ANY(self)`: the array holds `item`.
+    pub fn any_eq(self, item: impl Operand<T::Elem>) -> Expr {
+        self.array(crate::statement::ArrayOp::Any, item.into_expr())
+    }
+}
+
+impl<M: Model, T: TextType> Column<M, T> {
+    /// Full-text search: `to_tsvector(config, self) @@ plainto_tsquery(config, query)`, where
+    /// `config` is a text search configuration such as `"english"`. PostgreSQL only.
+    pub fn matches(self, config: &'static str, query: &str) -> Expr {
+        search([self.expr()], config, query)
+    }
+
+    /// Full-text search with web-search syntax (`"a phrase" -not or`):
+    /// `websearch_to_tsquery`. PostgreSQL only.
+    pub fn matches_websearch(self, config: &'static str, query: &str) -> Expr {
+        search_websearch([self.expr()], config, query)
+    }
+}
+
+/// Full-text search over several text expressions joined with spaces:
+/// `search([Post::title.expr(), Post::content.expr()], "english", "rust orm")`.
+pub fn search(document: impl IntoIterator<Item = Expr>, config: &'static str, query: &str) -> Expr {
+    Expr::FullText {
+        document: document.into_iter().collect(),
+        config,
+        query: Box::new(Expr::Value(crate::value::Value::Text(query.to_owned()))),
+        websearch: false,
+    }
+}
+
+/// [`search`] with web-search query syntax.
+pub fn search_websearch(
+    document: impl IntoIterator<Item = Expr>,
+    config: &'static str,
+    query: &str,
+) -> Expr {
+    Expr::FullText {
+        document: document.into_iter().collect(),
+        config,
+        query: Box::new(Expr::Value(crate::value::Value::Text(query.to_owned()))),
+        websearch: true,
+    }
+}

@@ -22,8 +22,9 @@ pub use dialect::{Dialect, SqlWriter};
 pub use engine::{Engine, EngineOptions, StatementEvent, StatementListener};
 pub use error::{ConstraintInfo, DecodeError, Error, Result};
 pub use expr::{
-    avg, count, count_distinct, count_star, lower, max, min, sum, upper, Assignment, Column,
-    IntoTyped, Nullable, NumericType, Operand, Selectable, TextType, TypedExpr,
+    avg, count, count_distinct, count_star, lower, max, min, search, search_websearch, sum, upper,
+    ArrayType, Assignment, Column, IntoTyped, JsonType, Nullable, NumericType, Operand, Selectable,
+    TextType, TypedExpr,
 };
 pub use model::{ColumnMask, Model, ModelEntry, Related};
 pub use query::{Page, Query, SelectQuery};
@@ -33,7 +34,7 @@ pub use schema::{
     TableSchema, UniqueSchema,
 };
 pub use session::{Handle, Nested, RawQuery, Session};
-pub use statement::{Expr, OrderBy};
+pub use statement::{ArrayOp, Expr, JsonOp, OrderBy};
 pub use value::{DbEnum, FromValue, Json, ToValue, Value, ValueRef};
 
 /// Items the derive macros' generated code names. Not a public API: may change in any release.

@@ -59,7 +59,7 @@ impl<'s, M: Model> Query<'s, M> {
     }
 
     /// The SELECT this query runs, rendered for the session's dialect.
-    pub fn to_sql(&self) -> Rendered {
+    pub fn to_sql(&self) -> Result<Rendered> {
         self.session.engine().dialect().select(&self.select)
     }
 
@@ -71,10 +71,10 @@ impl<'s, M: Model> Query<'s, M> {
             && self.select.limit.is_none()
             && self.select.offset.is_none();
         if plain {
-            let sql = self.session.select_all_sql::<M>();
+            let sql = self.session.select_all_sql::<M>()?;
             return self.session.load_rows::<M>(&sql, &[], self.tracked);
         }
-        let r = self.session.engine().dialect().select(&self.select);
+        let r = self.session.engine().dialect().select(&self.select)?;
         self.session.load_rows::<M>(&r.sql, &r.params, self.tracked)
     }
 
@@ -115,7 +115,7 @@ impl<'s, M: Model> Query<'s, M> {
             outer
         };
         self.session.autoflush()?;
-        let r = self.session.engine().dialect().select(&sel);
+        let r = self.session.engine().dialect().select(&sel)?;
         let rows = self.session.fetch(&r.sql, &r.params, &mut |row| {
             crate::connection::decode_at::<i64>(row, 0, "count")
         })?;
@@ -130,14 +130,14 @@ impl<'s, M: Model> Query<'s, M> {
     /// Whether any row matches.
     pub fn exists(self) -> Result<bool> {
         let mut inner = self.select;
-        inner.columns = vec![Expr::Value(crate::value::Value::Int(1))];
+        inner.columns = vec![Expr::Int(1)];
         inner.order_by.clear();
         let mut outer = Select::from_table(M::TABLE.name);
         outer.columns = vec![Expr::Exists(Box::new(inner))];
         outer.from = From::Table(M::TABLE.name);
         outer.limit = Some(1);
         self.session.autoflush()?;
-        let r = self.session.engine().dialect().select(&outer);
+        let r = self.session.engine().dialect().select(&outer)?;
         // `SELECT EXISTS (...) FROM t LIMIT 1` returns no row for an empty table.
         let rows = self.session.fetch(&r.sql, &r.params, &mut |row| {
             crate::connection::decode_at::<bool>(row, 0, "exists")
@@ -172,6 +172,32 @@ impl<'s, M: Model> Query<'s, M> {
         Ok(Page { items, page, per_page, total })
     }
 
+    /// The database's plan for this query, as text (`EXPLAIN`; on SQLite `EXPLAIN QUERY PLAN`).
+    pub fn explain(self) -> Result<String> {
+        self.explain_with(false)
+    }
+
+    /// The plan with real row counts and timings (`EXPLAIN ANALYZE`; runs the query). Not
+    /// available on SQLite.
+    pub fn explain_analyze(self) -> Result<String> {
+        self.explain_with(true)
+    }
+
+    fn explain_with(self, analyze: bool) -> Result<String> {
+        self.session.autoflush()?;
+        let dialect = self.session.engine().dialect();
+        let prefix = dialect.explain_prefix(analyze)?;
+        let r = dialect.select(&self.select)?;
+        let sql = format!("{prefix}{}", r.sql);
+        let lines = self.session.fetch(&sql, &r.params, &mut |row| {
+            // The plan text is the last column (PostgreSQL has one; SQLite's is `detail`).
+            let last = row.len().saturating_sub(1);
+            let name = row.column_name(last).unwrap_or("plan").to_owned();
+            crate::connection::decode_at::<String>(row, last, &name)
+        })?;
+        Ok(lines.join("\n"))
+    }
+
     /// Bulk UPDATE of every matching row; returns the number of rows changed. The session's
     /// snapshots of `M` are forgotten (their rows may have changed).
     pub fn update(self, assignments: impl IntoIterator<Item = Assignment>) -> Result<u64> {
@@ -198,7 +224,7 @@ impl<'s, M: Model> Query<'s, M> {
             table: M::TABLE.name,
             set,
             filter: self.select.filter,
-        });
+        })?;
         let n = self.session.write(&r.sql, &r.params)?;
         self.session.forget_snapshots::<M>();
         Ok(n)
@@ -211,7 +237,7 @@ impl<'s, M: Model> Query<'s, M> {
             .session
             .engine()
             .dialect()
-            .delete(&Delete { table: M::TABLE.name, filter: self.select.filter });
+            .delete(&Delete { table: M::TABLE.name, filter: self.select.filter })?;
         let n = self.session.write(&r.sql, &r.params)?;
         self.session.forget_snapshots::<M>();
         Ok(n)
@@ -293,14 +319,14 @@ impl<S: Selectable> SelectQuery<'_, S> {
     }
 
     /// The SELECT this query runs.
-    pub fn to_sql(&self) -> Rendered {
+    pub fn to_sql(&self) -> Result<Rendered> {
         self.session.engine().dialect().select(&self.select)
     }
 
     /// Every row.
     pub fn all(self) -> Result<Vec<S::Output>> {
         self.session.autoflush()?;
-        let r = self.session.engine().dialect().select(&self.select);
+        let r = self.session.engine().dialect().select(&self.select)?;
         self.session.fetch(&r.sql, &r.params, &mut |row| S::decode(row, 0))
     }
 

@@ -97,6 +97,6 @@ pub fn bind_named(
             params[p].0
         )));
     }
-    let r = w.finish();
+    let r = w.finish()?;
     Ok((r.sql, r.params))
 }

@@ -749,8 +749,8 @@ impl Session {
         table: &'static TableSchema,
         kind: StmtKind,
         mask: ColumnMask,
-        render: impl FnOnce() -> String,
-    ) -> Arc<str> {
+        render: impl FnOnce() -> Result<String>,
+    ) -> Result<Arc<str>> {
         self.engine.cached_sql((table.name, kind as u8, mask), render)
     }
 
@@ -785,8 +785,8 @@ impl Session {
                             ret.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.name).collect();
                         dialect
                             .insert(&Insert { table: t.name, columns: cols, rows, returning })
-                            .sql
-                    });
+                            .map(|r| r.sql)
+                    })?;
                     let conn = Self::conn_of(&self.engine, &mut self.conn)?;
                     if returning.is_empty() {
                         self.engine.run_execute(conn, &sql, &params)?;
@@ -820,8 +820,8 @@ impl Session {
                             .collect();
                         dialect
                             .update(&Update { table: t.name, set, filter: Some(key_filter(t)) })
-                            .sql
-                    });
+                            .map(|r| r.sql)
+                    })?;
                     let conn = Self::conn_of(&self.engine, &mut self.conn)?;
                     let n = self.engine.run_execute(conn, &sql, &params)?;
                     if n == 0 {
@@ -837,8 +837,10 @@ impl Session {
                     let t = d.table;
                     let params = d.key_values.clone();
                     let sql = self.cached_sql(t, StmtKind::Delete, ColumnMask::empty(), || {
-                        dialect.delete(&Delete { table: t.name, filter: Some(key_filter(t)) }).sql
-                    });
+                        dialect
+                            .delete(&Delete { table: t.name, filter: Some(key_filter(t)) })
+                            .map(|r| r.sql)
+                    })?;
                     let conn = Self::conn_of(&self.engine, &mut self.conn)?;
                     self.engine.run_execute(conn, &sql, &params)?;
                     generated.push(Vec::new());
@@ -912,8 +914,8 @@ impl Session {
         let sql = self.cached_sql(t, StmtKind::Get, ColumnMask::empty(), || {
             let mut sel = select_all_of(t);
             sel.filter = Some(key_filter(t));
-            dialect.select(&sel).sql
-        });
+            dialect.select(&sel).map(|r| r.sql)
+        })?;
         let params = M::key_values(&key);
         let mut rows = self.load_rows::<M>(&sql, &params, true)?;
         Ok(rows.pop())
@@ -933,10 +935,10 @@ impl Session {
         Ok(())
     }
 
-    pub(crate) fn select_all_sql<M: Model>(&mut self) -> Arc<str> {
+    pub(crate) fn select_all_sql<M: Model>(&mut self) -> Result<Arc<str>> {
         let dialect = self.engine.dialect();
         self.cached_sql(M::TABLE, StmtKind::SelectAll, ColumnMask::empty(), || {
-            dialect.select(&select_all_of(M::TABLE)).sql
+            dialect.select(&select_all_of(M::TABLE)).map(|r| r.sql)
         })
     }
 
@@ -996,12 +998,38 @@ impl Session {
         r.map(|_| out)
     }
 
-    /// Runs a writing statement inside the session's transaction.
+    /// Runs a writing statement inside the session's transaction. A failing statement changes
+    /// nothing and leaves the transaction usable, on every backend (a savepoint guards it when
+    /// earlier work is in the transaction; PostgreSQL would otherwise abort the transaction).
     pub(crate) fn write(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.autoflush()?;
+        let fresh_tx = !self.in_tx;
         self.ensure_tx()?;
-        let conn = Self::conn_of(&self.engine, &mut self.conn)?;
-        self.engine.run_execute(conn, sql, params)
+        let dialect = self.engine.dialect();
+        if !fresh_tx {
+            self.batch(&dialect.savepoint_sql(FLUSH_SAVEPOINT))?;
+        }
+        let r = {
+            let conn = Self::conn_of(&self.engine, &mut self.conn)?;
+            self.engine.run_execute(conn, sql, params)
+        };
+        match (&r, fresh_tx) {
+            (Ok(_), false) => self.batch(&dialect.release_savepoint_sql(FLUSH_SAVEPOINT))?,
+            (Ok(_), true) => {}
+            (Err(_), false) => {
+                let _ = self.batch(&format!(
+                    "{}; {}",
+                    dialect.rollback_to_savepoint_sql(FLUSH_SAVEPOINT),
+                    dialect.release_savepoint_sql(FLUSH_SAVEPOINT)
+                ));
+            }
+            (Err(_), true) => {
+                let _ = self.batch("ROLLBACK");
+                self.in_tx = false;
+                self.release_if_idle();
+            }
+        }
+        r
     }
 
     /// After a bulk UPDATE or DELETE the session no longer knows the rows of `M`: the next

@@ -150,6 +150,70 @@ pub enum Expr {
     CountStar,
     /// `EXISTS (subquery)`
     Exists(Box<Select>),
+    /// An integer written into the SQL text (for constants the builder itself chooses, such as
+    /// `SELECT 1`; user values are always [`Expr::Value`]).
+    Int(i64),
+    /// `CAST(expr AS type)`.
+    Cast {
+        /// The expression.
+        expr: Box<Expr>,
+        /// The target type, written by the dialect.
+        ty: crate::schema::ColumnType,
+    },
+    /// A JSON operator: `expr -> arg`, `expr ->> arg`, `expr @> arg`, `expr ? arg`.
+    Json {
+        /// Which operator.
+        op: JsonOp,
+        /// The JSON document.
+        expr: Box<Expr>,
+        /// The key, or the contained document.
+        arg: Box<Expr>,
+    },
+    /// An array operator: `expr @> arg`, `expr && arg`, `arg = ANY(expr)`.
+    Array {
+        /// Which operator.
+        op: ArrayOp,
+        /// The array column.
+        expr: Box<Expr>,
+        /// The other array, or the element for `Any`.
+        arg: Box<Expr>,
+    },
+    /// Full-text search: `to_tsvector(config, document) @@ plainto_tsquery(config, query)`
+    /// (`websearch_to_tsquery` when `websearch`).
+    FullText {
+        /// The searched text: one expression, or several joined with spaces.
+        document: Vec<Expr>,
+        /// The text search configuration, e.g. `english` (letters, digits and `_` only).
+        config: &'static str,
+        /// The query text.
+        query: Box<Expr>,
+        /// Web-search syntax (`"quoted phrases" -excluded or`).
+        websearch: bool,
+    },
+}
+
+/// A JSON operator, see [`Expr::Json`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonOp {
+    /// `->`: the value at a key, as JSON.
+    Get,
+    /// `->>`: the value at a key, as text.
+    GetText,
+    /// `@>`: contains the given document.
+    Contains,
+    /// `?`: has the key at top level.
+    HasKey,
+}
+
+/// An array operator, see [`Expr::Array`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrayOp {
+    /// `@>`: holds every element of the other array.
+    Contains,
+    /// `&&`: shares at least one element with the other array.
+    Overlaps,
+    /// `arg = ANY(expr)`: holds the element.
+    Any,
 }
 
 impl Expr {

@@ -39,6 +39,9 @@ pub enum Value {
     TextArray(Vec<String>),
     /// An array of integers.
     IntArray(Vec<i64>),
+    /// A list bound as one array parameter (PostgreSQL's `= ANY($1)`); its elements share
+    /// one kind.
+    List(Vec<Value>),
     /// An enum label of the SQL enum type `type_name`.
     Enum {
         /// The SQL type's name.
@@ -63,9 +66,9 @@ impl Value {
             Value::Timestamp(t) => ValueRef::Timestamp(*t),
             Value::DateTime(t) => ValueRef::DateTime(*t),
             Value::Date(d) => ValueRef::Date(*d),
-            Value::Json(_) | Value::TextArray(_) | Value::IntArray(_) | Value::Enum { .. } => {
-                return None
-            }
+            Value::TextArray(a) => ValueRef::TextArray(a),
+            Value::IntArray(a) => ValueRef::IntArray(a),
+            Value::Json(_) | Value::List(_) | Value::Enum { .. } => return None,
         })
     }
 
@@ -85,6 +88,7 @@ impl Value {
             Value::Json(_) => "json",
             Value::TextArray(_) => "text[]",
             Value::IntArray(_) => "bigint[]",
+            Value::List(_) => "list",
             Value::Enum { .. } => "enum",
         }
     }
@@ -116,6 +120,10 @@ pub enum ValueRef<'a> {
     DateTime(NaiveDateTime),
     /// A date.
     Date(NaiveDate),
+    /// An array of text (PostgreSQL `text[]`).
+    TextArray(&'a [String]),
+    /// An array of integers (PostgreSQL `bigint[]`).
+    IntArray(&'a [i64]),
 }
 
 impl ValueRef<'_> {
@@ -133,6 +141,8 @@ impl ValueRef<'_> {
             ValueRef::Timestamp(t) => format!("timestamptz {t}"),
             ValueRef::DateTime(t) => format!("timestamp {t}"),
             ValueRef::Date(d) => format!("date {d}"),
+            ValueRef::TextArray(a) => format!("text[] of {} elements", a.len()),
+            ValueRef::IntArray(a) => format!("bigint[] of {} elements", a.len()),
         }
     }
 
@@ -149,6 +159,8 @@ impl ValueRef<'_> {
             ValueRef::Timestamp(t) => Value::Timestamp(t),
             ValueRef::DateTime(t) => Value::DateTime(t),
             ValueRef::Date(d) => Value::Date(d),
+            ValueRef::TextArray(a) => Value::TextArray(a.to_vec()),
+            ValueRef::IntArray(a) => Value::IntArray(a.to_vec()),
         }
     }
 }
@@ -484,6 +496,9 @@ impl ToValue for Vec<String> {
 }
 impl FromValue for Vec<String> {
     fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        if let ValueRef::TextArray(a) = v {
+            return Ok(a.to_vec());
+        }
         Json::<Vec<String>>::from_value(v)
             .map(|j| j.0)
             .map_err(|e| DecodeError::new("Vec<String>", e.got))
@@ -498,6 +513,9 @@ impl ToValue for Vec<i64> {
 }
 impl FromValue for Vec<i64> {
     fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        if let ValueRef::IntArray(a) = v {
+            return Ok(a.to_vec());
+        }
         Json::<Vec<i64>>::from_value(v)
             .map(|j| j.0)
             .map_err(|e| DecodeError::new("Vec<i64>", e.got))

@@ -5,9 +5,10 @@
 //! chosen for their affinity, see the crate docs), a CHECK for enum columns, and ILIKE written as
 //! `LOWER(x) LIKE LOWER(pattern)` because every connection makes LIKE case-sensitive.
 
+use orm_core::dialect::{PREC_ADD, PREC_ATOM};
 use orm_core::schema::{ColumnSchema, ColumnType};
-use orm_core::statement::Expr;
-use orm_core::{Dialect, SqlWriter};
+use orm_core::statement::{ArrayOp, Expr, JsonOp};
+use orm_core::{Dialect, Error, Result, SqlWriter};
 
 /// The SQLite dialect. Stateless; use [`DIALECT`] where a `&'static dyn Dialect` is wanted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -98,6 +99,78 @@ impl Dialect for SqliteDialect {
         }
     }
 
+    /// `->` and `->>` are SQLite's own JSON operators (3.38+; a text key means `$.key`).
+    /// `->>` returns SQL values, so it is cast to TEXT to match PostgreSQL's text result (a
+    /// JSON `true` reads back as `1`, not `true`). `?` becomes `json_type(...) IS NOT NULL`;
+    /// `@>` (containment) has no SQLite equivalent and is an [`Error::Unsupported`].
+    fn write_json(&self, w: &mut SqlWriter, op: JsonOp, expr: &Expr, arg: &Expr) {
+        match op {
+            JsonOp::Get => {
+                self.write_operand(w, expr, PREC_ATOM);
+                w.push(" -> ");
+                self.write_operand(w, arg, PREC_ATOM);
+            }
+            JsonOp::GetText => {
+                w.push("CAST(");
+                self.write_operand(w, expr, PREC_ATOM);
+                w.push(" ->> ");
+                self.write_operand(w, arg, PREC_ATOM);
+                w.push(" AS TEXT)");
+            }
+            JsonOp::HasKey => {
+                w.push("json_type(");
+                self.write_expr(w, expr);
+                w.push(", '$.' || json_quote(");
+                self.write_expr(w, arg);
+                w.push(")) IS NOT NULL");
+            }
+            JsonOp::Contains => w.fail(unsupported("JSON containment (@>)")),
+        }
+    }
+
+    /// Arrays are JSON text on SQLite; the operators are emulated with `json_each`, with
+    /// PostgreSQL's results for non-NULL arrays.
+    fn write_array(&self, w: &mut SqlWriter, op: ArrayOp, expr: &Expr, arg: &Expr) {
+        match op {
+            ArrayOp::Contains => {
+                w.push("NOT EXISTS (SELECT 1 FROM json_each(");
+                self.write_expr(w, arg);
+                w.push(") AS \"want\" WHERE \"want\".\"value\" NOT IN (SELECT \"have\".\"value\" FROM json_each(");
+                self.write_expr(w, expr);
+                w.push(") AS \"have\"))");
+            }
+            ArrayOp::Overlaps => {
+                w.push("EXISTS (SELECT 1 FROM json_each(");
+                self.write_expr(w, expr);
+                w.push(") AS \"have\" WHERE \"have\".\"value\" IN (SELECT \"want\".\"value\" FROM json_each(");
+                self.write_expr(w, arg);
+                w.push(") AS \"want\"))");
+            }
+            ArrayOp::Any => {
+                w.push("EXISTS (SELECT 1 FROM json_each(");
+                self.write_expr(w, expr);
+                w.push(") AS \"have\" WHERE \"have\".\"value\" = ");
+                self.write_operand(w, arg, PREC_ADD);
+                w.push(")");
+            }
+        }
+    }
+
+    /// SQLite's full-text search needs an FTS5 virtual table; plain tables cannot be searched
+    /// with PostgreSQL's semantics, so this is an [`Error::Unsupported`], never a LIKE guess.
+    fn write_full_text(&self, w: &mut SqlWriter, _: &[Expr], _: &str, _: &Expr, _: bool) {
+        w.fail(unsupported("full-text search (to_tsvector @@ tsquery)"));
+    }
+
+    /// `EXPLAIN QUERY PLAN`; SQLite has no EXPLAIN ANALYZE.
+    fn explain_prefix(&self, analyze: bool) -> Result<&'static str> {
+        if analyze {
+            Err(unsupported("EXPLAIN ANALYZE"))
+        } else {
+            Ok("EXPLAIN QUERY PLAN ")
+        }
+    }
+
     /// ` CHECK ("col" IN ('a', 'b'))`: SQLite has no enum type.
     fn write_enum_check(&self, w: &mut SqlWriter, col: &ColumnSchema, variants: &[&str]) {
         w.push(" CHECK (");
@@ -140,4 +213,8 @@ pub fn parse_declared_type(declared: &str) -> Option<(ColumnType, Option<u32>)> 
         }
     };
     Some((ty, None))
+}
+
+fn unsupported(what: &str) -> Error {
+    Error::Unsupported { backend: "sqlite", what: what.to_owned() }
 }

@@ -53,7 +53,7 @@ fn identifiers_are_quoted_with_embedded_quotes_doubled() {
     DIALECT.write_ident(&mut w, r#"x"); DROP TABLE users; --"#);
     assert_eq!(w.sql, r#""x""); DROP TABLE users; --""#);
     let s = Select::from_table(r#"a"b"#);
-    assert_eq!(DIALECT.select(&s).sql, r#"SELECT * FROM "a""b""#);
+    assert_eq!(DIALECT.select(&s).expect("render").sql, r#"SELECT * FROM "a""b""#);
 }
 
 #[test]
@@ -226,7 +226,7 @@ fn select_with_everything() {
         vec![OrderBy { expr: col("name"), desc: false }, OrderBy { expr: col("id"), desc: true }];
     s.limit = Some(10);
     s.offset = Some(20);
-    let r = DIALECT.select(&s);
+    let r = DIALECT.select(&s).expect("render");
     assert_eq!(
         r.sql,
         r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."age" >= ?1 AND "users"."name" LIKE ?2 ORDER BY "users"."name" ASC, "users"."id" DESC LIMIT 10 OFFSET 20"#
@@ -237,11 +237,14 @@ fn select_with_everything() {
     d.distinct = true;
     d.columns = vec![col("name")];
     d.limit = Some(1);
-    assert_eq!(DIALECT.select(&d).sql, r#"SELECT DISTINCT "users"."name" FROM "users" LIMIT 1"#);
+    assert_eq!(
+        DIALECT.select(&d).expect("render").sql,
+        r#"SELECT DISTINCT "users"."name" FROM "users" LIMIT 1"#
+    );
 
     let mut o = Select::from_table("users");
     o.offset = Some(5);
-    assert_eq!(DIALECT.select(&o).sql, r#"SELECT * FROM "users" OFFSET 5"#);
+    assert_eq!(DIALECT.select(&o).expect("render").sql, r#"SELECT * FROM "users" OFFSET 5"#);
 }
 
 #[test]
@@ -252,7 +255,7 @@ fn select_group_by_having() {
     s.group_by = vec![author];
     s.having = Some(Expr::binary(Expr::CountStar, BinaryOp::Gt, int(2)));
     s.order_by = vec![OrderBy { expr: Expr::CountStar, desc: true }];
-    let r = DIALECT.select(&s);
+    let r = DIALECT.select(&s).expect("render");
     assert_eq!(
         r.sql,
         r#"SELECT "posts"."author_id", COUNT(*) FROM "posts" GROUP BY "posts"."author_id" HAVING COUNT(*) > ?1 ORDER BY COUNT(*) DESC"#
@@ -268,7 +271,7 @@ fn count_over_a_subquery() {
     let mut outer = Select::from_table("users");
     outer.from = From::Subquery(Box::new(inner), "sub");
     outer.columns = vec![Expr::CountStar];
-    let r = DIALECT.select(&outer);
+    let r = DIALECT.select(&outer).expect("render");
     assert_eq!(
         r.sql,
         r#"SELECT COUNT(*) FROM (SELECT * FROM "users" WHERE "users"."age" < ?1 LIMIT 5) AS "sub""#
@@ -284,7 +287,7 @@ fn insert_forms() {
         rows: vec![vec![Value::Text("a".into()), Value::Int(1)]],
         returning: vec!["id"],
     };
-    let r = DIALECT.insert(&one);
+    let r = DIALECT.insert(&one).expect("render");
     assert_eq!(r.sql, r#"INSERT INTO "users" ("name", "age") VALUES (?1, ?2) RETURNING "id""#);
     assert_eq!(r.params, vec![Value::Text("a".into()), Value::Int(1)]);
 
@@ -297,14 +300,14 @@ fn insert_forms() {
         ],
         returning: vec![],
     };
-    let r = DIALECT.insert(&many);
+    let r = DIALECT.insert(&many).expect("render");
     assert_eq!(r.sql, r#"INSERT INTO "users" ("name", "age") VALUES (?1, ?2), (?3, ?4)"#);
     assert_eq!(r.params.len(), 4);
 
     let defaults =
         Insert { table: "users", columns: vec![], rows: vec![], returning: vec!["id", "created"] };
     assert_eq!(
-        DIALECT.insert(&defaults).sql,
+        DIALECT.insert(&defaults).expect("render").sql,
         r#"INSERT INTO "users" DEFAULT VALUES RETURNING "id", "created""#
     );
 }
@@ -316,19 +319,22 @@ fn update_and_delete() {
         set: vec![("name", text("b")), ("age", Expr::binary(col("age"), BinaryOp::Add, int(1)))],
         filter: Some(Expr::binary(col("id"), BinaryOp::Eq, int(7))),
     };
-    let r = DIALECT.update(&u);
+    let r = DIALECT.update(&u).expect("render");
     assert_eq!(
         r.sql,
         r#"UPDATE "users" SET "name" = ?1, "age" = "users"."age" + ?2 WHERE "users"."id" = ?3"#
     );
     assert_eq!(r.params, vec![Value::Text("b".into()), Value::Int(1), Value::Int(7)]);
     let all = Update { table: "users", set: vec![("age", Expr::Value(Value::Null))], filter: None };
-    assert_eq!(DIALECT.update(&all).sql, r#"UPDATE "users" SET "age" = ?1"#);
+    assert_eq!(DIALECT.update(&all).expect("render").sql, r#"UPDATE "users" SET "age" = ?1"#);
 
     let d = Delete { table: "users", filter: Some(Expr::binary(col("id"), BinaryOp::Eq, int(7))) };
-    assert_eq!(DIALECT.delete(&d).sql, r#"DELETE FROM "users" WHERE "users"."id" = ?1"#);
     assert_eq!(
-        DIALECT.delete(&Delete { table: "users", filter: None }).sql,
+        DIALECT.delete(&d).expect("render").sql,
+        r#"DELETE FROM "users" WHERE "users"."id" = ?1"#
+    );
+    assert_eq!(
+        DIALECT.delete(&Delete { table: "users", filter: None }).expect("render").sql,
         r#"DELETE FROM "users""#
     );
 }

@@ -130,7 +130,7 @@ fn insert_sample(conn: &mut dyn Connection, s: &Sample) -> i64 {
         ]],
         returning: vec!["id"],
     };
-    let r = DIALECT.insert(&ins);
+    let r = DIALECT.insert(&ins).expect("render");
     one::<i64>(conn, &r.sql, &r.params).expect("insert")
 }
 
@@ -142,7 +142,7 @@ fn every_type_round_trips() -> Result<()> {
     let id = insert_sample(&mut *conn, &s);
     assert_eq!(id, 1);
 
-    let r = DIALECT.select(&Select::from_table("every"));
+    let r = DIALECT.select(&Select::from_table("every")).expect("render");
     let mut seen = 0;
     conn.query(&r.sql, &r.params, &mut |row| {
         assert_eq!(row.len(), 16);
@@ -321,7 +321,7 @@ fn integer_primary_key_is_generated_and_a_rowid_alias() -> Result<()> {
         rows: vec![vec![Value::Text("a".into())]],
         returning: vec!["id"],
     };
-    let r = DIALECT.insert(&ins);
+    let r = DIALECT.insert(&ins).expect("render");
     assert_eq!(one::<i64>(&mut *conn, &r.sql, &r.params)?, 1);
     assert_eq!(one::<i64>(&mut *conn, &r.sql, &r.params)?, 2);
     // DEFAULT VALUES: the key, the literal defaults and the server default are all filled.
@@ -331,7 +331,7 @@ fn integer_primary_key_is_generated_and_a_rowid_alias() -> Result<()> {
         rows: vec![],
         returning: vec!["id", "active", "name", "created"],
     };
-    let r = DIALECT.insert(&defaults);
+    let r = DIALECT.insert(&defaults).expect("render");
     let mut got = None;
     conn.query(&r.sql, &r.params, &mut |row| {
         got = Some((
@@ -376,7 +376,7 @@ fn like_is_case_sensitive_and_ilike_is_not() -> Result<()> {
         });
         s.order_by =
             vec![OrderBy { expr: Expr::Column { table: "users", name: "name" }, desc: false }];
-        let r = DIALECT.select(&s);
+        let r = DIALECT.select(&s).expect("render");
         let mut out = Vec::new();
         conn.query(&r.sql, &r.params, &mut |row| {
             out.push(decode_at::<String>(row, 0, "name")?);
