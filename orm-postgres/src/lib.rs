@@ -1,1 +1,2 @@
 //! orm-postgres
+pub mod test_server;
