@@ -47,6 +47,21 @@ pub fn precedence(e: &Expr) -> u8 {
     }
 }
 
+/// Whether an expression binds a value somewhere inside it.
+fn has_bound_value(e: &Expr) -> bool {
+    match e {
+        Expr::Value(_) => true,
+        Expr::Column { .. } | Expr::CountStar | Expr::Int(_) | Expr::Exists(_) => false,
+        Expr::Binary { left, right, .. } => has_bound_value(left) || has_bound_value(right),
+        Expr::And(l) | Expr::Or(l) => l.iter().any(has_bound_value),
+        Expr::Not(x) | Expr::IsNull { expr: x, .. } | Expr::Cast { expr: x, .. } => {
+            has_bound_value(x)
+        }
+        Expr::Func { args, .. } => args.iter().any(has_bound_value),
+        _ => true,
+    }
+}
+
 /// Accumulates SQL text and parameters while a dialect renders a statement.
 #[derive(Debug, Default)]
 pub struct SqlWriter {
@@ -403,7 +418,7 @@ pub trait Dialect: Send + Sync + 'static {
                 if i > 0 {
                     w.push(", ");
                 }
-                self.write_expr(w, g);
+                self.write_group_term(w, s, g);
             }
         }
         if let Some(h) = &s.having {
@@ -416,11 +431,24 @@ pub trait Dialect: Send + Sync + 'static {
                 if i > 0 {
                     w.push(", ");
                 }
-                self.write_operand(w, &o.expr, PREC_OR);
+                self.write_group_term(w, s, &o.expr);
                 w.push(if o.desc { " DESC" } else { " ASC" });
             }
         }
         self.write_limit_offset(w, s.limit, s.offset);
+    }
+
+    /// Writes a GROUP BY or ORDER BY term. A term that repeats a selected expression holding
+    /// bound values (`prefs ->> $1`) is written as that column's position: the server cannot
+    /// tell that `$1` and `$3` are equal, and PostgreSQL would reject the grouping.
+    fn write_group_term(&self, w: &mut SqlWriter, s: &Select, e: &Expr) {
+        if has_bound_value(e) {
+            if let Some(pos) = s.columns.iter().position(|c| c == e) {
+                w.push(&(pos + 1).to_string());
+                return;
+            }
+        }
+        self.write_operand(w, e, PREC_OR);
     }
 
     /// Writes an INSERT.

@@ -302,6 +302,17 @@ impl<M: Model, T> Column<M, Option<T>> {
     }
 }
 
+impl<T> TypedExpr<Option<T>> {
+    /// `self IS NULL`
+    pub fn is_null(self) -> Expr {
+        Expr::IsNull { expr: Box::new(self.expr), negated: false }
+    }
+    /// `self IS NOT NULL`
+    pub fn is_not_null(self) -> Expr {
+        Expr::IsNull { expr: Box::new(self.expr), negated: true }
+    }
+}
+
 /// Anything that is a typed SQL expression of type `T`: a column or a [`TypedExpr`].
 pub trait IntoTyped<T> {
     /// The untyped expression.
