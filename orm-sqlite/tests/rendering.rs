@@ -566,3 +566,54 @@ fn arithmetic_keeps_its_meaning() {
         r#"("users"."a" = ?1) = ?2"#
     );
 }
+
+#[test]
+fn grouping_by_a_selected_parameterised_expression_uses_its_position() {
+    use orm_core::statement::JsonOp;
+    let theme = Expr::Json {
+        op: JsonOp::GetText,
+        expr: Box::new(Expr::Column { table: "users", name: "prefs" }),
+        arg: Box::new(text("theme")),
+    };
+    let mut s = Select::from_table("users");
+    s.columns = vec![theme.clone(), Expr::CountStar];
+    s.group_by = vec![theme.clone()];
+    s.order_by = vec![OrderBy { expr: theme, desc: false }];
+    let r = DIALECT.select(&s).expect("render");
+    assert_eq!(
+        r.sql,
+        r#"SELECT CAST("users"."prefs" ->> ?1 AS TEXT), COUNT(*) FROM "users" GROUP BY 1 ORDER BY 1 ASC"#
+    );
+    assert_eq!(r.params, vec![Value::Text("theme".into())]);
+}
+
+#[test]
+fn postgres_only_operators_are_emulated_or_refused() {
+    use orm_core::statement::{ArrayOp, JsonOp};
+    let tags = || Box::new(Expr::Column { table: "docs", name: "tags" });
+    let arr = || Box::new(Expr::Value(Value::TextArray(vec!["a".into()])));
+    assert_eq!(
+        sql(&Expr::Array { op: ArrayOp::Any, expr: tags(), arg: Box::new(text("a")) }),
+        r#"EXISTS (SELECT 1 FROM json_each("docs"."tags") AS "have" WHERE "have"."value" = ?1)"#
+    );
+    assert_eq!(
+        sql(&Expr::Array { op: ArrayOp::Overlaps, expr: tags(), arg: arr() }),
+        r#"EXISTS (SELECT 1 FROM json_each("docs"."tags") AS "have" WHERE "have"."value" IN (SELECT "want"."value" FROM json_each(?1) AS "want"))"#
+    );
+    assert_eq!(
+        sql(&Expr::Array { op: ArrayOp::Contains, expr: tags(), arg: arr() }),
+        r#"NOT EXISTS (SELECT 1 FROM json_each(?1) AS "want" WHERE "want"."value" NOT IN (SELECT "have"."value" FROM json_each("docs"."tags") AS "have"))"#
+    );
+    assert_eq!(
+        sql(&Expr::Json { op: JsonOp::HasKey, expr: tags(), arg: Box::new(text("k")) }),
+        r#"json_type("docs"."tags", '$.' || json_quote(?1)) IS NOT NULL"#
+    );
+    let mut w = SqlWriter::new();
+    DIALECT.write_expr(
+        &mut w,
+        &Expr::Json { op: JsonOp::Contains, expr: tags(), arg: Box::new(text("{}")) },
+    );
+    assert!(matches!(w.finish(), Err(orm_core::Error::Unsupported { backend: "sqlite", .. })));
+    assert!(DIALECT.explain_prefix(true).is_err());
+    assert_eq!(DIALECT.explain_prefix(false).expect("plan"), "EXPLAIN QUERY PLAN ");
+}
