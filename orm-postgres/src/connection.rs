@@ -1,0 +1,266 @@
+//! [`PgConnection`]: the core's [`Connection`] over a `postgres::Client`, and [`PgRow`], the
+//! core's [`Row`] over a `postgres::Row`.
+//!
+//! Every statement is prepared once per connection and kept in a bounded cache
+//! ([`STATEMENT_CACHE_CAPACITY`]), together with the way each of its columns is read, so the
+//! fixed statements the ORM renders once per model are parsed and planned once per connection.
+//! Rows are streamed to the callback (not collected first) and their scalar values are borrowed
+//! from the driver's buffer; only arrays and `numeric` values are decoded into an owned cache,
+//! reused from row to row.
+//!
+//! Schema changes make cached statements stale (PostgreSQL refuses a prepared `SELECT *` whose
+//! result columns changed), so DDL clears the cache: a DDL statement run through
+//! [`Connection::execute`] or [`Connection::query`] is not cached and empties the cache, and so
+//! does any [`Connection::execute_batch`] other than transaction control. A statement that fails
+//! is dropped from the cache, so the next use prepares it afresh.
+
+use crate::error::from_postgres;
+use crate::value::{Bind, Decoder, RawValue};
+use orm_core::connection::RowCallback;
+use orm_core::{Connection, Error, Result, Row, Value, ValueRef};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::Statement;
+use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How many prepared statements each connection keeps: room for the fixed statements (get,
+/// insert, update by key, delete, select all) of 100 models, and then some.
+pub const STATEMENT_CACHE_CAPACITY: usize = 256;
+
+/// A prepared statement and how to read each of its columns.
+struct Prepared {
+    stmt: Statement,
+    decoders: Box<[Decoder]>,
+    /// Whether some column is decoded into the per-row cache.
+    cached_columns: bool,
+}
+
+impl Prepared {
+    fn new(stmt: Statement) -> Self {
+        let decoders: Box<[Decoder]> =
+            stmt.columns().iter().map(|c| Decoder::for_type(c.type_())).collect();
+        let cached_columns = decoders.iter().any(|d| d.is_cached());
+        Prepared { stmt, decoders, cached_columns }
+    }
+}
+
+/// A connection to one PostgreSQL database.
+pub struct PgConnection {
+    client: postgres::Client,
+    cache: HashMap<String, Prepared>,
+}
+
+impl std::fmt::Debug for PgConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgConnection")
+            .field("closed", &self.client.is_closed())
+            .field("cached_statements", &self.cache.len())
+            .finish()
+    }
+}
+
+impl PgConnection {
+    /// Wraps a connected client as it is (the connector configures it; see
+    /// [`PgConnector`](crate::PgConnector)).
+    pub fn new(client: postgres::Client) -> Self {
+        PgConnection { client, cache: HashMap::new() }
+    }
+
+    /// The `postgres` client, for what the ORM does not cover. Statements it prepares do not
+    /// enter this connection's cache; after DDL run through it, call
+    /// [`clear_statement_cache`](Self::clear_statement_cache).
+    pub fn raw(&mut self) -> &mut postgres::Client {
+        &mut self.client
+    }
+
+    /// The `postgres` client, unwrapped.
+    pub fn into_raw(self) -> postgres::Client {
+        self.client
+    }
+
+    /// How many prepared statements are cached.
+    pub fn cached_statements(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Forgets every cached prepared statement (they are closed on the server).
+    pub fn clear_statement_cache(&mut self) {
+        self.cache.clear();
+    }
+
+    /// Runs `sql` and calls `each` for each row; `Ok(rows affected)`.
+    fn run(&mut self, sql: &str, params: &[Value], each: &mut RowCallback<'_>) -> Result<u64> {
+        if is_ddl(sql) {
+            // Not cached: it changes what cached statements mean.
+            self.cache.clear();
+            let stmt = self.client.prepare(sql).map_err(from_postgres)?;
+            let p = Prepared::new(stmt);
+            return run_prepared(&mut self.client, &p, params, each);
+        }
+        if !self.cache.contains_key(sql) {
+            let stmt = self.client.prepare(sql).map_err(from_postgres)?;
+            if self.cache.len() >= STATEMENT_CACHE_CAPACITY {
+                // Any entry will do: the fixed statements the ORM uses come back at once.
+                if let Some(k) = self.cache.keys().next().cloned() {
+                    self.cache.remove(&k);
+                }
+            }
+            self.cache.insert(sql.to_owned(), Prepared::new(stmt));
+        }
+        let PgConnection { client, cache } = self;
+        let Some(p) = cache.get(sql) else {
+            return Err(Error::InvalidUse("prepared statement missing from the cache".into()));
+        };
+        let r = run_prepared(client, p, params, each);
+        if matches!(&r, Err(e) if !matches!(e, Error::InvalidUse(_))) {
+            cache.remove(sql);
+        }
+        r
+    }
+}
+
+fn run_prepared(
+    client: &mut postgres::Client,
+    p: &Prepared,
+    params: &[Value],
+    each: &mut RowCallback<'_>,
+) -> Result<u64> {
+    let expected = p.stmt.params().len();
+    if params.len() != expected {
+        return Err(Error::InvalidUse(format!(
+            "the statement takes {expected} parameters, {} were given",
+            params.len()
+        )));
+    }
+    let binds = params.iter().enumerate().map(|(i, v)| Bind::new(v, i + 1));
+    let mut rows = client.query_raw(&p.stmt, binds).map_err(from_postgres)?;
+    let mut cache: Vec<OnceCell<Value>> = Vec::new();
+    if p.cached_columns {
+        cache.resize_with(p.decoders.len(), OnceCell::new);
+    }
+    while let Some(row) = rows.next().map_err(from_postgres)? {
+        each(&PgRow { row: &row, decoders: &p.decoders, cache: &cache })?;
+        for cell in &mut cache {
+            cell.take();
+        }
+    }
+    Ok(rows.rows_affected().unwrap_or(0))
+}
+
+/// Whether `sql` is a statement that changes the schema (so it must not be cached and makes
+/// the cached statements stale).
+fn is_ddl(sql: &str) -> bool {
+    let word = first_word(sql);
+    ["CREATE", "ALTER", "DROP", "TRUNCATE", "COMMENT", "DO", "GRANT", "REVOKE", "REINDEX", "IMPORT"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
+}
+
+/// Whether every statement of a batch is transaction control, which leaves cached statements
+/// valid (the session's BEGIN, COMMIT and SAVEPOINT batches).
+fn is_transaction_control(sql: &str) -> bool {
+    sql.split(';').map(first_word).filter(|w| !w.is_empty()).all(|w| {
+        [
+            "BEGIN",
+            "START",
+            "COMMIT",
+            "END",
+            "ROLLBACK",
+            "ABORT",
+            "SAVEPOINT",
+            "RELEASE",
+            "SET",
+            "SELECT",
+        ]
+        .iter()
+        .any(|k| w.eq_ignore_ascii_case(k))
+    })
+}
+
+fn first_word(sql: &str) -> &str {
+    let s = sql.trim_start();
+    let end = s.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(s.len());
+    &s[..end]
+}
+
+impl Connection for PgConnection {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.run(sql, params, &mut |_| Ok(()))
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value], each: &mut RowCallback<'_>) -> Result<()> {
+        self.run(sql, params, each).map(|_| ())
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        if !is_transaction_control(sql) {
+            self.cache.clear();
+        }
+        self.client.batch_execute(sql).map_err(from_postgres)
+    }
+
+    /// Not closed, and answers an empty query within 5 seconds.
+    fn is_valid(&mut self) -> bool {
+        !self.client.is_closed() && self.client.is_valid(Duration::from_secs(5)).is_ok()
+    }
+}
+
+/// One row of a query, borrowed from the driver for the duration of the callback.
+pub struct PgRow<'a> {
+    row: &'a postgres::Row,
+    decoders: &'a [Decoder],
+    cache: &'a [OnceCell<Value>],
+}
+
+impl PgRow<'_> {
+    fn column(&self, idx: usize) -> String {
+        self.column_name(idx).map_or_else(|| format!("#{idx}"), str::to_owned)
+    }
+}
+
+impl Row for PgRow<'_> {
+    fn len(&self) -> usize {
+        self.row.len()
+    }
+
+    fn get(&self, idx: usize) -> Result<ValueRef<'_>> {
+        let (Some(&decoder), Some(column)) = (self.decoders.get(idx), self.row.columns().get(idx))
+        else {
+            return Err(Error::Decode {
+                column: format!("#{idx}"),
+                expected: "a column at this position",
+                got: format!("a row of {} columns", self.len()),
+            });
+        };
+        let raw = self.row.try_get::<_, RawValue<'_>>(idx).map_err(|e| Error::Decode {
+            column: self.column(idx),
+            expected: "a column value",
+            got: e.to_string(),
+        })?;
+        let Some(raw) = raw.0 else {
+            return Ok(ValueRef::Null);
+        };
+        let ty = column.type_();
+        if !decoder.is_cached() {
+            if decoder == Decoder::Unsupported {
+                return Err(decoder.unsupported(ty).at(self.column(idx)));
+            }
+            return decoder.decode(ty, raw).map_err(|e| e.at(self.column(idx)));
+        }
+        let Some(cell) = self.cache.get(idx) else {
+            return Err(Error::InvalidUse("row cache missing for a cached column".into()));
+        };
+        if cell.get().is_none() {
+            let v = decoder.decode_owned(ty, raw).map_err(|e| e.at(self.column(idx)))?;
+            let _ = cell.set(v);
+        }
+        cell.get()
+            .and_then(Value::as_value_ref)
+            .ok_or_else(|| Error::InvalidUse("row cache holds no readable value".into()))
+    }
+
+    fn column_name(&self, idx: usize) -> Option<&str> {
+        self.row.columns().get(idx).map(|c| c.name())
+    }
+}
