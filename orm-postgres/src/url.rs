@@ -168,7 +168,7 @@ impl PgConnector {
                         "disable" | "allow" | "prefer" => {}
                         "require" | "verify-ca" | "verify-full" => {
                             return Err(Error::Config(format!(
-                                "PostgreSQL URL option `sslmode={value}` needs TLS, which is not \
+                                "PostgreSQL URL option `sslmode={value}` needs TLS, and TLS is not \
                              supported in this build (use sslmode=disable or prefer, or a TLS \
                              tunnel)"
                             )))
@@ -404,6 +404,8 @@ fn parse_hosts(s: &str) -> Result<(Vec<String>, Vec<u16>)> {
         let host = percent_decode(host, "the host")?;
         if !host.is_empty() {
             hosts.push(host);
+        } else if port.is_some() {
+            hosts.push("localhost".to_owned());
         }
         if let Some(p) = port {
             let port = p.parse::<u16>().map_err(|_| {
@@ -411,6 +413,11 @@ fn parse_hosts(s: &str) -> Result<(Vec<String>, Vec<u16>)> {
             })?;
             ports.push(port);
         }
+    }
+    if !ports.is_empty() && ports.len() != hosts.len() {
+        return Err(Error::Config(format!(
+            "the hosts `{s}` of the PostgreSQL URL must each name a port, or none of them"
+        )));
     }
     Ok((hosts, ports))
 }

@@ -221,7 +221,7 @@ fn identity_keys_are_generated_and_explicit_keys_still_insert() -> Result<()> {
 
 /// The error of binding `v` to a parameter the server types as `ty`.
 fn bind_error(conn: &mut dyn Connection, ty: &str, v: Value) -> String {
-    match rows(conn, &format!("SELECT $1::{ty}"), &[v.clone()]) {
+    match rows(conn, &format!("SELECT $1::{ty}"), std::slice::from_ref(&v)) {
         Err(Error::InvalidUse(m)) => m,
         other => panic!("{v:?} as {ty}: expected a bind error, got {other:?}"),
     }
@@ -229,7 +229,8 @@ fn bind_error(conn: &mut dyn Connection, ty: &str, v: Value) -> String {
 
 /// `v` bound as `ty` and read back as text by the server.
 fn as_text(conn: &mut dyn Connection, ty: &str, v: Value) -> String {
-    match one::<Option<String>>(conn, &format!("SELECT ($1::{ty})::text"), &[v.clone()]) {
+    match one::<Option<String>>(conn, &format!("SELECT ($1::{ty})::text"), std::slice::from_ref(&v))
+    {
         Ok(Some(s)) => s,
         other => panic!("{v:?} as {ty}: {other:?}"),
     }

@@ -1,0 +1,210 @@
+//! `postgresql://` URLs: the accepted forms, every option, the errors for bad ones (never showing
+//! a password), and what `connect` does with them on a real server.
+
+mod common;
+
+use common::one;
+use orm_core::{Connector, Error, PoolConfig};
+use orm_postgres::PgConnector;
+use postgres::config::{Host, SslMode};
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn parse(url: &str) -> PgConnector {
+    PgConnector::from_url(url).unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+fn config_error(url: &str) -> String {
+    match PgConnector::from_url(url) {
+        Err(Error::Config(m)) => m,
+        other => panic!("{url}: expected a Config error, got {other:?}"),
+    }
+}
+
+fn tcp(h: &str) -> Host {
+    Host::Tcp(h.to_owned())
+}
+
+#[test]
+fn full_form() {
+    let c = parse("postgresql://alice:secret@db.example.com:5433/blog");
+    let cfg = c.config();
+    assert_eq!(cfg.get_user(), Some("alice"));
+    assert_eq!(cfg.get_password(), Some(&b"secret"[..]));
+    assert_eq!(cfg.get_hosts(), [tcp("db.example.com")]);
+    assert_eq!(cfg.get_ports(), [5433]);
+    assert_eq!(cfg.get_dbname(), Some("blog"));
+    assert_eq!(cfg.get_ssl_mode(), SslMode::Disable);
+    assert_eq!(c.target(), r#"db.example.com:5433, database "blog", user "alice""#);
+}
+
+#[test]
+fn defaults_and_short_forms() {
+    for url in ["postgres://", "postgresql://", "POSTGRESQL://localhost", "postgres://localhost/"] {
+        let c = parse(url);
+        assert_eq!(c.config().get_hosts(), [tcp("localhost")], "{url}");
+        assert_eq!(c.config().get_ports(), [5432], "{url}");
+        assert_eq!(c.config().get_dbname(), None, "{url}");
+        assert_eq!(c.config().get_user(), None, "{url}");
+    }
+    let c = parse("postgres://:6000/app?host=/tmp");
+    assert_eq!(c.config().get_hosts(), [Host::Unix(PathBuf::from("/tmp"))]);
+    assert_eq!(c.config().get_ports(), [6000]);
+    assert_eq!(parse("postgres://:6000").config().get_hosts(), [tcp("localhost")]);
+    let c = parse("postgres://bob@/app");
+    assert_eq!(c.config().get_user(), Some("bob"));
+    assert_eq!(c.config().get_password(), None);
+    assert_eq!(c.config().get_hosts(), [tcp("localhost")]);
+    assert_eq!(c.config().get_dbname(), Some("app"));
+    assert_eq!(c.pool_size(), 10);
+    assert_eq!(c.max_overflow(), 10);
+    assert_eq!(c.pool_timeout(), Duration::from_secs(30));
+    assert_eq!(c.pool_config(), PoolConfig { max_size: 20, timeout: Duration::from_secs(30) });
+    assert_eq!(c.dialect().name(), "postgresql");
+}
+
+#[test]
+fn percent_decoding_and_awkward_passwords() {
+    let c = parse("postgresql://us%20er:p%40ss%3Aw%2Frd@h/d%C3%A9mo");
+    assert_eq!(c.config().get_user(), Some("us er"));
+    assert_eq!(c.config().get_password(), Some("p@ss:w/rd".as_bytes()));
+    assert_eq!(c.config().get_dbname(), Some("démo"));
+    // An unescaped `@` or `/` in a password still belongs to it.
+    let c = parse("postgresql://u:p@ss/word@host/db");
+    assert_eq!(c.config().get_password(), Some(&b"p@ss/word"[..]));
+    assert_eq!(c.config().get_hosts(), [tcp("host")]);
+    assert_eq!(c.config().get_dbname(), Some("db"));
+}
+
+#[test]
+fn hosts_ipv6_and_unix_sockets() {
+    let c = parse("postgresql://[::1]:5433/db");
+    assert_eq!(c.config().get_hosts(), [tcp("::1")]);
+    assert_eq!(c.config().get_ports(), [5433]);
+    assert_eq!(c.target(), r#"[::1]:5433, database "db""#);
+    let c = parse("postgresql://h1:5432,h2:5433/db");
+    assert_eq!(c.config().get_hosts(), [tcp("h1"), tcp("h2")]);
+    assert_eq!(c.config().get_ports(), [5432, 5433]);
+    let c = parse("postgresql://h1,h2/db");
+    assert_eq!(c.config().get_ports(), [5432, 5432]);
+    let c = parse("postgresql://%2Fvar%2Frun%2Fpostgresql/db");
+    assert_eq!(c.config().get_hosts(), [Host::Unix(PathBuf::from("/var/run/postgresql"))]);
+    assert_eq!(c.target(), r#"socket /var/run/postgresql/.s.PGSQL.5432, database "db""#);
+    let c = parse("postgresql:///db?host=/tmp&port=6543");
+    assert_eq!(c.config().get_hosts(), [Host::Unix(PathBuf::from("/tmp"))]);
+    assert_eq!(c.config().get_ports(), [6543]);
+    let c = parse("postgresql://ignored/db?host=%2Frun%2Fpg");
+    assert_eq!(c.config().get_hosts(), [Host::Unix(PathBuf::from("/run/pg"))]);
+    let c = parse("postgresql://h/db?user=carol&password=x%26y&dbname=other");
+    assert_eq!(c.config().get_user(), Some("carol"));
+    assert_eq!(c.config().get_password(), Some(&b"x&y"[..]));
+    assert_eq!(c.config().get_dbname(), Some("other"));
+}
+
+#[test]
+fn options() {
+    let c = parse(
+        "postgresql://h/db?sslmode=prefer&application_name=my%20app&connect_timeout=7\
+         &options=-c%20search_path%3Dapp&pool_size=3&max_overflow=0&pool_timeout=2.5",
+    );
+    assert_eq!(c.config().get_ssl_mode(), SslMode::Disable);
+    assert_eq!(c.config().get_application_name(), Some("my app"));
+    assert_eq!(c.config().get_connect_timeout(), Some(&Duration::from_secs(7)));
+    assert_eq!(c.config().get_options(), Some("-c search_path=app"));
+    assert_eq!(c.pool_config(), PoolConfig { max_size: 3, timeout: Duration::from_millis(2500) });
+    // Unescaped spaces and `=` in a value are kept.
+    let c = parse("postgresql://h/db?options=-c search_path=x,public&sslmode=disable");
+    assert_eq!(c.config().get_options(), Some("-c search_path=x,public"));
+    for mode in ["disable", "allow", "prefer"] {
+        parse(&format!("postgres://h/db?sslmode={mode}"));
+    }
+    assert_eq!(parse("postgres://h?connect_timeout=0").config().get_connect_timeout(), None);
+}
+
+#[test]
+fn bad_urls_and_options_are_config_errors_naming_them() {
+    for mode in ["require", "verify-ca", "verify-full"] {
+        let m = config_error(&format!("postgresql://h/db?sslmode={mode}"));
+        assert!(m.contains(mode) && m.contains("TLS is not supported"), "{m}");
+    }
+    let cases = [
+        ("mysql://u:pw@h/db", "scheme `mysql`"),
+        ("postgresql:/h/db", "scheme `postgresql`"),
+        ("postgresql://h/db?sslmode=maybe", "`sslmode`: `maybe`"),
+        ("postgresql://h/db?nope=1", "unknown PostgreSQL URL option `nope`"),
+        ("postgresql://h/db?pool_size=0", "`pool_size`: `0`"),
+        ("postgresql://h/db?pool_size=x", "`pool_size`"),
+        ("postgresql://h/db?max_overflow=-1", "`max_overflow`"),
+        ("postgresql://h/db?pool_timeout=-1", "`pool_timeout`"),
+        ("postgresql://h/db?connect_timeout=1.5", "`connect_timeout`"),
+        ("postgresql://h/db?pool_size", "`pool_size` needs a value"),
+        ("postgresql://h/db?pool_size=1&pool_size=2", "`pool_size` is given twice"),
+        ("postgresql://h:99999/db", "port `99999`"),
+        ("postgresql://h:x/db", "port `x`"),
+        ("postgresql://[::1/db", "unclosed `[`"),
+        ("postgresql://h/d%ZZ", "bad percent escape in the database name"),
+        ("postgresql://a,b,c:1,2/db", "must each name a port, or none"),
+        ("postgresql://h/db?port=1,2", "1 hosts but 2 ports"),
+        ("postgresql://h/db?pool_size=4294967295&max_overflow=1", "too large"),
+    ];
+    for (url, expected) in cases {
+        let m = config_error(url);
+        assert!(m.contains(expected), "{url}: {m}");
+    }
+}
+
+#[test]
+fn no_message_shows_the_password() {
+    for url in [
+        "mysql://u:hunter2@h/db",
+        "postgresql://u:hunter2%ZZ@h/db",
+        "postgresql://u:hunter2@h:bad/db",
+        "postgresql://u:hunter2@h/db?nope=1",
+        "postgresql://u@h/db?password=hunter2%ZZ",
+        "postgresql://u@h/db?password=hunter2&password=hunter2",
+    ] {
+        let m = config_error(url);
+        assert!(!m.contains("hunter2"), "{url}: {m}");
+    }
+    let c = parse("postgresql://u:hunter2@h/db");
+    assert!(!format!("{c:?}").contains("hunter2"));
+    assert!(!c.target().contains("hunter2"));
+}
+
+#[test]
+fn connect_applies_the_options() -> orm_core::Result<()> {
+    let schema = orm_postgres::test_server::TestSchema::create()?;
+    let url = format!("{}&application_name=orm%20tests", schema.url());
+    let c = PgConnector::from_url(&url)?;
+    let mut conn = c.connect()?;
+    let name: String = one(&mut *conn, "SELECT current_setting('application_name')", &[])?;
+    assert_eq!(name, "orm tests");
+    let path: String = one(&mut *conn, "SELECT current_schema()", &[])?;
+    assert_eq!(path, schema.name());
+    assert!(conn.is_valid());
+    Ok(())
+}
+
+#[test]
+fn connect_through_a_unix_socket() -> orm_core::Result<()> {
+    let base = orm_postgres::test_server::url()?;
+    let mut tcp_conn = PgConnector::from_url(&base)?.open()?;
+    let dirs: String = one(&mut tcp_conn, "SHOW unix_socket_directories", &[])?;
+    let port: String = one(&mut tcp_conn, "SHOW port", &[])?;
+    let user: String = one(&mut tcp_conn, "SELECT current_user::text", &[])?;
+    let Some(dir) = dirs.split(',').map(str::trim).find(|d| std::path::Path::new(d).is_dir())
+    else {
+        // A server on another machine (ORM_TEST_POSTGRES_URL): its sockets are not reachable.
+        return Ok(());
+    };
+    let encoded = dir.replace('/', "%2F");
+    for url in [
+        format!("postgresql://{user}@{encoded}:{port}/postgres"),
+        format!("postgresql://{user}@/postgres?host={dir}&port={port}"),
+    ] {
+        let mut conn = PgConnector::from_url(&url)?.open()?;
+        let via: Option<String> = one(&mut conn, "SELECT inet_server_addr()::text", &[])?;
+        assert_eq!(via, None, "{url}: a socket connection has no server address");
+    }
+    Ok(())
+}
