@@ -34,9 +34,11 @@
 //! Scalars are read straight from the row's buffer without allocating: integers as `Int`, floats
 //! as `Float`, text, `name`, `char(n)`, `citext` and enum labels as `Text`, `bytea` as `Blob`,
 //! `json` and `jsonb` as `Text` holding the JSON document, and the time types, `uuid` and
-//! `boolean` as themselves. Arrays of text or enums (`TextArray`) and of integers (`IntArray`),
-//! and `numeric` (as `Text`, its exact decimal form), are decoded once per row into a per-row
-//! cache. Any other type is an [`orm_core::Error::Decode`] naming the column and the type.
+//! `boolean` as themselves. `numeric` reads as `Int` when its value is a whole number that fits
+//! in an `i64` (so `SUM` of a `bigint` column in raw SQL reads into `i64`), and as the nearest
+//! `Float` otherwise (cast it to `text` in SQL for the exact digits). Arrays of text or enums
+//! (`TextArray`) and of integers (`IntArray`) are decoded once per row into a per-row cache. Any
+//! other type is an [`orm_core::Error::Decode`] naming the column and the type.
 
 use bytes::{BufMut, BytesMut};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -479,6 +481,57 @@ pub fn numeric_to_string(raw: &[u8]) -> Option<String> {
     Some(s)
 }
 
+/// A binary `numeric` as `Int` when it is a whole number within `i64`, else as the nearest
+/// `Float` (`NaN` and the infinities included).
+pub fn numeric_value(raw: &[u8]) -> Option<ValueRef<'static>> {
+    let word = |i: usize| -> Option<[u8; 2]> { raw.get(i * 2..i * 2 + 2)?.try_into().ok() };
+    let ndigits = usize::try_from(i16::from_be_bytes(word(0)?)).ok()?;
+    let weight = i32::from(i16::from_be_bytes(word(1)?));
+    let sign = u16::from_be_bytes(word(2)?);
+    // Stored digits never end in a zero group: the value is whole when the last one's weight
+    // (`weight - (ndigits - 1)`) is not negative.
+    let last_weight = i32::try_from(ndigits).ok().map(|n| weight - (n - 1))?;
+    if matches!(sign, NUMERIC_POS | NUMERIC_NEG) && (ndigits == 0 || last_weight >= 0) {
+        let mut v: i64 = 0;
+        let mut whole = true;
+        for k in 0..ndigits {
+            let d = i64::from(i16::from_be_bytes(word(4 + k)?));
+            match v.checked_mul(10_000).and_then(|v| {
+                if sign == NUMERIC_NEG {
+                    v.checked_sub(d)
+                } else {
+                    v.checked_add(d)
+                }
+            }) {
+                Some(n) => v = n,
+                None => {
+                    whole = false;
+                    break;
+                }
+            }
+        }
+        for _ in 0..last_weight.max(0) {
+            match v.checked_mul(10_000) {
+                Some(n) if whole => v = n,
+                _ => {
+                    whole = false;
+                    break;
+                }
+            }
+        }
+        if whole {
+            return Some(ValueRef::Int(v));
+        }
+    }
+    let f = match numeric_to_string(raw)?.as_str() {
+        "NaN" => f64::NAN,
+        "Infinity" => f64::INFINITY,
+        "-Infinity" => f64::NEG_INFINITY,
+        s => s.parse().ok()?,
+    };
+    Some(ValueRef::Float(f))
+}
+
 /// How a column of one PostgreSQL type is read; chosen once per prepared statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decoder {
@@ -516,7 +569,7 @@ pub enum Decoder {
     TextArray,
     /// `smallint[]`, `integer[]`, `bigint[]` (cached per row).
     IntArray,
-    /// `numeric`, as exact decimal text (cached per row).
+    /// `numeric`: a whole number that fits as `Int`, else the nearest `Float`.
     Numeric,
     /// A type this backend does not read.
     Unsupported,
@@ -559,9 +612,9 @@ impl Decoder {
         }
     }
 
-    /// Whether values are decoded into an owned [`Value`] kept for the row (arrays, numeric).
+    /// Whether values are decoded into an owned [`Value`] kept for the row (arrays).
     pub fn is_cached(self) -> bool {
-        matches!(self, Decoder::TextArray | Decoder::IntArray | Decoder::Numeric)
+        matches!(self, Decoder::TextArray | Decoder::IntArray)
     }
 
     /// Reads a non-NULL scalar value borrowed from `raw`. Cached kinds go through
@@ -604,7 +657,9 @@ impl Decoder {
                 ValueRef::DateTime(NaiveDateTime::from_sql(&Type::TIMESTAMP, raw).map_err(wrong)?)
             }
             Decoder::Date => ValueRef::Date(NaiveDate::from_sql(&Type::DATE, raw).map_err(wrong)?),
-            Decoder::TextArray | Decoder::IntArray | Decoder::Numeric | Decoder::Unsupported => {
+            Decoder::Numeric => numeric_value(raw)
+                .ok_or_else(|| DecodeError::new(self.expected(), "a malformed numeric value"))?,
+            Decoder::TextArray | Decoder::IntArray | Decoder::Unsupported => {
                 return Err(self.unsupported(ty))
             }
         })
@@ -638,9 +693,6 @@ impl Decoder {
                 };
                 Ok(Value::IntArray(ints))
             }
-            Decoder::Numeric => numeric_to_string(raw)
-                .map(Value::Text)
-                .ok_or_else(|| DecodeError::new(self.expected(), "a malformed numeric value")),
             _ => self.decode(ty, raw).map(|v| v.to_owned_value()),
         }
     }

@@ -296,34 +296,42 @@ fn floats_bind_to_real_double_and_numeric() -> Result<()> {
 }
 
 #[test]
-fn numeric_reads_as_exact_text() -> Result<()> {
+fn numeric_reads_as_int_when_whole_else_float() -> Result<()> {
     let mut db = db();
     let conn = &mut db.conn;
     let got = rows(
         conn,
         "SELECT 0::numeric, 1.50::numeric(10, 2), -123456789.000012345::numeric, \
-         0.0001::numeric, 10000::numeric, 'NaN'::numeric, 1e-20::numeric, 99990000::numeric, \
+         0.0001::numeric, 10000::numeric, 5.00::numeric(10, 2), 1e-20::numeric, \
+         99990000::numeric, -9223372036854775808::numeric, 12345678901234567890123::numeric, \
          SUM(x) FROM (VALUES (9223372036854775807::int8), (1)) AS v(x)",
         &[],
     )?;
     assert_eq!(
         got,
         vec![vec![
-            text("0"),
-            text("1.50"),
-            text("-123456789.000012345"),
-            text("0.0001"),
-            text("10000"),
-            text("NaN"),
-            text("0.00000000000000000001"),
-            text("99990000"),
-            text("9223372036854775808"),
+            Value::Int(0),
+            Value::Float(1.5),
+            Value::Float(-123_456_789.000_012_345),
+            Value::Float(0.0001),
+            Value::Int(10000),
+            Value::Int(5),
+            Value::Float(1e-20),
+            Value::Int(99_990_000),
+            Value::Int(i64::MIN),
+            Value::Float(1.234_567_890_123_456_8e22),
+            Value::Float(9_223_372_036_854_775_808.0),
         ]]
     );
+    let nan: f64 = one(conn, "SELECT 'NaN'::numeric", &[])?;
+    assert!(nan.is_nan());
+    // SUM of a bigint column is numeric: it reads into i64.
+    assert_eq!(one::<i64>(conn, "SELECT SUM(x) FROM (VALUES (1::int8), (2)) AS v(x)", &[])?, 3);
     conn.execute_batch("CREATE TABLE money (amount NUMERIC(10, 2))")?;
     conn.execute("INSERT INTO money VALUES ($1), ($2)", &[Value::Float(19.99), Value::Int(5)])?;
-    let total: String = one(conn, "SELECT SUM(amount) FROM money", &[])?;
-    assert_eq!(total, "24.99");
+    assert_eq!(one::<f64>(conn, "SELECT SUM(amount) FROM money", &[])?, 24.99);
+    // The exact digits, as text.
+    assert_eq!(one::<String>(conn, "SELECT SUM(amount)::text FROM money", &[])?, "24.99");
     Ok(())
 }
 
