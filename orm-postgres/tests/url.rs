@@ -208,3 +208,28 @@ fn connect_through_a_unix_socket() -> orm_core::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn the_pool_opens_pool_size_plus_max_overflow_then_times_out() -> orm_core::Result<()> {
+    let schema = orm_postgres::test_server::TestSchema::create()?;
+    let url = format!("{}&pool_size=1&max_overflow=1&pool_timeout=0.3", schema.url());
+    let engine = orm_core::Engine::new(orm_postgres::connector(&url)?, Default::default())?;
+    // A session in a transaction keeps its connection.
+    let mut a = engine.session();
+    a.execute_ddl("SELECT 1")?;
+    let mut b = engine.session();
+    b.execute_ddl("SELECT 1")?;
+    let mut c = engine.session();
+    let started = std::time::Instant::now();
+    match c.execute_ddl("SELECT 1") {
+        Err(Error::PoolTimeout { waited }) => assert_eq!(waited, Duration::from_millis(300)),
+        other => panic!("expected a pool timeout, got {other:?}"),
+    }
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    a.rollback()?;
+    drop(a);
+    c.execute_ddl("SELECT 1")?;
+    c.commit()?;
+    b.commit()?;
+    Ok(())
+}
