@@ -12,7 +12,8 @@
 //! result columns changed), so DDL clears the cache: a DDL statement run through
 //! [`Connection::execute`] or [`Connection::query`] is not cached and empties the cache, and so
 //! does any [`Connection::execute_batch`] other than transaction control. A statement that fails
-//! is dropped from the cache, so the next use prepares it afresh.
+//! in a way that says it is stale (its result type changed, a name it uses is gone) is dropped
+//! from the cache, so the next use prepares it afresh.
 
 use crate::error::from_postgres;
 use crate::value::{Bind, Decoder, RawValue};
@@ -113,10 +114,23 @@ impl PgConnection {
             return Err(Error::InvalidUse("prepared statement missing from the cache".into()));
         };
         let r = run_prepared(client, p, params, each);
-        if matches!(&r, Err(e) if !matches!(e, Error::InvalidUse(_))) {
+        if matches!(&r, Err(e) if may_be_stale(e)) {
             cache.remove(sql);
         }
         r
+    }
+}
+
+/// Whether an error may come from a prepared statement that no longer fits the schema: its
+/// result type changed (`0A000`), something it names is gone or changed (class `42`), or the
+/// server forgot it (`26000`, e.g. after `DISCARD ALL`). A constraint violation, a refused bind
+/// or a serialization failure leaves the statement as good as it was.
+fn may_be_stale(e: &Error) -> bool {
+    match e {
+        Error::Database { code: Some(c), .. } => {
+            c == "0A000" || c == "26000" || c.starts_with("42")
+        }
+        _ => false,
     }
 }
 

@@ -663,6 +663,13 @@ fn statements_are_cached_and_ddl_makes_them_fresh() -> Result<()> {
         .map_err(orm_postgres::error::from_postgres)?;
     assert!(rows(conn, "SELECT * FROM s", &[]).is_err());
     assert_eq!(rows(conn, "SELECT * FROM s", &[])?, vec![vec![Value::Int(1), text("x")]]);
+    // A constraint violation keeps the statement.
+    conn.execute_batch("CREATE UNIQUE INDEX ux_s_a ON s (a)")?;
+    let before = conn.cached_statements();
+    for _ in 0..2 {
+        assert!(conn.execute("INSERT INTO s (a) VALUES ($1)", &[Value::Int(1)]).is_err());
+    }
+    assert_eq!(conn.cached_statements(), before + 1);
     // The cache is bounded.
     for i in 0..(orm_postgres::connection::STATEMENT_CACHE_CAPACITY + 10) {
         one::<i64>(conn, &format!("SELECT {i}::int8"), &[])?;
