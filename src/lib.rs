@@ -48,9 +48,17 @@ use std::time::Duration;
 /// URLs: `sqlite::memory:`, `sqlite://relative/path.db`, `sqlite:///absolute/path.db` (options
 /// in the query string, see the README), and `postgresql://user:pass@host:5432/db` with the
 /// `postgres` feature.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Database {
     engine: Engine,
+    /// Something that must live as long as the database (a test schema's guard).
+    keep_alive: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("engine", &self.engine).finish()
+    }
 }
 
 impl Database {
@@ -148,7 +156,7 @@ impl DatabaseOptions {
             pool.timeout = t;
         }
         let engine = Engine::new(connector, EngineOptions { echo: self.echo, pool: Some(pool) })?;
-        Ok(Database { engine })
+        Ok(Database { engine, keep_alive: None })
     }
 
     /// Connects to `$DATABASE_URL`, or to `fallback` when it is unset or empty.
@@ -182,10 +190,14 @@ fn sqlite_connector(_url: &str) -> Result<Box<dyn Connector>> {
     Err(Error::Config("this program was built without the `sqlite` feature of orm".into()))
 }
 
+#[cfg(feature = "postgres")]
+fn postgres_connector(url: &str) -> Result<Box<dyn Connector>> {
+    orm_postgres::connector(url)
+}
+
+#[cfg(not(feature = "postgres"))]
 fn postgres_connector(_url: &str) -> Result<Box<dyn Connector>> {
-    Err(Error::Config(
-        "PostgreSQL URLs need the `postgres` feature of orm, whose backend is not available in this version".into(),
-    ))
+    Err(Error::Config("this program was built without the `postgres` feature of orm".into()))
 }
 
 /// The URL with any password replaced, for error messages.

@@ -40,6 +40,29 @@ pub fn memory_database_with(tables: &[&'static TableSchema]) -> Result<Database>
     Ok(db)
 }
 
+/// The PostgreSQL test server: its URL, and empty schemas of one's own on it.
+#[cfg(feature = "postgres")]
+pub use orm_postgres::test_server as postgres_server;
+
+/// A database in a fresh, empty schema of the PostgreSQL test server, holding the given tables.
+/// The server is `ORM_TEST_POSTGRES_URL` when set, otherwise a throwaway cluster started by this
+/// process (and removed when it exits). The schema is dropped with the last clone of the
+/// database. Missing PostgreSQL binaries are an error saying how to install them.
+#[cfg(feature = "postgres")]
+pub fn postgres_database_with(tables: &[&'static TableSchema]) -> Result<Database> {
+    let schema = orm_postgres::test_server::TestSchema::create()?;
+    let mut db = Database::connect(schema.url())?;
+    db.keep_alive = Some(std::sync::Arc::new(schema));
+    db.create_tables(tables)?;
+    Ok(db)
+}
+
+/// [`postgres_database_with`] holding the tables of every registered model.
+#[cfg(feature = "postgres")]
+pub fn postgres_database() -> Result<Database> {
+    postgres_database_with(&crate::registered_tables())
+}
+
 /// A session whose work is never committed: `commit` keeps its changes visible to the session
 /// (a savepoint), and everything is rolled back when it is dropped, so tests sharing one
 /// database do not see each other's rows.

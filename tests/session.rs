@@ -420,35 +420,12 @@ fn bulk_update_makes_the_session_forget_snapshots() {
 }
 
 #[test]
-fn sessions_are_send_and_databases_are_shared_across_threads() {
+fn sessions_are_send_and_databases_are_sync() {
     fn assert_send<T: Send>() {}
     fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
     assert_send::<Session>();
     assert_send::<Handle<User>>();
     assert_send_sync_clone::<Database>();
-
-    let path = std::env::temp_dir().join(format!("orm-threads-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let db = Database::connect(&format!("sqlite://{}", path.display())).unwrap();
-    db.create_tables(&[User::TABLE]).unwrap();
-    let threads: Vec<_> = (0..4)
-        .map(|t| {
-            let db = db.clone();
-            std::thread::spawn(move || {
-                for i in 0..10 {
-                    let mut s = db.session();
-                    s.add(User::new(&format!("t{t}_{i}")));
-                    s.commit().unwrap();
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    assert_eq!(db.session().query::<User>().count().unwrap(), 40);
-    drop(db);
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
@@ -479,21 +456,24 @@ fn create_all_and_drop_all_in_foreign_key_order() {
 
 #[test]
 fn testing_sessions_roll_back_when_the_test_ends() {
-    let path = std::env::temp_dir().join(format!("orm-testing-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let db = Database::connect(&format!("sqlite://{}", path.display())).unwrap();
-    db.create_tables(&[User::TABLE]).unwrap();
-    {
-        let mut s = orm::testing::session(&db).unwrap();
-        s.add(User::new("only_in_test"));
-        s.commit().unwrap();
-        assert_eq!(s.query::<User>().count().unwrap(), 1);
-        s.add(User::new("rolled_back"));
-        s.flush().unwrap();
-        s.rollback().unwrap();
-        assert_eq!(s.query::<User>().count().unwrap(), 1, "rollback goes back to the last commit");
+    for (name, db) in backends(&[User::TABLE]) {
+        {
+            let mut s = orm::testing::session(&db).unwrap();
+            s.add(User::new("only_in_test"));
+            s.commit().unwrap();
+            assert_eq!(s.query::<User>().count().unwrap(), 1, "{name}");
+            s.add(User::new("rolled_back"));
+            s.flush().unwrap();
+            s.rollback().unwrap();
+            assert_eq!(s.query::<User>().count().unwrap(), 1, "{name}: back to the last commit");
+            s.add(User::new("second"));
+            s.commit().unwrap();
+            assert_eq!(s.query::<User>().count().unwrap(), 2, "{name}");
+        }
+        assert_eq!(
+            db.session().query::<User>().count().unwrap(),
+            0,
+            "{name}: nothing outlives the test"
+        );
     }
-    assert_eq!(db.session().query::<User>().count().unwrap(), 0);
-    drop(db);
-    let _ = std::fs::remove_file(&path);
 }

@@ -152,6 +152,8 @@ macro_rules! numeric {
     )*};
 }
 numeric!(i16 => i64, BigInt; i32 => i64, BigInt; i64 => i64, BigInt; f32 => f64, Double; f64 => f64, Double);
+#[cfg(feature = "decimal")]
+numeric!(rust_decimal::Decimal => rust_decimal::Decimal, Numeric);
 impl<T: NumericType> NumericType for Option<T> {
     type Sum = T::Sum;
     const SUM_TYPE: crate::schema::ColumnType = T::SUM_TYPE;
@@ -184,6 +186,8 @@ nullable!(
     chrono::NaiveDate,
     uuid::Uuid
 );
+#[cfg(feature = "decimal")]
+nullable!(rust_decimal::Decimal);
 
 macro_rules! comparison_methods {
     () => {

@@ -29,6 +29,9 @@ pub use expr::{
 pub use model::{ColumnMask, Model, ModelEntry, Related};
 pub use query::{Page, Query, SelectQuery};
 pub use raw::FromRow;
+/// The exact decimal type of `NUMERIC` columns, with the `decimal` feature.
+#[cfg(feature = "decimal")]
+pub use rust_decimal::Decimal;
 pub use schema::{
     ColumnSchema, ColumnType, DefaultValue, ForeignKeySchema, IndexSchema, ReferentialAction,
     TableSchema, UniqueSchema,

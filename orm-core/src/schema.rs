@@ -45,6 +45,9 @@ pub enum ColumnType {
     },
     /// A type written verbatim by a user type (e.g. `NUMERIC(10, 2)`); not portable.
     Custom(&'static str),
+    /// An exact decimal (`NUMERIC`), with the `decimal` feature.
+    #[cfg(feature = "decimal")]
+    Numeric,
 }
 
 /// A client- or database-side default of a column.

@@ -49,6 +49,9 @@ pub enum Value {
         /// The label.
         label: &'static str,
     },
+    /// An exact decimal (`NUMERIC`), with the `decimal` feature.
+    #[cfg(feature = "decimal")]
+    Decimal(rust_decimal::Decimal),
 }
 
 impl Value {
@@ -68,6 +71,8 @@ impl Value {
             Value::Date(d) => ValueRef::Date(*d),
             Value::TextArray(a) => ValueRef::TextArray(a),
             Value::IntArray(a) => ValueRef::IntArray(a),
+            #[cfg(feature = "decimal")]
+            Value::Decimal(d) => ValueRef::Decimal(*d),
             Value::Json(_) | Value::List(_) | Value::Enum { .. } => return None,
         })
     }
@@ -90,6 +95,8 @@ impl Value {
             Value::IntArray(_) => "bigint[]",
             Value::List(_) => "list",
             Value::Enum { .. } => "enum",
+            #[cfg(feature = "decimal")]
+            Value::Decimal(_) => "decimal",
         }
     }
 }
@@ -124,6 +131,9 @@ pub enum ValueRef<'a> {
     TextArray(&'a [String]),
     /// An array of integers (PostgreSQL `bigint[]`).
     IntArray(&'a [i64]),
+    /// An exact decimal (PostgreSQL `numeric`), with the `decimal` feature.
+    #[cfg(feature = "decimal")]
+    Decimal(rust_decimal::Decimal),
 }
 
 impl ValueRef<'_> {
@@ -143,6 +153,8 @@ impl ValueRef<'_> {
             ValueRef::Date(d) => format!("date {d}"),
             ValueRef::TextArray(a) => format!("text[] of {} elements", a.len()),
             ValueRef::IntArray(a) => format!("bigint[] of {} elements", a.len()),
+            #[cfg(feature = "decimal")]
+            ValueRef::Decimal(d) => format!("decimal {d}"),
         }
     }
 
@@ -161,6 +173,8 @@ impl ValueRef<'_> {
             ValueRef::Date(d) => Value::Date(d),
             ValueRef::TextArray(a) => Value::TextArray(a.to_vec()),
             ValueRef::IntArray(a) => Value::IntArray(a.to_vec()),
+            #[cfg(feature = "decimal")]
+            ValueRef::Decimal(d) => Value::Decimal(d),
         }
     }
 }
@@ -233,6 +247,17 @@ macro_rules! int_impl {
                     ValueRef::Int(i) => <$t>::try_from(i)
                         .map_err(|_| DecodeError::new($name, format!("integer {i} out of range"))),
                     ValueRef::Bool(b) => Ok(<$t>::from(b)),
+                    // A whole decimal in range (PostgreSQL's SUM of a bigint is a numeric).
+                    #[cfg(feature = "decimal")]
+                    ValueRef::Decimal(d) => {
+                        use rust_decimal::prelude::ToPrimitive;
+                        d.fract()
+                            .is_zero()
+                            .then(|| d.to_i64())
+                            .flatten()
+                            .and_then(|i| <$t>::try_from(i).ok())
+                            .ok_or_else(|| DecodeError::new($name, format!("decimal {d}")))
+                    }
                     other => Err(DecodeError::new($name, other.describe())),
                 }
             }
@@ -257,6 +282,10 @@ impl FromValue for f64 {
             // only when asked, and aggregates over integers come back as integers.
             #[allow(clippy::cast_precision_loss)]
             ValueRef::Int(i) => Ok(i as f64),
+            // The nearest float.
+            #[cfg(feature = "decimal")]
+            ValueRef::Decimal(d) => rust_decimal::prelude::ToPrimitive::to_f64(&d)
+                .ok_or_else(|| DecodeError::new("f64", format!("decimal {d}"))),
             other => Err(DecodeError::new("f64", other.describe())),
         }
     }
@@ -559,5 +588,47 @@ pub fn decode_enum<E: DbEnum>(v: ValueRef<'_>) -> Result<E, DecodeError> {
         ValueRef::Text(s) => E::from_label(s)
             .ok_or_else(|| DecodeError::new(E::TYPE_NAME, format!("unknown label {s:?}"))),
         other => Err(DecodeError::new(E::TYPE_NAME, other.describe())),
+    }
+}
+
+/// An exact decimal: `NUMERIC` on PostgreSQL. With the `decimal` feature.
+///
+/// ```
+/// use orm_core::{Decimal, FromValue, ToValue, Value, ValueRef};
+///
+/// let d: Decimal = "19.99".parse().unwrap();
+/// assert_eq!(d.to_value(), Value::Decimal(d));
+/// assert_eq!(Decimal::from_value(ValueRef::Text("19.99")), Ok(d));
+/// assert_eq!(Decimal::from_value(ValueRef::Int(3)), Ok(Decimal::from(3)));
+/// ```
+#[cfg(feature = "decimal")]
+impl ToValue for rust_decimal::Decimal {
+    const COLUMN_TYPE: ColumnType = ColumnType::Numeric;
+    fn to_value(&self) -> Value {
+        Value::Decimal(*self)
+    }
+}
+
+/// Reads a decimal, an integer, or decimal text (how a backend without a decimal type stores
+/// one); a float is taken by its shortest decimal form.
+#[cfg(feature = "decimal")]
+impl FromValue for rust_decimal::Decimal {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        use std::str::FromStr;
+        let parse = |s: &str| {
+            rust_decimal::Decimal::from_str(s)
+                .or_else(|_| rust_decimal::Decimal::from_scientific(s))
+                .ok()
+        };
+        match v {
+            ValueRef::Decimal(d) => Ok(d),
+            ValueRef::Int(i) => Ok(rust_decimal::Decimal::from(i)),
+            ValueRef::Text(s) => {
+                parse(s).ok_or_else(|| DecodeError::new("Decimal", format!("text {s:?}")))
+            }
+            ValueRef::Float(f) => parse(&f.to_string())
+                .ok_or_else(|| DecodeError::new("Decimal", format!("float {f}"))),
+            other => Err(DecodeError::new("Decimal", other.describe())),
+        }
     }
 }

@@ -86,6 +86,8 @@ impl Dialect for PgDialect {
                 w.sql
             }
             ColumnType::Custom(s) => s.into(),
+            #[cfg(feature = "decimal")]
+            ColumnType::Numeric => "NUMERIC".into(),
             // A type added to the core later: TEXT holds whatever text is bound.
             _ => "TEXT".into(),
         }

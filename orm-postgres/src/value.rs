@@ -26,6 +26,7 @@
 //! | `IntArray` | `bigint[]`, `integer[]`, `smallint[]` (range-checked) |
 //! | `List` | an array of the inferred element type, each element by these rules (`= ANY($1)`) |
 //! | `Enum` | enum types, text types |
+//! | `Decimal` (feature `decimal`) | `numeric`, `real` and `double precision` (nearest), integer types (whole values in range), text types |
 //!
 //! Domains bind as their base type.
 //!
@@ -34,9 +35,11 @@
 //! Scalars are read straight from the row's buffer without allocating: integers as `Int`, floats
 //! as `Float`, text, `name`, `char(n)`, `citext` and enum labels as `Text`, `bytea` as `Blob`,
 //! `json` and `jsonb` as `Text` holding the JSON document, and the time types, `uuid` and
-//! `boolean` as themselves. `numeric` reads as `Int` when its value is a whole number that fits
-//! in an `i64` (so `SUM` of a `bigint` column in raw SQL reads into `i64`), and as the nearest
-//! `Float` otherwise (cast it to `text` in SQL for the exact digits). Arrays of text or enums
+//! `boolean` as themselves. `numeric` reads as `Decimal` with the `decimal` feature (which
+//! `i64` and `f64` also read); without it, or for a value no `Decimal` holds (NaN, infinities,
+//! more than 28 digits), as `Int` when its value is a whole number that fits in an `i64` (so
+//! `SUM` of a `bigint` column in raw SQL reads into `i64`), and as the nearest `Float` otherwise
+//! (cast it to `text` in SQL for the exact digits). Arrays of text or enums
 //! (`TextArray`) and of integers (`IntArray`) are decoded once per row into a per-row cache. Any
 //! other type is an [`orm_core::Error::Decode`] naming the column and the type.
 
@@ -223,6 +226,8 @@ fn encode(v: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, String> {
                 ))
             }
         },
+        #[cfg(feature = "decimal")]
+        Value::Decimal(d) => return encode_decimal(d, ty, out),
         Value::Enum { label, .. } => {
             if is_textual(ty) {
                 out.put_slice(label.as_bytes());
@@ -281,6 +286,34 @@ fn encode_float(f: f64, ty: &Type, out: &mut BytesMut) -> Result<(), String> {
         _ => return Err(mismatch(&Value::Float(f), ty)),
     }
     Ok(())
+}
+
+#[cfg(feature = "decimal")]
+fn encode_decimal(
+    d: &rust_decimal::Decimal,
+    ty: &Type,
+    out: &mut BytesMut,
+) -> Result<IsNull, String> {
+    use rust_decimal::prelude::ToPrimitive;
+    match *ty {
+        Type::NUMERIC => return d.to_sql(ty, out).map_err(driver),
+        Type::FLOAT4 | Type::FLOAT8 => {
+            let f = d.to_f64().ok_or_else(|| out_of_range(d, ty))?;
+            encode_float(f, ty, out)?;
+        }
+        Type::INT2 | Type::INT4 | Type::INT8 => {
+            let i = d
+                .fract()
+                .is_zero()
+                .then(|| d.to_i64())
+                .flatten()
+                .ok_or_else(|| format!("decimal {d} is not a whole number within bigint"))?;
+            encode_int(i, ty, out)?;
+        }
+        _ if is_textual(ty) => out.put_slice(d.to_string().as_bytes()),
+        _ => return Err(mismatch(&Value::Decimal(*d), ty)),
+    }
+    Ok(IsNull::No)
 }
 
 fn encode_text(s: &str, ty: &Type, out: &mut BytesMut) -> Result<(), String> {
@@ -481,6 +514,16 @@ pub fn numeric_to_string(raw: &[u8]) -> Option<String> {
     Some(s)
 }
 
+/// A binary `numeric` as a `Decimal` (with the `decimal` feature, when it fits one: not NaN, not
+/// infinite, at most 28 significant digits), else as [`numeric_value`] reads it.
+fn numeric_ref(raw: &[u8]) -> Option<ValueRef<'static>> {
+    #[cfg(feature = "decimal")]
+    if let Ok(d) = rust_decimal::Decimal::from_sql(&Type::NUMERIC, raw) {
+        return Some(ValueRef::Decimal(d));
+    }
+    numeric_value(raw)
+}
+
 /// A binary `numeric` as `Int` when it is a whole number within `i64`, else as the nearest
 /// `Float` (`NaN` and the infinities included).
 pub fn numeric_value(raw: &[u8]) -> Option<ValueRef<'static>> {
@@ -569,7 +612,8 @@ pub enum Decoder {
     TextArray,
     /// `smallint[]`, `integer[]`, `bigint[]` (cached per row).
     IntArray,
-    /// `numeric`: a whole number that fits as `Int`, else the nearest `Float`.
+    /// `numeric`: a `Decimal` with the `decimal` feature; otherwise (or when it does not fit
+    /// one) a whole number that fits as `Int`, else the nearest `Float`.
     Numeric,
     /// A type this backend does not read.
     Unsupported,
@@ -657,7 +701,7 @@ impl Decoder {
                 ValueRef::DateTime(NaiveDateTime::from_sql(&Type::TIMESTAMP, raw).map_err(wrong)?)
             }
             Decoder::Date => ValueRef::Date(NaiveDate::from_sql(&Type::DATE, raw).map_err(wrong)?),
-            Decoder::Numeric => numeric_value(raw)
+            Decoder::Numeric => numeric_ref(raw)
                 .ok_or_else(|| DecodeError::new(self.expected(), "a malformed numeric value"))?,
             Decoder::TextArray | Decoder::IntArray | Decoder::Unsupported => {
                 return Err(self.unsupported(ty))

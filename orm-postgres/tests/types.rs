@@ -295,6 +295,8 @@ fn floats_bind_to_real_double_and_numeric() -> Result<()> {
     Ok(())
 }
 
+/// Without the `decimal` feature (with it, see `tests/decimal.rs`).
+#[cfg(not(feature = "decimal"))]
 #[test]
 fn numeric_reads_as_int_when_whole_else_float() -> Result<()> {
     let mut db = db();

@@ -8,10 +8,14 @@ pub mod models;
 use orm::testing::StatementLog;
 use orm::{Database, TableSchema};
 
-/// One database per backend, each fresh and holding `tables`.
+/// One database per backend, each fresh and holding `tables`: an in-memory SQLite database, and
+/// a new schema on the PostgreSQL test server (see `orm::testing::postgres_database_with`). A
+/// PostgreSQL server that cannot be had fails the test, loudly.
 pub fn backends(tables: &[&'static TableSchema]) -> Vec<(&'static str, Database)> {
     let sqlite = orm::testing::memory_database_with(tables).expect("in-memory SQLite");
-    vec![("sqlite", sqlite)]
+    let postgres = orm::testing::postgres_database_with(tables)
+        .unwrap_or_else(|e| panic!("PostgreSQL test database: {e}"));
+    vec![("sqlite", sqlite), ("postgresql", postgres)]
 }
 
 /// The statements of `log` without transaction control, after clearing it.

@@ -149,5 +149,20 @@ pub fn all_tables() -> Vec<&'static orm::TableSchema> {
         Book::TABLE,
         Membership::TABLE,
         AllTypes::TABLE,
+        Document::TABLE,
     ]
+}
+
+/// JSON, arrays and text, for the operator tests.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "documents")]
+pub struct Document {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub body: String,
+    pub prefs: Json<Preferences>,
+    pub meta: serde_json::Value,
+    pub tags: Vec<String>,
+    pub scores: Vec<i64>,
+    pub status: PostStatus,
 }

@@ -1,0 +1,117 @@
+//! The connection pool on every backend: a checkout that waits too long is a typed error, and a
+//! panic inside a session neither leaks its connection nor leaves a transaction open.
+
+mod common;
+
+use common::backends;
+use common::models::*;
+use orm::prelude::*;
+use std::time::{Duration, Instant};
+
+/// The same database as `db`, through a pool of one connection with a short checkout timeout.
+fn one_connection(name: &str, db: &Database) -> Database {
+    let url = match name {
+        // Each in-memory connection is its own database: use a file for this test.
+        "sqlite" => {
+            let path = std::env::temp_dir().join(format!(
+                "orm-pool-{}-{:?}.db",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            let _ = std::fs::remove_file(&path);
+            format!("sqlite://{}", path.display())
+        }
+        _ => db_url(db),
+    };
+    let small = Database::options()
+        .pool_size(1)
+        .pool_timeout(Duration::from_millis(300))
+        .connect(&url)
+        .unwrap();
+    small.create_tables(&[User::TABLE]).unwrap();
+    small
+}
+
+/// The URL of a PostgreSQL test database (its schema in `search_path`).
+fn db_url(db: &Database) -> String {
+    let mut s = db.session();
+    let (schema,): (String,) = s.sql("SELECT current_schema()").one().unwrap();
+    let base = orm::testing::postgres_server::url().unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+#[test]
+fn checkout_timeout_is_a_typed_error() {
+    for (name, db) in backends(&[User::TABLE]) {
+        let small = one_connection(name, &db);
+        let mut holder = small.session();
+        holder.add(User::new("holds_the_connection"));
+        holder.flush().unwrap(); // in a transaction: the connection stays checked out
+        let started = Instant::now();
+        let err = small.session().query::<User>().count().unwrap_err();
+        assert!(matches!(err, Error::PoolTimeout { .. }), "{name}: {err:?}");
+        assert!(started.elapsed() >= Duration::from_millis(250), "{name}: waited for the timeout");
+        holder.commit().unwrap();
+        // Returned to the pool at commit: the next session gets it.
+        assert_eq!(small.session().query::<User>().count().unwrap(), 1, "{name}");
+    }
+}
+
+#[test]
+fn a_panic_inside_a_session_leaks_nothing() {
+    for (name, db) in backends(&[User::TABLE]) {
+        let small = one_connection(name, &db);
+        let for_panic = small.clone();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let mut s = for_panic.session();
+            s.add(User::new("never_committed"));
+            s.flush().unwrap();
+            panic!("handler failed mid-transaction");
+        }));
+        assert!(result.is_err());
+        // The one connection is back in the pool, with no transaction open on it.
+        let mut s = small.session();
+        assert_eq!(
+            s.query::<User>().count().unwrap(),
+            0,
+            "{name}: the flushed row was rolled back"
+        );
+        s.add(User::new("after_the_panic"));
+        s.commit().unwrap();
+        assert_eq!(small.session().query::<User>().count().unwrap(), 1, "{name}");
+    }
+}
+
+#[test]
+fn sessions_across_threads_share_the_pool() {
+    for (name, db) in backends(&[User::TABLE]) {
+        let db = match name {
+            "sqlite" => {
+                let path = std::env::temp_dir()
+                    .join(format!("orm-pool-threads-{}.db", std::process::id()));
+                let _ = std::fs::remove_file(&path);
+                let d = Database::connect(&format!("sqlite://{}", path.display())).unwrap();
+                d.create_tables(&[User::TABLE]).unwrap();
+                d
+            }
+            _ => db,
+        };
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    for i in 0..10 {
+                        let mut s = db.session();
+                        s.add(User::new(&format!("t{t}_{i}")));
+                        s.commit().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(db.session().query::<User>().count().unwrap(), 40, "{name}");
+    }
+}
