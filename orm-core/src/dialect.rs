@@ -62,6 +62,31 @@ fn has_bound_value(e: &Expr) -> bool {
     }
 }
 
+/// Writes `x [NOT] IN (a, b, ...)` in standard SQL: the default of [`Dialect::write_in_list`],
+/// and the fallback of dialects that override it. An empty list is false (true when negated),
+/// since standard SQL has no empty IN list.
+pub fn write_standard_in_list<D: Dialect + ?Sized>(
+    d: &D,
+    w: &mut SqlWriter,
+    expr: &Expr,
+    list: &[Expr],
+    negated: bool,
+) {
+    if list.is_empty() {
+        w.push(if negated { "1 = 1" } else { "1 = 0" });
+        return;
+    }
+    d.write_operand(w, expr, PREC_ADD);
+    w.push(if negated { " NOT IN (" } else { " IN (" });
+    for (i, e) in list.iter().enumerate() {
+        if i > 0 {
+            w.push(", ");
+        }
+        d.write_expr(w, e);
+    }
+    w.push(")");
+}
+
 /// Accumulates SQL text and parameters while a dialect renders a statement.
 #[derive(Debug, Default)]
 pub struct SqlWriter {
@@ -148,22 +173,9 @@ pub trait Dialect: Send + Sync + 'static {
         self.write_operand(w, pattern, PREC_ADD);
     }
 
-    /// Writes `x IN (...)`.
+    /// Writes `x IN (...)`; see [`write_standard_in_list`].
     fn write_in_list(&self, w: &mut SqlWriter, expr: &Expr, list: &[Expr], negated: bool) {
-        if list.is_empty() {
-            // Standard SQL has no empty IN list; this is its meaning.
-            w.push(if negated { "1 = 1" } else { "1 = 0" });
-            return;
-        }
-        self.write_operand(w, expr, PREC_ADD);
-        w.push(if negated { " NOT IN (" } else { " IN (" });
-        for (i, e) in list.iter().enumerate() {
-            if i > 0 {
-                w.push(", ");
-            }
-            self.write_expr(w, e);
-        }
-        w.push(")");
+        write_standard_in_list(self, w, expr, list, negated);
     }
 
     /// Writes a function call.

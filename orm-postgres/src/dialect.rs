@@ -135,21 +135,7 @@ impl Dialect for PgDialect {
                 self.write_value(w, &Value::List(values));
                 w.push(")");
             }
-            _ => {
-                if list.is_empty() {
-                    w.push(if negated { "1 = 1" } else { "1 = 0" });
-                    return;
-                }
-                self.write_operand(w, expr, PREC_ADD);
-                w.push(if negated { " NOT IN (" } else { " IN (" });
-                for (i, e) in list.iter().enumerate() {
-                    if i > 0 {
-                        w.push(", ");
-                    }
-                    self.write_expr(w, e);
-                }
-                w.push(")");
-            }
+            _ => orm_core::dialect::write_standard_in_list(self, w, expr, list, negated),
         }
     }
 
