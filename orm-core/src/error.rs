@@ -93,9 +93,21 @@ pub enum Error {
     /// The session or query was used in a way that cannot work (e.g. a handle from another session).
     #[error("invalid use: {0}")]
     InvalidUse(String),
-    /// A migration failed; the database stays at the revision before it.
+    /// A migration could not be planned or read (a bad revision file, an unknown revision,
+    /// several heads...).
     #[error("migration error: {0}")]
     Migration(String),
+    /// A statement of a revision failed: the revision's transaction was rolled back, so the
+    /// database stays at the revision before it.
+    #[error("revision {revision} failed, the database stays at the revision before it: {source}\n  in: {statement}")]
+    MigrationFailed {
+        /// The revision's id.
+        revision: String,
+        /// The statement that failed.
+        statement: String,
+        /// The database's error.
+        source: Box<Error>,
+    },
     /// Any other error the database reported.
     #[error("database error: {message}")]
     Database {

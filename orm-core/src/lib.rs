@@ -9,6 +9,7 @@ pub mod dialect;
 pub mod engine;
 pub mod error;
 pub mod expr;
+pub mod migrate;
 pub mod model;
 pub mod query;
 pub mod raw;

@@ -69,7 +69,10 @@ pub enum DefaultValue {
 }
 
 /// What a foreign key does when the referenced row is deleted or its key updated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum ReferentialAction {
     /// `NO ACTION` (the SQL default).
     #[default]
@@ -119,6 +122,9 @@ pub struct ColumnSchema {
     /// A database-side default, as SQL text written by the model's author
     /// (`server_default = "CURRENT_TIMESTAMP"`); read back after INSERT.
     pub server_default: Option<&'static str>,
+    /// The column's previous name (`#[orm(renamed_from = "old")]`): autogenerate renames the
+    /// old column instead of dropping it and adding this one, so its data is kept.
+    pub renamed_from: Option<&'static str>,
 }
 
 impl ColumnSchema {
@@ -134,6 +140,7 @@ impl ColumnSchema {
             max_length: None,
             default: None,
             server_default: None,
+            renamed_from: None,
         }
     }
 
@@ -185,6 +192,9 @@ pub struct ForeignKeySchema {
 pub struct TableSchema {
     /// The table's name.
     pub name: &'static str,
+    /// The table's previous name (`#[orm(renamed_from = "old")]` on the model): autogenerate
+    /// renames the old table instead of dropping it and creating this one.
+    pub renamed_from: Option<&'static str>,
     /// Its columns, in field order (the order rows are selected and decoded in).
     pub columns: &'static [ColumnSchema],
     /// Indexes into `columns` of the primary key, in key order.

@@ -281,9 +281,10 @@ fn action(
 // ---------------------------------------------------------------------------------------------
 // #[derive(Model)]
 
-const MODEL_KEYS: &str = "table, index(...), unique(...), no_default";
+const MODEL_KEYS: &str = "table, index(...), unique(...), no_default, renamed_from";
 const MODEL_FIELD_KEYS: &str = "primary_key, auto_increment, unique, index, max_length, default, \
-                                server_default, references, on_delete, on_update, column, skip";
+                                server_default, references, on_delete, on_update, column, skip, \
+                                renamed_from";
 
 /// A multi-column `index(...)` or `unique(...)` on the struct.
 pub(crate) struct CompositeIndex {
@@ -302,25 +303,35 @@ pub(crate) struct ModelAttrs {
     pub(crate) indexes: Vec<CompositeIndex>,
     pub(crate) uniques: Vec<CompositeIndex>,
     pub(crate) no_default: Option<Spanned<()>>,
+    /// `renamed_from = "old_table"`.
+    pub(crate) renamed_from: Option<Spanned<String>>,
 }
 
 impl ModelAttrs {
     pub(crate) fn from_ast(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
         let mut table = Slot::new(cx, "table");
         let mut no_default = Slot::new(cx, "no_default");
+        let mut renamed_from = Slot::new(cx, "renamed_from");
         let mut indexes = Vec::new();
         let mut uniques = Vec::new();
         for_each_item(cx, attrs, |key, meta| {
             match key {
                 "table" => table.set(name(cx, meta, "table = \"name\"")?),
                 "no_default" => no_default.set(flag(cx, meta, key)?),
+                "renamed_from" => renamed_from.set(name(cx, meta, "renamed_from = \"old_table\"")?),
                 "index" => indexes.extend(composite(cx, meta, true)?),
                 "unique" => uniques.extend(composite(cx, meta, false)?),
                 _ => unknown(cx, meta, key, "struct", MODEL_KEYS)?,
             }
             Ok(())
         });
-        ModelAttrs { table: table.get(), indexes, uniques, no_default: no_default.get() }
+        ModelAttrs {
+            table: table.get(),
+            indexes,
+            uniques,
+            no_default: no_default.get(),
+            renamed_from: renamed_from.get(),
+        }
     }
 }
 
@@ -400,6 +411,8 @@ pub(crate) struct ModelFieldAttrs {
     pub(crate) on_update: Option<Spanned<ReferentialAction>>,
     pub(crate) column: Option<Spanned<String>>,
     pub(crate) skip: Option<Spanned<()>>,
+    /// `renamed_from = "old_column"`.
+    pub(crate) renamed_from: Option<Spanned<String>>,
 }
 
 impl ModelFieldAttrs {
@@ -416,6 +429,7 @@ impl ModelFieldAttrs {
         let mut on_update = Slot::new(cx, "on_update");
         let mut column = Slot::new(cx, "column");
         let mut skip = Slot::new(cx, "skip");
+        let mut renamed_from = Slot::new(cx, "renamed_from");
         for_each_item(cx, attrs, |key, meta| {
             match key {
                 "primary_key" => primary_key.set(flag(cx, meta, key)?),
@@ -444,6 +458,9 @@ impl ModelFieldAttrs {
                 "on_update" => on_update.set(action(cx, meta, key)?),
                 "column" => column.set(name(cx, meta, "column = \"name\"")?),
                 "skip" => skip.set(flag(cx, meta, key)?),
+                "renamed_from" => {
+                    renamed_from.set(name(cx, meta, "renamed_from = \"old_column\"")?)
+                }
                 _ => unknown(cx, meta, key, "field", MODEL_FIELD_KEYS)?,
             }
             Ok(())
@@ -461,6 +478,7 @@ impl ModelFieldAttrs {
             on_update: on_update.get(),
             column: column.get(),
             skip: skip.get(),
+            renamed_from: renamed_from.get(),
         }
     }
 
@@ -481,6 +499,7 @@ impl ModelFieldAttrs {
             ("references", t(&self.references)),
             ("on_delete", t(&self.on_delete)),
             ("on_update", t(&self.on_update)),
+            ("renamed_from", t(&self.renamed_from)),
         ]
         .into_iter()
         .filter_map(|(key, tokens)| Some((key, tokens?)))
@@ -541,7 +560,7 @@ impl VariantAttrs {
 // A struct may derive both `Model` and `FromRow`, so the Model keys are accepted (and ignored)
 // here; keys neither derive knows are errors.
 
-const MODEL_ONLY_STRUCT_KEYS: &[&str] = &["table", "index", "unique", "no_default"];
+const MODEL_ONLY_STRUCT_KEYS: &[&str] = &["table", "index", "unique", "no_default", "renamed_from"];
 const MODEL_ONLY_FIELD_KEYS: &[&str] = &[
     "primary_key",
     "auto_increment",
@@ -553,6 +572,7 @@ const MODEL_ONLY_FIELD_KEYS: &[&str] = &[
     "references",
     "on_delete",
     "on_update",
+    "renamed_from",
 ];
 
 /// Struct attributes of a `FromRow` struct: none of its own.

@@ -40,7 +40,9 @@ fn run(
 ///   (default name `ix_<table>_<col>_<col>`);
 /// - `unique(a, b)`, `unique(a, b, name = "uq_name")`: a multi-column UNIQUE constraint
 ///   (default name `uq_<table>_<col>_<col>`);
-/// - `no_default`: no `Default` impl.
+/// - `no_default`: no `Default` impl;
+/// - `renamed_from = "old_name"`: the table's previous name, so that `cargo db migrate` renames
+///   the table (keeping its rows) instead of dropping it and creating a new one.
 ///
 /// Field attributes:
 /// - `primary_key`: part of the key (several fields make a composite key; not on `Option<T>`).
@@ -52,6 +54,7 @@ fn run(
 /// - `references = Model`, with `on_delete = ...` / `on_update = ...` (one of `cascade`,
 ///   `set_null`, `set_default`, `restrict`, `no_action`): a foreign key to `Model`'s key;
 /// - `column = "name"`: the column's name (default: the field's name);
+/// - `renamed_from = "old_name"`: the column's previous name (a rename in the next migration);
 /// - `skip`: not a column (`Default::default()` when loaded). `Related<...>` fields are not
 ///   columns either.
 ///

@@ -196,6 +196,7 @@ fn generate(m: &Model) -> TokenStream {
             some(f.attrs.default.as_ref().map(|d| schema_default(&d.value, f.shape.base)));
         let server_default =
             some(f.attrs.server_default.as_ref().map(|s| s.value.to_token_stream()));
+        let renamed_from = some(f.attrs.renamed_from.as_ref().map(|s| s.value.to_token_stream()));
         quote! {
             ::orm::ColumnSchema {
                 name: #name,
@@ -207,12 +208,14 @@ fn generate(m: &Model) -> TokenStream {
                 max_length: #max_length,
                 default: #default,
                 server_default: #server_default,
+                renamed_from: #renamed_from,
             }
         }
     });
     let pk_indexes = pk.iter().map(|f| lit(index_of(f)));
     let pk_names: Vec<String> = pk.iter().map(|f| f.column_name()).collect();
     let (indexes, uniques) = m.indexes();
+    let table_renamed_from = some(m.attrs.renamed_from.as_ref().map(|s| s.value.to_token_stream()));
     let indexes = indexes.iter().map(|ix| {
         let (name, cols, unique) = (&ix.name, &ix.columns, ix.unique);
         quote!(::orm::IndexSchema { name: #name, columns: &[#(#cols),*], unique: #unique })
@@ -377,6 +380,7 @@ fn generate(m: &Model) -> TokenStream {
                 const PRIMARY_KEY_COLUMNS: &'static [&'static str] = &[#(#pk_names),*];
                 const TABLE: &'static ::orm::TableSchema = &::orm::TableSchema {
                     name: #table,
+                    renamed_from: #table_renamed_from,
                     columns: &[#(#column_schemas),*],
                     primary_key: &[#(#pk_indexes),*],
                     indexes: &[#(#indexes),*],

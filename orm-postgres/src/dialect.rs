@@ -163,6 +163,10 @@ impl Dialect for PgDialect {
         ))
     }
 
+    fn migrations(&self) -> Option<&dyn orm_core::migrate::MigrationDialect> {
+        Some(self)
+    }
+
     /// `DROP TYPE [IF EXISTS] "name"`.
     fn drop_enum_type(&self, name: &str, if_exists: bool) -> Option<String> {
         let mut w = SqlWriter::new();

@@ -63,6 +63,8 @@
 pub mod connection;
 pub mod dialect;
 pub mod error;
+pub mod migrate;
+pub mod reflect;
 pub mod test_server;
 pub mod url;
 pub mod value;

@@ -25,6 +25,7 @@ static POST_COLUMNS: [ColumnSchema; 5] = [
 
 static POSTS: TableSchema = TableSchema {
     name: "posts",
+    renamed_from: None,
     columns: &POST_COLUMNS,
     primary_key: &[0],
     indexes: &[IndexSchema { name: "ix_posts_title", columns: &["title"], unique: false }],

@@ -523,6 +523,7 @@ static EVERY_TYPE_COLUMNS: [ColumnSchema; 19] = [
 
 static EVERY_TYPE: TableSchema = TableSchema {
     name: "every",
+    renamed_from: None,
     columns: &EVERY_TYPE_COLUMNS,
     primary_key: &[0],
     indexes: &[
@@ -584,6 +585,7 @@ fn identity_only_for_generated_integer_keys() {
             ColumnSchema { primary_key: true, auto_increment: true, ..ColumnSchema::new("id", ty) };
         let t = TableSchema {
             name: "t",
+            renamed_from: None,
             columns: std::slice::from_ref(Box::leak(Box::new(c))),
             primary_key: &[0],
             indexes: &[],
@@ -602,6 +604,7 @@ fn identity_only_for_generated_integer_keys() {
         [ColumnSchema { primary_key: true, ..ColumnSchema::new("id", ColumnType::BigInt) }];
     let t = TableSchema {
         name: "t",
+        renamed_from: None,
         columns: &PLAIN,
         primary_key: &[0],
         indexes: &[],
@@ -623,6 +626,7 @@ static MEMBER_COLUMNS: [ColumnSchema; 4] = [
 
 static MEMBERS: TableSchema = TableSchema {
     name: "members",
+    renamed_from: None,
     columns: &MEMBER_COLUMNS,
     primary_key: &[0, 1],
     indexes: &[IndexSchema { name: "ix_members_role", columns: &["role"], unique: false }],

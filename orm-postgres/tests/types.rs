@@ -40,6 +40,7 @@ static EVERY_COLUMNS: [ColumnSchema; 16] = [
 
 static EVERY: TableSchema = TableSchema {
     name: "every",
+    renamed_from: None,
     columns: &EVERY_COLUMNS,
     primary_key: &[0],
     indexes: &[],

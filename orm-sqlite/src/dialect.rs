@@ -171,6 +171,10 @@ impl Dialect for SqliteDialect {
         }
     }
 
+    fn migrations(&self) -> Option<&dyn orm_core::migrate::MigrationDialect> {
+        Some(self)
+    }
+
     /// ` CHECK ("col" IN ('a', 'b'))`: SQLite has no enum type.
     fn write_enum_check(&self, w: &mut SqlWriter, col: &ColumnSchema, variants: &[&str]) {
         w.push(" CHECK (");

@@ -75,6 +75,8 @@
 pub mod connection;
 pub mod dialect;
 pub mod error;
+pub mod migrate;
+pub mod reflect;
 pub mod url;
 pub mod value;
 

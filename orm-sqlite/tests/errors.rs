@@ -188,6 +188,7 @@ static POST_COLUMNS: [ColumnSchema; 2] = [
 
 static POSTS: TableSchema = TableSchema {
     name: "posts",
+    renamed_from: None,
     columns: &POST_COLUMNS,
     primary_key: &[0],
     indexes: &[],

@@ -399,6 +399,7 @@ static EVERY_TYPE_COLUMNS: [ColumnSchema; 19] = [
 
 static EVERY_TYPE: TableSchema = TableSchema {
     name: "every",
+    renamed_from: None,
     columns: &EVERY_TYPE_COLUMNS,
     primary_key: &[0],
     indexes: &[
@@ -462,6 +463,7 @@ static MEMBER_COLUMNS: [ColumnSchema; 4] = [
 
 static MEMBERS: TableSchema = TableSchema {
     name: "members",
+    renamed_from: None,
     columns: &MEMBER_COLUMNS,
     primary_key: &[0, 1],
     indexes: &[],

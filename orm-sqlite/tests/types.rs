@@ -71,6 +71,7 @@ static EVERY_COLUMNS: [ColumnSchema; 16] = [
 
 static EVERY: TableSchema = TableSchema {
     name: "every",
+    renamed_from: None,
     columns: &EVERY_COLUMNS,
     primary_key: &[0],
     indexes: &[],
@@ -304,6 +305,7 @@ static ITEMS_COLUMNS: [ColumnSchema; 4] = [
 
 static ITEMS: TableSchema = TableSchema {
     name: "items",
+    renamed_from: None,
     columns: &ITEMS_COLUMNS,
     primary_key: &[0],
     indexes: &[],

@@ -1,0 +1,188 @@
+//! Autogenerate: the ops that take the schema the revision files replay to, to the schema the
+//! models describe. No database is involved. Renames are declared on the models
+//! (`#[orm(renamed_from = "old")]`), never guessed: a declared rename whose old name exists (and
+//! whose new one does not) becomes a rename, which keeps the data.
+//!
+//! CHECK constraints and raw SQL steps are not compared: models cannot declare them, so what a
+//! revision adds by hand stays.
+
+use super::ops::{Op, Step};
+use super::revision::{Revision, Revisions};
+use super::schema::{Schema, Table};
+use crate::error::{Error, Result};
+use crate::schema::TableSchema;
+
+/// The ops from `current` to the models' schema, in an order that works on every backend:
+/// enum types, renames, dropped constraints, new tables, column changes, new constraints,
+/// dropped tables, dropped enum types.
+pub fn diff(current: &Schema, models: &[&TableSchema]) -> Vec<Op> {
+    let target = Schema::from_tables(models);
+    // Declared renames, applied to a working copy so the comparison sees them.
+    let mut working = current.clone();
+    let mut renames = Vec::new();
+    for t in models {
+        if let Some(old) = t.renamed_from {
+            if working.tables.contains_key(old) && !working.tables.contains_key(t.name) {
+                let op = Op::RenameTable { from: old.to_owned(), to: t.name.to_owned() };
+                let _ = working.apply(&op);
+                renames.push(op);
+            }
+        }
+    }
+    for t in models {
+        for c in t.columns {
+            let Some(old) = c.renamed_from else { continue };
+            let Some(wt) = working.tables.get(t.name) else { continue };
+            if wt.column(old).is_some() && wt.column(c.name).is_none() {
+                let op = Op::RenameColumn {
+                    table: t.name.to_owned(),
+                    from: old.to_owned(),
+                    to: c.name.to_owned(),
+                };
+                let _ = working.apply(&op);
+                renames.push(op);
+            }
+        }
+    }
+    diff_from(current, &working, &target, renames)
+}
+
+/// The ops from one schema to another, with no renames (a renamed table is a drop and a create).
+pub fn diff_schemas(current: &Schema, target: &Schema) -> Vec<Op> {
+    diff_from(current, current, target, Vec::new())
+}
+
+fn diff_from(current: &Schema, working: &Schema, target: &Schema, renames: Vec<Op>) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for (name, values) in &target.enums {
+        match current.enums.get(name) {
+            None => ops.push(Op::CreateEnum { name: name.clone(), values: values.clone() }),
+            Some(old) if old != values => ops.push(Op::AlterEnum {
+                name: name.clone(),
+                from: old.clone(),
+                to: values.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    ops.extend(renames);
+
+    let mut drop_constraints = Vec::new();
+    let mut create_tables: Vec<&Table> = Vec::new();
+    let mut add_columns = Vec::new();
+    let mut alter_columns = Vec::new();
+    let mut primary_keys = Vec::new();
+    let mut drop_columns = Vec::new();
+    let mut add_constraints = Vec::new();
+    let mut add_foreign_keys = Vec::new();
+
+    for tt in target.tables_in_dependency_order() {
+        let Some(wt) = working.tables.get(&tt.name) else {
+            create_tables.push(tt);
+            continue;
+        };
+        let table = || tt.name.clone();
+        for f in wt.foreign_keys.iter().filter(|f| !tt.foreign_keys.contains(f)) {
+            drop_constraints.push(Op::DropForeignKey { table: table(), foreign_key: f.clone() });
+        }
+        for i in wt.indexes.iter().filter(|i| !tt.indexes.contains(i)) {
+            drop_constraints.push(Op::DropIndex { table: table(), index: i.clone() });
+        }
+        for u in wt.uniques.iter().filter(|u| !tt.uniques.contains(u)) {
+            drop_constraints.push(Op::DropUnique { table: table(), unique: u.clone() });
+        }
+        for c in &tt.columns {
+            match wt.column(&c.name) {
+                None => add_columns.push(Op::AddColumn { table: table(), column: c.clone() }),
+                Some(old) if old != c => alter_columns.push(Op::AlterColumn {
+                    table: table(),
+                    from: old.clone(),
+                    to: c.clone(),
+                    using: None,
+                    down_using: None,
+                }),
+                Some(_) => {}
+            }
+        }
+        if wt.primary_key != tt.primary_key {
+            primary_keys.push(Op::AlterPrimaryKey {
+                table: table(),
+                from: wt.primary_key.clone(),
+                to: tt.primary_key.clone(),
+            });
+        }
+        for c in wt.columns.iter().filter(|c| tt.column(&c.name).is_none()) {
+            drop_columns.push(Op::DropColumn { table: table(), column: c.clone() });
+        }
+        for u in tt.uniques.iter().filter(|u| !wt.uniques.contains(u)) {
+            add_constraints.push(Op::AddUnique { table: table(), unique: u.clone() });
+        }
+        for i in tt.indexes.iter().filter(|i| !wt.indexes.contains(i)) {
+            add_constraints.push(Op::CreateIndex {
+                table: table(),
+                index: i.clone(),
+                concurrently: false,
+            });
+        }
+        for f in tt.foreign_keys.iter().filter(|f| !wt.foreign_keys.contains(f)) {
+            add_foreign_keys.push(Op::AddForeignKey { table: table(), foreign_key: f.clone() });
+        }
+    }
+
+    ops.extend(drop_constraints);
+    ops.extend(create_tables.into_iter().map(|t| Op::CreateTable(t.clone())));
+    ops.extend(add_columns);
+    ops.extend(alter_columns);
+    ops.extend(primary_keys);
+    ops.extend(drop_columns);
+    ops.extend(add_constraints);
+    ops.extend(add_foreign_keys);
+
+    // Dropped tables, children first.
+    let dropped: Vec<&Table> = working
+        .tables_in_dependency_order()
+        .into_iter()
+        .filter(|t| !target.tables.contains_key(&t.name))
+        .collect();
+    ops.extend(dropped.into_iter().rev().map(|t| Op::DropTable(t.clone())));
+
+    for (name, values) in &current.enums {
+        if !target.enums.contains_key(name) {
+            ops.push(Op::DropEnum { name: name.clone(), values: values.clone() });
+        }
+    }
+    ops
+}
+
+/// The differences between what the revisions build and what the models describe, one line
+/// each (empty when they agree).
+pub fn differences(revisions: &Revisions, models: &[&TableSchema]) -> Result<Vec<String>> {
+    let current = revisions.replay_all(None)?;
+    Ok(diff(&current, models).iter().map(Op::describe).collect())
+}
+
+/// A new revision taking the migrations to the models, or `None` when nothing changed. Refuses
+/// to run without models (that revision would drop every table) and with several heads.
+pub fn autogenerate(
+    revisions: &Revisions,
+    models: &[&TableSchema],
+    message: &str,
+) -> Result<Option<Revision>> {
+    if models.is_empty() {
+        return Err(Error::Migration(
+            "no model is registered: refusing to write a revision that drops every table \
+             (is the crate that defines the models linked into this binary?)"
+                .into(),
+        ));
+    }
+    let parents: Vec<String> = match revisions.single_head()? {
+        Some(h) => vec![h.id.clone()],
+        None => Vec::new(),
+    };
+    let current = revisions.replay_all(None)?;
+    let ops = diff(&current, models);
+    if ops.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Revision::new(parents, message, ops.into_iter().map(Step::new).collect())))
+}

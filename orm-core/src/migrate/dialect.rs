@@ -1,0 +1,450 @@
+//! [`MigrationDialect`]: how a backend writes the DDL of migration ops, keeps its version table,
+//! locks against a concurrent migrator and reflects a live schema. The default methods write
+//! standard SQL (which is PostgreSQL's); a backend overrides what differs (SQLite rebuilds a
+//! table for what its ALTER TABLE cannot do). No other part of the migration engine writes SQL.
+
+use super::ops::Op;
+use super::schema::{Column, ForeignKey, Index, Literal, Schema, SqlType, Table};
+use crate::connection::Connection;
+use crate::dialect::{Dialect, SqlWriter};
+use crate::error::{Error, Result};
+use crate::schema::{ColumnSchema, ReferentialAction};
+
+/// The name of the table recording which revisions a database is at (one row per head).
+pub const VERSION_TABLE: &str = "orm_migrations";
+
+/// One statement of a rendered op, and how the runner runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Statement {
+    /// SQL run inside the revision's transaction.
+    Sql(String),
+    /// SQL that cannot run inside a transaction (`CREATE INDEX CONCURRENTLY`): the runner
+    /// commits what came before, runs it on its own, and opens a new transaction.
+    NoTransaction(String),
+    /// A query whose rows (each one SQL text) are kept, to run again at
+    /// [`Statement::RestoreSaved`]: SQLite saves a rebuilt table's triggers this way.
+    Save(String),
+    /// Runs what the last [`Statement::Save`] kept.
+    RestoreSaved,
+}
+
+impl Statement {
+    /// The statement as a script shows it (`sql` command): SQL ending with `;`, or a comment.
+    pub fn to_script(&self) -> String {
+        match self {
+            Statement::Sql(s) => format!("{};", s.trim_end().trim_end_matches(';')),
+            Statement::NoTransaction(s) => format!(
+                "-- outside the transaction:\nCOMMIT;\n{};\nBEGIN;",
+                s.trim_end().trim_end_matches(';')
+            ),
+            Statement::Save(q) => format!("-- keep the SQL that this query returns: {q}"),
+            Statement::RestoreSaved => "-- run the SQL kept above".to_owned(),
+        }
+    }
+}
+
+/// A string literal with quotes doubled: `'it''s'`.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// How one backend writes migrations. Implemented by each backend's dialect, which hands itself
+/// out through [`Dialect::migrations`].
+pub trait MigrationDialect: Dialect {
+    /// The statements of one op. `before` and `after` are the schema (replayed for this
+    /// dialect) before and after it.
+    fn render(&self, op: &Op, before: &Schema, after: &Schema) -> Result<Vec<Statement>> {
+        render_standard(self, op, before, after)
+    }
+
+    /// A quoted identifier.
+    fn ident(&self, name: &str) -> String {
+        let mut w = SqlWriter::new();
+        self.write_ident(&mut w, name);
+        w.sql
+    }
+
+    /// The SQL type of a column.
+    fn sql_type(&self, col: &Column) -> String {
+        match &col.ty {
+            SqlType::Enum(name) => self.ident(name),
+            SqlType::Custom(s) => s.clone(),
+            SqlType::Numeric => "NUMERIC".into(),
+            t => match t.column_type() {
+                Some(ct) => self.column_type(&ColumnSchema {
+                    max_length: col.max_length,
+                    ..ColumnSchema::new("", ct)
+                }),
+                None => "TEXT".into(),
+            },
+        }
+    }
+
+    /// Writes a database-generated key's clause (PostgreSQL's identity); returns whether it
+    /// did, in which case the column gets no DEFAULT.
+    fn write_identity(&self, w: &mut SqlWriter, col: &Column) -> bool {
+        let _ = (w, col);
+        false
+    }
+
+    /// Writes a literal.
+    fn write_literal(&self, w: &mut SqlWriter, lit: &Literal) {
+        match lit {
+            Literal::Bool(b) => w.push(self.bool_literal(*b)),
+            Literal::Int(i) => w.push(&i.to_string()),
+            Literal::Float(f) => w.push(&f.to_string()),
+            Literal::Text(t) => w.push(&quote_literal(t)),
+        }
+    }
+
+    /// Writes ` DEFAULT ...` when the column has a default.
+    fn write_column_default(&self, w: &mut SqlWriter, col: &Column) {
+        if let Some(sd) = &col.server_default {
+            w.push(" DEFAULT ");
+            w.push(sd);
+        } else if let Some(lit) = &col.default {
+            w.push(" DEFAULT ");
+            self.write_literal(w, lit);
+        }
+    }
+
+    /// Writes what keeps an enum column to its labels where there is no enum type (SQLite's
+    /// CHECK); nothing by default.
+    fn write_enum_constraint(&self, w: &mut SqlWriter, column: &str, labels: &[String]) {
+        let _ = (w, column, labels);
+    }
+
+    /// Writes a column definition.
+    fn write_column(&self, w: &mut SqlWriter, col: &Column, schema: &Schema) {
+        self.write_ident(w, &col.name);
+        w.push(" ");
+        w.push(&self.sql_type(col));
+        let identity = self.write_identity(w, col);
+        if !col.nullable {
+            w.push(" NOT NULL");
+        }
+        if !identity {
+            self.write_column_default(w, col);
+        }
+        if let SqlType::Enum(name) = &col.ty {
+            if let Some(labels) = schema.enums.get(name) {
+                self.write_enum_constraint(w, &col.name, labels);
+            }
+        }
+    }
+
+    /// Writes `"a", "b"`.
+    fn write_names(&self, w: &mut SqlWriter, names: &[String]) {
+        for (i, n) in names.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            self.write_ident(w, n);
+        }
+    }
+
+    /// Writes `FOREIGN KEY (...) REFERENCES t (...) [ON DELETE ...] [ON UPDATE ...]`.
+    fn write_foreign_key(&self, w: &mut SqlWriter, fk: &ForeignKey) {
+        w.push("FOREIGN KEY (");
+        self.write_names(w, &fk.columns);
+        w.push(") REFERENCES ");
+        self.write_ident(w, &fk.ref_table);
+        w.push(" (");
+        self.write_names(w, &fk.ref_columns);
+        w.push(")");
+        if fk.on_delete != ReferentialAction::NoAction {
+            w.push(" ON DELETE ");
+            w.push(fk.on_delete.as_sql());
+        }
+        if fk.on_update != ReferentialAction::NoAction {
+            w.push(" ON UPDATE ");
+            w.push(fk.on_update.as_sql());
+        }
+    }
+
+    /// `CREATE TABLE name (...)` for `t`, written under `name` (SQLite's rebuild writes a
+    /// temporary name), without its indexes.
+    fn create_table_sql(&self, t: &Table, name: &str, schema: &Schema) -> String {
+        let mut w = SqlWriter::new();
+        w.push("CREATE TABLE ");
+        self.write_ident(&mut w, name);
+        w.push(" (");
+        for (i, c) in t.columns.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            self.write_column(&mut w, c, schema);
+        }
+        if !t.primary_key.is_empty() {
+            w.push(", PRIMARY KEY (");
+            self.write_names(&mut w, &t.primary_key);
+            w.push(")");
+        }
+        for u in &t.uniques {
+            w.push(", CONSTRAINT ");
+            self.write_ident(&mut w, &u.name);
+            w.push(" UNIQUE (");
+            self.write_names(&mut w, &u.columns);
+            w.push(")");
+        }
+        for f in &t.foreign_keys {
+            w.push(", CONSTRAINT ");
+            self.write_ident(&mut w, &f.name);
+            w.push(" ");
+            self.write_foreign_key(&mut w, f);
+        }
+        for c in &t.checks {
+            w.push(", CONSTRAINT ");
+            self.write_ident(&mut w, &c.name);
+            w.push(" CHECK (");
+            w.push(&c.expr);
+            w.push(")");
+        }
+        w.push(")");
+        w.sql
+    }
+
+    /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON table (...)`.
+    fn create_index_sql(&self, table: &str, index: &Index, concurrently: bool) -> String {
+        let mut w = SqlWriter::new();
+        w.push(if index.unique { "CREATE UNIQUE INDEX " } else { "CREATE INDEX " });
+        if concurrently {
+            w.push("CONCURRENTLY ");
+        }
+        self.write_ident(&mut w, &index.name);
+        w.push(" ON ");
+        self.write_ident(&mut w, table);
+        w.push(" (");
+        self.write_names(&mut w, &index.columns);
+        w.push(")");
+        w.sql
+    }
+
+    /// The statement creating the version table when it does not exist.
+    fn version_table_sql(&self) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} ({} VARCHAR(64) NOT NULL PRIMARY KEY)",
+            self.ident(VERSION_TABLE),
+            self.ident("version")
+        )
+    }
+
+    /// The query reading the version table's rows.
+    fn read_versions_sql(&self) -> String {
+        format!("SELECT {} FROM {}", self.ident("version"), self.ident(VERSION_TABLE))
+    }
+
+    /// The statements setting the version table to exactly `heads`.
+    fn write_versions_sql(&self, heads: &[String]) -> Vec<String> {
+        let mut out = vec![format!("DELETE FROM {}", self.ident(VERSION_TABLE))];
+        for h in heads {
+            out.push(format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                self.ident(VERSION_TABLE),
+                self.ident("version"),
+                quote_literal(h)
+            ));
+        }
+        out
+    }
+
+    /// A statement run first in each revision's transaction so that two migrating processes
+    /// take turns (PostgreSQL's `pg_advisory_xact_lock`); `None` when `BEGIN` already locks.
+    fn lock_sql(&self) -> Option<String> {
+        None
+    }
+
+    /// Statements run before each revision's transaction (SQLite turns foreign keys off, which
+    /// it cannot do inside a transaction, so that rebuilding a table cascades nothing).
+    fn before_revision_sql(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Statements run after each revision's transaction, committed or not.
+    fn after_revision_sql(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// A query run at the end of each revision's transaction; any row it returns is a broken
+    /// constraint and fails the revision (SQLite's `PRAGMA foreign_key_check`).
+    fn integrity_check_sql(&self) -> Option<String> {
+        None
+    }
+
+    /// The schema of the live database behind `conn` (without the version table).
+    fn reflect(&self, conn: &mut dyn Connection) -> Result<Schema> {
+        let _ = conn;
+        Err(Error::Unsupported { backend: self.name(), what: "schema reflection".into() })
+    }
+
+    /// `schema` as reflection on this backend can see it, so a reflected schema and a replayed
+    /// one compare equal when the database matches (SQLite keeps one integer type, say).
+    fn comparable(&self, schema: &Schema) -> Schema {
+        schema.clone()
+    }
+}
+
+/// The standard rendering of an op, the default of [`MigrationDialect::render`].
+pub fn render_standard<D: MigrationDialect + ?Sized>(
+    d: &D,
+    op: &Op,
+    before: &Schema,
+    after: &Schema,
+) -> Result<Vec<Statement>> {
+    let alter = |t: &str| format!("ALTER TABLE {}", d.ident(t));
+    let one = |s: String| Ok(vec![Statement::Sql(s)]);
+    match op {
+        Op::CreateTable(t) => {
+            let mut out = vec![Statement::Sql(d.create_table_sql(t, &t.name, after))];
+            for ix in &t.indexes {
+                out.push(Statement::Sql(d.create_index_sql(&t.name, ix, false)));
+            }
+            Ok(out)
+        }
+        Op::DropTable(t) => one(format!("DROP TABLE {}", d.ident(&t.name))),
+        Op::RenameTable { from, to } => one(format!("{} RENAME TO {}", alter(from), d.ident(to))),
+        Op::AddColumn { table, column } => {
+            let mut w = SqlWriter::new();
+            w.push(&alter(table));
+            w.push(" ADD COLUMN ");
+            d.write_column(&mut w, column, after);
+            one(w.sql)
+        }
+        Op::DropColumn { table, column } => {
+            one(format!("{} DROP COLUMN {}", alter(table), d.ident(&column.name)))
+        }
+        Op::AlterColumn { table, from, to, using, .. } => {
+            Ok(alter_column_standard(d, table, from, to, using.as_deref(), after))
+        }
+        Op::RenameColumn { table, from, to } => {
+            one(format!("{} RENAME COLUMN {} TO {}", alter(table), d.ident(from), d.ident(to)))
+        }
+        Op::CreateIndex { table, index, concurrently } => {
+            let sql = d.create_index_sql(table, index, *concurrently);
+            Ok(vec![if *concurrently {
+                Statement::NoTransaction(sql)
+            } else {
+                Statement::Sql(sql)
+            }])
+        }
+        Op::DropIndex { index, .. } => one(format!("DROP INDEX {}", d.ident(&index.name))),
+        Op::AddUnique { table, unique } => {
+            let mut w = SqlWriter::new();
+            w.push(&alter(table));
+            w.push(" ADD CONSTRAINT ");
+            d.write_ident(&mut w, &unique.name);
+            w.push(" UNIQUE (");
+            d.write_names(&mut w, &unique.columns);
+            w.push(")");
+            one(w.sql)
+        }
+        Op::AddForeignKey { table, foreign_key } => {
+            let mut w = SqlWriter::new();
+            w.push(&alter(table));
+            w.push(" ADD CONSTRAINT ");
+            d.write_ident(&mut w, &foreign_key.name);
+            w.push(" ");
+            d.write_foreign_key(&mut w, foreign_key);
+            one(w.sql)
+        }
+        Op::AddCheck { table, check } => one(format!(
+            "{} ADD CONSTRAINT {} CHECK ({})",
+            alter(table),
+            d.ident(&check.name),
+            check.expr
+        )),
+        Op::DropUnique { table, unique: super::schema::Unique { name, .. } }
+        | Op::DropForeignKey { table, foreign_key: ForeignKey { name, .. } }
+        | Op::DropCheck { table, check: super::schema::Check { name, .. } } => {
+            one(format!("{} DROP CONSTRAINT {}", alter(table), d.ident(name)))
+        }
+        Op::AlterPrimaryKey { table, from, to } => {
+            let mut out = Vec::new();
+            if !from.is_empty() {
+                out.push(Statement::Sql(format!(
+                    "{} DROP CONSTRAINT {}",
+                    alter(table),
+                    d.ident(&format!("{table}_pkey"))
+                )));
+            }
+            if !to.is_empty() {
+                let mut w = SqlWriter::new();
+                w.push(&alter(table));
+                w.push(" ADD PRIMARY KEY (");
+                d.write_names(&mut w, to);
+                w.push(")");
+                out.push(Statement::Sql(w.sql));
+            }
+            Ok(out)
+        }
+        Op::CreateEnum { name, values } => {
+            let labels: Vec<&str> = values.iter().map(String::as_str).collect();
+            Ok(d.create_enum_type(name, &labels, false).map(Statement::Sql).into_iter().collect())
+        }
+        Op::DropEnum { name, .. } => {
+            Ok(d.drop_enum_type(name, false).map(Statement::Sql).into_iter().collect())
+        }
+        Op::AlterEnum { name, .. } => {
+            let _ = before;
+            Err(Error::Unsupported {
+                backend: d.name(),
+                what: format!("changing the labels of enum type {name}"),
+            })
+        }
+        Op::Sql { up, .. } => one(up.clone()),
+    }
+}
+
+/// The standard `ALTER TABLE ... ALTER COLUMN` statements: default dropped before a type change
+/// and set after it, `TYPE ... USING CAST(...)`, NOT NULL, identity.
+pub fn alter_column_standard<D: MigrationDialect + ?Sized>(
+    d: &D,
+    table: &str,
+    from: &Column,
+    to: &Column,
+    using: Option<&str>,
+    schema: &Schema,
+) -> Vec<Statement> {
+    let _ = schema;
+    let col = format!("ALTER TABLE {} ALTER COLUMN {}", d.ident(table), d.ident(&to.name));
+    let mut out = Vec::new();
+    let retyped = from.ty != to.ty || from.max_length != to.max_length;
+    let had_default = from.default.is_some() || from.server_default.is_some();
+    let has_default = to.default.is_some() || to.server_default.is_some();
+    let default_changed = from.default != to.default || from.server_default != to.server_default;
+    if from.auto_increment && !to.auto_increment {
+        out.push(Statement::Sql(format!("{col} DROP IDENTITY IF EXISTS")));
+    }
+    if had_default && (retyped || default_changed) {
+        out.push(Statement::Sql(format!("{col} DROP DEFAULT")));
+    }
+    if retyped {
+        let ty = d.sql_type(to);
+        let cast = match using {
+            Some(u) => u.to_owned(),
+            None => match &from.ty {
+                SqlType::Enum(_) => format!("CAST(CAST({} AS TEXT) AS {ty})", d.ident(&to.name)),
+                _ if matches!(to.ty, SqlType::Enum(_)) => {
+                    format!("CAST(CAST({} AS TEXT) AS {ty})", d.ident(&to.name))
+                }
+                _ => format!("CAST({} AS {ty})", d.ident(&to.name)),
+            },
+        };
+        out.push(Statement::Sql(format!("{col} TYPE {ty} USING {cast}")));
+    }
+    if has_default && (retyped || default_changed) {
+        let mut w = SqlWriter::new();
+        d.write_column_default(&mut w, to);
+        out.push(Statement::Sql(format!("{col} SET{}", w.sql)));
+    }
+    if from.nullable != to.nullable {
+        out.push(Statement::Sql(format!(
+            "{col} {} NOT NULL",
+            if to.nullable { "DROP" } else { "SET" }
+        )));
+    }
+    if to.auto_increment && !from.auto_increment {
+        out.push(Statement::Sql(format!("{col} ADD GENERATED BY DEFAULT AS IDENTITY")));
+    }
+    out
+}

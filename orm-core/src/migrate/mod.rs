@@ -1,0 +1,59 @@
+//! Migrations, in the manner of Alembic / Flask-Migrate.
+//!
+//! - [`schema`]: an owned, comparable schema, built from the models or by replaying revisions.
+//! - [`ops`]: the operations a revision holds, how each changes a schema, and each one's inverse.
+//! - [`revision`]: revision files (TOML a person reviews and edits) and the graph they form.
+//! - [`autogen`]: the ops from the replayed revisions to the models; no database needed.
+//! - [`dialect`]: [`MigrationDialect`], how a backend writes each op (and reflects a schema).
+//! - [`runner`]: [`Migrator`], upgrade / downgrade / stamp in one transaction per revision.
+//!
+//! Revisions can be compiled into a program with `embed_migrations!("migrations")` (see
+//! [`EmbeddedMigrations`]) and applied at start-up with one call.
+
+pub mod autogen;
+pub mod dialect;
+pub mod ops;
+pub mod revision;
+pub mod runner;
+pub mod schema;
+
+pub use autogen::{autogenerate, diff, diff_schemas, differences};
+pub use dialect::{MigrationDialect, Statement, VERSION_TABLE};
+pub use ops::{Op, Step};
+pub use revision::{Revision, Revisions};
+pub use runner::{render_revision, Direction, Migrator};
+pub use schema::{Check, Column, ForeignKey, Index, Literal, Schema, SqlType, Table, Unique};
+
+use crate::engine::Engine;
+use crate::error::Result;
+
+/// Revision files compiled into a program by `embed_migrations!("migrations")`: their names
+/// and texts.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedMigrations {
+    files: &'static [(&'static str, &'static str)],
+}
+
+impl EmbeddedMigrations {
+    /// Revision files given as `(name, text)` pairs.
+    pub const fn new(files: &'static [(&'static str, &'static str)]) -> Self {
+        EmbeddedMigrations { files }
+    }
+
+    /// The files, as `(name, text)`.
+    pub fn files(&self) -> &'static [(&'static str, &'static str)] {
+        self.files
+    }
+
+    /// The revisions, parsed and checked.
+    pub fn revisions(&self) -> Result<Revisions> {
+        Revisions::from_sources(self.files)
+    }
+
+    /// Upgrades the database to the (single) head; returns the ids applied. Safe to call from
+    /// several processes starting at once: each revision is applied once.
+    pub fn upgrade(&self, engine: &Engine) -> Result<Vec<String>> {
+        let revisions = self.revisions()?;
+        Migrator::new(engine, &revisions).upgrade("head")
+    }
+}

@@ -1,0 +1,452 @@
+//! The operations a revision holds ([`Op`], each optionally for one dialect: [`Step`]), what
+//! each does to a [`Schema`] when replayed ([`Schema::apply`]), and each one's inverse (what a
+//! downgrade runs). Every op carries what its inverse needs: a dropped column or table keeps its
+//! whole definition, an altered column both its old and new definitions.
+
+use super::schema::{Check, Column, ForeignKey, Index, Schema, Table, Unique};
+use serde::{Deserialize, Serialize};
+
+/// One schema change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Op {
+    /// `CREATE TABLE`, with its indexes.
+    CreateTable(Table),
+    /// `DROP TABLE`; the whole definition is kept for the downgrade.
+    DropTable(Table),
+    /// `ALTER TABLE from RENAME TO to`.
+    RenameTable {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// `ALTER TABLE ... ADD COLUMN`.
+    AddColumn {
+        /// The table.
+        table: String,
+        /// The new column.
+        column: Column,
+    },
+    /// `ALTER TABLE ... DROP COLUMN`; the definition is kept for the downgrade.
+    DropColumn {
+        /// The table.
+        table: String,
+        /// The dropped column.
+        column: Column,
+    },
+    /// A change of type, nullability, default, length or generation of one column.
+    AlterColumn {
+        /// The table.
+        table: String,
+        /// The column before.
+        from: Column,
+        /// The column after (same name).
+        to: Column,
+        /// The SQL expression converting old values (PostgreSQL `USING`, the SQLite copy);
+        /// default: a cast of the column.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        using: Option<String>,
+        /// The same, for the downgrade.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        down_using: Option<String>,
+    },
+    /// `ALTER TABLE ... RENAME COLUMN from TO to`.
+    RenameColumn {
+        /// The table.
+        table: String,
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// `CREATE INDEX`.
+    CreateIndex {
+        /// The table.
+        table: String,
+        /// The index.
+        index: Index,
+        /// PostgreSQL `CREATE INDEX CONCURRENTLY`: runs outside the revision's transaction.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        concurrently: bool,
+    },
+    /// `DROP INDEX`.
+    DropIndex {
+        /// The table.
+        table: String,
+        /// The index, kept for the downgrade.
+        index: Index,
+    },
+    /// `ADD CONSTRAINT ... UNIQUE`.
+    AddUnique {
+        /// The table.
+        table: String,
+        /// The constraint.
+        unique: Unique,
+    },
+    /// `DROP CONSTRAINT` of a UNIQUE constraint.
+    DropUnique {
+        /// The table.
+        table: String,
+        /// The constraint, kept for the downgrade.
+        unique: Unique,
+    },
+    /// `ADD CONSTRAINT ... FOREIGN KEY`.
+    AddForeignKey {
+        /// The table.
+        table: String,
+        /// The constraint.
+        foreign_key: ForeignKey,
+    },
+    /// `DROP CONSTRAINT` of a FOREIGN KEY.
+    DropForeignKey {
+        /// The table.
+        table: String,
+        /// The constraint, kept for the downgrade.
+        foreign_key: ForeignKey,
+    },
+    /// `ADD CONSTRAINT ... CHECK`.
+    AddCheck {
+        /// The table.
+        table: String,
+        /// The constraint.
+        check: Check,
+    },
+    /// `DROP CONSTRAINT` of a CHECK.
+    DropCheck {
+        /// The table.
+        table: String,
+        /// The constraint, kept for the downgrade.
+        check: Check,
+    },
+    /// A new primary key.
+    AlterPrimaryKey {
+        /// The table.
+        table: String,
+        /// The key's columns before.
+        from: Vec<String>,
+        /// The key's columns after.
+        to: Vec<String>,
+    },
+    /// `CREATE TYPE ... AS ENUM` (nothing on SQLite, whose enum columns carry a CHECK).
+    CreateEnum {
+        /// The type's name.
+        name: String,
+        /// Its labels.
+        values: Vec<String>,
+    },
+    /// `DROP TYPE`.
+    DropEnum {
+        /// The type's name.
+        name: String,
+        /// Its labels, kept for the downgrade.
+        values: Vec<String>,
+    },
+    /// New labels of an enum type (`ALTER TYPE ... ADD VALUE` when only appended).
+    AlterEnum {
+        /// The type's name.
+        name: String,
+        /// The labels before.
+        from: Vec<String>,
+        /// The labels after.
+        to: Vec<String>,
+    },
+    /// Raw SQL (triggers, functions, views, data fixes) and the SQL that undoes it.
+    Sql {
+        /// Run on upgrade.
+        up: String,
+        /// Run on downgrade; without it the revision cannot be downgraded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        down: Option<String>,
+    },
+}
+
+/// An [`Op`], optionally for one dialect only (`dialect = "postgresql"` or `"sqlite"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// The operation.
+    #[serde(flatten)]
+    pub op: Op,
+    /// The one dialect this step is for; all when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<String>,
+}
+
+impl Step {
+    /// A step for every dialect.
+    pub fn new(op: Op) -> Step {
+        Step { op, dialect: None }
+    }
+
+    /// Whether it runs on `dialect` (`None`: the dialect-neutral replay, which skips the steps
+    /// of one dialect).
+    pub fn applies_to(&self, dialect: Option<&str>) -> bool {
+        match (&self.dialect, dialect) {
+            (None, _) => true,
+            (Some(d), Some(want)) => d == want,
+            (Some(_), None) => false,
+        }
+    }
+}
+
+impl Op {
+    /// The op that undoes this one. Raw SQL without `down` has none.
+    pub fn inverse(&self) -> Result<Op, String> {
+        Ok(match self.clone() {
+            Op::CreateTable(t) => Op::DropTable(t),
+            Op::DropTable(t) => Op::CreateTable(t),
+            Op::RenameTable { from, to } => Op::RenameTable { from: to, to: from },
+            Op::AddColumn { table, column } => Op::DropColumn { table, column },
+            Op::DropColumn { table, column } => Op::AddColumn { table, column },
+            Op::AlterColumn { table, from, to, using, down_using } => {
+                Op::AlterColumn { table, from: to, to: from, using: down_using, down_using: using }
+            }
+            Op::RenameColumn { table, from, to } => Op::RenameColumn { table, from: to, to: from },
+            Op::CreateIndex { table, index, .. } => Op::DropIndex { table, index },
+            Op::DropIndex { table, index } => Op::CreateIndex { table, index, concurrently: false },
+            Op::AddUnique { table, unique } => Op::DropUnique { table, unique },
+            Op::DropUnique { table, unique } => Op::AddUnique { table, unique },
+            Op::AddForeignKey { table, foreign_key } => Op::DropForeignKey { table, foreign_key },
+            Op::DropForeignKey { table, foreign_key } => Op::AddForeignKey { table, foreign_key },
+            Op::AddCheck { table, check } => Op::DropCheck { table, check },
+            Op::DropCheck { table, check } => Op::AddCheck { table, check },
+            Op::AlterPrimaryKey { table, from, to } => {
+                Op::AlterPrimaryKey { table, from: to, to: from }
+            }
+            Op::CreateEnum { name, values } => Op::DropEnum { name, values },
+            Op::DropEnum { name, values } => Op::CreateEnum { name, values },
+            Op::AlterEnum { name, from, to } => Op::AlterEnum { name, from: to, to: from },
+            Op::Sql { up, down } => match down {
+                Some(down) => Op::Sql { up: down, down: Some(up) },
+                None => return Err("a raw SQL step without `down` cannot be downgraded".into()),
+            },
+        })
+    }
+
+    /// A one-line description: `add column users.age`.
+    pub fn describe(&self) -> String {
+        match self {
+            Op::CreateTable(t) => format!("create table {}", t.name),
+            Op::DropTable(t) => format!("drop table {}", t.name),
+            Op::RenameTable { from, to } => format!("rename table {from} to {to}"),
+            Op::AddColumn { table, column } => format!("add column {table}.{}", column.name),
+            Op::DropColumn { table, column } => format!("drop column {table}.{}", column.name),
+            Op::AlterColumn { table, from, to, .. } => format!(
+                "alter column {table}.{} ({})",
+                to.name,
+                from.describe_change(to).unwrap_or_default()
+            ),
+            Op::RenameColumn { table, from, to } => {
+                format!("rename column {table}.{from} to {to}")
+            }
+            Op::CreateIndex { table, index, .. } => {
+                format!("create index {} on {table} ({})", index.name, index.columns.join(", "))
+            }
+            Op::DropIndex { table, index } => format!("drop index {} on {table}", index.name),
+            Op::AddUnique { table, unique } => {
+                format!("add unique {} on {table} ({})", unique.name, unique.columns.join(", "))
+            }
+            Op::DropUnique { table, unique } => format!("drop unique {} on {table}", unique.name),
+            Op::AddForeignKey { table, foreign_key: f } => format!(
+                "add foreign key {} on {table} ({}) -> {}",
+                f.name,
+                f.columns.join(", "),
+                f.ref_table
+            ),
+            Op::DropForeignKey { table, foreign_key } => {
+                format!("drop foreign key {} on {table}", foreign_key.name)
+            }
+            Op::AddCheck { table, check } => format!("add check {} on {table}", check.name),
+            Op::DropCheck { table, check } => format!("drop check {} on {table}", check.name),
+            Op::AlterPrimaryKey { table, to, .. } => {
+                format!("alter primary key of {table} to ({})", to.join(", "))
+            }
+            Op::CreateEnum { name, values } => {
+                format!("create enum {name} ({})", values.join(", "))
+            }
+            Op::DropEnum { name, .. } => format!("drop enum {name}"),
+            Op::AlterEnum { name, from, to } => {
+                format!("alter enum {name} ({}) -> ({})", from.join(", "), to.join(", "))
+            }
+            Op::Sql { up, .. } => {
+                let first = up.trim().lines().next().unwrap_or("");
+                format!("sql: {first}")
+            }
+        }
+    }
+}
+
+fn table_mut<'a>(s: &'a mut Schema, name: &str) -> Result<&'a mut Table, String> {
+    s.tables.get_mut(name).ok_or_else(|| format!("table {name:?} does not exist"))
+}
+
+fn rename_in(cols: &mut [String], from: &str, to: &str) {
+    for c in cols.iter_mut().filter(|c| *c == from) {
+        *c = to.to_owned();
+    }
+}
+
+/// Removes the item named `name` from `list`, or says it is missing.
+fn remove_named<T>(
+    list: &mut Vec<T>,
+    name: &str,
+    what: &str,
+    table: &str,
+    name_of: impl Fn(&T) -> &str,
+) -> Result<(), String> {
+    let before = list.len();
+    list.retain(|x| name_of(x) != name);
+    if list.len() == before {
+        return Err(format!("{what} {name:?} does not exist on table {table:?}"));
+    }
+    Ok(())
+}
+
+impl Schema {
+    /// Applies one op, as the database would; an op that does not fit (a missing table, a
+    /// column that exists already) is an error naming what is wrong.
+    pub fn apply(&mut self, op: &Op) -> Result<(), String> {
+        match op {
+            Op::CreateTable(t) => {
+                if self.tables.contains_key(&t.name) {
+                    return Err(format!("table {:?} exists already", t.name));
+                }
+                self.tables.insert(t.name.clone(), t.clone());
+            }
+            Op::DropTable(t) => {
+                self.tables
+                    .remove(&t.name)
+                    .ok_or_else(|| format!("table {:?} does not exist", t.name))?;
+            }
+            Op::RenameTable { from, to } => {
+                if self.tables.contains_key(to) {
+                    return Err(format!("table {to:?} exists already"));
+                }
+                let mut t = self
+                    .tables
+                    .remove(from)
+                    .ok_or_else(|| format!("table {from:?} does not exist"))?;
+                t.name = to.clone();
+                for f in t.foreign_keys.iter_mut().filter(|f| f.ref_table == *from) {
+                    f.ref_table = to.clone();
+                }
+                self.tables.insert(to.clone(), t);
+                // Both databases follow a rename in the foreign keys that point at the table.
+                for other in self.tables.values_mut() {
+                    for f in other.foreign_keys.iter_mut().filter(|f| f.ref_table == *from) {
+                        f.ref_table = to.clone();
+                    }
+                }
+            }
+            Op::AddColumn { table, column } => {
+                let t = table_mut(self, table)?;
+                if t.column(&column.name).is_some() {
+                    return Err(format!("column {table}.{} exists already", column.name));
+                }
+                t.columns.push(column.clone());
+            }
+            Op::DropColumn { table, column } => {
+                let t = table_mut(self, table)?;
+                remove_named(&mut t.columns, &column.name, "column", table, |c| &c.name)?;
+            }
+            Op::AlterColumn { table, from, to, .. } => {
+                let t = table_mut(self, table)?;
+                if from.name != to.name {
+                    return Err(format!(
+                        "alter_column of {table}.{} cannot rename it to {}: use rename_column",
+                        from.name, to.name
+                    ));
+                }
+                let c = t
+                    .columns
+                    .iter_mut()
+                    .find(|c| c.name == to.name)
+                    .ok_or_else(|| format!("column {table}.{} does not exist", to.name))?;
+                *c = to.clone();
+            }
+            Op::RenameColumn { table, from, to } => {
+                let t = table_mut(self, table)?;
+                if t.column(to).is_some() {
+                    return Err(format!("column {table}.{to} exists already"));
+                }
+                let c = t
+                    .columns
+                    .iter_mut()
+                    .find(|c| c.name == *from)
+                    .ok_or_else(|| format!("column {table}.{from} does not exist"))?;
+                c.name = to.clone();
+                rename_in(&mut t.primary_key, from, to);
+                for i in &mut t.indexes {
+                    rename_in(&mut i.columns, from, to);
+                }
+                for u in &mut t.uniques {
+                    rename_in(&mut u.columns, from, to);
+                }
+                for f in &mut t.foreign_keys {
+                    rename_in(&mut f.columns, from, to);
+                }
+                for other in self.tables.values_mut() {
+                    for f in other.foreign_keys.iter_mut().filter(|f| f.ref_table == *table) {
+                        rename_in(&mut f.ref_columns, from, to);
+                    }
+                }
+            }
+            Op::CreateIndex { table, index, .. } => {
+                let exists =
+                    self.tables.values().any(|t| t.indexes.iter().any(|i| i.name == index.name));
+                if exists {
+                    return Err(format!("index {:?} exists already", index.name));
+                }
+                table_mut(self, table)?.indexes.push(index.clone());
+            }
+            Op::DropIndex { table, index } => {
+                let t = table_mut(self, table)?;
+                remove_named(&mut t.indexes, &index.name, "index", table, |i| &i.name)?;
+            }
+            Op::AddUnique { table, unique } => table_mut(self, table)?.uniques.push(unique.clone()),
+            Op::DropUnique { table, unique } => {
+                let t = table_mut(self, table)?;
+                remove_named(&mut t.uniques, &unique.name, "unique constraint", table, |u| {
+                    &u.name
+                })?;
+            }
+            Op::AddForeignKey { table, foreign_key } => {
+                table_mut(self, table)?.foreign_keys.push(foreign_key.clone())
+            }
+            Op::DropForeignKey { table, foreign_key } => {
+                let t = table_mut(self, table)?;
+                remove_named(&mut t.foreign_keys, &foreign_key.name, "foreign key", table, |f| {
+                    &f.name
+                })?;
+            }
+            Op::AddCheck { table, check } => table_mut(self, table)?.checks.push(check.clone()),
+            Op::DropCheck { table, check } => {
+                let t = table_mut(self, table)?;
+                remove_named(&mut t.checks, &check.name, "check constraint", table, |c| &c.name)?;
+            }
+            Op::AlterPrimaryKey { table, to, .. } => {
+                table_mut(self, table)?.primary_key = to.clone()
+            }
+            Op::CreateEnum { name, values } => {
+                if self.enums.contains_key(name) {
+                    return Err(format!("enum type {name:?} exists already"));
+                }
+                self.enums.insert(name.clone(), values.clone());
+            }
+            Op::DropEnum { name, .. } => {
+                self.enums
+                    .remove(name)
+                    .ok_or_else(|| format!("enum type {name:?} does not exist"))?;
+            }
+            Op::AlterEnum { name, to, .. } => {
+                let e = self
+                    .enums
+                    .get_mut(name)
+                    .ok_or_else(|| format!("enum type {name:?} does not exist"))?;
+                *e = to.clone();
+            }
+            Op::Sql { .. } => {}
+        }
+        Ok(())
+    }
+}

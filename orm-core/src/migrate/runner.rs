@@ -1,0 +1,358 @@
+//! Applying revisions to a database: [`Migrator`] upgrades, downgrades and stamps through an
+//! [`Engine`], one transaction per revision, recording the heads it reached in the version table
+//! ([`VERSION_TABLE`](super::dialect::VERSION_TABLE)). A revision that fails is rolled back as a
+//! whole, so the database stays at the revision before it, and the error names the revision
+//! and the statement.
+//!
+//! Two processes migrating at once take turns: each revision's transaction starts with a lock
+//! (`BEGIN IMMEDIATE` on SQLite, `pg_advisory_xact_lock` on PostgreSQL) and reads the version
+//! table again under it, so a revision the other process applied meanwhile is skipped.
+
+use super::dialect::{MigrationDialect, Statement};
+use super::revision::{Revision, Revisions};
+use crate::connection::{decode_at, Connection};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use std::collections::BTreeSet;
+
+/// Which way a revision is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Upgrade: the revision's ops.
+    Up,
+    /// Downgrade: their inverses, in reverse order.
+    Down,
+}
+
+/// The statements that run `rev` in `direction` on `dialect`, rendered from the schema its
+/// ancestors replay to (for that dialect).
+pub fn render_revision(
+    dialect: &dyn MigrationDialect,
+    revisions: &Revisions,
+    rev: &Revision,
+    direction: Direction,
+) -> Result<Vec<Statement>> {
+    let name = Some(dialect.name());
+    let mut ancestors = revisions.ancestors_of([rev.id.as_str()])?;
+    let steps = match direction {
+        Direction::Up => {
+            ancestors.remove(&rev.id);
+            rev.ops.clone()
+        }
+        Direction::Down => rev.downgrade_steps()?,
+    };
+    let mut schema = revisions.replay(&ancestors, name)?;
+    let mut out = Vec::new();
+    for (i, step) in steps.iter().enumerate().filter(|(_, s)| s.applies_to(name)) {
+        let where_ = || format!("revision {}, op {} ({})", rev.id, i + 1, step.op.describe());
+        let mut after = schema.clone();
+        after.apply(&step.op).map_err(|e| Error::Migration(format!("{}: {e}", where_())))?;
+        let stmts = dialect.render(&step.op, &schema, &after).map_err(|e| match e {
+            Error::Unsupported { backend, what } => {
+                Error::Unsupported { backend, what: format!("{what} ({})", where_()) }
+            }
+            e => Error::Migration(format!("{}: {e}", where_())),
+        })?;
+        out.extend(stmts);
+        schema = after;
+    }
+    Ok(out)
+}
+
+/// The migration dialect of an engine's backend.
+pub fn migration_dialect(engine: &Engine) -> Result<&'static dyn MigrationDialect> {
+    let d = engine.dialect();
+    d.migrations()
+        .ok_or_else(|| Error::Unsupported { backend: d.name(), what: "migrations".into() })
+}
+
+/// Runs revisions against one database.
+#[derive(Debug)]
+pub struct Migrator<'a> {
+    engine: &'a Engine,
+    revisions: &'a Revisions,
+}
+
+/// One connection held for a whole run, and the transaction on it.
+struct Run<'e> {
+    engine: &'e Engine,
+    dialect: &'static dyn MigrationDialect,
+    conn: crate::engine::PooledConnection,
+    in_tx: bool,
+}
+
+impl Run<'_> {
+    fn conn(&mut self) -> &mut dyn Connection {
+        self.conn.as_mut()
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        let engine = self.engine;
+        engine.run_batch(self.conn.as_mut(), sql)
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        for s in self.dialect.before_revision_sql() {
+            self.batch(&s)?;
+        }
+        self.batch(self.dialect.begin_sql())?;
+        self.in_tx = true;
+        if let Some(lock) = self.dialect.lock_sql() {
+            self.batch(&lock)?;
+        }
+        self.batch(&self.dialect.version_table_sql())
+    }
+
+    fn finish(&mut self, sql: &str) -> Result<()> {
+        let r = self.batch(sql);
+        self.in_tx = false;
+        for s in self.dialect.after_revision_sql() {
+            let _ = self.batch(&s);
+        }
+        r
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        let r = self.finish("COMMIT");
+        if r.is_err() {
+            let _ = self.finish("ROLLBACK");
+        }
+        r
+    }
+
+    fn rollback(&mut self) {
+        if self.in_tx {
+            let _ = self.finish("ROLLBACK");
+        }
+    }
+
+    fn strings(&mut self, sql: &str) -> Result<Vec<String>> {
+        let engine = self.engine;
+        let mut out = Vec::new();
+        engine.run_query(self.conn.as_mut(), sql, &[], &mut |row| {
+            if let Ok(s) = decode_at::<Option<String>>(row, 0, "sql") {
+                out.extend(s);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn heads(&mut self) -> Result<Vec<String>> {
+        let sql = self.dialect.read_versions_sql();
+        self.strings(&sql)
+    }
+
+    fn set_heads(&mut self, heads: &[String]) -> Result<()> {
+        for s in self.dialect.write_versions_sql(heads) {
+            self.batch(&s)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        self.rollback();
+    }
+}
+
+fn failed(rev: &Revision, statement: &str, source: Error) -> Error {
+    Error::MigrationFailed {
+        revision: rev.id.clone(),
+        statement: statement.to_owned(),
+        source: Box::new(source),
+    }
+}
+
+impl<'a> Migrator<'a> {
+    /// A migrator of `revisions` over `engine`.
+    pub fn new(engine: &'a Engine, revisions: &'a Revisions) -> Self {
+        Migrator { engine, revisions }
+    }
+
+    fn run(&self) -> Result<Run<'a>> {
+        Ok(Run {
+            engine: self.engine,
+            dialect: migration_dialect(self.engine)?,
+            conn: self.engine.checkout()?,
+            in_tx: false,
+        })
+    }
+
+    /// The revisions the database is at (its heads; empty for a database never migrated).
+    /// Creates the version table when it is missing.
+    pub fn current(&self) -> Result<Vec<String>> {
+        let mut run = self.run()?;
+        run.begin()?;
+        let heads = run.heads()?;
+        run.commit()?;
+        Ok(self.order(heads))
+    }
+
+    /// Heads in the order of the revision list (unknown ones last).
+    fn order(&self, mut heads: Vec<String>) -> Vec<String> {
+        let pos =
+            |h: &String| self.revisions.all().iter().position(|r| &r.id == h).unwrap_or(usize::MAX);
+        heads.sort_by_key(pos);
+        heads
+    }
+
+    /// Applies the revisions up to `target` (`head`, `heads`, an id, `+N`), each in its own
+    /// transaction; returns the ids applied, in order.
+    pub fn upgrade(&self, target: &str) -> Result<Vec<String>> {
+        let applied = self.revisions.ancestors_of(self.current()?.iter().map(String::as_str))?;
+        let plan = self.revisions.upgrade_plan(&applied, target)?;
+        let mut done = Vec::new();
+        for rev in plan {
+            if self.apply(rev, Direction::Up)? {
+                done.push(rev.id.clone());
+            }
+        }
+        Ok(done)
+    }
+
+    /// Undoes the revisions down to `target` (`base`, an id, `-N`), each in its own
+    /// transaction; returns the ids undone, in order.
+    pub fn downgrade(&self, target: &str) -> Result<Vec<String>> {
+        let applied = self.revisions.ancestors_of(self.current()?.iter().map(String::as_str))?;
+        let plan = self.revisions.downgrade_plan(&applied, target)?;
+        let mut done = Vec::new();
+        for rev in plan {
+            if self.apply(rev, Direction::Down)? {
+                done.push(rev.id.clone());
+            }
+        }
+        Ok(done)
+    }
+
+    /// Records `target` (`head`, `heads`, `base`, an id) as the database's revision without
+    /// running anything.
+    pub fn stamp(&self, target: &str) -> Result<Vec<String>> {
+        let heads: Vec<String> = match target.trim() {
+            "base" => Vec::new(),
+            "heads" => self.revisions.head_ids(),
+            "head" => self.revisions.single_head()?.map(|r| r.id.clone()).into_iter().collect(),
+            spec => vec![self.revisions.resolve(spec)?.id.clone()],
+        };
+        let mut run = self.run()?;
+        run.begin()?;
+        run.set_heads(&heads)?;
+        run.commit()?;
+        Ok(heads)
+    }
+
+    /// Runs one revision in its own transaction; `false` when another process had already
+    /// done it.
+    fn apply(&self, rev: &Revision, direction: Direction) -> Result<bool> {
+        let mut run = self.run()?;
+        let statements = render_revision(run.dialect, self.revisions, rev, direction)?;
+        run.begin()?;
+        let mut applied = self.revisions.ancestors_of(run.heads()?.iter().map(String::as_str))?;
+        match direction {
+            Direction::Up if applied.contains(&rev.id) => {
+                run.commit()?;
+                return Ok(false);
+            }
+            Direction::Down if !applied.contains(&rev.id) => {
+                run.commit()?;
+                return Ok(false);
+            }
+            _ => {}
+        }
+        if direction == Direction::Up {
+            if let Some(p) = rev.parents.iter().find(|p| !applied.contains(*p)) {
+                return Err(Error::Migration(format!(
+                    "revision {} follows {p}, which the database does not have",
+                    rev.id
+                )));
+            }
+        }
+        let mut saved: Vec<String> = Vec::new();
+        for st in &statements {
+            let r = match st {
+                Statement::Sql(sql) => run.batch(sql),
+                Statement::NoTransaction(sql) => {
+                    run.commit().and_then(|_| run.batch(sql)).and_then(|_| run.begin())
+                }
+                Statement::Save(query) => run.strings(query).map(|s| saved = s),
+                Statement::RestoreSaved => {
+                    std::mem::take(&mut saved).iter().try_for_each(|sql| run.batch(sql))
+                }
+            };
+            if let Err(e) = r {
+                run.rollback();
+                let text = match st {
+                    Statement::Sql(s) | Statement::NoTransaction(s) | Statement::Save(s) => {
+                        s.clone()
+                    }
+                    Statement::RestoreSaved => "(re-creating saved triggers)".into(),
+                };
+                return Err(failed(rev, &text, e));
+            }
+        }
+        if let Some(check) = run.dialect.integrity_check_sql() {
+            let engine = self.engine;
+            let mut problems = Vec::new();
+            let r = engine.run_query(run.conn(), &check, &[], &mut |row| {
+                let cell = |i: usize| -> String {
+                    match row.get(i) {
+                        Ok(v) => format!("{v:?}"),
+                        Err(_) => String::new(),
+                    }
+                };
+                problems.push(format!("{} row {} -> {}", cell(0), cell(1), cell(2)));
+                Ok(())
+            });
+            let problem = match r {
+                Err(e) => Some(e),
+                Ok(()) if !problems.is_empty() => {
+                    Some(Error::ForeignKeyViolation(crate::error::ConstraintInfo {
+                        message: format!("rows break a foreign key: {}", problems.join("; ")),
+                        ..Default::default()
+                    }))
+                }
+                Ok(()) => None,
+            };
+            if let Some(e) = problem {
+                run.rollback();
+                return Err(failed(rev, &check, e));
+            }
+        }
+        match direction {
+            Direction::Up => {
+                applied.insert(rev.id.clone());
+            }
+            Direction::Down => {
+                applied.remove(&rev.id);
+            }
+        }
+        let heads = self.revisions.heads_of(&applied);
+        if let Err(e) = run.set_heads(&heads) {
+            run.rollback();
+            return Err(failed(rev, "(recording the version)", e));
+        }
+        run.commit().map_err(|e| failed(rev, "COMMIT", e))?;
+        Ok(true)
+    }
+
+    /// The differences between the live database and the schema its revisions replay to, one
+    /// line each (empty when they agree).
+    pub fn database_differences(&self) -> Result<Vec<String>> {
+        let mut run = self.run()?;
+        run.begin()?;
+        let heads = run.heads()?;
+        let dialect = run.dialect;
+        let live = dialect.reflect(run.conn());
+        run.rollback();
+        let live = live?;
+        let applied: BTreeSet<String> =
+            self.revisions.ancestors_of(heads.iter().map(String::as_str))?;
+        let expected = self.revisions.replay(&applied, Some(dialect.name()))?;
+        let ops = super::autogen::diff_schemas(
+            &dialect.comparable(&live),
+            &dialect.comparable(&expected),
+        );
+        Ok(ops.iter().map(|op| op.describe()).collect())
+    }
+}

@@ -1,0 +1,117 @@
+//! Revision files: written, read back equal; hand-written files with every op; the graph.
+
+use orm_core::migrate::*;
+use orm_core::ReferentialAction;
+use std::collections::BTreeSet;
+
+fn users() -> Table {
+    let mut id = Column::new("id", SqlType::BigInt);
+    id.auto_increment = true;
+    let mut name = Column::new("name", SqlType::Text);
+    name.max_length = Some(80);
+    name.default = Some(Literal::Text("it's".into()));
+    let mut status = Column::new("status", SqlType::Enum("status".into()));
+    status.nullable = true;
+    Table {
+        name: "users".into(),
+        columns: vec![id, name, status],
+        primary_key: vec!["id".into()],
+        indexes: vec![Index {
+            name: "ix_users_name".into(),
+            columns: vec!["name".into()],
+            unique: true,
+        }],
+        uniques: vec![],
+        foreign_keys: vec![ForeignKey {
+            name: "fk_users_id_users".into(),
+            columns: vec!["id".into()],
+            ref_table: "users".into(),
+            ref_columns: vec!["id".into()],
+            on_delete: ReferentialAction::Cascade,
+            on_update: ReferentialAction::NoAction,
+        }],
+        checks: vec![],
+    }
+}
+
+#[test]
+fn round_trip() {
+    let ops = vec![
+        Step::new(Op::CreateEnum { name: "status".into(), values: vec!["a".into(), "b".into()] }),
+        Step::new(Op::CreateTable(users())),
+        Step {
+            op: Op::Sql {
+                up: "CREATE VIEW v AS\nSELECT 1;\n".into(),
+                down: Some("DROP VIEW v".into()),
+            },
+            dialect: Some("postgresql".into()),
+        },
+        Step::new(Op::AlterColumn {
+            table: "users".into(),
+            from: Column::new("x", SqlType::Integer),
+            to: Column { default: Some(Literal::Float(1.0)), ..Column::new("x", SqlType::Double) },
+            using: Some("x * 1.0".into()),
+            down_using: None,
+        }),
+    ];
+    let rev = Revision::new(vec!["abc".into()], "add \"users\"", ops);
+    let text = rev.to_toml();
+    let back = Revision::parse("x.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(back.ops, rev.ops, "{text}");
+    assert_eq!(back.parents, rev.parents);
+    assert_eq!(back.message, rev.message);
+    assert!(text.contains("'''\nCREATE VIEW v AS\nSELECT 1;\n'''"), "{text}");
+    assert!(text.contains("{ name = \"id\", type = \"bigint\", auto_increment = true }"), "{text}");
+}
+
+#[test]
+fn unknown_keys_are_errors() {
+    let text = "id = \"a1\"\n[[ops]]\nop = \"drop_index\"\ntable = \"t\"\nindex = { name = \"i\", columns = [\"c\"] }\ncolour = 1\n";
+    let e = Revision::parse("a1.toml", text).unwrap_err().to_string();
+    assert!(e.contains("colour"), "{e}");
+    let text = "id = \"a1\"\n[[ops]]\nop = \"add_column\"\ntable = \"t\"\ncolumn = { name = \"c\", type = \"strange\" }\n";
+    let e = Revision::parse("a1.toml", text).unwrap_err().to_string();
+    assert!(e.contains("unknown column type"), "{e}");
+}
+
+fn rev(id: &str, parents: &[&str], created: &str) -> Revision {
+    Revision {
+        id: id.into(),
+        parents: parents.iter().map(|p| (*p).to_owned()).collect(),
+        message: id.into(),
+        created: created.into(),
+        ops: vec![],
+        file: None,
+    }
+}
+
+#[test]
+fn graph_heads_and_plans() {
+    let revs = Revisions::new(vec![
+        rev("c3", &["b2"], "3"),
+        rev("a1", &[], "1"),
+        rev("b2", &["a1"], "2"),
+        rev("d4", &["b2"], "4"),
+    ])
+    .unwrap();
+    let order: Vec<&str> = revs.all().iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(order, ["a1", "b2", "c3", "d4"]);
+    assert_eq!(revs.head_ids(), ["c3", "d4"]);
+    assert!(revs.single_head().unwrap_err().to_string().contains("merge"));
+    let none = BTreeSet::new();
+    let ids = |v: Vec<&Revision>| v.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(revs.upgrade_plan(&none, "heads").unwrap()), ["a1", "b2", "c3", "d4"]);
+    assert_eq!(ids(revs.upgrade_plan(&none, "c").unwrap()), ["a1", "b2", "c3"]);
+    let applied = revs.ancestors_of(["c3", "d4"]).unwrap();
+    assert_eq!(revs.heads_of(&applied), ["c3", "d4"]);
+    assert_eq!(ids(revs.downgrade_plan(&applied, "b2").unwrap()), ["d4", "c3"]);
+    assert_eq!(ids(revs.downgrade_plan(&applied, "-1").unwrap()), ["d4"]);
+    assert_eq!(ids(revs.downgrade_plan(&applied, "base").unwrap()).len(), 4);
+    let mut partial = applied.clone();
+    partial.remove("d4");
+    assert_eq!(revs.heads_of(&partial), ["c3"]);
+    let cycle = Revisions::new(vec![rev("x", &["y"], "1"), rev("y", &["x"], "2")]);
+    assert!(cycle.unwrap_err().to_string().contains("cycle"));
+    let missing = Revisions::new(vec![rev("x", &["nope"], "1")]);
+    assert!(missing.unwrap_err().to_string().contains("nope"));
+}

@@ -1,0 +1,183 @@
+//! Migrations on SQLite: [`MigrationDialect`] for [`SqliteDialect`].
+//!
+//! SQLite's `ALTER TABLE` can add, rename and (3.35+) drop a plain column and rename a table;
+//! anything else (changing a column, dropping one that an index or constraint uses, adding or
+//! dropping a constraint or foreign key, a new primary key, new enum labels, adding a column
+//! that needs a non-constant default) is done by rebuilding the table, as SQLite's documentation
+//! describes: create the new table under a temporary name, copy every row, drop the old table,
+//! rename the new one, re-create its indexes and triggers.
+//!
+//! Each revision runs with `PRAGMA foreign_keys = OFF` (set before its transaction: SQLite
+//! ignores the pragma inside one), so that dropping the old table during a rebuild cascades to
+//! no child row, and ends with `PRAGMA foreign_key_check`: any row left pointing nowhere fails
+//! the revision, which is rolled back. Foreign keys are switched on again afterwards.
+//! `BEGIN IMMEDIATE` takes the write lock, so two processes migrating at once take turns.
+
+use crate::dialect::SqliteDialect;
+use orm_core::migrate::dialect::{quote_literal, render_standard, MigrationDialect, Statement};
+use orm_core::migrate::{Column, Op, Schema, SqlType};
+use orm_core::schema::ColumnSchema;
+use orm_core::{Connection, Dialect, Error, Result, SqlWriter};
+
+/// The prefix of the temporary name a table is rebuilt under.
+pub const REBUILD_PREFIX: &str = "_orm_new_";
+
+impl MigrationDialect for SqliteDialect {
+    fn render(&self, op: &Op, before: &Schema, after: &Schema) -> Result<Vec<Statement>> {
+        match op {
+            Op::AddColumn { table, column } if !can_add_in_place(column) => {
+                rebuild(self, table, before, after, None)
+            }
+            Op::DropColumn { table, column } => {
+                let constrained =
+                    before.table(table).is_some_and(|t| t.is_constrained(&column.name));
+                if constrained {
+                    rebuild(self, table, before, after, None)
+                } else {
+                    render_standard(self, op, before, after)
+                }
+            }
+            Op::AlterColumn { table, to, using, .. } => {
+                rebuild(self, table, before, after, using.as_deref().map(|u| (to.name.as_str(), u)))
+            }
+            Op::AddUnique { table, .. }
+            | Op::DropUnique { table, .. }
+            | Op::AddForeignKey { table, .. }
+            | Op::DropForeignKey { table, .. }
+            | Op::AddCheck { table, .. }
+            | Op::DropCheck { table, .. }
+            | Op::AlterPrimaryKey { table, .. } => rebuild(self, table, before, after, None),
+            Op::AlterEnum { name, .. } => {
+                let mut out = Vec::new();
+                for t in after.tables.values() {
+                    if t.columns.iter().any(|c| c.ty == SqlType::Enum(name.clone())) {
+                        out.extend(rebuild(self, &t.name, before, after, None)?);
+                    }
+                }
+                Ok(out)
+            }
+            Op::CreateEnum { .. } | Op::DropEnum { .. } => Ok(Vec::new()),
+            _ => render_standard(self, op, before, after),
+        }
+    }
+
+    /// Enum columns are TEXT (with a CHECK); NUMERIC is TEXT (decimals are bound as text).
+    fn sql_type(&self, col: &Column) -> String {
+        match &col.ty {
+            SqlType::Enum(_) | SqlType::Numeric => "TEXT".into(),
+            SqlType::Custom(s) => s.clone(),
+            t => match t.column_type() {
+                Some(ct) => self.column_type(&ColumnSchema {
+                    max_length: col.max_length,
+                    ..ColumnSchema::new("", ct)
+                }),
+                None => "TEXT".into(),
+            },
+        }
+    }
+
+    /// ` CHECK ("col" IN ('a', 'b'))`.
+    fn write_enum_constraint(&self, w: &mut SqlWriter, column: &str, labels: &[String]) {
+        w.push(" CHECK (");
+        self.write_ident(w, column);
+        w.push(" IN (");
+        let quoted: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
+        w.push(&quoted.join(", "));
+        w.push("))");
+    }
+
+    fn before_revision_sql(&self) -> Vec<String> {
+        vec!["PRAGMA foreign_keys = OFF".into()]
+    }
+
+    fn after_revision_sql(&self) -> Vec<String> {
+        vec!["PRAGMA foreign_keys = ON".into()]
+    }
+
+    fn integrity_check_sql(&self) -> Option<String> {
+        Some("PRAGMA foreign_key_check".into())
+    }
+
+    fn reflect(&self, conn: &mut dyn Connection) -> Result<Schema> {
+        crate::reflect::reflect(conn)
+    }
+
+    fn comparable(&self, schema: &Schema) -> Schema {
+        crate::reflect::comparable(self, schema)
+    }
+}
+
+/// Whether `ALTER TABLE ADD COLUMN` can add the column: not part of a key, and either nullable
+/// or with a literal default (SQLite refuses NOT NULL without a default, and any non-constant
+/// default such as `CURRENT_TIMESTAMP`).
+fn can_add_in_place(c: &Column) -> bool {
+    let constant_server_default = c.server_default.as_deref().is_some_and(|d| {
+        let d = d.trim();
+        d.parse::<f64>().is_ok()
+            || (d.starts_with('\'') && d.ends_with('\'') && d.len() >= 2)
+            || d.eq_ignore_ascii_case("null")
+            || d.eq_ignore_ascii_case("true")
+            || d.eq_ignore_ascii_case("false")
+    });
+    let has_default = c.default.is_some() || constant_server_default;
+    if c.server_default.is_some() && !constant_server_default {
+        return false;
+    }
+    !c.auto_increment && (c.nullable || has_default)
+}
+
+/// The statements rebuilding `table` from its definition in `before` to the one in `after`,
+/// copying the columns both have (`using` gives one column's copy expression).
+fn rebuild(
+    d: &SqliteDialect,
+    table: &str,
+    before: &Schema,
+    after: &Schema,
+    using: Option<(&str, &str)>,
+) -> Result<Vec<Statement>> {
+    let missing = |name: &str| Error::Migration(format!("table {name:?} does not exist"));
+    let old = before.table(table).ok_or_else(|| missing(table))?;
+    let new = after.table(table).ok_or_else(|| missing(table))?;
+    let tmp = format!("{REBUILD_PREFIX}{table}");
+    let mut out = vec![
+        Statement::Save(format!(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = {}",
+            quote_literal(table)
+        )),
+        Statement::Sql(d.create_table_sql(new, &tmp, after)),
+    ];
+    let copied: Vec<&Column> =
+        new.columns.iter().filter(|c| old.column(&c.name).is_some()).collect();
+    if !copied.is_empty() {
+        let mut w = SqlWriter::new();
+        w.push("INSERT INTO ");
+        d.write_ident(&mut w, &tmp);
+        w.push(" (");
+        let names: Vec<String> = copied.iter().map(|c| c.name.clone()).collect();
+        d.write_names(&mut w, &names);
+        w.push(") SELECT ");
+        for (i, c) in copied.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            match using {
+                Some((col, expr)) if col == c.name => w.push(expr),
+                _ => d.write_ident(&mut w, &c.name),
+            }
+        }
+        w.push(" FROM ");
+        d.write_ident(&mut w, table);
+        out.push(Statement::Sql(w.sql));
+    }
+    out.push(Statement::Sql(format!("DROP TABLE {}", d.ident(table))));
+    // Legacy renaming, so that SQLite does not check views and triggers that name the dropped
+    // table (they are valid again once the new table has its name).
+    out.push(Statement::Sql("PRAGMA legacy_alter_table = ON".into()));
+    out.push(Statement::Sql(format!("ALTER TABLE {} RENAME TO {}", d.ident(&tmp), d.ident(table))));
+    out.push(Statement::Sql("PRAGMA legacy_alter_table = OFF".into()));
+    for ix in &new.indexes {
+        out.push(Statement::Sql(d.create_index_sql(table, ix, false)));
+    }
+    out.push(Statement::RestoreSaved);
+    Ok(out)
+}
