@@ -36,8 +36,10 @@
 //! Features: `sqlite` (default) and `postgres` select the backends compiled in.
 
 pub use orm_core::*;
-pub use orm_derive::{DbEnum, FromRow, Model};
+pub use orm_derive::{embed_migrations, DbEnum, FromRow, Model};
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod testing;
 
 use std::time::Duration;

@@ -123,3 +123,66 @@ impl Drop for StatementLog {
         self.db.remove_listener(self.id);
     }
 }
+
+/// The differences between the schema the revision files of `dir` replay to and `models`, one
+/// line each; empty when they agree.
+pub fn migration_differences(
+    dir: impl AsRef<std::path::Path>,
+    models: &[&'static TableSchema],
+) -> Result<Vec<String>> {
+    let revisions = crate::migrate::Revisions::load_dir(dir.as_ref())?;
+    crate::migrate::differences(&revisions, models)
+}
+
+/// Fails the test, listing the differences, unless the migrations folder `dir` replays to
+/// exactly the models registered in this program: a model changed without `cargo db migrate`
+/// fails the suite. No database is needed.
+///
+/// ```no_run
+/// #[test]
+/// fn migrations_are_up_to_date() {
+///     orm::testing::assert_migrations_match_models(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"));
+/// }
+/// ```
+#[track_caller]
+pub fn assert_migrations_match_models(dir: impl AsRef<std::path::Path>) {
+    assert_migrations_match(dir, &crate::registered_tables());
+}
+
+/// [`assert_migrations_match_models`] for the given models.
+#[track_caller]
+pub fn assert_migrations_match(dir: impl AsRef<std::path::Path>, models: &[&'static TableSchema]) {
+    let dir = dir.as_ref();
+    match migration_differences(dir, models) {
+        Ok(d) if d.is_empty() => {}
+        Ok(d) => panic!(
+            "the migrations in {} do not match the models (run `cargo db migrate`):\n  {}",
+            dir.display(),
+            d.join("\n  ")
+        ),
+        Err(e) => panic!("cannot read the migrations in {}: {e}", dir.display()),
+    }
+}
+
+/// A fresh in-memory SQLite database built by running the migrations of `dir` up to the head
+/// (instead of `create_all`), so tests run on the schema production gets.
+#[cfg(feature = "sqlite")]
+pub fn migrated_memory_database(dir: impl AsRef<std::path::Path>) -> Result<Database> {
+    let db = Database::connect("sqlite::memory:")?;
+    migrate_to_head(&db, dir.as_ref())?;
+    Ok(db)
+}
+
+/// A database in a fresh schema of the PostgreSQL test server, built by running the
+/// migrations of `dir` up to the head.
+#[cfg(feature = "postgres")]
+pub fn migrated_postgres_database(dir: impl AsRef<std::path::Path>) -> Result<Database> {
+    let db = postgres_database_with(&[])?;
+    migrate_to_head(&db, dir.as_ref())?;
+    Ok(db)
+}
+
+fn migrate_to_head(db: &Database, dir: &std::path::Path) -> Result<()> {
+    let revisions = crate::migrate::Revisions::load_dir(dir)?;
+    crate::migrate::Migrator::new(db.engine(), &revisions).upgrade("head").map(|_| ())
+}

@@ -14,6 +14,7 @@ mod case;
 mod check;
 mod ctxt;
 mod db_enum;
+mod embed;
 mod from_row;
 mod model;
 
@@ -86,6 +87,18 @@ pub fn derive_db_enum(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(FromRow, attributes(orm))]
 pub fn derive_from_row(input: TokenStream) -> TokenStream {
     run(input.into(), from_row::expand).into()
+}
+
+/// Compiles the revision files of a migrations folder (relative to the crate's `Cargo.toml`)
+/// into the program: `static MIGRATIONS: orm::migrate::EmbeddedMigrations =
+/// orm::embed_migrations!("migrations");`, then `MIGRATIONS.upgrade(&db)?` at start-up.
+///
+/// Each file is an `include_str!`, so editing one rebuilds the program; cargo does not watch
+/// the folder for new files, so add `println!("cargo:rerun-if-changed=migrations");` to a
+/// `build.rs` (or touch a source file) after `cargo db migrate`.
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    embed::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 #[cfg(test)]

@@ -201,10 +201,20 @@ impl<'a> Migrator<'a> {
     /// Applies the revisions up to `target` (`head`, `heads`, an id, `+N`), each in its own
     /// transaction; returns the ids applied, in order.
     pub fn upgrade(&self, target: &str) -> Result<Vec<String>> {
+        self.upgrade_with(target, &mut |_| {})
+    }
+
+    /// [`Migrator::upgrade`], calling `each` before each revision runs.
+    pub fn upgrade_with(
+        &self,
+        target: &str,
+        each: &mut dyn FnMut(&Revision),
+    ) -> Result<Vec<String>> {
         let applied = self.revisions.ancestors_of(self.current()?.iter().map(String::as_str))?;
         let plan = self.revisions.upgrade_plan(&applied, target)?;
         let mut done = Vec::new();
         for rev in plan {
+            each(rev);
             if self.apply(rev, Direction::Up)? {
                 done.push(rev.id.clone());
             }
@@ -215,10 +225,20 @@ impl<'a> Migrator<'a> {
     /// Undoes the revisions down to `target` (`base`, an id, `-N`), each in its own
     /// transaction; returns the ids undone, in order.
     pub fn downgrade(&self, target: &str) -> Result<Vec<String>> {
+        self.downgrade_with(target, &mut |_| {})
+    }
+
+    /// [`Migrator::downgrade`], calling `each` before each revision is undone.
+    pub fn downgrade_with(
+        &self,
+        target: &str,
+        each: &mut dyn FnMut(&Revision),
+    ) -> Result<Vec<String>> {
         let applied = self.revisions.ancestors_of(self.current()?.iter().map(String::as_str))?;
         let plan = self.revisions.downgrade_plan(&applied, target)?;
         let mut done = Vec::new();
         for rev in plan {
+            each(rev);
             if self.apply(rev, Direction::Down)? {
                 done.push(rev.id.clone());
             }

@@ -1,0 +1,41 @@
+//! `embed_migrations!("migrations")`: compiles the revision files of a folder (relative to the
+//! crate's `Cargo.toml`) into the program, as `include_str!`s, so that a change to a file
+//! rebuilds it. Adding a file is not seen by cargo on its own: a `build.rs` with
+//! `println!("cargo:rerun-if-changed=migrations");` makes it so.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::path::PathBuf;
+
+pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
+    let lit: syn::LitStr = if input.is_empty() {
+        syn::LitStr::new("migrations", proc_macro2::Span::call_site())
+    } else {
+        syn::parse2(input).map_err(|e| {
+            syn::Error::new(e.span(), "expected `embed_migrations!(\"path/to/migrations\")`")
+        })?
+    };
+    let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    let dir = base.join(lit.value());
+    let entries = std::fs::read_dir(&dir).map_err(|e| {
+        syn::Error::new(
+            lit.span(),
+            format!("cannot read the migrations folder {}: {e}", dir.display()),
+        )
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .filter(|p| p.file_name().is_some_and(|n| n != "migrations.toml"))
+        .collect();
+    files.sort();
+    let mut items = Vec::new();
+    for f in files {
+        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let path = f.to_string_lossy().into_owned();
+        items.push(quote!((#name, ::core::include_str!(#path))));
+    }
+    Ok(quote! {
+        ::orm::migrate::EmbeddedMigrations::new(&[#(#items),*])
+    })
+}
