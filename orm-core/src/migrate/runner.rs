@@ -356,6 +356,16 @@ impl<'a> Migrator<'a> {
         Ok(true)
     }
 
+    /// The schema of the live database (without the version table).
+    pub fn reflect(&self) -> Result<super::schema::Schema> {
+        let mut run = self.run()?;
+        run.begin()?;
+        let dialect = run.dialect;
+        let live = dialect.reflect(run.conn());
+        run.rollback();
+        live
+    }
+
     /// The differences between the live database and the schema its revisions replay to, one
     /// line each (empty when they agree).
     pub fn database_differences(&self) -> Result<Vec<String>> {
