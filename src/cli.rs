@@ -538,9 +538,18 @@ fn sql(cx: &mut Ctx<'_>, dialect: Option<&str>, range: &str, down: bool) -> Resu
         let statements = render_revision(md, &revisions, rev, direction)?;
         cx.say("")?;
         cx.say(format!("-- Revision {}: {}", rev.id, rev.message))?;
+        for s in md.before_revision_sql() {
+            cx.say(format!("{s};"))?;
+        }
         cx.say(format!("{};", md.begin_sql()))?;
+        if let Some(lock) = md.lock_sql() {
+            cx.say(format!("{lock};"))?;
+        }
         for s in statements {
             cx.say(s.to_script())?;
+        }
+        if let Some(check) = md.integrity_check_sql() {
+            cx.say(format!("{check}; -- must return no row"))?;
         }
         if down {
             applied.remove(&rev.id);
@@ -551,6 +560,9 @@ fn sql(cx: &mut Ctx<'_>, dialect: Option<&str>, range: &str, down: bool) -> Resu
             cx.say(format!("{s};"))?;
         }
         cx.say("COMMIT;")?;
+        for s in md.after_revision_sql() {
+            cx.say(format!("{s};"))?;
+        }
     }
     Ok(0)
 }

@@ -17,12 +17,20 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     };
     let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
     let dir = base.join(lit.value());
-    let entries = std::fs::read_dir(&dir).map_err(|e| {
-        syn::Error::new(
-            lit.span(),
-            format!("cannot read the migrations folder {}: {e}", dir.display()),
-        )
-    })?;
+    // A folder that does not exist yet embeds nothing, so that the program (and its `db`
+    // binary) builds before `cargo db init` creates it.
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(quote!(::orm::migrate::EmbeddedMigrations::new(&[])));
+        }
+        Err(e) => {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("cannot read the migrations folder {}: {e}", dir.display()),
+            ))
+        }
+    };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())

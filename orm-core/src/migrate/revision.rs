@@ -155,10 +155,14 @@ fn key_rank(k: &str) -> (u8, String) {
         "from" => 4,
         "to" => 5,
         "columns" => 6,
-        "primary_key" => 7,
-        "up" => 9,
-        "down" => 10,
-        _ => 8,
+        "ref_table" => 7,
+        "ref_columns" => 8,
+        "on_delete" => 9,
+        "on_update" => 10,
+        "primary_key" => 11,
+        "up" => 13,
+        "down" => 14,
+        _ => 12,
     };
     (rank, k.to_owned())
 }
