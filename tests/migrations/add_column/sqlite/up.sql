@@ -1,0 +1,10 @@
+ALTER TABLE "users" ADD COLUMN "age" INTEGER;
+ALTER TABLE "users" ADD COLUMN "score" INTEGER NOT NULL DEFAULT 0;
+-- keep the SQL that this query returns: SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'users'
+CREATE TABLE "_orm_new_users" ("id" INTEGER NOT NULL, "name" VARCHAR(40) NOT NULL, "age" INTEGER, "score" INTEGER NOT NULL DEFAULT 0, "joined" TIMESTAMPTZ_TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY ("id"));
+INSERT INTO "_orm_new_users" ("id", "name", "age", "score") SELECT "id", "name", "age", "score" FROM "users";
+DROP TABLE "users";
+PRAGMA legacy_alter_table = ON;
+ALTER TABLE "_orm_new_users" RENAME TO "users";
+PRAGMA legacy_alter_table = OFF;
+-- run the SQL kept above

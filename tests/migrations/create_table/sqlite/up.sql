@@ -1,0 +1,1 @@
+CREATE TABLE "users" ("id" INTEGER NOT NULL, "name" VARCHAR(40) NOT NULL, PRIMARY KEY ("id"));

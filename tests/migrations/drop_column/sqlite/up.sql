@@ -1,0 +1,3 @@
+ALTER TABLE "users" DROP COLUMN "age";
+ALTER TABLE "users" DROP COLUMN "score";
+ALTER TABLE "users" DROP COLUMN "joined";

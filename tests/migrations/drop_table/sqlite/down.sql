@@ -1,0 +1,1 @@
+CREATE TABLE "notes" ("id" INTEGER NOT NULL, "body" TEXT, "tag" TEXT NOT NULL DEFAULT 'x', PRIMARY KEY ("id"));

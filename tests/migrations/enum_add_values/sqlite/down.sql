@@ -1,0 +1,9 @@
+ALTER TABLE "posts" DROP COLUMN "visibility";
+-- keep the SQL that this query returns: SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'posts'
+CREATE TABLE "_orm_new_posts" ("id" INTEGER NOT NULL, "status" TEXT NOT NULL DEFAULT 'draft' CHECK ("status" IN ('draft', 'published')), PRIMARY KEY ("id"));
+INSERT INTO "_orm_new_posts" ("id", "status") SELECT "id", "status" FROM "posts";
+DROP TABLE "posts";
+PRAGMA legacy_alter_table = ON;
+ALTER TABLE "_orm_new_posts" RENAME TO "posts";
+PRAGMA legacy_alter_table = OFF;
+-- run the SQL kept above
