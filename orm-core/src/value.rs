@@ -632,3 +632,35 @@ impl FromValue for rust_decimal::Decimal {
         }
     }
 }
+
+/// A row key as values, usable in hash maps: keys are integers, text, UUIDs and the like, so
+/// floats hash by their bits and JSON by its text (a NaN key never equals itself, as in SQL).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct KeyValues(pub(crate) Vec<Value>);
+
+impl Eq for KeyValues {}
+
+impl std::hash::Hash for KeyValues {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for v in &self.0 {
+            std::mem::discriminant(v).hash(state);
+            match v {
+                Value::Null => {}
+                Value::Bool(b) => b.hash(state),
+                Value::Int(i) => i.hash(state),
+                Value::Float(f) => f.to_bits().hash(state),
+                Value::Text(s) => s.hash(state),
+                Value::Blob(b) => b.hash(state),
+                Value::Uuid(u) => u.hash(state),
+                Value::Timestamp(t) => t.hash(state),
+                Value::DateTime(t) => t.hash(state),
+                Value::Date(d) => d.hash(state),
+                Value::Json(j) => j.to_string().hash(state),
+                Value::TextArray(a) => a.hash(state),
+                Value::IntArray(a) => a.hash(state),
+                Value::Enum { type_name, label } => (type_name, label).hash(state),
+                other => format!("{other:?}").hash(state),
+            }
+        }
+    }
+}
