@@ -39,6 +39,12 @@ impl<M, T> Column<M, T> {
         Column { index, name, alias: None, _marker: PhantomData }
     }
 
+    /// The column as read through an outer join, where any column can be NULL:
+    /// `.outer_join_as(Post::reviewer, "r").filter(User::id.of("r").nullable().is_null())`.
+    pub const fn nullable(self) -> Column<M, Option<T>> {
+        Column { index: self.index, name: self.name, alias: self.alias, _marker: PhantomData }
+    }
+
     /// The same column read through a table alias, for a table joined twice:
     /// `query::<Post>().join_as(Post::reviewer, "reviewer").filter(User::username.of("reviewer").eq("ann"))`.
     pub const fn of(self, alias: &'static str) -> Self {

@@ -212,7 +212,7 @@ pub(crate) fn select_in<M: Model, R: Model>(
     // snapshot (plain structs: each parent owns its targets).
     let mut groups: HashMap<KeyValues, Vec<usize>> = HashMap::new();
     for (i, (k, _)) in found.iter().enumerate() {
-        groups.entry(KeyValues(k.clone())).or_default().push(i);
+        groups.entry(KeyValues::normalized(k.clone())).or_default().push(i);
     }
     let mut pool: Vec<Option<R>> = Vec::with_capacity(found.len());
     let mut copies: Vec<R::Snapshot> = Vec::with_capacity(found.len());
@@ -221,13 +221,14 @@ pub(crate) fn select_in<M: Model, R: Model>(
         pool.push(Some(r));
     }
     for (parent, key) in parents.iter_mut().zip(parent_keys) {
-        let targets: Vec<R> = match key.as_ref().and_then(|k| groups.get(&KeyValues(k.clone()))) {
-            Some(idx) => idx
-                .iter()
-                .map(|&i| pool[i].take().unwrap_or_else(|| R::from_snapshot(&copies[i])))
-                .collect(),
-            None => Vec::new(),
-        };
+        let targets: Vec<R> =
+            match key.as_ref().and_then(|k| groups.get(&KeyValues::normalized(k.clone()))) {
+                Some(idx) => idx
+                    .iter()
+                    .map(|&i| pool[i].take().unwrap_or_else(|| R::from_snapshot(&copies[i])))
+                    .collect(),
+                None => Vec::new(),
+            };
         if schema.kind.is_many() || schema.kind == RelationKind::HasOne {
             if let Some(k) = &key {
                 let child_keys =

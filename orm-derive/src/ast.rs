@@ -297,7 +297,7 @@ impl<'a> Model<'a> {
             && f.shape.base.is_integer()
             && !f.shape.option
             && f.attrs.default.is_none()
-            && f.attrs.auto_increment.as_ref().map_or(true, |a| a.value)
+            && f.attrs.auto_increment.as_ref().is_none_or(|a| a.value)
     }
 
     /// Indexes then UNIQUE constraints: the fields' own (in field order), then the struct's.

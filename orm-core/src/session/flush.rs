@@ -200,6 +200,14 @@ impl Session {
             walk(obj, &at, &self.maps, &mut nodes, &mut collections);
         }
 
+        // One row is one identity: the same object reachable twice (a label in two articles'
+        // collections) is written once.
+        let mut seen: HashSet<(&'static str, KeyValues)> = HashSet::new();
+        nodes.retain(|n| match node(&self.slots, &n.node).and_then(|o| o.key_values()) {
+            Some(k) => seen.insert((n.table.name, KeyValues(k))),
+            None => true,
+        });
+
         let mut tables: Vec<&'static TableSchema> = Vec::new();
         for t in nodes.iter().map(|n| n.table).chain(self.deletes.iter().map(|d| d.table)) {
             if !tables.iter().any(|x| std::ptr::eq(*x, t)) {
