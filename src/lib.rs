@@ -38,6 +38,7 @@
 pub use orm_core::*;
 pub use orm_derive::{DbEnum, FromRow, Model};
 
+pub mod relationships;
 pub mod testing;
 
 use std::time::Duration;

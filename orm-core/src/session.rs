@@ -861,12 +861,9 @@ impl Session {
         self.collections.insert((table, crate::value::KeyValues(parent), relation), children);
     }
 
-    /// Loads relationship `rel` of one object, with one query (explicit lazy loading).
-    ///
-    /// ```ignore
-    /// s.load_related(&mut user, User::posts)?;
-    /// for post in user.posts.get()? { ... }
-    /// ```
+    /// Loads relationship `rel` (or a path of them) of one object, with one query per level
+    /// (explicit lazy loading): `s.load_related(&mut user, User::posts)?`. See the `orm`
+    /// crate's `relationships` guide for a runnable example.
     pub fn load_related<M: Model>(
         &mut self,
         obj: &mut M,
