@@ -103,8 +103,43 @@ pub struct Member {
     pub name: String,
 }
 
+/// A many-to-many through an association table that is a model of its own.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "r_courses")]
+pub struct Course {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub title: String,
+    #[orm(many_to_many(through = Enrollment, local = course_id, remote = student_id))]
+    pub students: Related<Vec<Student>>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "r_students")]
+pub struct Student {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    #[orm(many_to_many(through = Enrollment, local = student_id, remote = course_id))]
+    pub courses: Related<Vec<Course>>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "r_enrollments")]
+pub struct Enrollment {
+    #[orm(primary_key, references = Course, on_delete = cascade)]
+    pub course_id: i64,
+    #[orm(primary_key, references = Student, on_delete = cascade)]
+    pub student_id: i64,
+    #[orm(default = "active")]
+    pub status: String,
+}
+
 fn tables() -> Vec<&'static orm::TableSchema> {
     let mut t = vec![
+        Course::TABLE,
+        Student::TABLE,
+        Enrollment::TABLE,
         Person::TABLE,
         Article::TABLE,
         Note::TABLE,
@@ -620,5 +655,37 @@ fn self_referencing_notes() {
         s.delete(&root).unwrap();
         s.commit().unwrap();
         assert_eq!(db.session().query::<Note>().count().unwrap(), 0, "{name}");
+    }
+}
+
+#[test]
+fn many_to_many_through_a_model() {
+    for (name, db) in backends() {
+        let mut s = db.session();
+        let ann = s.save(Student { name: "ann".into(), ..Default::default() }).unwrap();
+        let bob = s.save(Student { name: "bob".into(), ..Default::default() }).unwrap();
+        s.add(Course {
+            title: "sql".into(),
+            students: Related::Loaded(vec![ann.clone(), bob.clone()]),
+            ..Default::default()
+        });
+        s.commit().unwrap();
+        // The association rows are rows of the model, with its defaults.
+        let rows = db.session().query::<Enrollment>().all().unwrap();
+        assert_eq!(rows.len(), 2, "{name}");
+        assert!(rows.iter().all(|e| e.status == "active"), "{name}: {rows:?}");
+
+        let mut s = db.session();
+        let mut students = s.query::<Student>().order_by(Student::name.asc()).all().unwrap();
+        s.load_related_all(&mut students, Student::courses).unwrap();
+        assert_eq!(students[1].courses.get().unwrap()[0].title, "sql", "{name}");
+        let mut course = s.query::<Course>().one().unwrap();
+        s.load_related(&mut course, Course::students).unwrap();
+        if let Related::Loaded(list) = &mut course.students {
+            list.retain(|st| st.name != "bob");
+        }
+        s.add(course);
+        s.commit().unwrap();
+        assert_eq!(db.session().query::<Enrollment>().count().unwrap(), 1, "{name}: unlinked bob");
     }
 }
