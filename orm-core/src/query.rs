@@ -13,6 +13,29 @@ use crate::value::KeyValues;
 use std::collections::HashMap;
 use std::marker::PhantomData;
 
+/// Builder methods shared by [`Query`] and [`SelectQuery`], which both hold a `select`.
+macro_rules! paging_methods {
+    () => {
+        /// Adds a sort key.
+        pub fn order_by(mut self, order: OrderBy) -> Self {
+            self.select.order_by.push(order);
+            self
+        }
+
+        /// At most `n` rows.
+        pub fn limit(mut self, n: u64) -> Self {
+            self.select.limit = Some(n);
+            self
+        }
+
+        /// Skips the first `n` rows.
+        pub fn offset(mut self, n: u64) -> Self {
+            self.select.offset = Some(n);
+            self
+        }
+    };
+}
+
 /// A query over model `M`, made by [`Session::query`].
 pub struct Query<'s, M: Model> {
     session: &'s mut Session,
@@ -101,23 +124,7 @@ impl<'s, M: Model> Query<'s, M> {
         self.filter(column.eq(value))
     }
 
-    /// Adds a sort key.
-    pub fn order_by(mut self, order: OrderBy) -> Self {
-        self.select.order_by.push(order);
-        self
-    }
-
-    /// At most `n` rows.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.select.limit = Some(n);
-        self
-    }
-
-    /// Skips the first `n` rows.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.select.offset = Some(n);
-        self
-    }
+    paging_methods!();
 
     /// Reads without recording snapshots in the identity map: the fastest read, for rows that
     /// will not be changed and added back (adding one back later is treated as a new object).
@@ -348,23 +355,7 @@ impl<S: Selectable> SelectQuery<'_, S> {
         self
     }
 
-    /// Adds a sort key.
-    pub fn order_by(mut self, order: OrderBy) -> Self {
-        self.select.order_by.push(order);
-        self
-    }
-
-    /// At most `n` rows.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.select.limit = Some(n);
-        self
-    }
-
-    /// Skips the first `n` rows.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.select.offset = Some(n);
-        self
-    }
+    paging_methods!();
 
     /// Only distinct rows.
     pub fn distinct(mut self) -> Self {
