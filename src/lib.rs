@@ -40,6 +40,7 @@ pub use orm_derive::{embed_migrations, DbEnum, FromRow, Model};
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod relationships;
 pub mod testing;
 
 use std::time::Duration;

@@ -62,6 +62,7 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
     #[orm(skip)]
     pub scratch: u32,
+    #[orm(has_many(foreign_key = author_id))]
     pub posts: Related<Vec<Article>>,
 }
 
@@ -100,6 +101,7 @@ pub struct Article {
     pub visible: bool,
     #[orm(default = 42)]
     pub hits: Option<i64>,
+    #[orm(belongs_to(foreign_key = author_id))]
     pub author: Related<Account>,
 }
 

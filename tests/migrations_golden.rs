@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 macro_rules! models {
     ($($name:ident { $($item:item)* })*) => {
         $(
-            #[allow(dead_code)]
+            // `index(city, name)` and `index(email, city, ...)` are not duplicates.
+            #[allow(dead_code, clippy::duplicated_attributes)]
             mod $name {
                 use orm::prelude::*;
                 $($item)*
@@ -133,7 +134,11 @@ models! {
     }
     contacts_indexed {
         #[derive(Model, Debug, Clone, PartialEq)]
-        #[orm(table = "contacts", index(city, name), index(email, city, name = "ux_contacts_email_city", unique))]
+        #[orm(
+            table = "contacts",
+            index(city, name),
+            index(email, city, name = "ux_contacts_email_city", unique)
+        )]
         pub struct Contact {
             #[orm(primary_key)]
             pub id: i64,
@@ -372,9 +377,8 @@ fn revisions(case: &Case) -> Revisions {
         let text = std::fs::read_to_string(&path).expect("hand-written revision.toml");
         Revision::parse(&path.display().to_string(), &text).expect("parse hand-written revision")
     } else {
-        let mut rev = autogenerate(&so_far, case.after, case.name)
-            .expect("autogenerate")
-            .expect("a change");
+        let mut rev =
+            autogenerate(&so_far, case.after, case.name).expect("autogenerate").expect("a change");
         rev = fixed(rev, "case", "2024-01-02T00:00:00Z");
         rev
     };
@@ -405,7 +409,10 @@ fn golden_revisions_and_sql() {
             // Autogenerate again on top: nothing left to do.
             let again = autogenerate(&revs, case.after, "again").expect("autogenerate again");
             if let Some(r) = again {
-                problems.push(format!("{}: a second autogenerate is not empty: {:?}", case.name, r.ops));
+                problems.push(format!(
+                    "{}: a second autogenerate is not empty: {:?}",
+                    case.name, r.ops
+                ));
             }
         }
         for dialect in DIALECTS {

@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::schema::{ColumnSchema, ColumnType, DefaultValue, TableSchema};
 use crate::statement::{
-    ArrayOp, BinaryOp, Delete, Expr, From, Func, Insert, JsonOp, Rendered, Select, Update,
+    ArrayOp, BinaryOp, Delete, Expr, From, Func, Insert, JoinKind, JsonOp, Rendered, Select, Update,
 };
 use crate::value::Value;
 
@@ -419,6 +419,19 @@ pub trait Dialect: Send + Sync + 'static {
                 w.push(") AS ");
                 self.write_ident(w, alias);
             }
+        }
+        for j in &s.joins {
+            w.push(match j.kind {
+                JoinKind::Inner => " JOIN ",
+                JoinKind::Left => " LEFT OUTER JOIN ",
+            });
+            self.write_ident(w, j.table);
+            if let Some(a) = j.alias {
+                w.push(" AS ");
+                self.write_ident(w, a);
+            }
+            w.push(" ON ");
+            self.write_expr(w, &j.on);
         }
         if let Some(f) = &s.filter {
             w.push(" WHERE ");

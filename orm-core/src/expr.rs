@@ -16,6 +16,8 @@ pub struct Column<M, T> {
     pub index: usize,
     /// The column's name.
     pub name: &'static str,
+    /// The table alias it is read through (see [`Column::of`]), if any.
+    pub alias: Option<&'static str>,
     _marker: PhantomData<fn() -> (M, T)>,
 }
 
@@ -34,14 +36,26 @@ impl<M, T> std::fmt::Debug for Column<M, T> {
 impl<M, T> Column<M, T> {
     /// A handle on column `index` named `name`; called by the derive.
     pub const fn new(index: usize, name: &'static str) -> Self {
-        Column { index, name, _marker: PhantomData }
+        Column { index, name, alias: None, _marker: PhantomData }
+    }
+
+    /// The column as read through an outer join, where any column can be NULL:
+    /// `.outer_join_as(Post::reviewer, "r").filter(User::id.of("r").nullable().is_null())`.
+    pub const fn nullable(self) -> Column<M, Option<T>> {
+        Column { index: self.index, name: self.name, alias: self.alias, _marker: PhantomData }
+    }
+
+    /// The same column read through a table alias, for a table joined twice:
+    /// `query::<Post>().join_as(Post::reviewer, "reviewer").filter(User::username.of("reviewer").eq("ann"))`.
+    pub const fn of(self, alias: &'static str) -> Self {
+        Column { alias: Some(alias), ..self }
     }
 }
 
 impl<M: Model, T> Column<M, T> {
     /// The column as an expression.
     pub fn expr(self) -> Expr {
-        Expr::Column { table: M::TABLE.name, name: self.name }
+        Expr::Column { table: self.alias.unwrap_or(M::TABLE_NAME), name: self.name }
     }
 
     /// `SET column = value`, for bulk updates.

@@ -9,10 +9,12 @@ pub mod dialect;
 pub mod engine;
 pub mod error;
 pub mod expr;
+pub mod loading;
 pub mod migrate;
 pub mod model;
 pub mod query;
 pub mod raw;
+pub mod relation;
 pub mod schema;
 pub mod session;
 pub mod statement;
@@ -27,9 +29,11 @@ pub use expr::{
     ArrayType, Assignment, Column, IntoTyped, JsonType, Nullable, NumericType, Operand, Selectable,
     TextType, TypedExpr,
 };
+pub use loading::{LoadPath, Then};
 pub use model::{ColumnMask, Model, ModelEntry, Related};
 pub use query::{Page, Query, SelectQuery};
 pub use raw::FromRow;
+pub use relation::{Cascade, Relation, RelationKind, RelationSchema, Through};
 /// The exact decimal type of `NUMERIC` columns, with the `decimal` feature.
 #[cfg(feature = "decimal")]
 pub use rust_decimal::Decimal;

@@ -75,6 +75,9 @@ pub trait Model: Sized + Send + 'static {
     /// references.
     const PRIMARY_KEY_COLUMNS: &'static [&'static str];
 
+    /// The relationships this model declares, in field order.
+    const RELATIONS: &'static [crate::relation::RelationSchema] = &[];
+
     /// The primary key, or `None` when the database has yet to assign it (an integer key of 0).
     fn key(&self) -> Option<Self::Key>;
 
@@ -98,6 +101,19 @@ pub trait Model: Sized + Send + 'static {
 
     /// The columns whose values differ from the snapshot's.
     fn changed_columns(&self, snapshot: &Self::Snapshot) -> ColumnMask;
+
+    /// The loaded targets of relationship `rel` (index into [`Model::RELATIONS`]), or `None`
+    /// when it is not loaded.
+    fn related(&self, rel: usize) -> Option<Vec<&dyn crate::session::AnyModel>> {
+        let _ = rel;
+        None
+    }
+
+    /// The loaded targets of relationship `rel`, mutably.
+    fn related_mut(&mut self, rel: usize) -> Option<Vec<&mut dyn crate::session::AnyModel>> {
+        let _ = rel;
+        None
+    }
 }
 
 /// Concatenates `parts` into `N` bytes at compile time; the derive builds foreign-key names

@@ -4,22 +4,113 @@
 
 use crate::error::{Error, Result};
 use crate::expr::{Assignment, Column, IntoTyped, Operand, Selectable};
+use crate::loading::{join_on, LoadPath};
 use crate::model::Model;
+use crate::relation::{Relation, RelationKind};
 use crate::session::{select_all_of, Session};
-use crate::statement::{Delete, Expr, From, OrderBy, Rendered, Select, Update};
+use crate::statement::{Delete, Expr, From, Join, JoinKind, OrderBy, Rendered, Select, Update};
+use crate::value::KeyValues;
+use std::collections::HashMap;
 use std::marker::PhantomData;
+
+/// Builder methods shared by [`Query`] and [`SelectQuery`], which both hold a `select`.
+macro_rules! paging_methods {
+    () => {
+        /// Adds a sort key.
+        pub fn order_by(mut self, order: OrderBy) -> Self {
+            self.select.order_by.push(order);
+            self
+        }
+
+        /// At most `n` rows.
+        pub fn limit(mut self, n: u64) -> Self {
+            self.select.limit = Some(n);
+            self
+        }
+
+        /// Skips the first `n` rows.
+        pub fn offset(mut self, n: u64) -> Self {
+            self.select.offset = Some(n);
+            self
+        }
+    };
+}
 
 /// A query over model `M`, made by [`Session::query`].
 pub struct Query<'s, M: Model> {
     session: &'s mut Session,
     select: Select,
     tracked: bool,
+    loaders: Vec<Box<dyn LoadPath<M>>>,
+    joined: Option<Box<dyn JoinedLoad<M>>>,
     _marker: PhantomData<fn() -> M>,
 }
 
 impl<'s, M: Model> Query<'s, M> {
     pub(crate) fn new(session: &'s mut Session) -> Self {
-        Query { session, select: select_all_of(M::TABLE), tracked: true, _marker: PhantomData }
+        Query {
+            session,
+            select: select_all_of(M::TABLE),
+            tracked: true,
+            loaders: Vec::new(),
+            joined: None,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Eagerly loads a relationship (or a path, `User::posts.then(Post::comments)`) of every
+    /// row with one more query per level, whatever the number of rows (SQLAlchemy's
+    /// `selectinload`).
+    pub fn load(mut self, path: impl LoadPath<M>) -> Self {
+        self.loaders.push(Box::new(path));
+        self
+    }
+
+    /// Eagerly loads one relationship in the same statement, with a LEFT OUTER JOIN
+    /// (SQLAlchemy's `joinedload`). A limit or offset applies to the parent rows (the parent
+    /// query becomes a subquery). One joined relationship per query; `load` the rest.
+    pub fn load_joined<R: Model>(mut self, rel: Relation<M, R>) -> Self {
+        self.joined = Some(Box::new(Joined(rel)));
+        self
+    }
+
+    /// Joins a related table (INNER JOIN), to filter or order on its columns:
+    /// `query::<Post>().join(Post::author).filter(User::username.eq("tata"))`. Rows of `M`
+    /// come back once each, however many related rows matched.
+    pub fn join<R: Model>(self, rel: Relation<M, R>) -> Self {
+        self.add_join(rel.schema(), JoinKind::Inner, None)
+    }
+
+    /// Joins a related table with LEFT OUTER JOIN (rows without a related row stay).
+    pub fn outer_join<R: Model>(self, rel: Relation<M, R>) -> Self {
+        self.add_join(rel.schema(), JoinKind::Left, None)
+    }
+
+    /// Joins a related table under an alias, for a table joined twice (`author` and
+    /// `reviewer`); read its columns with [`Column::of`]: `User::username.of("reviewer")`.
+    pub fn join_as<R: Model>(self, rel: Relation<M, R>, alias: &'static str) -> Self {
+        self.add_join(rel.schema(), JoinKind::Inner, Some(alias))
+    }
+
+    /// [`join_as`](Self::join_as) with LEFT OUTER JOIN.
+    pub fn outer_join_as<R: Model>(self, rel: Relation<M, R>, alias: &'static str) -> Self {
+        self.add_join(rel.schema(), JoinKind::Left, Some(alias))
+    }
+
+    /// Joins a relationship of a table already joined into the query (a second hop:
+    /// `.join(Post::author).join_from(User::profile)`).
+    pub fn join_from<S: Model, R: Model>(self, rel: Relation<S, R>) -> Self {
+        self.add_join(rel.schema(), JoinKind::Inner, None)
+    }
+
+    fn add_join(
+        mut self,
+        rel: &'static crate::relation::RelationSchema,
+        kind: JoinKind,
+        alias: Option<&'static str>,
+    ) -> Self {
+        self.select.joins.extend(relation_joins(rel, rel.source_table, kind, alias));
+        self
     }
 
     /// Keeps rows matching `cond` (AND-ed with earlier filters).
@@ -33,23 +124,7 @@ impl<'s, M: Model> Query<'s, M> {
         self.filter(column.eq(value))
     }
 
-    /// Adds a sort key.
-    pub fn order_by(mut self, order: OrderBy) -> Self {
-        self.select.order_by.push(order);
-        self
-    }
-
-    /// At most `n` rows.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.select.limit = Some(n);
-        self
-    }
-
-    /// Skips the first `n` rows.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.select.offset = Some(n);
-        self
-    }
+    paging_methods!();
 
     /// Reads without recording snapshots in the identity map: the fastest read, for rows that
     /// will not be changed and added back (adding one back later is treated as a new object).
@@ -63,19 +138,38 @@ impl<'s, M: Model> Query<'s, M> {
         self.session.engine().dialect().select(&self.select)
     }
 
-    /// Every matching row.
+    /// Every matching row (with the relationships asked for loaded).
     pub fn all(self) -> Result<Vec<M>> {
         self.session.autoflush()?;
-        let plain = self.select.filter.is_none()
-            && self.select.order_by.is_empty()
-            && self.select.limit.is_none()
-            && self.select.offset.is_none();
-        if plain {
-            let sql = self.session.select_all_sql::<M>()?;
-            return self.session.load_rows::<M>(&sql, &[], self.tracked);
+        let mut rows = if let Some(joined) = &self.joined {
+            joined.run(self.session, self.select, self.tracked)?
+        } else {
+            let plain = self.select.filter.is_none()
+                && self.select.joins.is_empty()
+                && self.select.order_by.is_empty()
+                && self.select.limit.is_none()
+                && self.select.offset.is_none();
+            if plain {
+                let sql = self.session.select_all_sql::<M>()?;
+                self.session.load_rows::<M>(&sql, &[], self.tracked)?
+            } else {
+                let joins = !self.select.joins.is_empty();
+                let r = self.session.engine().dialect().select(&self.select)?;
+                let rows = self.session.load_rows::<M>(&r.sql, &r.params, self.tracked)?;
+                if joins {
+                    dedupe(rows)
+                } else {
+                    rows
+                }
+            }
+        };
+        if !self.loaders.is_empty() {
+            let mut refs: Vec<&mut M> = rows.iter_mut().collect();
+            for l in &self.loaders {
+                l.load_into(self.session, &mut refs)?;
+            }
         }
-        let r = self.session.engine().dialect().select(&self.select)?;
-        self.session.load_rows::<M>(&r.sql, &r.params, self.tracked)
+        Ok(rows)
     }
 
     /// The first row, if any.
@@ -102,29 +196,10 @@ impl<'s, M: Model> Query<'s, M> {
         Ok(rows.pop())
     }
 
-    /// The number of matching rows (respecting limit and offset).
+    /// The number of matching rows (respecting limit and offset; each row of `M` once, however
+    /// many joined rows matched it).
     pub fn count(self) -> Result<u64> {
-        let s = self.select;
-        let sel = if s.limit.is_none() && s.offset.is_none() && !s.distinct && s.group_by.is_empty()
-        {
-            Select { columns: vec![Expr::CountStar], order_by: Vec::new(), ..s }
-        } else {
-            let mut outer = Select::from_table(M::TABLE.name);
-            outer.from = From::Subquery(Box::new(s), "counted");
-            outer.columns = vec![Expr::CountStar];
-            outer
-        };
-        self.session.autoflush()?;
-        let r = self.session.engine().dialect().select(&sel)?;
-        let rows = self.session.fetch(&r.sql, &r.params, &mut |row| {
-            crate::connection::decode_at::<i64>(row, 0, "count")
-        })?;
-        let n = rows.first().copied().unwrap_or(0);
-        u64::try_from(n).map_err(|_| Error::Decode {
-            column: "count".into(),
-            expected: "a non-negative count",
-            got: n.to_string(),
-        })
+        count_of::<M>(self.session, self.select)
     }
 
     /// Whether any row matches.
@@ -153,22 +228,8 @@ impl<'s, M: Model> Query<'s, M> {
             )));
         }
         let count_sel = Select { order_by: Vec::new(), ..self.select.clone() };
-        let total = Query::<M> {
-            session: &mut *self.session,
-            select: count_sel,
-            tracked: false,
-            _marker: PhantomData,
-        }
-        .count()?;
-        let items = Query::<M> {
-            session: &mut *self.session,
-            select: self.select,
-            tracked: self.tracked,
-            _marker: PhantomData,
-        }
-        .limit(per_page)
-        .offset((page - 1).saturating_mul(per_page))
-        .all()?;
+        let total = count_of::<M>(self.session, count_sel)?;
+        let items = self.limit(per_page).offset((page - 1).saturating_mul(per_page)).all()?;
         Ok(Page { items, page, per_page, total })
     }
 
@@ -294,23 +355,7 @@ impl<S: Selectable> SelectQuery<'_, S> {
         self
     }
 
-    /// Adds a sort key.
-    pub fn order_by(mut self, order: OrderBy) -> Self {
-        self.select.order_by.push(order);
-        self
-    }
-
-    /// At most `n` rows.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.select.limit = Some(n);
-        self
-    }
-
-    /// Skips the first `n` rows.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.select.offset = Some(n);
-        self
-    }
+    paging_methods!();
 
     /// Only distinct rows.
     pub fn distinct(mut self) -> Self {
@@ -381,5 +426,210 @@ impl<M> Page<M> {
     /// The previous page's number, if any.
     pub fn prev_num(&self) -> Option<u64> {
         self.has_prev().then_some(self.page - 1)
+    }
+}
+
+/// `SELECT COUNT(*)` of a query of `M`: over a subquery when it limits, groups or joins (a
+/// joined query counts each row of `M` once).
+fn count_of<M: Model>(session: &mut Session, s: Select) -> Result<u64> {
+    let simple = s.limit.is_none()
+        && s.offset.is_none()
+        && !s.distinct
+        && s.group_by.is_empty()
+        && s.joins.is_empty();
+    let sel = if simple {
+        Select { columns: vec![Expr::CountStar], order_by: Vec::new(), ..s }
+    } else {
+        let mut inner = s;
+        if !inner.joins.is_empty() {
+            inner.distinct = true;
+            inner.columns = M::TABLE
+                .primary_key_columns()
+                .map(|c| Expr::Column { table: M::TABLE_NAME, name: c.name })
+                .collect();
+            inner.order_by.clear();
+        }
+        let mut outer = Select::from_table(M::TABLE.name);
+        outer.from = From::Subquery(Box::new(inner), "counted");
+        outer.columns = vec![Expr::CountStar];
+        outer
+    };
+    session.autoflush()?;
+    let r = session.engine().dialect().select(&sel)?;
+    let rows = session.fetch(&r.sql, &r.params, &mut |row| {
+        crate::connection::decode_at::<i64>(row, 0, "count")
+    })?;
+    let n = rows.first().copied().unwrap_or(0);
+    u64::try_from(n).map_err(|_| Error::Decode {
+        column: "count".into(),
+        expected: "a non-negative count",
+        got: n.to_string(),
+    })
+}
+
+/// Keeps the first of each row with the same key (a to-many join repeats its parent).
+fn dedupe<M: Model>(rows: Vec<M>) -> Vec<M> {
+    let mut seen = std::collections::HashSet::new();
+    rows.into_iter()
+        .filter(|r| match r.key() {
+            Some(k) => seen.insert(k),
+            None => true,
+        })
+        .collect()
+}
+
+/// The JOINs that follow relationship `rel` from `source` (a table or its alias); the target
+/// is joined as `alias` when given.
+pub(crate) fn relation_joins(
+    rel: &'static crate::relation::RelationSchema,
+    source: &'static str,
+    kind: JoinKind,
+    alias: Option<&'static str>,
+) -> Vec<Join> {
+    let target = alias.unwrap_or(rel.target_table);
+    let named = |on| Join { kind, table: rel.target_table, alias, on };
+    match (rel.kind, rel.through) {
+        (RelationKind::ManyToMany, Some(t)) => vec![
+            Join {
+                kind,
+                table: t.table,
+                alias: None,
+                on: join_on(t.table, t.local_columns, source, rel.source_columns),
+            },
+            named(join_on(target, rel.target_columns, t.table, t.remote_columns)),
+        ],
+        _ => vec![named(join_on(target, rel.target_columns, source, rel.source_columns))],
+    }
+}
+
+/// Joined eager loading of one relationship.
+trait JoinedLoad<M>: Send + Sync {
+    fn run(&self, session: &mut Session, select: Select, tracked: bool) -> Result<Vec<M>>;
+}
+
+struct Joined<M, R>(Relation<M, R>);
+
+impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
+    fn run(&self, session: &mut Session, select: Select, tracked: bool) -> Result<Vec<M>> {
+        let rel = self.0.schema();
+        let target = (rel.target_schema)();
+        // Limits count parent rows: the parent query becomes a subquery named like the table.
+        let mut sel = if select.limit.is_some() || select.offset.is_some() {
+            let order = select.order_by.clone();
+            let mut outer = select_all_of(M::TABLE);
+            outer.from = From::Subquery(Box::new(select), M::TABLE_NAME);
+            outer.order_by = order;
+            outer
+        } else {
+            select
+        };
+        // A self-referencing relationship joins its own table again, under an alias.
+        let alias = (target.name == M::TABLE_NAME).then_some("orm_joined");
+        let tname = alias.unwrap_or(target.name);
+        sel.joins.extend(relation_joins(rel, M::TABLE_NAME, JoinKind::Left, alias));
+        let width = sel.columns.len();
+        sel.columns
+            .extend(target.columns.iter().map(|c| Expr::Column { table: tname, name: c.name }));
+        for c in M::TABLE.primary_key_columns() {
+            sel.order_by.push(OrderBy {
+                expr: Expr::Column { table: M::TABLE_NAME, name: c.name },
+                desc: false,
+            });
+        }
+        for c in target.primary_key_columns() {
+            sel.order_by
+                .push(OrderBy { expr: Expr::Column { table: tname, name: c.name }, desc: false });
+        }
+        let first_key = target.primary_key.first().copied().unwrap_or(0);
+        let r = session.engine().dialect().select(&sel)?;
+        let pairs = session.fetch(&r.sql, &r.params, &mut |row| {
+            let parent = M::decode(row, 0)?;
+            let child = match row.get(width + first_key)? {
+                crate::value::ValueRef::Null => None,
+                _ => Some(R::decode(row, width)?),
+            };
+            Ok((parent, child))
+        })?;
+        let mut parents: Vec<M> = Vec::new();
+        let mut children: Vec<Vec<R>> = Vec::new();
+        let mut index: HashMap<KeyValues, usize> = HashMap::new();
+        for (p, c) in pairs {
+            let key = p.key().map(|k| KeyValues(M::key_values(&k)));
+            let at = match key.as_ref().and_then(|k| index.get(k)) {
+                Some(&i) => i,
+                None => {
+                    if let Some(k) = key {
+                        index.insert(k, parents.len());
+                    }
+                    parents.push(p);
+                    children.push(Vec::new());
+                    parents.len() - 1
+                }
+            };
+            if let Some(c) = c {
+                children[at].push(c);
+            }
+        }
+        for (p, kids) in parents.iter_mut().zip(children) {
+            if tracked {
+                session.track(p);
+                for k in &kids {
+                    session.track(k);
+                }
+            }
+            if rel.kind != RelationKind::BelongsTo {
+                if let Some(k) = p.key() {
+                    let child_keys =
+                        kids.iter().filter_map(|c| c.key().map(|k| R::key_values(&k))).collect();
+                    session.record_collection(
+                        M::TABLE_NAME,
+                        M::key_values(&k),
+                        rel.name,
+                        child_keys,
+                    );
+                }
+            }
+            match (self.0.set_loaded)(p, kids) {
+                Err(Error::NotFound(_)) if rel.kind == RelationKind::BelongsTo => {}
+                r => r?,
+            }
+        }
+        Ok(parents)
+    }
+}
+
+impl<M: Model, R: Model> Relation<M, R> {
+    /// `EXISTS` a related row matching `cond`: `User::posts.any(Post::status.eq(Published))`,
+    /// `Post::author.any(User::username.eq("ann"))`.
+    pub fn any(self, cond: Expr) -> Expr {
+        let rel = self.schema();
+        let mut sub = Select::from_table(rel.target_table);
+        sub.columns = vec![Expr::Int(1)];
+        let (from, correlation) = match (rel.kind, rel.through) {
+            (RelationKind::ManyToMany, Some(t)) => {
+                sub.joins.push(Join {
+                    kind: JoinKind::Inner,
+                    table: rel.target_table,
+                    alias: None,
+                    on: join_on(rel.target_table, rel.target_columns, t.table, t.remote_columns),
+                });
+                (t.table, join_on(t.table, t.local_columns, M::TABLE_NAME, rel.source_columns))
+            }
+            _ => (
+                rel.target_table,
+                join_on(rel.target_table, rel.target_columns, M::TABLE_NAME, rel.source_columns),
+            ),
+        };
+        sub.from = From::Table(from);
+        sub.filter = Some(match cond {
+            Expr::And(v) if v.is_empty() => correlation,
+            c => correlation.and(c),
+        });
+        Expr::Exists(Box::new(sub))
+    }
+
+    /// `EXISTS` any related row.
+    pub fn exists(self) -> Expr {
+        self.any(Expr::And(Vec::new()))
     }
 }

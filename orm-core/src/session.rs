@@ -14,14 +14,16 @@ use crate::error::{Error, Result};
 use crate::model::{ColumnMask, Model};
 use crate::query::Query;
 use crate::raw::{bind_named, FromRow};
-use crate::schema::{sort_by_dependencies, TableSchema};
-use crate::statement::{Delete, Expr, Insert, Select, Update};
+use crate::schema::TableSchema;
+use crate::statement::{Expr, Select};
 use crate::value::{ToValue, Value, ValueRef};
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+mod flush;
 
 static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -59,15 +61,46 @@ enum SlotState {
     Detached,
 }
 
-struct Slot {
-    obj: Option<Box<dyn ErasedModel>>,
+/// An object in the session's arena. Not a public API.
+#[doc(hidden)]
+pub struct Slot {
+    obj: Option<Box<dyn AnyModel>>,
     state: SlotState,
     /// The journal length when the slot became pending (for nested rollback).
     born: usize,
 }
 
-type Maps = HashMap<TypeId, Box<dyn Any + Send>>;
-type Undo = Box<dyn FnOnce(&mut Maps, &mut Vec<Slot>) + Send>;
+/// The identity maps, one per model type. Not a public API.
+#[doc(hidden)]
+pub type Maps = HashMap<TypeId, Box<dyn ErasedMap>>;
+
+/// An identity map seen without its model type. Not a public API.
+#[doc(hidden)]
+pub trait ErasedMap: Send {
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// Forgets the row with these key values (it was deleted); returns how to undo that.
+    fn remove_values(&mut self, key: &[Value]) -> Option<Undo>;
+}
+
+impl<M: Model> ErasedMap for IdentityMap<M> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn remove_values(&mut self, key: &[Value]) -> Option<Undo> {
+        let k = self.entries.keys().find(|k| M::key_values(k) == key)?.clone();
+        let entry = self.entries.remove(&k)?;
+        Some(Box::new(move |maps: &mut Maps, _: &mut Vec<Slot>| {
+            map_of::<M>(maps).entries.insert(k, entry);
+        }))
+    }
+}
+/// How to undo one recorded write when its transaction rolls back. Not a public API.
+#[doc(hidden)]
+pub type Undo = Box<dyn FnOnce(&mut Maps, &mut Vec<Slot>) + Send>;
 
 struct Entry<M: Model> {
     /// The columns as last read or written; `None` when unknown (after a bulk update), in which
@@ -87,32 +120,47 @@ fn map_of<M: Model>(maps: &mut Maps) -> &mut IdentityMap<M> {
     let any = maps
         .entry(TypeId::of::<M>())
         .or_insert_with(|| Box::new(IdentityMap::<M> { entries: HashMap::new() }));
-    match any.downcast_mut::<IdentityMap<M>>() {
+    match any.as_any_mut().downcast_mut::<IdentityMap<M>>() {
         Some(m) => m,
         None => unreachable!("identity maps are keyed by their model's TypeId"),
     }
 }
 
 fn map_ref<M: Model>(maps: &Maps) -> Option<&IdentityMap<M>> {
-    maps.get(&TypeId::of::<M>()).and_then(|m| m.downcast_ref::<IdentityMap<M>>())
+    maps.get(&TypeId::of::<M>()).and_then(|m| m.as_any().downcast_ref::<IdentityMap<M>>())
 }
 
-/// A model seen through the session's type-erased arena.
-trait ErasedModel: Send {
+/// A model seen through the session's type-erased arena (also the nested objects of its
+/// relationships). Implemented for every [`Model`]; not a public API.
+#[doc(hidden)]
+pub trait AnyModel: Send {
+    fn relations(&self) -> &'static [crate::relation::RelationSchema];
+    fn related(&self, rel: usize) -> Option<Vec<&dyn AnyModel>>;
+    fn related_mut(&mut self, rel: usize) -> Option<Vec<&mut dyn AnyModel>>;
     fn table(&self) -> &'static TableSchema;
     fn column_value(&self, idx: usize) -> Value;
     fn set_column(&mut self, idx: usize, v: ValueRef<'_>) -> Result<()>;
     fn has_key(&self) -> bool;
     fn key_values(&self) -> Option<Vec<Value>>;
     fn update_mask(&self, maps: &Maps) -> ColumnMask;
-    fn record_persisted(&self, maps: &mut Maps, slot: usize) -> Undo;
+    fn is_persistent(&self, maps: &Maps) -> bool;
+    fn record_persisted(&self, maps: &mut Maps, slot: Option<usize>) -> Undo;
     fn forget_pending(&self, maps: &mut Maps);
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
-impl<M: Model> ErasedModel for M {
+impl<M: Model> AnyModel for M {
+    fn relations(&self) -> &'static [crate::relation::RelationSchema] {
+        M::RELATIONS
+    }
+    fn related(&self, rel: usize) -> Option<Vec<&dyn AnyModel>> {
+        Model::related(self, rel)
+    }
+    fn related_mut(&mut self, rel: usize) -> Option<Vec<&mut dyn AnyModel>> {
+        Model::related_mut(self, rel)
+    }
     fn table(&self) -> &'static TableSchema {
         M::TABLE
     }
@@ -155,14 +203,20 @@ impl<M: Model> ErasedModel for M {
             }
         }
     }
-    fn record_persisted(&self, maps: &mut Maps, slot: usize) -> Undo {
+    fn is_persistent(&self, maps: &Maps) -> bool {
+        self.key()
+            .and_then(|k| map_ref::<M>(maps).and_then(|m| m.entries.get(&k).map(|e| e.persistent)))
+            .unwrap_or(false)
+    }
+    fn record_persisted(&self, maps: &mut Maps, slot: Option<usize>) -> Undo {
         let Some(key) = self.key() else {
             return Box::new(|_, _| {});
         };
         let map = map_of::<M>(maps);
         let snapshot = Some(self.snapshot());
+        let kept_slot = slot.or_else(|| map.entries.get(&key).and_then(|e| e.slot));
         let previous =
-            map.entries.insert(key.clone(), Entry { snapshot, slot: Some(slot), persistent: true });
+            map.entries.insert(key.clone(), Entry { snapshot, slot: kept_slot, persistent: true });
         Box::new(move |maps, slots| {
             let map = map_of::<M>(maps);
             match previous {
@@ -171,7 +225,7 @@ impl<M: Model> ErasedModel for M {
                 }
                 _ => {
                     map.entries.remove(&key);
-                    if let Some(s) = slots.get_mut(slot) {
+                    if let Some(s) = slot.and_then(|i| slots.get_mut(i)) {
                         s.state = SlotState::Detached;
                     }
                 }
@@ -212,6 +266,7 @@ type DeleteDone = Arc<dyn Fn(&mut Maps, &mut Vec<Slot>) -> Undo + Send + Sync>;
 struct PendingDelete {
     type_id: TypeId,
     table: &'static TableSchema,
+    relations: &'static [crate::relation::RelationSchema],
     key_values: Vec<Value>,
     done: DeleteDone,
     born: usize,
@@ -224,12 +279,6 @@ enum StmtKind {
     Delete,
     Get,
     SelectAll,
-}
-
-enum Step {
-    Insert { slot: usize, returning: Vec<usize> },
-    Update { slot: usize, mask: ColumnMask },
-    Delete { index: usize },
 }
 
 /// A unit of work over one [`Engine`]. `Send`: move it into a blocking task if you must; share
@@ -250,7 +299,12 @@ pub struct Session {
     deletes: Vec<PendingDelete>,
     journal: Vec<Undo>,
     nested_depth: usize,
+    /// The keys of each loaded collection (source table, parent key, relationship) as last
+    /// loaded or flushed: what delete-orphan and many-to-many unlinking compare against.
+    collections: HashMap<CollectionKey, Vec<Vec<Value>>>,
 }
+
+type CollectionKey = (&'static str, crate::value::KeyValues, &'static str);
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -278,6 +332,7 @@ impl Session {
             deletes: Vec::new(),
             journal: Vec::new(),
             nested_depth: 0,
+            collections: HashMap::new(),
         }
     }
 
@@ -437,6 +492,7 @@ impl Session {
         self.deletes.push(PendingDelete {
             type_id: TypeId::of::<M>(),
             table: M::TABLE,
+            relations: M::RELATIONS,
             key_values,
             done,
             born: self.journal.len(),
@@ -648,7 +704,7 @@ impl Session {
         if !self.has_pending() {
             return Ok(());
         }
-        let steps = self.plan();
+        let steps = self.plan()?;
         if steps.is_empty() {
             // Only unchanged objects were added: no statement at all.
             for s in &mut self.slots {
@@ -664,15 +720,17 @@ impl Session {
         if !fresh_tx {
             self.batch(&dialect.savepoint_sql(FLUSH_SAVEPOINT))?;
         }
-        match self.run_steps(&steps) {
-            Ok(generated) => {
+        let mut outcome = flush::Outcome::default();
+        match self.run_steps(&steps, &mut outcome) {
+            Ok(()) => {
                 if !fresh_tx {
                     self.batch(&dialect.release_savepoint_sql(FLUSH_SAVEPOINT))?;
                 }
-                self.apply(&steps, generated);
+                self.apply(outcome);
                 Ok(())
             }
             Err(e) => {
+                self.revert(&outcome);
                 if fresh_tx {
                     let _ = self.batch("ROLLBACK");
                     self.in_tx = false;
@@ -689,61 +747,6 @@ impl Session {
         }
     }
 
-    fn plan(&self) -> Vec<Step> {
-        let mut tables: Vec<&'static TableSchema> = Vec::new();
-        let mut note = |t: &'static TableSchema| {
-            if !tables.iter().any(|x| std::ptr::eq(*x, t)) {
-                tables.push(t);
-            }
-        };
-        for s in &self.slots {
-            if matches!(s.state, SlotState::PendingInsert | SlotState::PendingUpdate) {
-                if let Some(o) = &s.obj {
-                    note(o.table());
-                }
-            }
-        }
-        for d in &self.deletes {
-            note(d.table);
-        }
-        let order = sort_by_dependencies(&tables);
-        let mut steps = Vec::new();
-        for t in &order {
-            let inserts: Vec<usize> = (0..self.slots.len())
-                .filter(|&i| {
-                    self.slots[i].state == SlotState::PendingInsert
-                        && self.slots[i].obj.as_ref().is_some_and(|o| std::ptr::eq(o.table(), *t))
-                })
-                .collect();
-            for slot in order_self_referencing(t, &self.slots, inserts) {
-                let Some(obj) = &self.slots[slot].obj else { continue };
-                let returning = insert_returning(t, obj.as_ref());
-                steps.push(Step::Insert { slot, returning });
-            }
-            for (slot, s) in self.slots.iter().enumerate() {
-                if s.state != SlotState::PendingUpdate {
-                    continue;
-                }
-                let Some(obj) = &s.obj else { continue };
-                if !std::ptr::eq(obj.table(), *t) {
-                    continue;
-                }
-                let mask = obj.update_mask(&self.maps);
-                if !mask.is_empty() {
-                    steps.push(Step::Update { slot, mask });
-                }
-            }
-        }
-        for t in order.iter().rev() {
-            for (index, d) in self.deletes.iter().enumerate() {
-                if std::ptr::eq(d.table, *t) {
-                    steps.push(Step::Delete { index });
-                }
-            }
-        }
-        steps
-    }
-
     fn cached_sql(
         &self,
         table: &'static TableSchema,
@@ -752,142 +755,6 @@ impl Session {
         render: impl FnOnce() -> Result<String>,
     ) -> Result<Arc<str>> {
         self.engine.cached_sql((table.name, kind as u8, mask), render)
-    }
-
-    fn run_steps(&mut self, steps: &[Step]) -> Result<Vec<Vec<(usize, Value)>>> {
-        let dialect = self.engine.dialect();
-        let mut generated: Vec<Vec<(usize, Value)>> = Vec::with_capacity(steps.len());
-        for step in steps {
-            match step {
-                Step::Insert { slot, returning } => {
-                    let Some(obj) = self.slots[*slot].obj.as_ref() else {
-                        generated.push(Vec::new());
-                        continue;
-                    };
-                    let t = obj.table();
-                    let mut included = ColumnMask::empty();
-                    let mut params = Vec::with_capacity(t.columns.len());
-                    for i in 0..t.columns.len() {
-                        if !returning.contains(&i) {
-                            included.set(i);
-                            params.push(obj.column_value(i));
-                        }
-                    }
-                    let ret = returning.clone();
-                    let sql = self.cached_sql(t, StmtKind::Insert, included, || {
-                        let cols: Vec<&'static str> = included
-                            .iter()
-                            .filter_map(|i| t.columns.get(i))
-                            .map(|c| c.name)
-                            .collect();
-                        let rows = vec![vec![Value::Null; cols.len()]];
-                        let returning =
-                            ret.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.name).collect();
-                        dialect
-                            .insert(&Insert { table: t.name, columns: cols, rows, returning })
-                            .map(|r| r.sql)
-                    })?;
-                    let conn = Self::conn_of(&self.engine, &mut self.conn)?;
-                    if returning.is_empty() {
-                        self.engine.run_execute(conn, &sql, &params)?;
-                        generated.push(Vec::new());
-                    } else {
-                        let mut got = Vec::with_capacity(returning.len());
-                        self.engine.run_query(conn, &sql, &params, &mut |row: &dyn Row| {
-                            for (pos, &col) in returning.iter().enumerate() {
-                                got.push((col, row.get(pos)?.to_owned_value()));
-                            }
-                            Ok(())
-                        })?;
-                        generated.push(got);
-                    }
-                }
-                Step::Update { slot, mask } => {
-                    let Some(obj) = self.slots[*slot].obj.as_ref() else {
-                        generated.push(Vec::new());
-                        continue;
-                    };
-                    let t = obj.table();
-                    let mut params: Vec<Value> = mask.iter().map(|i| obj.column_value(i)).collect();
-                    let key = obj.key_values().unwrap_or_default();
-                    params.extend(key.iter().cloned());
-                    let m = *mask;
-                    let sql = self.cached_sql(t, StmtKind::Update, m, || {
-                        let set = m
-                            .iter()
-                            .filter_map(|i| t.columns.get(i))
-                            .map(|c| (c.name, Expr::Value(Value::Null)))
-                            .collect();
-                        dialect
-                            .update(&Update { table: t.name, set, filter: Some(key_filter(t)) })
-                            .map(|r| r.sql)
-                    })?;
-                    let conn = Self::conn_of(&self.engine, &mut self.conn)?;
-                    let n = self.engine.run_execute(conn, &sql, &params)?;
-                    if n == 0 {
-                        return Err(Error::NotFound(format!(
-                            "{} row with key {:?} to UPDATE (deleted by someone else?)",
-                            t.name, key
-                        )));
-                    }
-                    generated.push(Vec::new());
-                }
-                Step::Delete { index } => {
-                    let d = &self.deletes[*index];
-                    let t = d.table;
-                    let params = d.key_values.clone();
-                    let sql = self.cached_sql(t, StmtKind::Delete, ColumnMask::empty(), || {
-                        dialect
-                            .delete(&Delete { table: t.name, filter: Some(key_filter(t)) })
-                            .map(|r| r.sql)
-                    })?;
-                    let conn = Self::conn_of(&self.engine, &mut self.conn)?;
-                    self.engine.run_execute(conn, &sql, &params)?;
-                    generated.push(Vec::new());
-                }
-            }
-        }
-        Ok(generated)
-    }
-
-    fn apply(&mut self, steps: &[Step], generated: Vec<Vec<(usize, Value)>>) {
-        let mut done_deletes = Vec::new();
-        for (step, gen) in steps.iter().zip(generated) {
-            match step {
-                Step::Insert { slot, .. } | Step::Update { slot, .. } => {
-                    let slot = *slot;
-                    let Some(obj) = self.slots[slot].obj.as_mut() else { continue };
-                    for (col, v) in &gen {
-                        if let Some(vr) = v.as_value_ref() {
-                            if let Err(e) = obj.set_column(*col, vr) {
-                                tracing::warn!(target: "orm::session", "generated value not applied: {e}");
-                            }
-                        }
-                    }
-                    let undo = obj.record_persisted(&mut self.maps, slot);
-                    self.journal.push(undo);
-                    self.slots[slot].state = SlotState::Persistent;
-                }
-                Step::Delete { index } => done_deletes.push(*index),
-            }
-        }
-        for index in &done_deletes {
-            let done = self.deletes[*index].done.clone();
-            let undo = done(&mut self.maps, &mut self.slots);
-            self.journal.push(undo);
-        }
-        // Updates whose mask was empty and everything now written are persistent.
-        for s in &mut self.slots {
-            if s.state == SlotState::PendingUpdate {
-                s.state = SlotState::Persistent;
-            }
-        }
-        let mut i = 0;
-        self.deletes.retain(|_| {
-            let keep = !done_deletes.contains(&i);
-            i += 1;
-            keep
-        });
     }
 
     // ----- reading -----------------------------------------------------------------------------
@@ -960,23 +827,62 @@ impl Session {
         self.release_if_idle();
         r?;
         if tracked {
-            let map = map_of::<M>(&mut self.maps);
             for obj in &out {
-                if let Some(k) = obj.key() {
-                    let snapshot = Some(obj.snapshot());
-                    match map.entries.get_mut(&k) {
-                        Some(e) => {
-                            e.snapshot = snapshot;
-                            e.persistent = true;
-                        }
-                        None => {
-                            map.entries.insert(k, Entry { snapshot, slot: None, persistent: true });
-                        }
-                    }
-                }
+                self.track(obj);
             }
         }
         Ok(out)
+    }
+
+    /// Records a row read from the database in the identity map (its snapshot).
+    pub(crate) fn track<M: Model>(&mut self, obj: &M) {
+        let Some(k) = obj.key() else { return };
+        let snapshot = Some(obj.snapshot());
+        let map = map_of::<M>(&mut self.maps);
+        match map.entries.get_mut(&k) {
+            Some(e) => {
+                e.snapshot = snapshot;
+                e.persistent = true;
+            }
+            None => {
+                map.entries.insert(k, Entry { snapshot, slot: None, persistent: true });
+            }
+        }
+    }
+
+    /// Remembers the keys of a loaded collection.
+    pub(crate) fn record_collection(
+        &mut self,
+        table: &'static str,
+        parent: Vec<Value>,
+        relation: &'static str,
+        children: Vec<Vec<Value>>,
+    ) {
+        self.collections.insert((table, crate::value::KeyValues(parent), relation), children);
+    }
+
+    /// Loads relationship `rel` (or a path of them) of one object, with one query per level
+    /// (explicit lazy loading): `s.load_related(&mut user, User::posts)?`. See the `orm`
+    /// crate's `relationships` guide for a runnable example.
+    pub fn load_related<M: Model>(
+        &mut self,
+        obj: &mut M,
+        path: impl crate::loading::LoadPath<M>,
+    ) -> Result<()> {
+        self.autoflush()?;
+        path.load_into(self, &mut [obj])
+    }
+
+    /// Loads relationship `rel` (or a path of them) of every object of a slice, with one query
+    /// per level whatever the number of objects.
+    pub fn load_related_all<M: Model>(
+        &mut self,
+        objs: &mut [M],
+        path: impl crate::loading::LoadPath<M>,
+    ) -> Result<()> {
+        self.autoflush()?;
+        let mut refs: Vec<&mut M> = objs.iter_mut().collect();
+        path.load_into(self, &mut refs)
     }
 
     /// Runs a query and decodes each row with `decode`.
@@ -1225,7 +1131,7 @@ fn key_filter(t: &'static TableSchema) -> Expr {
 
 /// The columns an INSERT leaves to the database and reads back: an unset generated key, and
 /// server defaults (a nullable one only when the object holds NULL).
-fn insert_returning(t: &'static TableSchema, obj: &dyn ErasedModel) -> Vec<usize> {
+fn insert_returning(t: &'static TableSchema, obj: &dyn AnyModel) -> Vec<usize> {
     let mut out = Vec::new();
     for (i, c) in t.columns.iter().enumerate() {
         let generated = if c.auto_increment {
@@ -1240,57 +1146,4 @@ fn insert_returning(t: &'static TableSchema, obj: &dyn ErasedModel) -> Vec<usize
         }
     }
     out
-}
-
-/// Orders pending INSERTs of a self-referencing table so that a row comes after the row its
-/// foreign key points at (when both keys are known before insert, e.g. UUIDs).
-fn order_self_referencing(
-    t: &'static TableSchema,
-    slots: &[Slot],
-    inserts: Vec<usize>,
-) -> Vec<usize> {
-    let self_fks: Vec<_> = t.foreign_keys.iter().filter(|fk| fk.ref_table == t.name).collect();
-    if self_fks.is_empty() || inserts.len() < 2 {
-        return inserts;
-    }
-    let col_idx = |name: &str| t.columns.iter().position(|c| c.name == name);
-    let keys: Vec<Option<Vec<Value>>> =
-        inserts.iter().map(|&s| slots[s].obj.as_ref().and_then(|o| o.key_values())).collect();
-    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); inserts.len()];
-    for (i, &s) in inserts.iter().enumerate() {
-        let Some(obj) = &slots[s].obj else { continue };
-        for fk in &self_fks {
-            let vals: Vec<Value> = fk
-                .columns
-                .iter()
-                .filter_map(|c| col_idx(c))
-                .map(|ci| obj.column_value(ci))
-                .collect();
-            if vals.contains(&Value::Null) {
-                continue;
-            }
-            for (j, k) in keys.iter().enumerate() {
-                if j != i && k.as_ref() == Some(&vals) {
-                    deps[i].push(j);
-                }
-            }
-        }
-    }
-    let mut out = Vec::with_capacity(inserts.len());
-    let mut state = vec![0u8; inserts.len()];
-    fn visit(i: usize, deps: &[Vec<usize>], state: &mut [u8], out: &mut Vec<usize>) {
-        if state[i] != 0 {
-            return;
-        }
-        state[i] = 1;
-        for &j in &deps[i] {
-            visit(j, deps, state, out);
-        }
-        state[i] = 2;
-        out.push(i);
-    }
-    for i in 0..inserts.len() {
-        visit(i, &deps, &mut state, &mut out);
-    }
-    out.into_iter().map(|i| inserts[i]).collect()
 }

@@ -269,6 +269,28 @@ pub enum From {
     Subquery(Box<Select>, &'static str),
 }
 
+/// How a table is joined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    /// `JOIN`: rows with a match only.
+    Inner,
+    /// `LEFT OUTER JOIN`: every row of the left side, NULLs where nothing matches.
+    Left,
+}
+
+/// One JOIN of a SELECT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    /// Inner or left outer.
+    pub kind: JoinKind,
+    /// The joined table.
+    pub table: &'static str,
+    /// Its alias (needed to join one table twice).
+    pub alias: Option<&'static str>,
+    /// The join condition.
+    pub on: Expr,
+}
+
 /// A SELECT statement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Select {
@@ -278,6 +300,8 @@ pub struct Select {
     pub columns: Vec<Expr>,
     /// The FROM item.
     pub from: From,
+    /// JOINs, in order.
+    pub joins: Vec<Join>,
     /// WHERE.
     pub filter: Option<Expr>,
     /// GROUP BY.
@@ -299,6 +323,7 @@ impl Select {
             distinct: false,
             columns: Vec::new(),
             from: From::Table(table),
+            joins: Vec::new(),
             filter: None,
             group_by: Vec::new(),
             having: None,

@@ -632,3 +632,53 @@ impl FromValue for rust_decimal::Decimal {
         }
     }
 }
+
+/// A row key as values, usable in hash maps: keys are integers, text, UUIDs and the like, so
+/// floats hash by their bits and JSON by its text (a NaN key never equals itself, as in SQL).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct KeyValues(pub(crate) Vec<Value>);
+
+impl Eq for KeyValues {}
+
+impl KeyValues {
+    /// Key values in one form whatever the backend read them as: a UUID as its hyphenated
+    /// text (SQLite stores it so), a bool as 0 / 1. Used to match keys read from different
+    /// columns (an association table's against the parent's own).
+    pub(crate) fn normalized(values: Vec<Value>) -> KeyValues {
+        KeyValues(
+            values
+                .into_iter()
+                .map(|v| match v {
+                    Value::Uuid(u) => Value::Text(u.hyphenated().to_string()),
+                    Value::Bool(b) => Value::Int(i64::from(b)),
+                    other => other,
+                })
+                .collect(),
+        )
+    }
+}
+
+impl std::hash::Hash for KeyValues {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for v in &self.0 {
+            std::mem::discriminant(v).hash(state);
+            match v {
+                Value::Null => {}
+                Value::Bool(b) => b.hash(state),
+                Value::Int(i) => i.hash(state),
+                Value::Float(f) => f.to_bits().hash(state),
+                Value::Text(s) => s.hash(state),
+                Value::Blob(b) => b.hash(state),
+                Value::Uuid(u) => u.hash(state),
+                Value::Timestamp(t) => t.hash(state),
+                Value::DateTime(t) => t.hash(state),
+                Value::Date(d) => d.hash(state),
+                Value::Json(j) => j.to_string().hash(state),
+                Value::TextArray(a) => a.hash(state),
+                Value::IntArray(a) => a.hash(state),
+                Value::Enum { type_name, label } => (type_name, label).hash(state),
+                other => format!("{other:?}").hash(state),
+            }
+        }
+    }
+}

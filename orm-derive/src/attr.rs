@@ -284,6 +284,7 @@ fn action(
 const MODEL_KEYS: &str = "table, index(...), unique(...), no_default, renamed_from";
 const MODEL_FIELD_KEYS: &str = "primary_key, auto_increment, unique, index, max_length, default, \
                                 server_default, references, on_delete, on_update, column, skip, \
+                                belongs_to(...), has_one(...), has_many(...), many_to_many(...), \
                                 renamed_from";
 
 /// A multi-column `index(...)` or `unique(...)` on the struct.
@@ -413,6 +414,8 @@ pub(crate) struct ModelFieldAttrs {
     pub(crate) skip: Option<Spanned<()>>,
     /// `renamed_from = "old_column"`.
     pub(crate) renamed_from: Option<Spanned<String>>,
+    /// `belongs_to(...)`, `has_one(...)`, `has_many(...)` or `many_to_many(...)`.
+    pub(crate) relation: Option<RelationAttr>,
 }
 
 impl ModelFieldAttrs {
@@ -430,7 +433,23 @@ impl ModelFieldAttrs {
         let mut column = Slot::new(cx, "column");
         let mut skip = Slot::new(cx, "skip");
         let mut renamed_from = Slot::new(cx, "renamed_from");
+        let mut relation: Option<RelationAttr> = None;
         for_each_item(cx, attrs, |key, meta| {
+            if let Some(kind) = RelationKind::from_key(key) {
+                let Some(r) = relationship(cx, meta, kind)? else { return Ok(()) };
+                match &relation {
+                    Some(first) => cx.error_spanned_by(
+                        &r.tokens,
+                        format!(
+                            "a field declares one relationship: `{}` conflicts with `{}`",
+                            kind.key(),
+                            first.kind.key()
+                        ),
+                    ),
+                    None => relation = Some(r),
+                }
+                return Ok(());
+            }
             match key {
                 "primary_key" => primary_key.set(flag(cx, meta, key)?),
                 "auto_increment" => {
@@ -479,6 +498,7 @@ impl ModelFieldAttrs {
             column: column.get(),
             skip: skip.get(),
             renamed_from: renamed_from.get(),
+            relation,
         }
     }
 
@@ -505,6 +525,287 @@ impl ModelFieldAttrs {
         .filter_map(|(key, tokens)| Some((key, tokens?)))
         .collect()
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Relationships: `belongs_to(...)`, `has_one(...)`, `has_many(...)`, `many_to_many(...)`
+
+/// The kind of a relationship, by the key that declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RelationKind {
+    BelongsTo,
+    HasOne,
+    HasMany,
+    ManyToMany,
+}
+
+impl RelationKind {
+    fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "belongs_to" => Some(RelationKind::BelongsTo),
+            "has_one" => Some(RelationKind::HasOne),
+            "has_many" => Some(RelationKind::HasMany),
+            "many_to_many" => Some(RelationKind::ManyToMany),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            RelationKind::BelongsTo => "belongs_to",
+            RelationKind::HasOne => "has_one",
+            RelationKind::HasMany => "has_many",
+            RelationKind::ManyToMany => "many_to_many",
+        }
+    }
+
+    /// Its variant in `orm::RelationKind`.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            RelationKind::BelongsTo => "BelongsTo",
+            RelationKind::HasOne => "HasOne",
+            RelationKind::HasMany => "HasMany",
+            RelationKind::ManyToMany => "ManyToMany",
+        }
+    }
+
+    /// Whether it holds a collection (`Related<Vec<Model>>`).
+    pub(crate) fn is_many(self) -> bool {
+        matches!(self, RelationKind::HasMany | RelationKind::ManyToMany)
+    }
+
+    /// The full syntax, shown in errors.
+    pub(crate) fn syntax(self) -> &'static str {
+        match self {
+            RelationKind::BelongsTo => "belongs_to(foreign_key = field)",
+            RelationKind::HasOne => {
+                "has_one(foreign_key = column, cascade = \"save, delete, delete_orphan\", passive_deletes)"
+            }
+            RelationKind::HasMany => {
+                "has_many(foreign_key = column, cascade = \"save, delete, delete_orphan\", passive_deletes)"
+            }
+            RelationKind::ManyToMany => {
+                "many_to_many(through = \"table\" | Model, local = column, remote = column, cascade = \"save, delete\", passive_deletes)"
+            }
+        }
+    }
+
+    /// The keys it accepts, for the "unknown key" error.
+    fn keys(self) -> &'static str {
+        match self {
+            RelationKind::BelongsTo => "foreign_key",
+            RelationKind::HasOne | RelationKind::HasMany => "foreign_key, cascade, passive_deletes",
+            RelationKind::ManyToMany => "through, local, remote, cascade, passive_deletes",
+        }
+    }
+}
+
+/// `through = "table"` (an association table without a model) or `through = Model`.
+pub(crate) enum ThroughSpec {
+    Table(String),
+    Model(syn::Path),
+}
+
+/// The words of `cascade = "..."`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CascadeSpec {
+    pub(crate) save: bool,
+    pub(crate) delete: bool,
+    pub(crate) delete_orphan: bool,
+}
+
+const CASCADE_WORDS: &str = "save, delete, delete_orphan, all";
+
+/// Column or field names: `name`, `"name"` or `(a, b)`, each with its tokens.
+pub(crate) type Names = Vec<Spanned<String>>;
+
+/// A relationship attribute on a field.
+pub(crate) struct RelationAttr {
+    pub(crate) kind: RelationKind,
+    /// belongs_to: fields of this struct; has_one / has_many: the target's columns.
+    pub(crate) foreign_key: Option<Spanned<Names>>,
+    pub(crate) through: Option<Spanned<ThroughSpec>>,
+    /// The through table's columns holding this model's key.
+    pub(crate) local: Option<Spanned<Names>>,
+    /// The through table's columns holding the target's key.
+    pub(crate) remote: Option<Spanned<Names>>,
+    pub(crate) cascade: Option<Spanned<CascadeSpec>>,
+    pub(crate) passive_deletes: Option<Spanned<()>>,
+    /// The whole `has_many(...)`, for error spans.
+    pub(crate) tokens: TokenStream,
+}
+
+/// One name: an identifier (`r#` removed) or a non-empty string.
+fn parse_name(input: ParseStream) -> syn::Result<Spanned<String>> {
+    if input.peek(syn::LitStr) {
+        let s: syn::LitStr = input.parse()?;
+        if s.value().trim().is_empty() {
+            return Err(syn::Error::new(s.span(), "empty name"));
+        }
+        return Ok(Spanned { value: s.value(), tokens: s.into_token_stream() });
+    }
+    let ident = input.call(syn::Ident::parse_any)?;
+    Ok(Spanned { value: ident.unraw().to_string(), tokens: ident.into_token_stream() })
+}
+
+/// `name` or `(a, b, ...)`.
+fn parse_names(input: ParseStream) -> syn::Result<Names> {
+    if !input.peek(token::Paren) {
+        return Ok(vec![parse_name(input)?]);
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    let names: Names =
+        syn::punctuated::Punctuated::<_, Token![,]>::parse_terminated_with(&content, parse_name)?
+            .into_iter()
+            .collect();
+    if names.is_empty() {
+        return Err(content.error("no names"));
+    }
+    Ok(names)
+}
+
+fn parse_through(input: ParseStream) -> syn::Result<ThroughSpec> {
+    if input.peek(syn::LitStr) {
+        let s: syn::LitStr = input.parse()?;
+        if s.value().trim().is_empty() {
+            return Err(syn::Error::new(s.span(), "empty name"));
+        }
+        return Ok(ThroughSpec::Table(s.value()));
+    }
+    Ok(ThroughSpec::Model(input.parse()?))
+}
+
+/// `cascade = "word, word"`; an unknown word is reported at the string, the others kept.
+fn cascade(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<Spanned<CascadeSpec>>> {
+    let expected = "cascade = \"save, delete, delete_orphan\"";
+    let Some(lit) = value_with(cx, meta, expected, |input| input.parse::<syn::LitStr>())? else {
+        return Ok(None);
+    };
+    let mut spec = CascadeSpec::default();
+    for word in lit.value.value().split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        match word {
+            "save" => spec.save = true,
+            "delete" => spec.delete = true,
+            "delete_orphan" => spec.delete_orphan = true,
+            "all" => {
+                spec.save = true;
+                spec.delete = true;
+            }
+            _ => cx.error_spanned_by(
+                &lit.value,
+                format!(
+                    "unknown cascade `{word}`; expected a comma-separated list of: {CASCADE_WORDS}"
+                ),
+            ),
+        }
+    }
+    Ok(Some(Spanned { value: spec, tokens: lit.tokens }))
+}
+
+/// `belongs_to(...)`, `has_one(...)`, `has_many(...)` or `many_to_many(...)`.
+fn relationship(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    kind: RelationKind,
+) -> syn::Result<Option<RelationAttr>> {
+    let expected = kind.syntax();
+    let path = meta.path.to_token_stream();
+    if !meta.input.peek(token::Paren) {
+        let rest = skip_value(meta)?;
+        cx.error_spanned_by(quote!(#path #rest), format!("expected `{expected}`"));
+        return Ok(None);
+    }
+    let group: TokenTree = meta.input.parse()?;
+    let tokens = quote!(#path #group);
+    let content = match &group {
+        TokenTree::Group(g) => g.stream(),
+        _ => TokenStream::new(),
+    };
+    let mut foreign_key = Slot::new(cx, "foreign_key");
+    let mut through = Slot::new(cx, "through");
+    let mut local = Slot::new(cx, "local");
+    let mut remote = Slot::new(cx, "remote");
+    let mut cascades = Slot::new(cx, "cascade");
+    let mut passive_deletes = Slot::new(cx, "passive_deletes");
+    let m2m = kind == RelationKind::ManyToMany;
+    let items = syn::meta::parser(|inner| {
+        let key = key_of(&inner);
+        match key.as_str() {
+            "foreign_key" if !m2m => {
+                let syntax = if kind == RelationKind::BelongsTo {
+                    "foreign_key = field` or `foreign_key = (field, field)"
+                } else {
+                    "foreign_key = column` or `foreign_key = (column, column)"
+                };
+                foreign_key.set(value_with(cx, &inner, syntax, parse_names)?);
+            }
+            "through" if m2m => through.set(value_with(
+                cx,
+                &inner,
+                "through = \"table\"` or `through = Model",
+                parse_through,
+            )?),
+            "local" if m2m => local.set(value_with(
+                cx,
+                &inner,
+                "local = column` or `local = (column, column)",
+                parse_names,
+            )?),
+            "remote" if m2m => remote.set(value_with(
+                cx,
+                &inner,
+                "remote = column` or `remote = (column, column)",
+                parse_names,
+            )?),
+            "cascade" | "passive_deletes" if kind == RelationKind::BelongsTo => {
+                let rest = skip_value(&inner)?;
+                let p = &inner.path;
+                cx.error_spanned_by(
+                    quote!(#p #rest),
+                    format!(
+                        "`{key}` does not apply to belongs_to: a belongs_to only supplies a key; \
+                         declare cascades on the other side's has_one or has_many"
+                    ),
+                );
+            }
+            "cascade" => cascades.set(cascade(cx, &inner)?),
+            "passive_deletes" => passive_deletes.set(flag(cx, &inner, "passive_deletes")?),
+            _ => unknown(cx, &inner, &key, kind.key(), kind.keys())?,
+        }
+        Ok(())
+    });
+    if let Err(e) = items.parse2(content) {
+        cx.syn_error(e);
+    }
+    let attr = RelationAttr {
+        kind,
+        foreign_key: foreign_key.get(),
+        through: through.get(),
+        local: local.get(),
+        remote: remote.get(),
+        cascade: cascades.get(),
+        passive_deletes: passive_deletes.get(),
+        tokens,
+    };
+    let required = if m2m {
+        vec![
+            ("through", attr.through.is_some()),
+            ("local", attr.local.is_some()),
+            ("remote", attr.remote.is_some()),
+        ]
+    } else {
+        vec![("foreign_key", attr.foreign_key.is_some())]
+    };
+    let missing: Vec<&str> =
+        required.into_iter().filter_map(|(key, given)| (!given).then_some(key)).collect();
+    if !missing.is_empty() {
+        cx.error_spanned_by(
+            &attr.tokens,
+            format!("`{}` needs `{}`: expected `{expected}`", kind.key(), missing.join("`, `")),
+        );
+    }
+    Ok(Some(attr))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -562,6 +863,10 @@ impl VariantAttrs {
 
 const MODEL_ONLY_STRUCT_KEYS: &[&str] = &["table", "index", "unique", "no_default", "renamed_from"];
 const MODEL_ONLY_FIELD_KEYS: &[&str] = &[
+    "belongs_to",
+    "has_one",
+    "has_many",
+    "many_to_many",
     "primary_key",
     "auto_increment",
     "unique",

@@ -2,9 +2,10 @@
 //! options, options on the wrong kind of field, names used twice, a missing primary key. Each
 //! problem is reported at the attribute that causes it and checking goes on.
 
-use crate::ast::{BaseType, DbEnum, Model, ModelField};
-use crate::attr::{DefaultSpec, ReferentialAction};
+use crate::ast::{BaseType, DbEnum, Holder, Model, ModelField};
+use crate::attr::{DefaultSpec, ReferentialAction, RelationAttr, RelationKind, ThroughSpec};
 use crate::ctxt::Ctxt;
+use quote::quote;
 use std::collections::HashSet;
 
 /// The most columns a model may have: `orm::model::MAX_COLUMNS`, the width of `ColumnMask`.
@@ -75,7 +76,19 @@ fn field(cx: &Ctxt, m: &Model, f: &ModelField) {
                 format!("`{key}` does not apply to a `Related<...>` field: it is not a column"),
             );
         }
+        related_field(cx, m, f);
         return;
+    }
+    if let Some(r) = &a.relation {
+        cx.error_spanned_by(
+            &r.tokens,
+            format!(
+                "`{}(...)` applies only to a `Related<...>` field, such as `{}: {}`",
+                r.kind.key(),
+                f.ident,
+                if r.kind.is_many() { "Related<Vec<Model>>" } else { "Related<Model>" }
+            ),
+        );
     }
     if a.skip.is_some() {
         let not_columns =
@@ -144,6 +157,171 @@ fn field(cx: &Ctxt, m: &Model, f: &ModelField) {
             cx.error_spanned_by(
                 &action.tokens,
                 format!("`{key} = set_null` needs an `Option<T>` field"),
+            );
+        }
+    }
+}
+
+/// A `Related<...>` field: its relationship attribute against its type and the model.
+fn related_field(cx: &Ctxt, m: &Model, f: &ModelField) {
+    let a = &f.attrs;
+    let Some(r) = &a.relation else {
+        if a.skip.is_none() {
+            let (ident, ty) = (f.ident, f.ty);
+            cx.error_spanned_by(
+                quote!(#ident: #ty),
+                "a Related field needs belongs_to(...), has_one(...), has_many(...) or \
+                 many_to_many(...), e.g. `#[orm(has_many(foreign_key = author_id))]`",
+            );
+        }
+        return;
+    };
+    if let Some(skip) = &a.skip {
+        cx.error_spanned_by(
+            &skip.tokens,
+            format!(
+                "`skip` conflicts with `{}(...)`: a skipped field is no relationship",
+                r.kind.key()
+            ),
+        );
+    }
+    const ONE: &str = "`Related<Model>`, `Related<Option<Model>>`, `Related<Box<Model>>` or \
+                       `Related<Option<Box<Model>>>`";
+    match &f.related {
+        None => cx.error_spanned_by(
+            f.ty,
+            format!(
+                "unsupported relationship type: expected `Related<Vec<Model>>` (has_many, \
+                 many_to_many), or {ONE} (belongs_to, has_one)"
+            ),
+        ),
+        Some(t) if r.kind.is_many() && t.holder != Holder::Vec => cx.error_spanned_by(
+            f.ty,
+            format!("a {} holds a collection: expected `Related<Vec<Model>>`", r.kind.key()),
+        ),
+        Some(t) if !r.kind.is_many() && t.holder == Holder::Vec => cx
+            .error_spanned_by(f.ty, format!("a {} holds one target: expected {ONE}", r.kind.key())),
+        Some(_) => {}
+    }
+
+    let pk = m.primary_key().len();
+    match r.kind {
+        RelationKind::BelongsTo => belongs_to(cx, m, f, r),
+        RelationKind::HasOne | RelationKind::HasMany => {
+            if let Some(fk) = &r.foreign_key {
+                if pk > 0 && fk.value.len() != pk {
+                    cx.error_spanned_by(
+                        &fk.tokens,
+                        format!(
+                            "`foreign_key` names {} column(s) of the target, but the primary key \
+                             of `{}` has {pk}: expected `foreign_key = (column, ...)` in key order",
+                            fk.value.len(),
+                            m.ident
+                        ),
+                    );
+                }
+            }
+        }
+        RelationKind::ManyToMany => many_to_many(cx, m, r),
+    }
+
+    if let Some(c) = &r.cascade {
+        if c.value.delete_orphan && !matches!(r.kind, RelationKind::HasOne | RelationKind::HasMany)
+        {
+            cx.error_spanned_by(
+                &c.tokens,
+                format!(
+                    "`delete_orphan` applies only to has_one and has_many, not to {}",
+                    r.kind.key()
+                ),
+            );
+        }
+    }
+}
+
+/// `belongs_to(foreign_key = ...)` names column fields of this struct; a nullable one needs an
+/// optional target.
+fn belongs_to(cx: &Ctxt, m: &Model, f: &ModelField, r: &RelationAttr) {
+    let Some(fk) = &r.foreign_key else { return };
+    let mut nullable = None;
+    for name in &fk.value {
+        match m.field_named(&name.value) {
+            None => cx.error_spanned_by(
+                &name.tokens,
+                format!(
+                    "no field `{}` in `{}`: a belongs_to's `foreign_key` names the field of this \
+                     struct that holds the target's key",
+                    name.value, m.ident
+                ),
+            ),
+            Some(k) if !k.is_column() => cx.error_spanned_by(
+                &name.tokens,
+                format!(
+                    "field `{}` is not a column: `foreign_key` needs a column field",
+                    name.value
+                ),
+            ),
+            Some(k) if k.shape.option => nullable = nullable.or(Some(k)),
+            Some(_) => {}
+        }
+    }
+    if let (Some(k), Some(t)) = (nullable, &f.related) {
+        if !t.holder.is_option() {
+            cx.error_spanned_by(
+                f.ty,
+                format!(
+                    "foreign key `{}` is nullable, so the target may be missing: expected \
+                     `Related<Option<Model>>` or `Related<Option<Box<Model>>>`",
+                    k.ident
+                ),
+            );
+        }
+    }
+}
+
+/// `many_to_many(through = ..., local = ..., remote = ...)`.
+fn many_to_many(cx: &Ctxt, m: &Model, r: &RelationAttr) {
+    let pk = m.primary_key().len();
+    if let Some(local) = &r.local {
+        if pk > 0 && local.value.len() != pk {
+            cx.error_spanned_by(
+                &local.tokens,
+                format!(
+                    "`local` names {} column(s), but the primary key of `{}` has {pk}: expected \
+                     `local = (column, ...)` in key order",
+                    local.value.len(),
+                    m.ident
+                ),
+            );
+        }
+    }
+    if let (Some(local), Some(remote)) = (&r.local, &r.remote) {
+        for name in &remote.value {
+            if local.value.iter().any(|l| l.value == name.value) {
+                cx.error_spanned_by(
+                    &name.tokens,
+                    format!("column `{}` is both `local` and `remote`", name.value),
+                );
+            }
+        }
+    }
+    let Some(through) = &r.through else { return };
+    if let ThroughSpec::Table(table) = &through.value {
+        if pk > 1 {
+            cx.error_spanned_by(
+                &through.tokens,
+                format!(
+                    "`through = \"{table}\"` needs a single-column primary key, and `{}` has {pk} \
+                     columns: declare the association table as a model and write `through = Model`",
+                    m.ident
+                ),
+            );
+        }
+        if let Some(remote) = r.remote.as_ref().filter(|r| r.value.len() > 1) {
+            cx.error_spanned_by(
+                &remote.tokens,
+                "`through = \"table\"` needs a target with a single-column primary key: expected \
+                 `remote = column`, or declare the association table as a model",
             );
         }
     }

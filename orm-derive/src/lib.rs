@@ -2,9 +2,10 @@
 //!
 //! Each derive runs the same stages: parse the `#[orm(...)]` attributes (`attr`) into an
 //! intermediate representation that keeps the syntax for spans (`ast`), check what needs more
-//! than one attribute (`check`), then generate code (`model`, `db_enum`, `from_row`). Errors are
-//! collected (`ctxt`) rather than returned at the first one, so every bad attribute is reported
-//! in one compile, each at its own span. The derives need no database and no files.
+//! than one attribute (`check`), then generate code (`model` with `relation`, `db_enum`,
+//! `from_row`). Errors are collected (`ctxt`) rather than returned at the first one, so every
+//! bad attribute is reported in one compile, each at its own span. The derives need no database
+//! and no files.
 //!
 //! The attribute syntax is documented on each derive below.
 
@@ -17,6 +18,7 @@ mod db_enum;
 mod embed;
 mod from_row;
 mod model;
+mod relation;
 
 use proc_macro::TokenStream;
 
@@ -31,7 +33,8 @@ fn run(
 }
 
 /// Derives `orm::Model` for a struct with named fields: the table schema, typed column handles
-/// (`User::email: Column<User, String>`), a `Default` applying client defaults, and the model's
+/// (`User::email: Column<User, String>`), relationships and their handles
+/// (`User::posts: Relation<User, Post>`), a `Default` applying client defaults, and the model's
 /// registration (so `create_all` and migrations find it).
 ///
 /// Struct attributes, in `#[orm(...)]`:
@@ -56,8 +59,28 @@ fn run(
 ///   `set_null`, `set_default`, `restrict`, `no_action`): a foreign key to `Model`'s key;
 /// - `column = "name"`: the column's name (default: the field's name);
 /// - `renamed_from = "old_name"`: the column's previous name (a rename in the next migration);
-/// - `skip`: not a column (`Default::default()` when loaded). `Related<...>` fields are not
-///   columns either.
+/// - `skip`: not a column (`Default::default()` when loaded).
+///
+/// Relationship fields are `Related<...>`: not columns, `Default::default()` (unloaded) when a
+/// row is decoded, left out of snapshots and equality. Each needs one of:
+/// - `belongs_to(foreign_key = field)`: `field` is this struct's column field holding the
+///   target's key (`(a, b)` for a composite key). The field is `Related<R>`, `Related<Box<R>>`,
+///   or, required when the key field is an `Option`, `Related<Option<R>>` /
+///   `Related<Option<Box<R>>>` (`Box` for a self reference). No cascades: it only supplies a key;
+/// - `has_one(foreign_key = column)` (same shapes) or `has_many(foreign_key = column)`
+///   (`Related<Vec<R>>`): `column` is the target's column (a column name, which the derive
+///   cannot check) holding this model's key;
+/// - `many_to_many(through = "table", local = column, remote = column)` (`Related<Vec<R>>`):
+///   `local` holds this model's key and `remote` the target's in the association table. A
+///   `through = "table"` is generated and registered: the two key columns, together the primary
+///   key, each a foreign key ON DELETE CASCADE, ordered by name so that both sides may declare
+///   it; it needs single-column keys. `through = Model` uses the table of a model of its own.
+///
+/// Options of has_one, has_many and many_to_many: `cascade = "save, delete, delete_orphan"`
+/// (`all` = save, delete; `delete_orphan` only on has_one and has_many; the list replaces the
+/// default, which is `save`; `cascade = ""` is none) and `passive_deletes` (leave the deletes to
+/// the database's ON DELETE). Each relationship also gets a typed handle, an associated const
+/// named after the field: `User::posts: orm::Relation<User, Post>`.
 ///
 /// Every column type must be `ToValue + FromValue + Clone + PartialEq` (the session compares
 /// fields with their snapshot to find changed columns): a `Json<T>` column needs
@@ -138,6 +161,56 @@ mod tests {
         let out = super::run(input, super::model::expand);
         assert_eq!(errors(&out), 0);
         assert!(out.to_string().contains("impl :: orm :: Model for S"));
+    }
+
+    #[test]
+    fn reports_every_bad_relationship_at_once() {
+        let input = quote! {
+            struct S {
+                #[orm(primary_key)]
+                id: i64,
+                parent_id: Option<i64>,
+                bare: Related<Vec<S>>,
+                #[orm(belongs_to(foreign_key = parent_id))]
+                parent: Related<Box<S>>,
+                #[orm(has_many(foreign_key = (a, b)), has_one(foreign_key = c))]
+                children: Related<Vec<S>>,
+                #[orm(has_many(cascade = "save, nuke", passive_deletes = true))]
+                more: Related<Vec<S>>,
+                #[orm(many_to_many(through = "t", local = x, remote = x, foreign_key = y))]
+                peers: Related<Vec<S>>,
+                #[orm(has_one(foreign_key = s_id))]
+                pair: Related<(S, S)>,
+                #[orm(skip, has_one(foreign_key = s_id))]
+                skipped: Related<Option<Box<S>>>,
+            }
+        };
+        // bare without attribute; nullable parent_id needs an Option target; two keys for a
+        // one-column key; has_one conflicts with has_many; has_many without foreign_key; nuke;
+        // passive_deletes with a value; x both local and remote; foreign_key in many_to_many;
+        // an unsupported type; skip with has_one.
+        let out = super::run(input, super::model::expand);
+        assert_eq!(errors(&out), 11, "{out}");
+    }
+
+    #[test]
+    fn relationships_expand() {
+        let input = quote! {
+            struct Post {
+                #[orm(primary_key)]
+                id: i64,
+                author_id: i64,
+                #[orm(belongs_to(foreign_key = author_id))]
+                author: Related<User>,
+                #[orm(many_to_many(through = "post_tags", local = post_id, remote = tag_id))]
+                tags: Related<Vec<Tag>>,
+            }
+        };
+        let out = super::run(input, super::model::expand).to_string();
+        assert_eq!(out.matches("compile_error").count(), 0, "{out}");
+        assert!(out.contains("const RELATIONS"), "{out}");
+        assert!(out.contains("const author : :: orm :: Relation < Post , User >"), "{out}");
+        assert!(out.contains("type_name : \"post_tags\""), "{out}");
     }
 
     #[test]

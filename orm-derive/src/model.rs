@@ -1,5 +1,6 @@
 //! Code generation for `#[derive(Model)]`: the `Model` impl with its static schema, the typed
-//! column handles, the `Default` impl applying client defaults, and the registry entry.
+//! column handles, the `Default` impl applying client defaults, and the registry entry; the
+//! relationships' part comes from `relation.rs`.
 //!
 //! Everything is named through the `::orm` facade and sits in a `const _: () = { ... };` block.
 //! Where a field type must implement a trait (`ToValue`, `FromValue`, `Clone`, `PartialEq`,
@@ -10,6 +11,7 @@ use crate::ast::{BaseType, Model, ModelField};
 use crate::attr::DefaultSpec;
 use crate::check;
 use crate::ctxt::Ctxt;
+use crate::relation;
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
@@ -24,7 +26,7 @@ pub(crate) fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     Ok(model.map(|m| generate(&m)).unwrap_or_default())
 }
 
-fn some(v: Option<TokenStream>) -> TokenStream {
+pub(crate) fn some(v: Option<TokenStream>) -> TokenStream {
     match v {
         Some(v) => quote!(::core::option::Option::Some(#v)),
         None => quote!(::core::option::Option::None),
@@ -51,7 +53,7 @@ fn float_tokens(v: f64) -> TokenStream {
 }
 
 /// A type as short text for docs: `Option<String>`, not `Option < String >`.
-fn type_text(ty: &syn::Type) -> String {
+pub(crate) fn type_text(ty: &syn::Type) -> String {
     ty.to_token_stream()
         .to_string()
         .replace(" < ", "<")
@@ -114,7 +116,7 @@ fn client_default(f: &ModelField, d: &DefaultSpec) -> TokenStream {
 
 /// `path`, with `Self` replaced by the model's name (the foreign-key consts live outside the
 /// impl, where `Self` means nothing).
-fn resolve_self(path: &syn::Path, ident: &syn::Ident) -> TokenStream {
+pub(crate) fn resolve_self(path: &syn::Path, ident: &syn::Ident) -> TokenStream {
     if path.is_ident("Self") {
         let mut ident = ident.clone();
         ident.set_span(path.span());
@@ -337,6 +339,11 @@ fn generate(m: &Model) -> TokenStream {
         });
     }
 
+    let relations = relation::generate(m);
+    let relation_model_items = &relations.model_items;
+    let relation_items = &relations.items;
+    handles.extend(relations.handles);
+
     // ---- Default
     let default_impl = if m.attrs.no_default.is_some() {
         TokenStream::new()
@@ -370,6 +377,7 @@ fn generate(m: &Model) -> TokenStream {
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {
             #fk_consts
+            #relation_items
 
             #[automatically_derived]
             impl ::orm::Model for #ident {
@@ -387,6 +395,7 @@ fn generate(m: &Model) -> TokenStream {
                     uniques: &[#(#uniques),*],
                     foreign_keys: &[#(#foreign_keys),*],
                 };
+                #relation_model_items
 
                 fn key(&self) -> ::core::option::Option<Self::Key> {
                     #key_body

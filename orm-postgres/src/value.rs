@@ -433,11 +433,10 @@ fn put_numeric(s: &str, out: &mut BytesMut) -> Result<(), String> {
     let dscale = u16::try_from(frac.len()).map_err(|_| bad())?;
     let int_pad = (4 - int.len() % 4) % 4;
     let frac_pad = (4 - frac.len() % 4) % 4;
-    let digits: Vec<u8> = std::iter::repeat(b'0')
-        .take(int_pad)
+    let digits: Vec<u8> = std::iter::repeat_n(b'0', int_pad)
         .chain(int.bytes())
         .chain(frac.bytes())
-        .chain(std::iter::repeat(b'0').take(frac_pad))
+        .chain(std::iter::repeat_n(b'0', frac_pad))
         .collect();
     let mut groups: Vec<i16> = digits
         .chunks(4)

@@ -1,0 +1,250 @@
+//! Loading relationships without N+1: a relationship of a whole slice of objects is loaded with
+//! ONE query (`IN (...)` on the keys, SQLAlchemy's "selectin"), nested paths
+//! (`User::posts.then(Post::comments)`) with one query per level, and explicitly for one object
+//! (`session.load_related(&mut user, User::posts)`). Joined eager loading lives in the query
+//! builder (`Query::load_joined`).
+
+use crate::connection::Row;
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::relation::{Relation, RelationKind};
+use crate::schema::TableSchema;
+use crate::session::Session;
+use crate::statement::{BinaryOp, Expr, Join, JoinKind, OrderBy, Select};
+use crate::value::{KeyValues, Value};
+use std::collections::HashMap;
+
+/// How many parent keys one IN list carries; more parents take more queries.
+const KEYS_PER_QUERY: usize = 5000;
+
+/// Something that loads relationships into a slice of `M`: a [`Relation`], or a path of them
+/// made with [`Relation::then`].
+pub trait LoadPath<M: Model>: Send + Sync + 'static {
+    /// Loads into every parent, in as few queries as the path has levels.
+    fn load_into(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()>;
+}
+
+impl<M: Model, R: Model> LoadPath<M> for Relation<M, R> {
+    fn load_into(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()> {
+        select_in(session, *self, parents)
+    }
+}
+
+/// A relationship followed by a path from its targets: `User::posts.then(Post::comments)`.
+pub struct Then<M, R, B> {
+    first: Relation<M, R>,
+    next: B,
+}
+
+impl<M: Model, R: Model, B: LoadPath<R>> LoadPath<M> for Then<M, R, B> {
+    fn load_into(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()> {
+        self.first.load_into(session, parents)?;
+        let mut children: Vec<&mut R> = Vec::new();
+        for p in parents.iter_mut() {
+            if let Some(loaded) = (self.first.loaded_mut)(p) {
+                children.extend(loaded.iter_mut());
+            }
+        }
+        self.next.load_into(session, &mut children)
+    }
+}
+
+impl<M: Model, R: Model> Relation<M, R> {
+    /// This relationship, then `next` from each of its targets.
+    pub fn then<B: LoadPath<R>>(self, next: B) -> Then<M, R, B> {
+        Then { first: self, next }
+    }
+}
+
+/// The index of column `name` in `table`.
+pub(crate) fn column_index(table: &TableSchema, name: &str) -> Result<usize> {
+    table.columns.iter().position(|c| c.name == name).ok_or_else(|| {
+        Error::InvalidUse(format!(
+            "table {} has no column {name} (named by a relationship)",
+            table.name
+        ))
+    })
+}
+
+/// The values of columns `idx` of an object, or `None` when any is NULL (no key to match).
+pub(crate) fn values_at(obj: &dyn crate::session::AnyModel, idx: &[usize]) -> Option<Vec<Value>> {
+    let v: Vec<Value> = idx.iter().map(|&i| obj.column_value(i)).collect();
+    (!v.contains(&Value::Null)).then_some(v)
+}
+
+/// `cols IN (keys)`: one column is one IN list (one array on PostgreSQL); several are an OR of
+/// ANDs.
+pub(crate) fn keys_in(table: &'static str, cols: &[&'static str], keys: &[Vec<Value>]) -> Expr {
+    let col = |c: &'static str| Expr::Column { table, name: c };
+    if let [one] = cols {
+        return Expr::InList {
+            expr: Box::new(col(one)),
+            list: keys.iter().filter_map(|k| k.first().cloned()).map(Expr::Value).collect(),
+            negated: false,
+        };
+    }
+    Expr::Or(
+        keys.iter()
+            .map(|k| {
+                Expr::And(
+                    cols.iter()
+                        .zip(k)
+                        .map(|(c, v)| Expr::binary(col(c), BinaryOp::Eq, Expr::Value(v.clone())))
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// `SELECT <all columns of t> FROM t`, ordered by its key so collections load in a stable order.
+pub(crate) fn select_target(t: &'static TableSchema) -> Select {
+    let mut sel = crate::session::select_all_of(t);
+    sel.order_by = t
+        .primary_key_columns()
+        .map(|c| OrderBy { expr: Expr::Column { table: t.name, name: c.name }, desc: false })
+        .collect();
+    sel
+}
+
+/// The join condition `left.lcols = right.rcols`.
+pub(crate) fn join_on(
+    left: &'static str,
+    lcols: &[&'static str],
+    right: &'static str,
+    rcols: &[&'static str],
+) -> Expr {
+    let conds: Vec<Expr> = lcols
+        .iter()
+        .zip(rcols)
+        .map(|(l, r)| {
+            Expr::binary(
+                Expr::Column { table: left, name: l },
+                BinaryOp::Eq,
+                Expr::Column { table: right, name: r },
+            )
+        })
+        .collect();
+    match <[Expr; 1]>::try_from(conds) {
+        Ok([one]) => one,
+        Err(many) => Expr::And(many),
+    }
+}
+
+/// Loads relationship `rel` of every parent with one query per [`KEYS_PER_QUERY`] keys.
+pub(crate) fn select_in<M: Model, R: Model>(
+    session: &mut Session,
+    rel: Relation<M, R>,
+    parents: &mut [&mut M],
+) -> Result<()> {
+    let schema = rel.schema();
+    let target = (schema.target_schema)();
+    let source_idx: Vec<usize> =
+        schema.source_columns.iter().map(|c| column_index(M::TABLE, c)).collect::<Result<_>>()?;
+    let parent_keys: Vec<Option<Vec<Value>>> =
+        parents.iter().map(|p| values_at(&**p, &source_idx)).collect();
+    let mut distinct: Vec<Vec<Value>> = Vec::new();
+    for k in parent_keys.iter().flatten() {
+        if !distinct.contains(k) {
+            distinct.push(k.clone());
+        }
+    }
+
+    // Each loaded target, with the parent key it belongs to.
+    let mut found: Vec<(Vec<Value>, R)> = Vec::new();
+    for chunk in distinct.chunks(KEYS_PER_QUERY) {
+        match schema.kind {
+            RelationKind::BelongsTo | RelationKind::HasOne | RelationKind::HasMany => {
+                let mut sel = select_target(target);
+                sel.filter = Some(keys_in(target.name, schema.target_columns, chunk));
+                let r = session.engine().dialect().select(&sel)?;
+                let rows = session.load_rows::<R>(&r.sql, &r.params, true)?;
+                let target_idx: Vec<usize> = schema
+                    .target_columns
+                    .iter()
+                    .map(|c| column_index(R::TABLE, c))
+                    .collect::<Result<_>>()?;
+                for row in rows {
+                    if let Some(k) = values_at(&row, &target_idx) {
+                        found.push((k, row));
+                    }
+                }
+            }
+            RelationKind::ManyToMany => {
+                let through = schema.through.ok_or_else(|| {
+                    Error::InvalidUse(format!("many_to_many {} has no through table", schema.name))
+                })?;
+                let mut sel = select_target(target);
+                sel.joins.push(Join {
+                    kind: JoinKind::Inner,
+                    table: through.table,
+                    alias: None,
+                    on: join_on(
+                        through.table,
+                        through.remote_columns,
+                        target.name,
+                        schema.target_columns,
+                    ),
+                });
+                for c in through.local_columns {
+                    sel.columns.push(Expr::Column { table: through.table, name: c });
+                }
+                sel.filter = Some(keys_in(through.table, through.local_columns, chunk));
+                let r = session.engine().dialect().select(&sel)?;
+                let width = R::TABLE.columns.len();
+                let nkeys = through.local_columns.len();
+                let rows = session.fetch(&r.sql, &r.params, &mut |row: &dyn Row| {
+                    let obj = R::decode(row, 0)?;
+                    let key = (width..width + nkeys)
+                        .map(|i| row.get(i).map(|v| v.to_owned_value()))
+                        .collect::<Result<Vec<Value>>>()?;
+                    Ok((key, obj))
+                })?;
+                for (_, obj) in &rows {
+                    session.track(obj);
+                }
+                found.extend(rows);
+            }
+        }
+    }
+
+    // Group by parent key, keeping query order; a target needed twice is copied from its
+    // snapshot (plain structs: each parent owns its targets).
+    let mut groups: HashMap<KeyValues, Vec<usize>> = HashMap::new();
+    for (i, (k, _)) in found.iter().enumerate() {
+        groups.entry(KeyValues::normalized(k.clone())).or_default().push(i);
+    }
+    let mut pool: Vec<Option<R>> = Vec::with_capacity(found.len());
+    let mut copies: Vec<R::Snapshot> = Vec::with_capacity(found.len());
+    for (_, r) in found {
+        copies.push(r.snapshot());
+        pool.push(Some(r));
+    }
+    for (parent, key) in parents.iter_mut().zip(parent_keys) {
+        let targets: Vec<R> =
+            match key.as_ref().and_then(|k| groups.get(&KeyValues::normalized(k.clone()))) {
+                Some(idx) => idx
+                    .iter()
+                    .map(|&i| pool[i].take().unwrap_or_else(|| R::from_snapshot(&copies[i])))
+                    .collect(),
+                None => Vec::new(),
+            };
+        if schema.kind.is_many() || schema.kind == RelationKind::HasOne {
+            if let Some(k) = &key {
+                let child_keys =
+                    targets.iter().filter_map(|t| t.key().map(|k| R::key_values(&k))).collect();
+                session.record_collection(M::TABLE_NAME, k.clone(), schema.name, child_keys);
+            }
+        }
+        if targets.is_empty() && schema.kind == RelationKind::BelongsTo && key.is_none() {
+            // A NULL foreign key: nothing to load (an Option target becomes None).
+            (rel.set_loaded)(&mut **parent, targets).or_else(|e| match e {
+                Error::NotFound(_) => Ok(()),
+                e => Err(e),
+            })?;
+            continue;
+        }
+        (rel.set_loaded)(&mut **parent, targets)?;
+    }
+    Ok(())
+}
