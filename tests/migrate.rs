@@ -331,3 +331,91 @@ fn concurrent_upgrades_apply_each_revision_once() {
         assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{url}");
     }
 }
+
+#[test]
+fn a_sqlite_rebuild_keeps_rows_children_triggers_and_views() {
+    let r1 = r#"
+id = "r1"
+message = "parent, child, log, trigger, view"
+created = "2024-01-01T00:00:00Z"
+
+[[ops]]
+op = "create_table"
+name = "parent"
+columns = [{ name = "id", type = "bigint" }, { name = "name", type = "text", max_length = 10 }]
+primary_key = ["id"]
+
+[[ops]]
+op = "create_table"
+name = "child"
+columns = [{ name = "id", type = "bigint" }, { name = "parent_id", type = "bigint" }]
+primary_key = ["id"]
+foreign_keys = [{ name = "fk_child_parent", columns = ["parent_id"], ref_table = "parent", ref_columns = ["id"], on_delete = "cascade" }]
+
+[[ops]]
+op = "create_table"
+name = "log"
+columns = [{ name = "msg", type = "text" }]
+
+[[ops]]
+op = "sql"
+up = '''
+CREATE TRIGGER parent_log AFTER INSERT ON parent BEGIN INSERT INTO log (msg) VALUES (NEW.name); END;
+CREATE VIEW parent_names AS SELECT name FROM parent;
+'''
+down = '''
+DROP VIEW parent_names;
+DROP TRIGGER parent_log;
+'''
+"#;
+    let r2 = r#"
+id = "r2"
+parents = ["r1"]
+message = "rebuild parent"
+created = "2024-01-02T00:00:00Z"
+
+[[ops]]
+op = "alter_column"
+table = "parent"
+from = { name = "name", type = "text", max_length = 10 }
+to = { name = "name", type = "text", max_length = 20 }
+using = "upper(name)"
+
+[[ops]]
+op = "add_unique"
+table = "parent"
+unique = { name = "uq_parent_name", columns = ["name"] }
+"#;
+    let revisions =
+        Revisions::from_sources(&[("r1.toml", r1), ("r2.toml", r2)]).expect("revisions");
+    let db = orm::testing::memory_database_with(&[]).unwrap();
+    let m = Migrator::new(db.engine(), &revisions);
+    m.upgrade("r1").unwrap();
+    let mut s = db.session();
+    s.sql("INSERT INTO parent (id, name) VALUES (1, 'a'), (2, 'b')").execute().unwrap();
+    s.sql("INSERT INTO child (id, parent_id) VALUES (1, 1), (2, 1), (3, 2)").execute().unwrap();
+    s.commit().unwrap();
+    drop(s);
+
+    m.upgrade("head").unwrap();
+    let mut s = db.session();
+    let count =
+        |s: &mut orm::Session, sql: &str| -> i64 { s.sql(sql).all::<Count>().unwrap()[0].n };
+    assert_eq!(count(&mut s, "SELECT COUNT(*) AS n FROM child"), 3, "no cascade on the rebuild");
+    assert_eq!(count(&mut s, "SELECT COUNT(*) AS n FROM parent WHERE name IN ('A', 'B')"), 2);
+    assert_eq!(count(&mut s, "SELECT COUNT(*) AS n FROM parent_names"), 2, "the view works");
+    s.sql("INSERT INTO parent (id, name) VALUES (3, 'c')").execute().unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(&mut s, "SELECT COUNT(*) AS n FROM log"), 3, "the trigger still fires");
+    let dup = s.sql("INSERT INTO parent (id, name) VALUES (4, 'c')").execute().unwrap_err();
+    assert!(matches!(dup, Error::UniqueViolation(_)), "{dup:?}");
+    s.rollback().unwrap();
+    // The foreign key is still enforced and still cascades.
+    s.sql("DELETE FROM parent WHERE id = 1").execute().unwrap();
+    s.commit().unwrap();
+    assert_eq!(count(&mut s, "SELECT COUNT(*) AS n FROM child"), 1);
+    drop(s);
+    assert_eq!(m.database_differences().unwrap(), Vec::<String>::new());
+    m.downgrade("base").unwrap();
+    assert!(m.reflect().unwrap().tables.is_empty());
+}

@@ -24,34 +24,19 @@ pub const REBUILD_PREFIX: &str = "_orm_new_";
 
 impl MigrationDialect for SqliteDialect {
     fn render(&self, op: &Op, before: &Schema, after: &Schema) -> Result<Vec<Statement>> {
+        if let Some(table) = self.rebuilds(op, before) {
+            let mut using = Vec::new();
+            if let Op::AlterColumn { to, using: Some(expr), .. } = op {
+                using.push((to.name.clone(), expr.clone()));
+            }
+            return rebuild(self, &table, before, after, &using);
+        }
         match op {
-            Op::AddColumn { table, column } if !can_add_in_place(column) => {
-                rebuild(self, table, before, after, None)
-            }
-            Op::DropColumn { table, column } => {
-                let constrained =
-                    before.table(table).is_some_and(|t| t.is_constrained(&column.name));
-                if constrained {
-                    rebuild(self, table, before, after, None)
-                } else {
-                    render_standard(self, op, before, after)
-                }
-            }
-            Op::AlterColumn { table, to, using, .. } => {
-                rebuild(self, table, before, after, using.as_deref().map(|u| (to.name.as_str(), u)))
-            }
-            Op::AddUnique { table, .. }
-            | Op::DropUnique { table, .. }
-            | Op::AddForeignKey { table, .. }
-            | Op::DropForeignKey { table, .. }
-            | Op::AddCheck { table, .. }
-            | Op::DropCheck { table, .. }
-            | Op::AlterPrimaryKey { table, .. } => rebuild(self, table, before, after, None),
             Op::AlterEnum { name, .. } => {
                 let mut out = Vec::new();
                 for t in after.tables.values() {
                     if t.columns.iter().any(|c| c.ty == SqlType::Enum(name.clone())) {
-                        out.extend(rebuild(self, &t.name, before, after, None)?);
+                        out.extend(rebuild(self, &t.name, before, after, &[])?);
                     }
                 }
                 Ok(out)
@@ -59,6 +44,36 @@ impl MigrationDialect for SqliteDialect {
             Op::CreateEnum { .. } | Op::DropEnum { .. } => Ok(Vec::new()),
             _ => render_standard(self, op, before, after),
         }
+    }
+
+    fn rebuilds(&self, op: &Op, before: &Schema) -> Option<String> {
+        match op {
+            Op::AddColumn { table, column } if !can_add_in_place(column) => Some(table.clone()),
+            Op::DropColumn { table, column }
+                if before.table(table).is_some_and(|t| t.is_constrained(&column.name)) =>
+            {
+                Some(table.clone())
+            }
+            Op::AlterColumn { table, .. }
+            | Op::AddUnique { table, .. }
+            | Op::DropUnique { table, .. }
+            | Op::AddForeignKey { table, .. }
+            | Op::DropForeignKey { table, .. }
+            | Op::AddCheck { table, .. }
+            | Op::DropCheck { table, .. }
+            | Op::AlterPrimaryKey { table, .. } => Some(table.clone()),
+            _ => None,
+        }
+    }
+
+    fn render_rebuild(
+        &self,
+        table: &str,
+        before: &Schema,
+        after: &Schema,
+        using: &[(String, String)],
+    ) -> Result<Vec<Statement>> {
+        rebuild(self, table, before, after, using)
     }
 
     /// Enum columns are TEXT (with a CHECK); NUMERIC is TEXT (decimals are bound as text).
@@ -127,13 +142,13 @@ fn can_add_in_place(c: &Column) -> bool {
 }
 
 /// The statements rebuilding `table` from its definition in `before` to the one in `after`,
-/// copying the columns both have (`using` gives one column's copy expression).
+/// copying the columns both have (`using` gives some columns' copy expressions).
 fn rebuild(
     d: &SqliteDialect,
     table: &str,
     before: &Schema,
     after: &Schema,
-    using: Option<(&str, &str)>,
+    using: &[(String, String)],
 ) -> Result<Vec<Statement>> {
     let missing = |name: &str| Error::Migration(format!("table {name:?} does not exist"));
     let old = before.table(table).ok_or_else(|| missing(table))?;
@@ -160,9 +175,9 @@ fn rebuild(
             if i > 0 {
                 w.push(", ");
             }
-            match using {
-                Some((col, expr)) if col == c.name => w.push(expr),
-                _ => d.write_ident(&mut w, &c.name),
+            match using.iter().find(|(col, _)| *col == c.name) {
+                Some((_, expr)) => w.push(expr),
+                None => d.write_ident(&mut w, &c.name),
             }
         }
         w.push(" FROM ");

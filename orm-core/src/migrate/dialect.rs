@@ -57,6 +57,26 @@ pub trait MigrationDialect: Dialect {
         render_standard(self, op, before, after)
     }
 
+    /// The table this op rebuilds on this backend, when it does (SQLite, for what its ALTER
+    /// TABLE cannot do). Consecutive ops rebuilding one table are rendered as one rebuild.
+    fn rebuilds(&self, op: &Op, before: &Schema) -> Option<String> {
+        let _ = (op, before);
+        None
+    }
+
+    /// One rebuild of `table` from its definition in `before` to the one in `after`; `using`
+    /// gives copy expressions for some columns (by name).
+    fn render_rebuild(
+        &self,
+        table: &str,
+        before: &Schema,
+        after: &Schema,
+        using: &[(String, String)],
+    ) -> Result<Vec<Statement>> {
+        let _ = (before, after, using);
+        Err(Error::Unsupported { backend: self.name(), what: format!("rebuilding table {table}") })
+    }
+
     /// A quoted identifier.
     fn ident(&self, name: &str) -> String {
         let mut w = SqlWriter::new();

@@ -9,7 +9,9 @@
 //! table again under it, so a revision the other process applied meanwhile is skipped.
 
 use super::dialect::{MigrationDialect, Statement};
+use super::ops::{Op, Step};
 use super::revision::{Revision, Revisions};
+use super::schema::Schema;
 use crate::connection::{decode_at, Connection};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -42,21 +44,66 @@ pub fn render_revision(
         Direction::Down => rev.downgrade_steps()?,
     };
     let mut schema = revisions.replay(&ancestors, name)?;
-    let mut out = Vec::new();
-    for (i, step) in steps.iter().enumerate().filter(|(_, s)| s.applies_to(name)) {
-        let where_ = || format!("revision {}, op {} ({})", rev.id, i + 1, step.op.describe());
+    let steps: Vec<(usize, &Step)> =
+        steps.iter().enumerate().filter(|(_, s)| s.applies_to(name)).collect();
+    let where_ = |i: usize, step: &Step| {
+        format!("revision {}, op {} ({})", rev.id, i + 1, step.op.describe())
+    };
+    let apply = |schema: &Schema, i: usize, step: &Step| -> Result<Schema> {
         let mut after = schema.clone();
-        after.apply(&step.op).map_err(|e| Error::Migration(format!("{}: {e}", where_())))?;
-        let stmts = dialect.render(&step.op, &schema, &after).map_err(|e| match e {
-            Error::Unsupported { backend, what } => {
-                Error::Unsupported { backend, what: format!("{what} ({})", where_()) }
+        after.apply(&step.op).map_err(|e| Error::Migration(format!("{}: {e}", where_(i, step))))?;
+        Ok(after)
+    };
+    let context = |e: Error, what: String| match e {
+        Error::Unsupported { backend, what: w } => {
+            Error::Unsupported { backend, what: format!("{w} ({what})") }
+        }
+        e => Error::Migration(format!("{what}: {e}")),
+    };
+    let mut out = Vec::new();
+    let mut k = 0;
+    while let Some(&(i, step)) = steps.get(k) {
+        let mut after = apply(&schema, i, step)?;
+        k += 1;
+        if let Some(table) = dialect.rebuilds(&step.op, &schema) {
+            // Join the ops after it that rebuild the same table: one copy of the rows.
+            let mut using: Vec<(String, String)> = Vec::new();
+            add_using(&step.op, &mut using);
+            while let Some(&(j, next)) = steps.get(k) {
+                let joins = dialect.rebuilds(&next.op, &after).as_deref() == Some(table.as_str())
+                    && !conflicting_using(&next.op, &using);
+                if !joins {
+                    break;
+                }
+                after = apply(&after, j, next)?;
+                add_using(&next.op, &mut using);
+                k += 1;
             }
-            e => Error::Migration(format!("{}: {e}", where_())),
-        })?;
-        out.extend(stmts);
+            let stmts = dialect
+                .render_rebuild(&table, &schema, &after, &using)
+                .map_err(|e| context(e, where_(i, step)))?;
+            out.extend(stmts);
+        } else {
+            let stmts = dialect
+                .render(&step.op, &schema, &after)
+                .map_err(|e| context(e, where_(i, step)))?;
+            out.extend(stmts);
+        }
         schema = after;
     }
     Ok(out)
+}
+
+/// Records an `alter_column`'s `using` expression for a joined rebuild.
+fn add_using(op: &Op, using: &mut Vec<(String, String)>) {
+    if let Op::AlterColumn { to, using: Some(expr), .. } = op {
+        using.push((to.name.clone(), expr.clone()));
+    }
+}
+
+/// Whether `op` converts a column whose conversion an earlier joined op already gives.
+fn conflicting_using(op: &Op, using: &[(String, String)]) -> bool {
+    matches!(op, Op::AlterColumn { to, using: Some(_), .. } if using.iter().any(|(c, _)| *c == to.name))
 }
 
 /// The migration dialect of an engine's backend.
