@@ -465,11 +465,13 @@ fn check(cx: &mut Ctx<'_>, models: &[&'static TableSchema]) -> Result<i32> {
         for d in migrator.database_differences()? {
             problems.push(format!("the database differs from its revision: {d}"));
         }
-    } else {
-        cx.say("(no database given: models and migrations only)")?;
     }
     if problems.is_empty() {
-        cx.say("OK: models, migrations and database agree.")?;
+        cx.say(if cx.url.is_some() {
+            "OK: models, migrations and database agree."
+        } else {
+            "OK: models and migrations agree."
+        })?;
         return Ok(0);
     }
     for p in &problems {

@@ -419,3 +419,24 @@ unique = { name = "uq_parent_name", columns = ["name"] }
     m.downgrade("base").unwrap();
     assert!(m.reflect().unwrap().tables.is_empty());
 }
+
+#[test]
+fn a_hand_edit_survives_autogenerate() {
+    let (dir, _) = folder("handedit", &[V1]);
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "toml"))
+        .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("max_length = 40"), "{text}");
+    // Someone widens the column by hand and adds a data fix.
+    let edited = text.replace("max_length = 40", "max_length = 50")
+        + "\n[[ops]]\nop = \"sql\"\nup = \"UPDATE authors SET name = name\"\ndown = \"SELECT 1\"\n";
+    std::fs::write(&file, &edited).unwrap();
+    let revisions = Revisions::load_dir(&dir).unwrap();
+    let rev = autogenerate(&revisions, V1, "next").unwrap().expect("a change");
+    let ops: Vec<String> = rev.ops.iter().map(|s| s.op.describe()).collect();
+    assert_eq!(ops, ["alter column authors.name (max_length Some(50) -> Some(40))"]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), edited, "the file is never rewritten");
+}
