@@ -63,7 +63,10 @@ impl MigrationDialect for PgDialect {
     /// A transaction-scoped advisory lock keyed by the current schema, so migrations of
     /// different schemas on one server do not wait for each other.
     fn lock_sql(&self) -> Option<String> {
-        Some("SELECT pg_advisory_xact_lock(1869770093, hashtext(current_schema()))".into())
+        Some(
+            "SELECT pg_advisory_xact_lock(1869770093, hashtext(COALESCE(current_schema(), '')))"
+                .into(),
+        )
     }
 
     fn reflect(&self, conn: &mut dyn Connection) -> Result<Schema> {
