@@ -417,8 +417,7 @@ impl<M: Model, T: FromValue> Selectable for Column<M, T> {
         out.push(self.expr());
     }
     fn decode(row: &dyn Row, offset: usize) -> Result<T> {
-        let name = row.column_name(offset).unwrap_or("?").to_owned();
-        decode_at(row, offset, &name)
+        decode_at(row, offset, row.column_name(offset).unwrap_or("?"))
     }
 }
 
@@ -429,8 +428,7 @@ impl<T: FromValue> Selectable for TypedExpr<T> {
         out.push(self.expr);
     }
     fn decode(row: &dyn Row, offset: usize) -> Result<T> {
-        let name = row.column_name(offset).unwrap_or("?").to_owned();
-        decode_at(row, offset, &name)
+        decode_at(row, offset, row.column_name(offset).unwrap_or("?"))
     }
 }
 
