@@ -689,3 +689,30 @@ fn many_to_many_through_a_model() {
         assert_eq!(db.session().query::<Enrollment>().count().unwrap(), 1, "{name}: unlinked bob");
     }
 }
+
+#[test]
+fn a_rolled_back_link_is_written_again() {
+    for (name, db) in backends() {
+        let mut s = db.session();
+        let mut ann = person("ann");
+        ann.articles = Related::Loaded(vec![article("orm")]);
+        s.add(ann);
+        s.add(Label { name: "a".into(), ..Default::default() });
+        s.commit().unwrap();
+
+        let mut s = db.session();
+        let label = s.query::<Label>().one().unwrap();
+        let mut a = s.query::<Article>().one().unwrap();
+        s.load_related(&mut a, Article::labels).unwrap();
+        a.labels = Related::Loaded(vec![label]);
+        s.add(a.clone());
+        s.flush().unwrap();
+        s.rollback().unwrap();
+        // The session forgot the rolled-back link, so the same change writes it.
+        s.add(a);
+        s.commit().unwrap();
+        let (links,): (i64,) =
+            db.session().sql("SELECT COUNT(*) FROM r_article_labels").one().unwrap();
+        assert_eq!(links, 1, "{name}");
+    }
+}

@@ -302,6 +302,9 @@ pub struct Session {
     /// The keys of each loaded collection (source table, parent key, relationship) as last
     /// loaded or flushed: what delete-orphan and many-to-many unlinking compare against.
     collections: HashMap<CollectionKey, Vec<Vec<Value>>>,
+    /// How to undo the collection snapshots flushes wrote in this transaction: the key and the
+    /// snapshot it replaced.
+    collection_journal: Vec<(CollectionKey, Option<Vec<Vec<Value>>>)>,
 }
 
 type CollectionKey = (&'static str, crate::value::KeyValues, &'static str);
@@ -333,6 +336,7 @@ impl Session {
             journal: Vec::new(),
             nested_depth: 0,
             collections: HashMap::new(),
+            collection_journal: Vec::new(),
         }
     }
 
@@ -558,6 +562,8 @@ impl Session {
         self.maps.clear();
         self.deletes.clear();
         self.journal.clear();
+        self.collections.clear();
+        self.collection_journal.clear();
     }
 
     // ----- transactions -------------------------------------------------------------------------
@@ -630,6 +636,7 @@ impl Session {
             }
         }
         self.journal.clear();
+        self.collection_journal.clear();
         self.release_if_idle();
         Ok(())
     }
@@ -650,6 +657,7 @@ impl Session {
             }
         }
         self.undo_journal(0);
+        self.undo_collections(0);
         self.nested_depth = 0;
         self.release_if_idle();
         result
@@ -669,6 +677,23 @@ impl Session {
             }
         }
         self.deletes.retain(|d| d.born < since);
+    }
+
+    /// Records a collection snapshot written by a flush, so a rollback can restore the old one.
+    pub(crate) fn set_collection(&mut self, key: CollectionKey, children: Vec<Vec<Value>>) {
+        let previous = self.collections.insert(key.clone(), children);
+        self.collection_journal.push((key, previous));
+    }
+
+    fn undo_collections(&mut self, to: usize) {
+        while self.collection_journal.len() > to {
+            if let Some((key, previous)) = self.collection_journal.pop() {
+                match previous {
+                    Some(p) => self.collections.insert(key, p),
+                    None => self.collections.remove(&key),
+                };
+            }
+        }
     }
 
     fn undo_journal(&mut self, to: usize) {
@@ -693,7 +718,8 @@ impl Session {
             return Err(e);
         }
         let mark = self.journal.len();
-        Ok(Nested { session: self, name, mark, done: false })
+        let collection_mark = self.collection_journal.len();
+        Ok(Nested { session: self, name, mark, collection_mark, done: false })
     }
 
     // ----- flush -------------------------------------------------------------------------------
@@ -997,6 +1023,7 @@ pub struct Nested<'s> {
     session: &'s mut Session,
     name: String,
     mark: usize,
+    collection_mark: usize,
     done: bool,
 }
 
@@ -1028,6 +1055,7 @@ impl Nested<'_> {
         );
         let r = s.batch(&sql);
         s.undo_journal(self.mark);
+        s.undo_collections(self.collection_mark);
         s.nested_depth = s.nested_depth.saturating_sub(1);
         r
     }

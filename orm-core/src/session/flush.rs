@@ -609,7 +609,7 @@ impl Session {
             }
         }
         for (k, v) in out.collections {
-            self.collections.insert(k, v);
+            self.set_collection(k, v);
         }
         for (type_id, key) in out.removed.iter().chain(&out.detached) {
             if let Some(map) = self.maps.get_mut(type_id) {
