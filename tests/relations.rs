@@ -716,3 +716,36 @@ fn a_rolled_back_link_is_written_again() {
         assert_eq!(links, 1, "{name}");
     }
 }
+
+#[test]
+fn a_collection_set_without_loading_it_writes_exactly_the_difference() {
+    for (name, db) in backends() {
+        let mut s = db.session();
+        let mut ann = person("ann");
+        ann.articles = Related::Loaded(vec![article("orm")]);
+        s.add(ann);
+        s.add(Label { name: "a".into(), ..Default::default() });
+        s.add(Label { name: "b".into(), ..Default::default() });
+        s.commit().unwrap();
+        let links = |db: &Database| -> i64 {
+            db.session().sql("SELECT COUNT(*) FROM r_article_labels").one::<(i64,)>().unwrap().0
+        };
+
+        // Never loaded: the session reads the current links first, then writes the difference.
+        let mut s = db.session();
+        let labels = s.query::<Label>().order_by(Label::name.asc()).all().unwrap();
+        let mut a = s.query::<Article>().one().unwrap();
+        a.labels = Related::Loaded(labels.clone());
+        s.add(a);
+        s.commit().unwrap();
+        assert_eq!(links(&db), 2, "{name}");
+
+        let mut s = db.session();
+        let b = s.query::<Label>().filter(Label::name.eq("b")).one().unwrap();
+        let mut a = s.query::<Article>().one().unwrap();
+        a.labels = Related::Loaded(vec![b]);
+        s.add(a);
+        s.commit().unwrap();
+        assert_eq!(links(&db), 1, "{name}: a unlinked, b kept (no duplicate insert)");
+    }
+}

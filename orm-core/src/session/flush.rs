@@ -156,7 +156,7 @@ impl Session {
     /// Every statement the pending work needs, in order: inserts and updates table by table,
     /// parents first (within a table, an object before the objects of its collections), then
     /// association rows and orphans, then deletes, children first.
-    pub(super) fn plan(&self) -> Result<Vec<Step>> {
+    pub(super) fn plan(&mut self) -> Result<Vec<Step>> {
         struct Planned {
             node: NodeRef,
             table: &'static TableSchema,
@@ -172,11 +172,16 @@ impl Session {
             collections: &mut Vec<(NodeRef, usize)>,
         ) {
             for (ri, rel) in obj.relations().iter().enumerate() {
-                if rel.kind == RelationKind::BelongsTo || !rel.cascade.save {
+                if rel.kind == RelationKind::BelongsTo {
                     continue;
                 }
                 let Some(children) = obj.related(ri) else { continue };
+                // A loaded collection is always compared with its snapshot (links, orphans);
+                // its objects are saved with it only under cascade `save`.
                 collections.push((at.clone(), ri));
+                if !rel.cascade.save {
+                    continue;
+                }
                 for (ci, child) in children.iter().enumerate() {
                     let n = at.child(ri, ci);
                     nodes.push(Planned {
@@ -231,6 +236,9 @@ impl Session {
                 }
             }
         }
+        for (parent, rel) in &collections {
+            self.ensure_collection_snapshot(parent, *rel)?;
+        }
         for (parent, rel) in collections {
             let Some(obj) = node(&self.slots, &parent) else { continue };
             let schema = &obj.relations()[rel];
@@ -272,9 +280,58 @@ impl Session {
         let current = child_keys(obj, rel).unwrap_or_default();
         Ok(match self.collection_key(obj, rel).and_then(|k| self.collections.get(&k)) {
             Some(prev) => *prev != current,
-            // Never loaded through the session: new links for a new parent, nothing to orphan.
-            None => !current.is_empty() && !obj.is_persistent(&self.maps),
+            // A new parent: links to write; nothing to orphan.
+            None => !current.is_empty(),
         })
+    }
+
+    /// A persistent parent's collection set by hand (never loaded, so no snapshot): read the
+    /// keys it has in the database now, so the flush writes exactly the difference.
+    fn ensure_collection_snapshot(&mut self, parent: &NodeRef, rel: usize) -> Result<()> {
+        let Some(obj) = node(&self.slots, parent) else { return Ok(()) };
+        if !obj.is_persistent(&self.maps) {
+            return Ok(());
+        }
+        let Some(key) = self.collection_key(obj, rel) else { return Ok(()) };
+        if self.collections.contains_key(&key) {
+            return Ok(());
+        }
+        let schema: &'static RelationSchema = &obj.relations()[rel];
+        let target = (schema.target_schema)();
+        let parent_key = key.1 .0.clone();
+        let mut sel = Select::from_table(target.name);
+        match (schema.kind, schema.through) {
+            (RelationKind::ManyToMany, Some(t)) => {
+                sel.from = crate::statement::From::Table(t.table);
+                sel.columns = t
+                    .remote_columns
+                    .iter()
+                    .map(|c| Expr::Column { table: t.table, name: c })
+                    .collect();
+                sel.filter =
+                    Some(keys_in(t.table, t.local_columns, std::slice::from_ref(&parent_key)));
+            }
+            _ => {
+                sel.columns = target
+                    .primary_key_columns()
+                    .map(|c| Expr::Column { table: target.name, name: c.name })
+                    .collect();
+                sel.filter = Some(keys_in(
+                    target.name,
+                    schema.target_columns,
+                    std::slice::from_ref(&parent_key),
+                ));
+            }
+        }
+        let width = sel.columns.len();
+        let r = self.engine.dialect().select(&sel)?;
+        let keys = self.fetch(&r.sql, &r.params, &mut |row| {
+            (0..width).map(|i| row.get(i).map(|v| v.to_owned_value())).collect::<Result<Vec<_>>>()
+        })?;
+        // Keys read back are compared with the objects' own: read them in the same form.
+        let children = obj_keys_like(keys, target);
+        self.collections.insert(key, children);
+        Ok(())
     }
 
     fn collection_key(&self, obj: &dyn AnyModel, rel: usize) -> Option<super::CollectionKey> {
@@ -630,6 +687,27 @@ impl Session {
             keep
         });
     }
+}
+
+/// Keys read as raw values, in the form the target's objects give them (`key_values`): a UUID
+/// column read as text on SQLite becomes a UUID again.
+fn obj_keys_like(keys: Vec<Vec<Value>>, target: &'static TableSchema) -> Vec<Vec<Value>> {
+    let types: Vec<crate::schema::ColumnType> =
+        target.primary_key_columns().map(|c| c.ty).collect();
+    keys.into_iter()
+        .map(|k| {
+            k.into_iter()
+                .zip(&types)
+                .map(|(v, ty)| match (v, ty) {
+                    (Value::Text(t), crate::schema::ColumnType::Uuid) => {
+                        uuid::Uuid::parse_str(&t).map(Value::Uuid).unwrap_or(Value::Text(t))
+                    }
+                    (Value::Int(i), crate::schema::ColumnType::Boolean) => Value::Bool(i != 0),
+                    (v, _) => v,
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// `pk = key` for a table.
