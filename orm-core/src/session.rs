@@ -116,6 +116,24 @@ struct IdentityMap<M: Model> {
     entries: HashMap<M::Key, Entry<M>>,
 }
 
+impl<M: Model> IdentityMap<M> {
+    /// Records a row read from the database (its snapshot).
+    fn track(&mut self, obj: &M) {
+        let Some(k) = obj.key() else { return };
+        let snapshot = Some(obj.snapshot());
+        match self.entries.entry(k) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let e = e.get_mut();
+                e.snapshot = snapshot;
+                e.persistent = true;
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Entry { snapshot, slot: None, persistent: true });
+            }
+        }
+    }
+}
+
 fn map_of<M: Model>(maps: &mut Maps) -> &mut IdentityMap<M> {
     let any = maps
         .entry(TypeId::of::<M>())
@@ -853,8 +871,10 @@ impl Session {
         self.release_if_idle();
         r?;
         if tracked {
+            let map = map_of::<M>(&mut self.maps);
+            map.entries.reserve(out.len());
             for obj in &out {
-                self.track(obj);
+                map.track(obj);
             }
         }
         Ok(out)
@@ -862,18 +882,7 @@ impl Session {
 
     /// Records a row read from the database in the identity map (its snapshot).
     pub(crate) fn track<M: Model>(&mut self, obj: &M) {
-        let Some(k) = obj.key() else { return };
-        let snapshot = Some(obj.snapshot());
-        let map = map_of::<M>(&mut self.maps);
-        match map.entries.get_mut(&k) {
-            Some(e) => {
-                e.snapshot = snapshot;
-                e.persistent = true;
-            }
-            None => {
-                map.entries.insert(k, Entry { snapshot, slot: None, persistent: true });
-            }
-        }
+        map_of::<M>(&mut self.maps).track(obj);
     }
 
     /// Remembers the keys of a loaded collection.
