@@ -29,6 +29,13 @@ impl ColumnMask {
         }
     }
 
+    /// Removes column `idx`.
+    pub fn remove(&mut self, idx: usize) {
+        if let Some(word) = self.0.get_mut(idx / 64) {
+            *word &= !(1u64 << (idx % 64));
+        }
+    }
+
     /// Whether column `idx` is in the set.
     pub fn contains(&self, idx: usize) -> bool {
         self.0.get(idx / 64).is_some_and(|w| w & (1u64 << (idx % 64)) != 0)
@@ -44,9 +51,20 @@ impl ColumnMask {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
 
-    /// The column indexes, ascending.
+    /// The column indexes, ascending. Visits the set bits only, not all [`MAX_COLUMNS`]: an
+    /// UPDATE's parameters and cache key are read from here for every row written.
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..MAX_COLUMNS).filter(move |&i| self.contains(i))
+        self.0.iter().enumerate().flat_map(|(w, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let bit = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                Some(w * 64 + bit)
+            })
+        })
     }
 }
 
@@ -208,4 +226,25 @@ pub fn registered_tables() -> Vec<&'static TableSchema> {
     }
     tables.sort_by_key(|t| t.name);
     crate::schema::sort_by_dependencies(&tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_mask_iterates_its_columns_in_order_across_words() {
+        let mut m = ColumnMask::empty();
+        for i in [255, 0, 64, 63, 5, 130] {
+            m.set(i);
+        }
+        assert_eq!(m.iter().collect::<Vec<_>>(), [0, 5, 63, 64, 130, 255]);
+        assert_eq!(m.len(), 6);
+        m.remove(63);
+        m.remove(7); // not in the set: no change
+        m.remove(MAX_COLUMNS); // past the end: ignored
+        assert_eq!(m.iter().collect::<Vec<_>>(), [0, 5, 64, 130, 255]);
+        assert!(!m.contains(63) && m.contains(64));
+        assert_eq!(ColumnMask::empty().iter().next(), None);
+    }
 }

@@ -204,9 +204,7 @@ impl<M: Model> AnyModel for M {
                 let mut mask = self.changed_columns(s);
                 // A primary key identifies the row; it is never SET.
                 for &pk in M::TABLE.primary_key {
-                    if mask.contains(pk) {
-                        mask = without(mask, pk);
-                    }
+                    mask.remove(pk);
                 }
                 mask
             }
@@ -267,16 +265,6 @@ impl<M: Model> AnyModel for M {
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
     }
-}
-
-fn without(mask: ColumnMask, idx: usize) -> ColumnMask {
-    let mut out = ColumnMask::empty();
-    for i in mask.iter() {
-        if i != idx {
-            out.set(i);
-        }
-    }
-    out
 }
 
 type DeleteDone = Arc<dyn Fn(&mut Maps, &mut Vec<Slot>) -> Undo + Send + Sync>;
