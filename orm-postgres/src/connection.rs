@@ -7,8 +7,8 @@
 //! A query's rows are fetched in one call into the driver (its `RowIter` would enter the driver's
 //! runtime once per row, which cost a quarter of a 10,000-row read), then handed to the callback
 //! with their scalar values borrowed from the driver's buffers; only arrays and `numeric` values
-//! are decoded into an owned cache, reused from row to row. A statement run for its effect
-//! returns no rows to the client at all.
+//! are decoded into an owned cache, reused from row to row. A statement run for its effect is
+//! one call too (`Client::execute`, which discards any rows and returns the count).
 //!
 //! Schema changes make cached statements stale (PostgreSQL refuses a prepared `SELECT *` whose
 //! result columns changed), so DDL clears the cache: a DDL statement run through
