@@ -64,6 +64,18 @@ pub struct PoolConfig {
     pub timeout: std::time::Duration,
 }
 
+impl PoolConfig {
+    /// Parses a `pool_size` URL option: a whole number of connections, at least 1.
+    pub fn parse_size(value: &str) -> Option<u32> {
+        value.parse().ok().filter(|n| *n >= 1)
+    }
+
+    /// Parses a `pool_timeout` URL option: a (fractional) number of seconds.
+    pub fn parse_timeout(value: &str) -> Option<std::time::Duration> {
+        value.parse::<f64>().ok().and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+    }
+}
+
 impl Default for PoolConfig {
     fn default() -> Self {
         PoolConfig { max_size: 5, timeout: std::time::Duration::from_secs(30) }

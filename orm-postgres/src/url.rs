@@ -213,10 +213,7 @@ impl PgConnector {
                     self.config.dbname(&value);
                 }
                 "pool_size" => {
-                    self.pool_size = value
-                        .parse()
-                        .ok()
-                        .filter(|n| *n >= 1)
+                    self.pool_size = PoolConfig::parse_size(&value)
                         .ok_or_else(|| bad("a whole number of connections, at least 1"))?;
                 }
                 "max_overflow" => {
@@ -224,10 +221,7 @@ impl PgConnector {
                         value.parse().map_err(|_| bad("a whole number of connections"))?;
                 }
                 "pool_timeout" => {
-                    self.pool_timeout = value
-                        .parse::<f64>()
-                        .ok()
-                        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    self.pool_timeout = PoolConfig::parse_timeout(&value)
                         .ok_or_else(|| bad("a number of seconds"))?;
                 }
                 _ => {

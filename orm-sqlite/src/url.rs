@@ -241,10 +241,7 @@ impl SqliteConnector {
                     }
                 }
                 "pool_size" => {
-                    let n: u32 = value
-                        .parse()
-                        .ok()
-                        .filter(|n| *n >= 1)
+                    let n: u32 = PoolConfig::parse_size(&value)
                         .ok_or_else(|| bad("a whole number of connections, at least 1"))?;
                     if self.location == Location::Memory && n > 1 {
                         return Err(Error::Config(format!(
@@ -255,10 +252,7 @@ impl SqliteConnector {
                     self.pool.max_size = n;
                 }
                 "pool_timeout" => {
-                    self.pool.timeout = value
-                        .parse::<f64>()
-                        .ok()
-                        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    self.pool.timeout = PoolConfig::parse_timeout(&value)
                         .ok_or_else(|| bad("a number of seconds"))?;
                 }
                 _ => {
