@@ -72,6 +72,24 @@ pub(crate) fn values_at(obj: &dyn crate::session::AnyModel, idx: &[usize]) -> Op
     (!v.contains(&Value::Null)).then_some(v)
 }
 
+/// Key values read raw from another table's columns (an association table's, or a key query's),
+/// in the form the model's own objects give them (`key_values`), so the two compare equal: a
+/// UUID that SQLite returns as text becomes a UUID, a 0/1 a bool.
+pub(crate) fn typed_key(values: Vec<Value>, types: &[crate::schema::ColumnType]) -> Vec<Value> {
+    use crate::schema::ColumnType;
+    values
+        .into_iter()
+        .zip(types)
+        .map(|(v, ty)| match (v, ty) {
+            (Value::Text(t), ColumnType::Uuid) => {
+                uuid::Uuid::parse_str(&t).map(Value::Uuid).unwrap_or(Value::Text(t))
+            }
+            (Value::Int(i), ColumnType::Boolean) => Value::Bool(i != 0),
+            (v, _) => v,
+        })
+        .collect()
+}
+
 /// `cols IN (keys)`: one column is one IN list (one array on PostgreSQL); several are an OR of
 /// ANDs.
 pub(crate) fn keys_in(table: &'static str, cols: &[&'static str], keys: &[Vec<Value>]) -> Expr {
@@ -193,12 +211,17 @@ pub(crate) fn select_in<M: Model, R: Model>(
                 let r = session.engine().dialect().select(&sel)?;
                 let width = R::TABLE.columns.len();
                 let nkeys = through.local_columns.len();
+                let types: Vec<crate::schema::ColumnType> = source_idx
+                    .iter()
+                    .filter_map(|&i| M::TABLE.columns.get(i))
+                    .map(|c| c.ty)
+                    .collect();
                 let rows = session.fetch(&r.sql, &r.params, &mut |row: &dyn Row| {
                     let obj = R::decode(row, 0)?;
                     let key = (width..width + nkeys)
                         .map(|i| row.get(i).map(|v| v.to_owned_value()))
                         .collect::<Result<Vec<Value>>>()?;
-                    Ok((key, obj))
+                    Ok((typed_key(key, &types), obj))
                 })?;
                 for (_, obj) in &rows {
                     session.track(obj);
@@ -212,7 +235,7 @@ pub(crate) fn select_in<M: Model, R: Model>(
     // snapshot (plain structs: each parent owns its targets).
     let mut groups: HashMap<KeyValues, Vec<usize>> = HashMap::new();
     for (i, (k, _)) in found.iter().enumerate() {
-        groups.entry(KeyValues::normalized(k.clone())).or_default().push(i);
+        groups.entry(KeyValues(k.clone())).or_default().push(i);
     }
     let mut pool: Vec<Option<R>> = Vec::with_capacity(found.len());
     let mut copies: Vec<R::Snapshot> = Vec::with_capacity(found.len());
@@ -221,14 +244,13 @@ pub(crate) fn select_in<M: Model, R: Model>(
         pool.push(Some(r));
     }
     for (parent, key) in parents.iter_mut().zip(parent_keys) {
-        let targets: Vec<R> =
-            match key.as_ref().and_then(|k| groups.get(&KeyValues::normalized(k.clone()))) {
-                Some(idx) => idx
-                    .iter()
-                    .map(|&i| pool[i].take().unwrap_or_else(|| R::from_snapshot(&copies[i])))
-                    .collect(),
-                None => Vec::new(),
-            };
+        let targets: Vec<R> = match key.as_ref().and_then(|k| groups.get(&KeyValues(k.clone()))) {
+            Some(idx) => idx
+                .iter()
+                .map(|&i| pool[i].take().unwrap_or_else(|| R::from_snapshot(&copies[i])))
+                .collect(),
+            None => Vec::new(),
+        };
         if schema.kind.is_many() || schema.kind == RelationKind::HasOne {
             if let Some(k) = &key {
                 let child_keys =

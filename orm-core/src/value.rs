@@ -640,24 +640,6 @@ pub(crate) struct KeyValues(pub(crate) Vec<Value>);
 
 impl Eq for KeyValues {}
 
-impl KeyValues {
-    /// Key values in one form whatever the backend read them as: a UUID as its hyphenated
-    /// text (SQLite stores it so), a bool as 0 / 1. Used to match keys read from different
-    /// columns (an association table's against the parent's own).
-    pub(crate) fn normalized(values: Vec<Value>) -> KeyValues {
-        KeyValues(
-            values
-                .into_iter()
-                .map(|v| match v {
-                    Value::Uuid(u) => Value::Text(u.hyphenated().to_string()),
-                    Value::Bool(b) => Value::Int(i64::from(b)),
-                    other => other,
-                })
-                .collect(),
-        )
-    }
-}
-
 impl std::hash::Hash for KeyValues {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         for v in &self.0 {

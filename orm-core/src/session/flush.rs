@@ -8,7 +8,7 @@
 use super::{key_filter, Maps, Session, Slot, SlotState, StmtKind};
 use crate::connection::Row;
 use crate::error::{Error, Result};
-use crate::loading::{column_index, keys_in, values_at};
+use crate::loading::{column_index, keys_in, typed_key, values_at};
 use crate::model::ColumnMask;
 use crate::relation::{RelationKind, RelationSchema};
 use crate::schema::{sort_by_dependencies, TableSchema};
@@ -329,7 +329,9 @@ impl Session {
             (0..width).map(|i| row.get(i).map(|v| v.to_owned_value())).collect::<Result<Vec<_>>>()
         })?;
         // Keys read back are compared with the objects' own: read them in the same form.
-        let children = obj_keys_like(keys, target);
+        let types: Vec<crate::schema::ColumnType> =
+            target.primary_key_columns().map(|c| c.ty).collect();
+        let children = keys.into_iter().map(|k| typed_key(k, &types)).collect();
         self.collections.insert(key, children);
         Ok(())
     }
@@ -687,27 +689,6 @@ impl Session {
             keep
         });
     }
-}
-
-/// Keys read as raw values, in the form the target's objects give them (`key_values`): a UUID
-/// column read as text on SQLite becomes a UUID again.
-fn obj_keys_like(keys: Vec<Vec<Value>>, target: &'static TableSchema) -> Vec<Vec<Value>> {
-    let types: Vec<crate::schema::ColumnType> =
-        target.primary_key_columns().map(|c| c.ty).collect();
-    keys.into_iter()
-        .map(|k| {
-            k.into_iter()
-                .zip(&types)
-                .map(|(v, ty)| match (v, ty) {
-                    (Value::Text(t), crate::schema::ColumnType::Uuid) => {
-                        uuid::Uuid::parse_str(&t).map(Value::Uuid).unwrap_or(Value::Text(t))
-                    }
-                    (Value::Int(i), crate::schema::ColumnType::Boolean) => Value::Bool(i != 0),
-                    (v, _) => v,
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// `pk = key` for a table.
