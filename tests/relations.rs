@@ -749,3 +749,27 @@ fn a_collection_set_without_loading_it_writes_exactly_the_difference() {
         assert_eq!(links(&db), 1, "{name}: a unlinked, b kept (no duplicate insert)");
     }
 }
+
+#[test]
+fn a_cascade_delete_costs_statements_per_level_not_per_row() {
+    for (name, db) in backends() {
+        seed_many(&db);
+        let mut s = db.session();
+        let victim = s.query::<Person>().filter(Person::name.eq("p007")).one().unwrap();
+        let log = StatementLog::attach(&db);
+        s.delete(&victim).unwrap();
+        s.commit().unwrap();
+        // Its 10 articles and their 20 notes: SELECT articles, SELECT notes, DELETE notes,
+        // DELETE article links, DELETE articles, SELECT profiles, DELETE the person.
+        let stmts = take(&log);
+        assert_eq!(stmts.len(), 7, "{name}: {stmts:#?}");
+        let count = |table: &str| -> i64 {
+            db.session().sql(&format!("SELECT COUNT(*) FROM {table}")).one::<(i64,)>().unwrap().0
+        };
+        assert_eq!(
+            (count("r_people"), count("r_articles"), count("r_notes")),
+            (99, 990, 1980),
+            "{name}"
+        );
+    }
+}

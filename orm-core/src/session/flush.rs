@@ -18,6 +18,9 @@ use crate::value::{KeyValues, Value};
 use std::any::TypeId;
 use std::collections::HashSet;
 
+/// How many keys one cascade statement carries (well under SQLite's parameter limit).
+const KEYS_PER_STATEMENT: usize = 5000;
+
 /// An object in the arena or nested in one: a slot, then (relationship, position) hops.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct NodeRef {
@@ -458,7 +461,7 @@ impl Session {
                 Step::Delete(index) => {
                     let d = &self.deletes[*index];
                     let (table, relations, key) = (d.table, d.relations, d.key_values.clone());
-                    self.cascade_delete(table, relations, None, key, out)?;
+                    self.cascade_delete(table, relations, None, vec![key], out)?;
                     out.deletes_done.push(*index);
                 }
             }
@@ -546,7 +549,7 @@ impl Session {
                     target,
                     (schema.target_relations)(),
                     Some((schema.target_type)()),
-                    key,
+                    vec![key],
                     out,
                 )?;
                 continue;
@@ -576,16 +579,21 @@ impl Session {
         Ok(())
     }
 
-    /// Deletes a row, first deleting what its relationships cascade to (children first,
+    /// Deletes rows by key, first deleting what their relationships cascade to (children first,
     /// association rows always), unless they are passive (left to the database's ON DELETE).
+    /// Each level costs one SELECT and one DELETE per relationship for all its rows (in chunks of
+    /// a few thousand keys), not one per row.
     fn cascade_delete(
         &mut self,
         table: &'static TableSchema,
         relations: &'static [RelationSchema],
         type_id: Option<TypeId>,
-        key: Vec<Value>,
+        keys: Vec<Vec<Value>>,
         out: &mut Outcome,
     ) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
         let dialect = self.engine.dialect();
         for rel in relations {
             if rel.cascade.passive_deletes {
@@ -593,49 +601,62 @@ impl Session {
             }
             match (rel.kind, rel.through) {
                 (RelationKind::ManyToMany, Some(t)) => {
-                    let r = dialect.delete(&Delete {
-                        table: t.table,
-                        filter: Some(keys_in(t.table, t.local_columns, std::slice::from_ref(&key))),
-                    })?;
-                    self.exec(&r.sql, &r.params)?;
+                    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+                        let r = dialect.delete(&Delete {
+                            table: t.table,
+                            filter: Some(keys_in(t.table, t.local_columns, chunk)),
+                        })?;
+                        self.exec(&r.sql, &r.params)?;
+                    }
                 }
                 (RelationKind::HasMany | RelationKind::HasOne, _) if rel.cascade.delete => {
                     let target = (rel.target_schema)();
-                    let mut sel = Select::from_table(target.name);
-                    sel.columns = target
-                        .primary_key_columns()
-                        .map(|c| Expr::Column { table: target.name, name: c.name })
-                        .collect();
-                    sel.filter =
-                        Some(keys_in(target.name, rel.target_columns, std::slice::from_ref(&key)));
-                    let r = dialect.select(&sel)?;
                     let width = target.primary_key.len();
-                    let children = self.fetch(&r.sql, &r.params, &mut |row| {
-                        (0..width)
-                            .map(|i| row.get(i).map(|v| v.to_owned_value()))
-                            .collect::<Result<Vec<_>>>()
-                    })?;
-                    for child in children {
-                        self.cascade_delete(
-                            target,
-                            (rel.target_relations)(),
-                            Some((rel.target_type)()),
-                            child,
-                            out,
-                        )?;
+                    let mut children = Vec::new();
+                    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+                        let mut sel = Select::from_table(target.name);
+                        sel.columns = target
+                            .primary_key_columns()
+                            .map(|c| Expr::Column { table: target.name, name: c.name })
+                            .collect();
+                        sel.filter = Some(keys_in(target.name, rel.target_columns, chunk));
+                        let r = dialect.select(&sel)?;
+                        children.extend(self.fetch(&r.sql, &r.params, &mut |row| {
+                            (0..width)
+                                .map(|i| row.get(i).map(|v| v.to_owned_value()))
+                                .collect::<Result<Vec<_>>>()
+                        })?);
                     }
+                    self.cascade_delete(
+                        target,
+                        (rel.target_relations)(),
+                        Some((rel.target_type)()),
+                        children,
+                        out,
+                    )?;
                 }
                 _ => {}
             }
         }
-        let sql = self.cached_sql(table, StmtKind::Delete, ColumnMask::empty(), || {
-            dialect
-                .delete(&Delete { table: table.name, filter: Some(key_filter(table)) })
-                .map(|r| r.sql)
-        })?;
-        self.exec(&sql, &key)?;
+        if let [key] = keys.as_slice() {
+            let sql = self.cached_sql(table, StmtKind::Delete, ColumnMask::empty(), || {
+                dialect
+                    .delete(&Delete { table: table.name, filter: Some(key_filter(table)) })
+                    .map(|r| r.sql)
+            })?;
+            self.exec(&sql, key)?;
+        } else {
+            let pk: Vec<&'static str> = table.primary_key_columns().map(|c| c.name).collect();
+            for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+                let r = dialect.delete(&Delete {
+                    table: table.name,
+                    filter: Some(keys_in(table.name, &pk, chunk)),
+                })?;
+                self.exec(&r.sql, &r.params)?;
+            }
+        }
         if let Some(t) = type_id {
-            out.removed.push((t, key));
+            out.removed.extend(keys.into_iter().map(|k| (t, k)));
         }
         Ok(())
     }
