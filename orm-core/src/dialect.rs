@@ -142,6 +142,16 @@ pub trait Dialect: Send + Sync + 'static {
         "BEGIN"
     }
 
+    /// The statement that commits the open transaction.
+    fn commit_sql(&self) -> &'static str {
+        "COMMIT"
+    }
+
+    /// The statement that rolls the open transaction back.
+    fn rollback_sql(&self) -> &'static str {
+        "ROLLBACK"
+    }
+
     /// Writes an identifier, quoted, with embedded quotes doubled: no name can break out.
     fn write_ident(&self, w: &mut SqlWriter, ident: &str) {
         w.sql.reserve(ident.len() + 2);
@@ -714,6 +724,22 @@ pub trait Dialect: Send + Sync + 'static {
     fn delete(&self, d: &Delete) -> Result<Rendered> {
         let mut w = SqlWriter::new();
         self.write_delete(&mut w, d);
+        w.finish()
+    }
+
+    /// Renders an UPDATE that reads `returning` back from every row it changed.
+    fn update_returning(&self, u: &Update, returning: &[&'static str]) -> Result<Rendered> {
+        let mut w = SqlWriter::new();
+        self.write_update(&mut w, u);
+        self.write_returning(&mut w, returning);
+        w.finish()
+    }
+
+    /// Renders a DELETE that reads `returning` back from every row it deleted.
+    fn delete_returning(&self, d: &Delete, returning: &[&'static str]) -> Result<Rendered> {
+        let mut w = SqlWriter::new();
+        self.write_delete(&mut w, d);
+        self.write_returning(&mut w, returning);
         w.finish()
     }
 

@@ -93,6 +93,18 @@ pub enum Error {
     /// The session or query was used in a way that cannot work (e.g. a handle from another session).
     #[error("invalid use: {0}")]
     InvalidUse(String),
+    /// A statement failed inside the session's transaction, so the transaction cannot commit:
+    /// PostgreSQL aborts a transaction after any failed statement, and the session holds SQLite
+    /// to the same rule so that both backends answer alike. Every call but `rollback()` (of the
+    /// session, or of the nested transaction the statement failed in) returns this error until
+    /// then; the text is the first failure's.
+    #[error("the transaction failed earlier and must be rolled back: {0}")]
+    TransactionAborted(String),
+    /// An UPDATE or DELETE of one object matched no row: another writer deleted the row, or
+    /// changed its `#[orm(version)]` column, since this session read it. Nothing of the flush was
+    /// written; re-read the row (`refresh`) and apply the change again.
+    #[error("stale data: {0}")]
+    StaleData(String),
     /// A migration could not be planned or read (a bad revision file, an unknown revision,
     /// several heads...).
     #[error("migration error: {0}")]

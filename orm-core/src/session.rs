@@ -311,6 +311,13 @@ pub struct Session {
     /// How to undo the collection snapshots flushes wrote in this transaction: the key and the
     /// snapshot it replaced.
     collection_journal: Vec<(CollectionKey, Option<Vec<Vec<Value>>>)>,
+    /// Set when a statement failed inside the transaction with no savepoint to roll back to:
+    /// the first failure's text and the nested depth it happened at. Only a rollback (of the
+    /// session, or of a nested transaction at that depth or above) clears it.
+    aborted: Option<(String, usize)>,
+    /// How many savepoint-guarded writes are running: a failure inside one is rolled back to
+    /// its savepoint and leaves the transaction usable.
+    guarded: usize,
 }
 
 type CollectionKey = (&'static str, crate::value::KeyValues, &'static str);
@@ -325,7 +332,8 @@ impl std::fmt::Debug for Session {
     }
 }
 
-const FLUSH_SAVEPOINT: &str = "orm_flush";
+/// The savepoint that guards a flush or a raw or bulk write inside an open transaction.
+const GUARD_SAVEPOINT: &str = "orm_flush";
 const TEST_SAVEPOINT: &str = "orm_test";
 
 impl Session {
@@ -343,6 +351,25 @@ impl Session {
             nested_depth: 0,
             collections: HashMap::new(),
             collection_journal: Vec::new(),
+            aborted: None,
+            guarded: 0,
+        }
+    }
+
+    /// Fails with [`Error::TransactionAborted`] when an earlier statement of the open
+    /// transaction failed.
+    fn check_usable(&self) -> Result<()> {
+        match &self.aborted {
+            Some((msg, _)) => Err(Error::TransactionAborted(msg.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Records that a statement failed: outside a savepoint guard, inside a transaction, the
+    /// transaction is done for (PostgreSQL says so; SQLite is held to the same rule).
+    fn note_failure(&mut self, e: &Error) {
+        if self.in_tx && self.guarded == 0 && self.aborted.is_none() {
+            self.aborted = Some((e.to_string(), self.nested_depth));
         }
     }
 
@@ -587,9 +614,17 @@ impl Session {
         }
     }
 
+    /// Runs transaction control or DDL. A failure inside a transaction aborts it (see
+    /// [`Error::TransactionAborted`]).
     fn batch(&mut self, sql: &str) -> Result<()> {
-        let conn = Self::conn_of(&self.engine, &mut self.conn)?;
-        self.engine.run_batch(conn, sql)
+        let r = {
+            let conn = Self::conn_of(&self.engine, &mut self.conn)?;
+            self.engine.run_batch(conn, sql)
+        };
+        if let Err(e) = &r {
+            self.note_failure(e);
+        }
+        r
     }
 
     /// Returns the connection to the pool when no transaction needs it.
@@ -623,6 +658,7 @@ impl Session {
             ));
         }
         self.flush()?;
+        self.check_usable()?;
         if self.in_tx {
             if self.test_mode {
                 let d = self.engine.dialect();
@@ -633,7 +669,7 @@ impl Session {
                 );
                 self.batch(&sql)?;
             } else {
-                let r = self.batch("COMMIT");
+                let r = self.batch(self.engine.dialect().commit_sql());
                 if let Err(e) = r {
                     let _ = self.rollback();
                     return Err(e);
@@ -658,10 +694,11 @@ impl Session {
                 let sql = self.engine.dialect().rollback_to_savepoint_sql(TEST_SAVEPOINT);
                 result = self.batch(&sql);
             } else {
-                result = self.batch("ROLLBACK");
+                result = self.batch(self.engine.dialect().rollback_sql());
                 self.in_tx = false;
             }
         }
+        self.aborted = None;
         self.undo_journal(0);
         self.undo_collections(0);
         self.nested_depth = 0;
@@ -715,6 +752,7 @@ impl Session {
     /// that work (database and session both).
     pub fn begin_nested(&mut self) -> Result<Nested<'_>> {
         self.flush()?;
+        self.check_usable()?;
         self.ensure_tx()?;
         self.nested_depth += 1;
         let name = format!("orm_nested_{}", self.nested_depth);
@@ -736,6 +774,7 @@ impl Session {
         if !self.has_pending() {
             return Ok(());
         }
+        self.check_usable()?;
         let steps = self.plan()?;
         if steps.is_empty() {
             // Only unchanged objects were added: no statement at all.
@@ -746,34 +785,54 @@ impl Session {
             }
             return Ok(());
         }
-        let fresh_tx = !self.in_tx;
-        self.ensure_tx()?;
-        let dialect = self.engine.dialect();
-        if !fresh_tx {
-            self.batch(&dialect.savepoint_sql(FLUSH_SAVEPOINT))?;
-        }
         let mut outcome = flush::Outcome::default();
-        match self.run_steps(&steps, &mut outcome) {
+        match self.guarded(|s| s.run_steps(&steps, &mut outcome)) {
             Ok(()) => {
-                if !fresh_tx {
-                    self.batch(&dialect.release_savepoint_sql(FLUSH_SAVEPOINT))?;
-                }
                 self.apply(outcome);
                 Ok(())
             }
             Err(e) => {
                 self.revert(&outcome);
-                if fresh_tx {
-                    let _ = self.batch("ROLLBACK");
-                    self.in_tx = false;
-                    self.release_if_idle();
-                } else {
-                    let _ = self.batch(&format!(
-                        "{}; {}",
-                        dialect.rollback_to_savepoint_sql(FLUSH_SAVEPOINT),
-                        dialect.release_savepoint_sql(FLUSH_SAVEPOINT)
-                    ));
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `work` so that a failure in it changes nothing in the database and leaves the
+    /// transaction usable, on every backend: under a savepoint when a transaction is already
+    /// open (PostgreSQL would otherwise abort it), else in a new transaction that a failure
+    /// rolls back. The one place writes are guarded.
+    fn guarded<T>(&mut self, work: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
+        self.check_usable()?;
+        let fresh_tx = !self.in_tx;
+        self.ensure_tx()?;
+        let dialect = self.engine.dialect();
+        if !fresh_tx {
+            self.batch(&dialect.savepoint_sql(GUARD_SAVEPOINT))?;
+        }
+        self.guarded += 1;
+        let r = work(self);
+        self.guarded -= 1;
+        match r {
+            Ok(v) => {
+                if !fresh_tx {
+                    self.batch(&dialect.release_savepoint_sql(GUARD_SAVEPOINT))?;
                 }
+                Ok(v)
+            }
+            Err(e) if fresh_tx => {
+                let _ = self.batch(dialect.rollback_sql());
+                self.in_tx = false;
+                self.release_if_idle();
+                Err(e)
+            }
+            Err(e) => {
+                // A failed ROLLBACK TO marks the transaction aborted (in `batch`).
+                let _ = self.batch(&format!(
+                    "{}; {}",
+                    dialect.rollback_to_savepoint_sql(GUARD_SAVEPOINT),
+                    dialect.release_savepoint_sql(GUARD_SAVEPOINT)
+                ));
                 Err(e)
             }
         }
@@ -801,6 +860,8 @@ impl Session {
     pub fn get<M: Model>(&mut self, key: impl Into<M::Key>) -> Result<Option<M>> {
         let key = key.into();
         self.autoflush()?;
+        // What the identity map holds may be work of an aborted transaction.
+        self.check_usable()?;
         if let Some(snap) = map_ref::<M>(&self.maps)
             .and_then(|m| m.entries.get(&key))
             .filter(|e| e.persistent)
@@ -849,15 +910,10 @@ impl Session {
         tracked: bool,
     ) -> Result<Vec<M>> {
         let mut out: Vec<M> = Vec::new();
-        let r = {
-            let conn = Self::conn_of(&self.engine, &mut self.conn)?;
-            self.engine.run_query(conn, sql, params, &mut |row: &dyn Row| {
-                out.push(M::decode(row, 0)?);
-                Ok(())
-            })
-        };
-        self.release_if_idle();
-        r?;
+        self.read(sql, params, &mut |row| {
+            out.push(M::decode(row, 0)?);
+            Ok(())
+        })?;
         if tracked {
             let map = map_of::<M>(&mut self.maps);
             map.entries.reserve(out.len());
@@ -916,49 +972,51 @@ impl Session {
         decode: &mut dyn FnMut(&dyn Row) -> Result<T>,
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
+        self.read(sql, params, &mut |row| {
+            out.push(decode(row)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Runs a query, handing each row to `each`. A failure of the statement inside a
+    /// transaction aborts it ([`Error::TransactionAborted`] until rollback); a failure to decode
+    /// a row is the caller's error alone and leaves the transaction as it was.
+    fn read(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        self.check_usable()?;
+        let mut decode_error = None;
         let r = {
             let conn = Self::conn_of(&self.engine, &mut self.conn)?;
             self.engine.run_query(conn, sql, params, &mut |row: &dyn Row| {
-                out.push(decode(row)?);
+                if decode_error.is_none() {
+                    if let Err(e) = each(row) {
+                        decode_error = Some(e);
+                    }
+                }
                 Ok(())
             })
         };
+        if let Err(e) = &r {
+            self.note_failure(e);
+        }
         self.release_if_idle();
-        r.map(|_| out)
+        r?;
+        decode_error.map_or(Ok(()), Err)
     }
 
     /// Runs a writing statement inside the session's transaction. A failing statement changes
-    /// nothing and leaves the transaction usable, on every backend (a savepoint guards it when
-    /// earlier work is in the transaction; PostgreSQL would otherwise abort the transaction).
+    /// nothing and leaves the transaction usable, on every backend (see [`Session::guarded`]).
     pub(crate) fn write(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.autoflush()?;
-        let fresh_tx = !self.in_tx;
-        self.ensure_tx()?;
-        let dialect = self.engine.dialect();
-        if !fresh_tx {
-            self.batch(&dialect.savepoint_sql(FLUSH_SAVEPOINT))?;
-        }
-        let r = {
-            let conn = Self::conn_of(&self.engine, &mut self.conn)?;
-            self.engine.run_execute(conn, sql, params)
-        };
-        match (&r, fresh_tx) {
-            (Ok(_), false) => self.batch(&dialect.release_savepoint_sql(FLUSH_SAVEPOINT))?,
-            (Ok(_), true) => {}
-            (Err(_), false) => {
-                let _ = self.batch(&format!(
-                    "{}; {}",
-                    dialect.rollback_to_savepoint_sql(FLUSH_SAVEPOINT),
-                    dialect.release_savepoint_sql(FLUSH_SAVEPOINT)
-                ));
-            }
-            (Err(_), true) => {
-                let _ = self.batch("ROLLBACK");
-                self.in_tx = false;
-                self.release_if_idle();
-            }
-        }
-        r
+        self.guarded(|s| {
+            let conn = Self::conn_of(&s.engine, &mut s.conn)?;
+            s.engine.run_execute(conn, sql, params)
+        })
     }
 
     /// After a bulk UPDATE or DELETE the session no longer knows the rows of `M`: the next
@@ -971,6 +1029,7 @@ impl Session {
 
     /// Runs a DDL statement in the session's transaction.
     pub fn execute_ddl(&mut self, sql: &str) -> Result<()> {
+        self.check_usable()?;
         self.ensure_tx()?;
         self.batch(sql)
     }
@@ -985,7 +1044,7 @@ impl Drop for Session {
     fn drop(&mut self) {
         if self.in_tx {
             if let Some(conn) = self.conn.as_mut() {
-                let _ = self.engine.run_batch(conn.as_mut(), "ROLLBACK");
+                let _ = self.engine.run_batch(conn.as_mut(), self.engine.dialect().rollback_sql());
             }
         }
     }
@@ -1028,6 +1087,7 @@ impl Nested<'_> {
     /// Flushes and releases the savepoint: the work joins the enclosing transaction.
     pub fn commit(mut self) -> Result<()> {
         self.session.flush()?;
+        self.session.check_usable()?;
         let sql = self.session.engine.dialect().release_savepoint_sql(&self.name);
         self.session.batch(&sql)?;
         self.done = true;
@@ -1050,7 +1110,13 @@ impl Nested<'_> {
             d.rollback_to_savepoint_sql(&self.name),
             d.release_savepoint_sql(&self.name)
         );
+        let depth = s.nested_depth;
         let r = s.batch(&sql);
+        if r.is_ok() && s.aborted.as_ref().is_some_and(|(_, at)| *at >= depth) {
+            // The savepoint was taken before the failure: rolling back to it heals the
+            // transaction (as on PostgreSQL).
+            s.aborted = None;
+        }
         s.undo_journal(self.mark);
         s.undo_collections(self.collection_mark);
         s.nested_depth = s.nested_depth.saturating_sub(1);
