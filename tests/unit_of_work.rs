@@ -95,3 +95,277 @@ fn a_failed_raw_write_in_a_transaction_is_rolled_back_alone() {
         assert_eq!(count_users(&db), 1, "{name}: the guarded write failed alone");
     }
 }
+
+// ----- no lost update, no stray write --------------------------------------------------------
+
+fn updates(log: &StatementLog) -> Vec<String> {
+    take(log).into_iter().filter(|q| q.starts_with("UPDATE")).collect()
+}
+
+fn set_clause(name: &str, cols: &[&str]) -> String {
+    let mut out = String::from("UPDATE \"users\" SET ");
+    for (i, c) in cols.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&format!(
+            "\"{c}\" = {}",
+            if name == "sqlite" { format!("?{}", i + 1) } else { format!("${}", i + 1) }
+        ));
+    }
+    let n = cols.len() + 1;
+    out.push_str(&format!(
+        " WHERE \"users\".\"id\" = {}",
+        if name == "sqlite" { format!("?{n}") } else { format!("${n}") }
+    ));
+    out
+}
+
+#[test]
+fn a_re_read_after_another_sessions_commit_does_not_make_an_untouched_column_written() {
+    for (name, db) in backends(&tables()) {
+        let mut s1 = db.session();
+        s1.add(User::new("ada"));
+        s1.commit().unwrap();
+        let mut first = s1.get::<User>(1).unwrap().unwrap();
+
+        let mut s2 = db.session();
+        s2.get_mut::<User>(1).unwrap().unwrap().username = "renamed".into();
+        s2.commit().unwrap();
+
+        // Session 1 reads the row again: it keeps its own state of the row (one identity).
+        let again = s1.query::<User>().filter(User::id.eq(1)).one().unwrap();
+        assert_eq!(
+            again.username, "ada",
+            "{name}: a re-read does not overwrite the session's state"
+        );
+        assert_eq!(s1.get::<User>(1).unwrap().unwrap(), again, "{name}: get and query agree");
+
+        let log = StatementLog::attach(&db);
+        first.age = Some(7);
+        s1.add(first);
+        s1.commit().unwrap();
+        assert_eq!(updates(&log), [set_clause(name, &["age"])], "{name}");
+        let row = db.session().get::<User>(1).unwrap().unwrap();
+        assert_eq!(
+            (row.username.as_str(), row.age),
+            ("renamed", Some(7)),
+            "{name}: no lost update"
+        );
+    }
+}
+
+#[test]
+fn populate_existing_and_refresh_take_the_databases_values_on_request() {
+    for (name, db) in backends(&tables()) {
+        let mut s1 = db.session();
+        s1.add(User::new("ada"));
+        s1.commit().unwrap();
+        let mut first = s1.get::<User>(1).unwrap().unwrap();
+        {
+            let mut s2 = db.session();
+            s2.get_mut::<User>(1).unwrap().unwrap().username = "renamed".into();
+            s2.commit().unwrap();
+        }
+        let fresh = s1.query::<User>().populate_existing().one().unwrap();
+        assert_eq!(fresh.username, "renamed", "{name}");
+        assert_eq!(
+            s1.get::<User>(1).unwrap().unwrap().username,
+            "renamed",
+            "{name}: the session took it"
+        );
+
+        // The first copy holds the old name. The populated read handed out the new one, so an
+        // old name in an added copy is either stale or set back on purpose: a conflict.
+        first.age = Some(3);
+        s1.add(first);
+        assert!(matches!(s1.commit(), Err(Error::StaleData(_))), "{name}");
+        s1.rollback().unwrap();
+        let log = StatementLog::attach(&db);
+        let mut current = s1.get::<User>(1).unwrap().unwrap();
+        current.age = Some(3);
+        let h = s1.add(current);
+        s1.commit().unwrap();
+        assert_eq!(updates(&log), [set_clause(name, &["age"])], "{name}");
+        assert_eq!(s1[h].username, "renamed", "{name}: the held object shows the row");
+
+        {
+            let mut s2 = db.session();
+            s2.get_mut::<User>(1).unwrap().unwrap().email = "new@example.com".into();
+            s2.commit().unwrap();
+        }
+        let mut mine = s1.get::<User>(1).unwrap().unwrap();
+        assert_eq!(mine.email, "ada@example.com", "{name}");
+        s1.refresh(&mut mine).unwrap();
+        assert_eq!(mine.email, "new@example.com", "{name}");
+        assert_eq!(s1.get::<User>(1).unwrap().unwrap().email, "new@example.com", "{name}");
+        s1.delete(&mine).unwrap();
+        s1.commit().unwrap();
+        assert!(matches!(s1.refresh(&mut mine), Err(Error::NotFound(_))), "{name}");
+    }
+}
+
+#[test]
+fn a_bulk_update_keeps_the_sessions_view_true_and_a_stale_copy_writes_only_its_change() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        s.add(User::new("ada"));
+        s.add(User::new("bob"));
+        s.commit().unwrap();
+        let mut first = s.get::<User>(1).unwrap().unwrap();
+        let held = s.get_mut::<User>(2).unwrap().unwrap().id;
+        let n = s.query::<User>().update([User::age.set(Some(100))]).unwrap();
+        assert_eq!(n, 2, "{name}");
+        assert_eq!(
+            s.get_mut::<User>(held).unwrap().unwrap().age,
+            Some(100),
+            "{name}: held object too"
+        );
+        assert_eq!(s.get::<User>(2).unwrap().unwrap().age, Some(100), "{name}: later reads agree");
+
+        let log = StatementLog::attach(&db);
+        first.username = "ada2".into();
+        s.add(first);
+        s.commit().unwrap();
+        assert_eq!(updates(&log), [set_clause(name, &["username"])], "{name}");
+        let row = db.session().get::<User>(1).unwrap().unwrap();
+        assert_eq!(
+            (row.username.as_str(), row.age),
+            ("ada2", Some(100)),
+            "{name}: the bulk value kept"
+        );
+        assert_eq!(s.get::<User>(1).unwrap().unwrap(), row, "{name}: the session agrees");
+    }
+}
+
+#[test]
+fn a_copy_changed_back_to_a_value_a_bulk_update_replaced_is_an_error_not_a_guess() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        s.add(User::new("ada"));
+        s.commit().unwrap();
+        let _before = s.get::<User>(1).unwrap().unwrap();
+        s.query::<User>().update([User::age.set(Some(100))]).unwrap();
+        s.commit().unwrap();
+        // A copy read after the update, set back on purpose to the replaced value (None):
+        // the session cannot tell it from a copy read before, so it refuses.
+        let mut after = s.get::<User>(1).unwrap().unwrap();
+        after.age = None;
+        s.add(after);
+        assert!(matches!(s.commit(), Err(Error::StaleData(_))), "{name}");
+        s.rollback().unwrap();
+        // get_mut has no such doubt: it changes the session's own object.
+        s.get_mut::<User>(1).unwrap().unwrap().age = None;
+        s.commit().unwrap();
+        assert_eq!(db.session().get::<User>(1).unwrap().unwrap().age, None, "{name}");
+        assert_eq!(_before.age, None);
+    }
+}
+
+#[test]
+fn a_bulk_delete_makes_the_session_forget_the_rows() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        s.add(User::new("ada"));
+        s.add(User::new("bob"));
+        s.commit().unwrap();
+        assert!(s.get::<User>(1).unwrap().is_some());
+        let n = s.query::<User>().filter(User::username.eq("ada")).delete().unwrap();
+        assert_eq!(n, 1, "{name}");
+        let log = StatementLog::attach(&db);
+        assert_eq!(s.get::<User>(1).unwrap(), None, "{name}: not served from the identity map");
+        assert_eq!(take(&log).len(), 1, "{name}: read again");
+        s.rollback().unwrap();
+        assert!(s.get::<User>(1).unwrap().is_some(), "{name}: the rollback brought the row back");
+    }
+}
+
+// ----- changes that cannot be forgotten ------------------------------------------------------
+
+#[test]
+fn changes_through_get_mut_are_written_without_add() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        s.add(User::new("ada"));
+        s.commit().unwrap();
+        let log = StatementLog::attach(&db);
+        s.get_mut::<User>(1).unwrap().unwrap().age = Some(36);
+        s.commit().unwrap();
+        assert_eq!(updates(&log), [set_clause(name, &["age"])], "{name}");
+        // Unchanged access costs nothing.
+        let _ = s.get_mut::<User>(1).unwrap().unwrap();
+        s.commit().unwrap();
+        assert_eq!(log.statements(), Vec::<String>::new(), "{name}");
+        assert!(s.get_mut::<User>(99).unwrap().is_none(), "{name}");
+        assert_eq!(db.session().get::<User>(1).unwrap().unwrap().age, Some(36), "{name}");
+    }
+}
+
+#[test]
+fn changes_through_a_handle_are_written_at_commit() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        let h = s.add(User::new("ada"));
+        s.commit().unwrap();
+        s[h].username = "ada2".into();
+        s.commit().unwrap();
+        assert_eq!(db.session().get::<User>(1).unwrap().unwrap().username, "ada2", "{name}");
+        if let Some(u) = s.try_get_mut(h) {
+            u.age = Some(5);
+        }
+        s.commit().unwrap();
+        assert_eq!(db.session().get::<User>(1).unwrap().unwrap().age, Some(5), "{name}");
+    }
+}
+
+#[test]
+fn a_rollback_gives_held_objects_the_databases_values_again() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        s.add(User::new("ada"));
+        s.commit().unwrap();
+        s.get_mut::<User>(1).unwrap().unwrap().age = Some(1);
+        s.flush().unwrap();
+        s.rollback().unwrap();
+        assert_eq!(s.get_mut::<User>(1).unwrap().unwrap().age, None, "{name}");
+        s.commit().unwrap();
+        assert_eq!(
+            db.session().get::<User>(1).unwrap().unwrap().age,
+            None,
+            "{name}: nothing stray"
+        );
+    }
+}
+
+#[test]
+fn merge_updates_an_existing_row_and_never_inserts_it_twice() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        s.add(User::new("ada"));
+        s.commit().unwrap();
+        // An object from another session (or a request body) with the row's key.
+        let mut detached = db.session().get::<User>(1).unwrap().unwrap();
+        detached.age = Some(9);
+        let mut other = db.session();
+        let log = StatementLog::attach(&db);
+        let h = other.merge(detached).unwrap();
+        other.commit().unwrap();
+        let stmts = take(&log);
+        assert_eq!(
+            stmts.iter().filter(|q| q.starts_with("INSERT")).count(),
+            0,
+            "{name}: {stmts:?}"
+        );
+        assert_eq!(
+            stmts.iter().filter(|q| q.starts_with("UPDATE")).cloned().collect::<Vec<_>>(),
+            [set_clause(name, &["age"])],
+            "{name}"
+        );
+        assert_eq!(other[h].age, Some(9));
+        // A key with no row is inserted.
+        let h2 = other.merge(User { id: 7, ..User::new("new") }).unwrap();
+        other.commit().unwrap();
+        assert_eq!(other[h2].id, 7, "{name}");
+        assert_eq!(count_users(&db), 2, "{name}");
+    }
+}

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::relation::{Relation, RelationKind};
 use crate::schema::TableSchema;
-use crate::session::Session;
+use crate::session::{Session, Tracking};
 use crate::statement::{BinaryOp, Expr, Join, JoinKind, OrderBy, Select};
 use crate::value::{KeyValues, Value};
 use std::collections::HashMap;
@@ -176,7 +176,7 @@ pub(crate) fn select_in<M: Model, R: Model>(
                 let mut sel = select_target(target);
                 sel.filter = Some(keys_in(target.name, schema.target_columns, chunk));
                 let r = session.engine().dialect().select(&sel)?;
-                let rows = session.load_rows::<R>(&r.sql, &r.params, true)?;
+                let rows = session.load_rows::<R>(&r.sql, &r.params, Tracking::Tracked)?;
                 let target_idx: Vec<usize> = schema
                     .target_columns
                     .iter()
@@ -216,14 +216,14 @@ pub(crate) fn select_in<M: Model, R: Model>(
                     .filter_map(|&i| M::TABLE.columns.get(i))
                     .map(|c| c.ty)
                     .collect();
-                let rows = session.fetch(&r.sql, &r.params, &mut |row: &dyn Row| {
+                let mut rows = session.fetch(&r.sql, &r.params, &mut |row: &dyn Row| {
                     let obj = R::decode(row, 0)?;
                     let key = (width..width + nkeys)
                         .map(|i| row.get(i).map(|v| v.to_owned_value()))
                         .collect::<Result<Vec<Value>>>()?;
                     Ok((typed_key(key, &types), obj))
                 })?;
-                for (_, obj) in &rows {
+                for (_, obj) in &mut rows {
                     session.track(obj);
                 }
                 found.extend(rows);

@@ -41,6 +41,33 @@ impl ColumnMask {
         self.0.get(idx / 64).is_some_and(|w| w & (1u64 << (idx % 64)) != 0)
     }
 
+    /// The columns in both sets.
+    pub fn intersection(&self, other: &ColumnMask) -> ColumnMask {
+        let mut out = *self;
+        for (w, o) in out.0.iter_mut().zip(other.0) {
+            *w &= o;
+        }
+        out
+    }
+
+    /// The columns of this set that are not in `other`.
+    pub fn difference(&self, other: &ColumnMask) -> ColumnMask {
+        let mut out = *self;
+        for (w, o) in out.0.iter_mut().zip(other.0) {
+            *w &= !o;
+        }
+        out
+    }
+
+    /// The columns in either set.
+    pub fn union(&self, other: &ColumnMask) -> ColumnMask {
+        let mut out = *self;
+        for (w, o) in out.0.iter_mut().zip(other.0) {
+            *w |= o;
+        }
+        out
+    }
+
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.0.iter().all(|w| *w == 0)
@@ -119,6 +146,10 @@ pub trait Model: Sized + Send + 'static {
 
     /// The columns whose values differ from the snapshot's.
     fn changed_columns(&self, snapshot: &Self::Snapshot) -> ColumnMask;
+
+    /// Overwrites the columns in `mask` with the snapshot's values; relationships and skipped
+    /// fields stay as they are.
+    fn restore_columns(&mut self, snapshot: &Self::Snapshot, mask: ColumnMask);
 
     /// The loaded targets of relationship `rel` (index into [`Model::RELATIONS`]), or `None`
     /// when it is not loaded.
@@ -246,5 +277,12 @@ mod tests {
         assert_eq!(m.iter().collect::<Vec<_>>(), [0, 5, 64, 130, 255]);
         assert!(!m.contains(63) && m.contains(64));
         assert_eq!(ColumnMask::empty().iter().next(), None);
+        let mut other = ColumnMask::empty();
+        for i in [0, 1, 255] {
+            other.set(i);
+        }
+        assert_eq!(m.intersection(&other).iter().collect::<Vec<_>>(), [0, 255]);
+        assert_eq!(m.difference(&other).iter().collect::<Vec<_>>(), [5, 64, 130]);
+        assert_eq!(m.union(&other).iter().collect::<Vec<_>>(), [0, 1, 5, 64, 130, 255]);
     }
 }

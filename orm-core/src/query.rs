@@ -7,7 +7,7 @@ use crate::expr::{Assignment, Column, IntoTyped, Operand, Selectable};
 use crate::loading::{join_on, LoadPath};
 use crate::model::Model;
 use crate::relation::{Relation, RelationKind};
-use crate::session::{select_all_of, Session};
+use crate::session::{select_all_of, Session, Tracking};
 use crate::statement::{Delete, Expr, From, Join, JoinKind, OrderBy, Rendered, Select, Update};
 use crate::value::KeyValues;
 use std::collections::HashMap;
@@ -40,7 +40,7 @@ macro_rules! paging_methods {
 pub struct Query<'s, M: Model> {
     session: &'s mut Session,
     select: Select,
-    tracked: bool,
+    tracking: Tracking,
     loaders: Vec<Box<dyn LoadPath<M>>>,
     joined: Option<Box<dyn JoinedLoad<M>>>,
     _marker: PhantomData<fn() -> M>,
@@ -51,7 +51,7 @@ impl<'s, M: Model> Query<'s, M> {
         Query {
             session,
             select: select_all_of(M::TABLE),
-            tracked: true,
+            tracking: Tracking::Tracked,
             loaders: Vec::new(),
             joined: None,
             _marker: PhantomData,
@@ -129,7 +129,17 @@ impl<'s, M: Model> Query<'s, M> {
     /// Reads without recording snapshots in the identity map: the fastest read, for rows that
     /// will not be changed and added back (adding one back later is treated as a new object).
     pub fn untracked(mut self) -> Self {
-        self.tracked = false;
+        self.tracking = Tracking::Untracked;
+        self
+    }
+
+    /// Reads the rows' values from the database even for rows the session already holds,
+    /// and makes them the session's state (SQLAlchemy's `populate_existing`). Without it a
+    /// row the session knows comes back as the session knows it: one state per identity.
+    /// Objects the session holds (`get_mut`, handles) take the new values too; a copy read
+    /// before keeps its old ones, which are then not written back unless changed.
+    pub fn populate_existing(mut self) -> Self {
+        self.tracking = Tracking::Populate;
         self
     }
 
@@ -142,7 +152,7 @@ impl<'s, M: Model> Query<'s, M> {
     pub fn all(self) -> Result<Vec<M>> {
         self.session.autoflush()?;
         let mut rows = if let Some(joined) = &self.joined {
-            joined.run(self.session, self.select, self.tracked)?
+            joined.run(self.session, self.select, self.tracking)?
         } else {
             let plain = self.select.filter.is_none()
                 && self.select.joins.is_empty()
@@ -151,11 +161,11 @@ impl<'s, M: Model> Query<'s, M> {
                 && self.select.offset.is_none();
             if plain {
                 let sql = self.session.select_all_sql::<M>()?;
-                self.session.load_rows::<M>(&sql, &[], self.tracked)?
+                self.session.load_rows::<M>(&sql, &[], self.tracking)?
             } else {
                 let joins = !self.select.joins.is_empty();
                 let r = self.session.engine().dialect().select(&self.select)?;
-                let rows = self.session.load_rows::<M>(&r.sql, &r.params, self.tracked)?;
+                let rows = self.session.load_rows::<M>(&r.sql, &r.params, self.tracking)?;
                 if joins {
                     dedupe(rows)
                 } else {
@@ -259,8 +269,11 @@ impl<'s, M: Model> Query<'s, M> {
         Ok(lines.join("\n"))
     }
 
-    /// Bulk UPDATE of every matching row; returns the number of rows changed. The session's
-    /// snapshots of `M` are forgotten (their rows may have changed).
+    /// Bulk UPDATE of every matching row; returns the number of rows changed. When the session
+    /// holds rows of `M`, the statement returns the rows it changed (`RETURNING`, on both
+    /// backends) and the session takes their new values: later reads agree with the database,
+    /// the objects it holds show the new values, and a copy read before the update never writes
+    /// an old value back.
     pub fn update(self, assignments: impl IntoIterator<Item = Assignment>) -> Result<u64> {
         let set: Vec<(&'static str, Expr)> = assignments
             .into_iter()
@@ -281,26 +294,37 @@ impl<'s, M: Model> Query<'s, M> {
             return Ok(0);
         }
         self.bulk_guard("update")?;
-        let r = self.session.engine().dialect().update(&Update {
-            table: M::TABLE.name,
-            set,
-            filter: self.select.filter,
-        })?;
-        let n = self.session.write(&r.sql, &r.params)?;
-        self.session.forget_snapshots::<M>();
+        let update = Update { table: M::TABLE.name, set, filter: self.select.filter };
+        let dialect = self.session.engine().dialect();
+        self.session.autoflush()?;
+        if !self.session.holds_rows_of::<M>() {
+            let r = dialect.update(&update)?;
+            return self.session.write(&r.sql, &r.params);
+        }
+        // The session holds rows of M: read back the rows changed, to keep its view true.
+        let r = dialect.update_returning(&update, &all_columns(M::TABLE))?;
+        let rows = self.session.write_returning::<M>(&r.sql, &r.params)?;
+        let n = rows.len() as u64;
+        self.session.sync_updated(rows);
         Ok(n)
     }
 
-    /// Bulk DELETE of every matching row; returns the number of rows deleted.
+    /// Bulk DELETE of every matching row; returns the number of rows deleted. The session forgets
+    /// the rows deleted (read back with `RETURNING` when it holds rows of `M`).
     pub fn delete(self) -> Result<u64> {
         self.bulk_guard("delete")?;
-        let r = self
-            .session
-            .engine()
-            .dialect()
-            .delete(&Delete { table: M::TABLE.name, filter: self.select.filter })?;
-        let n = self.session.write(&r.sql, &r.params)?;
-        self.session.forget_snapshots::<M>();
+        let delete = Delete { table: M::TABLE.name, filter: self.select.filter };
+        let dialect = self.session.engine().dialect();
+        self.session.autoflush()?;
+        if !self.session.holds_rows_of::<M>() {
+            let r = dialect.delete(&delete)?;
+            return self.session.write(&r.sql, &r.params);
+        }
+        // The session holds rows of M: read back the rows deleted, to forget them.
+        let r = dialect.delete_returning(&delete, &all_columns(M::TABLE))?;
+        let rows = self.session.write_returning::<M>(&r.sql, &r.params)?;
+        let n = rows.len() as u64;
+        self.session.sync_deleted(rows);
         Ok(n)
     }
 
@@ -429,6 +453,11 @@ impl<M> Page<M> {
     }
 }
 
+/// Every column's name, in schema order (what `M::decode` reads).
+fn all_columns(t: &'static crate::schema::TableSchema) -> Vec<&'static str> {
+    t.columns.iter().map(|c| c.name).collect()
+}
+
 /// `SELECT COUNT(*)` of a query of `M`: over a subquery when it limits, groups or joins (a
 /// joined query counts each row of `M` once).
 fn count_of<M: Model>(session: &mut Session, s: Select) -> Result<u64> {
@@ -504,13 +533,13 @@ pub(crate) fn relation_joins(
 
 /// Joined eager loading of one relationship.
 trait JoinedLoad<M>: Send + Sync {
-    fn run(&self, session: &mut Session, select: Select, tracked: bool) -> Result<Vec<M>>;
+    fn run(&self, session: &mut Session, select: Select, tracking: Tracking) -> Result<Vec<M>>;
 }
 
 struct Joined<M, R>(Relation<M, R>);
 
 impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
-    fn run(&self, session: &mut Session, select: Select, tracked: bool) -> Result<Vec<M>> {
+    fn run(&self, session: &mut Session, select: Select, tracking: Tracking) -> Result<Vec<M>> {
         let rel = self.0.schema();
         let target = (rel.target_schema)();
         // Limits count parent rows: the parent query becomes a subquery named like the table.
@@ -570,11 +599,12 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
                 children[at].push(c);
             }
         }
-        for (p, kids) in parents.iter_mut().zip(children) {
-            if tracked {
-                session.track(p);
-                for k in &kids {
-                    session.track(k);
+        for (p, mut kids) in parents.iter_mut().zip(children) {
+            if tracking != Tracking::Untracked {
+                let populate = tracking == Tracking::Populate;
+                session.track_with(p, populate);
+                for k in &mut kids {
+                    session.track_with(k, populate);
                 }
             }
             if rel.kind != RelationKind::BelongsTo {

@@ -20,7 +20,7 @@ use crate::value::{ToValue, Value, ValueRef};
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 mod flush;
@@ -68,6 +68,15 @@ pub struct Slot {
     state: SlotState,
     /// The journal length when the slot became pending (for nested rollback).
     born: usize,
+    /// Why the object cannot be written as added (see `Entry::stale_columns`): the next flush
+    /// fails with [`Error::StaleData`] saying so, writing nothing.
+    conflict: Option<String>,
+}
+
+impl Slot {
+    fn new(obj: Box<dyn AnyModel>, state: SlotState, born: usize) -> Slot {
+        Slot { obj: Some(obj), state, born, conflict: None }
+    }
 }
 
 /// The identity maps, one per model type. Not a public API.
@@ -103,32 +112,138 @@ impl<M: Model> ErasedMap for IdentityMap<M> {
 pub type Undo = Box<dyn FnOnce(&mut Maps, &mut Vec<Slot>) + Send>;
 
 struct Entry<M: Model> {
-    /// The columns as last read or written; `None` when unknown (after a bulk update), in which
-    /// case an UPDATE writes every column.
+    /// The row's columns as this session knows them (last read, written, or synchronised
+    /// after a bulk update); `None` only while the row is a pending INSERT.
     snapshot: Option<M::Snapshot>,
     /// The arena slot holding this row's object, if it was added.
     slot: Option<usize>,
     /// `false` while the row is only a pending INSERT.
     persistent: bool,
+    /// Values this session saw replaced behind copies' backs (a bulk update, a refresh): the
+    /// columns each replaced, the snapshot before, and whether the row was handed out since. A
+    /// copy read before still holds them; see [`Entry::stale_columns`].
+    superseded: Vec<Superseded<M>>,
+}
+
+struct Superseded<M: Model> {
+    columns: ColumnMask,
+    before: M::Snapshot,
+    /// The row was handed out (read, `get`, a handle) since: a copy holding the old values
+    /// may be a newer one changed back on purpose.
+    seen: AtomicBool,
+}
+
+impl<M: Model> Entry<M> {
+    /// Notes that the row was handed out: copies of its current values exist.
+    fn handed_out(&self) {
+        for sup in &self.superseded {
+            sup.seen.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn persistent(snapshot: M::Snapshot, slot: Option<usize>) -> Entry<M> {
+        Entry { snapshot: Some(snapshot), slot, persistent: true, superseded: Vec::new() }
+    }
+
+    /// The columns in which `obj` differs from the session's state only because it is a copy
+    /// read before a bulk update or refresh replaced them: it still holds the value replaced.
+    /// The user did not change such a column, so it is not written back (a column the user did
+    /// not change is never written).
+    ///
+    /// When the session handed out the row since that replacement, a copy
+    /// holding the old value may also be a newer copy changed back to it on purpose: the two
+    /// cannot be told apart, and guessing could lose a write either way, so that is an error
+    /// naming the columns (`StaleData` at flush). The version column is never stale: a copy's
+    /// version is the one it was read at, and a conflict there is `StaleData` too.
+    fn stale_columns(&self, obj: &M) -> std::result::Result<ColumnMask, String> {
+        let (Some(current), false) = (&self.snapshot, self.superseded.is_empty()) else {
+            return Ok(ColumnMask::empty());
+        };
+        let mut changed = obj.changed_columns(current);
+        if let Some(v) = version_column(M::TABLE) {
+            changed.remove(v);
+        }
+        let mut stale = ColumnMask::empty();
+        for sup in &self.superseded {
+            let as_before = sup.columns.difference(&obj.changed_columns(&sup.before));
+            let hit = changed.intersection(&as_before);
+            if hit.is_empty() {
+                continue;
+            }
+            if sup.seen.load(Ordering::Relaxed) {
+                let names: Vec<&str> =
+                    hit.iter().filter_map(|i| M::TABLE.columns.get(i)).map(|c| c.name).collect();
+                return Err(format!(
+                    "{} with key {:?}: the object added holds the value(s) of {} that a bulk \
+                     update or refresh replaced, and the row was read again since, so the \
+                     session cannot tell a stale copy from a change back to the old value; \
+                     change the row through `get_mut`, or re-read it and apply the change again",
+                    M::TABLE.name,
+                    obj.key(),
+                    names.join(", ")
+                ));
+            }
+            stale = stale.union(&hit);
+        }
+        Ok(stale)
+    }
+}
+
+/// The table's `#[orm(version)]` column.
+fn version_column(_t: &TableSchema) -> Option<usize> {
+    None
 }
 
 struct IdentityMap<M: Model> {
     entries: HashMap<M::Key, Entry<M>>,
 }
 
+/// What reading a row did to the session's state of it.
+enum Tracked {
+    /// The row was new to the session, or the same as it knew it.
+    Unchanged,
+    /// `populate`: the session took the database's values of these columns.
+    Populated(ColumnMask),
+}
+
 impl<M: Model> IdentityMap<M> {
-    /// Records a row read from the database (its snapshot).
-    fn track(&mut self, obj: &M) {
-        let Some(k) = obj.key() else { return };
-        let snapshot = Some(obj.snapshot());
+    /// Records a row read from the database. A row the session already knows keeps the
+    /// session's state, and `obj` is set to it (one state per identity), unless `populate`
+    /// asks for the database's values: then the session takes them, remembering the values
+    /// they replaced.
+    fn track(&mut self, obj: &mut M, populate: bool) -> Tracked {
+        let Some(k) = obj.key() else { return Tracked::Unchanged };
         match self.entries.entry(k) {
             std::collections::hash_map::Entry::Occupied(mut e) => {
                 let e = e.get_mut();
-                e.snapshot = snapshot;
-                e.persistent = true;
+                match (&e.snapshot, e.persistent) {
+                    (Some(snap), true) => {
+                        e.handed_out();
+                        let changed = obj.changed_columns(snap);
+                        if changed.is_empty() {
+                            return Tracked::Unchanged;
+                        }
+                        if !populate {
+                            obj.restore_columns(snap, changed);
+                            return Tracked::Unchanged;
+                        }
+                        if let Some(before) = e.snapshot.replace(obj.snapshot()) {
+                            // Handed out at once: the read returns the new values.
+                            let seen = AtomicBool::new(true);
+                            e.superseded.push(Superseded { columns: changed, before, seen });
+                        }
+                        Tracked::Populated(changed)
+                    }
+                    _ => {
+                        e.snapshot = Some(obj.snapshot());
+                        e.persistent = true;
+                        Tracked::Unchanged
+                    }
+                }
             }
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(Entry { snapshot, slot: None, persistent: true });
+                e.insert(Entry::persistent(obj.snapshot(), None));
+                Tracked::Unchanged
             }
         }
     }
@@ -164,6 +279,8 @@ pub trait AnyModel: Send {
     fn is_persistent(&self, maps: &Maps) -> bool;
     fn record_persisted(&self, maps: &mut Maps, slot: Option<usize>) -> Undo;
     fn forget_pending(&self, maps: &mut Maps);
+    /// Gives the object the session's state of its row again (after a rollback).
+    fn reset_to_snapshot(&mut self, maps: &Maps);
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
@@ -229,14 +346,22 @@ impl<M: Model> AnyModel for M {
             return Box::new(|_, _| {});
         };
         let map = map_of::<M>(maps);
-        let snapshot = Some(self.snapshot());
-        let kept_slot = slot.or_else(|| map.entries.get(&key).and_then(|e| e.slot));
-        let previous =
-            map.entries.insert(key.clone(), Entry { snapshot, slot: kept_slot, persistent: true });
+        let mut previous = map.entries.remove(&key);
+        let kept_slot = slot.or_else(|| previous.as_ref().and_then(|e| e.slot));
+        let mut entry = Entry::persistent(self.snapshot(), kept_slot);
+        if let Some(p) = previous.as_mut() {
+            // Copies read before a bulk update are as stale after this write as before it.
+            entry.superseded = std::mem::take(&mut p.superseded);
+        }
+        map.entries.insert(key.clone(), entry);
         Box::new(move |maps, slots| {
             let map = map_of::<M>(maps);
+            let current = map.entries.remove(&key);
             match previous {
-                Some(prev) if prev.persistent => {
+                Some(mut prev) if prev.persistent => {
+                    if let Some(c) = current {
+                        prev.superseded = c.superseded;
+                    }
                     map.entries.insert(key, prev);
                 }
                 _ => {
@@ -254,6 +379,15 @@ impl<M: Model> AnyModel for M {
             if map.entries.get(&key).is_some_and(|e| !e.persistent) {
                 map.entries.remove(&key);
             }
+        }
+    }
+    fn reset_to_snapshot(&mut self, maps: &Maps) {
+        let Some(k) = self.key() else { return };
+        if let Some(snap) =
+            map_ref::<M>(maps).and_then(|m| m.entries.get(&k)).and_then(|e| e.snapshot.as_ref())
+        {
+            let changed = self.changed_columns(snap);
+            self.restore_columns(snap, changed);
         }
     }
     fn as_any(&self) -> &dyn Any {
@@ -276,6 +410,17 @@ struct PendingDelete {
     key_values: Vec<Value>,
     done: DeleteDone,
     born: usize,
+}
+
+/// What a read does with the session's identity map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tracking {
+    /// Nothing: the rows are returned as read.
+    Untracked,
+    /// New rows are recorded; rows the session knows come back in the session's state.
+    Tracked,
+    /// Rows the session knows take the database's values (`populate_existing`, `refresh`).
+    Populate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -318,6 +463,9 @@ pub struct Session {
     /// How many savepoint-guarded writes are running: a failure inside one is rolled back to
     /// its savepoint and leaves the transaction usable.
     guarded: usize,
+    /// Whether a bulk update or refresh ever replaced values behind copies' backs: until then,
+    /// handing out an object needs no bookkeeping (see `Entry::stale_columns`).
+    any_superseded: bool,
 }
 
 type CollectionKey = (&'static str, crate::value::KeyValues, &'static str);
@@ -353,6 +501,7 @@ impl Session {
             collection_journal: Vec::new(),
             aborted: None,
             guarded: 0,
+            any_superseded: false,
         }
     }
 
@@ -408,7 +557,7 @@ impl Session {
     /// Adds an object: a new one (its key unset, or a key the session has not seen) is INSERTed
     /// at the next flush; a loaded one (its key in the identity map) is UPDATEd with the columns
     /// that changed, or costs nothing if none did. Returns a handle to read it back.
-    pub fn add<M: Model>(&mut self, obj: M) -> Handle<M> {
+    pub fn add<M: Model>(&mut self, mut obj: M) -> Handle<M> {
         let key = obj.key();
         let born = self.journal.len();
         if let Some(k) = &key {
@@ -417,7 +566,16 @@ impl Session {
             self.deletes.retain(|d| !(d.type_id == TypeId::of::<M>() && d.key_values == kv));
             let map = map_of::<M>(&mut self.maps);
             if let Some(entry) = map.entries.get_mut(k) {
+                let mut conflict = None;
                 let state = if entry.persistent {
+                    match entry.stale_columns(&obj) {
+                        Ok(stale) => {
+                            if let (false, Some(snap)) = (stale.is_empty(), &entry.snapshot) {
+                                obj.restore_columns(snap, stale);
+                            }
+                        }
+                        Err(why) => conflict = Some(why),
+                    }
                     SlotState::PendingUpdate
                 } else {
                     SlotState::PendingInsert
@@ -425,6 +583,7 @@ impl Session {
                 if let Some(slot) = entry.slot.filter(|&s| s < self.slots.len()) {
                     let sl = &mut self.slots[slot];
                     sl.obj = Some(Box::new(obj));
+                    sl.conflict = conflict;
                     if sl.state != SlotState::PendingInsert {
                         sl.state = state;
                         sl.born = born;
@@ -433,21 +592,26 @@ impl Session {
                 }
                 let slot = self.slots.len();
                 entry.slot = Some(slot);
-                self.slots.push(Slot { obj: Some(Box::new(obj)), state, born });
+                let mut sl = Slot::new(Box::new(obj), state, born);
+                sl.conflict = conflict;
+                self.slots.push(sl);
                 return self.handle(slot);
             }
             let slot = self.slots.len();
-            map.entries
-                .insert(k.clone(), Entry { snapshot: None, slot: Some(slot), persistent: false });
-            self.slots.push(Slot {
-                obj: Some(Box::new(obj)),
-                state: SlotState::PendingInsert,
-                born,
-            });
+            map.entries.insert(
+                k.clone(),
+                Entry {
+                    snapshot: None,
+                    slot: Some(slot),
+                    persistent: false,
+                    superseded: Vec::new(),
+                },
+            );
+            self.slots.push(Slot::new(Box::new(obj), SlotState::PendingInsert, born));
             return self.handle(slot);
         }
         let slot = self.slots.len();
-        self.slots.push(Slot { obj: Some(Box::new(obj)), state: SlotState::PendingInsert, born });
+        self.slots.push(Slot::new(Box::new(obj), SlotState::PendingInsert, born));
         self.handle(slot)
     }
 
@@ -546,16 +710,89 @@ impl Session {
         if h.session != self.id {
             return None;
         }
-        self.slots.get(h.slot)?.obj.as_ref()?.as_any().downcast_ref::<M>()
+        let obj = self.slots.get(h.slot)?.obj.as_ref()?.as_any().downcast_ref::<M>()?;
+        self.note_handed_out(obj);
+        Some(obj)
     }
 
-    /// The object behind a handle, mutably. Changing it does not by itself schedule an UPDATE:
-    /// `add` it (or its copy) again.
+    /// The object behind a handle, mutably: what you change through it is written by the next
+    /// flush (the session compares it with its snapshot then), with no `add`.
     pub fn try_get_mut<M: Model>(&mut self, h: Handle<M>) -> Option<&mut M> {
         if h.session != self.id {
             return None;
         }
-        self.slots.get_mut(h.slot)?.obj.as_mut()?.as_any_mut().downcast_mut::<M>()
+        self.slot_mut(h.slot)
+    }
+
+    /// The object in arena slot `i`, mutably, marked for comparison at the next flush.
+    fn slot_mut<M: Model>(&mut self, i: usize) -> Option<&mut M> {
+        let born = self.journal.len();
+        if let Some(obj) = self.slots.get(i)?.obj.as_ref()?.as_any().downcast_ref::<M>() {
+            self.note_handed_out(obj);
+        }
+        let slot = self.slots.get_mut(i)?;
+        if slot.state == SlotState::Persistent {
+            slot.state = SlotState::PendingUpdate;
+            slot.born = born;
+        }
+        slot.obj.as_mut()?.as_any_mut().downcast_mut::<M>()
+    }
+
+    /// Notes that the session handed out (a copy of) `obj`'s row; see `Entry::stale_columns`.
+    /// Free until a bulk update or refresh gave some row values to be stale in.
+    fn note_handed_out<M: Model>(&self, obj: &M) {
+        if !self.any_superseded {
+            return;
+        }
+        if let Some(e) = obj.key().and_then(|k| map_ref::<M>(&self.maps)?.entries.get(&k)) {
+            e.handed_out();
+        }
+    }
+
+    /// The object of model `M` with primary key `key`, held by the session for changing in
+    /// place: every change made through the reference is written by the next flush (an UPDATE
+    /// of the changed columns), with nothing to forget. The first way to change a row:
+    ///
+    /// ```ignore
+    /// if let Some(user) = s.get_mut::<User>(1)? {
+    ///     user.karma += 1;
+    /// }
+    /// s.commit()?; // UPDATE "users" SET "karma" = ? WHERE "users"."id" = ?
+    /// ```
+    ///
+    /// Served from the identity map when the row is there (no SELECT). `None` when no such row
+    /// exists.
+    pub fn get_mut<M: Model>(&mut self, key: impl Into<M::Key>) -> Result<Option<&mut M>> {
+        let key = key.into();
+        self.autoflush()?;
+        self.check_usable()?;
+        let held = map_ref::<M>(&self.maps)
+            .and_then(|m| m.entries.get(&key))
+            .filter(|e| e.persistent)
+            .and_then(|e| e.slot)
+            .filter(|&i| {
+                self.slots.get(i).is_some_and(|s| {
+                    s.obj.is_some()
+                        && matches!(s.state, SlotState::Persistent | SlotState::PendingUpdate)
+                })
+            });
+        let slot = match held {
+            Some(i) => i,
+            None => {
+                let Some(obj) = self.get::<M>(key.clone())? else { return Ok(None) };
+                let i = self.slots.len();
+                self.slots.push(Slot::new(
+                    Box::new(obj),
+                    SlotState::Persistent,
+                    self.journal.len(),
+                ));
+                if let Some(e) = map_of::<M>(&mut self.maps).entries.get_mut(&key) {
+                    e.slot = Some(i);
+                }
+                i
+            }
+        };
+        Ok(self.slot_mut(slot))
     }
 
     /// Takes the object out of the session's arena (the identity map keeps its snapshot, so
@@ -564,6 +801,9 @@ impl Session {
     pub fn take<M: Model>(&mut self, h: Handle<M>) -> Option<M> {
         if h.session != self.id {
             return None;
+        }
+        if let Some(obj) = self.slots.get(h.slot)?.obj.as_ref()?.as_any().downcast_ref::<M>() {
+            self.note_handed_out(obj);
         }
         let slot = self.slots.get_mut(h.slot)?;
         let obj = slot.obj.take()?;
@@ -597,6 +837,7 @@ impl Session {
         self.journal.clear();
         self.collections.clear();
         self.collection_journal.clear();
+        self.any_superseded = false;
     }
 
     // ----- transactions -------------------------------------------------------------------------
@@ -718,6 +959,7 @@ impl Session {
                 SlotState::PendingUpdate => slot.state = SlotState::Persistent,
                 _ => {}
             }
+            slot.conflict = None;
         }
         self.deletes.retain(|d| d.born < since);
     }
@@ -739,10 +981,21 @@ impl Session {
         }
     }
 
+    /// Undoes what the journal recorded after `to`, and gives the objects the session holds
+    /// their rows' state again: after a rollback they show what the database holds, as
+    /// SQLAlchemy's expire-on-rollback does (so no change of the rolled-back transaction is
+    /// written later without being made again).
     fn undo_journal(&mut self, to: usize) {
         while self.journal.len() > to {
             if let Some(undo) = self.journal.pop() {
                 undo(&mut self.maps, &mut self.slots);
+            }
+        }
+        for slot in &mut self.slots {
+            if matches!(slot.state, SlotState::Persistent | SlotState::PendingUpdate) {
+                if let Some(obj) = slot.obj.as_deref_mut() {
+                    obj.reset_to_snapshot(&self.maps);
+                }
             }
         }
     }
@@ -775,6 +1028,14 @@ impl Session {
             return Ok(());
         }
         self.check_usable()?;
+        if let Some(why) = self
+            .slots
+            .iter()
+            .filter(|s| s.state == SlotState::PendingUpdate)
+            .find_map(|s| s.conflict.clone())
+        {
+            return Err(Error::StaleData(why));
+        }
         let steps = self.plan()?;
         if steps.is_empty() {
             // Only unchanged objects were added: no statement at all.
@@ -862,23 +1123,65 @@ impl Session {
         self.autoflush()?;
         // What the identity map holds may be work of an aborted transaction.
         self.check_usable()?;
-        if let Some(snap) = map_ref::<M>(&self.maps)
-            .and_then(|m| m.entries.get(&key))
-            .filter(|e| e.persistent)
-            .and_then(|e| e.snapshot.as_ref())
-        {
-            return Ok(Some(M::from_snapshot(snap)));
+        if let Some(e) = map_ref::<M>(&self.maps).and_then(|m| m.entries.get(&key)) {
+            if let (true, Some(snap)) = (e.persistent, e.snapshot.as_ref()) {
+                e.handed_out();
+                return Ok(Some(M::from_snapshot(snap)));
+            }
         }
+        let sql = self.get_sql::<M>()?;
+        let params = M::key_values(&key);
+        let mut rows = self.load_rows::<M>(&sql, &params, Tracking::Tracked)?;
+        Ok(rows.pop())
+    }
+
+    fn get_sql<M: Model>(&self) -> Result<Arc<str>> {
         let t = M::TABLE;
         let dialect = self.engine.dialect();
-        let sql = self.cached_sql(t, StmtKind::Get, ColumnMask::empty(), || {
+        self.cached_sql(t, StmtKind::Get, ColumnMask::empty(), || {
             let mut sel = select_all_of(t);
             sel.filter = Some(key_filter(t));
             dialect.select(&sel).map(|r| r.sql)
+        })
+    }
+
+    /// Reads `obj`'s row again and gives `obj` its columns (relationships stay as they are).
+    /// The session takes the row's values too, and so does the object it holds for the row;
+    /// copies read before keep their old values, which are then not written back unless
+    /// changed. A row that no longer exists is [`Error::NotFound`].
+    pub fn refresh<M: Model>(&mut self, obj: &mut M) -> Result<()> {
+        let key = obj.key().ok_or_else(|| {
+            Error::InvalidUse(format!(
+                "cannot refresh a {} that was never saved (its key is unset)",
+                std::any::type_name::<M>()
+            ))
         })?;
-        let params = M::key_values(&key);
-        let mut rows = self.load_rows::<M>(&sql, &params, true)?;
-        Ok(rows.pop())
+        self.autoflush()?;
+        let sql = self.get_sql::<M>()?;
+        let mut rows = self.load_rows::<M>(&sql, &M::key_values(&key), Tracking::Populate)?;
+        let row = rows
+            .pop()
+            .ok_or_else(|| Error::NotFound(format!("{} with key {key:?}", M::TABLE.name)))?;
+        let snap = row.snapshot();
+        let changed = obj.changed_columns(&snap);
+        obj.restore_columns(&snap, changed);
+        Ok(())
+    }
+
+    /// Brings an object from elsewhere (another session, a request body) into this session,
+    /// SQLAlchemy's `merge`: it finds the row (in the identity map, or by one SELECT) and
+    /// schedules an UPDATE of the columns in which `obj` differs from it; it never INSERTs a
+    /// row that exists. An object whose key is unset, or whose row does not exist, is INSERTed.
+    pub fn merge<M: Model>(&mut self, obj: M) -> Result<Handle<M>> {
+        if let Some(key) = obj.key() {
+            let known = map_ref::<M>(&self.maps)
+                .and_then(|m| m.entries.get(&key))
+                .is_some_and(|e| e.persistent || e.slot.is_some());
+            if !known {
+                self.get::<M>(key)?;
+            }
+        }
+        Ok(self.add(obj))
     }
 
     /// Like [`get`](Self::get), but a missing row is [`Error::NotFound`].
@@ -902,31 +1205,54 @@ impl Session {
         })
     }
 
-    /// Runs a SELECT of `M`'s columns and decodes the rows; `tracked` records their snapshots.
+    /// Runs a SELECT of `M`'s columns and decodes the rows, tracking them as `tracking` says.
     pub(crate) fn load_rows<M: Model>(
         &mut self,
         sql: &str,
         params: &[Value],
-        tracked: bool,
+        tracking: Tracking,
     ) -> Result<Vec<M>> {
         let mut out: Vec<M> = Vec::new();
         self.read(sql, params, &mut |row| {
             out.push(M::decode(row, 0)?);
             Ok(())
         })?;
-        if tracked {
-            let map = map_of::<M>(&mut self.maps);
-            map.entries.reserve(out.len());
+        if tracking != Tracking::Untracked {
+            map_of::<M>(&mut self.maps).entries.reserve(out.len());
+            for obj in &mut out {
+                self.track_with(obj, tracking == Tracking::Populate);
+            }
+        } else if self.any_superseded {
             for obj in &out {
-                map.track(obj);
+                self.note_handed_out(obj);
             }
         }
         Ok(out)
     }
 
-    /// Records a row read from the database in the identity map (its snapshot).
-    pub(crate) fn track<M: Model>(&mut self, obj: &M) {
-        map_of::<M>(&mut self.maps).track(obj);
+    /// Records a row read from the database in the identity map. A row the session already
+    /// knows is given the session's state (one state per identity).
+    pub(crate) fn track<M: Model>(&mut self, obj: &mut M) {
+        self.track_with(obj, false);
+    }
+
+    /// [`track`](Self::track), or with `populate` the session takes the row's values from the
+    /// database, and so does the object it holds for that row.
+    pub(crate) fn track_with<M: Model>(&mut self, obj: &mut M, populate: bool) {
+        let map = map_of::<M>(&mut self.maps);
+        let Tracked::Populated(changed) = map.track(obj, populate) else { return };
+        self.any_superseded = true;
+        let Some(slot) = obj.key().and_then(|k| map.entries.get(&k)).and_then(|e| e.slot) else {
+            return;
+        };
+        if let Some(held) = self
+            .slots
+            .get_mut(slot)
+            .and_then(|s| s.obj.as_mut())
+            .and_then(|o| o.as_any_mut().downcast_mut::<M>())
+        {
+            held.restore_columns(&obj.snapshot(), changed);
+        }
     }
 
     /// Remembers the keys of a loaded collection.
@@ -1019,11 +1345,88 @@ impl Session {
         })
     }
 
-    /// After a bulk UPDATE or DELETE the session no longer knows the rows of `M`: the next
-    /// `add` of one writes every column, and `get` reads it again.
-    pub(crate) fn forget_snapshots<M: Model>(&mut self) {
-        for e in map_of::<M>(&mut self.maps).entries.values_mut() {
-            e.snapshot = None;
+    /// Whether the identity map holds any row of `M` (a bulk statement then reads back the
+    /// rows it touched, to keep the session's view of them true).
+    pub(crate) fn holds_rows_of<M: Model>(&self) -> bool {
+        map_ref::<M>(&self.maps).is_some_and(|m| m.entries.values().any(|e| e.persistent))
+    }
+
+    /// Runs a writing statement that returns rows of `M` (`UPDATE … RETURNING`), guarded like
+    /// [`write`](Self::write): if it or the decoding of its rows fails, nothing is written.
+    pub(crate) fn write_returning<M: Model>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Vec<M>> {
+        self.autoflush()?;
+        self.guarded(|s| {
+            let mut out = Vec::new();
+            s.read(sql, params, &mut |row| {
+                out.push(M::decode(row, 0)?);
+                Ok(())
+            })?;
+            Ok(out)
+        })
+    }
+
+    /// After a bulk UPDATE: the rows it changed (as it returned them) become the session's state
+    /// of those rows, and the objects it holds take the new values. A copy read before keeps
+    /// the old values, which are known stale and never written back (see
+    /// `Entry::stale_columns`). Undone by a rollback.
+    pub(crate) fn sync_updated<M: Model>(&mut self, rows: Vec<M>) {
+        for row in rows {
+            let Some(key) = row.key() else { continue };
+            let map = map_of::<M>(&mut self.maps);
+            let Some(entry) = map.entries.get_mut(&key).filter(|e| e.persistent) else { continue };
+            let Some(snap) = &entry.snapshot else { continue };
+            let changed = row.changed_columns(snap);
+            if changed.is_empty() {
+                continue;
+            }
+            let before = entry.snapshot.replace(row.snapshot());
+            if let Some(before) = before {
+                let seen = AtomicBool::new(false);
+                entry.superseded.push(Superseded { columns: changed, before, seen });
+                self.any_superseded = true;
+            }
+            if let Some(held) = entry
+                .slot
+                .and_then(|i| self.slots.get_mut(i))
+                .and_then(|s| s.obj.as_mut())
+                .and_then(|o| o.as_any_mut().downcast_mut::<M>())
+            {
+                held.restore_columns(&row.snapshot(), changed);
+            }
+            self.journal.push(Box::new(move |maps: &mut Maps, _: &mut Vec<Slot>| {
+                if let Some(e) = map_of::<M>(maps).entries.get_mut(&key) {
+                    if let Some(sup) = e.superseded.pop() {
+                        e.snapshot = Some(sup.before);
+                    }
+                }
+            }));
+        }
+    }
+
+    /// After a bulk DELETE: the session forgets the rows it deleted, and the objects it held
+    /// for them are detached. Undone by a rollback.
+    pub(crate) fn sync_deleted<M: Model>(&mut self, rows: Vec<M>) {
+        for row in rows {
+            let Some(key) = row.key() else { continue };
+            let Some(entry) = map_of::<M>(&mut self.maps).entries.remove(&key) else { continue };
+            let slot = entry.slot.filter(|&i| {
+                self.slots.get(i).is_some_and(|s| {
+                    matches!(s.state, SlotState::Persistent | SlotState::PendingUpdate)
+                })
+            });
+            if let Some(s) = slot.and_then(|i| self.slots.get_mut(i)) {
+                s.state = SlotState::Detached;
+            }
+            self.journal.push(Box::new(move |maps: &mut Maps, slots: &mut Vec<Slot>| {
+                if let Some(s) = slot.and_then(|i| slots.get_mut(i)) {
+                    s.state = SlotState::Persistent;
+                }
+                map_of::<M>(maps).entries.insert(key, entry);
+            }));
         }
     }
 

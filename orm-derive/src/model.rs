@@ -315,6 +315,7 @@ fn generate(m: &Model) -> TokenStream {
     let mut set_column_arms = Vec::new();
     let mut snapshot_parts = Vec::new();
     let mut changed = Vec::new();
+    let mut restore = Vec::new();
     let mut handles = Vec::new();
     for (i, f) in columns.iter().enumerate() {
         let (field, ty, name) = (f.ident, f.ty, f.column_name());
@@ -330,6 +331,12 @@ fn generate(m: &Model) -> TokenStream {
         changed.push(quote! {
             if #ne(&self.#field, &snapshot.#snap) {
                 mask.set(#idx);
+            }
+        });
+        let v = clone_of(f, quote!(snapshot.#snap));
+        restore.push(quote! {
+            if mask.contains(#idx) {
+                self.#field = #v;
             }
         });
         let doc = format!("Column `{name}` of `{table}` (`{}`).", type_text(ty));
@@ -440,6 +447,10 @@ fn generate(m: &Model) -> TokenStream {
                     let mut mask = ::orm::ColumnMask::empty();
                     #(#changed)*
                     mask
+                }
+
+                fn restore_columns(&mut self, snapshot: &Self::Snapshot, mask: ::orm::ColumnMask) {
+                    #(#restore)*
                 }
             }
 
