@@ -369,3 +369,27 @@ fn merge_updates_an_existing_row_and_never_inserts_it_twice() {
         assert_eq!(count_users(&db), 2, "{name}");
     }
 }
+
+// ----- conflicts are errors, not overwrites ---------------------------------------------------
+
+#[test]
+fn an_update_of_a_row_another_session_deleted_is_stale_data_and_writes_nothing() {
+    for (name, db) in backends(&tables()) {
+        let mut s1 = db.session();
+        s1.add(User::new("ada"));
+        s1.add(User::new("bob"));
+        s1.commit().unwrap();
+        assert!(s1.get::<User>(1).unwrap().is_some());
+        {
+            let mut s2 = db.session();
+            s2.delete_by_key::<User>(1).unwrap();
+            s2.commit().unwrap();
+        }
+        s1.get_mut::<User>(2).unwrap().unwrap().age = Some(1);
+        s1.get_mut::<User>(1).unwrap().unwrap().age = Some(1); // served from the identity map
+        assert!(matches!(s1.commit(), Err(Error::StaleData(_))), "{name}");
+        s1.rollback().unwrap();
+        let bob = db.session().get::<User>(2).unwrap().unwrap();
+        assert_eq!(bob.age, None, "{name}: nothing of the failed flush was written");
+    }
+}

@@ -464,6 +464,26 @@ fn update_and_delete() {
 }
 
 #[test]
+fn bulk_statements_that_read_back_their_rows_and_transaction_control() {
+    let u = Update {
+        table: "users",
+        set: vec![("age", int(5))],
+        filter: Some(Expr::binary(col("id"), BinaryOp::Gt, int(1))),
+    };
+    assert_eq!(
+        DIALECT.update_returning(&u, &["id", "age"]).expect("render").sql,
+        r#"UPDATE "users" SET "age" = $1 WHERE "users"."id" > $2 RETURNING "id", "age""#
+    );
+    let d = Delete { table: "users", filter: Some(Expr::binary(col("id"), BinaryOp::Gt, int(1))) };
+    assert_eq!(
+        DIALECT.delete_returning(&d, &["id"]).expect("render").sql,
+        r#"DELETE FROM "users" WHERE "users"."id" > $1 RETURNING "id""#
+    );
+    assert_eq!(DIALECT.commit_sql(), "COMMIT");
+    assert_eq!(DIALECT.rollback_sql(), "ROLLBACK");
+}
+
+#[test]
 fn savepoints() {
     assert_eq!(DIALECT.savepoint_sql("flush_1"), r#"SAVEPOINT "flush_1""#);
     assert_eq!(DIALECT.release_savepoint_sql("flush_1"), r#"RELEASE SAVEPOINT "flush_1""#);

@@ -448,8 +448,9 @@ impl Session {
                         let conn = Self::conn_of(&self.engine, &mut self.conn)?;
                         let changed = self.engine.run_execute(conn, &sql, &params)?;
                         if changed == 0 {
-                            return Err(Error::NotFound(format!(
-                                "{} row with key {:?} to UPDATE (deleted by someone else?)",
+                            return Err(Error::StaleData(format!(
+                                "UPDATE of {} with key {:?} matched no row: it was deleted \
+                                 since this session read it",
                                 t.name, key
                             )));
                         }
