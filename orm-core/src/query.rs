@@ -305,7 +305,13 @@ impl<'s, M: Model> Query<'s, M> {
         let r = dialect.update_returning(&update, &all_columns(M::TABLE))?;
         let rows = self.session.write_returning::<M>(&r.sql, &r.params)?;
         let n = rows.len() as u64;
-        self.session.sync_updated(rows);
+        let mut mask = crate::model::ColumnMask::empty();
+        for (name, _) in &update.set {
+            if let Some(i) = M::TABLE.columns.iter().position(|c| c.name == *name) {
+                mask.set(i);
+            }
+        }
+        self.session.sync_updated(rows, mask);
         Ok(n)
     }
 

@@ -119,25 +119,34 @@ struct Entry<M: Model> {
     slot: Option<usize>,
     /// `false` while the row is only a pending INSERT.
     persistent: bool,
-    /// Values this session saw replaced behind copies' backs (a bulk update, a refresh): the
-    /// columns each replaced, the snapshot before, and whether the row was handed out since. A
-    /// copy read before still holds them; see [`Entry::stale_columns`].
+    /// The row's earlier states, oldest first: each the state just before a bulk update or a
+    /// refresh replaced values behind copies' backs. Copies read then still hold them; see
+    /// [`Entry::stale_columns`].
     superseded: Vec<Superseded<M>>,
 }
 
+/// One earlier state of a row: the end of a "generation" that a bulk update or refresh closed.
 struct Superseded<M: Model> {
-    columns: ColumnMask,
+    /// The row as the session knew it when the generation ended.
     before: M::Snapshot,
-    /// The row was handed out (read, `get`, a handle) since: a copy holding the old values
-    /// may be a newer one changed back on purpose.
-    seen: AtomicBool,
+    /// Whether copies of the *next* generation's state may exist: the row was handed out (a
+    /// read, `get`, a handle) or written while that generation was the newest.
+    next_seen: AtomicBool,
 }
 
 impl<M: Model> Entry<M> {
-    /// Notes that the row was handed out: copies of its current values exist.
+    /// Notes that the row was handed out or written: copies of its newest state may exist.
     fn handed_out(&self) {
-        for sup in &self.superseded {
-            sup.seen.store(true, Ordering::Relaxed);
+        if let Some(last) = self.superseded.last() {
+            last.next_seen.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Closes the current generation: the session's state is now `now`, and `before` becomes
+    /// an earlier state copies may hold. `seen`: the new state is handed out at once.
+    fn supersede(&mut self, now: M::Snapshot, seen: bool) {
+        if let Some(before) = self.snapshot.replace(now) {
+            self.superseded.push(Superseded { before, next_seen: AtomicBool::new(seen) });
         }
     }
 
@@ -146,46 +155,56 @@ impl<M: Model> Entry<M> {
     }
 
     /// The columns in which `obj` differs from the session's state only because it is a copy
-    /// read before a bulk update or refresh replaced them: it still holds the value replaced.
-    /// The user did not change such a column, so it is not written back (a column the user did
-    /// not change is never written).
+    /// read before a bulk update or refresh replaced them, so the user did not change them;
+    /// they are not written back (a column the user did not change is never written).
     ///
-    /// When the session handed out the row since that replacement, a copy
-    /// holding the old value may also be a newer copy changed back to it on purpose: the two
-    /// cannot be told apart, and guessing could lose a write either way, so that is an error
-    /// naming the columns (`StaleData` at flush). The version column is never stale: a copy's
-    /// version is the one it was read at, and a conflict there is `StaleData` too.
+    /// A copy was read in one of the row's generations: the first one, or a later one whose
+    /// state was handed out. Under each such reading, the columns to write are those in which
+    /// `obj` differs both from that generation's state (the user changed them) and from the
+    /// session's state. When every possible reading gives the same columns, the rest are
+    /// stale. When they disagree (say a copy read after a bulk update and set back on purpose
+    /// to the old value, which a copy read before would also hold), guessing could lose a
+    /// write either way: that is an error naming the columns (`StaleData` at flush). The
+    /// version column takes no part: a copy's version is the one it was read at.
     fn stale_columns(&self, obj: &M) -> std::result::Result<ColumnMask, String> {
-        let (Some(current), false) = (&self.snapshot, self.superseded.is_empty()) else {
+        let (Some(current), Some(first)) = (&self.snapshot, self.superseded.first()) else {
             return Ok(ColumnMask::empty());
         };
         let mut changed = obj.changed_columns(current);
         if let Some(v) = version_column(M::TABLE) {
             changed.remove(v);
         }
-        let mut stale = ColumnMask::empty();
-        for sup in &self.superseded {
-            let as_before = sup.columns.difference(&obj.changed_columns(&sup.before));
-            let hit = changed.intersection(&as_before);
-            if hit.is_empty() {
-                continue;
+        let write_if_read_at =
+            |state: &M::Snapshot| changed.intersection(&obj.changed_columns(state));
+        let seen = |i: usize| self.superseded[i].next_seen.load(Ordering::Relaxed);
+        // The first generation is always possible: the session read the row in it.
+        let write = write_if_read_at(&first.before);
+        let mut disagree = ColumnMask::empty();
+        let mut compare = |w: ColumnMask| {
+            disagree = disagree.union(&w.difference(&write)).union(&write.difference(&w));
+        };
+        for i in 1..self.superseded.len() {
+            if seen(i - 1) {
+                compare(write_if_read_at(&self.superseded[i].before));
             }
-            if sup.seen.load(Ordering::Relaxed) {
-                let names: Vec<&str> =
-                    hit.iter().filter_map(|i| M::TABLE.columns.get(i)).map(|c| c.name).collect();
-                return Err(format!(
-                    "{} with key {:?}: the object added holds the value(s) of {} that a bulk \
-                     update or refresh replaced, and the row was read again since, so the \
-                     session cannot tell a stale copy from a change back to the old value; \
-                     change the row through `get_mut`, or re-read it and apply the change again",
-                    M::TABLE.name,
-                    obj.key(),
-                    names.join(", ")
-                ));
-            }
-            stale = stale.union(&hit);
         }
-        Ok(stale)
+        if seen(self.superseded.len() - 1) {
+            compare(changed);
+        }
+        if !disagree.is_empty() {
+            let names: Vec<&str> =
+                disagree.iter().filter_map(|i| M::TABLE.columns.get(i)).map(|c| c.name).collect();
+            return Err(format!(
+                "{} with key {:?}: the object added holds, in {}, the value of a state that a \
+                 bulk update or refresh replaced, and the row was read or written since, so the \
+                 session cannot tell a stale copy from a change back to the old value; change \
+                 the row through `get_mut`, or re-read it and apply the change again",
+                M::TABLE.name,
+                obj.key(),
+                names.join(", ")
+            ));
+        }
+        Ok(changed.difference(&write))
     }
 }
 
@@ -227,11 +246,8 @@ impl<M: Model> IdentityMap<M> {
                             obj.restore_columns(snap, changed);
                             return Tracked::Unchanged;
                         }
-                        if let Some(before) = e.snapshot.replace(obj.snapshot()) {
-                            // Handed out at once: the read returns the new values.
-                            let seen = AtomicBool::new(true);
-                            e.superseded.push(Superseded { columns: changed, before, seen });
-                        }
+                        // Handed out at once: the read returns the new values.
+                        e.supersede(obj.snapshot(), true);
                         Tracked::Populated(changed)
                     }
                     _ => {
@@ -353,6 +369,8 @@ impl<M: Model> AnyModel for M {
             // Copies read before a bulk update are as stale after this write as before it.
             entry.superseded = std::mem::take(&mut p.superseded);
         }
+        // The user may keep a clone of what was written: a copy of the newest state.
+        entry.handed_out();
         map.entries.insert(key.clone(), entry);
         Box::new(move |maps, slots| {
             let map = map_of::<M>(maps);
@@ -1369,26 +1387,25 @@ impl Session {
         })
     }
 
-    /// After a bulk UPDATE: the rows it changed (as it returned them) become the session's state
-    /// of those rows, and the objects it holds take the new values. A copy read before keeps
-    /// the old values, which are known stale and never written back (see
+    /// After a bulk UPDATE of the columns `set`: the session takes their new values (as the
+    /// statement returned them) into its state of the rows it holds, and so do the objects it
+    /// holds; its state of the other columns stays (one state per identity). A copy read
+    /// before keeps the old values, which are known stale and never written back (see
     /// `Entry::stale_columns`). Undone by a rollback.
-    pub(crate) fn sync_updated<M: Model>(&mut self, rows: Vec<M>) {
+    pub(crate) fn sync_updated<M: Model>(&mut self, rows: Vec<M>, set: ColumnMask) {
         for row in rows {
             let Some(key) = row.key() else { continue };
             let map = map_of::<M>(&mut self.maps);
             let Some(entry) = map.entries.get_mut(&key).filter(|e| e.persistent) else { continue };
             let Some(snap) = &entry.snapshot else { continue };
-            let changed = row.changed_columns(snap);
+            let changed = row.changed_columns(snap).intersection(&set);
             if changed.is_empty() {
                 continue;
             }
-            let before = entry.snapshot.replace(row.snapshot());
-            if let Some(before) = before {
-                let seen = AtomicBool::new(false);
-                entry.superseded.push(Superseded { columns: changed, before, seen });
-                self.any_superseded = true;
-            }
+            let mut now = M::from_snapshot(snap);
+            now.restore_columns(&row.snapshot(), changed);
+            entry.supersede(now.snapshot(), false);
+            self.any_superseded = true;
             if let Some(held) = entry
                 .slot
                 .and_then(|i| self.slots.get_mut(i))
