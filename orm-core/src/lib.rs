@@ -43,7 +43,7 @@ pub use schema::{
 };
 pub use session::{Handle, Nested, RawQuery, Session};
 pub use statement::{ArrayOp, Expr, JsonOp, OrderBy};
-pub use value::{DbEnum, FromValue, Json, ToValue, Value, ValueRef};
+pub use value::{DbDefault, DbEnum, FromValue, Json, ToValue, Value, ValueRef};
 
 /// Items the derive macros' generated code names. Not a public API: may change in any release.
 #[doc(hidden)]
