@@ -679,6 +679,20 @@ fn db_default_values() {
 }
 
 #[test]
+fn db_default_columns_compare_with_plain_values() {
+    let Expr::Binary { right, .. } = Visit::hits.eq(5) else { panic!("not a comparison") };
+    assert_eq!(*right, Expr::Value(Value::Int(5)));
+    let Expr::Binary { right, .. } = Visit::referrer.ne("direct") else {
+        panic!("not a comparison")
+    };
+    assert_eq!(*right, Expr::Value(Value::Text("direct".into())));
+    let _ = (Visit::hits.gt(DbDefault::Value(1)), Visit::referrer.like("d%"));
+    let _ = (Visit::referrer.is_null(), Visit::hits.set(0_i64), Visit::weight.eq(1));
+    let _: orm::TypedExpr<Option<i64>> = sum(Visit::hits);
+    let _: orm::TypedExpr<Option<DateTime<Utc>>> = max(Visit::seen_at);
+}
+
+#[test]
 fn db_default_serde_is_option_like() {
     assert_eq!(serde_json::to_value(DbDefault::<i64>::Default).unwrap(), serde_json::json!(null));
     assert_eq!(serde_json::to_value(DbDefault::Value(3)).unwrap(), serde_json::json!(3));
