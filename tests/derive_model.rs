@@ -701,3 +701,27 @@ fn db_default_serde_is_option_like() {
     let back: DbDefault<i64> = serde_json::from_value(serde_json::json!(null)).unwrap();
     assert_eq!(back, DbDefault::Default);
 }
+
+/// An optimistic-concurrency counter.
+#[derive(Model, Debug, Clone, PartialEq)]
+pub struct Versioned {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub body: String,
+    #[orm(version)]
+    pub revision: i32,
+}
+
+#[test]
+fn version_column() {
+    assert_eq!(Versioned::TABLE.version_column, Some(2));
+    let revision = column(Versioned::TABLE, "revision");
+    assert_eq!(
+        (revision.ty, revision.nullable, revision.default),
+        (ColumnType::Integer, false, None)
+    );
+    assert_eq!(Versioned::default().revision, 1, "a version counter starts at 1");
+    assert_eq!(Account::TABLE.version_column, None);
+    assert_eq!(Article::TABLE.version_column, None);
+    assert_eq!(Visit::TABLE.version_column, None);
+}

@@ -215,6 +215,9 @@ fn generate(m: &Model) -> TokenStream {
         }
     });
     let pk_indexes = pk.iter().map(|f| lit(index_of(f)));
+    let version_column = some(
+        columns.iter().position(|f| f.attrs.version.is_some()).map(|i| lit(i).into_token_stream()),
+    );
     let pk_names: Vec<String> = pk.iter().map(|f| f.column_name()).collect();
     let (indexes, uniques) = m.indexes();
     let table_renamed_from = some(m.attrs.renamed_from.as_ref().map(|s| s.value.to_token_stream()));
@@ -355,6 +358,8 @@ fn generate(m: &Model) -> TokenStream {
                     let v = client_default(f, &d.value);
                     quote!(#field: #v)
                 }
+                // A version counter starts at 1, as SQLAlchemy's does.
+                _ if f.attrs.version.is_some() => quote!(#field: 1),
                 _ => {
                     let default =
                         quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default());
@@ -394,6 +399,7 @@ fn generate(m: &Model) -> TokenStream {
                     indexes: &[#(#indexes),*],
                     uniques: &[#(#uniques),*],
                     foreign_keys: &[#(#foreign_keys),*],
+                    version_column: #version_column,
                 };
                 #relation_model_items
 

@@ -196,6 +196,7 @@ static POSTS: TableSchema = TableSchema {
     indexes: &[],
     uniques: &[],
     foreign_keys: &[],
+    version_column: None,
 };
 
 #[test]
