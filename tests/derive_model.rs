@@ -3,6 +3,7 @@
 //! masks, client defaults, decoding from a row, enum labels.
 #![allow(missing_docs)]
 
+use chrono::Timelike;
 use orm::prelude::*;
 use orm::{
     ColumnSchema, ColumnType, DefaultValue, FromRow, FromValue, ReferentialAction, Row, ToValue,
@@ -384,6 +385,10 @@ fn default_applies_client_defaults() {
         (a.score, a.weight, a.ratio, a.visible, a.hits),
         (-3, 2.0, Some(-0.5), true, Some(42))
     );
+
+    // Whole microseconds, as both databases store them.
+    assert_eq!(a.created_at.nanosecond() % 1000, 0, "{:?}", a.created_at);
+    assert_eq!(a.local_time.nanosecond() % 1000, 0, "{:?}", a.local_time);
 
     let (x, y) = (Account::default(), Account::default());
     assert_ne!(x.id, Uuid::nil());

@@ -385,6 +385,21 @@ pub const TIMESTAMP_TEXT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
 /// The text form of a date.
 pub const DATE_TEXT_FORMAT: &str = "%Y-%m-%d";
 
+/// The current time truncated to whole microseconds, the precision both backends store (the
+/// text forms above, PostgreSQL's `timestamptz`): what `default = now` gives a `DateTime<Utc>`
+/// field, so that a saved object equals the row read back.
+#[doc(hidden)]
+pub fn now_utc() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
+}
+
+/// [`now_utc`] without time zone, for `NaiveDateTime` fields.
+#[doc(hidden)]
+pub fn now_naive_utc() -> NaiveDateTime {
+    now_utc().naive_utc()
+}
+
 impl ToValue for DateTime<Utc> {
     const COLUMN_TYPE: ColumnType = ColumnType::Timestamptz;
     fn to_value(&self) -> Value {

@@ -54,7 +54,7 @@ fn run(
 ///   `auto_increment = false` or a `default` is given;
 /// - `unique`, `index` (both together: one unique index), `max_length = 80` (`String` only);
 /// - `default = now | uuid4 | <literal>`: applied by the generated `Default` and recorded in
-///   the schema;
+///   the schema (`now` in whole microseconds, as the databases store it);
 /// - `server_default = "SQL"`: the column's DDL default. For the database to fill the column on
 ///   INSERT, make the field `DbDefault<T>` (a column of `T`'s type, `DbDefault<Option<T>>` a
 ///   nullable one; `DbDefault::Default` in the generated `Default`), which needs a

@@ -92,12 +92,12 @@ fn schema_default(d: &DefaultSpec, base: BaseType) -> TokenStream {
 
 /// The value the generated `Default` gives a field with a client default.
 fn client_default(f: &ModelField, d: &DefaultSpec) -> TokenStream {
-    let chrono = quote!(::orm::__private::chrono);
     let value = match d {
+        // Whole microseconds, as both databases store them, so a saved object equals its row.
         DefaultSpec::Now => match f.shape.base {
-            BaseType::NaiveDateTime => quote!(#chrono::Utc::now().naive_utc()),
-            BaseType::NaiveDate => quote!(#chrono::Utc::now().date_naive()),
-            _ => quote!(#chrono::Utc::now()),
+            BaseType::NaiveDateTime => quote!(::orm::__private::now_naive_utc()),
+            BaseType::NaiveDate => quote!(::orm::__private::chrono::Utc::now().date_naive()),
+            _ => quote!(::orm::__private::now_utc()),
         },
         DefaultSpec::Uuid4 => quote!(::orm::__private::uuid::Uuid::new_v4()),
         #[allow(clippy::cast_precision_loss)]
