@@ -3,6 +3,7 @@
 //! masks, client defaults, decoding from a row, enum labels.
 #![allow(missing_docs)]
 
+use chrono::Timelike;
 use orm::prelude::*;
 use orm::{
     ColumnSchema, ColumnType, DefaultValue, FromRow, FromValue, ReferentialAction, Row, ToValue,
@@ -385,6 +386,10 @@ fn default_applies_client_defaults() {
         (-3, 2.0, Some(-0.5), true, Some(42))
     );
 
+    // Whole microseconds, as both databases store them.
+    assert_eq!(a.created_at.nanosecond() % 1000, 0, "{:?}", a.created_at);
+    assert_eq!(a.local_time.nanosecond() % 1000, 0, "{:?}", a.local_time);
+
     let (x, y) = (Account::default(), Account::default());
     assert_ne!(x.id, Uuid::nil());
     assert_ne!(x.id, y.id, "uuid4 is drawn per object");
@@ -595,4 +600,133 @@ fn wide_model() {
     assert_eq!(w.changed_columns(&snap).iter().collect::<Vec<_>>(), [1, 63]);
     assert_eq!(Wide::c63.index, 63);
     assert_eq!(w.column_value(63), Value::Int(1));
+}
+
+/// Columns the database fills: `DbDefault<T>` with a `server_default`.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "visits")]
+pub struct Visit {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(server_default = "0")]
+    pub hits: DbDefault<i64>,
+    #[orm(server_default = "'direct'", max_length = 20)]
+    pub referrer: DbDefault<Option<String>>,
+    #[orm(server_default = "CURRENT_TIMESTAMP")]
+    pub seen_at: orm::DbDefault<DateTime<Utc>>,
+    /// A server default on a plain field: DDL for other writers; the field keeps its value.
+    #[orm(server_default = "1")]
+    pub weight: i32,
+}
+
+#[test]
+fn db_default_columns_have_the_inner_type() {
+    let t = Visit::TABLE;
+    let hits = column(t, "hits");
+    assert_eq!((hits.ty, hits.nullable), (ColumnType::BigInt, false));
+    assert_eq!((hits.server_default, hits.default), (Some("0"), None));
+    let referrer = column(t, "referrer");
+    assert_eq!((referrer.ty, referrer.nullable), (ColumnType::Text, true));
+    assert_eq!((referrer.server_default, referrer.max_length), (Some("'direct'"), Some(20)));
+    let seen_at = column(t, "seen_at");
+    assert_eq!((seen_at.ty, seen_at.nullable), (ColumnType::Timestamptz, false));
+    assert_eq!(seen_at.server_default, Some("CURRENT_TIMESTAMP"));
+    let weight = column(t, "weight");
+    assert_eq!((weight.ty, weight.server_default), (ColumnType::Integer, Some("1")));
+    let _: orm::Column<Visit, DbDefault<i64>> = Visit::hits;
+}
+
+#[test]
+fn db_default_values() {
+    let mut v = Visit::default();
+    assert_eq!(v.hits, DbDefault::Default);
+    assert_eq!(v.referrer, DbDefault::Default);
+    assert!(v.seen_at.is_default());
+    assert_eq!(v.weight, 0);
+    assert_eq!(v.column_value(1), Value::Default);
+    assert_eq!(v.column_value(2), Value::Default);
+    assert_eq!(v.column_value(3), Value::Default);
+    assert_eq!(v.column_value(4), Value::Int(0), "a plain field's value, server default or not");
+
+    v.hits = DbDefault::Value(5);
+    v.referrer = DbDefault::Value(None);
+    assert_eq!(v.column_value(1), Value::Int(5));
+    assert_eq!(v.column_value(2), Value::Null);
+    v.referrer = Some("search".to_owned()).into();
+    assert_eq!(v.column_value(2), Value::Text("search".into()));
+
+    let mut read = Visit::default();
+    read.set_column(1, ValueRef::Int(9)).unwrap();
+    read.set_column(2, ValueRef::Null).unwrap();
+    read.set_column(3, ValueRef::Text("2024-01-02T03:04:05Z")).unwrap();
+    assert_eq!(read.hits, DbDefault::Value(9));
+    assert_eq!(read.referrer, DbDefault::Value(None));
+    assert_eq!(
+        read.seen_at.value().map(|t| t.to_rfc3339()).as_deref(),
+        Some("2024-01-02T03:04:05+00:00")
+    );
+
+    let row = TestRow::new(vec![
+        ("id", ValueRef::Int(1)),
+        ("hits", ValueRef::Int(0)),
+        ("referrer", ValueRef::Text("direct")),
+        ("seen_at", ValueRef::Text("2024-01-02 03:04:05")),
+        ("weight", ValueRef::Int(1)),
+    ]);
+    let decoded = Visit::decode(&row, 0).unwrap();
+    assert_eq!(decoded.hits, DbDefault::Value(0));
+    assert_eq!(decoded.referrer.into_value(), Some(Some("direct".to_owned())));
+    assert!(!decoded.seen_at.is_default());
+
+    let snap = read.snapshot();
+    read.hits = DbDefault::Default;
+    assert_eq!(read.changed_columns(&snap).iter().collect::<Vec<_>>(), [1]);
+}
+
+#[test]
+fn db_default_columns_compare_with_plain_values() {
+    let Expr::Binary { right, .. } = Visit::hits.eq(5) else { panic!("not a comparison") };
+    assert_eq!(*right, Expr::Value(Value::Int(5)));
+    let Expr::Binary { right, .. } = Visit::referrer.ne("direct") else {
+        panic!("not a comparison")
+    };
+    assert_eq!(*right, Expr::Value(Value::Text("direct".into())));
+    let _ = (Visit::hits.gt(DbDefault::Value(1)), Visit::referrer.like("d%"));
+    let _ = (Visit::referrer.is_null(), Visit::hits.set(0_i64), Visit::weight.eq(1));
+    let _: orm::TypedExpr<Option<i64>> = sum(Visit::hits);
+    let _: orm::TypedExpr<Option<DateTime<Utc>>> = max(Visit::seen_at);
+}
+
+#[test]
+fn db_default_serde_is_option_like() {
+    assert_eq!(serde_json::to_value(DbDefault::<i64>::Default).unwrap(), serde_json::json!(null));
+    assert_eq!(serde_json::to_value(DbDefault::Value(3)).unwrap(), serde_json::json!(3));
+    let back: DbDefault<i64> = serde_json::from_value(serde_json::json!(3)).unwrap();
+    assert_eq!(back, DbDefault::Value(3));
+    let back: DbDefault<i64> = serde_json::from_value(serde_json::json!(null)).unwrap();
+    assert_eq!(back, DbDefault::Default);
+}
+
+/// An optimistic-concurrency counter.
+#[derive(Model, Debug, Clone, PartialEq)]
+pub struct Versioned {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub body: String,
+    #[orm(version)]
+    pub revision: i32,
+}
+
+#[test]
+fn version_column() {
+    assert_eq!(Versioned::TABLE.version_column, Some(2));
+    let revision = column(Versioned::TABLE, "revision");
+    assert_eq!(
+        (revision.ty, revision.nullable, revision.default),
+        (ColumnType::Integer, false, None)
+    );
+    assert_eq!(Versioned::default().revision, 1, "a version counter starts at 1");
+    assert_eq!(Account::TABLE.version_column, None);
+    assert_eq!(Article::TABLE.version_column, None);
+    assert_eq!(Visit::TABLE.version_column, None);
 }

@@ -80,3 +80,29 @@ fn a_value_of_the_wrong_type_is_a_decode_error() {
         }
     }
 }
+
+/// `default = now` on each time type.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "stamps")]
+struct Stamp {
+    #[orm(primary_key)]
+    id: i64,
+    #[orm(default = now)]
+    at: DateTime<Utc>,
+    #[orm(default = now)]
+    naive_at: NaiveDateTime,
+    #[orm(default = now)]
+    maybe_at: Option<DateTime<Utc>>,
+}
+
+#[test]
+fn default_now_round_trips_exactly() {
+    for (name, db) in backends(&[Stamp::TABLE]) {
+        let mut s = db.session();
+        let saved = s.save(Stamp::default()).unwrap();
+        s.commit().unwrap();
+        let loaded = db.session().get::<Stamp>(saved.id).unwrap().unwrap();
+        assert_eq!(loaded, saved, "{name}: the databases keep microseconds");
+        assert_eq!(saved.at.timestamp_subsec_nanos() % 1000, 0, "{name}: {}", saved.at);
+    }
+}

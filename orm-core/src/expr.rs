@@ -6,7 +6,7 @@ use crate::connection::{decode_at, Row};
 use crate::error::Result;
 use crate::model::Model;
 use crate::statement::{BinaryOp, Expr, Func, OrderBy};
-use crate::value::{FromValue, ToValue};
+use crate::value::{DbDefault, FromValue, ToValue};
 use std::marker::PhantomData;
 
 /// A column of model `M` holding values of type `T`. Generated as associated consts by
@@ -94,7 +94,8 @@ impl<T> TypedExpr<T> {
 }
 
 /// Something that can stand where a value of type `T` is expected: a `T`, a borrowed form of it
-/// (`&str` for `String`), a bare value for an `Option<T>` column, or another column of type `T`.
+/// (`&str` for `String`), a bare value for an `Option<T>` or a `DbDefault<T>` column, or another
+/// column of type `T`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be compared with or assigned to a column of type `{T}`",
     label = "expected a value of type `{T}` here",
@@ -130,6 +131,26 @@ impl Operand<Option<String>> for &str {
         Expr::Value(crate::value::Value::Text(self.to_owned()))
     }
 }
+impl<T: ToValue> Operand<DbDefault<T>> for T {
+    fn into_expr(self) -> Expr {
+        Expr::Value(self.to_value())
+    }
+}
+impl<T: ToValue> Operand<DbDefault<Option<T>>> for T {
+    fn into_expr(self) -> Expr {
+        Expr::Value(self.to_value())
+    }
+}
+impl Operand<DbDefault<String>> for &str {
+    fn into_expr(self) -> Expr {
+        Expr::Value(crate::value::Value::Text(self.to_owned()))
+    }
+}
+impl Operand<DbDefault<Option<String>>> for &str {
+    fn into_expr(self) -> Expr {
+        Expr::Value(crate::value::Value::Text(self.to_owned()))
+    }
+}
 impl<M: Model, T> Operand<T> for Column<M, T> {
     fn into_expr(self) -> Expr {
         self.expr()
@@ -146,6 +167,7 @@ impl<T> Operand<T> for TypedExpr<T> {
 pub trait TextType {}
 impl TextType for String {}
 impl TextType for Option<String> {}
+impl<T: TextType> TextType for DbDefault<T> {}
 
 /// Column types that can be summed and averaged; `Sum` is what SUM returns (64-bit, so a sum
 /// of `i32` cannot overflow).
@@ -172,6 +194,10 @@ impl<T: NumericType> NumericType for Option<T> {
     type Sum = T::Sum;
     const SUM_TYPE: crate::schema::ColumnType = T::SUM_TYPE;
 }
+impl<T: NumericType> NumericType for DbDefault<T> {
+    type Sum = T::Sum;
+    const SUM_TYPE: crate::schema::ColumnType = T::SUM_TYPE;
+}
 
 /// The nullable form of a column type, for aggregates that are NULL over no rows (`MIN`, `MAX`):
 /// `Option<T>` for `T`, and `Option<T>` itself for `Option<T>`.
@@ -182,6 +208,9 @@ pub trait Nullable {
 }
 impl<T> Nullable for Option<T> {
     type Nullable = Option<T>;
+}
+impl<T: Nullable> Nullable for DbDefault<T> {
+    type Nullable = T::Nullable;
 }
 macro_rules! nullable {
     ($($t:ty),*) => { $(impl Nullable for $t { type Nullable = Option<$t>; })* };
@@ -310,6 +339,17 @@ impl<T: TextType> TypedExpr<T> {
 }
 
 impl<M: Model, T> Column<M, Option<T>> {
+    /// `self IS NULL`
+    pub fn is_null(self) -> Expr {
+        Expr::IsNull { expr: Box::new(self.expr()), negated: false }
+    }
+    /// `self IS NOT NULL`
+    pub fn is_not_null(self) -> Expr {
+        Expr::IsNull { expr: Box::new(self.expr()), negated: true }
+    }
+}
+
+impl<M: Model, T> Column<M, DbDefault<Option<T>>> {
     /// `self IS NULL`
     pub fn is_null(self) -> Expr {
         Expr::IsNull { expr: Box::new(self.expr()), negated: false }
@@ -463,11 +503,13 @@ tuple_selectable!(A, B, C, D, E, F);
 tuple_selectable!(A, B, C, D, E, F, G);
 tuple_selectable!(A, B, C, D, E, F, G, H);
 
-/// Column types holding JSON: `Json<T>`, `serde_json::Value`, and `Option` of them.
+/// Column types holding JSON: `Json<T>`, `serde_json::Value`, and `Option` or `DbDefault` of
+/// them.
 pub trait JsonType {}
 impl<T> JsonType for crate::value::Json<T> {}
 impl JsonType for serde_json::Value {}
 impl<T: JsonType> JsonType for Option<T> {}
+impl<T: JsonType> JsonType for DbDefault<T> {}
 
 fn json(op: crate::statement::JsonOp, expr: Expr, arg: crate::value::Value) -> Expr {
     Expr::Json { op, expr: Box::new(expr), arg: Box::new(Expr::Value(arg)) }
@@ -513,7 +555,7 @@ impl<T: JsonType> TypedExpr<T> {
     json_methods!();
 }
 
-/// Column types holding arrays: `Vec<String>`, `Vec<i64>`, and `Option` of them.
+/// Column types holding arrays: `Vec<String>`, `Vec<i64>`, and `Option` or `DbDefault` of them.
 pub trait ArrayType {
     /// The element type.
     type Elem;
@@ -533,6 +575,12 @@ impl ArrayType for Vec<i64> {
     }
 }
 impl<T: ArrayType> ArrayType for Option<T> {
+    type Elem = T::Elem;
+    fn array_value(items: Vec<T::Elem>) -> crate::value::Value {
+        T::array_value(items)
+    }
+}
+impl<T: ArrayType> ArrayType for DbDefault<T> {
     type Elem = T::Elem;
     fn array_value(items: Vec<T::Elem>) -> crate::value::Value {
         T::array_value(items)

@@ -43,7 +43,7 @@ pub use schema::{
 };
 pub use session::{Handle, Nested, RawQuery, Session};
 pub use statement::{ArrayOp, Expr, JsonOp, OrderBy};
-pub use value::{DbEnum, FromValue, Json, ToValue, Value, ValueRef};
+pub use value::{DbDefault, DbEnum, FromValue, Json, ToValue, Value, ValueRef};
 
 /// Items the derive macros' generated code names. Not a public API: may change in any release.
 #[doc(hidden)]
@@ -51,7 +51,7 @@ pub mod __private {
     pub use crate::connection::decode_at;
     pub use crate::model::{concat_bytes, str_from_utf8};
     pub use crate::raw::column_index;
-    pub use crate::value::decode_enum;
+    pub use crate::value::{decode_enum, now_naive_utc, now_utc};
     pub use chrono;
     pub use inventory;
     pub use uuid;

@@ -205,6 +205,11 @@ pub struct TableSchema {
     pub uniques: &'static [UniqueSchema],
     /// FOREIGN KEY constraints.
     pub foreign_keys: &'static [ForeignKeySchema],
+    /// Index into `columns` of the version counter (`#[orm(version)]`, an `i32` or `i64`
+    /// column), for optimistic concurrency as SQLAlchemy's `version_id_col`: the session's
+    /// UPDATE and DELETE match the version the object was loaded with, and an UPDATE increments
+    /// it. `None` without one.
+    pub version_column: Option<usize>,
 }
 
 impl TableSchema {

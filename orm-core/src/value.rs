@@ -52,11 +52,20 @@ pub enum Value {
     /// An exact decimal (`NUMERIC`), with the `decimal` feature.
     #[cfg(feature = "decimal")]
     Decimal(rust_decimal::Decimal),
+    /// The column's database default: an INSERT leaves the column out and reads it back; it is
+    /// never bound. What a [`DbDefault::Default`] field's value is; binding it is an
+    /// [`Error::InvalidUse`](crate::Error::InvalidUse) ([`DEFAULT_NOT_BINDABLE`]).
+    Default,
 }
 
+/// The message of the error a backend returns when asked to bind [`Value::Default`].
+pub const DEFAULT_NOT_BINDABLE: &str =
+    "DbDefault::Default cannot be bound as a parameter: it only means 'leave the column to its \
+     server default' in an INSERT";
+
 impl Value {
-    /// A borrowed view, for the scalar kinds a driver's row can hold (`None` for JSON, arrays
-    /// and enums).
+    /// A borrowed view, for the scalar kinds a driver's row can hold (`None` for JSON, lists,
+    /// enums and [`Value::Default`]).
     pub fn as_value_ref(&self) -> Option<ValueRef<'_>> {
         Some(match self {
             Value::Null => ValueRef::Null,
@@ -73,7 +82,7 @@ impl Value {
             Value::IntArray(a) => ValueRef::IntArray(a),
             #[cfg(feature = "decimal")]
             Value::Decimal(d) => ValueRef::Decimal(*d),
-            Value::Json(_) | Value::List(_) | Value::Enum { .. } => return None,
+            Value::Json(_) | Value::List(_) | Value::Enum { .. } | Value::Default => return None,
         })
     }
 
@@ -97,6 +106,7 @@ impl Value {
             Value::Enum { .. } => "enum",
             #[cfg(feature = "decimal")]
             Value::Decimal(_) => "decimal",
+            Value::Default => "DbDefault::Default",
         }
     }
 }
@@ -375,6 +385,21 @@ pub const TIMESTAMP_TEXT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
 /// The text form of a date.
 pub const DATE_TEXT_FORMAT: &str = "%Y-%m-%d";
 
+/// The current time truncated to whole microseconds, the precision both backends store (the
+/// text forms above, PostgreSQL's `timestamptz`): what `default = now` gives a `DateTime<Utc>`
+/// field, so that a saved object equals the row read back.
+#[doc(hidden)]
+pub fn now_utc() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
+}
+
+/// [`now_utc`] without time zone, for `NaiveDateTime` fields.
+#[doc(hidden)]
+pub fn now_naive_utc() -> NaiveDateTime {
+    now_utc().naive_utc()
+}
+
 impl ToValue for DateTime<Utc> {
     const COLUMN_TYPE: ColumnType = ColumnType::Timestamptz;
     fn to_value(&self) -> Value {
@@ -567,6 +592,103 @@ impl<T: FromValue> FromValue for Option<T> {
             ValueRef::Null => Ok(None),
             v => T::from_value(v).map(Some),
         }
+    }
+}
+
+/// A column the database may fill: [`DbDefault::Default`] leaves it to the column's server
+/// default (an INSERT leaves the column out and reads the value back), [`DbDefault::Value`] is a
+/// value like any other. A model field of type `DbDefault<T>` is a column of `T`'s type
+/// (`DbDefault<Option<T>>` a nullable one) and needs `#[orm(server_default = "SQL")]`; the
+/// generated `Default` gives it `DbDefault::Default`.
+///
+/// ```
+/// use orm_core::{DbDefault, FromValue, ToValue, Value, ValueRef};
+///
+/// let views: DbDefault<i64> = DbDefault::default();
+/// assert!(views.is_default());
+/// assert_eq!(views.to_value(), Value::Default);
+/// assert_eq!(DbDefault::from(7_i64).to_value(), Value::Int(7));
+/// assert_eq!(DbDefault::<i64>::from_value(ValueRef::Int(3)), Ok(DbDefault::Value(3)));
+/// ```
+///
+/// With serde it is `Option`-like: `Default` is `null`/none, `Value(v)` is `v`; so a
+/// `DbDefault<Option<T>>` holding `Value(None)` reads back as `Default`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DbDefault<T> {
+    /// Whatever the column's server default gives, once the row is inserted.
+    Default,
+    /// This value.
+    Value(T),
+}
+
+impl<T> DbDefault<T> {
+    /// The value, if there is one.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            DbDefault::Default => None,
+            DbDefault::Value(v) => Some(v),
+        }
+    }
+
+    /// The value, if there is one.
+    pub fn into_value(self) -> Option<T> {
+        match self {
+            DbDefault::Default => None,
+            DbDefault::Value(v) => Some(v),
+        }
+    }
+
+    /// Whether this is [`DbDefault::Default`].
+    pub fn is_default(&self) -> bool {
+        matches!(self, DbDefault::Default)
+    }
+}
+
+/// [`DbDefault::Default`], whatever `T` is (a derived impl would need `T: Default`).
+impl<T> Default for DbDefault<T> {
+    fn default() -> Self {
+        DbDefault::Default
+    }
+}
+
+impl<T> From<T> for DbDefault<T> {
+    fn from(v: T) -> Self {
+        DbDefault::Value(v)
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for DbDefault<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DbDefault::Default => serializer.serialize_none(),
+            DbDefault::Value(v) => serializer.serialize_some(v),
+        }
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for DbDefault<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<T>::deserialize(deserializer)
+            .map(|v| v.map_or(DbDefault::Default, DbDefault::Value))
+    }
+}
+
+/// `T`'s column; [`DbDefault::Default`] is [`Value::Default`].
+impl<T: ToValue> ToValue for DbDefault<T> {
+    const COLUMN_TYPE: ColumnType = T::COLUMN_TYPE;
+    const NULLABLE: bool = T::NULLABLE;
+    fn to_value(&self) -> Value {
+        match self {
+            DbDefault::Default => Value::Default,
+            DbDefault::Value(v) => v.to_value(),
+        }
+    }
+}
+
+/// A value read from the database is always a [`DbDefault::Value`].
+impl<T: FromValue> FromValue for DbDefault<T> {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        T::from_value(v).map(DbDefault::Value)
     }
 }
 

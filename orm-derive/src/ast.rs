@@ -11,9 +11,10 @@ use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Fields, Ident, Type};
 
-/// What the syntax says a field's type is, looking through `Option<...>`. Only last path
-/// segments are compared (`chrono::DateTime<Utc>` and `DateTime<Utc>` alike): a derive sees no
-/// types, and a user type named like one of these is rare enough to be the user's problem.
+/// What the syntax says a field's type is, looking through `DbDefault<...>` and `Option<...>`.
+/// Only last path segments are compared (`chrono::DateTime<Utc>` and `DateTime<Utc>` alike): a
+/// derive sees no types, and a user type named like one of these is rare enough to be the user's
+/// problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BaseType {
     I16,
@@ -47,23 +48,53 @@ impl BaseType {
     }
 }
 
-/// A field type's shape: its base type and whether it is wrapped in `Option`.
+/// A field type's shape: its base type, whether it is wrapped in `Option`, and whether in
+/// `DbDefault` (outside the `Option`: `DbDefault<Option<T>>`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TypeShape {
     pub(crate) option: bool,
     pub(crate) base: BaseType,
+    /// `DbDefault<...>`: a column the database may fill, of the inner type's shape.
+    pub(crate) db_default: bool,
+    /// `Option<DbDefault<...>>`, which the checks refuse (the base is `Other`).
+    pub(crate) option_of_db_default: bool,
 }
 
 impl TypeShape {
     pub(crate) fn of(ty: &Type) -> Self {
-        if let Some(inner) = last_segment(ty).and_then(option_inner) {
+        if let Some(inner) = last_segment(ty).and_then(|s| wrapped("DbDefault", s)) {
+            let inner = Self::plain(inner);
+            let base = match inner.base {
+                BaseType::Related => BaseType::Other,
+                b => b,
+            };
+            return TypeShape { db_default: true, base, ..inner };
+        }
+        let mut shape = Self::plain(ty);
+        shape.option_of_db_default = shape.option
+            && last_segment(ty)
+                .and_then(|s| wrapped("Option", s))
+                .and_then(last_segment)
+                .is_some_and(|s| s.ident == "DbDefault");
+        shape
+    }
+
+    /// The shape of a type not wrapped in `DbDefault`.
+    fn plain(ty: &Type) -> Self {
+        let shape = |option, base| TypeShape {
+            option,
+            base,
+            db_default: false,
+            option_of_db_default: false,
+        };
+        if let Some(inner) = last_segment(ty).and_then(|s| wrapped("Option", s)) {
             let base = match Self::base(inner) {
                 BaseType::Related => BaseType::Other,
                 b => b,
             };
-            return TypeShape { option: true, base };
+            return shape(true, base);
         }
-        TypeShape { option: false, base: Self::base(ty) }
+        shape(false, Self::base(ty))
     }
 
     fn base(ty: &Type) -> BaseType {
@@ -97,8 +128,9 @@ fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     }
 }
 
-fn option_inner(seg: &syn::PathSegment) -> Option<&Type> {
-    if seg.ident != "Option" {
+/// `T` of `Option<T>` (`wrapper` = `"Option"`), likewise `DbDefault<T>`.
+fn wrapped<'a>(wrapper: &str, seg: &'a syn::PathSegment) -> Option<&'a Type> {
+    if seg.ident != wrapper {
         return None;
     }
     single_type_argument(seg)

@@ -285,7 +285,7 @@ const MODEL_KEYS: &str = "table, index(...), unique(...), no_default, renamed_fr
 const MODEL_FIELD_KEYS: &str = "primary_key, auto_increment, unique, index, max_length, default, \
                                 server_default, references, on_delete, on_update, column, skip, \
                                 belongs_to(...), has_one(...), has_many(...), many_to_many(...), \
-                                renamed_from";
+                                renamed_from, version";
 
 /// A multi-column `index(...)` or `unique(...)` on the struct.
 pub(crate) struct CompositeIndex {
@@ -414,6 +414,8 @@ pub(crate) struct ModelFieldAttrs {
     pub(crate) skip: Option<Spanned<()>>,
     /// `renamed_from = "old_column"`.
     pub(crate) renamed_from: Option<Spanned<String>>,
+    /// `version`: the optimistic-concurrency counter.
+    pub(crate) version: Option<Spanned<()>>,
     /// `belongs_to(...)`, `has_one(...)`, `has_many(...)` or `many_to_many(...)`.
     pub(crate) relation: Option<RelationAttr>,
 }
@@ -433,6 +435,7 @@ impl ModelFieldAttrs {
         let mut column = Slot::new(cx, "column");
         let mut skip = Slot::new(cx, "skip");
         let mut renamed_from = Slot::new(cx, "renamed_from");
+        let mut version = Slot::new(cx, "version");
         let mut relation: Option<RelationAttr> = None;
         for_each_item(cx, attrs, |key, meta| {
             if let Some(kind) = RelationKind::from_key(key) {
@@ -480,6 +483,7 @@ impl ModelFieldAttrs {
                 "renamed_from" => {
                     renamed_from.set(name(cx, meta, "renamed_from = \"old_column\"")?)
                 }
+                "version" => version.set(flag(cx, meta, key)?),
                 _ => unknown(cx, meta, key, "field", MODEL_FIELD_KEYS)?,
             }
             Ok(())
@@ -498,6 +502,7 @@ impl ModelFieldAttrs {
             column: column.get(),
             skip: skip.get(),
             renamed_from: renamed_from.get(),
+            version: version.get(),
             relation,
         }
     }
@@ -520,6 +525,7 @@ impl ModelFieldAttrs {
             ("on_delete", t(&self.on_delete)),
             ("on_update", t(&self.on_update)),
             ("renamed_from", t(&self.renamed_from)),
+            ("version", t(&self.version)),
         ]
         .into_iter()
         .filter_map(|(key, tokens)| Some((key, tokens?)))
@@ -878,6 +884,7 @@ const MODEL_ONLY_FIELD_KEYS: &[&str] = &[
     "on_delete",
     "on_update",
     "renamed_from",
+    "version",
 ];
 
 /// Struct attributes of a `FromRow` struct: none of its own.

@@ -54,7 +54,14 @@ fn run(
 ///   `auto_increment = false` or a `default` is given;
 /// - `unique`, `index` (both together: one unique index), `max_length = 80` (`String` only);
 /// - `default = now | uuid4 | <literal>`: applied by the generated `Default` and recorded in
-///   the schema; `server_default = "SQL"`: filled in by the database;
+///   the schema (`now` in whole microseconds, as the databases store it);
+/// - `server_default = "SQL"`: the column's DDL default. For the database to fill the column on
+///   INSERT, make the field `DbDefault<T>` (a column of `T`'s type, `DbDefault<Option<T>>` a
+///   nullable one; `DbDefault::Default` in the generated `Default`), which needs a
+///   `server_default` and takes no `default`;
+/// - `version`: the model's optimistic-concurrency counter (SQLAlchemy's `version_id_col`),
+///   recorded as `TableSchema::version_column`: one per model, on an `i32` or `i64` field that
+///   is not part of the key; the generated `Default` gives it 1;
 /// - `references = Model`, with `on_delete = ...` / `on_update = ...` (one of `cascade`,
 ///   `set_null`, `set_default`, `restrict`, `no_action`): a foreign key to `Model`'s key;
 /// - `column = "name"`: the column's name (default: the field's name);

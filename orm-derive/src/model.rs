@@ -92,12 +92,12 @@ fn schema_default(d: &DefaultSpec, base: BaseType) -> TokenStream {
 
 /// The value the generated `Default` gives a field with a client default.
 fn client_default(f: &ModelField, d: &DefaultSpec) -> TokenStream {
-    let chrono = quote!(::orm::__private::chrono);
     let value = match d {
+        // Whole microseconds, as both databases store them, so a saved object equals its row.
         DefaultSpec::Now => match f.shape.base {
-            BaseType::NaiveDateTime => quote!(#chrono::Utc::now().naive_utc()),
-            BaseType::NaiveDate => quote!(#chrono::Utc::now().date_naive()),
-            _ => quote!(#chrono::Utc::now()),
+            BaseType::NaiveDateTime => quote!(::orm::__private::now_naive_utc()),
+            BaseType::NaiveDate => quote!(::orm::__private::chrono::Utc::now().date_naive()),
+            _ => quote!(::orm::__private::now_utc()),
         },
         DefaultSpec::Uuid4 => quote!(::orm::__private::uuid::Uuid::new_v4()),
         #[allow(clippy::cast_precision_loss)]
@@ -215,6 +215,9 @@ fn generate(m: &Model) -> TokenStream {
         }
     });
     let pk_indexes = pk.iter().map(|f| lit(index_of(f)));
+    let version_column = some(
+        columns.iter().position(|f| f.attrs.version.is_some()).map(|i| lit(i).into_token_stream()),
+    );
     let pk_names: Vec<String> = pk.iter().map(|f| f.column_name()).collect();
     let (indexes, uniques) = m.indexes();
     let table_renamed_from = some(m.attrs.renamed_from.as_ref().map(|s| s.value.to_token_stream()));
@@ -362,6 +365,8 @@ fn generate(m: &Model) -> TokenStream {
                     let v = client_default(f, &d.value);
                     quote!(#field: #v)
                 }
+                // A version counter starts at 1, as SQLAlchemy's does.
+                _ if f.attrs.version.is_some() => quote!(#field: 1),
                 _ => {
                     let default =
                         quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default());
@@ -401,6 +406,7 @@ fn generate(m: &Model) -> TokenStream {
                     indexes: &[#(#indexes),*],
                     uniques: &[#(#uniques),*],
                     foreign_keys: &[#(#foreign_keys),*],
+                    version_column: #version_column,
                 };
                 #relation_model_items
 

@@ -357,6 +357,7 @@ fn association_table(
             indexes: &[],
             uniques: &[],
             foreign_keys: &[#(#fks),*],
+            version_column: ::core::option::Option::None,
         };
         ::orm::__private::inventory::submit! {
             ::orm::ModelEntry { table: #assoc, type_name: #through }

@@ -20,6 +20,7 @@
 use crate::error::from_postgres;
 use crate::value::{Bind, Decoder, RawValue};
 use orm_core::connection::RowCallback;
+use orm_core::value::DEFAULT_NOT_BINDABLE;
 use orm_core::{Connection, Error, Result, Row, Value, ValueRef};
 use postgres::types::ToSql;
 use postgres::Statement;
@@ -154,6 +155,9 @@ fn run_prepared(
             "the statement takes {expected} parameters, {} were given",
             params.len()
         )));
+    }
+    if params.iter().any(|v| matches!(v, Value::Default)) {
+        return Err(Error::InvalidUse(DEFAULT_NOT_BINDABLE.to_owned()));
     }
     let binds: Vec<Bind<'_>> =
         params.iter().enumerate().map(|(i, v)| Bind::new(v, i + 1)).collect();

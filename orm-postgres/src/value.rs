@@ -28,7 +28,8 @@
 //! | `Enum` | enum types, text types |
 //! | `Decimal` (feature `decimal`) | `numeric`, `real` and `double precision` (nearest), integer types (whole values in range), text types |
 //!
-//! Domains bind as their base type.
+//! Domains bind as their base type. `Default` (a `DbDefault::Default` field) is never bound: an
+//! INSERT leaves its column out.
 //!
 //! # Reading
 //!
@@ -45,6 +46,7 @@
 
 use bytes::{BufMut, BytesMut};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use orm_core::value::DEFAULT_NOT_BINDABLE;
 use orm_core::{DecodeError, Value, ValueRef};
 use postgres::types::{FromSql, IsNull, Kind, ToSql, Type};
 use std::error::Error as StdError;
@@ -235,6 +237,7 @@ fn encode(v: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull, String> {
                 return Err(mismatch(v, ty));
             }
         }
+        Value::Default => return Err(DEFAULT_NOT_BINDABLE.to_owned()),
         other => return Err(format!("a {} value cannot be bound on PostgreSQL", other.kind())),
     }
     Ok(IsNull::No)

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{db, text};
+use orm_core::value::DEFAULT_NOT_BINDABLE;
 use orm_core::{Connection, ConstraintInfo, Error, Value};
 use orm_postgres::error::key_columns;
 use orm_postgres::PgConnector;
@@ -257,4 +258,34 @@ fn key_columns_of_details() {
     assert!(key_columns(Some("Failing row contains (1, x).")).is_empty());
     assert!(key_columns(Some("Key (")).is_empty());
     assert!(key_columns(None).is_empty());
+}
+
+#[test]
+fn db_default_is_never_bound() {
+    let mut db = db();
+    let conn = &mut db.conn;
+    conn.execute_batch("CREATE TABLE t (x INT DEFAULT 7)").expect("setup");
+    let e = conn.execute("INSERT INTO t (x) VALUES ($1)", &[Value::Default]).unwrap_err();
+    assert!(matches!(e, Error::InvalidUse(ref m) if m == DEFAULT_NOT_BINDABLE), "{e:?}");
+    assert!(e.to_string().contains("DbDefault::Default cannot be bound as a parameter"), "{e}");
+    let e = conn
+        .query("SELECT 1 WHERE $1::int = $2", &[Value::Int(1), Value::Default], &mut |_| Ok(()))
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidUse(ref m) if m == DEFAULT_NOT_BINDABLE), "{e:?}");
+    // Inside a list bound as an array: refused by the binding itself, naming the parameter.
+    let e = conn
+        .query("SELECT 1 WHERE 1 = ANY($1)", &[Value::List(vec![Value::Default])], &mut |_| Ok(()))
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidUse(ref m) if m.contains("$1") && m.contains(DEFAULT_NOT_BINDABLE)),
+        "{e:?}"
+    );
+    // Nothing was written, and the connection is fine.
+    let mut n = None;
+    conn.query("SELECT COUNT(*) FROM t", &[], &mut |row| {
+        n = Some(row.get(0)?.to_owned_value());
+        Ok(())
+    })
+    .expect("count");
+    assert_eq!(n, Some(Value::Int(0)));
 }

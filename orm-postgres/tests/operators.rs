@@ -31,6 +31,7 @@ static POSTS: TableSchema = TableSchema {
     indexes: &[IndexSchema { name: "ix_posts_title", columns: &["title"], unique: false }],
     uniques: &[],
     foreign_keys: &[],
+    version_column: None,
 };
 
 fn c(name: &'static str) -> Box<Expr> {

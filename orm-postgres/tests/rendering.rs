@@ -552,6 +552,7 @@ static EVERY_TYPE: TableSchema = TableSchema {
     ],
     uniques: &[UniqueSchema { name: "uq_every_uid", columns: &["uid"] }],
     foreign_keys: &[],
+    version_column: None,
 };
 
 #[test]
@@ -611,6 +612,7 @@ fn identity_only_for_generated_integer_keys() {
             indexes: &[],
             uniques: &[],
             foreign_keys: &[],
+            version_column: None,
         };
         assert_eq!(
             DIALECT.create_table(&t, false),
@@ -630,6 +632,7 @@ fn identity_only_for_generated_integer_keys() {
         indexes: &[],
         uniques: &[],
         foreign_keys: &[],
+        version_column: None,
     };
     assert_eq!(
         DIALECT.create_table(&t, false),
@@ -677,6 +680,7 @@ static MEMBERS: TableSchema = TableSchema {
             on_update: ReferentialAction::SetDefault,
         },
     ],
+    version_column: None,
 };
 
 #[test]

@@ -46,6 +46,7 @@ static EVERY: TableSchema = TableSchema {
     indexes: &[],
     uniques: &[],
     foreign_keys: &[],
+    version_column: None,
 };
 
 const EVERY_NAMES: [&str; 15] = [

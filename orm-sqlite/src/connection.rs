@@ -9,6 +9,7 @@
 use crate::error::from_rusqlite;
 use crate::value::{value_ref, Bind};
 use orm_core::connection::RowCallback;
+use orm_core::value::DEFAULT_NOT_BINDABLE;
 use orm_core::{Connection, Error, Result, Row, Value, ValueRef};
 
 /// How many prepared statements each connection keeps: room for the fixed statements (get,
@@ -59,6 +60,9 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<()
         )));
     }
     for (i, p) in params.iter().enumerate() {
+        if matches!(p, Value::Default) {
+            return Err(Error::InvalidUse(DEFAULT_NOT_BINDABLE.to_owned()));
+        }
         stmt.raw_bind_parameter(i + 1, Bind(p)).map_err(from_rusqlite)?;
     }
     Ok(())

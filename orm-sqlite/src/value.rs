@@ -15,8 +15,12 @@
 //! | `Json` | TEXT, compact JSON |
 //! | `TextArray`, `IntArray` | TEXT, a JSON array |
 //! | `Enum` | TEXT, the label |
+//!
+//! `Default` (a `DbDefault::Default` field) is never bound: an INSERT leaves its column out.
 
-use orm_core::value::{DATE_TEXT_FORMAT, TIMESTAMPTZ_TEXT_FORMAT, TIMESTAMP_TEXT_FORMAT};
+use orm_core::value::{
+    DATE_TEXT_FORMAT, DEFAULT_NOT_BINDABLE, TIMESTAMPTZ_TEXT_FORMAT, TIMESTAMP_TEXT_FORMAT,
+};
 use orm_core::{DecodeError, Value, ValueRef};
 use rusqlite::types::{ToSql, ToSqlOutput, Value as SqlValue, ValueRef as SqlValueRef};
 
@@ -42,6 +46,9 @@ impl ToSql for Bind<'_> {
             Value::TextArray(a) => text(json(serde_json::to_string(a))?),
             Value::IntArray(a) => text(json(serde_json::to_string(a))?),
             Value::Enum { label, .. } => ToSqlOutput::Borrowed(SqlValueRef::Text(label.as_bytes())),
+            Value::Default => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(DEFAULT_NOT_BINDABLE.into()))
+            }
             other => {
                 return Err(rusqlite::Error::ToSqlConversionFailure(
                     format!("a {} value cannot be bound on SQLite", other.kind()).into(),

@@ -2,8 +2,10 @@
 //! columns or constraint parsed from SQLite's message; other failures keep their code.
 
 use orm_core::schema::{ColumnSchema, ColumnType, TableSchema};
+use orm_core::value::DEFAULT_NOT_BINDABLE;
 use orm_core::{Connection, Connector, ConstraintInfo, Dialect, Error, Value};
 use orm_sqlite::error::{code_name, constraint, from_code, from_rusqlite};
+use orm_sqlite::value::Bind;
 use orm_sqlite::{SqliteConnector, DIALECT};
 use std::path::PathBuf;
 
@@ -194,6 +196,7 @@ static POSTS: TableSchema = TableSchema {
     indexes: &[],
     uniques: &[],
     foreign_keys: &[],
+    version_column: None,
 };
 
 #[test]
@@ -346,4 +349,28 @@ fn driver_errors() {
         from_rusqlite(rusqlite::Error::QueryReturnedNoRows),
         Error::Database { code: None, .. }
     ));
+}
+
+#[test]
+fn db_default_is_never_bound() {
+    let mut conn = memory();
+    conn.execute_batch("CREATE TABLE t (x INTEGER DEFAULT 7)").expect("setup");
+    let e = conn.execute("INSERT INTO t (x) VALUES (?1)", &[Value::Default]).unwrap_err();
+    assert!(matches!(e, Error::InvalidUse(ref m) if m == DEFAULT_NOT_BINDABLE), "{e:?}");
+    assert!(e.to_string().contains("DbDefault::Default cannot be bound as a parameter"), "{e}");
+    let e = conn
+        .query("SELECT 1 WHERE ?1 = ?2", &[Value::Int(1), Value::Default], &mut |_| Ok(()))
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidUse(ref m) if m == DEFAULT_NOT_BINDABLE), "{e:?}");
+    // Bound by hand, through the binding type: rusqlite's conversion error, with the message.
+    let e = rusqlite::types::ToSql::to_sql(&Bind(&Value::Default)).unwrap_err();
+    assert!(from_rusqlite(e).to_string().contains(DEFAULT_NOT_BINDABLE));
+    // Nothing was written, and the connection is fine.
+    let mut n = None;
+    conn.query("SELECT COUNT(*) FROM t", &[], &mut |row| {
+        n = Some(row.get(0)?.to_owned_value());
+        Ok(())
+    })
+    .expect("count");
+    assert_eq!(n, Some(Value::Int(0)));
 }

@@ -428,6 +428,7 @@ static EVERY_TYPE: TableSchema = TableSchema {
     ],
     uniques: &[UniqueSchema { name: "uq_every_uid", columns: &["uid"] }],
     foreign_keys: &[],
+    version_column: None,
 };
 
 #[test]
@@ -514,6 +515,7 @@ static MEMBERS: TableSchema = TableSchema {
             on_update: ReferentialAction::SetDefault,
         },
     ],
+    version_column: None,
 };
 
 #[test]

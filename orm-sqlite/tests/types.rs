@@ -77,6 +77,7 @@ static EVERY: TableSchema = TableSchema {
     indexes: &[],
     uniques: &[],
     foreign_keys: &[],
+    version_column: None,
 };
 
 const EVERY_NAMES: [&str; 15] = [
@@ -311,6 +312,7 @@ static ITEMS: TableSchema = TableSchema {
     indexes: &[],
     uniques: &[],
     foreign_keys: &[],
+    version_column: None,
 };
 
 #[test]
