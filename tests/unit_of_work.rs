@@ -96,6 +96,47 @@ fn a_failed_raw_write_in_a_transaction_is_rolled_back_alone() {
     }
 }
 
+// ----- a value the user set reaches the database ---------------------------------------------
+
+#[test]
+fn a_value_set_on_a_column_with_a_server_default_is_written() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        let u = s.add(User::new("ada"));
+        s.commit().unwrap();
+        let author = s[u].id;
+        let log = StatementLog::attach(&db);
+        let set = DateTime::from_timestamp(1_620_284_889, 0).unwrap();
+        let p =
+            s.add(Post { views: 7, created_at: DbDefault::Value(set), ..Post::new(author, "set") });
+        let d = s.add(Post::new(author, "defaults"));
+        s.commit().unwrap();
+        let inserts: Vec<String> =
+            take(&log).into_iter().filter(|q| q.starts_with("INSERT")).collect();
+        assert!(
+            inserts[0].contains("\"views\"") && inserts[0].contains("\"created_at\""),
+            "{name}: {inserts:?}"
+        );
+        assert!(inserts[1].contains("RETURNING \"id\", \"created_at\""), "{name}: {inserts:?}");
+        let mut check = db.session();
+        let stored = check.get::<Post>(s[p].id).unwrap().unwrap();
+        assert_eq!((stored.views, stored.created_at), (7, DbDefault::Value(set)), "{name}");
+        let defaulted = check.get::<Post>(s[d].id).unwrap().unwrap();
+        let default_time = DateTime::from_timestamp(1_577_836_800, 0).unwrap();
+        assert_eq!(
+            defaulted.created_at,
+            DbDefault::Value(default_time),
+            "{name}: the server default"
+        );
+        assert_eq!(
+            s[d].created_at,
+            DbDefault::Value(default_time),
+            "{name}: read back into the object"
+        );
+        assert_eq!(defaulted.views, 0, "{name}: a plain i64 writes its value, 0 here");
+    }
+}
+
 // ----- no lost update, no stray write --------------------------------------------------------
 
 fn updates(log: &StatementLog) -> Vec<String> {
@@ -391,5 +432,92 @@ fn an_update_of_a_row_another_session_deleted_is_stale_data_and_writes_nothing()
         s1.rollback().unwrap();
         let bob = db.session().get::<User>(2).unwrap().unwrap();
         assert_eq!(bob.age, None, "{name}: nothing of the failed flush was written");
+    }
+}
+
+#[test]
+fn a_versioned_update_checks_and_bumps_the_version() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        let a = s.add(Account { owner: "ada".into(), balance: 10, ..Default::default() });
+        s.commit().unwrap();
+        assert_eq!(s[a].version, 1, "{name}: a new row starts at version 1");
+        let id = s[a].id;
+        let log = StatementLog::attach(&db);
+        s.get_mut::<Account>(id).unwrap().unwrap().balance = 20;
+        s.commit().unwrap();
+        let expected = match name {
+            "sqlite" => {
+                r#"UPDATE "accounts" SET "balance" = ?1, "version" = ?2 WHERE "accounts"."id" = ?3 AND "accounts"."version" = ?4"#
+            }
+            _ => {
+                r#"UPDATE "accounts" SET "balance" = $1, "version" = $2 WHERE "accounts"."id" = $3 AND "accounts"."version" = $4"#
+            }
+        };
+        assert_eq!(updates(&log), [expected], "{name}");
+        assert_eq!(s[a].version, 2, "{name}: the object holds the new version");
+        let row = db.session().get::<Account>(id).unwrap().unwrap();
+        assert_eq!((row.balance, row.version), (20, 2), "{name}");
+        // Nothing changed: no statement, no bump.
+        log.clear();
+        let _ = s.get_mut::<Account>(id).unwrap().unwrap();
+        s.commit().unwrap();
+        assert_eq!(log.statements(), Vec::<String>::new(), "{name}");
+    }
+}
+
+#[test]
+fn a_versioned_update_from_a_stale_copy_is_stale_data_and_the_session_goes_on() {
+    for (name, db) in backends(&tables()) {
+        let mut s1 = db.session();
+        s1.add(Account { id: 1, owner: "ada".into(), balance: 10, version: 1 });
+        s1.commit().unwrap();
+        let mut mine = s1.get::<Account>(1).unwrap().unwrap();
+        {
+            let mut s2 = db.session();
+            s2.get_mut::<Account>(1).unwrap().unwrap().balance = 50;
+            s2.commit().unwrap();
+        }
+        mine.balance = 11;
+        s1.add(mine);
+        match s1.commit() {
+            Err(Error::StaleData(msg)) => assert!(msg.contains("version"), "{name}: {msg}"),
+            other => panic!("{name}: a conflicting update gave {other:?}"),
+        }
+        s1.rollback().unwrap();
+        let row = db.session().get::<Account>(1).unwrap().unwrap();
+        assert_eq!((row.balance, row.version), (50, 2), "{name}: the other writer's update stands");
+        // Read again, apply again: it goes through.
+        let mut fresh = s1.get::<Account>(1).unwrap().unwrap();
+        s1.refresh(&mut fresh).unwrap();
+        fresh.balance += 1;
+        s1.add(fresh);
+        s1.commit().unwrap();
+        let row = db.session().get::<Account>(1).unwrap().unwrap();
+        assert_eq!((row.balance, row.version), (51, 3), "{name}");
+    }
+}
+
+#[test]
+fn a_versioned_delete_of_a_stale_copy_is_stale_data() {
+    for (name, db) in backends(&tables()) {
+        let mut s1 = db.session();
+        s1.add(Account { id: 1, owner: "ada".into(), balance: 10, version: 1 });
+        s1.commit().unwrap();
+        let stale = s1.get::<Account>(1).unwrap().unwrap();
+        {
+            let mut s2 = db.session();
+            s2.get_mut::<Account>(1).unwrap().unwrap().balance = 50;
+            s2.commit().unwrap();
+        }
+        s1.delete(&stale).unwrap();
+        assert!(matches!(s1.commit(), Err(Error::StaleData(_))), "{name}");
+        s1.rollback().unwrap();
+        assert!(db.session().get::<Account>(1).unwrap().is_some(), "{name}: not deleted");
+        let mut current = stale;
+        s1.refresh(&mut current).unwrap();
+        s1.delete(&current).unwrap();
+        s1.commit().unwrap();
+        assert!(db.session().get::<Account>(1).unwrap().is_none(), "{name}");
     }
 }

@@ -171,7 +171,7 @@ impl<M: Model> Entry<M> {
             return Ok(ColumnMask::empty());
         };
         let mut changed = obj.changed_columns(current);
-        if let Some(v) = version_column(M::TABLE) {
+        if let Some(v) = M::TABLE.version_column {
             changed.remove(v);
         }
         let write_if_read_at =
@@ -206,11 +206,6 @@ impl<M: Model> Entry<M> {
         }
         Ok(changed.difference(&write))
     }
-}
-
-/// The table's `#[orm(version)]` column.
-fn version_column(_t: &TableSchema) -> Option<usize> {
-    None
 }
 
 struct IdentityMap<M: Model> {
@@ -335,16 +330,20 @@ impl<M: Model> AnyModel for M {
         match snap {
             Some(s) => {
                 let mut mask = self.changed_columns(s);
-                // A primary key identifies the row; it is never SET.
+                // A primary key identifies the row; it is never SET. The version column is
+                // the flush's to bump, with the other columns, never on its own.
                 for &pk in M::TABLE.primary_key {
                     mask.remove(pk);
+                }
+                if let Some(v) = M::TABLE.version_column {
+                    mask.remove(v);
                 }
                 mask
             }
             None => {
                 let mut all = ColumnMask::empty();
                 for i in 0..M::TABLE.columns.len() {
-                    if !M::TABLE.primary_key.contains(&i) {
+                    if !M::TABLE.primary_key.contains(&i) && M::TABLE.version_column != Some(i) {
                         all.set(i);
                     }
                 }
@@ -426,6 +425,8 @@ struct PendingDelete {
     table: &'static TableSchema,
     relations: &'static [crate::relation::RelationSchema],
     key_values: Vec<Value>,
+    /// The `#[orm(version)]` value the row must still have, when known.
+    version: Option<Value>,
     done: DeleteDone,
     born: usize,
 }
@@ -659,11 +660,22 @@ impl Session {
                 std::any::type_name::<M>()
             ))
         })?;
-        self.delete_by_key::<M>(key)
+        let version = M::TABLE.version_column.map(|v| obj.column_value(v));
+        self.delete_with_version::<M>(key, version)
     }
 
-    /// Marks the row of model `M` with primary key `key` for DELETE at the next flush.
+    /// Marks the row of model `M` with primary key `key` for DELETE at the next flush. On a
+    /// model with `#[orm(version)]`, the DELETE checks the version the session knows the row
+    /// at, if it knows the row.
     pub fn delete_by_key<M: Model>(&mut self, key: M::Key) -> Result<()> {
+        let version = M::TABLE.version_column.and_then(|v| {
+            let snap = map_ref::<M>(&self.maps)?.entries.get(&key)?.snapshot.as_ref()?;
+            Some(M::from_snapshot(snap).column_value(v))
+        });
+        self.delete_with_version::<M>(key, version)
+    }
+
+    fn delete_with_version<M: Model>(&mut self, key: M::Key, version: Option<Value>) -> Result<()> {
         let map = map_of::<M>(&mut self.maps);
         if let Some(entry) = map.entries.get(&key) {
             if !entry.persistent {
@@ -713,6 +725,7 @@ impl Session {
             table: M::TABLE,
             relations: M::RELATIONS,
             key_values,
+            version,
             done,
             born: self.journal.len(),
         });
@@ -1641,17 +1654,13 @@ fn key_filter(t: &'static TableSchema) -> Expr {
 }
 
 /// The columns an INSERT leaves to the database and reads back: an unset generated key, and
-/// server defaults (a nullable one only when the object holds NULL).
+/// the columns whose value is `DbDefault::Default`. Every other value is written, also on a
+/// column with a `server_default`: a value the user set reaches the database.
 fn insert_returning(t: &'static TableSchema, obj: &dyn AnyModel) -> Vec<usize> {
     let mut out = Vec::new();
     for (i, c) in t.columns.iter().enumerate() {
-        let generated = if c.auto_increment {
-            !obj.has_key()
-        } else if c.server_default.is_some() {
-            !c.nullable || obj.column_value(i) == Value::Null
-        } else {
-            false
-        };
+        let generated =
+            if c.auto_increment { !obj.has_key() } else { obj.column_value(i) == Value::Default };
         if generated {
             out.push(i);
         }

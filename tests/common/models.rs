@@ -38,9 +38,11 @@ pub struct Post {
     #[orm(references = User, on_delete = cascade, index)]
     pub author_id: i64,
     pub status: PostStatus,
+    /// A plain field with a database default: the value set is always written.
+    #[orm(server_default = "0")]
     pub views: i64,
     #[orm(server_default = "'2020-01-01T00:00:00.000000Z'")]
-    pub created_at: DateTime<Utc>,
+    pub created_at: DbDefault<DateTime<Utc>>,
 }
 
 impl Post {
@@ -52,6 +54,18 @@ impl Post {
             ..Default::default()
         }
     }
+}
+
+/// Optimistic concurrency: every UPDATE and DELETE of an account checks and bumps `version`.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "accounts")]
+pub struct Account {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub owner: String,
+    pub balance: i64,
+    #[orm(version)]
+    pub version: i64,
 }
 
 /// UUID keys generated client-side, and a self-reference.
@@ -143,6 +157,7 @@ pub struct AllTypes {
 pub fn all_tables() -> Vec<&'static orm::TableSchema> {
     vec![
         User::TABLE,
+        Account::TABLE,
         Post::TABLE,
         Category::TABLE,
         Author::TABLE,

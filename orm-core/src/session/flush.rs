@@ -433,26 +433,57 @@ impl Session {
                         let t = obj.table();
                         let mut params: Vec<Value> =
                             mask.iter().map(|i| obj.column_value(i)).collect();
+                        // `#[orm(version)]`: SET version = read + 1 … WHERE … AND version = read.
+                        let version = match t.version_column {
+                            Some(v) => Some((v, obj.column_value(v), next_version(t, v, obj)?)),
+                            None => None,
+                        };
+                        if let Some((_, _, next)) = &version {
+                            params.push(next.clone());
+                        }
                         let key = obj.key_values().unwrap_or_default();
                         params.extend(key.iter().cloned());
+                        if let Some((_, read, _)) = &version {
+                            params.push(read.clone());
+                        }
                         let sql = self.cached_sql(t, StmtKind::Update, mask, || {
-                            let set = mask
+                            let mut set: Vec<(&'static str, Expr)> = mask
                                 .iter()
                                 .filter_map(|i| t.columns.get(i))
                                 .map(|c| (c.name, Expr::Value(Value::Null)))
                                 .collect();
+                            let mut filter = key_filter(t);
+                            if let Some(c) = t.version_column.and_then(|v| t.columns.get(v)) {
+                                set.push((c.name, Expr::Value(Value::Null)));
+                                filter = filter.and(Expr::binary(
+                                    Expr::Column { table: t.name, name: c.name },
+                                    crate::statement::BinaryOp::Eq,
+                                    Expr::Value(Value::Null),
+                                ));
+                            }
                             dialect
-                                .update(&Update { table: t.name, set, filter: Some(key_filter(t)) })
+                                .update(&Update { table: t.name, set, filter: Some(filter) })
                                 .map(|r| r.sql)
                         })?;
                         let conn = Self::conn_of(&self.engine, &mut self.conn)?;
                         let changed = self.engine.run_execute(conn, &sql, &params)?;
                         if changed == 0 {
-                            return Err(Error::StaleData(format!(
-                                "UPDATE of {} with key {:?} matched no row: it was deleted \
-                                 since this session read it",
-                                t.name, key
-                            )));
+                            return Err(Error::StaleData(match &version {
+                                Some((_, read, _)) => format!(
+                                    "UPDATE of {} with key {key:?} at version {read:?} matched no \
+                                     row: another writer changed or deleted it since this copy \
+                                     was read",
+                                    t.name
+                                ),
+                                None => format!(
+                                    "UPDATE of {} with key {key:?} matched no row: it was deleted \
+                                     since this session read it",
+                                    t.name
+                                ),
+                            }));
+                        }
+                        if let Some((v, _, next)) = version {
+                            self.set_logged(n, v, next, out)?;
                         }
                     }
                     out.written.push(n.clone());
@@ -462,6 +493,32 @@ impl Session {
                 Step::Delete(index) => {
                     let d = &self.deletes[*index];
                     let (table, relations, key) = (d.table, d.relations, d.key_values.clone());
+                    let version = d.version.clone();
+                    if let (Some(read), Some(c)) =
+                        (&version, table.version_column.and_then(|v| table.columns.get(v)))
+                    {
+                        // Check the version first, taking the row's lock (an UPDATE that sets
+                        // nothing new), so no writer slips in before the DELETE: a stale DELETE
+                        // cascades to nothing.
+                        let column = Expr::Column { table: table.name, name: c.name };
+                        let r = dialect.update(&Update {
+                            table: table.name,
+                            set: vec![(c.name, column.clone())],
+                            filter: Some(pk_equals(table, &key).and(Expr::binary(
+                                column,
+                                crate::statement::BinaryOp::Eq,
+                                Expr::Value(read.clone()),
+                            ))),
+                        })?;
+                        let found = self.exec(&r.sql, &r.params)?;
+                        if found == 0 {
+                            return Err(Error::StaleData(format!(
+                                "DELETE of {} with key {key:?} at version {read:?} matched no \
+                                 row: another writer changed or deleted it since it was read",
+                                table.name
+                            )));
+                        }
+                    }
                     self.cascade_delete(table, relations, None, vec![key], out)?;
                     out.deletes_done.push(*index);
                 }
@@ -710,6 +767,21 @@ impl Session {
             i += 1;
             keep
         });
+    }
+}
+
+/// The next value of a `#[orm(version)]` column: the one read, plus one.
+fn next_version(t: &'static TableSchema, v: usize, obj: &dyn AnyModel) -> Result<Value> {
+    match obj.column_value(v) {
+        Value::Int(i) => i
+            .checked_add(1)
+            .map(Value::Int)
+            .ok_or_else(|| Error::InvalidUse(format!("{}: the version column overflows", t.name))),
+        other => Err(Error::InvalidUse(format!(
+            "{}: the version column holds {}, not an integer",
+            t.name,
+            other.kind()
+        ))),
     }
 }
 
