@@ -96,13 +96,18 @@ fn main() -> orm::Result<()> {
     let found = s.query::<User>().filter_by(User::username, "admin").one()?;
     println!("filter_by(username = admin) -> id {}", found.id);
 
-    // Update one column: only that column is written.
-    let mut guest_user = s.query::<User>().filter(User::username.eq("guest")).one()?;
-    guest_user.email = "nouvel_email@example.com".into();
-    s.add(guest_user);
+    // Update one column: change the session's own object; only that column is written.
+    if let Some(guest_user) = s.get_mut::<User>(s[guest].id)? {
+        guest_user.email = "nouvel_email@example.com".into();
+    }
+    s.commit()?;
+    // Or change a copy and add it back.
+    let mut guest_copy = s.query::<User>().filter(User::username.eq("guest")).one()?;
+    guest_copy.age = Some(31);
+    s.add(guest_copy);
     s.commit()?;
     let guest_user = s.get::<User>(s[guest].id)?.ok_or(Error::NotFound("guest".into()))?;
-    println!("updated guest's email to {}", guest_user.email);
+    println!("updated guest's email to {}, age {:?}", guest_user.email, guest_user.age);
 
     // Delete: the admin's posts go with it (ON DELETE CASCADE).
     s.delete(&found)?;

@@ -5,8 +5,11 @@
 //! only when all succeeded, so a failed flush leaves both the database and the session as they
 //! were.
 //!
-//! Changes reach the session only through [`Session::add`]: Rust cannot observe field writes, so
-//! after changing a loaded object, `add` it back; the next flush UPDATEs the changed columns only.
+//! Changes reach the session through the objects it holds ([`Session::get_mut`], a handle's
+//! `s[h]`), compared with their snapshots at the next flush, or through [`Session::add`] of a
+//! changed copy; either way the flush UPDATEs the changed columns only. The rules (one state per
+//! identity, no lost or stray write, stale copies, versions, aborted transactions) are stated in
+//! the README's "Sessions" section and held by `tests/unit_of_work.rs`.
 
 use crate::connection::{Connection, Row};
 use crate::engine::{Engine, PooledConnection};
