@@ -5,7 +5,7 @@
 //! object at once), so every change made to objects during a flush is logged and undone if any
 //! statement fails: a failed flush leaves the objects, the session and the database as before.
 
-use super::{key_filter, Maps, Session, Slot, SlotState, StmtKind};
+use super::{key_filter, Maps, Session, Slot, SlotState, StmtKind, Undo};
 use crate::connection::Row;
 use crate::error::{Error, Result};
 use crate::loading::{column_index, keys_in, typed_key, values_at};
@@ -733,8 +733,8 @@ impl Session {
         for n in &out.written {
             let Some(obj) = node(&self.slots, n) else { continue };
             let slot = n.path.is_empty().then_some(n.slot);
-            let undo = obj.record_persisted(&mut self.maps, slot);
-            self.journal.push(undo);
+            let model = obj.record_persisted(&mut self.maps, slot);
+            self.journal.push(Undo::Map(model));
             if n.path.is_empty() {
                 if let Some(s) = self.slots.get_mut(n.slot) {
                     s.state = SlotState::Persistent;
@@ -751,15 +751,18 @@ impl Session {
         }
         for (type_id, key) in out.removed.iter().chain(&out.detached) {
             if let Some(map) = self.maps.get_mut(type_id) {
-                if let Some(undo) = map.remove_values(key) {
-                    self.journal.push(undo);
+                if map.remove_values(key, &mut self.slots) {
+                    self.journal.push(Undo::Map(*type_id));
                 }
             }
         }
         for index in &out.deletes_done {
-            let done = self.deletes[*index].done.clone();
-            let undo = done(&mut self.maps, &mut self.slots);
-            self.journal.push(undo);
+            let d = &self.deletes[*index];
+            if let Some(map) = self.maps.get_mut(&d.type_id) {
+                if map.remove_key(d.key.as_ref(), &mut self.slots) {
+                    self.journal.push(Undo::Map(d.type_id));
+                }
+            }
         }
         let mut i = 0;
         self.deletes.retain(|_| {
