@@ -231,22 +231,34 @@ pub(crate) fn select_in<M: Model, R: Model>(
         }
     }
 
-    // Group by parent key, keeping query order; a target needed twice is copied from its
-    // snapshot (plain structs: each parent owns its targets).
+    // Group by parent key, keeping query order.
     let mut groups: HashMap<KeyValues, Vec<usize>> = HashMap::new();
     let mut pool: Vec<Option<R>> = Vec::with_capacity(found.len());
-    let mut copies: Vec<R::Snapshot> = Vec::with_capacity(found.len());
     for (i, (k, r)) in found.into_iter().enumerate() {
         groups.entry(KeyValues(k)).or_default().push(i);
-        copies.push(r.snapshot());
         pool.push(Some(r));
     }
+    // Plain structs: each parent owns its targets, so a target several parents share (a
+    // belongs_to, a many-to-many) is copied from its snapshot for all but the last.
+    let mut uses = vec![0usize; pool.len()];
+    for idx in parent_keys.iter().flatten().filter_map(|k| groups.get(k)) {
+        for &i in idx {
+            uses[i] += 1;
+        }
+    }
+    let mut take = |i: usize| -> Option<R> {
+        let left = uses.get_mut(i)?;
+        *left = left.saturating_sub(1);
+        let slot = pool.get_mut(i)?;
+        if *left == 0 {
+            slot.take()
+        } else {
+            slot.as_ref().map(|r| R::from_snapshot(&r.snapshot()))
+        }
+    };
     for (parent, key) in parents.iter_mut().zip(parent_keys) {
         let targets: Vec<R> = match key.as_ref().and_then(|k| groups.get(k)) {
-            Some(idx) => idx
-                .iter()
-                .map(|&i| pool[i].take().unwrap_or_else(|| R::from_snapshot(&copies[i])))
-                .collect(),
+            Some(idx) => idx.iter().filter_map(|&i| take(i)).collect(),
             None => Vec::new(),
         };
         if schema.kind.is_many() || schema.kind == RelationKind::HasOne {
