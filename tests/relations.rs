@@ -773,3 +773,71 @@ fn a_cascade_delete_costs_statements_per_level_not_per_row() {
         );
     }
 }
+
+#[test]
+fn a_failed_flush_takes_back_the_keys_it_gave_nested_objects() {
+    for (name, db) in backends() {
+        let mut s = db.session();
+        let mut ann = person("ann");
+        ann.articles = Related::Loaded(vec![Article {
+            notes: Related::Loaded(vec![note("n1"), note("n2")]),
+            ..article("one")
+        }]);
+        s.add(ann);
+        s.commit().unwrap();
+
+        // A new article with new notes, and a note removed from a collection that may not
+        // orphan it (its key cannot be NULL): the error comes after every INSERT ran.
+        let mut s = db.session();
+        let mut ann = s.query::<Person>().one().unwrap();
+        s.load_related(&mut ann, Person::articles.then(Article::notes)).unwrap();
+        if let Related::Loaded(list) = &mut ann.articles {
+            if let Related::Loaded(notes) = &mut list[0].notes {
+                notes.pop();
+            }
+            list.push(Article {
+                notes: Related::Loaded(vec![note("x"), note("y")]),
+                ..article("two")
+            });
+        }
+        let h = s.add(ann);
+        let err = s.commit().unwrap_err();
+        assert!(matches!(err, Error::InvalidUse(_)), "{name}: {err:?}");
+        let two = &s[h].articles.get().unwrap()[1];
+        assert_eq!((two.id, two.author_id), (0, 0), "{name}: the new article as it was");
+        let notes = two.notes.get().unwrap();
+        assert!(notes.iter().all(|n| (n.id, n.article_id) == (0, 0)), "{name}: {notes:?}");
+        assert_eq!(db.session().query::<Article>().count().unwrap(), 1, "{name}");
+        assert_eq!(db.session().query::<Note>().count().unwrap(), 2, "{name}");
+    }
+}
+
+#[test]
+fn an_object_moved_to_another_loaded_collection_is_no_orphan() {
+    for (name, db) in backends() {
+        let mut s = db.session();
+        let mut ann = person("ann");
+        ann.articles = Related::Loaded(vec![article("moving"), article("staying")]);
+        s.add(ann);
+        s.add(person("bob"));
+        s.commit().unwrap();
+
+        // delete_orphan on both sides: the article leaves ann's collection for bob's.
+        let mut s = db.session();
+        let mut people = s.query::<Person>().order_by(Person::name.asc()).all().unwrap();
+        s.load_related_all(&mut people, Person::articles).unwrap();
+        let [ann, bob] = &mut people[..] else { panic!("two people") };
+        if let (Related::Loaded(from), Related::Loaded(to)) = (&mut ann.articles, &mut bob.articles)
+        {
+            let at = from.iter().position(|a| a.title == "moving").unwrap();
+            to.push(from.remove(at));
+        }
+        let bob_id = bob.id;
+        s.add_all(people);
+        s.commit().unwrap();
+        let moved =
+            db.session().query::<Article>().filter(Article::title.eq("moving")).one().unwrap();
+        assert_eq!(moved.author_id, bob_id, "{name}");
+        assert_eq!(db.session().query::<Article>().count().unwrap(), 2, "{name}");
+    }
+}

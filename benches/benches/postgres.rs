@@ -1,7 +1,9 @@
 //! The ORM against the `postgres` driver on the same tables of the PostgreSQL test server
 //! (`ORM_TEST_POSTGRES_URL`, or a throwaway cluster this process starts; see
 //! `orm::testing::postgres_server`). Each criterion group holds the raw driver and the ORM side
-//! by side, so their ratio reads directly. `cargo bench -p orm-benches --bench postgres`.
+//! by side, so their ratio reads directly; the graph workloads (6 and 7) time the ORM alone at
+//! several sizes, to show how its cost per object grows.
+//! `cargo bench -p orm-benches --bench postgres`.
 
 mod common;
 
@@ -225,9 +227,38 @@ fn writes(c: &mut Criterion) {
     g.finish();
 }
 
+/// Workloads 6 and 7, each in a schema of its own; the loading one holds the largest size,
+/// seeded by SQL (one statement per table).
+fn graphs(c: &mut Criterion) {
+    let tables = [Playlist::TABLE, Track::TABLE];
+    let flush_db = orm::testing::postgres_database_with(&tables).expect("PostgreSQL test server");
+    let load_db = orm::testing::postgres_database_with(&tables).expect("PostgreSQL test server");
+    let parents = LOAD_PARENTS[LOAD_PARENTS.len() - 1];
+    let children = parents * CHILDREN_PER_PARENT;
+    let mut s = load_db.session();
+    s.sql(&format!(
+        "INSERT INTO bench_playlists (id, name) \
+         SELECT i, 'playlist-' || i FROM generate_series(1, {parents}) AS i"
+    ))
+    .execute()
+    .expect("seed parents");
+    s.sql(&format!(
+        "INSERT INTO bench_tracks (id, playlist_id, title, position) \
+         SELECT i, (i - 1) / {CHILDREN_PER_PARENT} + 1, 'track-' || i, (i - 1) % \
+         {CHILDREN_PER_PARENT} FROM generate_series(1, {children}) AS i"
+    ))
+    .execute()
+    .expect("seed children");
+    s.sql("ANALYZE bench_playlists").execute().expect("analyze");
+    s.sql("ANALYZE bench_tracks").execute().expect("analyze");
+    s.commit().expect("seed");
+    graph_groups(c, "postgres", &flush_db, &load_db);
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     reads(&mut c);
     writes(&mut c);
+    graphs(&mut c);
     c.final_summary();
 }

@@ -1,6 +1,7 @@
 //! The ORM against rusqlite on the same data: reads on in-memory databases, writes on files in
 //! a temporary folder. Each criterion group holds the raw driver and the ORM side by side, so
-//! their ratio reads directly. `cargo bench -p orm-benches --bench sqlite`.
+//! their ratio reads directly; the graph workloads (6 and 7) time the ORM alone at several sizes,
+//! to show how its cost per object grows. `cargo bench -p orm-benches --bench sqlite`.
 
 mod common;
 
@@ -292,9 +293,39 @@ fn writes(c: &mut Criterion) {
     g.finish();
 }
 
+/// Workloads 6 and 7 on in-memory databases; the loading one holds the largest size, seeded
+/// by SQL (one statement per table).
+fn graphs(c: &mut Criterion) {
+    let tables = [Playlist::TABLE, Track::TABLE];
+    let flush_db = Database::connect("sqlite::memory:").expect("connect");
+    flush_db.create_tables(&tables).expect("create tables");
+    let load_db = Database::connect("sqlite::memory:").expect("connect");
+    load_db.create_tables(&tables).expect("create tables");
+    let parents = LOAD_PARENTS[LOAD_PARENTS.len() - 1];
+    let children = parents * CHILDREN_PER_PARENT;
+    let mut s = load_db.session();
+    s.sql(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {parents}) \
+         INSERT INTO bench_playlists (id, name) SELECT i, 'playlist-' || i FROM n"
+    ))
+    .execute()
+    .expect("seed parents");
+    s.sql(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {children}) \
+         INSERT INTO bench_tracks (id, playlist_id, title, position) \
+         SELECT i, (i - 1) / {CHILDREN_PER_PARENT} + 1, 'track-' || i, (i - 1) % \
+         {CHILDREN_PER_PARENT} FROM n"
+    ))
+    .execute()
+    .expect("seed children");
+    s.commit().expect("seed");
+    graph_groups(c, "sqlite", &flush_db, &load_db);
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     reads(&mut c);
     writes(&mut c);
+    graphs(&mut c);
     c.final_summary();
 }

@@ -12,7 +12,7 @@ use crate::schema::TableSchema;
 use crate::session::{Session, Tracking};
 use crate::statement::{BinaryOp, Expr, Join, JoinKind, OrderBy, Select};
 use crate::value::{KeyValues, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How many parent keys one IN list carries; more parents take more queries.
 const KEYS_PER_QUERY: usize = 5000;
@@ -159,14 +159,14 @@ pub(crate) fn select_in<M: Model, R: Model>(
     let target = (schema.target_schema)();
     let source_idx: Vec<usize> =
         schema.source_columns.iter().map(|c| column_index(M::TABLE, c)).collect::<Result<_>>()?;
-    let parent_keys: Vec<Option<Vec<Value>>> =
-        parents.iter().map(|p| values_at(&**p, &source_idx)).collect();
-    let mut distinct: Vec<Vec<Value>> = Vec::new();
-    for k in parent_keys.iter().flatten() {
-        if !distinct.contains(k) {
-            distinct.push(k.clone());
-        }
-    }
+    let parent_keys: Vec<Option<KeyValues>> =
+        parents.iter().map(|p| values_at(&**p, &source_idx).map(KeyValues)).collect();
+    // Each key once, in the parents' order; hashed, so a key costs the same however many
+    // parents there are.
+    let mut seen: HashSet<&KeyValues> = HashSet::with_capacity(parent_keys.len());
+    let distinct: Vec<Vec<Value>> =
+        parent_keys.iter().flatten().filter(|k| seen.insert(*k)).map(|k| k.0.clone()).collect();
+    drop(seen);
 
     // Each loaded target, with the parent key it belongs to.
     let mut found: Vec<(Vec<Value>, R)> = Vec::new();
@@ -231,31 +231,41 @@ pub(crate) fn select_in<M: Model, R: Model>(
         }
     }
 
-    // Group by parent key, keeping query order; a target needed twice is copied from its
-    // snapshot (plain structs: each parent owns its targets).
+    // Group by parent key, keeping query order.
     let mut groups: HashMap<KeyValues, Vec<usize>> = HashMap::new();
-    for (i, (k, _)) in found.iter().enumerate() {
-        groups.entry(KeyValues(k.clone())).or_default().push(i);
-    }
     let mut pool: Vec<Option<R>> = Vec::with_capacity(found.len());
-    let mut copies: Vec<R::Snapshot> = Vec::with_capacity(found.len());
-    for (_, r) in found {
-        copies.push(r.snapshot());
+    for (i, (k, r)) in found.into_iter().enumerate() {
+        groups.entry(KeyValues(k)).or_default().push(i);
         pool.push(Some(r));
     }
+    // Plain structs: each parent owns its targets, so a target several parents share (a
+    // belongs_to, a many-to-many) is copied from its snapshot for all but the last.
+    let mut uses = vec![0usize; pool.len()];
+    for idx in parent_keys.iter().flatten().filter_map(|k| groups.get(k)) {
+        for &i in idx {
+            uses[i] += 1;
+        }
+    }
+    let mut take = |i: usize| -> Option<R> {
+        let left = uses.get_mut(i)?;
+        *left = left.saturating_sub(1);
+        let slot = pool.get_mut(i)?;
+        if *left == 0 {
+            slot.take()
+        } else {
+            slot.as_ref().map(|r| R::from_snapshot(&r.snapshot()))
+        }
+    };
     for (parent, key) in parents.iter_mut().zip(parent_keys) {
-        let targets: Vec<R> = match key.as_ref().and_then(|k| groups.get(&KeyValues(k.clone()))) {
-            Some(idx) => idx
-                .iter()
-                .map(|&i| pool[i].take().unwrap_or_else(|| R::from_snapshot(&copies[i])))
-                .collect(),
+        let targets: Vec<R> = match key.as_ref().and_then(|k| groups.get(k)) {
+            Some(idx) => idx.iter().filter_map(|&i| take(i)).collect(),
             None => Vec::new(),
         };
         if schema.kind.is_many() || schema.kind == RelationKind::HasOne {
             if let Some(k) = &key {
                 let child_keys =
                     targets.iter().filter_map(|t| t.key().map(|k| R::key_values(&k))).collect();
-                session.record_collection(M::TABLE_NAME, k.clone(), schema.name, child_keys);
+                session.record_collection(M::TABLE_NAME, k.0.clone(), schema.name, child_keys);
             }
         }
         if targets.is_empty() && schema.kind == RelationKind::BelongsTo && key.is_none() {

@@ -1,8 +1,8 @@
-//! What the SQLite and PostgreSQL benchmarks share: the model, its rows, the sizes of the
+//! What the SQLite and PostgreSQL benchmarks share: the models, their rows, the sizes of the
 //! workloads, and the criterion settings of a group.
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, SamplingMode};
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use orm::prelude::*;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,14 @@ pub const NAME_PATTERN: &str = "user-1%";
 /// The filtered query's limit.
 pub const LIMIT: i64 = 50;
 
+/// Children per parent in the flush of one parent with new children (workload 6).
+pub const FLUSH_CHILDREN: [usize; 4] = [1_000, 2_000, 4_000, 8_000];
+/// Parents loaded with their children (workload 7), each parent holding
+/// [`CHILDREN_PER_PARENT`] children.
+pub const LOAD_PARENTS: [i64; 3] = [100, 1_000, 10_000];
+/// Children of each parent in the eager-loading table (workload 7).
+pub const CHILDREN_PER_PARENT: i64 = 10;
+
 /// The benchmarked model: an integer key, two strings, a nullable integer, a timestamp and a
 /// flag. The raw baselines decode into the same struct.
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -33,6 +41,41 @@ pub struct Item {
     pub score: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub active: bool,
+}
+
+/// The parent of the graph workloads (6 and 7): a playlist saves its tracks with it.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "bench_playlists")]
+pub struct Playlist {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    #[orm(has_many(foreign_key = playlist_id, cascade = "all"))]
+    pub tracks: Related<Vec<Track>>,
+}
+
+/// The child of the graph workloads; indexed by parent, as a loaded collection would be.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "bench_tracks")]
+pub struct Track {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(references = Playlist, index)]
+    pub playlist_id: i64,
+    pub title: String,
+    pub position: i32,
+}
+
+/// A new playlist holding `n` new tracks (workload 6).
+pub fn playlist_with_tracks(n: usize) -> Playlist {
+    let tracks = (0..n)
+        .map(|i| Track {
+            title: format!("track-{i}"),
+            position: i32::try_from(i).unwrap_or(i32::MAX),
+            ..Default::default()
+        })
+        .collect();
+    Playlist { name: format!("{n} tracks"), tracks: Related::Loaded(tracks), ..Default::default() }
 }
 
 /// Row `i` (from 1) of the seed data, not yet saved (`id` 0). Its key will be `i`.
@@ -86,4 +129,109 @@ pub fn timed<S, T, R>(
         drop(std::hint::black_box(out));
     }
     total
+}
+
+/// Empties the graph workloads' tables (between iterations, outside the timing).
+pub fn reset_graph(db: &Database) {
+    let mut s = db.session();
+    s.sql("DELETE FROM bench_tracks").execute().expect("reset tracks");
+    s.sql("DELETE FROM bench_playlists").execute().expect("reset playlists");
+    s.commit().expect("reset");
+}
+
+/// Workload 6: one new parent with its new children, added and committed. Returns the session,
+/// to be dropped outside the timing.
+pub fn commit_graph(db: &Database, p: Playlist) -> Session {
+    let mut s = db.session();
+    s.add(p);
+    s.commit().expect("commit graph");
+    s
+}
+
+/// Workload 7, selectin: the first `n` parents, their children with one more query.
+pub fn load_selectin(db: &Database, n: i64) -> Vec<Playlist> {
+    db.session()
+        .query::<Playlist>()
+        .filter(Playlist::id.le(n))
+        .load(Playlist::tracks)
+        .all()
+        .expect("selectin load")
+}
+
+/// Workload 7, joined: the first `n` parents and their children in one LEFT JOIN.
+pub fn load_joined(db: &Database, n: i64) -> Vec<Playlist> {
+    db.session()
+        .query::<Playlist>()
+        .filter(Playlist::id.le(n))
+        .load_joined(Playlist::tracks)
+        .all()
+        .expect("joined load")
+}
+
+/// Checks workload 6 once before timing it: every child saved, with its parent's key.
+pub fn check_commit_graph(db: &Database) {
+    reset_graph(db);
+    drop(commit_graph(db, playlist_with_tracks(10)));
+    let mut s = db.session();
+    let parent = s.query::<Playlist>().one().expect("one parent");
+    let children = s.query::<Track>().all().expect("children");
+    assert_eq!(children.len(), 10);
+    assert!(children.iter().all(|t| t.playlist_id == parent.id));
+    reset_graph(db);
+}
+
+/// Checks workload 7 once before timing it: both loaders give every parent its children.
+pub fn check_loads(db: &Database) {
+    let n = LOAD_PARENTS[0];
+    let selectin = load_selectin(db, n);
+    assert_eq!(selectin.len(), usize::try_from(n).unwrap_or(0));
+    for p in &selectin {
+        let tracks = p.tracks.get().expect("tracks loaded");
+        assert_eq!(tracks.len(), usize::try_from(CHILDREN_PER_PARENT).unwrap_or(0));
+        assert!(tracks.iter().all(|t| t.playlist_id == p.id));
+    }
+    let joined = load_joined(db, n);
+    assert_eq!(joined, selectin);
+    for (a, b) in joined.iter().zip(&selectin) {
+        assert_eq!(a.tracks.get().expect("joined"), b.tracks.get().expect("selectin"));
+    }
+}
+
+/// Workloads 6 (`<backend>/6 ...`) and 7 (`<backend>/7 ...`) on `flush_db` (empty graph
+/// tables) and `load_db` (the largest [`LOAD_PARENTS`] with their children). Throughput counts
+/// children, so criterion's elements per second read as the cost per object.
+pub fn graph_groups(c: &mut Criterion, backend: &str, flush_db: &Database, load_db: &Database) {
+    check_commit_graph(flush_db);
+    check_loads(load_db);
+
+    let mut g = group(c, &format!("{backend}/6 commit one parent with n new children"));
+    for n in FLUSH_CHILDREN {
+        g.throughput(Throughput::Elements(u64::try_from(n).unwrap_or(0)));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
+            b.iter_custom(|iters| {
+                timed(
+                    iters,
+                    &mut (),
+                    |_| {
+                        reset_graph(flush_db);
+                        playlist_with_tracks(n)
+                    },
+                    |_, p| commit_graph(flush_db, p),
+                )
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = group(c, &format!("{backend}/7 load n parents with 10 children each"));
+    for n in LOAD_PARENTS {
+        g.throughput(Throughput::Elements(u64::try_from(n * CHILDREN_PER_PARENT).unwrap_or(0)));
+        g.bench_with_input(BenchmarkId::new("selectin", n), &n, |b, &n| {
+            b.iter(|| load_selectin(load_db, n))
+        });
+        g.bench_with_input(BenchmarkId::new("joined", n), &n, |b, &n| {
+            b.iter(|| load_joined(load_db, n))
+        });
+    }
+    g.finish();
 }
