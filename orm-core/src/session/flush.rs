@@ -151,7 +151,8 @@ pub(super) enum Step {
     /// INSERTs of one table, nodes ascending (tree preorder), so that one walk of the objects
     /// reaches them all.
     Insert(Vec<NodeId>),
-    Update(NodeRef),
+    /// UPDATEs of one table, nodes ascending, reached in one walk like the INSERTs.
+    Update(Vec<NodeId>),
     /// Loaded collections (parent, relationship) that differ from their snapshots: association
     /// rows to write (many-to-many), children removed to delete or detach (one-to-many), and
     /// the new snapshots.
@@ -177,29 +178,6 @@ pub(super) struct Outcome {
     collections: Vec<(super::CollectionKey, Vec<Vec<Value>>)>,
     /// Pending deletes that ran.
     deletes_done: Vec<usize>,
-}
-
-/// One object, found on its own: costs the length of every collection on its path.
-fn node_at<'a>(slots: &'a [Slot], table: &NodeTable, id: NodeId) -> Option<&'a dyn AnyModel> {
-    let mut cur: &'a dyn AnyModel = slots.get(table.nodes.get(id)?.slot)?.obj.as_deref()?;
-    for (rel, i) in table.path(id) {
-        cur = cur.related(rel)?.into_iter().nth(i)?;
-    }
-    Some(cur)
-}
-
-fn node<'a>(slots: &'a [Slot], n: &NodeRef) -> Option<&'a dyn AnyModel> {
-    node_at(slots, &n.table, n.id)
-}
-
-fn node_mut<'a>(slots: &'a mut [Slot], n: &NodeRef) -> Option<&'a mut dyn AnyModel> {
-    let table = &n.table;
-    let mut cur: &'a mut dyn AnyModel =
-        slots.get_mut(table.nodes.get(n.id)?.slot)?.obj.as_deref_mut()?;
-    for (rel, i) in table.path(n.id) {
-        cur = cur.related_mut(rel)?.into_iter().nth(i)?;
-    }
-    Some(cur)
 }
 
 /// Every node's object, in one walk that lists each collection once. Valid until an object
@@ -316,10 +294,6 @@ fn visit(
 
 fn missing_node(table: &NodeTable, id: NodeId) -> Error {
     Error::InvalidUse(format!("object {:?} left the session during flush", Where(table, id)))
-}
-
-fn missing(n: &NodeRef) -> Error {
-    missing_node(&n.table, n.id)
 }
 
 /// A value that can be written back with `set_column` (JSON, enums and arrays as their text).
@@ -511,6 +485,7 @@ impl Session {
             for run in ascending_runs(inserts) {
                 steps.push(Step::Insert(run));
             }
+            let mut updates = Vec::new();
             for id in of_table(t, false) {
                 let obj =
                     objs.get(id).copied().flatten().ok_or_else(|| missing_node(&table, id))?;
@@ -522,8 +497,11 @@ impl Session {
                     None => None,
                 };
                 if self.update_needed(obj, from.as_ref())? {
-                    steps.push(Step::Update(NodeRef { id, table: table.clone() }));
+                    updates.push(id);
                 }
+            }
+            if !updates.is_empty() {
+                steps.push(Step::Update(updates));
             }
         }
 
@@ -650,24 +628,6 @@ impl Session {
         Some((obj.table().name, KeyValues(key), schema.name))
     }
 
-    /// Sets the foreign keys of one object (before its UPDATE), logging the old values.
-    fn propagate_keys(&mut self, n: &NodeRef, out: &mut Outcome) -> Result<()> {
-        let from = match n.table.parent(n.id) {
-            Some((p, rel)) => {
-                let parent =
-                    node_at(&self.slots, &n.table, p).ok_or_else(|| missing_node(&n.table, p))?;
-                from_parent(parent, rel)?
-            }
-            None => None,
-        };
-        let obj = node_mut(&mut self.slots, n).ok_or_else(|| missing(n))?;
-        for (ci, v) in fk_assignments(obj, from.as_ref())? {
-            let v = v.ok_or_else(|| no_parent_key(&n.table, n.id))?;
-            set_logged(obj, n.id, ci, v, out)?;
-        }
-        Ok(())
-    }
-
     /// Runs the planned statements, logging every change to objects in `out`.
     pub(super) fn run_steps(&mut self, plan: &Plan, out: &mut Outcome) -> Result<()> {
         out.table = plan.table.clone();
@@ -675,70 +635,7 @@ impl Session {
         for step in &plan.steps {
             match step {
                 Step::Insert(run) => self.run_inserts(&plan.table, run, out)?,
-                Step::Update(n) => {
-                    self.propagate_keys(n, out)?;
-                    let obj = node(&self.slots, n).ok_or_else(|| missing(n))?;
-                    let mask = obj.update_mask(&self.maps);
-                    if !mask.is_empty() {
-                        let t = obj.table();
-                        let mut params: Vec<Value> =
-                            mask.iter().map(|i| obj.column_value(i)).collect();
-                        // `#[orm(version)]`: SET version = read + 1 … WHERE … AND version = read.
-                        let version = match t.version_column {
-                            Some(v) => Some((v, obj.column_value(v), next_version(t, v, obj)?)),
-                            None => None,
-                        };
-                        if let Some((_, _, next)) = &version {
-                            params.push(next.clone());
-                        }
-                        let key = obj.key_values().unwrap_or_default();
-                        params.extend(key.iter().cloned());
-                        if let Some((_, read, _)) = &version {
-                            params.push(read.clone());
-                        }
-                        let sql = self.cached_sql(t, StmtKind::Update, mask, || {
-                            let mut set: Vec<(&'static str, Expr)> = mask
-                                .iter()
-                                .filter_map(|i| t.columns.get(i))
-                                .map(|c| (c.name, Expr::Value(Value::Null)))
-                                .collect();
-                            let mut filter = key_filter(t);
-                            if let Some(c) = t.version_column.and_then(|v| t.columns.get(v)) {
-                                set.push((c.name, Expr::Value(Value::Null)));
-                                filter = filter.and(Expr::binary(
-                                    Expr::Column { table: t.name, name: c.name },
-                                    crate::statement::BinaryOp::Eq,
-                                    Expr::Value(Value::Null),
-                                ));
-                            }
-                            dialect
-                                .update(&Update { table: t.name, set, filter: Some(filter) })
-                                .map(|r| r.sql)
-                        })?;
-                        let conn = Self::conn_of(&self.engine, &mut self.conn)?;
-                        let changed = self.engine.run_execute(conn, &sql, &params)?;
-                        if changed == 0 {
-                            return Err(Error::StaleData(match &version {
-                                Some((_, read, _)) => format!(
-                                    "UPDATE of {} with key {key:?} at version {read:?} matched no \
-                                     row: another writer changed or deleted it since this copy \
-                                     was read",
-                                    t.name
-                                ),
-                                None => format!(
-                                    "UPDATE of {} with key {key:?} matched no row: it was deleted \
-                                     since this session read it",
-                                    t.name
-                                ),
-                            }));
-                        }
-                        if let Some((v, _, next)) = version {
-                            let obj = node_mut(&mut self.slots, n).ok_or_else(|| missing(n))?;
-                            set_logged(obj, n.id, v, next, out)?;
-                        }
-                    }
-                    out.written.push(n.clone());
-                }
+                Step::Update(run) => self.run_updates(&plan.table, run, out)?,
                 Step::Collections(list) => self.run_collections(&plan.table, list, out)?,
                 Step::Delete(index) => {
                     let d = &self.deletes[*index];
@@ -780,6 +677,87 @@ impl Session {
     fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let conn = Self::conn_of(&self.engine, &mut self.conn)?;
         self.engine.run_execute(conn, sql, params)
+    }
+
+    /// UPDATEs the changed columns of each object of `run` (after giving it the foreign keys
+    /// its parent or belongs_to targets hold), reaching them all in one walk. On a model with
+    /// `#[orm(version)]` the UPDATE checks and bumps the version. No row matched is
+    /// [`Error::StaleData`].
+    fn run_updates(
+        &mut self,
+        table: &Arc<NodeTable>,
+        run: &[NodeId],
+        out: &mut Outcome,
+    ) -> Result<()> {
+        let engine = &self.engine;
+        let dialect = engine.dialect();
+        let conn_slot = &mut self.conn;
+        let maps = &self.maps;
+        visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
+            for (col, v) in fk_assignments(obj, from)? {
+                let v = v.ok_or_else(|| no_parent_key(table, id))?;
+                set_logged(obj, id, col, v, out)?;
+            }
+            let mask = obj.update_mask(maps);
+            if !mask.is_empty() {
+                let t = obj.table();
+                let mut params: Vec<Value> = mask.iter().map(|i| obj.column_value(i)).collect();
+                // `#[orm(version)]`: SET version = read + 1 … WHERE … AND version = read.
+                let version = match t.version_column {
+                    Some(v) => Some((v, obj.column_value(v), next_version(t, v, obj)?)),
+                    None => None,
+                };
+                if let Some((_, _, next)) = &version {
+                    params.push(next.clone());
+                }
+                let key = obj.key_values().unwrap_or_default();
+                params.extend(key.iter().cloned());
+                if let Some((_, read, _)) = &version {
+                    params.push(read.clone());
+                }
+                // As `Session::cached_sql`, whose `&self` the walk's borrow of the slots excludes.
+                let sql = engine.cached_sql((t.name, StmtKind::Update as u8, mask), || {
+                    let mut set: Vec<(&'static str, Expr)> = mask
+                        .iter()
+                        .filter_map(|i| t.columns.get(i))
+                        .map(|c| (c.name, Expr::Value(Value::Null)))
+                        .collect();
+                    let mut filter = key_filter(t);
+                    if let Some(c) = t.version_column.and_then(|v| t.columns.get(v)) {
+                        set.push((c.name, Expr::Value(Value::Null)));
+                        filter = filter.and(Expr::binary(
+                            Expr::Column { table: t.name, name: c.name },
+                            crate::statement::BinaryOp::Eq,
+                            Expr::Value(Value::Null),
+                        ));
+                    }
+                    dialect
+                        .update(&Update { table: t.name, set, filter: Some(filter) })
+                        .map(|r| r.sql)
+                })?;
+                let conn = Session::conn_of(engine, conn_slot)?;
+                let changed = engine.run_execute(conn, &sql, &params)?;
+                if changed == 0 {
+                    return Err(Error::StaleData(match &version {
+                        Some((_, read, _)) => format!(
+                            "UPDATE of {} with key {key:?} at version {read:?} matched no row: \
+                             another writer changed or deleted it since this copy was read",
+                            t.name
+                        ),
+                        None => format!(
+                            "UPDATE of {} with key {key:?} matched no row: it was deleted since \
+                             this session read it",
+                            t.name
+                        ),
+                    }));
+                }
+                if let Some((v, _, next)) = version {
+                    set_logged(obj, id, v, next, out)?;
+                }
+            }
+            out.written.push(NodeRef { id, table: table.clone() });
+            Ok(())
+        })
     }
 
     /// Runs INSERTs of one table (nodes ascending) in one walk of the objects: each object gets
