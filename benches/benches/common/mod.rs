@@ -148,6 +148,18 @@ pub fn commit_graph(db: &Database, p: Playlist) -> Session {
     s
 }
 
+/// Workload 6b's setup: the parent loaded with its children, every child's title changed.
+pub fn loaded_and_changed(db: &Database) -> (Session, Playlist) {
+    let mut s = db.session();
+    let mut p = s.query::<Playlist>().load(Playlist::tracks).one().expect("the parent");
+    if let Related::Loaded(tracks) = &mut p.tracks {
+        for t in tracks.iter_mut() {
+            t.title.push_str(" (changed)");
+        }
+    }
+    (s, p)
+}
+
 /// Workload 7, selectin: the first `n` parents, their children with one more query.
 pub fn load_selectin(db: &Database, n: i64) -> Vec<Playlist> {
     db.session()
@@ -217,6 +229,30 @@ pub fn graph_groups(c: &mut Criterion, backend: &str, flush_db: &Database, load_
                         playlist_with_tracks(n)
                     },
                     |_, p| commit_graph(flush_db, p),
+                )
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = group(c, &format!("{backend}/6b commit one loaded parent with n changed children"));
+    for n in FLUSH_CHILDREN {
+        g.throughput(Throughput::Elements(u64::try_from(n).unwrap_or(0)));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {
+            b.iter_custom(|iters| {
+                timed(
+                    iters,
+                    &mut (),
+                    |_| {
+                        reset_graph(flush_db);
+                        drop(commit_graph(flush_db, playlist_with_tracks(n)));
+                        loaded_and_changed(flush_db)
+                    },
+                    |_, (mut s, p)| {
+                        s.add(p);
+                        s.commit().expect("commit changes");
+                        s
+                    },
                 )
             })
         });
