@@ -8,10 +8,10 @@ use crate::connection::Row;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::relation::{Relation, RelationKind};
-use crate::schema::TableSchema;
-use crate::session::{Session, Tracking};
-use crate::statement::{BinaryOp, Expr, Join, JoinKind, OrderBy, Select};
-use crate::value::{KeyValues, Value};
+use crate::schema::column_index;
+use crate::session::{values_at, Session, Tracking};
+use crate::statement::{join_on, keys_in, select_target, Expr, Join, JoinKind};
+use crate::value::{typed_key, KeyValues, Value};
 use std::collections::{HashMap, HashSet};
 
 /// How many parent keys one IN list carries; more parents take more queries.
@@ -53,99 +53,6 @@ impl<M: Model, R: Model> Relation<M, R> {
     /// This relationship, then `next` from each of its targets.
     pub fn then<B: LoadPath<R>>(self, next: B) -> Then<M, R, B> {
         Then { first: self, next }
-    }
-}
-
-/// The index of column `name` in `table`.
-pub(crate) fn column_index(table: &TableSchema, name: &str) -> Result<usize> {
-    table.columns.iter().position(|c| c.name == name).ok_or_else(|| {
-        Error::InvalidUse(format!(
-            "table {} has no column {name} (named by a relationship)",
-            table.name
-        ))
-    })
-}
-
-/// The values of columns `idx` of an object, or `None` when any is NULL (no key to match).
-pub(crate) fn values_at(obj: &dyn crate::session::AnyModel, idx: &[usize]) -> Option<Vec<Value>> {
-    let v: Vec<Value> = idx.iter().map(|&i| obj.column_value(i)).collect();
-    (!v.contains(&Value::Null)).then_some(v)
-}
-
-/// Key values read raw from another table's columns (an association table's, or a key query's),
-/// in the form the model's own objects give them (`key_values`), so the two compare equal: a
-/// UUID that SQLite returns as text becomes a UUID, a 0/1 a bool.
-pub(crate) fn typed_key(values: Vec<Value>, types: &[crate::schema::ColumnType]) -> Vec<Value> {
-    use crate::schema::ColumnType;
-    values
-        .into_iter()
-        .zip(types)
-        .map(|(v, ty)| match (v, ty) {
-            (Value::Text(t), ColumnType::Uuid) => {
-                uuid::Uuid::parse_str(&t).map(Value::Uuid).unwrap_or(Value::Text(t))
-            }
-            (Value::Int(i), ColumnType::Boolean) => Value::Bool(i != 0),
-            (v, _) => v,
-        })
-        .collect()
-}
-
-/// `cols IN (keys)`: one column is one IN list (one array on PostgreSQL); several are an OR of
-/// ANDs.
-pub(crate) fn keys_in(table: &'static str, cols: &[&'static str], keys: &[Vec<Value>]) -> Expr {
-    let col = |c: &'static str| Expr::Column { table, name: c };
-    if let [one] = cols {
-        return Expr::InList {
-            expr: Box::new(col(one)),
-            list: keys.iter().filter_map(|k| k.first().cloned()).map(Expr::Value).collect(),
-            negated: false,
-        };
-    }
-    Expr::Or(
-        keys.iter()
-            .map(|k| {
-                Expr::And(
-                    cols.iter()
-                        .zip(k)
-                        .map(|(c, v)| Expr::binary(col(c), BinaryOp::Eq, Expr::Value(v.clone())))
-                        .collect(),
-                )
-            })
-            .collect(),
-    )
-}
-
-/// `SELECT <all columns of t> FROM t`, ordered by its key so collections load in a stable order.
-pub(crate) fn select_target(t: &'static TableSchema) -> Select {
-    let mut sel = crate::session::select_all_of(t);
-    sel.order_by = t
-        .primary_key_columns()
-        .map(|c| OrderBy { expr: Expr::Column { table: t.name, name: c.name }, desc: false })
-        .collect();
-    sel
-}
-
-/// The join condition `left.lcols = right.rcols`.
-pub(crate) fn join_on(
-    left: &'static str,
-    lcols: &[&'static str],
-    right: &'static str,
-    rcols: &[&'static str],
-) -> Expr {
-    let conds: Vec<Expr> = lcols
-        .iter()
-        .zip(rcols)
-        .map(|(l, r)| {
-            Expr::binary(
-                Expr::Column { table: left, name: l },
-                BinaryOp::Eq,
-                Expr::Column { table: right, name: r },
-            )
-        })
-        .collect();
-    match <[Expr; 1]>::try_from(conds) {
-        Ok([one]) => one,
-        Err(many) => Expr::And(many),
     }
 }
 

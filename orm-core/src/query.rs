@@ -4,11 +4,13 @@
 
 use crate::error::{Error, Result};
 use crate::expr::{Assignment, Column, IntoTyped, Operand, Selectable};
-use crate::loading::{join_on, LoadPath};
+use crate::loading::LoadPath;
 use crate::model::Model;
 use crate::relation::{Relation, RelationKind};
-use crate::session::{select_all_of, Session, Tracking};
-use crate::statement::{Delete, Expr, From, Join, JoinKind, OrderBy, Rendered, Select, Update};
+use crate::session::{Session, Tracking};
+use crate::statement::{
+    join_on, select_all_of, Delete, Expr, From, Join, JoinKind, OrderBy, Rendered, Select, Update,
+};
 use crate::value::KeyValues;
 use std::collections::HashMap;
 use std::marker::PhantomData;

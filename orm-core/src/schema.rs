@@ -263,3 +263,13 @@ pub fn sort_by_dependencies(tables: &[&'static TableSchema]) -> Vec<&'static Tab
     }
     out
 }
+
+/// The index of column `name` in `table`.
+pub(crate) fn column_index(table: &TableSchema, name: &str) -> crate::error::Result<usize> {
+    table.columns.iter().position(|c| c.name == name).ok_or_else(|| {
+        crate::error::Error::InvalidUse(format!(
+            "table {} has no column {name} (named by a relationship)",
+            table.name
+        ))
+    })
+}

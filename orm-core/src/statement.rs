@@ -2,6 +2,7 @@
 //! a [`Dialect`](crate::Dialect). Values are never written into SQL text: they stay [`Value`]s and
 //! become bound parameters when rendered.
 
+use crate::schema::TableSchema;
 use crate::value::Value;
 
 /// A binary operator.
@@ -382,4 +383,91 @@ pub struct Rendered {
     pub sql: String,
     /// The parameters.
     pub params: Vec<Value>,
+}
+
+// ----- statement shapes the session and the loaders share ----------------------------------
+
+/// `SELECT <all columns of t> FROM t`.
+pub(crate) fn select_all_of(t: &'static TableSchema) -> Select {
+    let mut sel = Select::from_table(t.name);
+    sel.columns = t.columns.iter().map(|c| Expr::Column { table: t.name, name: c.name }).collect();
+    sel
+}
+
+/// `pk1 = ? AND pk2 = ?` with NULL placeholders, for statements rendered once per model.
+pub(crate) fn key_filter(t: &'static TableSchema) -> Expr {
+    let mut conds: Vec<Expr> = t
+        .primary_key_columns()
+        .map(|c| {
+            Expr::binary(
+                Expr::Column { table: t.name, name: c.name },
+                BinaryOp::Eq,
+                Expr::Value(Value::Null),
+            )
+        })
+        .collect();
+    if conds.len() == 1 {
+        conds.remove(0)
+    } else {
+        Expr::And(conds)
+    }
+}
+
+/// `cols IN (keys)`: one column is one IN list (one array on PostgreSQL); several are an OR of
+/// ANDs.
+pub(crate) fn keys_in(table: &'static str, cols: &[&'static str], keys: &[Vec<Value>]) -> Expr {
+    let col = |c: &'static str| Expr::Column { table, name: c };
+    if let [one] = cols {
+        return Expr::InList {
+            expr: Box::new(col(one)),
+            list: keys.iter().filter_map(|k| k.first().cloned()).map(Expr::Value).collect(),
+            negated: false,
+        };
+    }
+    Expr::Or(
+        keys.iter()
+            .map(|k| {
+                Expr::And(
+                    cols.iter()
+                        .zip(k)
+                        .map(|(c, v)| Expr::binary(col(c), BinaryOp::Eq, Expr::Value(v.clone())))
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// `SELECT <all columns of t> FROM t`, ordered by its key so collections load in a stable order.
+pub(crate) fn select_target(t: &'static TableSchema) -> Select {
+    let mut sel = select_all_of(t);
+    sel.order_by = t
+        .primary_key_columns()
+        .map(|c| OrderBy { expr: Expr::Column { table: t.name, name: c.name }, desc: false })
+        .collect();
+    sel
+}
+
+/// The join condition `left.lcols = right.rcols`.
+pub(crate) fn join_on(
+    left: &'static str,
+    lcols: &[&'static str],
+    right: &'static str,
+    rcols: &[&'static str],
+) -> Expr {
+    let conds: Vec<Expr> = lcols
+        .iter()
+        .zip(rcols)
+        .map(|(l, r)| {
+            Expr::binary(
+                Expr::Column { table: left, name: l },
+                BinaryOp::Eq,
+                Expr::Column { table: right, name: r },
+            )
+        })
+        .collect();
+    match <[Expr; 1]>::try_from(conds) {
+        Ok([one]) => one,
+        Err(many) => Expr::And(many),
+    }
 }

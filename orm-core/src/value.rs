@@ -786,3 +786,21 @@ impl std::hash::Hash for KeyValues {
         }
     }
 }
+
+/// Key values read raw from another table's columns (an association table's, or a key query's),
+/// in the form the model's own objects give them (`key_values`), so the two compare equal: a
+/// UUID that SQLite returns as text becomes a UUID, a 0/1 a bool.
+pub(crate) fn typed_key(values: Vec<Value>, types: &[crate::schema::ColumnType]) -> Vec<Value> {
+    use crate::schema::ColumnType;
+    values
+        .into_iter()
+        .zip(types)
+        .map(|(v, ty)| match (v, ty) {
+            (Value::Text(t), ColumnType::Uuid) => {
+                uuid::Uuid::parse_str(&t).map(Value::Uuid).unwrap_or(Value::Text(t))
+            }
+            (Value::Int(i), ColumnType::Boolean) => Value::Bool(i != 0),
+            (v, _) => v,
+        })
+        .collect()
+}

@@ -10,16 +10,15 @@
 //! so the phases that touch many objects reach them all in one walk ([`resolve`], [`visit_mut`])
 //! rather than one by one: the flush stays linear in the number of objects.
 
-use super::{key_filter, Maps, Session, Slot, SlotState, StmtKind, Undo};
+use super::{values_at, Maps, Session, Slot, SlotState, StmtKind, Undo};
 use crate::connection::Row;
 use crate::error::{Error, Result};
-use crate::loading::{column_index, keys_in, typed_key, values_at};
 use crate::model::ColumnMask;
 use crate::relation::{RelationKind, RelationSchema};
-use crate::schema::{sort_by_dependencies, TableSchema};
+use crate::schema::{column_index, sort_by_dependencies, TableSchema};
 use crate::session::AnyModel;
-use crate::statement::{Delete, Expr, Insert, Select, Update};
-use crate::value::{KeyValues, Value};
+use crate::statement::{key_filter, keys_in, Delete, Expr, Insert, Select, Update};
+use crate::value::{typed_key, KeyValues, Value};
 use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;

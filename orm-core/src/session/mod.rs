@@ -17,7 +17,7 @@ use crate::model::{ColumnMask, Model};
 use crate::query::Query;
 use crate::raw::{bind_named, FromRow};
 use crate::schema::TableSchema;
-use crate::statement::{Expr, Select};
+use crate::statement::{key_filter, select_all_of};
 use crate::value::{ToValue, Value, ValueRef};
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -884,30 +884,10 @@ impl RawQuery<'_> {
     }
 }
 
-/// `SELECT <all columns of t> FROM t`.
-pub(crate) fn select_all_of(t: &'static TableSchema) -> Select {
-    let mut sel = Select::from_table(t.name);
-    sel.columns = t.columns.iter().map(|c| Expr::Column { table: t.name, name: c.name }).collect();
-    sel
-}
-
-/// `pk1 = ? AND pk2 = ?` with NULL placeholders, for statements rendered once per model.
-fn key_filter(t: &'static TableSchema) -> Expr {
-    let mut conds: Vec<Expr> = t
-        .primary_key_columns()
-        .map(|c| {
-            Expr::binary(
-                Expr::Column { table: t.name, name: c.name },
-                crate::statement::BinaryOp::Eq,
-                Expr::Value(Value::Null),
-            )
-        })
-        .collect();
-    if conds.len() == 1 {
-        conds.remove(0)
-    } else {
-        Expr::And(conds)
-    }
+/// The values of columns `idx` of an object, or `None` when any is NULL (no key to match).
+pub(crate) fn values_at(obj: &dyn AnyModel, idx: &[usize]) -> Option<Vec<Value>> {
+    let v: Vec<Value> = idx.iter().map(|&i| obj.column_value(i)).collect();
+    (!v.contains(&Value::Null)).then_some(v)
 }
 
 /// The columns an INSERT leaves to the database and reads back: an unset generated key, and
