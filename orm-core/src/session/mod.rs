@@ -600,46 +600,6 @@ impl Session {
 
     // ----- transactions -------------------------------------------------------------------------
 
-    // ----- flush -------------------------------------------------------------------------------
-
-    /// Writes every pending change, in foreign-key order, inside the session's transaction
-    /// (opened if needed). Nothing is written if any statement fails.
-    pub fn flush(&mut self) -> Result<()> {
-        if !self.has_pending() {
-            return Ok(());
-        }
-        self.check_usable()?;
-        if let Some(why) = self
-            .slots
-            .iter()
-            .filter(|s| s.state == SlotState::PendingUpdate)
-            .find_map(|s| s.conflict.clone())
-        {
-            return Err(Error::StaleData(why));
-        }
-        let steps = self.plan()?;
-        if steps.is_empty() {
-            // Only unchanged objects were added: no statement at all.
-            for s in &mut self.slots {
-                if s.state == SlotState::PendingUpdate {
-                    s.state = SlotState::Persistent;
-                }
-            }
-            return Ok(());
-        }
-        let mut outcome = flush::Outcome::default();
-        match self.guarded(|s| s.run_steps(&steps, &mut outcome)) {
-            Ok(()) => {
-                self.apply(outcome);
-                Ok(())
-            }
-            Err(e) => {
-                self.revert(&outcome);
-                Err(e)
-            }
-        }
-    }
-
     fn cached_sql(
         &self,
         table: &'static TableSchema,

@@ -1,0 +1,248 @@
+//! The flush's collection work and deletes: many-to-many link rows, orphans (deleted or
+//! detached), and deletes that cascade down relationships level by level.
+
+use super::*;
+use crate::session::CollectionKey;
+
+impl Session {
+    /// Compares loaded collections with their snapshots, after every INSERT and UPDATE. Their
+    /// objects no longer change, so everything is read from them first, in one walk.
+    pub(super) fn run_collections(
+        &mut self,
+        table: &NodeTable,
+        list: &[(NodeId, usize)],
+        out: &mut Outcome,
+    ) -> Result<()> {
+        let objs = resolve(&self.slots, table);
+        let mut compared = Vec::with_capacity(list.len());
+        for &(parent, rel) in list {
+            let obj =
+                objs.get(parent).copied().flatten().ok_or_else(|| missing_node(table, parent))?;
+            let Some(schema) = obj.relations().get(rel) else { continue };
+            let Some(key) = self.collection_key(obj, rel) else {
+                if schema.kind == RelationKind::ManyToMany {
+                    return Err(Error::InvalidUse(format!(
+                        "{}.{}: the parent has no key",
+                        obj.table().name,
+                        schema.name
+                    )));
+                }
+                continue;
+            };
+            compared.push((schema, key, child_keys(obj, rel).unwrap_or_default()));
+        }
+        // An object that moved to another collection of this flush is no orphan: the rows
+        // written, read once, and only if a one-to-many collection lost objects can have lost
+        // one (a parent with a snapshot).
+        let orphans_possible = compared.iter().any(|(schema, key, _)| {
+            schema.kind != RelationKind::ManyToMany && self.collections.contains_key(key)
+        });
+        let placed: HashSet<(&'static str, KeyValues)> = if orphans_possible {
+            out.written
+                .iter()
+                .filter_map(|n| objs.get(n.id).copied().flatten())
+                .filter_map(|o| Some((o.table().name, KeyValues(o.key_values()?))))
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        drop(objs);
+        for (schema, key, current) in compared {
+            match schema.kind {
+                RelationKind::ManyToMany => self.run_links(schema, key, current, out)?,
+                _ => self.run_orphans(schema, key, current, &placed, out)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Many-to-many: writes the association rows added and removed since the snapshot (all of
+    /// them for a new parent).
+    pub(super) fn run_links(
+        &mut self,
+        schema: &'static RelationSchema,
+        ckey: CollectionKey,
+        current: Vec<Vec<Value>>,
+        out: &mut Outcome,
+    ) -> Result<()> {
+        let through = schema.through.ok_or_else(|| {
+            Error::InvalidUse(format!("many_to_many {} has no through table", schema.name))
+        })?;
+        let previous = self.collections.get(&ckey).map(Vec::as_slice).unwrap_or_default();
+        let before: HashSet<KeyValues> = previous.iter().cloned().map(KeyValues).collect();
+        let now: HashSet<KeyValues> = current.iter().cloned().map(KeyValues).collect();
+        let removed: Vec<Vec<Value>> =
+            previous.iter().filter(|k| !now.contains(&KeyValues(k.to_vec()))).cloned().collect();
+        let local = ckey.1 .0.clone();
+        let dialect = self.engine.dialect();
+        for added in current.iter().filter(|k| !before.contains(&KeyValues(k.to_vec()))) {
+            let columns: Vec<&'static str> =
+                through.local_columns.iter().chain(through.remote_columns).copied().collect();
+            let row: Vec<Value> = local.iter().chain(added).cloned().collect();
+            let r = dialect.insert(&Insert {
+                table: through.table,
+                columns,
+                rows: vec![row],
+                returning: Vec::new(),
+            })?;
+            self.exec(&r.sql, &r.params)?;
+        }
+        for removed in &removed {
+            let cond = keys_in(through.table, through.local_columns, std::slice::from_ref(&local))
+                .and(keys_in(through.table, through.remote_columns, std::slice::from_ref(removed)));
+            let r = dialect.delete(&Delete { table: through.table, filter: Some(cond) })?;
+            self.exec(&r.sql, &r.params)?;
+        }
+        out.collections.push((ckey, current));
+        Ok(())
+    }
+
+    /// One-to-many: deletes (delete_orphan) or detaches the children removed since the
+    /// snapshot, except those `placed` in another collection. A parent without a snapshot is
+    /// new: nothing to look for.
+    pub(super) fn run_orphans(
+        &mut self,
+        schema: &'static RelationSchema,
+        ckey: CollectionKey,
+        current: Vec<Vec<Value>>,
+        placed: &HashSet<(&'static str, KeyValues)>,
+        out: &mut Outcome,
+    ) -> Result<()> {
+        let Some(previous) = self.collections.get(&ckey) else {
+            out.collections.push((ckey, current));
+            return Ok(());
+        };
+        let target = (schema.target_schema)();
+        let now: HashSet<KeyValues> = current.iter().cloned().map(KeyValues).collect();
+        let removed: Vec<Vec<Value>> = previous
+            .iter()
+            .filter(|k| {
+                let k = KeyValues(k.to_vec());
+                !now.contains(&k) && !placed.contains(&(target.name, k))
+            })
+            .cloned()
+            .collect();
+        for key in removed {
+            if schema.cascade.delete_orphan {
+                self.cascade_delete(
+                    target,
+                    (schema.target_relations)(),
+                    Some((schema.target_type)()),
+                    vec![key],
+                    out,
+                )?;
+                continue;
+            }
+            let nullable = schema
+                .target_columns
+                .iter()
+                .all(|c| target.column(c).is_some_and(|col| col.nullable));
+            if !nullable {
+                return Err(Error::InvalidUse(format!(
+                    "a {} was removed from {}.{}, but its foreign key cannot be NULL: declare \
+                     cascade = \"delete_orphan\" to delete it, or delete it yourself",
+                    target.name, schema.source_table, schema.name
+                )));
+            }
+            let set =
+                schema.target_columns.iter().map(|c| (*c, Expr::Value(Value::Null))).collect();
+            let r = self.engine.dialect().update(&Update {
+                table: target.name,
+                set,
+                filter: Some(pk_equals(target, &key)),
+            })?;
+            self.exec(&r.sql, &r.params)?;
+            out.detached.push(((schema.target_type)(), key));
+        }
+        out.collections.push((ckey, current));
+        Ok(())
+    }
+
+    /// Deletes rows by key, first deleting what their relationships cascade to (children first,
+    /// association rows always), unless they are passive (left to the database's ON DELETE).
+    /// Each level costs one SELECT and one DELETE per relationship for all its rows (in chunks of
+    /// a few thousand keys), not one per row.
+    pub(super) fn cascade_delete(
+        &mut self,
+        table: &'static TableSchema,
+        relations: &'static [RelationSchema],
+        type_id: Option<TypeId>,
+        keys: Vec<Vec<Value>>,
+        out: &mut Outcome,
+    ) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let dialect = self.engine.dialect();
+        for rel in relations {
+            if rel.cascade.passive_deletes {
+                continue;
+            }
+            match (rel.kind, rel.through) {
+                (RelationKind::ManyToMany, Some(t)) => {
+                    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+                        let r = dialect.delete(&Delete {
+                            table: t.table,
+                            filter: Some(keys_in(t.table, t.local_columns, chunk)),
+                        })?;
+                        self.exec(&r.sql, &r.params)?;
+                    }
+                }
+                (RelationKind::HasMany | RelationKind::HasOne, _) if rel.cascade.delete => {
+                    let target = (rel.target_schema)();
+                    let width = target.primary_key.len();
+                    let mut children = Vec::new();
+                    for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+                        let mut sel = Select::from_table(target.name);
+                        sel.columns = target
+                            .primary_key_columns()
+                            .map(|c| Expr::Column { table: target.name, name: c.name })
+                            .collect();
+                        sel.filter = Some(keys_in(target.name, rel.target_columns, chunk));
+                        let r = dialect.select(&sel)?;
+                        children.extend(self.fetch(&r.sql, &r.params, &mut |row| {
+                            (0..width)
+                                .map(|i| row.get(i).map(|v| v.to_owned_value()))
+                                .collect::<Result<Vec<_>>>()
+                        })?);
+                    }
+                    self.cascade_delete(
+                        target,
+                        (rel.target_relations)(),
+                        Some((rel.target_type)()),
+                        children,
+                        out,
+                    )?;
+                }
+                _ => {}
+            }
+        }
+        if let [key] = keys.as_slice() {
+            let sql = self.cached_sql(table, StmtKind::Delete, ColumnMask::empty(), || {
+                dialect
+                    .delete(&Delete { table: table.name, filter: Some(key_filter(table)) })
+                    .map(|r| r.sql)
+            })?;
+            self.exec(&sql, key)?;
+        } else {
+            let pk: Vec<&'static str> = table.primary_key_columns().map(|c| c.name).collect();
+            for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+                let r = dialect.delete(&Delete {
+                    table: table.name,
+                    filter: Some(keys_in(table.name, &pk, chunk)),
+                })?;
+                self.exec(&r.sql, &r.params)?;
+            }
+        }
+        if let Some(t) = type_id {
+            out.removed.extend(keys.into_iter().map(|k| (t, k)));
+        }
+        Ok(())
+    }
+}
+
+/// `pk = key` for a table.
+pub(super) fn pk_equals(t: &'static TableSchema, key: &[Value]) -> Expr {
+    let cols: Vec<&'static str> = t.primary_key_columns().map(|c| c.name).collect();
+    keys_in(t.name, &cols, &[key.to_vec()])
+}

@@ -1,0 +1,206 @@
+//! Running a flush's INSERTs and UPDATEs, each table's rows in one walk of the objects: foreign
+//! keys from parents, generated values read back, `#[orm(version)]` checked and bumped.
+
+use super::cascade::pk_equals;
+use super::*;
+
+impl Session {
+    /// Runs the planned statements, logging every change to objects in `out`.
+    pub(super) fn run_steps(&mut self, plan: &Plan, out: &mut Outcome) -> Result<()> {
+        out.table = plan.table.clone();
+        let dialect = self.engine.dialect();
+        for step in &plan.steps {
+            match step {
+                Step::Insert(run) => self.run_inserts(&plan.table, run, out)?,
+                Step::Update(run) => self.run_updates(&plan.table, run, out)?,
+                Step::Collections(list) => self.run_collections(&plan.table, list, out)?,
+                Step::Delete(index) => {
+                    let d = &self.deletes[*index];
+                    let (table, relations, key) = (d.table, d.relations, d.key_values.clone());
+                    let version = d.version.clone();
+                    if let (Some(read), Some(c)) =
+                        (&version, table.version_column.and_then(|v| table.columns.get(v)))
+                    {
+                        // Check the version first, taking the row's lock (an UPDATE that sets
+                        // nothing new), so no writer slips in before the DELETE: a stale DELETE
+                        // cascades to nothing.
+                        let column = Expr::Column { table: table.name, name: c.name };
+                        let r = dialect.update(&Update {
+                            table: table.name,
+                            set: vec![(c.name, column.clone())],
+                            filter: Some(pk_equals(table, &key).and(Expr::binary(
+                                column,
+                                crate::statement::BinaryOp::Eq,
+                                Expr::Value(read.clone()),
+                            ))),
+                        })?;
+                        let found = self.exec(&r.sql, &r.params)?;
+                        if found == 0 {
+                            return Err(Error::StaleData(format!(
+                                "DELETE of {} with key {key:?} at version {read:?} matched no \
+                                 row: another writer changed or deleted it since it was read",
+                                table.name
+                            )));
+                        }
+                    }
+                    self.cascade_delete(table, relations, None, vec![key], out)?;
+                    out.deletes_done.push(*index);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// UPDATEs the changed columns of each object of `run` (after giving it the foreign keys
+    /// its parent or belongs_to targets hold), reaching them all in one walk. On a model with
+    /// `#[orm(version)]` the UPDATE checks and bumps the version. No row matched is
+    /// [`Error::StaleData`].
+    pub(super) fn run_updates(
+        &mut self,
+        table: &Arc<NodeTable>,
+        run: &[NodeId],
+        out: &mut Outcome,
+    ) -> Result<()> {
+        let engine = &self.engine;
+        let dialect = engine.dialect();
+        let conn_slot = &mut self.conn;
+        let maps = &self.maps;
+        visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
+            for (col, v) in fk_assignments(obj, from)? {
+                let v = v.ok_or_else(|| no_parent_key(table, id))?;
+                set_logged(obj, id, col, v, out)?;
+            }
+            let mask = obj.update_mask(maps);
+            if !mask.is_empty() {
+                let t = obj.table();
+                let mut params: Vec<Value> = mask.iter().map(|i| obj.column_value(i)).collect();
+                // `#[orm(version)]`: SET version = read + 1 … WHERE … AND version = read.
+                let version = match t.version_column {
+                    Some(v) => Some((v, obj.column_value(v), next_version(t, v, obj)?)),
+                    None => None,
+                };
+                if let Some((_, _, next)) = &version {
+                    params.push(next.clone());
+                }
+                let key = obj.key_values().unwrap_or_default();
+                params.extend(key.iter().cloned());
+                if let Some((_, read, _)) = &version {
+                    params.push(read.clone());
+                }
+                // As `Session::cached_sql`, whose `&self` the walk's borrow of the slots excludes.
+                let sql = engine.cached_sql((t.name, StmtKind::Update as u8, mask), || {
+                    let mut set: Vec<(&'static str, Expr)> = mask
+                        .iter()
+                        .filter_map(|i| t.columns.get(i))
+                        .map(|c| (c.name, Expr::Value(Value::Null)))
+                        .collect();
+                    let mut filter = key_filter(t);
+                    if let Some(c) = t.version_column.and_then(|v| t.columns.get(v)) {
+                        set.push((c.name, Expr::Value(Value::Null)));
+                        filter = filter.and(Expr::binary(
+                            Expr::Column { table: t.name, name: c.name },
+                            crate::statement::BinaryOp::Eq,
+                            Expr::Value(Value::Null),
+                        ));
+                    }
+                    dialect
+                        .update(&Update { table: t.name, set, filter: Some(filter) })
+                        .map(|r| r.sql)
+                })?;
+                let conn = Session::conn_of(engine, conn_slot)?;
+                let changed = engine.run_execute(conn, &sql, &params)?;
+                if changed == 0 {
+                    return Err(Error::StaleData(match &version {
+                        Some((_, read, _)) => format!(
+                            "UPDATE of {} with key {key:?} at version {read:?} matched no row: \
+                             another writer changed or deleted it since this copy was read",
+                            t.name
+                        ),
+                        None => format!(
+                            "UPDATE of {} with key {key:?} matched no row: it was deleted since \
+                             this session read it",
+                            t.name
+                        ),
+                    }));
+                }
+                if let Some((v, _, next)) = version {
+                    set_logged(obj, id, v, next, out)?;
+                }
+            }
+            out.written.push(NodeRef { id, table: table.clone() });
+            Ok(())
+        })
+    }
+
+    /// Runs INSERTs of one table (nodes ascending) in one walk of the objects: each object gets
+    /// its foreign keys, is inserted, then gets the values the database generated.
+    pub(super) fn run_inserts(
+        &mut self,
+        table: &Arc<NodeTable>,
+        run: &[NodeId],
+        out: &mut Outcome,
+    ) -> Result<()> {
+        let engine = &self.engine;
+        let dialect = engine.dialect();
+        let conn_slot = &mut self.conn;
+        visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
+            for (col, v) in fk_assignments(obj, from)? {
+                let v = v.ok_or_else(|| no_parent_key(table, id))?;
+                set_logged(obj, id, col, v, out)?;
+            }
+            let t = obj.table();
+            let returning = crate::session::insert_returning(t, obj);
+            let mut included = ColumnMask::empty();
+            let mut params = Vec::with_capacity(t.columns.len());
+            for i in 0..t.columns.len() {
+                if !returning.contains(&i) {
+                    included.set(i);
+                    params.push(obj.column_value(i));
+                }
+            }
+            // As `Session::cached_sql`, whose `&self` the walk's borrow of the slots excludes.
+            let sql = engine.cached_sql((t.name, StmtKind::Insert as u8, included), || {
+                let cols: Vec<&'static str> =
+                    included.iter().filter_map(|i| t.columns.get(i)).map(|c| c.name).collect();
+                let rows = vec![vec![Value::Null; cols.len()]];
+                let returning =
+                    returning.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.name).collect();
+                dialect
+                    .insert(&Insert { table: t.name, columns: cols, rows, returning })
+                    .map(|r| r.sql)
+            })?;
+            let conn = Session::conn_of(engine, conn_slot)?;
+            if returning.is_empty() {
+                engine.run_execute(conn, &sql, &params)?;
+            } else {
+                let mut got = Vec::with_capacity(returning.len());
+                engine.run_query(conn, &sql, &params, &mut |row: &dyn Row| {
+                    for (pos, &col) in returning.iter().enumerate() {
+                        got.push((col, row.get(pos)?.to_owned_value()));
+                    }
+                    Ok(())
+                })?;
+                for (col, v) in got {
+                    set_logged(obj, id, col, v, out)?;
+                }
+            }
+            out.written.push(NodeRef { id, table: table.clone() });
+            Ok(())
+        })
+    }
+}
+
+/// The next value of a `#[orm(version)]` column: the one read, plus one.
+pub(super) fn next_version(t: &'static TableSchema, v: usize, obj: &dyn AnyModel) -> Result<Value> {
+    match obj.column_value(v) {
+        Value::Int(i) => i
+            .checked_add(1)
+            .map(Value::Int)
+            .ok_or_else(|| Error::InvalidUse(format!("{}: the version column overflows", t.name))),
+        other => Err(Error::InvalidUse(format!(
+            "{}: the version column holds {}, not an integer",
+            t.name,
+            other.kind()
+        ))),
+    }
+}
