@@ -521,3 +521,34 @@ fn a_versioned_delete_of_a_stale_copy_is_stale_data() {
         assert!(db.session().get::<Account>(1).unwrap().is_none(), "{name}");
     }
 }
+
+#[test]
+fn get_mut_of_held_rows_stages_changes_without_a_flush_each() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        for n in ["a", "b", "c"] {
+            s.add(User::new(n));
+        }
+        s.commit().unwrap();
+        for id in 1..=3 {
+            let _ = s.get_mut::<User>(id).unwrap().unwrap();
+        }
+        let log = StatementLog::attach(&db);
+        for id in 1..=3 {
+            s.get_mut::<User>(id).unwrap().unwrap().age = Some(i32::try_from(id).unwrap());
+        }
+        assert_eq!(log.statements(), Vec::<String>::new(), "{name}: nothing ran yet");
+        s.commit().unwrap();
+        assert_eq!(updates(&log).len(), 3, "{name}");
+        let ages: Vec<Option<i32>> = db
+            .session()
+            .query::<User>()
+            .order_by(User::id.asc())
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|u| u.age)
+            .collect();
+        assert_eq!(ages, [Some(1), Some(2), Some(3)], "{name}");
+    }
+}

@@ -274,6 +274,9 @@ pub struct Session {
     /// How many savepoint-guarded writes are running: a failure inside one is rolled back to
     /// its savepoint and leaves the transaction usable.
     guarded: usize,
+    /// Arena slots staged (made pending) since the last flush, perhaps twice or no longer
+    /// pending: what `has_pending` and the flush look at instead of every slot.
+    staged: Vec<usize>,
     /// Whether a bulk update or refresh ever replaced values behind copies' backs: until then,
     /// handing out an object needs no bookkeeping (see `Entry::stale_columns`).
     any_superseded: bool,
@@ -307,6 +310,7 @@ impl Session {
             collections: HashMap::new(),
             aborted: None,
             guarded: 0,
+            staged: Vec::new(),
             any_superseded: false,
         }
     }
@@ -323,11 +327,25 @@ impl Session {
 
     /// Whether anything waits for the next flush.
     pub fn has_pending(&self) -> bool {
-        !self.deletes.is_empty()
-            || self
-                .slots
-                .iter()
-                .any(|s| matches!(s.state, SlotState::PendingInsert | SlotState::PendingUpdate))
+        !self.deletes.is_empty() || !self.pending_slots().is_empty()
+    }
+
+    /// The arena slots that wait for the next flush, ascending. Costs the number of objects
+    /// staged since the last flush, not the number the session holds: every query autoflushes.
+    pub(crate) fn pending_slots(&self) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .staged
+            .iter()
+            .copied()
+            .filter(|&i| {
+                self.slots.get(i).is_some_and(|s| {
+                    matches!(s.state, SlotState::PendingInsert | SlotState::PendingUpdate)
+                })
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     // ----- adding, deleting, reading handles ---------------------------------------------------
@@ -366,6 +384,7 @@ impl Session {
                         sl.state = state;
                         sl.born = born;
                     }
+                    self.staged.push(slot);
                     return self.handle(slot);
                 }
                 let slot = self.slots.len();
@@ -373,6 +392,7 @@ impl Session {
                 let mut sl = Slot::new(Box::new(obj), state, born);
                 sl.conflict = conflict;
                 self.slots.push(sl);
+                self.staged.push(slot);
                 return self.handle(slot);
             }
             let slot = self.slots.len();
@@ -386,10 +406,12 @@ impl Session {
                 },
             );
             self.slots.push(Slot::new(Box::new(obj), SlotState::PendingInsert, born));
+            self.staged.push(slot);
             return self.handle(slot);
         }
         let slot = self.slots.len();
         self.slots.push(Slot::new(Box::new(obj), SlotState::PendingInsert, born));
+        self.staged.push(slot);
         self.handle(slot)
     }
 
@@ -504,6 +526,7 @@ impl Session {
         if slot.state == SlotState::Persistent {
             slot.state = SlotState::PendingUpdate;
             slot.born = born;
+            self.staged.push(i);
         }
         slot.obj.as_mut()?.as_any_mut().downcast_mut::<M>()
     }
@@ -523,7 +546,11 @@ impl Session {
     /// exists.
     pub fn get_mut<M: Model>(&mut self, key: impl Into<M::Key>) -> Result<Option<&mut M>> {
         let key = key.into();
-        self.autoflush()?;
+        // The object the session holds needs no flush first (its own pending changes are in
+        // it), unless a DELETE is pending, which may be of this row.
+        if !self.deletes.is_empty() {
+            self.autoflush()?;
+        }
         self.check_usable()?;
         let held = map_ref::<M>(&self.maps)
             .and_then(|m| m.entries.get(&key))
@@ -593,6 +620,7 @@ impl Session {
         self.slots.clear();
         self.maps.clear();
         self.deletes.clear();
+        self.staged.clear();
         self.journal.clear();
         self.collections.clear();
         self.any_superseded = false;

@@ -382,22 +382,19 @@ impl Session {
             return Ok(());
         }
         self.check_usable()?;
-        if let Some(why) = self
-            .slots
+        let pending = self.pending_slots();
+        if let Some(why) = pending
             .iter()
+            .filter_map(|&i| self.slots.get(i))
             .filter(|s| s.state == SlotState::PendingUpdate)
             .find_map(|s| s.conflict.clone())
         {
             return Err(Error::StaleData(why));
         }
-        let steps = self.plan()?;
+        let steps = self.plan(&pending)?;
         if steps.is_empty() {
             // Only unchanged objects were added: no statement at all.
-            for s in &mut self.slots {
-                if s.state == SlotState::PendingUpdate {
-                    s.state = SlotState::Persistent;
-                }
-            }
+            self.settle(&pending);
             return Ok(());
         }
         let mut outcome = Outcome::default();
@@ -436,6 +433,19 @@ impl Session {
         });
     }
 
+    /// After a flush: the staged objects that needed no statement are persistent again, and
+    /// nothing is staged.
+    fn settle(&mut self, pending: &[usize]) {
+        for &i in pending {
+            if let Some(s) = self.slots.get_mut(i) {
+                if s.state == SlotState::PendingUpdate {
+                    s.state = SlotState::Persistent;
+                }
+            }
+        }
+        self.staged.clear();
+    }
+
     /// Records what a successful flush wrote: snapshots, collections, removed rows.
     pub(super) fn apply(&mut self, out: Outcome) {
         let objs = resolve(&self.slots, &out.table);
@@ -453,11 +463,8 @@ impl Session {
                 s.state = SlotState::Persistent;
             }
         }
-        for s in &mut self.slots {
-            if s.state == SlotState::PendingUpdate {
-                s.state = SlotState::Persistent;
-            }
-        }
+        let pending = self.pending_slots();
+        self.settle(&pending);
         for (k, v) in out.collections {
             self.set_collection(k, v);
         }

@@ -9,7 +9,7 @@ impl Session {
     /// Every statement the pending work needs, in order: inserts and updates table by table,
     /// parents first (within a table, an object before the objects of its collections), then
     /// association rows and orphans, then deletes, children first.
-    pub(super) fn plan(&mut self) -> Result<Plan> {
+    pub(super) fn plan(&mut self, pending: &[usize]) -> Result<Plan> {
         let mut table = NodeTable::default();
         let mut collections: Vec<(NodeId, usize)> = Vec::new();
         fn walk(
@@ -50,7 +50,8 @@ impl Session {
                 }
             }
         }
-        for (i, slot) in self.slots.iter().enumerate() {
+        for &i in pending {
+            let Some(slot) = self.slots.get(i) else { continue };
             let new = match slot.state {
                 SlotState::PendingInsert => true,
                 SlotState::PendingUpdate => false,
