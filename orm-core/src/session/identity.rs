@@ -4,7 +4,7 @@
 
 use super::{Session, Slot, SlotState, Undo};
 use crate::model::{ColumnMask, Model};
-use crate::value::Value;
+use crate::value::{KeyValues, Value};
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,9 +18,10 @@ pub type Maps = HashMap<TypeId, Box<dyn ErasedMap>>;
 pub trait ErasedMap: Send {
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    /// Forgets the row with these key values (it was deleted), detaching the object held for
-    /// it; `true` (and an entry on the map's undo log) when the map had the row.
-    fn remove_values(&mut self, key: &[Value], slots: &mut [Slot]) -> bool;
+    /// Forgets the rows with these key values (they were deleted), detaching the objects held
+    /// for them; returns how many the map had (each an entry on the map's undo log). One pass
+    /// over the map, however many keys.
+    fn remove_values(&mut self, keys: &[&[Value]], slots: &mut [Slot]) -> usize;
     /// Forgets the row with this key (an `M::Key`), as [`ErasedMap::remove_values`].
     fn remove_key(&mut self, key: &dyn Any, slots: &mut [Slot]) -> bool;
     /// Takes back the newest change on the map's undo log.
@@ -34,11 +35,19 @@ impl<M: Model> ErasedMap for IdentityMap<M> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
-    fn remove_values(&mut self, key: &[Value], slots: &mut [Slot]) -> bool {
-        match self.entries.keys().find(|k| M::key_values(k) == key).cloned() {
-            Some(k) => self.remove(k, slots),
-            None => false,
+    fn remove_values(&mut self, keys: &[&[Value]], slots: &mut [Slot]) -> usize {
+        if keys.is_empty() || self.entries.is_empty() {
+            return 0;
         }
+        let wanted: std::collections::HashSet<KeyValues> =
+            keys.iter().map(|k| KeyValues(k.to_vec())).collect();
+        let found: Vec<M::Key> = self
+            .entries
+            .keys()
+            .filter(|k| wanted.contains(&KeyValues(M::key_values(k))))
+            .cloned()
+            .collect();
+        found.into_iter().filter(|k| self.remove(k.clone(), slots)).count()
     }
     fn remove_key(&mut self, key: &dyn Any, slots: &mut [Slot]) -> bool {
         match key.downcast_ref::<M::Key>() {

@@ -468,11 +468,14 @@ impl Session {
         for (k, v) in out.collections {
             self.set_collection(k, v);
         }
+        let mut gone: HashMap<TypeId, Vec<&[Value]>> = HashMap::new();
         for (type_id, key) in out.removed.iter().chain(&out.detached) {
-            if let Some(map) = self.maps.get_mut(type_id) {
-                if map.remove_values(key, &mut self.slots) {
-                    self.journal.push(Undo::Map(*type_id));
-                }
+            gone.entry(*type_id).or_default().push(key);
+        }
+        for (type_id, keys) in gone {
+            if let Some(map) = self.maps.get_mut(&type_id) {
+                let n = map.remove_values(&keys, &mut self.slots);
+                self.journal.extend(std::iter::repeat_with(|| Undo::Map(type_id)).take(n));
             }
         }
         for index in &out.deletes_done {
