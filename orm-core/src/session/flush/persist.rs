@@ -66,10 +66,7 @@ impl Session {
         let conn_slot = &mut self.conn;
         let maps = &self.maps;
         visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
-            for (col, v) in fk_assignments(obj, from)? {
-                let v = v.ok_or_else(|| no_parent_key(table, id))?;
-                set_logged(obj, id, col, v, out)?;
-            }
+            give_keys(obj, id, from, table, out)?;
             let mask = obj.update_mask(maps);
             if !mask.is_empty() {
                 let t = obj.table();
@@ -144,10 +141,7 @@ impl Session {
         let dialect = engine.dialect();
         let conn_slot = &mut self.conn;
         visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
-            for (col, v) in fk_assignments(obj, from)? {
-                let v = v.ok_or_else(|| no_parent_key(table, id))?;
-                set_logged(obj, id, col, v, out)?;
-            }
+            give_keys(obj, id, from, table, out)?;
             let t = obj.table();
             let returning = crate::session::insert_returning(t, obj);
             let mut included = ColumnMask::empty();
@@ -203,4 +197,20 @@ pub(super) fn next_version(t: &'static TableSchema, v: usize, obj: &dyn AnyModel
             other.kind()
         ))),
     }
+}
+
+/// Gives an object the foreign keys its parent and belongs_to targets hold, logging the old
+/// values (before its INSERT or UPDATE).
+fn give_keys(
+    obj: &mut dyn AnyModel,
+    id: NodeId,
+    from: Option<&FromParent>,
+    table: &NodeTable,
+    out: &mut Outcome,
+) -> Result<()> {
+    for (col, v) in fk_assignments(obj, from)? {
+        let v = v.ok_or_else(|| no_parent_key(table, id))?;
+        set_logged(obj, id, col, v, out)?;
+    }
+    Ok(())
 }
