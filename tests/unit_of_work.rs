@@ -535,7 +535,7 @@ fn get_mut_of_held_rows_stages_changes_without_a_flush_each() {
         }
         let log = StatementLog::attach(&db);
         for id in 1..=3 {
-            s.get_mut::<User>(id).unwrap().unwrap().age = Some(i32::try_from(id).unwrap());
+            s.get_mut::<User>(id).unwrap().unwrap().age = Some(id);
         }
         assert_eq!(log.statements(), Vec::<String>::new(), "{name}: nothing ran yet");
         s.commit().unwrap();

@@ -6,6 +6,7 @@ use crate::connection::Row;
 use crate::error::{Error, Result};
 use crate::schema::TableSchema;
 use crate::value::{Value, ValueRef};
+use std::any::{Any, TypeId};
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -153,16 +154,46 @@ pub trait Model: Sized + Send + 'static {
 
     /// The loaded targets of relationship `rel` (index into [`Model::RELATIONS`]), or `None`
     /// when it is not loaded.
-    fn related(&self, rel: usize) -> Option<Vec<&dyn crate::session::AnyModel>> {
+    fn related(&self, rel: usize) -> Option<Vec<&dyn AnyModel>> {
         let _ = rel;
         None
     }
 
     /// The loaded targets of relationship `rel`, mutably.
-    fn related_mut(&mut self, rel: usize) -> Option<Vec<&mut dyn crate::session::AnyModel>> {
+    fn related_mut(&mut self, rel: usize) -> Option<Vec<&mut dyn AnyModel>> {
         let _ = rel;
         None
     }
+}
+
+/// A model seen without its type: the objects of the session's arena, and the nested objects
+/// of relationships. Implemented for every [`Model`] by the session, whose identity maps the
+/// last methods take, opaque here (`&dyn Any`) so that models do not depend on the session.
+/// Not a public API.
+#[doc(hidden)]
+pub trait AnyModel: Send {
+    fn relations(&self) -> &'static [crate::relation::RelationSchema];
+    fn related(&self, rel: usize) -> Option<Vec<&dyn AnyModel>>;
+    fn related_mut(&mut self, rel: usize) -> Option<Vec<&mut dyn AnyModel>>;
+    fn table(&self) -> &'static TableSchema;
+    fn column_value(&self, idx: usize) -> Value;
+    fn set_column(&mut self, idx: usize, v: ValueRef<'_>) -> Result<()>;
+    fn has_key(&self) -> bool;
+    fn key_values(&self) -> Option<Vec<Value>>;
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    /// The columns an UPDATE of the object writes, against the session's state of its row.
+    fn update_mask(&self, maps: &dyn Any) -> ColumnMask;
+    /// Whether the session knows the object's row to exist.
+    fn is_persistent(&self, maps: &dyn Any) -> bool;
+    /// Records that a flush wrote the object; returns the model's type, whose identity map
+    /// holds the undo entry.
+    fn record_persisted(&self, maps: &mut dyn Any, slot: Option<usize>) -> TypeId;
+    /// Forgets the object's pending INSERT.
+    fn forget_pending(&self, maps: &mut dyn Any);
+    /// Gives the object the session's state of its row again (after a rollback).
+    fn reset_to_snapshot(&mut self, maps: &dyn Any);
 }
 
 /// Concatenates `parts` into `N` bytes at compile time; the derive builds foreign-key names

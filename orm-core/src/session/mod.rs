@@ -29,6 +29,7 @@ mod flush;
 mod identity;
 mod transaction;
 
+pub use crate::model::AnyModel;
 use identity::{map_of, map_ref, Entry};
 pub use identity::{ErasedMap, Maps};
 pub use transaction::Nested;
@@ -87,31 +88,8 @@ impl Slot {
     }
 }
 
-/// A model seen through the session's type-erased arena (also the nested objects of its
-/// relationships). Implemented for every [`Model`]; not a public API.
-#[doc(hidden)]
-pub trait AnyModel: Send {
-    fn relations(&self) -> &'static [crate::relation::RelationSchema];
-    fn related(&self, rel: usize) -> Option<Vec<&dyn AnyModel>>;
-    fn related_mut(&mut self, rel: usize) -> Option<Vec<&mut dyn AnyModel>>;
-    fn table(&self) -> &'static TableSchema;
-    fn column_value(&self, idx: usize) -> Value;
-    fn set_column(&mut self, idx: usize, v: ValueRef<'_>) -> Result<()>;
-    fn has_key(&self) -> bool;
-    fn key_values(&self) -> Option<Vec<Value>>;
-    fn update_mask(&self, maps: &Maps) -> ColumnMask;
-    fn is_persistent(&self, maps: &Maps) -> bool;
-    /// Records that a flush wrote the object (see `IdentityMap::record_written`); returns the
-    /// model's type, whose map holds the undo entry.
-    fn record_persisted(&self, maps: &mut Maps, slot: Option<usize>) -> TypeId;
-    fn forget_pending(&self, maps: &mut Maps);
-    /// Gives the object the session's state of its row again (after a rollback).
-    fn reset_to_snapshot(&mut self, maps: &Maps);
-    fn as_any(&self) -> &dyn Any;
-    fn as_any_mut(&mut self) -> &mut dyn Any;
-    fn into_any(self: Box<Self>) -> Box<dyn Any>;
-}
-
+/// The session gives a model's type-erased methods their meaning: the identity-map ones take
+/// the session's maps, opaque to the model module.
 impl<M: Model> AnyModel for M {
     fn relations(&self) -> &'static [crate::relation::RelationSchema] {
         M::RELATIONS
@@ -137,7 +115,8 @@ impl<M: Model> AnyModel for M {
     fn key_values(&self) -> Option<Vec<Value>> {
         self.key().map(|k| M::key_values(&k))
     }
-    fn update_mask(&self, maps: &Maps) -> ColumnMask {
+    fn update_mask(&self, maps: &dyn Any) -> ColumnMask {
+        let Some(maps) = maps.downcast_ref::<Maps>() else { return ColumnMask::empty() };
         let snap = self
             .key()
             .and_then(|k| map_ref::<M>(maps).and_then(|m| m.entries.get(&k)))
@@ -166,16 +145,19 @@ impl<M: Model> AnyModel for M {
             }
         }
     }
-    fn is_persistent(&self, maps: &Maps) -> bool {
+    fn is_persistent(&self, maps: &dyn Any) -> bool {
+        let Some(maps) = maps.downcast_ref::<Maps>() else { return false };
         self.key()
             .and_then(|k| map_ref::<M>(maps).and_then(|m| m.entries.get(&k).map(|e| e.persistent)))
             .unwrap_or(false)
     }
-    fn record_persisted(&self, maps: &mut Maps, slot: Option<usize>) -> TypeId {
+    fn record_persisted(&self, maps: &mut dyn Any, slot: Option<usize>) -> TypeId {
+        let Some(maps) = maps.downcast_mut::<Maps>() else { return TypeId::of::<M>() };
         map_of::<M>(maps).record_written(self, slot);
         TypeId::of::<M>()
     }
-    fn forget_pending(&self, maps: &mut Maps) {
+    fn forget_pending(&self, maps: &mut dyn Any) {
+        let Some(maps) = maps.downcast_mut::<Maps>() else { return };
         if let Some(key) = self.key() {
             let map = map_of::<M>(maps);
             if map.entries.get(&key).is_some_and(|e| !e.persistent) {
@@ -183,7 +165,8 @@ impl<M: Model> AnyModel for M {
             }
         }
     }
-    fn reset_to_snapshot(&mut self, maps: &Maps) {
+    fn reset_to_snapshot(&mut self, maps: &dyn Any) {
+        let Some(maps) = maps.downcast_ref::<Maps>() else { return };
         let Some(k) = self.key() else { return };
         if let Some(snap) =
             map_ref::<M>(maps).and_then(|m| m.entries.get(&k)).and_then(|e| e.snapshot.as_ref())
