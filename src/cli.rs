@@ -494,6 +494,21 @@ pub fn dialect_named(name: &str) -> Result<&'static dyn Dialect> {
     }
 }
 
+/// The migration dialect of an enabled backend by name, for `db sql --dialect` (no database).
+pub fn migration_dialect_named(
+    name: &str,
+) -> Result<&'static dyn crate::migrate::MigrationDialect> {
+    match name.to_ascii_lowercase().as_str() {
+        #[cfg(feature = "sqlite")]
+        "sqlite" => Ok(orm_sqlite::MIGRATIONS),
+        #[cfg(feature = "postgres")]
+        "postgresql" | "postgres" => Ok(orm_postgres::MIGRATIONS),
+        other => Err(Error::Config(format!(
+            "unknown dialect {other:?}: expected sqlite or postgresql (of the enabled backends)"
+        ))),
+    }
+}
+
 fn sql(cx: &mut Ctx<'_>, dialect: Option<&str>, range: &str, down: bool) -> Result<i32> {
     let revisions = cx.revisions()?;
     let name = match (dialect, &cx.url) {
@@ -505,9 +520,7 @@ fn sql(cx: &mut Ctx<'_>, dialect: Option<&str>, range: &str, down: bool) -> Resu
             ))
         }
     };
-    let md = dialect_named(&name)?
-        .migrations()
-        .ok_or_else(|| Error::Unsupported { backend: "?", what: "migrations".into() })?;
+    let md = migration_dialect_named(&name)?;
     let (from, to) = match range.split_once(':') {
         Some((a, b)) => (Some(a.trim()), b.trim()),
         None => (None, range.trim()),

@@ -416,7 +416,7 @@ fn golden_revisions_and_sql() {
             }
         }
         for dialect in DIALECTS {
-            let md = orm::cli::dialect_named(dialect).unwrap().migrations().unwrap();
+            let md = orm::cli::migration_dialect_named(dialect).unwrap();
             for (file, direction) in [("up.sql", Direction::Up), ("down.sql", Direction::Down)] {
                 match render_revision(md, &revs, rev, direction) {
                     Ok(st) => problems.extend(golden(

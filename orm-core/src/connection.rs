@@ -94,6 +94,14 @@ pub trait Connector: Send + Sync + 'static {
     fn pool_config(&self) -> PoolConfig {
         PoolConfig::default()
     }
+
+    /// How this backend writes migrations, when it supports them: a
+    /// `&'static dyn orm_core::migrate::MigrationDialect`, opaque here so that connections and
+    /// dialects do not depend on the migration engine (which reads it back with
+    /// `orm_core::migrate::migration_dialect`).
+    fn migrations(&self) -> Option<&'static (dyn std::any::Any + Send + Sync)> {
+        None
+    }
 }
 
 impl From<r2d2::Error> for Error {

@@ -743,11 +743,6 @@ pub trait Dialect: Send + Sync + 'static {
         w.finish()
     }
 
-    /// How this backend writes migrations, when it supports them.
-    fn migrations(&self) -> Option<&dyn crate::migrate::MigrationDialect> {
-        None
-    }
-
     /// `SAVEPOINT name`
     fn savepoint_sql(&self, name: &str) -> String {
         let mut w = SqlWriter::new();

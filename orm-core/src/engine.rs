@@ -69,6 +69,8 @@ struct Inner {
     sql_cache: RwLock<std::collections::HashMap<SqlCacheKey, Arc<str>>>,
     pool: r2d2::Pool<Manager>,
     dialect: &'static dyn Dialect,
+    /// The backend's migration dialect, opaque (see [`Connector::migrations`]).
+    migrations: Option<&'static (dyn std::any::Any + Send + Sync)>,
     echo: bool,
     listeners: RwLock<Vec<(u64, StatementListener)>>,
     next_listener: std::sync::atomic::AtomicU64,
@@ -94,6 +96,7 @@ impl Engine {
     /// error here rather than at the first query.
     pub fn new(connector: Box<dyn Connector>, options: EngineOptions) -> Result<Engine> {
         let dialect = connector.dialect();
+        let migrations = connector.migrations();
         let pool_config = options.pool.clone().unwrap_or_else(|| connector.pool_config());
         if pool_config.max_size == 0 {
             return Err(Error::Config("pool size must be at least 1".into()));
@@ -117,6 +120,7 @@ impl Engine {
                 sql_cache: RwLock::default(),
                 pool,
                 dialect,
+                migrations,
                 echo: options.echo,
                 listeners: RwLock::new(Vec::new()),
                 next_listener: std::sync::atomic::AtomicU64::new(1),
@@ -127,6 +131,13 @@ impl Engine {
     /// The dialect of this engine's backend.
     pub fn dialect(&self) -> &'static dyn Dialect {
         self.inner.dialect
+    }
+
+    /// The backend's migration dialect, opaque: read it with
+    /// `orm_core::migrate::migration_dialect`. Not a public API.
+    #[doc(hidden)]
+    pub fn migrations(&self) -> Option<&'static (dyn std::any::Any + Send + Sync)> {
+        self.inner.migrations
     }
 
     /// A new session (unit of work). It checks a connection out only while it needs one.

@@ -20,6 +20,9 @@ pub struct PgDialect;
 /// The one instance of [`PgDialect`].
 pub static DIALECT: PgDialect = PgDialect;
 
+/// The same dialect as the migration engine sees it (see [`orm_core::migrate::migration_dialect`]).
+pub static MIGRATIONS: &dyn orm_core::migrate::MigrationDialect = &DIALECT;
+
 /// The clause that makes an integer key database-generated. `BY DEFAULT`, not `ALWAYS`, so an
 /// explicitly given key is still inserted (the sequence does not move past it, as in
 /// SQLAlchemy's `Identity()`).
@@ -161,10 +164,6 @@ impl Dialect for PgDialect {
             "DO {tag} BEGIN {}; EXCEPTION WHEN duplicate_object THEN NULL; END {tag}",
             w.sql
         ))
-    }
-
-    fn migrations(&self) -> Option<&dyn orm_core::migrate::MigrationDialect> {
-        Some(self)
     }
 
     /// `DROP TYPE [IF EXISTS] "name"`.

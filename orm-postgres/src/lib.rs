@@ -70,7 +70,7 @@ pub mod url;
 pub mod value;
 
 pub use connection::{PgConnection, PgRow};
-pub use dialect::{PgDialect, DIALECT};
+pub use dialect::{PgDialect, DIALECT, MIGRATIONS};
 pub use url::PgConnector;
 
 /// A connector for a `postgresql://` or `postgres://` URL, boxed for the facade's

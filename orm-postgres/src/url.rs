@@ -309,6 +309,10 @@ impl Connector for PgConnector {
         &DIALECT
     }
 
+    fn migrations(&self) -> Option<&'static (dyn std::any::Any + Send + Sync)> {
+        Some(&crate::dialect::MIGRATIONS)
+    }
+
     fn connect(&self) -> Result<Box<dyn Connection>> {
         Ok(Box::new(self.open()?))
     }

@@ -17,6 +17,9 @@ pub struct SqliteDialect;
 /// The one instance of [`SqliteDialect`].
 pub static DIALECT: SqliteDialect = SqliteDialect;
 
+/// The same dialect as the migration engine sees it (see [`orm_core::migrate::migration_dialect`]).
+pub static MIGRATIONS: &dyn orm_core::migrate::MigrationDialect = &DIALECT;
+
 /// Declared type of [`ColumnType::Timestamptz`]: TEXT affinity, values in
 /// [`TIMESTAMPTZ_TEXT_FORMAT`](orm_core::value::TIMESTAMPTZ_TEXT_FORMAT).
 pub const TIMESTAMPTZ_TYPE: &str = "TIMESTAMPTZ_TEXT";
@@ -169,10 +172,6 @@ impl Dialect for SqliteDialect {
         } else {
             Ok("EXPLAIN QUERY PLAN ")
         }
-    }
-
-    fn migrations(&self) -> Option<&dyn orm_core::migrate::MigrationDialect> {
-        Some(self)
     }
 
     /// ` CHECK ("col" IN ('a', 'b'))`: SQLite has no enum type.

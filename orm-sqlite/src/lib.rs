@@ -81,7 +81,7 @@ pub mod url;
 pub mod value;
 
 pub use connection::{SqliteConnection, SqliteRow};
-pub use dialect::{SqliteDialect, DIALECT};
+pub use dialect::{SqliteDialect, DIALECT, MIGRATIONS};
 pub use url::SqliteConnector;
 
 /// A connector for a `sqlite:` URL, boxed for the facade's `Database::connect`.

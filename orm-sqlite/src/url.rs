@@ -358,6 +358,10 @@ impl Connector for SqliteConnector {
         &DIALECT
     }
 
+    fn migrations(&self) -> Option<&'static (dyn std::any::Any + Send + Sync)> {
+        Some(&crate::dialect::MIGRATIONS)
+    }
+
     fn connect(&self) -> Result<Box<dyn Connection>> {
         Ok(Box::new(self.open()?))
     }

@@ -108,9 +108,14 @@ fn conflicting_using(op: &Op, using: &[(String, String)]) -> bool {
 
 /// The migration dialect of an engine's backend.
 pub fn migration_dialect(engine: &Engine) -> Result<&'static dyn MigrationDialect> {
-    let d = engine.dialect();
-    d.migrations()
-        .ok_or_else(|| Error::Unsupported { backend: d.name(), what: "migrations".into() })
+    engine
+        .migrations()
+        .and_then(|m| m.downcast_ref::<&'static dyn MigrationDialect>())
+        .copied()
+        .ok_or_else(|| Error::Unsupported {
+            backend: engine.dialect().name(),
+            what: "migrations".into(),
+        })
 }
 
 /// Runs revisions against one database.
