@@ -25,11 +25,17 @@
 //! s.commit()?;                                   // INSERT ... RETURNING "id"
 //! assert_eq!(s[h].id, 1);
 //!
-//! let mut tata = s.query::<User>().filter(User::username.eq("tata")).one()?;
-//! tata.age = Some(30);
-//! s.add(tata);                                   // UPDATE "users" SET "age" = ?1 WHERE ...
-//! s.commit()?;
+//! if let Some(tata) = s.get_mut::<User>(1)? {     // the session's own object
+//!     tata.age = Some(30);
+//! }
+//! s.commit()?;                                   // UPDATE "users" SET "age" = ?1 WHERE ...
 //! assert_eq!(s.query::<User>().filter(User::age.gt(18)).count()?, 1);
+//!
+//! let mut copy = s.query::<User>().filter(User::username.eq("tata")).one()?;
+//! copy.age = Some(31);
+//! s.add(copy);                                   // a changed copy: add it back
+//! s.commit()?;
+//! assert_eq!(s.get::<User>(1)?.map(|u| u.age), Some(Some(31)));
 //! # Ok(()) }
 //! ```
 //!
