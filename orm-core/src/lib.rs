@@ -1,6 +1,6 @@
 //! Backend-neutral core of the `orm` crate: schema metadata, values, the [`Model`] trait, typed
 //! columns and expressions, the query AST, the [`Dialect`] and [`Connection`] traits that backends
-//! implement, the [`Session`] (unit of work) and [`Database`] (a pool of connections).
+//! implement, the [`Session`] (unit of work) and the [`Engine`] (a pool of connections; `orm::Database` in the facade).
 //!
 //! Applications use it through the `orm` facade crate, which adds the backends and the derives.
 

@@ -48,8 +48,10 @@ pub fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// How one backend writes migrations. Implemented by each backend's dialect, which hands itself
-/// out through [`Dialect::migrations`].
+/// How one backend writes migrations. Implemented by each backend's dialect; its connector hands
+/// it to the engine ([`crate::Connector::migrations`]), where [`migration_dialect`] finds it.
+///
+/// [`migration_dialect`]: crate::migrate::migration_dialect
 pub trait MigrationDialect: Dialect {
     /// The statements of one op. `before` and `after` are the schema (replayed for this
     /// dialect) before and after it.

@@ -21,7 +21,7 @@ pub use autogen::{autogenerate, diff, diff_schemas, differences};
 pub use dialect::{MigrationDialect, Statement, VERSION_TABLE};
 pub use ops::{Op, Step};
 pub use revision::{Revision, Revisions};
-pub use runner::{render_revision, Direction, Migrator};
+pub use runner::{migration_dialect, render_revision, Direction, Migrator};
 pub use schema::{Check, Column, ForeignKey, Index, Literal, Schema, SqlType, Table, Unique};
 
 use crate::engine::Engine;
