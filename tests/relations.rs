@@ -841,3 +841,39 @@ fn an_object_moved_to_another_loaded_collection_is_no_orphan() {
         assert_eq!(db.session().query::<Article>().count().unwrap(), 2, "{name}");
     }
 }
+
+#[test]
+fn orphans_of_one_collection_are_deleted_together_not_one_by_one() {
+    for (name, db) in backends() {
+        let mut s = db.session();
+        let mut ann = person("ann");
+        ann.articles = Related::Loaded(
+            (0..20)
+                .map(|i| Article {
+                    notes: Related::Loaded(vec![note("n")]),
+                    ..article(&format!("a{i}"))
+                })
+                .collect(),
+        );
+        s.add(ann);
+        s.commit().unwrap();
+        let mut s = db.session();
+        let mut ann = s.query::<Person>().one().unwrap();
+        s.load_related(&mut ann, Person::articles).unwrap();
+        if let Related::Loaded(list) = &mut ann.articles {
+            list.retain(|a| a.title == "a0");
+        }
+        let log = StatementLog::attach(&db);
+        s.add(ann);
+        s.commit().unwrap();
+        let deletes: Vec<String> =
+            take(&log).into_iter().filter(|q| q.starts_with("DELETE")).collect();
+        let of = |t: &str| deletes.iter().filter(|q| q.contains(&format!("\"{t}\""))).count();
+        assert_eq!((of("r_articles"), of("r_notes")), (1, 1), "{name}: {deletes:?}");
+        let left: Vec<String> =
+            db.session().query::<Article>().all().unwrap().into_iter().map(|a| a.title).collect();
+        assert_eq!(left, ["a0"], "{name}");
+        let notes = db.session().query::<Note>().count().unwrap();
+        assert_eq!(notes, 1, "{name}: the orphans' notes went with them");
+    }
+}

@@ -122,17 +122,20 @@ impl Session {
             })
             .cloned()
             .collect();
-        for key in removed {
-            if schema.cascade.delete_orphan {
-                self.cascade_delete(
-                    target,
-                    (schema.target_relations)(),
-                    Some((schema.target_type)()),
-                    vec![key],
-                    out,
-                )?;
-                continue;
-            }
+        if removed.is_empty() {
+            out.collections.push((ckey, current));
+            return Ok(());
+        }
+        if schema.cascade.delete_orphan {
+            // All the collection's orphans in one cascade (one statement per level and chunk).
+            self.cascade_delete(
+                target,
+                (schema.target_relations)(),
+                Some((schema.target_type)()),
+                removed,
+                out,
+            )?;
+        } else {
             let nullable = schema
                 .target_columns
                 .iter()
@@ -144,15 +147,18 @@ impl Session {
                     target.name, schema.source_table, schema.name
                 )));
             }
-            let set =
-                schema.target_columns.iter().map(|c| (*c, Expr::Value(Value::Null))).collect();
-            let r = self.engine.dialect().update(&Update {
-                table: target.name,
-                set,
-                filter: Some(pk_equals(target, &key)),
-            })?;
-            self.exec(&r.sql, &r.params)?;
-            out.detached.push(((schema.target_type)(), key));
+            let pk: Vec<&'static str> = target.primary_key_columns().map(|c| c.name).collect();
+            for chunk in removed.chunks(KEYS_PER_STATEMENT) {
+                let set =
+                    schema.target_columns.iter().map(|c| (*c, Expr::Value(Value::Null))).collect();
+                let r = self.engine.dialect().update(&Update {
+                    table: target.name,
+                    set,
+                    filter: Some(keys_in(target.name, &pk, chunk)),
+                })?;
+                self.exec(&r.sql, &r.params)?;
+            }
+            out.detached.extend(removed.into_iter().map(|k| ((schema.target_type)(), k)));
         }
         out.collections.push((ckey, current));
         Ok(())
