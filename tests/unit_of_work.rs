@@ -552,3 +552,18 @@ fn get_mut_of_held_rows_stages_changes_without_a_flush_each() {
         assert_eq!(ages, [Some(1), Some(2), Some(3)], "{name}");
     }
 }
+
+#[test]
+fn a_handle_from_before_expunge_all_no_longer_reaches_an_object() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        let old = s.add(User::new("ada"));
+        s.commit().unwrap();
+        s.expunge_all();
+        let new = s.add(User::new("bob"));
+        assert!(s.try_get(old).is_none(), "{name}: not bob");
+        assert_eq!(s[new].username, "bob", "{name}");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s[old].id));
+        assert!(panicked.is_err(), "{name}: indexing with a stale handle is refused");
+    }
+}

@@ -598,8 +598,11 @@ impl Session {
     }
 
     /// Forgets every object and snapshot and cancels everything pending (the transaction, if
-    /// any, stays open).
+    /// any, stays open). Handles given out before no longer belong to the session.
     pub fn expunge_all(&mut self) {
+        // Handles given out so far name slots that are gone: a new identity makes them foreign
+        // (`try_get` gives `None`) rather than pointing at whatever takes their slot next.
+        self.id = NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed);
         self.slots.clear();
         self.maps.clear();
         self.deletes.clear();
@@ -790,7 +793,10 @@ impl<M: Model> std::ops::Index<Handle<M>> for Session {
     fn index(&self, h: Handle<M>) -> &M {
         match self.try_get(h) {
             Some(m) => m,
-            None => panic!("{h:?} does not belong to this session or its object was taken"),
+            None => panic!(
+                "{h:?} does not belong to this session (or was given out before expunge_all), \
+                 or its object was taken"
+            ),
         }
     }
 }
@@ -801,7 +807,10 @@ impl<M: Model> std::ops::IndexMut<Handle<M>> for Session {
     fn index_mut(&mut self, h: Handle<M>) -> &mut M {
         match self.try_get_mut(h) {
             Some(m) => m,
-            None => panic!("{h:?} does not belong to this session or its object was taken"),
+            None => panic!(
+                "{h:?} does not belong to this session (or was given out before expunge_all), \
+                 or its object was taken"
+            ),
         }
     }
 }
