@@ -74,6 +74,19 @@ fn unknown_keys_are_errors() {
     assert!(e.contains("unknown column type"), "{e}");
 }
 
+#[test]
+fn an_op_for_an_unknown_dialect_is_an_error_not_skipped() {
+    let op = "[[ops]]\nop = \"sql\"\nup = \"SELECT 1\"\ndown = \"SELECT 1\"\n";
+    for good in ["sqlite", "postgresql"] {
+        let text = format!("id = \"a1\"\n{op}dialect = \"{good}\"\n");
+        assert!(Revision::parse("a1.toml", &text).is_ok(), "{good}");
+    }
+    let text = format!("id = \"a1\"\n{op}dialect = \"postgres\"\n");
+    let e = Revision::parse("a1.toml", &text).unwrap_err().to_string();
+    assert!(e.contains("a1.toml: op 1 is for dialect \"postgres\""), "{e}");
+    assert!(e.contains("sqlite, postgresql"), "{e}");
+}
+
 fn rev(id: &str, parents: &[&str], created: &str) -> Revision {
     Revision {
         id: id.into(),

@@ -52,6 +52,9 @@ fn migration_error(msg: impl Into<String>) -> Error {
     Error::Migration(msg.into())
 }
 
+/// The dialect names a revision's op may be limited to (the backends' `Dialect::name`).
+pub const DIALECT_NAMES: &[&str] = &["sqlite", "postgresql"];
+
 impl Revision {
     /// A new revision with a fresh random id, created now.
     pub fn new(parents: Vec<String>, message: &str, ops: Vec<Step>) -> Revision {
@@ -71,6 +74,16 @@ impl Revision {
                 "{name}: revision id {:?} must be letters, digits, `_` or `-`",
                 r.id
             )));
+        }
+        for (i, step) in r.ops.iter().enumerate() {
+            if let Some(d) = step.dialect.as_deref().filter(|d| !DIALECT_NAMES.contains(d)) {
+                // A misspelt dialect would make the op silently skipped on every backend.
+                return Err(migration_error(format!(
+                    "{name}: op {} is for dialect {d:?}, which is no dialect: expected one of {}",
+                    i + 1,
+                    DIALECT_NAMES.join(", ")
+                )));
+            }
         }
         r.file = Some(name.to_owned());
         Ok(r)
