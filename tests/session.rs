@@ -455,3 +455,28 @@ fn testing_sessions_roll_back_when_the_test_ends() {
         );
     }
 }
+
+#[test]
+fn statements_a_transaction_refuses_run_in_autocommit() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        s.add(User::new("ada"));
+        s.flush().unwrap();
+        // Inside a transaction VACUUM is refused, on both backends.
+        assert!(s.execute_ddl("VACUUM").is_err(), "{name}");
+        s.rollback().unwrap();
+        db.execute_autocommit("VACUUM").unwrap();
+        if name == "postgresql" {
+            let db_name = format!("orm_autocommit_{}", std::process::id());
+            db.execute_autocommit(&format!("CREATE DATABASE \"{db_name}\"")).unwrap();
+            let found = db
+                .session()
+                .sql("SELECT COUNT(*) FROM pg_database WHERE datname = :n")
+                .bind("n", db_name.as_str())
+                .one::<(i64,)>()
+                .unwrap();
+            assert_eq!(found.0, 1, "{name}: the database exists");
+            db.execute_autocommit(&format!("DROP DATABASE \"{db_name}\"")).unwrap();
+        }
+    }
+}

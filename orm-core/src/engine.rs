@@ -140,6 +140,16 @@ impl Engine {
         self.inner.migrations
     }
 
+    /// Runs one statement (no parameters) on a connection of its own in autocommit, outside any
+    /// transaction: for the statements a transaction refuses, such as `VACUUM`,
+    /// `CREATE DATABASE`, `CREATE INDEX CONCURRENTLY` or `ALTER SYSTEM`. It takes effect at once;
+    /// no session's transaction sees or undoes it. Give one statement per call: PostgreSQL runs
+    /// several sent together as one implicit transaction.
+    pub fn execute_autocommit(&self, sql: &str) -> Result<()> {
+        let mut conn = self.checkout()?;
+        self.run_batch(conn.as_mut(), sql)
+    }
+
     /// A new session (unit of work). It checks a connection out only while it needs one.
     pub fn session(&self) -> Session {
         Session::new(self.clone())
