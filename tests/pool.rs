@@ -115,3 +115,37 @@ fn sessions_across_threads_share_the_pool() {
         assert_eq!(db.session().query::<User>().count().unwrap(), 40, "{name}");
     }
 }
+
+#[test]
+fn out_of_range_pool_settings_are_config_errors_not_panics() {
+    let server = orm::testing::postgres_server::url().unwrap();
+    let sep = if server.contains('?') { '&' } else { '?' };
+    for base in ["sqlite::memory:".to_owned(), server.clone()] {
+        for (size, timeout) in [
+            (Some(0), None),
+            (Some(u32::MAX), None),
+            (None, Some(Duration::ZERO)),
+            (None, Some(Duration::from_nanos(100))),
+            (None, Some(Duration::from_secs(u64::MAX / 4))),
+        ] {
+            let mut options = Database::options();
+            if let Some(n) = size {
+                options = options.pool_size(n);
+            }
+            if let Some(t) = timeout {
+                options = options.pool_timeout(t);
+            }
+            let err = options.connect(&base).err();
+            assert!(matches!(err, Some(Error::Config(_))), "{base} {size:?} {timeout:?}: {err:?}");
+            let msg = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(msg.contains("pool_size") || msg.contains("pool_timeout"), "{msg}");
+        }
+    }
+    for option in
+        ["pool_timeout=0", "pool_timeout=-0", "pool_timeout=1e-10", "pool_size=4294967295"]
+    {
+        let url = format!("{server}{sep}{option}");
+        let err = Database::connect(&url).err();
+        assert!(matches!(err, Some(Error::Config(_))), "{option}: {err:?}");
+    }
+}

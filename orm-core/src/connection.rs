@@ -65,6 +65,36 @@ pub struct PoolConfig {
 }
 
 impl PoolConfig {
+    /// The most connections a pool may be asked for.
+    pub const MAX_SIZE: u32 = 10_000;
+    /// The shortest checkout timeout: the pool cannot wait less.
+    pub const MIN_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1);
+    /// The longest checkout timeout (a day).
+    pub const MAX_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+    /// Checks the settings before a pool is built with them, whether they came from a URL or
+    /// from code: a size of 1 to [`PoolConfig::MAX_SIZE`] connections, a timeout of
+    /// [`PoolConfig::MIN_TIMEOUT`] to [`PoolConfig::MAX_TIMEOUT`]. Anything else is
+    /// [`Error::Config`] naming the setting and the accepted range.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=Self::MAX_SIZE).contains(&self.max_size) {
+            return Err(Error::Config(format!(
+                "pool_size (with max_overflow) must be 1 to {} connections, not {}",
+                Self::MAX_SIZE,
+                self.max_size
+            )));
+        }
+        if !(Self::MIN_TIMEOUT..=Self::MAX_TIMEOUT).contains(&self.timeout) {
+            return Err(Error::Config(format!(
+                "pool_timeout must be {} s to {} s, not {} s",
+                Self::MIN_TIMEOUT.as_secs_f64(),
+                Self::MAX_TIMEOUT.as_secs(),
+                self.timeout.as_secs_f64()
+            )));
+        }
+        Ok(())
+    }
+
     /// Parses a `pool_size` URL option: a whole number of connections, at least 1.
     pub fn parse_size(value: &str) -> Option<u32> {
         value.parse().ok().filter(|n| *n >= 1)

@@ -98,9 +98,7 @@ impl Engine {
         let dialect = connector.dialect();
         let migrations = connector.migrations();
         let pool_config = options.pool.clone().unwrap_or_else(|| connector.pool_config());
-        if pool_config.max_size == 0 {
-            return Err(Error::Config("pool size must be at least 1".into()));
-        }
+        pool_config.validate()?;
         // Open the first connection ourselves so its own error (not a pool timeout) is reported.
         let first = connector.connect()?;
         let pool = r2d2::Pool::builder()
