@@ -51,6 +51,29 @@ impl SqliteConnection {
     }
 }
 
+/// Refuses a value SQLite would not give back: NaN (SQLite stores it as NULL) and times outside
+/// the years 0 to 9999 (their text would neither sort nor read back). PostgreSQL stores both.
+fn storable(v: &Value) -> Result<()> {
+    use orm_core::__private::chrono::Datelike;
+    let unsupported = |what: String| Err(Error::Unsupported { backend: "sqlite", what });
+    let year = match v {
+        Value::Float(f) if f.is_nan() => {
+            return unsupported("NaN (SQLite would store it as NULL)".into());
+        }
+        Value::Timestamp(t) => t.year(),
+        Value::DateTime(t) => t.year(),
+        Value::Date(d) => d.year(),
+        _ => return Ok(()),
+    };
+    if (0..=9999).contains(&year) {
+        Ok(())
+    } else {
+        unsupported(format!(
+            "the year {year}: SQLite stores times as text, which holds the years 0 to 9999"
+        ))
+    }
+}
+
 fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<()> {
     let expected = stmt.parameter_count();
     if params.len() != expected {
@@ -63,6 +86,7 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<()
         if matches!(p, Value::Default) {
             return Err(Error::InvalidUse(DEFAULT_NOT_BINDABLE.to_owned()));
         }
+        storable(p)?;
         stmt.raw_bind_parameter(i + 1, Bind(p)).map_err(from_rusqlite)?;
     }
     Ok(())

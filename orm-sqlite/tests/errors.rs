@@ -374,3 +374,44 @@ fn db_default_is_never_bound() {
     .expect("count");
     assert_eq!(n, Some(Value::Int(0)));
 }
+
+#[test]
+fn values_sqlite_would_not_give_back_are_refused_at_bind() {
+    use chrono::{NaiveDate, TimeZone, Utc};
+    let mut conn = memory();
+    conn.execute_batch("CREATE TABLE t (f REAL, d TEXT)").expect("setup");
+    let e = conn.execute("INSERT INTO t (f) VALUES (?1)", &[Value::Float(f64::NAN)]).unwrap_err();
+    assert!(
+        matches!(e, Error::Unsupported { backend: "sqlite", ref what } if what.contains("NaN")),
+        "{e:?}"
+    );
+    let far = NaiveDate::from_ymd_opt(10_000, 1, 1).expect("date");
+    for v in [
+        Value::Date(far),
+        Value::DateTime(far.and_hms_opt(0, 0, 0).expect("time")),
+        Value::Timestamp(Utc.from_utc_datetime(&far.and_hms_opt(0, 0, 0).expect("time"))),
+        Value::Date(NaiveDate::from_ymd_opt(-1, 12, 31).expect("date")),
+    ] {
+        let e =
+            conn.execute("INSERT INTO t (d) VALUES (?1)", std::slice::from_ref(&v)).unwrap_err();
+        assert!(
+            matches!(e, Error::Unsupported { backend: "sqlite", ref what } if what.contains("year")),
+            "{v:?}: {e:?}"
+        );
+    }
+    // The edges of the range, and ordinary floats, are stored and read back.
+    for v in [
+        Value::Date(NaiveDate::from_ymd_opt(0, 1, 1).expect("date")),
+        Value::Date(NaiveDate::from_ymd_opt(9999, 12, 31).expect("date")),
+        Value::Float(f64::INFINITY),
+    ] {
+        conn.execute("INSERT INTO t (d) VALUES (?1)", std::slice::from_ref(&v)).expect("in range");
+    }
+    let mut n = 0;
+    conn.query("SELECT d FROM t", &[], &mut |_| {
+        n += 1;
+        Ok(())
+    })
+    .expect("nothing else was written");
+    assert_eq!(n, 3);
+}
