@@ -142,6 +142,12 @@ pub trait Dialect: Send + Sync + 'static {
         "BEGIN"
     }
 
+    /// Whether `[name]` quotes an identifier (SQLite) rather than indexing or building an
+    /// array (PostgreSQL): raw SQL's `:name` parameters are not looked for inside one.
+    fn brackets_quote_identifiers(&self) -> bool {
+        false
+    }
+
     /// The statement that commits the open transaction.
     fn commit_sql(&self) -> &'static str {
         "COMMIT"

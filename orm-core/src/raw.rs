@@ -42,7 +42,9 @@ pub fn column_index(row: &dyn Row, name: &str) -> Result<usize> {
 }
 
 /// Rewrites `:name` parameters into the dialect's placeholders and orders the values to match.
-/// Skips quoted strings, quoted identifiers, comments and `::` casts. A name used twice binds
+/// Skips what quotes: strings (`'…'`, PostgreSQL's `E'…'` and `$$…$$` / `$tag$…$tag$`),
+/// identifiers (`"…"`, `` `…` ``, and `[…]` where the dialect quotes with brackets), comments,
+/// and `::` casts. A name used twice binds
 /// twice; a name with no value, or a value with no name in the SQL, is an error.
 pub fn bind_named(
     dialect: &dyn Dialect,
@@ -57,10 +59,34 @@ pub fn bind_named(
     while i < bytes.len() {
         let c = bytes[i];
         match c {
-            b'\'' | b'"' => {
+            // E'...' (PostgreSQL): a backslash escapes the next character, a quote too.
+            b'\''
+                if i > 0
+                    && matches!(bytes[i - 1], b'E' | b'e')
+                    && (i < 2
+                        || !(bytes[i - 2].is_ascii_alphanumeric() || bytes[i - 2] == b'_')) =>
+            {
+                let mut j = i + 1;
+                while j < bytes.len() && bytes[j] != b'\'' {
+                    j += if bytes[j] == b'\\' { 2 } else { 1 };
+                }
+                i = j + 1;
+            }
+            b'\'' | b'"' | b'`' => {
                 let close =
                     bytes[i + 1..].iter().position(|&b| b == c).map_or(bytes.len(), |p| i + 1 + p);
                 i = close + 1;
+            }
+            // [name]: a quoted identifier where the dialect says so (SQLite); elsewhere an
+            // array subscript or constructor, whose parameters are parameters.
+            b'[' if dialect.brackets_quote_identifiers() => {
+                i = bytes[i..].iter().position(|&b| b == b']').map_or(bytes.len(), |p| i + p + 1);
+            }
+            // $$...$$ or $tag$...$tag$: a dollar-quoted string (PostgreSQL).
+            b'$' if dollar_tag(&sql[i..]).is_some() => {
+                let tag = dollar_tag(&sql[i..]).unwrap_or("$$");
+                let body = i + tag.len();
+                i = sql[body..].find(tag).map_or(bytes.len(), |p| body + p + tag.len());
             }
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
                 i = bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| i + p);
@@ -99,4 +125,14 @@ pub fn bind_named(
     }
     let r = w.finish()?;
     Ok((r.sql, r.params))
+}
+
+/// The opening tag of a dollar-quoted string at the start of `s` (`$$`, `$body$`), if any.
+fn dollar_tag(s: &str) -> Option<&str> {
+    let rest = s.strip_prefix('$')?;
+    let len = rest.find('$')?;
+    let tag = &rest[..len];
+    let valid = tag.chars().next().is_none_or(|c| c.is_ascii_alphabetic() || c == '_')
+        && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    valid.then(|| &s[..len + 2])
 }

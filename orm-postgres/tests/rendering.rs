@@ -735,3 +735,16 @@ fn enum_type_ddl() {
         "an enum column's type is its quoted type name"
     );
 }
+
+#[test]
+fn raw_parameters_are_not_looked_for_inside_quotes_of_any_kind() {
+    let bind = |sql: &str| {
+        orm_core::raw::bind_named(&DIALECT, sql, &[("a".into(), Value::Int(1))]).expect("bind").0
+    };
+    assert_eq!(
+        bind("SELECT ':b', \":b\", $$:b$$, $body$ :b $body$, E'it\\'s :b', :a -- :b"),
+        "SELECT ':b', \":b\", $$:b$$, $body$ :b $body$, E'it\\'s :b', $1 -- :b"
+    );
+    // Brackets are arrays on PostgreSQL: their parameters are parameters.
+    assert_eq!(bind("SELECT ARRAY[:a, 2][1]"), "SELECT ARRAY[$1, 2][1]");
+}

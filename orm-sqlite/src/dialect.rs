@@ -40,6 +40,10 @@ pub const TEXT_ARRAY_TYPE: &str = "STRING_ARRAY_TEXT";
 pub const BIGINT_ARRAY_TYPE: &str = "I64_ARRAY_TEXT";
 
 impl Dialect for SqliteDialect {
+    fn brackets_quote_identifiers(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "sqlite"
     }

@@ -530,3 +530,18 @@ fn the_dialect_is_the_connectors() {
     assert_eq!(c.dialect().name(), "sqlite");
     assert_eq!(c.dialect().begin_sql(), "BEGIN IMMEDIATE");
 }
+
+#[test]
+fn raw_parameters_are_not_looked_for_inside_quotes_of_any_kind() -> Result<()> {
+    let bind = |sql: &str| {
+        orm_core::raw::bind_named(&DIALECT, sql, &[("a".into(), Value::Int(1))]).map(|r| r.0)
+    };
+    assert_eq!(
+        bind("SELECT ':b', \":b\", `:b`, [:b], $$:b$$, $t$ :b $t$, :a -- :b")?,
+        "SELECT ':b', \":b\", `:b`, [:b], $$:b$$, $t$ :b $t$, ?1 -- :b"
+    );
+    assert_eq!(bind("SELECT E'it\\'s :b', :a")?, "SELECT E'it\\'s :b', ?1");
+    // A name ending in e before a quote is no E'' string.
+    assert_eq!(bind("SELECT name':b', :a")?, "SELECT name':b', ?1");
+    Ok(())
+}
