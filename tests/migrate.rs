@@ -440,3 +440,23 @@ fn a_hand_edit_survives_autogenerate() {
     assert_eq!(ops, ["alter column authors.name (max_length Some(50) -> Some(40))"]);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), edited, "the file is never rewritten");
 }
+
+#[test]
+fn a_sqlite_migration_leaves_foreign_keys_as_the_url_set_them() {
+    let dir = temp_dir("fk-off");
+    let revisions = Revisions::new(vec![hand_written(
+        "r1",
+        None,
+        vec![sql_step("CREATE TABLE t (id INTEGER PRIMARY KEY)", "DROP TABLE t")],
+    )])
+    .unwrap();
+    for (setting, expected) in [("off", 0), ("on", 1)] {
+        let url =
+            format!("sqlite://{}/{setting}.db?foreign_keys={setting}&pool_size=1", dir.display());
+        let db = Database::connect(&url).unwrap();
+        Migrator::new(db.engine(), &revisions).upgrade("head").unwrap();
+        let (fk,): (i64,) = db.session().sql("PRAGMA foreign_keys").one().unwrap();
+        assert_eq!(fk, expected, "foreign_keys={setting} after a revision");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

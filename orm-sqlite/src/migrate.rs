@@ -109,6 +109,10 @@ impl MigrationDialect for SqliteDialect {
         vec!["PRAGMA foreign_keys = ON".into()]
     }
 
+    fn restore_settings_query(&self) -> Option<String> {
+        Some("SELECT 'PRAGMA foreign_keys = ' || foreign_keys FROM pragma_foreign_keys".into())
+    }
+
     fn integrity_check_sql(&self) -> Option<String> {
         Some("PRAGMA foreign_key_check".into())
     }

@@ -282,9 +282,17 @@ pub trait MigrationDialect: Dialect {
         Vec::new()
     }
 
-    /// Statements run after each revision's transaction, committed or not.
+    /// Statements run after each revision's transaction, committed or not, when
+    /// [`MigrationDialect::restore_settings_query`] gives none.
     fn after_revision_sql(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// A query, run before [`MigrationDialect::before_revision_sql`], whose rows (one text column)
+    /// are the statements that put back what it changes on the connection, run after the
+    /// revision: a connection whose URL turned a setting off gets it off again.
+    fn restore_settings_query(&self) -> Option<String> {
+        None
     }
 
     /// A query run at the end of each revision's transaction; any row it returns is a broken

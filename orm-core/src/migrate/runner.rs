@@ -131,6 +131,9 @@ struct Run<'e> {
     dialect: &'static dyn MigrationDialect,
     conn: crate::engine::PooledConnection,
     in_tx: bool,
+    /// What puts the connection's settings back after a revision (see
+    /// `MigrationDialect::restore_settings_query`).
+    restore: Vec<String>,
 }
 
 impl Run<'_> {
@@ -144,6 +147,15 @@ impl Run<'_> {
     }
 
     fn begin(&mut self) -> Result<()> {
+        if let Some(q) = self.dialect.restore_settings_query() {
+            let engine = self.engine;
+            let mut restore = Vec::new();
+            engine.run_query(self.conn.as_mut(), &q, &[], &mut |row| {
+                restore.push(decode_at::<String>(row, 0, "restore")?);
+                Ok(())
+            })?;
+            self.restore = restore;
+        }
         for s in self.dialect.before_revision_sql() {
             self.batch(&s)?;
         }
@@ -158,7 +170,12 @@ impl Run<'_> {
     fn finish(&mut self, sql: &str) -> Result<()> {
         let r = self.batch(sql);
         self.in_tx = false;
-        for s in self.dialect.after_revision_sql() {
+        let after = if self.restore.is_empty() {
+            self.dialect.after_revision_sql()
+        } else {
+            std::mem::take(&mut self.restore)
+        };
+        for s in after {
             let _ = self.batch(&s);
         }
         r
@@ -229,6 +246,7 @@ impl<'a> Migrator<'a> {
             dialect: migration_dialect(self.engine)?,
             conn: self.engine.checkout()?,
             in_tx: false,
+            restore: Vec::new(),
         })
     }
 
