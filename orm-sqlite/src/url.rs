@@ -20,6 +20,7 @@
 //! | `synchronous` | `off`, `normal`, `full` | `normal` |
 //! | `foreign_keys` | `on`, `off`, `true`, `false` | `on` |
 //! | `pool_size` | most connections open at once, at least 1 | `5` (files), `1` (memory) |
+//! | `max_overflow` | connections beyond `pool_size` opened under load (SQLAlchemy's; kept open, so the pool holds at most `pool_size + max_overflow`); files only, or `0` | `0` |
 //! | `pool_timeout` | seconds to wait for a free connection | `30` |
 //!
 //! An in-memory database lives as long as its one connection, and each connection would be a
@@ -184,6 +185,7 @@ impl SqliteConnector {
 
     fn apply_options(&mut self, query: &str) -> Result<()> {
         let mut seen: Vec<String> = Vec::new();
+        let mut max_overflow: u32 = 0;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, raw) = pair.split_once('=').ok_or_else(|| {
                 Error::Config(format!("SQLite URL option `{pair}` needs a value (`{pair}=...`)"))
@@ -251,6 +253,16 @@ impl SqliteConnector {
                     }
                     self.pool.max_size = n;
                 }
+                "max_overflow" => {
+                    max_overflow =
+                        value.parse().map_err(|_| bad("a whole number of connections"))?;
+                    if self.location == Location::Memory && max_overflow > 0 {
+                        return Err(Error::Config(format!(
+                            "SQLite URL option `max_overflow`: an in-memory database has one \
+                             connection, so no overflow, not {max_overflow}; use a file"
+                        )));
+                    }
+                }
                 "pool_timeout" => {
                     self.pool.timeout = PoolConfig::parse_timeout(&value)
                         .ok_or_else(|| bad("a number of seconds"))?;
@@ -258,12 +270,15 @@ impl SqliteConnector {
                 _ => {
                     return Err(Error::Config(format!(
                     "unknown SQLite URL option `{key}` (known: mode, busy_timeout, journal_mode, \
-                         synchronous, foreign_keys, pool_size, pool_timeout)"
+                         synchronous, foreign_keys, pool_size, max_overflow, pool_timeout)"
                 )))
                 }
             }
             seen.push(key);
         }
+        self.pool.max_size = self.pool.max_size.checked_add(max_overflow).ok_or_else(|| {
+            Error::Config("SQLite URL options: pool_size + max_overflow is too large".into())
+        })?;
         if self.location == Location::Memory && self.mode == OpenMode::ReadOnly {
             return Err(Error::Config(
                 "SQLite URL option `mode`: an in-memory database cannot be read only".into(),

@@ -119,6 +119,12 @@ fn options() {
     }
     assert_eq!(parse("sqlite://a.db?pool_timeout=0").pool_config().timeout, Duration::ZERO);
     assert_eq!(parse("sqlite::memory:?pool_size=1").pool_config().max_size, 1);
+    // SQLAlchemy's max_overflow, as the tutorials set it: the pool holds pool_size + max_overflow.
+    assert_eq!(parse("sqlite://a.db?pool_size=2&max_overflow=3").pool_config().max_size, 5);
+    assert_eq!(parse("sqlite://a.db?max_overflow=3&pool_size=2").pool_config().max_size, 5);
+    assert_eq!(parse("sqlite::memory:?max_overflow=0").pool_config().max_size, 1);
+    let e = orm_sqlite::connector("sqlite::memory:?max_overflow=2").err().map(|e| e.to_string());
+    assert!(e.is_some_and(|e| e.contains("max_overflow")));
     // Empty segments are skipped; values are percent-decoded.
     assert_eq!(parse("sqlite://a.db?&mode=%72o&").mode(), OpenMode::ReadOnly);
     // An in-memory database keeps its own journal; the option is accepted and ignored.
