@@ -23,6 +23,9 @@
 //! | `max_overflow` | connections beyond `pool_size` opened under load (SQLAlchemy's; kept open, so the pool holds at most `pool_size + max_overflow`); files only, or `0` | `0` |
 //! | `pool_timeout` | seconds to wait for a free connection | `30` |
 //!
+//! `journal_mode` is a property of the file: the default `wal` switches an existing file to WAL
+//! for every later user; `journal_mode=delete` (or the file's own mode) leaves it as it was.
+//!
 //! An in-memory database lives as long as its one connection, and each connection would be a
 //! separate empty database, so its pool holds exactly one connection: a second session waits
 //! (up to `pool_timeout`) for the first to give it back. Use a file for concurrent sessions.
