@@ -310,19 +310,26 @@ impl Session {
     /// [`track`](Self::track), or with `populate` the session takes the row's values from the
     /// database, and so does the object it holds for that row.
     pub(crate) fn track_with<M: Model>(&mut self, obj: &mut M, populate: bool) {
-        let map = map_of::<M>(&mut self.maps);
-        let Tracked::Populated(changed) = map.track(obj, populate) else { return };
+        if let Tracked::Populated(changed) = map_of::<M>(&mut self.maps).track(obj, populate) {
+            self.populated(obj, changed);
+        }
+    }
+
+    /// After a read took the database's values of `changed` into the session's state of
+    /// `obj`'s row: the object the session holds for the row takes them too.
+    pub(super) fn populated<M: Model>(&mut self, obj: &M, changed: ColumnMask) {
         self.any_superseded = true;
-        let Some(slot) = obj.key().and_then(|k| map.entries.get(&k)).and_then(|e| e.slot) else {
+        let Some(entry) = obj.key().and_then(|k| map_ref::<M>(&self.maps)?.entries.get(&k)) else {
             return;
         };
+        let (Some(slot), Some(snap)) = (entry.slot, entry.snapshot.as_ref()) else { return };
         if let Some(held) = self
             .slots
             .get_mut(slot)
             .and_then(|s| s.obj.as_mut())
             .and_then(|o| o.as_any_mut().downcast_mut::<M>())
         {
-            held.restore_columns(&obj.snapshot(), changed);
+            held.restore_columns(snap, changed);
         }
     }
 
@@ -359,7 +366,8 @@ impl Session {
                 continue;
             }
             let mut now = M::from_snapshot(snap);
-            now.restore_columns(&row.snapshot(), changed);
+            let returned = row.snapshot();
+            now.restore_columns(&returned, changed);
             entry.supersede(now.snapshot(), false);
             self.any_superseded = true;
             if let Some(held) = entry
@@ -368,7 +376,7 @@ impl Session {
                 .and_then(|s| s.obj.as_mut())
                 .and_then(|o| o.as_any_mut().downcast_mut::<M>())
             {
-                held.restore_columns(&row.snapshot(), changed);
+                held.restore_columns(&returned, changed);
             }
             map_of::<M>(&mut self.maps).undo.push(MapUndo::Superseded(key));
             self.journal.push(Undo::Map(TypeId::of::<M>()));

@@ -30,7 +30,7 @@ mod identity;
 mod transaction;
 
 pub use crate::model::AnyModel;
-use identity::{map_of, map_ref, Entry};
+use identity::{map_of, map_ref, Entry, Tracked};
 pub use identity::{ErasedMap, Maps};
 pub use transaction::Nested;
 
@@ -310,7 +310,12 @@ impl Session {
 
     /// Whether anything waits for the next flush.
     pub fn has_pending(&self) -> bool {
-        !self.deletes.is_empty() || !self.pending_slots().is_empty()
+        !self.deletes.is_empty()
+            || self.staged.iter().any(|&i| {
+                self.slots.get(i).is_some_and(|s| {
+                    matches!(s.state, SlotState::PendingInsert | SlotState::PendingUpdate)
+                })
+            })
     }
 
     /// The arena slots that wait for the next flush, ascending. Costs the number of objects
@@ -341,8 +346,10 @@ impl Session {
         let born = self.journal.len();
         if let Some(k) = &key {
             // Adding back an object whose DELETE is pending cancels the delete.
-            let kv = M::key_values(k);
-            self.deletes.retain(|d| !(d.type_id == TypeId::of::<M>() && d.key_values == kv));
+            if !self.deletes.is_empty() {
+                let kv = M::key_values(k);
+                self.deletes.retain(|d| !(d.type_id == TypeId::of::<M>() && d.key_values == kv));
+            }
             let map = map_of::<M>(&mut self.maps);
             if let Some(entry) = map.entries.get_mut(k) {
                 let mut conflict = None;
@@ -733,9 +740,20 @@ impl Session {
             Ok(())
         })?;
         if tracking != Tracking::Untracked {
-            map_of::<M>(&mut self.maps).entries.reserve(out.len());
-            for obj in &mut out {
-                self.track_with(obj, tracking == Tracking::Populate);
+            // One map for all rows; only rows that took new values (populate) need more.
+            let populate = tracking == Tracking::Populate;
+            let map = map_of::<M>(&mut self.maps);
+            map.entries.reserve(out.len());
+            let mut populated = Vec::new();
+            for (i, obj) in out.iter_mut().enumerate() {
+                if let Tracked::Populated(changed) = map.track(obj, populate) {
+                    populated.push((i, changed));
+                }
+            }
+            for (i, changed) in populated {
+                if let Some(obj) = out.get(i) {
+                    self.populated(obj, changed);
+                }
             }
         } else if self.any_superseded {
             for obj in &out {
