@@ -24,8 +24,9 @@ pub trait ErasedMap: Send {
     fn remove_values(&mut self, keys: &[&[Value]], slots: &mut [Slot]) -> usize;
     /// Forgets the row with this key (an `M::Key`), as [`ErasedMap::remove_values`].
     fn remove_key(&mut self, key: &dyn Any, slots: &mut [Slot]) -> bool;
-    /// Takes back the newest change on the map's undo log.
-    fn undo_last(&mut self, slots: &mut [Slot]);
+    /// Takes back the newest change on the map's undo log; returns the arena slot of the object
+    /// held for that row, if any (its columns may need the restored state).
+    fn undo_last(&mut self, slots: &mut [Slot]) -> Option<usize>;
 }
 
 impl<M: Model> ErasedMap for IdentityMap<M> {
@@ -55,9 +56,8 @@ impl<M: Model> ErasedMap for IdentityMap<M> {
             None => false,
         }
     }
-    fn undo_last(&mut self, slots: &mut [Slot]) {
-        let Some(undo) = self.undo.pop() else { return };
-        match undo {
+    fn undo_last(&mut self, slots: &mut [Slot]) -> Option<usize> {
+        match self.undo.pop()? {
             MapUndo::Written { key, previous, slot } => {
                 let current = self.entries.remove(&key);
                 match previous {
@@ -65,12 +65,15 @@ impl<M: Model> ErasedMap for IdentityMap<M> {
                         if let Some(c) = current {
                             prev.superseded = c.superseded;
                         }
+                        let held = prev.slot;
                         self.entries.insert(key, prev);
+                        held
                     }
                     _ => {
                         if let Some(s) = slot.and_then(|i| slots.get_mut(i)) {
                             s.state = SlotState::Detached;
                         }
+                        None
                     }
                 }
             }
@@ -79,13 +82,14 @@ impl<M: Model> ErasedMap for IdentityMap<M> {
                     s.state = SlotState::Persistent;
                 }
                 self.entries.insert(key, entry);
+                slot
             }
             MapUndo::Superseded(key) => {
-                if let Some(e) = self.entries.get_mut(&key) {
-                    if let Some(sup) = e.superseded.pop() {
-                        e.snapshot = Some(sup.before);
-                    }
+                let e = self.entries.get_mut(&key)?;
+                if let Some(sup) = e.superseded.pop() {
+                    e.snapshot = Some(sup.before);
                 }
+                e.slot
             }
         }
     }

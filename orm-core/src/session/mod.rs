@@ -75,7 +75,8 @@ enum SlotState {
 pub struct Slot {
     obj: Option<Box<dyn AnyModel>>,
     state: SlotState,
-    /// The journal length when the slot became pending (for nested rollback).
+    /// The session's staging clock when the slot last became pending (a nested rollback
+    /// discards what was staged since it began).
     born: usize,
     /// Why the object cannot be written as added (see `Entry::stale_columns`): the next flush
     /// fails with [`Error::StaleData`] saying so, writing nothing.
@@ -260,6 +261,8 @@ pub struct Session {
     /// Arena slots staged (made pending) since the last flush, perhaps twice or no longer
     /// pending: what `has_pending` and the flush look at instead of every slot.
     staged: Vec<usize>,
+    /// Counts staging events (see `Slot::born`); only ever grows.
+    clock: usize,
     /// Whether a bulk update or refresh ever replaced values behind copies' backs: until then,
     /// handing out an object needs no bookkeeping (see `Entry::stale_columns`).
     any_superseded: bool,
@@ -294,8 +297,15 @@ impl Session {
             aborted: None,
             guarded: 0,
             staged: Vec::new(),
+            clock: 0,
             any_superseded: false,
         }
+    }
+
+    /// The next tick of the staging clock.
+    fn tick(&mut self) -> usize {
+        self.clock += 1;
+        self.clock
     }
 
     /// The engine this session runs on.
@@ -343,7 +353,7 @@ impl Session {
     /// that changed, or costs nothing if none did. Returns a handle to read it back.
     pub fn add<M: Model>(&mut self, mut obj: M) -> Handle<M> {
         let key = obj.key();
-        let born = self.journal.len();
+        let born = self.tick();
         if let Some(k) = &key {
             // Adding back an object whose DELETE is pending cancels the delete.
             if !self.deletes.is_empty() {
@@ -471,6 +481,7 @@ impl Session {
         {
             return Ok(());
         }
+        let born = self.tick();
         self.deletes.push(PendingDelete {
             type_id: TypeId::of::<M>(),
             key: Box::new(key),
@@ -478,7 +489,7 @@ impl Session {
             relations: M::RELATIONS,
             key_values,
             version,
-            born: self.journal.len(),
+            born,
         });
         Ok(())
     }
@@ -508,7 +519,7 @@ impl Session {
 
     /// The object in arena slot `i`, mutably, marked for comparison at the next flush.
     fn slot_mut<M: Model>(&mut self, i: usize) -> Option<&mut M> {
-        let born = self.journal.len();
+        let born = self.tick();
         if let Some(obj) = self.slots.get(i)?.obj.as_ref()?.as_any().downcast_ref::<M>() {
             self.note_handed_out(obj);
         }
@@ -557,11 +568,8 @@ impl Session {
             None => {
                 let Some(obj) = self.get::<M>(key.clone())? else { return Ok(None) };
                 let i = self.slots.len();
-                self.slots.push(Slot::new(
-                    Box::new(obj),
-                    SlotState::Persistent,
-                    self.journal.len(),
-                ));
+                let born = self.tick();
+                self.slots.push(Slot::new(Box::new(obj), SlotState::Persistent, born));
                 if let Some(e) = map_of::<M>(&mut self.maps).entries.get_mut(&key) {
                     e.slot = Some(i);
                 }

@@ -8,6 +8,7 @@ use crate::engine::{Engine, PooledConnection};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::value::Value;
+use std::collections::HashSet;
 
 /// The savepoint that guards a flush or a raw or bulk write inside an open transaction.
 const GUARD_SAVEPOINT: &str = "orm_flush";
@@ -29,7 +30,10 @@ impl Drop for Session {
 pub struct Nested<'s> {
     session: &'s mut Session,
     name: String,
+    /// The journal length when it began: its changes to the session's state are after it.
     mark: usize,
+    /// The staging clock when it began: objects staged since are its own.
+    since: usize,
     done: bool,
 }
 
@@ -53,7 +57,7 @@ impl Nested<'_> {
 
     fn undo(&mut self) -> Result<()> {
         let s = &mut *self.session;
-        s.discard_pending(self.mark);
+        s.discard_pending(self.since);
         let d = s.engine.dialect();
         let sql = format!(
             "{}; {}",
@@ -229,7 +233,9 @@ impl Session {
     }
 
     pub(super) fn discard_pending(&mut self, since: usize) {
-        for slot in self.slots.iter_mut().filter(|s| s.born >= since) {
+        // Every pending object was staged since the last flush, so it is on `staged`.
+        for &i in &self.staged {
+            let Some(slot) = self.slots.get_mut(i).filter(|s| s.born >= since) else { continue };
             match slot.state {
                 SlotState::PendingInsert => {
                     if let Some(o) = &slot.obj {
@@ -256,11 +262,14 @@ impl Session {
     /// SQLAlchemy's expire-on-rollback does (so no change of the rolled-back transaction is
     /// written later without being made again).
     pub(super) fn undo_journal(&mut self, to: usize) {
+        // The held objects whose rows the undone entries restored; with those staged since
+        // `to`, the only ones that can differ from their rows' state now.
+        let mut touched: HashSet<usize> = HashSet::new();
         while self.journal.len() > to {
             match self.journal.pop() {
                 Some(Undo::Map(model)) => {
                     if let Some(map) = self.maps.get_mut(&model) {
-                        map.undo_last(&mut self.slots);
+                        touched.extend(map.undo_last(&mut self.slots));
                     }
                 }
                 Some(Undo::Collection(key, Some(previous))) => {
@@ -272,7 +281,12 @@ impl Session {
                 None => {}
             }
         }
-        for slot in &mut self.slots {
+        // Objects changed but not flushed since are on `staged` (a nested transaction begins
+        // with a flush, which empties it); flushed ones are among `touched`. No other object
+        // can differ from its row's state.
+        touched.extend(self.staged.drain(..));
+        for i in touched {
+            let Some(slot) = self.slots.get_mut(i) else { continue };
             if matches!(slot.state, SlotState::Persistent | SlotState::PendingUpdate) {
                 if let Some(obj) = slot.obj.as_deref_mut() {
                     obj.reset_to_snapshot(&self.maps);
@@ -296,7 +310,8 @@ impl Session {
             return Err(e);
         }
         let mark = self.journal.len();
-        Ok(Nested { session: self, name, mark, done: false })
+        let since = self.clock + 1;
+        Ok(Nested { session: self, name, mark, since, done: false })
     }
 
     /// Runs `work` so that a failure in it changes nothing in the database and leaves the
