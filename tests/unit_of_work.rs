@@ -567,3 +567,28 @@ fn a_handle_from_before_expunge_all_no_longer_reaches_an_object() {
         assert!(panicked.is_err(), "{name}: indexing with a stale handle is refused");
     }
 }
+
+#[test]
+fn a_nested_rollback_takes_back_a_bulk_update_from_the_objects_held() {
+    for (name, db) in backends(&tables()) {
+        let mut s = db.session();
+        s.add(User::new("ada"));
+        s.commit().unwrap();
+        let _ = s.get_mut::<User>(1).unwrap().unwrap();
+        {
+            let mut n = s.begin_nested().unwrap();
+            n.query::<User>().update([User::age.set(Some(100))]).unwrap();
+            assert_eq!(n.get_mut::<User>(1).unwrap().unwrap().age, Some(100), "{name}");
+            n.rollback().unwrap();
+        }
+        assert_eq!(
+            s.get_mut::<User>(1).unwrap().unwrap().age,
+            None,
+            "{name}: held object restored"
+        );
+        let log = StatementLog::attach(&db);
+        s.commit().unwrap();
+        assert_eq!(updates(&log), Vec::<String>::new(), "{name}: nothing stray written");
+        assert_eq!(db.session().get::<User>(1).unwrap().unwrap().age, None, "{name}");
+    }
+}
