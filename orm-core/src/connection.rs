@@ -49,9 +49,19 @@ pub trait Connection: Send {
     /// Runs one or more statements without parameters (transaction control, DDL scripts).
     fn execute_batch(&mut self, sql: &str) -> Result<()>;
 
-    /// Whether the connection still works (checked by the pool before reuse).
+    /// Whether the connection still works: a round trip to the database (the pool's
+    /// `pool_pre_ping` check before each checkout).
     fn is_valid(&mut self) -> bool {
         self.execute_batch("SELECT 1").is_ok()
+    }
+
+    /// Whether the connection is known to be dead without asking the database (a PostgreSQL
+    /// connection whose socket closed). The pool checks it when a connection comes back and
+    /// drops a broken one instead of handing it out again; a statement that fails on a broken
+    /// connection also tells the pool that every connection opened before it may be dead
+    /// (a server restart), so they are replaced before their next use.
+    fn is_broken(&mut self) -> bool {
+        false
     }
 }
 
@@ -60,8 +70,20 @@ pub trait Connection: Send {
 pub struct PoolConfig {
     /// The most connections open at once.
     pub max_size: u32,
-    /// How long `session()` work waits for a free connection before a [`Error::Connection`].
+    /// How long `session()` work waits for a free connection before an
+    /// [`Error::PoolTimeout`].
     pub timeout: std::time::Duration,
+    /// `pool_pre_ping`: test each connection with a round trip before a session gets it, and
+    /// replace it when the test fails (SQLAlchemy's `pool_pre_ping`). Off by default: without
+    /// it, a connection that died while idle fails the first statement that uses it (an
+    /// [`Error::Connection`]), and that failure makes the pool replace every connection opened
+    /// before it.
+    pub pre_ping: bool,
+    /// `pool_recycle`: connections older than this are closed and replaced when next checked
+    /// out or while idle (SQLAlchemy's `pool_recycle`; r2d2's max lifetime). `None` keeps them.
+    pub recycle: Option<std::time::Duration>,
+    /// `pool_idle_timeout`: idle connections unused for this long are closed. `None` keeps them.
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 impl PoolConfig {
@@ -71,11 +93,16 @@ impl PoolConfig {
     pub const MIN_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1);
     /// The longest checkout timeout (a day).
     pub const MAX_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(86_400);
+    /// The shortest `recycle` or `idle_timeout`.
+    pub const MIN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(1);
+    /// The longest `recycle` or `idle_timeout` (a year).
+    pub const MAX_LIFETIME: std::time::Duration = std::time::Duration::from_secs(365 * 86_400);
 
     /// Checks the settings before a pool is built with them, whether they came from a URL or
     /// from code: a size of 1 to [`PoolConfig::MAX_SIZE`] connections, a timeout of
-    /// [`PoolConfig::MIN_TIMEOUT`] to [`PoolConfig::MAX_TIMEOUT`]. Anything else is
-    /// [`Error::Config`] naming the setting and the accepted range.
+    /// [`PoolConfig::MIN_TIMEOUT`] to [`PoolConfig::MAX_TIMEOUT`], a `recycle` and an
+    /// `idle_timeout` of 1 s to a year. Anything else is [`Error::Config`] naming the setting
+    /// and the accepted range.
     pub fn validate(&self) -> Result<()> {
         if !(1..=Self::MAX_SIZE).contains(&self.max_size) {
             return Err(Error::Config(format!(
@@ -92,7 +119,39 @@ impl PoolConfig {
                 self.timeout.as_secs_f64()
             )));
         }
+        for (name, value) in
+            [("pool_recycle", self.recycle), ("pool_idle_timeout", self.idle_timeout)]
+        {
+            if let Some(d) = value {
+                if !(Self::MIN_LIFETIME..=Self::MAX_LIFETIME).contains(&d) {
+                    return Err(Error::Config(format!(
+                        "{name} must be {} s to {} s, not {} s",
+                        Self::MIN_LIFETIME.as_secs(),
+                        Self::MAX_LIFETIME.as_secs(),
+                        d.as_secs_f64()
+                    )));
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Parses a `pool_pre_ping` URL option: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
+    pub fn parse_flag(value: &str) -> Option<bool> {
+        match value.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Some(true),
+            "false" | "0" | "no" | "off" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Parses a `pool_recycle` or `pool_idle_timeout` URL option: a (fractional) number of
+    /// seconds, or `-1` for none (SQLAlchemy's `pool_recycle=-1`).
+    pub fn parse_lifetime(value: &str) -> Option<Option<std::time::Duration>> {
+        if value.trim() == "-1" {
+            return Some(None);
+        }
+        Self::parse_timeout(value).map(Some)
     }
 
     /// Parses a `pool_size` URL option: a whole number of connections, at least 1.
@@ -108,7 +167,13 @@ impl PoolConfig {
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        PoolConfig { max_size: 5, timeout: std::time::Duration::from_secs(30) }
+        PoolConfig {
+            max_size: 5,
+            timeout: std::time::Duration::from_secs(30),
+            pre_ping: false,
+            recycle: None,
+            idle_timeout: None,
+        }
     }
 }
 
@@ -123,6 +188,15 @@ pub trait Connector: Send + Sync + 'static {
     /// The pool settings this database wants (e.g. one connection for an in-memory SQLite).
     fn pool_config(&self) -> PoolConfig {
         PoolConfig::default()
+    }
+
+    /// Refuses pool settings this database cannot live with, as [`Error::Config`] (an
+    /// in-memory SQLite database lives exactly as long as its one connection, so it takes no
+    /// second connection, no recycling and no idle timeout). Checked for the connector's own
+    /// settings and for any given in code.
+    fn check_pool_config(&self, config: &PoolConfig) -> Result<()> {
+        let _ = config;
+        Ok(())
     }
 
     /// How this backend writes migrations, when it supports them: a

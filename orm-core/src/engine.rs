@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::schema::{sort_by_dependencies, TableSchema};
 use crate::session::Session;
 use crate::value::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -27,26 +28,98 @@ pub struct StatementEvent<'a> {
 /// A callback receiving every statement an engine runs.
 pub type StatementListener = Arc<dyn Fn(&StatementEvent<'_>) + Send + Sync>;
 
-pub(crate) struct Manager(Box<dyn Connector>);
+/// What the pool's connections share: the generation a broken connection ends.
+#[derive(Debug, Default)]
+struct PoolHealth {
+    /// Bumped when a statement fails on a connection that turns out to be dead: every
+    /// connection opened before (a lower generation) is replaced before its next use, since a
+    /// server restart or failover kills them all.
+    generation: AtomicU64,
+}
+
+/// A connection of the pool: the backend's, with the generation it was opened in.
+pub(crate) struct Pooled {
+    conn: Box<dyn Connection>,
+    generation: u64,
+    health: Arc<PoolHealth>,
+}
+
+impl Pooled {
+    /// Passes `r` on; when it is an error and the connection turns out to be dead, ends the
+    /// generation the connection belongs to (once, however many of its peers fail after it).
+    fn watch<T>(&mut self, r: Result<T>) -> Result<T> {
+        if r.is_err() && self.conn.is_broken() {
+            let _ = self.health.generation.compare_exchange(
+                self.generation,
+                self.generation + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+        r
+    }
+
+    fn is_stale(&self) -> bool {
+        self.generation < self.health.generation.load(Ordering::Acquire)
+    }
+}
+
+impl Connection for Pooled {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let r = self.conn.execute(sql, params);
+        self.watch(r)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value], each: &mut RowCallback<'_>) -> Result<()> {
+        let r = self.conn.query(sql, params, each);
+        self.watch(r)
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        let r = self.conn.execute_batch(sql);
+        self.watch(r)
+    }
+
+    fn is_valid(&mut self) -> bool {
+        self.conn.is_valid()
+    }
+
+    fn is_broken(&mut self) -> bool {
+        self.conn.is_broken()
+    }
+}
+
+pub(crate) struct Manager {
+    connector: Box<dyn Connector>,
+    health: Arc<PoolHealth>,
+    pre_ping: bool,
+}
 
 impl r2d2::ManageConnection for Manager {
-    type Connection = Box<dyn Connection>;
+    type Connection = Pooled;
     type Error = Error;
 
-    fn connect(&self) -> Result<Box<dyn Connection>> {
-        self.0.connect()
+    fn connect(&self) -> Result<Pooled> {
+        // The generation before connecting: a failure seen while this one opens ends it.
+        let generation = self.health.generation.load(Ordering::Acquire);
+        Ok(Pooled { conn: self.connector.connect()?, generation, health: self.health.clone() })
     }
 
-    fn is_valid(&self, conn: &mut Box<dyn Connection>) -> Result<()> {
-        if conn.is_valid() {
-            Ok(())
-        } else {
-            Err(Error::Connection("connection no longer valid".into()))
+    /// On checkout: a connection of an ended generation is replaced, and with
+    /// `pool_pre_ping` every connection must answer a round trip.
+    fn is_valid(&self, conn: &mut Pooled) -> Result<()> {
+        if conn.is_stale() || conn.conn.is_broken() {
+            return Err(Error::Connection("connection closed while idle in the pool".into()));
         }
+        if self.pre_ping && !conn.conn.is_valid() {
+            return Err(Error::Connection("connection failed its pre-ping".into()));
+        }
+        Ok(())
     }
 
-    fn has_broken(&self, _: &mut Box<dyn Connection>) -> bool {
-        false
+    /// On return: a dead connection is dropped, not pooled.
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.is_stale() || conn.conn.is_broken()
     }
 }
 
@@ -99,19 +172,26 @@ impl Engine {
         let migrations = connector.migrations();
         let pool_config = options.pool.clone().unwrap_or_else(|| connector.pool_config());
         pool_config.validate()?;
+        connector.check_pool_config(&pool_config)?;
         // Open the first connection ourselves so its own error (not a pool timeout) is reported.
         let first = connector.connect()?;
         let pool = r2d2::Pool::builder()
             .max_size(pool_config.max_size)
             .min_idle(Some(0))
             .connection_timeout(pool_config.timeout)
-            .test_on_check_out(false)
-            // Never reap connections behind the user's back: an in-memory SQLite database lives
-            // exactly as long as its one connection.
-            .idle_timeout(None)
-            .max_lifetime(None)
+            // A cheap check (no round trip) unless `pre_ping` asks for one.
+            .test_on_check_out(true)
+            // Connections are closed behind the user's back only when asked: an in-memory
+            // SQLite database lives exactly as long as its one connection (and its connector
+            // refuses both settings).
+            .idle_timeout(pool_config.idle_timeout)
+            .max_lifetime(pool_config.recycle)
             .error_handler(Box::new(r2d2::NopErrorHandler))
-            .build_unchecked(Manager(connector));
+            .build_unchecked(Manager {
+                connector,
+                health: Arc::default(),
+                pre_ping: pool_config.pre_ping,
+            });
         drop(first);
         Ok(Engine {
             inner: Arc::new(Inner {
@@ -145,7 +225,7 @@ impl Engine {
     /// several sent together as one implicit transaction.
     pub fn execute_autocommit(&self, sql: &str) -> Result<()> {
         let mut conn = self.checkout()?;
-        self.run_batch(conn.as_mut(), sql)
+        self.run_batch(&mut *conn, sql)
     }
 
     /// A new session (unit of work). It checks a connection out only while it needs one.

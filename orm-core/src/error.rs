@@ -105,6 +105,13 @@ pub enum Error {
     /// written; re-read the row (`refresh`) and apply the change again.
     #[error("stale data: {0}")]
     StaleData(String),
+    /// The connection was lost while COMMIT was on its way: the server may have committed the
+    /// transaction or not, and no one can say which from here. Unlike every other error of
+    /// `commit()` (after which nothing was written), the work may be in the database: check
+    /// before doing it again (look the rows up, or write with an idempotency key). The session
+    /// has been rolled back locally and is usable again, on a new connection.
+    #[error("the connection was lost during COMMIT, the transaction may or may not have been committed: {0}")]
+    CommitOutcomeUnknown(String),
     /// A migration could not be planned or read (a bad revision file, an unknown revision,
     /// several heads...).
     #[error("migration error: {0}")]

@@ -235,6 +235,11 @@ impl Connection for PgConnection {
     fn is_valid(&mut self) -> bool {
         !self.client.is_closed() && self.client.is_valid(Duration::from_secs(5)).is_ok()
     }
+
+    /// The driver saw the connection close (a statement failed on it).
+    fn is_broken(&mut self) -> bool {
+        self.client.is_closed()
+    }
 }
 
 /// One row of a query, borrowed from the driver for the duration of the callback.

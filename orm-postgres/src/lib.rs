@@ -1,4 +1,5 @@
-//! The PostgreSQL backend of the `orm` crate, over the synchronous `postgres` driver (no TLS).
+//! The PostgreSQL backend of the `orm` crate, over the synchronous `postgres` driver, with TLS
+//! by rustls (the default `tls` feature; see [`url`] for `sslmode`).
 //!
 //! - [`PgDialect`] ([`DIALECT`]) writes the SQL: `$1` placeholders, the type mapping below,
 //!   identity keys, native enum types, IN lists bound as one array (`= ANY($1)`).
@@ -57,8 +58,11 @@
 //! # Connections
 //!
 //! Each connection caches up to [`connection::STATEMENT_CACHE_CAPACITY`] prepared statements.
-//! TLS is not built in: `sslmode=require` and stricter are refused with a clear error. The pool
-//! holds up to `pool_size + max_overflow` connections (10 + 10 by default).
+//! TLS follows libpq's `sslmode` (`prefer` by default; `require`, `verify-ca` and `verify-full`
+//! for managed servers), see [`url`]; without the `tls` feature, a mode that requires TLS is a
+//! configuration error. The pool holds up to `pool_size + max_overflow` connections (10 + 10 by
+//! default), replaces connections that died (a server restart), and offers `pool_pre_ping`,
+//! `pool_recycle` and `pool_idle_timeout`.
 
 pub mod connection;
 pub mod dialect;
@@ -66,12 +70,14 @@ pub mod error;
 pub mod migrate;
 pub mod reflect;
 pub mod test_server;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod url;
 pub mod value;
 
 pub use connection::{PgConnection, PgRow};
 pub use dialect::{PgDialect, DIALECT, MIGRATIONS};
-pub use url::PgConnector;
+pub use url::{PgConnector, SslMode, TlsSettings};
 
 /// A connector for a `postgresql://` or `postgres://` URL, boxed for the facade's
 /// `Database::connect`.

@@ -13,31 +13,51 @@
 //!
 //! The host defaults to `localhost`, the port to 5432, the database to the user's name (the
 //! server's rule). User, password, host and database are percent-decoded, so a password with
-//! `@`, `:` or `/` is written `%40`, `%3A`, `%2F`. Query options, e.g.
-//! `postgresql://app@db/app?application_name=web&pool_size=20`:
+//! `@` is written `%40` (as in every URL). An unescaped `:`, `/` or `?` in a password belongs
+//! to it, and so does an unescaped `@` when the URL has no query, or the `@` comes before its
+//! `?`: the user information ends at the last `@` before the first `?` that follows an `@`.
+//!
+//! Query options, e.g. `postgresql://app@db/app?application_name=web&pool_size=20`. The pool
+//! and TLS options are the ORM's; every other option is the driver's (the `postgres` crate's
+//! libpq-style options), passed on as given:
 //!
 //! | option | values | default |
 //! |---|---|---|
-//! | `sslmode` | `disable`, `allow`, `prefer` (all connect without TLS: none is built in); `require`, `verify-ca`, `verify-full` are refused | `prefer` |
+//! | `sslmode` | `disable`; `allow` and `prefer` (TLS when the server offers it, certificate not checked); `require` (TLS, certificate not checked unless `sslrootcert` is given); `verify-ca` (TLS, certificate signed by a trusted root); `verify-full` (and issued for the host name) | `prefer` |
+//! | `sslrootcert` | a PEM file of trusted root certificates, or `system` for the system's store | `~/.postgresql/root.crt` when it exists, else the system's store |
+//! | `sslcert`, `sslkey` | a client certificate and its private key (PEM files), for servers that ask for one | none |
 //! | `application_name` | shown in `pg_stat_activity` | none |
 //! | `connect_timeout` | whole seconds to wait for a connection, `0` for no limit | no limit |
 //! | `options` | server options for every connection, e.g. `-c search_path=app` (`options=-c%20search_path%3Dapp`) | none |
 //! | `host`, `port`, `user`, `password`, `dbname` | override the URL's parts, as libpq does | |
-//! | `pool_size` | connections the pool is sized for, at least 1 | `10` |
+//! | `hostaddr`, `tcp_user_timeout`, `keepalives`, `keepalives_idle`, `keepalives_interval`, `keepalives_retries`, `target_session_attrs`, `channel_binding`, `load_balance_hosts`, `sslnegotiation` | as libpq and the driver define them | the driver's |
+//! | `pool_size` | connections the pool keeps, 1 to 10,000 | `10` |
 //! | `max_overflow` | connections beyond `pool_size` opened under load | `10` |
-//! | `pool_timeout` | seconds to wait for a free connection | `30` |
+//! | `pool_timeout` | seconds to wait for a free connection, 0.001 to 86,400 | `30` |
+//! | `pool_pre_ping` | `true`: test each connection with a round trip before use, and replace a dead one | `false` |
+//! | `pool_recycle` | seconds after which a connection is replaced (1 to a year; `-1` never) | never |
+//! | `pool_idle_timeout` | seconds after which an idle connection is closed (1 to a year; `-1` never) | never |
 //!
 //! The pool opens at most `pool_size + max_overflow` connections (SQLAlchemy's `POOL_SIZE` and
-//! `MAX_OVERFLOW`); a session that finds all of them busy waits up to `pool_timeout`, then gets
-//! [`Error::PoolTimeout`](orm_core::Error::PoolTimeout). An unknown option, a bad value or a
-//! malformed URL is an [`Error::Config`] naming it; a password never appears in any message.
+//! `MAX_OVERFLOW`); unlike SQLAlchemy's, it keeps the overflow connections open once made,
+//! unless `pool_idle_timeout` closes them. A session that finds all of them busy waits up to
+//! `pool_timeout`, then gets [`Error::PoolTimeout`](orm_core::Error::PoolTimeout).
+//!
+//! A dead connection (the server restarted, or an administrator ended the backend) is never
+//! handed out twice: the statement that finds it dead fails with
+//! [`Error::Connection`](orm_core::Error::Connection), the pool drops it and replaces every
+//! connection opened before it on their next checkout. With `pool_pre_ping=true` no session
+//! sees the failure at all, at the cost of one round trip per checkout.
+//!
+//! An unknown option, a bad value or a malformed URL is an [`Error::Config`] naming the option;
+//! no message, `Debug` output or log line shows the password, nor any option's value.
 
 use crate::connection::PgConnection;
 use crate::dialect::DIALECT;
 use crate::error::full_message;
 use orm_core::{Connection, Connector, Dialect, Error, PoolConfig, Result};
-use postgres::config::{Host, SslMode};
-use postgres::NoTls;
+use postgres::config::Host;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The default `pool_size`.
@@ -48,6 +68,108 @@ pub const DEFAULT_MAX_OVERFLOW: u32 = 10;
 pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(30);
 /// The port used when the URL names none.
 pub const DEFAULT_PORT: u16 = 5432;
+
+/// The options the driver (`postgres::Config`) takes, passed on as given.
+const DRIVER_OPTIONS: &[&str] = &[
+    "user",
+    "password",
+    "dbname",
+    "options",
+    "application_name",
+    "sslnegotiation",
+    "hostaddr",
+    "connect_timeout",
+    "tcp_user_timeout",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_retries",
+    "target_session_attrs",
+    "channel_binding",
+    "load_balance_hosts",
+];
+
+/// The options the ORM reads itself.
+const OWN_OPTIONS: &[&str] = &[
+    "host",
+    "port",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "pool_size",
+    "max_overflow",
+    "pool_timeout",
+    "pool_pre_ping",
+    "pool_recycle",
+    "pool_idle_timeout",
+];
+
+/// libpq's `sslmode`: whether connections use TLS, and what of the server's certificate is
+/// checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// TLS when the server offers it (as `Prefer`; libpq tries without TLS first).
+    Allow,
+    /// TLS when the server offers it, the certificate not checked.
+    Prefer,
+    /// TLS or no connection; the certificate is checked as `VerifyCa` when `sslrootcert` is
+    /// given, otherwise not at all.
+    Require,
+    /// TLS, with a certificate signed by a trusted root (any host name).
+    VerifyCa,
+    /// TLS, with a certificate signed by a trusted root and issued for the host connected to.
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(value: &str) -> Option<SslMode> {
+        Some(match value {
+            "disable" => SslMode::Disable,
+            "allow" => SslMode::Allow,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    /// Whether a connection without TLS is refused.
+    pub fn requires_tls(self) -> bool {
+        matches!(self, SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull)
+    }
+}
+
+/// Where trusted root certificates come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootCerts {
+    /// `sslrootcert` unset: `~/.postgresql/root.crt` when it exists, else the system's store.
+    Default,
+    /// `sslrootcert=system`: the system's store.
+    System,
+    /// `sslrootcert=<path>`: the certificates of a PEM file.
+    File(PathBuf),
+}
+
+/// The TLS settings of a URL (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// `sslmode`.
+    pub mode: SslMode,
+    /// `sslrootcert`.
+    pub root_certs: RootCerts,
+    /// `sslcert` and `sslkey`: a client certificate and its key.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings { mode: SslMode::Prefer, root_certs: RootCerts::Default, client_cert: None }
+    }
+}
 
 /// Opens connections to one PostgreSQL database, configured from a URL. Its `Debug` output
 /// hides the password.
@@ -62,138 +184,142 @@ pub const DEFAULT_PORT: u16 = 5432;
 /// assert!(!format!("{c:?}").contains("s3cret"));
 /// # Ok::<(), orm_core::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgConnector {
     config: postgres::Config,
     pool_size: u32,
     max_overflow: u32,
-    pool_timeout: Duration,
+    pool: PoolConfig,
+    tls: TlsSettings,
+    #[cfg(feature = "tls")]
+    tls_connector: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+}
+
+impl std::fmt::Debug for PgConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The driver's `Config` prints the password as `_`.
+        f.debug_struct("PgConnector")
+            .field("config", &self.config)
+            .field("pool_size", &self.pool_size)
+            .field("max_overflow", &self.max_overflow)
+            .field("pool", &self.pool)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+/// A URL cut into its parts, still percent-encoded.
+struct UrlParts<'a> {
+    userinfo: Option<&'a str>,
+    hosts: &'a str,
+    dbname: &'a str,
+    query: Option<&'a str>,
+}
+
+/// Cuts `rest` (the URL after its scheme) into user information, hosts, database and query.
+/// The user information ends at the last `@` before the first `?` that follows an `@`, so an
+/// unescaped `?`, `/` or `:` in a password stays in it, and an `@` in an option's value does
+/// not end it.
+fn split_url(rest: &str) -> UrlParts<'_> {
+    let (userinfo, tail) = match rest.find('@') {
+        None => (None, rest),
+        Some(first_at) => {
+            let query_start = rest[first_at..].find('?').map_or(rest.len(), |q| first_at + q);
+            let at = rest[..query_start].rfind('@').unwrap_or(first_at);
+            (Some(&rest[..at]), &rest[at + 1..])
+        }
+    };
+    let (main, query) = match tail.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (tail, None),
+    };
+    let (hosts, dbname) = main.split_once('/').unwrap_or((main, ""));
+    UrlParts { userinfo, hosts, dbname, query }
 }
 
 impl PgConnector {
     /// Parses a `postgresql://` or `postgres://` URL (see the [module docs](self) for the forms
-    /// and options). Nothing is connected until [`connect`](Connector::connect).
+    /// and options). Nothing is connected until [`connect`](Connector::connect); root and client
+    /// certificates named by the URL are read here.
     pub fn from_url(url: &str) -> Result<Self> {
         let rest = strip_scheme(url).ok_or_else(|| {
             // Only the scheme: the rest of a URL can carry a password.
             let scheme = url.split_once(':').map_or("", |(s, _)| s);
+            let scheme: String = scheme.chars().take(40).collect();
             Error::Config(format!(
                 "a URL of scheme `{scheme}` is not a PostgreSQL URL: expected \
                  `postgresql://user:password@host:5432/dbname`"
             ))
         })?;
-        let (main, query) = match rest.split_once('?') {
-            Some((m, q)) => (m, Some(q)),
-            None => (rest, None),
-        };
-        // The user info ends at the last `@`, so an unescaped `@` or `/` in a password is
-        // still read as part of it.
-        let (userinfo, hostpart) = match main.rfind('@') {
-            Some(at) => (Some(&main[..at]), &main[at + 1..]),
-            None => (None, main),
-        };
-        let (hosts, dbname) = match hostpart.split_once('/') {
-            Some((h, d)) => (h, d),
-            None => (hostpart, ""),
-        };
-        let mut config = postgres::Config::new();
-        config.ssl_mode(SslMode::Disable);
-        if let Some(info) = userinfo {
+        let parts = split_url(rest);
+        // What the driver parses: every part percent-encoded again as an option of an otherwise
+        // empty URL, the URL's own parts first so that options override them (libpq's rule).
+        let mut driver: Vec<(&str, String)> = Vec::new();
+        if let Some(info) = parts.userinfo {
             let (user, password) = match info.split_once(':') {
                 Some((u, p)) => (u, Some(p)),
                 None => (info, None),
             };
             let user = percent_decode(user, "the user name")?;
             if !user.is_empty() {
-                config.user(&user);
+                driver.push(("user", user));
             }
             if let Some(p) = password {
-                // Never show the password, not even in a decoding error.
-                let p = percent_decode(p, "the password").map_err(|_| {
-                    Error::Config("bad percent escape in the password of the PostgreSQL URL".into())
-                })?;
-                config.password(p);
+                driver.push(("password", percent_decode(p, "the password")?));
             }
         }
-        let (host_list, port_list) = parse_hosts(hosts)?;
-        let dbname = percent_decode(dbname, "the database name")?;
+        let dbname = percent_decode(parts.dbname, "the database name")?;
         if !dbname.is_empty() {
-            config.dbname(&dbname);
+            driver.push(("dbname", dbname));
         }
+        let (mut hosts, mut ports) = parse_hosts(parts.hosts)?;
         let mut c = PgConnector {
-            config,
+            config: postgres::Config::new(),
             pool_size: DEFAULT_POOL_SIZE,
             max_overflow: DEFAULT_MAX_OVERFLOW,
-            pool_timeout: DEFAULT_POOL_TIMEOUT,
+            pool: PoolConfig { timeout: DEFAULT_POOL_TIMEOUT, ..PoolConfig::default() },
+            tls: TlsSettings::default(),
+            #[cfg(feature = "tls")]
+            tls_connector: None,
         };
-        let mut hosts = Hosts { hosts: host_list, ports: port_list };
-        if let Some(q) = query {
-            c.apply_options(q, &mut hosts)?;
-        }
-        hosts.apply(&mut c.config)?;
-        c.pool_size
-            .checked_add(c.max_overflow)
-            .ok_or_else(|| Error::Config("pool_size + max_overflow is too large".into()))?;
-        Ok(c)
-    }
-
-    fn apply_options(&mut self, query: &str, hosts: &mut Hosts) -> Result<()> {
+        let mut sslcert = None;
+        let mut sslkey = None;
         let mut seen: Vec<String> = Vec::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
+        for pair in parts.query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (raw_key, raw) = pair.split_once('=').ok_or_else(|| {
-                let key = percent_decode(pair, "an option name").unwrap_or_default();
-                Error::Config(format!("PostgreSQL URL option `{key}` needs a value (`{key}=...`)"))
+                Error::Config(format!(
+                    "PostgreSQL URL option `{}` needs a value (`name=value`)",
+                    shown_key(pair)
+                ))
             })?;
             let key = percent_decode(raw_key, "an option name")?;
+            let known = OWN_OPTIONS.contains(&key.as_str());
+            let Some(&name) = DRIVER_OPTIONS.iter().chain(OWN_OPTIONS).find(|k| **k == key) else {
+                return Err(Error::Config(format!(
+                    "unknown PostgreSQL URL option `{}` (known: {}, {})",
+                    shown_key(&key),
+                    OWN_OPTIONS.join(", "),
+                    DRIVER_OPTIONS.join(", ")
+                )));
+            };
             if seen.contains(&key) {
-                return Err(Error::Config(format!("PostgreSQL URL option `{key}` is given twice")));
+                return Err(Error::Config(format!(
+                    "PostgreSQL URL option `{name}` is given twice"
+                )));
             }
-            if key == "password" {
-                let p = percent_decode(raw, "the password").map_err(|_| {
-                    Error::Config("bad percent escape in the password of the PostgreSQL URL".into())
-                })?;
-                self.config.password(p);
-                seen.push(key);
+            seen.push(key);
+            let value = percent_decode(raw, &format!("option `{name}`"))?;
+            if !known {
+                driver.push((name, value));
                 continue;
             }
-            let value = percent_decode(raw, &format!("option `{key}`"))?;
             let bad = |expected: &str| {
-                Error::Config(format!(
-                    "PostgreSQL URL option `{key}`: `{value}` is not valid, expected {expected}"
-                ))
+                // The value is not shown: a mistyped URL can put part of a password there.
+                Error::Config(format!("PostgreSQL URL option `{name}`: expected {expected}"))
             };
-            match key.as_str() {
-                "sslmode" => {
-                    match value.as_str() {
-                        "disable" | "allow" | "prefer" => {}
-                        "require" | "verify-ca" | "verify-full" => {
-                            return Err(Error::Config(format!(
-                                "PostgreSQL URL option `sslmode={value}` needs TLS, and TLS is not \
-                             supported in this build (use sslmode=disable or prefer, or a TLS \
-                             tunnel)"
-                            )))
-                        }
-                        _ => return Err(bad(
-                            "`disable`, `allow`, `prefer`, `require`, `verify-ca` or `verify-full`",
-                        )),
-                    }
-                }
-                "application_name" => {
-                    self.config.application_name(&value);
-                }
-                "connect_timeout" => {
-                    let secs: u64 =
-                        value.trim().parse().map_err(|_| bad("a whole number of seconds"))?;
-                    if secs > 0 {
-                        self.config.connect_timeout(Duration::from_secs(secs));
-                    }
-                }
-                "options" => {
-                    self.config.options(&value);
-                }
+            match name {
                 "host" => {
-                    // Host names or socket folders, as given (ports come from `port`).
-                    hosts.hosts = value
+                    hosts = value
                         .split(',')
                         .map(str::trim)
                         .filter(|h| !h.is_empty())
@@ -201,38 +327,107 @@ impl PgConnector {
                         .collect();
                 }
                 "port" => {
-                    hosts.ports = value
+                    ports = value
                         .split(',')
-                        .map(|p| p.trim().parse::<u16>().map_err(|_| bad("a port number")))
+                        .map(|p| p.trim().parse::<u16>().map_err(|_| bad("port numbers")))
                         .collect::<Result<Vec<_>>>()?;
                 }
-                "user" => {
-                    self.config.user(&value);
+                "sslmode" => {
+                    c.tls.mode = SslMode::parse(&value).ok_or_else(|| {
+                        bad("`disable`, `allow`, `prefer`, `require`, `verify-ca` or `verify-full`")
+                    })?;
                 }
-                "dbname" => {
-                    self.config.dbname(&value);
+                "sslrootcert" => {
+                    c.tls.root_certs = if value == "system" {
+                        RootCerts::System
+                    } else {
+                        RootCerts::File(PathBuf::from(value))
+                    };
                 }
+                "sslcert" => sslcert = Some(PathBuf::from(value)),
+                "sslkey" => sslkey = Some(PathBuf::from(value)),
                 "pool_size" => {
-                    self.pool_size = PoolConfig::parse_size(&value)
-                        .ok_or_else(|| bad("a whole number of connections, at least 1"))?;
+                    c.pool_size = PoolConfig::parse_size(&value)
+                        .filter(|n| *n <= PoolConfig::MAX_SIZE)
+                        .ok_or_else(|| bad("a whole number of connections, 1 to 10000"))?;
                 }
                 "max_overflow" => {
-                    self.max_overflow =
-                        value.parse().map_err(|_| bad("a whole number of connections"))?;
+                    c.max_overflow = value
+                        .parse()
+                        .ok()
+                        .filter(|n| *n <= PoolConfig::MAX_SIZE)
+                        .ok_or_else(|| bad("a whole number of connections, 0 to 10000"))?;
                 }
                 "pool_timeout" => {
-                    self.pool_timeout = PoolConfig::parse_timeout(&value)
+                    c.pool.timeout = PoolConfig::parse_timeout(&value)
                         .ok_or_else(|| bad("a number of seconds"))?;
                 }
-                _ => {
-                    return Err(Error::Config(format!(
-                        "unknown PostgreSQL URL option `{key}` (known: sslmode, \
-                         application_name, connect_timeout, options, host, port, user, password, \
-                         dbname, pool_size, max_overflow, pool_timeout)"
-                    )))
+                "pool_pre_ping" => {
+                    c.pool.pre_ping =
+                        PoolConfig::parse_flag(&value).ok_or_else(|| bad("`true` or `false`"))?;
                 }
+                "pool_recycle" => {
+                    c.pool.recycle = PoolConfig::parse_lifetime(&value)
+                        .ok_or_else(|| bad("a number of seconds, or -1 for never"))?;
+                }
+                "pool_idle_timeout" => {
+                    c.pool.idle_timeout = PoolConfig::parse_lifetime(&value)
+                        .ok_or_else(|| bad("a number of seconds, or -1 for never"))?;
+                }
+                _ => {}
             }
-            seen.push(key);
+        }
+        c.tls.client_cert = match (sslcert, sslkey) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => {
+                return Err(Error::Config(
+                    "PostgreSQL URL options `sslcert` and `sslkey` go together: give both or \
+                     neither"
+                        .into(),
+                ))
+            }
+        };
+        let encoded: Vec<String> =
+            driver.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
+        c.config = format!("postgresql://?{}", encoded.join("&")).parse().map_err(
+            |e: postgres::Error| {
+                // The driver names the option, never its value.
+                let why = std::error::Error::source(&e).map_or_else(String::new, |s| s.to_string());
+                Error::Config(format!("PostgreSQL URL: {e}: {why}"))
+            },
+        )?;
+        c.config.ssl_mode(match c.tls.mode {
+            SslMode::Disable => postgres::config::SslMode::Disable,
+            SslMode::Allow | SslMode::Prefer => postgres::config::SslMode::Prefer,
+            _ => postgres::config::SslMode::Require,
+        });
+        apply_hosts(&mut c.config, hosts, ports)?;
+        let max = c.pool_size.checked_add(c.max_overflow).ok_or_else(|| {
+            Error::Config("PostgreSQL URL: pool_size + max_overflow is too large".into())
+        })?;
+        c.pool.max_size = max;
+        c.pool.validate()?;
+        c.prepare_tls()?;
+        Ok(c)
+    }
+
+    #[cfg(feature = "tls")]
+    fn prepare_tls(&mut self) -> Result<()> {
+        if self.tls.mode != SslMode::Disable {
+            self.tls_connector = Some(crate::tls::connector(&self.tls)?);
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn prepare_tls(&mut self) -> Result<()> {
+        if self.tls.mode.requires_tls() {
+            return Err(Error::Config(
+                "PostgreSQL URL option `sslmode` asks for TLS, and this build has none: enable \
+                 the `tls` feature of orm-postgres"
+                    .into(),
+            ));
         }
         Ok(())
     }
@@ -247,6 +442,11 @@ impl PgConnector {
         &mut self.config
     }
 
+    /// The TLS settings (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`).
+    pub fn tls(&self) -> &TlsSettings {
+        &self.tls
+    }
+
     /// `pool_size`: the connections the pool is sized for.
     pub fn pool_size(&self) -> u32 {
         self.pool_size
@@ -259,7 +459,7 @@ impl PgConnector {
 
     /// `pool_timeout`: how long a session waits for a free connection.
     pub fn pool_timeout(&self) -> Duration {
-        self.pool_timeout
+        self.pool.timeout
     }
 
     /// Where connections go, for messages: `127.0.0.1:5432, database "app", user "postgres"`.
@@ -293,7 +493,7 @@ impl PgConnector {
 
     /// Opens a connection, as [`Connector::connect`] does, returning the concrete type.
     pub fn open(&self) -> Result<PgConnection> {
-        let client = self.config.connect(NoTls).map_err(|e| {
+        let client = self.connect_client().map_err(|e| {
             let why = match e.as_db_error() {
                 Some(db) => format!("{} (SQLSTATE {})", full_message(db), db.code().code()),
                 None => e.to_string(),
@@ -301,6 +501,19 @@ impl PgConnector {
             Error::Connection(format!("cannot connect to PostgreSQL at {}: {why}", self.target()))
         })?;
         Ok(PgConnection::new(client))
+    }
+
+    #[cfg(feature = "tls")]
+    fn connect_client(&self) -> std::result::Result<postgres::Client, postgres::Error> {
+        match &self.tls_connector {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(postgres::NoTls),
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn connect_client(&self) -> std::result::Result<postgres::Client, postgres::Error> {
+        self.config.connect(postgres::NoTls)
     }
 }
 
@@ -318,45 +531,50 @@ impl Connector for PgConnector {
     }
 
     fn pool_config(&self) -> PoolConfig {
-        PoolConfig {
-            max_size: self.pool_size.saturating_add(self.max_overflow),
-            timeout: self.pool_timeout,
-        }
+        self.pool.clone()
     }
 }
 
-/// Hosts and ports, as the URL and its options give them.
-struct Hosts {
-    hosts: Vec<String>,
-    ports: Vec<u16>,
+/// An option name as it may be shown in a message: a name of up to 40 letters, digits and
+/// `_`; anything else (which a mistyped URL can fill with part of a password) is not shown.
+fn shown_key(key: &str) -> &str {
+    let key = key.split_once('=').map_or(key, |(k, _)| k);
+    let plain = !key.is_empty()
+        && key.len() <= 40
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if plain {
+        key
+    } else {
+        "(not shown: not a name)"
+    }
 }
 
-impl Hosts {
-    fn apply(self, config: &mut postgres::Config) -> Result<()> {
-        let hosts = if self.hosts.is_empty() { vec!["localhost".to_owned()] } else { self.hosts };
-        let ports: Vec<u16> = match self.ports.len() {
-            0 => vec![DEFAULT_PORT; hosts.len()],
-            1 => vec![self.ports[0]; hosts.len()],
-            n if n == hosts.len() => self.ports,
-            n => {
-                return Err(Error::Config(format!(
-                    "the PostgreSQL URL names {} hosts but {n} ports",
-                    hosts.len()
-                )))
-            }
-        };
-        for h in &hosts {
-            if h.starts_with('/') {
-                add_socket(config, h)?;
-            } else {
-                config.host(h);
-            }
+/// Sets the hosts (`localhost` when none) and their ports (none: 5432 for each; one: for
+/// each; else one per host).
+fn apply_hosts(config: &mut postgres::Config, hosts: Vec<String>, ports: Vec<u16>) -> Result<()> {
+    let hosts = if hosts.is_empty() { vec!["localhost".to_owned()] } else { hosts };
+    let ports: Vec<u16> = match ports.len() {
+        0 => vec![DEFAULT_PORT; hosts.len()],
+        1 => vec![ports[0]; hosts.len()],
+        n if n == hosts.len() => ports,
+        n => {
+            return Err(Error::Config(format!(
+                "the PostgreSQL URL names {} hosts but {n} ports",
+                hosts.len()
+            )))
         }
-        for p in ports {
-            config.port(p);
+    };
+    for h in &hosts {
+        if h.starts_with('/') {
+            add_socket(config, h)?;
+        } else {
+            config.host(h);
         }
-        Ok(())
     }
+    for p in ports {
+        config.port(p);
+    }
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -366,12 +584,12 @@ fn add_socket(config: &mut postgres::Config, dir: &str) -> Result<()> {
 }
 
 #[cfg(not(unix))]
-fn add_socket(_: &mut postgres::Config, dir: &str) -> Result<()> {
-    Err(Error::Config(format!("Unix socket `{dir}` given, but this platform has none")))
+fn add_socket(_: &mut postgres::Config, _: &str) -> Result<()> {
+    Err(Error::Config("a Unix socket folder is given as host, but this platform has none".into()))
 }
 
 /// The hosts and ports of `h1:5432,[::1]:5433,%2Ftmp`: hosts percent-decoded, a port for each
-/// host that names one (all or none must).
+/// host that names one (all or none must). No message shows a host or a port.
 fn parse_hosts(s: &str) -> Result<(Vec<String>, Vec<u16>)> {
     let mut hosts = Vec::new();
     let mut ports = Vec::new();
@@ -381,15 +599,15 @@ fn parse_hosts(s: &str) -> Result<(Vec<String>, Vec<u16>)> {
     for item in s.split(',') {
         let (host, port) = if let Some(rest) = item.strip_prefix('[') {
             let (h, after) = rest.split_once(']').ok_or_else(|| {
-                Error::Config(format!("unclosed `[` in the host `{item}` of the PostgreSQL URL"))
+                Error::Config("unclosed `[` in a host of the PostgreSQL URL".into())
             })?;
             let port = match after.strip_prefix(':') {
                 Some(p) => Some(p),
                 None if after.is_empty() => None,
                 None => {
-                    return Err(Error::Config(format!(
-                        "unexpected `{after}` after the host `[{h}]` of the PostgreSQL URL"
-                    )))
+                    return Err(Error::Config(
+                        "unexpected text after a `[...]` host of the PostgreSQL URL".into(),
+                    ))
                 }
             };
             (h, port)
@@ -399,7 +617,7 @@ fn parse_hosts(s: &str) -> Result<(Vec<String>, Vec<u16>)> {
                 None => (item, None),
             }
         };
-        let host = percent_decode(host, "the host")?;
+        let host = percent_decode(host, "a host")?;
         if !host.is_empty() {
             hosts.push(host);
         } else if port.is_some() {
@@ -407,15 +625,17 @@ fn parse_hosts(s: &str) -> Result<(Vec<String>, Vec<u16>)> {
         }
         if let Some(p) = port {
             let port = p.parse::<u16>().map_err(|_| {
-                Error::Config(format!("the port `{p}` of the PostgreSQL URL is not a port number"))
+                Error::Config(
+                    "a port of the PostgreSQL URL is not a port number (0 to 65535)".into(),
+                )
             })?;
             ports.push(port);
         }
     }
     if !ports.is_empty() && ports.len() != hosts.len() {
-        return Err(Error::Config(format!(
-            "the hosts `{s}` of the PostgreSQL URL must each name a port, or none of them"
-        )));
+        return Err(Error::Config(
+            "the hosts of the PostgreSQL URL must each name a port, or none of them".into(),
+        ));
     }
     Ok((hosts, ports))
 }
@@ -427,7 +647,7 @@ fn strip_scheme(url: &str) -> Option<&str> {
         .then_some(rest)
 }
 
-/// Decodes `%XX` escapes; the result must be UTF-8.
+/// Decodes `%XX` escapes; the result must be UTF-8. The message names `what`, never the text.
 fn percent_decode(s: &str, what: &str) -> Result<String> {
     if !s.contains('%') {
         return Ok(s.to_owned());
@@ -444,7 +664,8 @@ fn percent_decode(s: &str, what: &str) -> Result<String> {
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| {
                     Error::Config(format!(
-                        "bad percent escape in {what} of the PostgreSQL URL: `{s}`"
+                        "bad percent escape in {what} of the PostgreSQL URL (`%` must be followed \
+                         by two hex digits; write `%` itself as `%25`)"
                     ))
                 })?;
             out.push(byte);
@@ -455,6 +676,19 @@ fn percent_decode(s: &str, what: &str) -> Result<String> {
         }
     }
     String::from_utf8(out).map_err(|_| {
-        Error::Config(format!("{what} of the PostgreSQL URL is not UTF-8 once decoded: `{s}`"))
+        Error::Config(format!("{what} of the PostgreSQL URL is not UTF-8 once decoded"))
     })
+}
+
+/// Encodes every byte but the unreserved ones (`A-Z a-z 0-9 - . _ ~`) as `%XX`.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

@@ -5,8 +5,9 @@ mod common;
 
 use common::one;
 use orm_core::{Connector, Error, PoolConfig};
-use orm_postgres::PgConnector;
-use postgres::config::{Host, SslMode};
+use orm_postgres::url::{RootCerts, TlsSettings};
+use orm_postgres::{PgConnector, SslMode};
+use postgres::config::{Host, SslMode as DriverSslMode};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -34,7 +35,8 @@ fn full_form() {
     assert_eq!(cfg.get_hosts(), [tcp("db.example.com")]);
     assert_eq!(cfg.get_ports(), [5433]);
     assert_eq!(cfg.get_dbname(), Some("blog"));
-    assert_eq!(cfg.get_ssl_mode(), SslMode::Disable);
+    assert_eq!(cfg.get_ssl_mode(), DriverSslMode::Prefer);
+    assert_eq!(c.tls(), &TlsSettings::default());
     assert_eq!(c.target(), r#"db.example.com:5433, database "blog", user "alice""#);
 }
 
@@ -59,7 +61,10 @@ fn defaults_and_short_forms() {
     assert_eq!(c.pool_size(), 10);
     assert_eq!(c.max_overflow(), 10);
     assert_eq!(c.pool_timeout(), Duration::from_secs(30));
-    assert_eq!(c.pool_config(), PoolConfig { max_size: 20, timeout: Duration::from_secs(30) });
+    assert_eq!(
+        c.pool_config(),
+        PoolConfig { max_size: 20, timeout: Duration::from_secs(30), ..PoolConfig::default() }
+    );
     assert_eq!(c.dialect().name(), "postgresql");
 }
 
@@ -69,11 +74,22 @@ fn percent_decoding_and_awkward_passwords() {
     assert_eq!(c.config().get_user(), Some("us er"));
     assert_eq!(c.config().get_password(), Some("p@ss:w/rd".as_bytes()));
     assert_eq!(c.config().get_dbname(), Some("démo"));
-    // An unescaped `@` or `/` in a password still belongs to it.
-    let c = parse("postgresql://u:p@ss/word@host/db");
-    assert_eq!(c.config().get_password(), Some(&b"p@ss/word"[..]));
-    assert_eq!(c.config().get_hosts(), [tcp("host")]);
-    assert_eq!(c.config().get_dbname(), Some("db"));
+    // An unescaped `@`, `/`, `:` or `?` in a password still belongs to it...
+    for (url, password) in [
+        ("postgresql://u:p@ss/word@host/db", "p@ss/word"),
+        ("postgresql://u:hunter?2@host/db", "hunter?2"),
+        ("postgresql://u:a?b@c:d@host/db?application_name=x", "a?b@c:d"),
+        ("postgresql://u:p?w@host/db?application_name=me@example", "p?w"),
+    ] {
+        let c = parse(url);
+        assert_eq!(c.config().get_password(), Some(password.as_bytes()), "{url}");
+        assert_eq!(c.config().get_hosts(), [tcp("host")], "{url}");
+        assert_eq!(c.config().get_dbname(), Some("db"), "{url}");
+    }
+    // ... and an `@` in an option's value does not end the user information.
+    let c = parse("postgresql://u:pw@host/db?application_name=me@example");
+    assert_eq!(c.config().get_password(), Some(&b"pw"[..]));
+    assert_eq!(c.config().get_application_name(), Some("me@example"));
 }
 
 #[test]
@@ -107,45 +123,82 @@ fn options() {
         "postgresql://h/db?sslmode=prefer&application_name=my%20app&connect_timeout=7\
          &options=-c%20search_path%3Dapp&pool_size=3&max_overflow=0&pool_timeout=2.5",
     );
-    assert_eq!(c.config().get_ssl_mode(), SslMode::Disable);
+    assert_eq!(c.config().get_ssl_mode(), DriverSslMode::Prefer);
     assert_eq!(c.config().get_application_name(), Some("my app"));
     assert_eq!(c.config().get_connect_timeout(), Some(&Duration::from_secs(7)));
     assert_eq!(c.config().get_options(), Some("-c search_path=app"));
-    assert_eq!(c.pool_config(), PoolConfig { max_size: 3, timeout: Duration::from_millis(2500) });
+    assert_eq!(
+        c.pool_config(),
+        PoolConfig { max_size: 3, timeout: Duration::from_millis(2500), ..PoolConfig::default() }
+    );
+    let c = parse("postgresql://h/db?pool_pre_ping=true&pool_recycle=3600&pool_idle_timeout=60.5");
+    let pool = c.pool_config();
+    assert!(pool.pre_ping);
+    assert_eq!(pool.recycle, Some(Duration::from_secs(3600)));
+    assert_eq!(pool.idle_timeout, Some(Duration::from_millis(60_500)));
+    let pool = parse("postgresql://h/db?pool_recycle=-1&pool_pre_ping=off").pool_config();
+    assert_eq!((pool.pre_ping, pool.recycle), (false, None));
     // Unescaped spaces and `=` in a value are kept.
     let c = parse("postgresql://h/db?options=-c search_path=x,public&sslmode=disable");
     assert_eq!(c.config().get_options(), Some("-c search_path=x,public"));
-    for mode in ["disable", "allow", "prefer"] {
-        parse(&format!("postgres://h/db?sslmode={mode}"));
+    for (mode, ours, driver) in [
+        ("disable", SslMode::Disable, DriverSslMode::Disable),
+        ("allow", SslMode::Allow, DriverSslMode::Prefer),
+        ("prefer", SslMode::Prefer, DriverSslMode::Prefer),
+        ("require", SslMode::Require, DriverSslMode::Require),
+    ] {
+        let c = parse(&format!("postgres://h/db?sslmode={mode}"));
+        assert_eq!((c.tls().mode, c.config().get_ssl_mode()), (ours, driver), "{mode}");
     }
     assert_eq!(parse("postgres://h?connect_timeout=0").config().get_connect_timeout(), None);
+    let c = parse("postgres://h/db?sslrootcert=system&sslmode=verify-full");
+    assert_eq!(c.tls().root_certs, RootCerts::System);
+    assert_eq!(c.tls().mode, SslMode::VerifyFull);
+    // Every option the driver takes is accepted and reaches its configuration.
+    let c = parse(
+        "postgresql://h/db?target_session_attrs=read-write&keepalives=1&keepalives_idle=30\
+         &keepalives_interval=5&keepalives_retries=3&tcp_user_timeout=10&channel_binding=prefer\
+         &load_balance_hosts=disable&hostaddr=127.0.0.1",
+    );
+    assert_eq!(
+        c.config().get_target_session_attrs(),
+        postgres::config::TargetSessionAttrs::ReadWrite
+    );
+    assert_eq!(c.config().get_keepalives_idle(), Duration::from_secs(30));
+    assert_eq!(c.config().get_tcp_user_timeout(), Some(&Duration::from_secs(10)));
+    assert_eq!(c.config().get_hostaddrs().len(), 1);
 }
 
 #[test]
 fn bad_urls_and_options_are_config_errors_naming_them() {
-    for mode in ["require", "verify-ca", "verify-full"] {
-        let m = config_error(&format!("postgresql://h/db?sslmode={mode}"));
-        assert!(m.contains(mode) && m.contains("TLS is not supported"), "{m}");
-    }
     let cases = [
         ("mysql://u:pw@h/db", "scheme `mysql`"),
         ("postgresql:/h/db", "scheme `postgresql`"),
-        ("postgresql://h/db?sslmode=maybe", "`sslmode`: `maybe`"),
+        ("postgresql://h/db?sslmode=maybe", "`sslmode`: expected `disable`"),
         ("postgresql://h/db?nope=1", "unknown PostgreSQL URL option `nope`"),
-        ("postgresql://h/db?pool_size=0", "`pool_size`: `0`"),
+        ("postgresql://h/db?pool_size=0", "`pool_size`: expected a whole number"),
         ("postgresql://h/db?pool_size=x", "`pool_size`"),
+        ("postgresql://h/db?pool_size=10001", "`pool_size`"),
         ("postgresql://h/db?max_overflow=-1", "`max_overflow`"),
         ("postgresql://h/db?pool_timeout=-1", "`pool_timeout`"),
+        ("postgresql://h/db?pool_timeout=0", "pool_timeout must be"),
+        ("postgresql://h/db?pool_timeout=1e-10", "pool_timeout must be"),
+        ("postgresql://h/db?pool_recycle=0", "pool_recycle must be"),
+        ("postgresql://h/db?pool_idle_timeout=x", "`pool_idle_timeout`"),
+        ("postgresql://h/db?pool_pre_ping=maybe", "`pool_pre_ping`: expected `true` or `false`"),
         ("postgresql://h/db?connect_timeout=1.5", "`connect_timeout`"),
+        ("postgresql://h/db?target_session_attrs=primary", "`target_session_attrs`"),
         ("postgresql://h/db?pool_size", "`pool_size` needs a value"),
         ("postgresql://h/db?pool_size=1&pool_size=2", "`pool_size` is given twice"),
-        ("postgresql://h:99999/db", "port `99999`"),
-        ("postgresql://h:x/db", "port `x`"),
+        ("postgresql://h/db?sslcert=/a.crt", "`sslcert` and `sslkey` go together"),
+        ("postgresql://h/db?sslmode=verify-ca&sslrootcert=/nonexistent.pem", "`sslrootcert`"),
+        ("postgresql://h:99999/db", "not a port number"),
+        ("postgresql://h:x/db", "not a port number"),
         ("postgresql://[::1/db", "unclosed `[`"),
         ("postgresql://h/d%ZZ", "bad percent escape in the database name"),
         ("postgresql://a,b,c:1,2/db", "must each name a port, or none"),
         ("postgresql://h/db?port=1,2", "1 hosts but 2 ports"),
-        ("postgresql://h/db?pool_size=4294967295&max_overflow=1", "too large"),
+        ("postgresql://h/db?pool_size=10000&max_overflow=1", "pool_size (with max_overflow)"),
     ];
     for (url, expected) in cases {
         let m = config_error(url);
@@ -162,8 +215,20 @@ fn no_message_shows_the_password() {
         "postgresql://u:hunter2@h/db?nope=1",
         "postgresql://u@h/db?password=hunter2%ZZ",
         "postgresql://u@h/db?password=hunter2&password=hunter2",
+        // The leak the issue found: an unescaped `?` in the password.
+        "postgresql://u:hunter2?x@h:5432/db",
+        "postgresql://u:x?hunter2@h/db?pool_size=0",
+        "postgresql://u:hun?ter2@h/db?port=hunter2",
+        "postgresql://u@h/db?pool_size=hunter2",
+        "postgresql://u:a@b?hunter2@h/db",
+        "postgresql://u@h/db?sslmode=hunter2",
+        "postgresql://u@h/db?connect_timeout=hunter2",
+        "postgresql://u:pw@h/db?port=hunter2",
     ] {
-        let m = config_error(url);
+        let m = match PgConnector::from_url(url) {
+            Err(e) => format!("{e} {e:?}"),
+            Ok(c) => format!("{c:?} {}", c.target()),
+        };
         assert!(!m.contains("hunter2"), "{url}: {m}");
     }
     let c = parse("postgresql://u:hunter2@h/db");

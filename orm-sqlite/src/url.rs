@@ -22,6 +22,8 @@
 //! | `pool_size` | most connections open at once, at least 1 | `5` (files), `1` (memory) |
 //! | `max_overflow` | connections beyond `pool_size` opened under load (SQLAlchemy's; kept open, so the pool holds at most `pool_size + max_overflow`); files only, or `0` | `0` |
 //! | `pool_timeout` | seconds to wait for a free connection | `30` |
+//! | `pool_pre_ping` | `true`: test each connection before use (as on PostgreSQL; a file rarely needs it) | `false` |
+//! | `pool_recycle`, `pool_idle_timeout` | seconds after which a connection (an idle one) is closed, `-1` never; files only | never |
 //!
 //! `journal_mode` is a property of the file: the default `wal` switches an existing file to WAL
 //! for every later user; `journal_mode=delete` (or the file's own mode) leaves it as it was.
@@ -270,11 +272,24 @@ impl SqliteConnector {
                     self.pool.timeout = PoolConfig::parse_timeout(&value)
                         .ok_or_else(|| bad("a number of seconds"))?;
                 }
+                "pool_pre_ping" => {
+                    self.pool.pre_ping =
+                        PoolConfig::parse_flag(&value).ok_or_else(|| bad("`true` or `false`"))?;
+                }
+                "pool_recycle" => {
+                    self.pool.recycle = PoolConfig::parse_lifetime(&value)
+                        .ok_or_else(|| bad("a number of seconds, or -1 for never"))?;
+                }
+                "pool_idle_timeout" => {
+                    self.pool.idle_timeout = PoolConfig::parse_lifetime(&value)
+                        .ok_or_else(|| bad("a number of seconds, or -1 for never"))?;
+                }
                 _ => {
                     return Err(Error::Config(format!(
-                    "unknown SQLite URL option `{key}` (known: mode, busy_timeout, journal_mode, \
-                         synchronous, foreign_keys, pool_size, max_overflow, pool_timeout)"
-                )))
+                        "unknown SQLite URL option `{key}` (known: mode, busy_timeout, \
+                         journal_mode, synchronous, foreign_keys, pool_size, max_overflow, \
+                         pool_timeout, pool_pre_ping, pool_recycle, pool_idle_timeout)"
+                    )))
                 }
             }
             seen.push(key);
@@ -287,7 +302,7 @@ impl SqliteConnector {
                 "SQLite URL option `mode`: an in-memory database cannot be read only".into(),
             ));
         }
-        Ok(())
+        self.check_pool_config(&self.pool)
     }
 
     /// Where the database lives.
@@ -386,6 +401,33 @@ impl Connector for SqliteConnector {
 
     fn pool_config(&self) -> PoolConfig {
         self.pool.clone()
+    }
+
+    /// An in-memory database is its one connection: no second one, and never closed by the
+    /// pool (`pool_recycle`, `pool_idle_timeout`), which would lose every row.
+    fn check_pool_config(&self, config: &PoolConfig) -> Result<()> {
+        if self.location != Location::Memory {
+            return Ok(());
+        }
+        if config.max_size != 1 {
+            return Err(Error::Config(format!(
+                "an in-memory SQLite database has one connection (each connection would be its \
+                 own empty database), so its pool takes 1, not {}; use a file",
+                config.max_size
+            )));
+        }
+        for (name, set) in [
+            ("pool_recycle", config.recycle.is_some()),
+            ("pool_idle_timeout", config.idle_timeout.is_some()),
+        ] {
+            if set {
+                return Err(Error::Config(format!(
+                    "SQLite URL option `{name}`: an in-memory database lives as long as its one \
+                     connection, so the pool never closes it; use a file"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

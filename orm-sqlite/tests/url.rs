@@ -78,9 +78,15 @@ fn defaults() {
     assert_eq!(f.journal_mode(), JournalMode::Wal);
     assert_eq!(f.synchronous(), Synchronous::Normal);
     assert!(f.foreign_keys());
-    assert_eq!(f.pool_config(), PoolConfig { max_size: 5, timeout: Duration::from_secs(30) });
+    assert_eq!(
+        f.pool_config(),
+        PoolConfig { max_size: 5, timeout: Duration::from_secs(30), ..PoolConfig::default() }
+    );
     let m = parse("sqlite::memory:");
-    assert_eq!(m.pool_config(), PoolConfig { max_size: 1, timeout: Duration::from_secs(30) });
+    assert_eq!(
+        m.pool_config(),
+        PoolConfig { max_size: 1, timeout: Duration::from_secs(30), ..PoolConfig::default() }
+    );
     assert_eq!(m.dialect().name(), "sqlite");
 }
 
@@ -95,7 +101,10 @@ fn options() {
     assert_eq!(c.journal_mode(), JournalMode::Truncate);
     assert_eq!(c.synchronous(), Synchronous::Full);
     assert!(!c.foreign_keys());
-    assert_eq!(c.pool_config(), PoolConfig { max_size: 12, timeout: Duration::from_millis(2500) });
+    assert_eq!(
+        c.pool_config(),
+        PoolConfig { max_size: 12, timeout: Duration::from_millis(2500), ..PoolConfig::default() }
+    );
 
     assert_eq!(parse("sqlite://a.db?mode=rw").mode(), OpenMode::ReadWrite);
     assert_eq!(parse("sqlite://a.db?mode=rwc").mode(), OpenMode::ReadWriteCreate);

@@ -138,19 +138,19 @@ struct Run<'e> {
 
 impl Run<'_> {
     fn conn(&mut self) -> &mut dyn Connection {
-        self.conn.as_mut()
+        &mut *self.conn
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
         let engine = self.engine;
-        engine.run_batch(self.conn.as_mut(), sql)
+        engine.run_batch(&mut *self.conn, sql)
     }
 
     fn begin(&mut self) -> Result<()> {
         if let Some(q) = self.dialect.restore_settings_query() {
             let engine = self.engine;
             let mut restore = Vec::new();
-            engine.run_query(self.conn.as_mut(), &q, &[], &mut |row| {
+            engine.run_query(&mut *self.conn, &q, &[], &mut |row| {
                 restore.push(decode_at::<String>(row, 0, "restore")?);
                 Ok(())
             })?;
@@ -198,7 +198,7 @@ impl Run<'_> {
     fn strings(&mut self, sql: &str) -> Result<Vec<String>> {
         let engine = self.engine;
         let mut out = Vec::new();
-        engine.run_query(self.conn.as_mut(), sql, &[], &mut |row| {
+        engine.run_query(&mut *self.conn, sql, &[], &mut |row| {
             if let Ok(s) = decode_at::<Option<String>>(row, 0, "sql") {
                 out.extend(s);
             }

@@ -19,7 +19,7 @@ impl Drop for Session {
     fn drop(&mut self) {
         if self.in_tx {
             if let Some(conn) = self.conn.as_mut() {
-                let _ = self.engine.run_batch(conn.as_mut(), self.engine.dialect().rollback_sql());
+                let _ = self.engine.run_batch(&mut **conn, self.engine.dialect().rollback_sql());
             }
         }
     }
@@ -137,7 +137,7 @@ impl Session {
             *conn = Some(engine.checkout()?);
         }
         match conn.as_mut() {
-            Some(c) => Ok(c.as_mut()),
+            Some(c) => Ok(&mut **c),
             None => Err(Error::Connection("no connection".into())),
         }
     }
@@ -199,8 +199,12 @@ impl Session {
             } else {
                 let r = self.batch(self.engine.dialect().commit_sql());
                 if let Err(e) = r {
+                    // A server's answer (a deferred constraint, a serialization failure) means
+                    // nothing was committed; a connection that died under the COMMIT leaves
+                    // the outcome unknown.
+                    let lost = self.conn.as_mut().is_some_and(|c| c.is_broken());
                     let _ = self.rollback();
-                    return Err(e);
+                    return Err(if lost { Error::CommitOutcomeUnknown(e.to_string()) } else { e });
                 }
                 self.in_tx = false;
             }
