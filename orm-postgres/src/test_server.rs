@@ -164,61 +164,224 @@ fn free_port() -> Result<u16> {
 }
 
 fn start_cluster() -> Result<String> {
-    let bin = find_bin_dir().ok_or_else(|| Error::Connection(INSTALL_HINT.to_owned()))?;
-    let root = is_root();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("orm-test-pg-{}-{nanos}", std::process::id()));
-    let data = dir.join("data");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::Connection(format!("creating {}: {e}", dir.display())))?;
-    if root {
-        run(
-            {
-                let mut c = Command::new("chown");
-                c.args(["-R", "postgres:postgres"]).arg(&dir);
-                c
-            },
-            "chown of the test cluster folder to postgres",
-        )?;
-    }
-    let mut initdb = as_owner(root, &bin.join("initdb"));
-    initdb.arg("-D").arg(&data).args([
-        "-A",
-        "trust",
-        "-U",
-        "postgres",
-        "-E",
-        "UTF8",
-        "--locale=C",
-        "--no-sync",
-    ]);
-    run(initdb, "initdb")?;
+    let cluster = TestCluster::init(false)?;
+    cluster.start()?;
+    let url = cluster.url();
+    // Lives as long as the process; the reaper stops it.
+    std::mem::forget(cluster);
+    Ok(url)
+}
 
-    let port = free_port()?;
-    let opts = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=200",
-        dir.display()
-    );
-    let mut pg_ctl = as_owner(root, &bin.join("pg_ctl"));
-    pg_ctl
-        .arg("-D")
-        .arg(&data)
-        .arg("-o")
-        .arg(&opts)
-        .arg("-l")
-        .arg(dir.join("server.log"))
-        .args(["-w", "-t", "60", "start"]);
-    if let Err(e) = run(pg_ctl, "pg_ctl start") {
-        let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(Error::Connection(format!("{e}\nserver log:\n{log}")));
+/// A throwaway cluster of one's own, for tests that stop, restart or reconfigure the server
+/// (which the shared server of [`url`] must never be): `initdb` into a temporary folder, a free
+/// loopback port, stopped and removed when dropped (or when the process exits).
+#[derive(Debug)]
+pub struct TestCluster {
+    bin: PathBuf,
+    root: bool,
+    dir: PathBuf,
+    data: PathBuf,
+    port: u16,
+    tls: Option<TestCerts>,
+}
+
+/// The certificates of a [`TestCluster`] started with TLS: a certificate authority, and the
+/// server's certificate it signed, issued for the name `localhost` only.
+#[derive(Debug, Clone)]
+pub struct TestCerts {
+    /// The authority's certificate (PEM), to give as `sslrootcert`.
+    pub ca: PathBuf,
+}
+
+impl TestCluster {
+    /// A new cluster, started, without TLS.
+    pub fn start_new() -> Result<TestCluster> {
+        let c = TestCluster::init(false)?;
+        c.start()?;
+        Ok(c)
     }
-    spawn_reaper(root, &bin, &dir, &data);
-    Ok(format!("postgresql://postgres@127.0.0.1:{port}/postgres"))
+
+    /// A new cluster, started with `ssl = on` and a certificate for `localhost` signed by an
+    /// authority made now (with the `openssl` command).
+    pub fn start_new_with_tls() -> Result<TestCluster> {
+        let c = TestCluster::init(true)?;
+        c.start()?;
+        Ok(c)
+    }
+
+    fn init(tls: bool) -> Result<TestCluster> {
+        let bin = find_bin_dir().ok_or_else(|| Error::Connection(INSTALL_HINT.to_owned()))?;
+        let root = is_root();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let n = NEXT_SCHEMA.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("orm-test-pg-{}-{nanos}-{n}", std::process::id()));
+        let data = dir.join("data");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::Connection(format!("creating {}: {e}", dir.display())))?;
+        let mut cluster = TestCluster { bin, root, dir, data, port: free_port()?, tls: None };
+        if root {
+            run(
+                {
+                    let mut c = Command::new("chown");
+                    c.args(["-R", "postgres:postgres"]).arg(&cluster.dir);
+                    c
+                },
+                "chown of the test cluster folder to postgres",
+            )?;
+        }
+        let mut initdb = as_owner(root, &cluster.bin.join("initdb"));
+        initdb.arg("-D").arg(&cluster.data).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]);
+        run(initdb, "initdb")?;
+        if tls {
+            cluster.tls = Some(cluster.make_certs()?);
+        }
+        spawn_reaper(root, &cluster.bin, &cluster.dir, &cluster.data);
+        Ok(cluster)
+    }
+
+    /// Makes a CA and a server certificate for `localhost` in the data folder.
+    fn make_certs(&self) -> Result<TestCerts> {
+        let d = &self.data;
+        let openssl = |args: &[&str], what: &str| -> Result<()> {
+            let mut c = Command::new("openssl");
+            c.args(args).current_dir(d);
+            run(c, what)
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        let mut args = vec!["req", "-x509", "-days", "2", "-subj", "/CN=orm test CA"];
+        args.extend(ec);
+        args.extend([
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl(&args, "openssl: the test CA (is the openssl command installed?)")?;
+        let mut args = vec!["req", "-subj", "/CN=localhost"];
+        args.extend(ec);
+        args.extend(["-keyout", "server.key", "-out", "server.csr"]);
+        openssl(&args, "openssl: the server's key")?;
+        std::fs::write(
+            d.join("server.ext"),
+            "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n\
+             keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        )
+        .map_err(|e| Error::Connection(format!("writing server.ext: {e}")))?;
+        openssl(
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "server.ext",
+                "-out",
+                "server.crt",
+            ],
+            "openssl: the server's certificate",
+        )?;
+        if self.root {
+            let mut c = Command::new("chown");
+            c.args(["postgres:postgres", "server.key", "server.crt"]).current_dir(d);
+            run(c, "chown of the server's key")?;
+        }
+        let mut c = Command::new("chmod");
+        c.args(["600", "server.key"]).current_dir(d);
+        run(c, "chmod of the server's key")?;
+        // A copy the tests can read whoever runs them.
+        let ca = self.dir.join("ca.crt");
+        std::fs::copy(d.join("ca.crt"), &ca)
+            .map_err(|e| Error::Connection(format!("copying ca.crt: {e}")))?;
+        Ok(TestCerts { ca })
+    }
+
+    /// The certificates, when started with TLS.
+    pub fn certs(&self) -> Option<&TestCerts> {
+        self.tls.as_ref()
+    }
+
+    /// `postgresql://postgres@127.0.0.1:<port>/postgres`.
+    pub fn url(&self) -> String {
+        format!("postgresql://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// The port it listens on (loopback only).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Starts the server (waits until it accepts connections).
+    pub fn start(&self) -> Result<()> {
+        let mut opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+             -c full_page_writes=off -c max_connections=200",
+            self.port,
+            self.dir.display()
+        );
+        if self.tls.is_some() {
+            opts.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+        }
+        let mut pg_ctl = as_owner(self.root, &self.bin.join("pg_ctl"));
+        pg_ctl
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-o")
+            .arg(&opts)
+            .arg("-l")
+            .arg(self.dir.join("server.log"))
+            .args(["-w", "-t", "60", "start"]);
+        run(pg_ctl, "pg_ctl start").map_err(|e| {
+            let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+            Error::Connection(format!("{e}\nserver log:\n{log}"))
+        })
+    }
+
+    /// Stops the server the way an administrator's fast shutdown does: every backend is told
+    /// to terminate (SQLSTATE 57P01) and its connection closed.
+    pub fn stop(&self) -> Result<()> {
+        let mut pg_ctl = as_owner(self.root, &self.bin.join("pg_ctl"));
+        pg_ctl.arg("-D").arg(&self.data).args(["-m", "fast", "-w", "stop"]);
+        run(pg_ctl, "pg_ctl stop")
+    }
+
+    /// Stops and starts the server again on the same port and data.
+    pub fn restart(&self) -> Result<()> {
+        self.stop()?;
+        self.start()
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        let mut pg_ctl = as_owner(self.root, &self.bin.join("pg_ctl"));
+        pg_ctl.arg("-D").arg(&self.data).args(["-m", "immediate", "stop"]);
+        let _ = pg_ctl.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// Stops the cluster and removes its folder once this process has exited, whichever way it

@@ -496,7 +496,20 @@ impl PgConnector {
         let client = self.connect_client().map_err(|e| {
             let why = match e.as_db_error() {
                 Some(db) => format!("{} (SQLSTATE {})", full_message(db), db.code().code()),
-                None => e.to_string(),
+                None => {
+                    // The driver's message, then its causes (a TLS handshake says why it failed).
+                    let mut why = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(s) = source {
+                        let s_text = s.to_string();
+                        if !why.contains(&s_text) {
+                            why.push_str(": ");
+                            why.push_str(&s_text);
+                        }
+                        source = s.source();
+                    }
+                    why
+                }
             };
             Error::Connection(format!("cannot connect to PostgreSQL at {}: {why}", self.target()))
         })?;
