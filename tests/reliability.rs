@@ -32,7 +32,7 @@ fn event(worker: i64, seq: i64) -> Event {
 }
 
 fn count(db: &Database) -> i64 {
-    db.session().query::<Event>().count().expect("count") as i64
+    i64::try_from(db.session().query::<Event>().count().expect("count")).unwrap_or(-1)
 }
 
 /// Opens `n` connections at once (each session holds one inside its transaction), then gives
