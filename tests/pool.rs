@@ -148,4 +148,25 @@ fn out_of_range_pool_settings_are_config_errors_not_panics() {
         let err = Database::connect(&url).err();
         assert!(matches!(err, Some(Error::Config(_))), "{option}: {err:?}");
     }
+    for (base, option) in [
+        (server.as_str(), "pool_recycle=0"),
+        (server.as_str(), "pool_idle_timeout=1e12"),
+        ("sqlite://x.db", "pool_recycle=-5"),
+        // An in-memory database is its one connection: the pool must never close it.
+        ("sqlite::memory:", "pool_recycle=60"),
+        ("sqlite::memory:", "pool_idle_timeout=60"),
+    ] {
+        let s = if base.contains('?') { '&' } else { '?' };
+        let err = Database::connect(&format!("{base}{s}{option}")).err();
+        assert!(matches!(err, Some(Error::Config(_))), "{base} {option}: {err:?}");
+    }
+    // The same settings given in code are checked the same way.
+    for options in [
+        Database::options().pool_recycle(Some(Duration::from_secs(60))),
+        Database::options().pool_idle_timeout(Some(Duration::from_secs(60))),
+        Database::options().pool_size(2),
+    ] {
+        let err = options.connect("sqlite::memory:").err();
+        assert!(matches!(err, Some(Error::Config(_))), "{err:?}");
+    }
 }
