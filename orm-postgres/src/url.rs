@@ -15,7 +15,9 @@
 //! server's rule). User, password, host and database are percent-decoded, so a password with
 //! `@` is written `%40` (as in every URL). An unescaped `:`, `/` or `?` in a password belongs
 //! to it, and so does an unescaped `@` when the URL has no query, or the `@` comes before its
-//! `?`: the user information ends at the last `@` before the first `?` that follows an `@`.
+//! `?`: the user information ends at the last `@` before the first `?` that follows an `@`,
+//! unless that `?` is followed by an option's name and `=` (then it starts the query, and an
+//! `@` after it belongs to an option's value).
 //!
 //! Query options, e.g. `postgresql://app@db/app?application_name=web&pool_size=20`. The pool
 //! and TLS options are the ORM's; every other option is the driver's (the `postgres` crate's
@@ -226,7 +228,16 @@ fn split_url(rest: &str) -> UrlParts<'_> {
         Some(first_at) => {
             let query_start = rest[first_at..].find('?').map_or(rest.len(), |q| first_at + q);
             let at = rest[..query_start].rfind('@').unwrap_or(first_at);
-            (Some(&rest[..at]), &rest[at + 1..])
+            // `host/db?application_name=me@example`: the `@` is in the query, which a `?`
+            // followed by an option name and `=` starts; the user information (if any) ends
+            // before it.
+            match option_query_start(&rest[..at]) {
+                None => (Some(&rest[..at]), &rest[at + 1..]),
+                Some(q) => match rest[..q].rfind('@') {
+                    Some(a) => (Some(&rest[..a]), &rest[a + 1..]),
+                    None => (None, rest),
+                },
+            }
         }
     };
     let (main, query) = match tail.split_once('?') {
@@ -235,6 +246,17 @@ fn split_url(rest: &str) -> UrlParts<'_> {
     };
     let (hosts, dbname) = main.split_once('/').unwrap_or((main, ""));
     UrlParts { userinfo, hosts, dbname, query }
+}
+
+/// Where `s` has a `?` followed by a known option's name and `=`: the start of a query.
+fn option_query_start(s: &str) -> Option<usize> {
+    s.match_indices('?').map(|(i, _)| i).find(|&i| {
+        let after = &s[i + 1..];
+        DRIVER_OPTIONS
+            .iter()
+            .chain(OWN_OPTIONS)
+            .any(|k| after.strip_prefix(k).is_some_and(|r| r.starts_with('=')))
+    })
 }
 
 impl PgConnector {

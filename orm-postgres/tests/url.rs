@@ -86,9 +86,22 @@ fn percent_decoding_and_awkward_passwords() {
         assert_eq!(c.config().get_hosts(), [tcp("host")], "{url}");
         assert_eq!(c.config().get_dbname(), Some("db"), "{url}");
     }
-    // ... and an `@` in an option's value does not end the user information.
+    // ... and an `@` in an option's value does not end the user information, nor make one.
     let c = parse("postgresql://u:pw@host/db?application_name=me@example");
     assert_eq!(c.config().get_password(), Some(&b"pw"[..]));
+    assert_eq!(c.config().get_application_name(), Some("me@example"));
+    for url in [
+        "postgresql://host/db?application_name=me@example",
+        "postgresql://host:5432/db?sslmode=disable&application_name=me@example",
+    ] {
+        let c = parse(url);
+        assert_eq!(c.config().get_user(), None, "{url}");
+        assert_eq!(c.config().get_password(), None, "{url}");
+        assert_eq!(c.config().get_hosts(), [tcp("host")], "{url}");
+        assert_eq!(c.config().get_application_name(), Some("me@example"), "{url}");
+    }
+    let c = parse("postgresql://u:p@ss@host/db?sslmode=disable&application_name=me@example");
+    assert_eq!(c.config().get_password(), Some(&b"p@ss"[..]));
     assert_eq!(c.config().get_application_name(), Some("me@example"));
 }
 
