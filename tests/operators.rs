@@ -105,6 +105,121 @@ fn json_path_operators() {
     }
 }
 
+/// A key is a key on both backends: never a JSON path, whatever characters it holds.
+#[test]
+fn json_keys_are_keys_not_paths() {
+    let doc = json!({
+        "$": "dollar",
+        "a": {"b": "nested"},
+        "a.b": "dotted",
+        "a\"b": "quoted",
+        "[0]": "bracket",
+        "ключ 🔑": "unicode",
+        "": "empty",
+        "back\\slash": "backslash",
+        "it's": true
+    });
+    for (name, db) in backends(&all_tables()) {
+        let mut s = db.session();
+        let id = s
+            .save(Document { body: "keys".into(), meta: doc.clone(), ..Default::default() })
+            .unwrap()
+            .id;
+        let array = s
+            .save(Document {
+                body: "array".into(),
+                meta: json!(["$", "a", 1]),
+                ..Default::default()
+            })
+            .unwrap()
+            .id;
+        let string = s
+            .save(Document { body: "string".into(), meta: json!("a.b"), ..Default::default() })
+            .unwrap()
+            .id;
+        s.commit().unwrap();
+        let text = |s: &mut Session, key: &str| -> Option<String> {
+            s.query::<Document>()
+                .filter(Document::id.eq(id))
+                .select(Document::meta.get_text(key))
+                .one()
+                .unwrap()
+        };
+        let value = |s: &mut Session, key: &str| -> Option<serde_json::Value> {
+            s.query::<Document>()
+                .filter(Document::id.eq(id))
+                .select(Document::meta.get(key))
+                .one()
+                .unwrap()
+        };
+        for (key, want) in [
+            ("$", "dollar"),
+            ("a.b", "dotted"),
+            ("a\"b", "quoted"),
+            ("[0]", "bracket"),
+            ("ключ 🔑", "unicode"),
+            ("", "empty"),
+            ("back\\slash", "backslash"),
+        ] {
+            assert_eq!(text(&mut s, key).as_deref(), Some(want), "{name}: get_text({key:?})");
+            assert_eq!(value(&mut s, key), Some(json!(want)), "{name}: get({key:?})");
+            let mut want_ids = vec![id];
+            match key {
+                "$" => want_ids.push(array),
+                "a.b" => want_ids.push(string),
+                _ => {}
+            }
+            assert_eq!(
+                ids(&mut s, Document::meta.has_key(key)).unwrap(),
+                want_ids,
+                "{name}: has_key({key:?}): a key of an object, a string in an array, the string"
+            );
+        }
+        assert_eq!(ids(&mut s, Document::meta.has_key("a")).unwrap(), [id, array], "{name}");
+        assert_eq!(
+            ids(&mut s, Document::meta.has_key("1")).unwrap(),
+            Vec::<i64>::new(),
+            "{name}: not a number"
+        );
+        assert_eq!(
+            ids(&mut s, Document::meta.has_key("nested").not()).unwrap(),
+            [id, array, string],
+            "{name}"
+        );
+        for key in ["$.a.b", "$.a", "$[0]", "a\\\"b", "b", "$$"] {
+            assert_eq!(text(&mut s, key), None, "{name}: get_text({key:?})");
+            assert_eq!(value(&mut s, key), None, "{name}: get({key:?})");
+            assert_eq!(
+                ids(&mut s, Document::meta.has_key(key)).unwrap(),
+                Vec::<i64>::new(),
+                "{name}: has_key({key:?})"
+            );
+        }
+        assert_eq!(value(&mut s, "a"), Some(json!({"b": "nested"})), "{name}");
+        assert_eq!(
+            s.query::<Document>()
+                .filter(Document::id.eq(id))
+                .select(Document::meta.get("a").get_text("b"))
+                .one()
+                .unwrap()
+                .as_deref(),
+            Some("nested"),
+            "{name}: nesting is by chaining"
+        );
+        assert_eq!(value(&mut s, "it's"), Some(json!(true)), "{name}");
+        assert_eq!(
+            ids(&mut s, Document::meta.get_text("a.b").eq("dotted")).unwrap(),
+            [id],
+            "{name}: in a filter"
+        );
+        // A NULL document has no answer, so its negation is no answer either.
+        s.save(AllTypes { id: 0, ..Default::default() }).unwrap();
+        s.commit().unwrap();
+        let n = s.query::<AllTypes>().filter(AllTypes::o_prefs.has_key("theme").not()).count();
+        assert_eq!(n.unwrap(), 0, "{name}");
+    }
+}
+
 #[test]
 fn array_operators() {
     for (name, db) in backends(&all_tables()) {

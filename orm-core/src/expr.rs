@@ -517,7 +517,9 @@ fn json(op: crate::statement::JsonOp, expr: Expr, arg: crate::value::Value) -> E
 
 macro_rules! json_methods {
     () => {
-        /// `self -> key`: the value at `key`, as JSON (NULL when absent).
+        /// `self -> key`: the value at `key`, as JSON (NULL when absent). `key` is one key of the
+        /// top-level object whatever it holds (`"$"`, `"a.b"` and `"[0]"` are keys, not paths,
+        /// on every backend); nest by chaining: `.get("a").get_text("b")`.
         pub fn get(self, key: &str) -> TypedExpr<Option<serde_json::Value>> {
             TypedExpr::new(json(
                 crate::statement::JsonOp::Get,
@@ -525,7 +527,8 @@ macro_rules! json_methods {
                 crate::value::Value::Text(key.to_owned()),
             ))
         }
-        /// `self ->> key`: the value at `key`, as text (NULL when absent).
+        /// `self ->> key`: the value at `key`, as text (NULL when absent); `key` as in
+        /// [`get`](Self::get).
         pub fn get_text(self, key: &str) -> TypedExpr<Option<String>> {
             TypedExpr::new(json(
                 crate::statement::JsonOp::GetText,
@@ -537,7 +540,8 @@ macro_rules! json_methods {
         pub fn json_contains(self, doc: serde_json::Value) -> Expr {
             json(crate::statement::JsonOp::Contains, self.expr(), crate::value::Value::Json(doc))
         }
-        /// `self ? key`: the document has `key` at top level.
+        /// `self ? key`, PostgreSQL's meaning on every backend: an object has `key` at top
+        /// level, an array holds `key` as a string element, or the document is the string `key`.
         pub fn has_key(self, key: &str) -> Expr {
             json(
                 crate::statement::JsonOp::HasKey,

@@ -106,30 +106,45 @@ impl Dialect for SqliteDialect {
         }
     }
 
-    /// `->` and `->>` are SQLite's own JSON operators (3.38+; a text key means `$.key`).
-    /// `->>` returns SQL values, so it is cast to TEXT to match PostgreSQL's text result (a
-    /// JSON `true` reads back as `1`, not `true`). `?` becomes `json_type(...) IS NOT NULL`;
-    /// `@>` (containment) has no SQLite equivalent and is an [`Error::Unsupported`].
+    /// `->` and `->>` are SQLite's own JSON operators (3.38+), given a path that names the key
+    /// and nothing else: `'$.' || json_quote(key)`, so the key is one quoted label whatever it
+    /// holds (`$`, `a.b`, `[0]`, `"`, the empty string), as PostgreSQL reads a key. A bare text
+    /// key would be read as a path (`$` the whole document, `a.b` a nested value). `->>` returns
+    /// SQL values, so it is cast to TEXT to match PostgreSQL's text result (a JSON `true` reads
+    /// back as `1`, not `true`). `?` is PostgreSQL's: an object has the key (`json_type` on the
+    /// same path), an array holds it as a string element, a string is it; NULL for a NULL
+    /// document. `@>` (containment) has no SQLite equivalent and is an [`Error::Unsupported`].
     fn write_json(&self, w: &mut SqlWriter, op: JsonOp, expr: &Expr, arg: &Expr) {
         match op {
             JsonOp::Get => {
                 self.write_operand(w, expr, PREC_ATOM);
-                w.push(" -> ");
-                self.write_operand(w, arg, PREC_ATOM);
+                w.push(" -> (");
+                write_key_path(self, w, arg);
+                w.push(")");
             }
             JsonOp::GetText => {
                 w.push("CAST(");
                 self.write_operand(w, expr, PREC_ATOM);
-                w.push(" ->> ");
-                self.write_operand(w, arg, PREC_ATOM);
-                w.push(" AS TEXT)");
+                w.push(" ->> (");
+                write_key_path(self, w, arg);
+                w.push(") AS TEXT)");
             }
             JsonOp::HasKey => {
-                w.push("json_type(");
+                w.push("(CASE WHEN ");
+                self.write_operand(w, expr, PREC_ADD);
+                w.push(" IS NULL THEN NULL WHEN json_type(");
                 self.write_expr(w, expr);
-                w.push(", '$.' || json_quote(");
-                self.write_expr(w, arg);
-                w.push(")) IS NOT NULL");
+                w.push(") = 'object' THEN json_type(");
+                self.write_expr(w, expr);
+                w.push(", ");
+                write_key_path(self, w, arg);
+                w.push(") IS NOT NULL WHEN json_type(");
+                self.write_expr(w, expr);
+                w.push(") IN ('array', 'text') THEN EXISTS (SELECT 1 FROM json_each(");
+                self.write_expr(w, expr);
+                w.push(r#") AS "elem" WHERE "elem"."type" = 'text' AND "elem"."value" = "#);
+                self.write_operand(w, arg, PREC_ADD);
+                w.push(") ELSE FALSE END)");
             }
             JsonOp::Contains => w.fail(unsupported("JSON containment (@>)")),
         }
@@ -220,6 +235,14 @@ pub fn parse_declared_type(declared: &str) -> Option<(ColumnType, Option<u32>)> 
         }
     };
     Some((ty, None))
+}
+
+/// The JSON path of one top-level key: `'$.' || json_quote(key)`, a quoted label in which SQLite
+/// reads JSON escapes (`$."a\"b"`), so any text is one key.
+fn write_key_path(d: &SqliteDialect, w: &mut SqlWriter, key: &Expr) {
+    w.push("'$.' || json_quote(");
+    d.write_expr(w, key);
+    w.push(")");
 }
 
 fn unsupported(what: &str) -> Error {

@@ -606,9 +606,37 @@ fn grouping_by_a_selected_parameterised_expression_uses_its_position() {
     let r = DIALECT.select(&s).expect("render");
     assert_eq!(
         r.sql,
-        r#"SELECT CAST("users"."prefs" ->> ?1 AS TEXT), COUNT(*) FROM "users" GROUP BY 1 ORDER BY 1 ASC"#
+        r#"SELECT CAST("users"."prefs" ->> ('$.' || json_quote(?1)) AS TEXT), COUNT(*) FROM "users" GROUP BY 1 ORDER BY 1 ASC"#
     );
     assert_eq!(r.params, vec![Value::Text("theme".into())]);
+}
+
+#[test]
+fn json_keys_are_quoted_into_a_path_of_one_label() {
+    use orm_core::statement::JsonOp;
+    let json =
+        |op, expr, key: &str| Expr::Json { op, expr: Box::new(expr), arg: Box::new(text(key)) };
+    let doc = || Expr::Column { table: "docs", name: "meta" };
+    let (s, p) = render(&json(JsonOp::Get, doc(), "$.a.b"));
+    assert_eq!(s, r#""docs"."meta" -> ('$.' || json_quote(?1))"#);
+    assert_eq!(p, vec![Value::Text("$.a.b".into())], "the key is bound as it is");
+    assert_eq!(
+        sql(&json(JsonOp::GetText, doc(), "a")),
+        r#"CAST("docs"."meta" ->> ('$.' || json_quote(?1)) AS TEXT)"#
+    );
+    assert_eq!(
+        sql(&json(JsonOp::GetText, json(JsonOp::Get, doc(), "a"), "b")),
+        r#"CAST(("docs"."meta" -> ('$.' || json_quote(?1))) ->> ('$.' || json_quote(?2)) AS TEXT)"#
+    );
+    assert_eq!(
+        sql(&json(JsonOp::HasKey, doc(), "[0]")),
+        concat!(
+            r#"(CASE WHEN "docs"."meta" IS NULL THEN NULL"#,
+            r#" WHEN json_type("docs"."meta") = 'object' THEN json_type("docs"."meta", '$.' || json_quote(?1)) IS NOT NULL"#,
+            r#" WHEN json_type("docs"."meta") IN ('array', 'text') THEN EXISTS (SELECT 1 FROM json_each("docs"."meta") AS "elem" WHERE "elem"."type" = 'text' AND "elem"."value" = ?2)"#,
+            r#" ELSE FALSE END)"#
+        )
+    );
 }
 
 #[test]
@@ -627,10 +655,6 @@ fn postgres_only_operators_are_emulated_or_refused() {
     assert_eq!(
         sql(&Expr::Array { op: ArrayOp::Contains, expr: tags(), arg: arr() }),
         r#"NOT EXISTS (SELECT 1 FROM json_each(?1) AS "want" WHERE "want"."value" NOT IN (SELECT "have"."value" FROM json_each("docs"."tags") AS "have"))"#
-    );
-    assert_eq!(
-        sql(&Expr::Json { op: JsonOp::HasKey, expr: tags(), arg: Box::new(text("k")) }),
-        r#"json_type("docs"."tags", '$.' || json_quote(?1)) IS NOT NULL"#
     );
     let mut w = SqlWriter::new();
     DIALECT.write_expr(
