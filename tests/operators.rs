@@ -220,6 +220,40 @@ fn json_keys_are_keys_not_paths() {
     }
 }
 
+/// `ilike`, `lower` and `upper` fold every letter on both backends, not ASCII letters only.
+#[test]
+fn ilike_lower_and_upper_fold_unicode() {
+    for (name, db) in backends(&all_tables()) {
+        let mut s = db.session();
+        if name == "postgresql" {
+            // PostgreSQL folds case by the column's collation, and the test cluster is made with
+            // the C locale, which folds ASCII only; a database in a UTF-8 locale folds every
+            // letter, as ICU's root collation does here.
+            s.sql(r#"ALTER TABLE documents ALTER COLUMN body TYPE TEXT COLLATE "und-x-icu""#)
+                .execute()
+                .unwrap();
+        }
+        for body in ["Motörhead live", "MOTÖRHEAD", "motorhead", "Ωμέγα"] {
+            s.add(Document { body: body.into(), ..Default::default() });
+        }
+        s.commit().unwrap();
+        assert_eq!(ids(&mut s, Document::body.ilike("%MOTÖRHEAD%")).unwrap(), [1, 2], "{name}");
+        assert_eq!(ids(&mut s, Document::body.ilike("motörhead")).unwrap(), [2], "{name}");
+        assert_eq!(ids(&mut s, Document::body.not_ilike("%MOTÖRHEAD%")).unwrap(), [3, 4], "{name}");
+        assert_eq!(ids(&mut s, Document::body.ilike("ωμέγα")).unwrap(), [4], "{name}");
+        assert_eq!(ids(&mut s, Document::body.like("%motörhead%")).unwrap(), [] as [i64; 0]);
+        assert_eq!(ids(&mut s, lower(Document::body).eq("motörhead")).unwrap(), [2], "{name}");
+        assert_eq!(ids(&mut s, upper(Document::body).eq("ΩΜΈΓΑ")).unwrap(), [4], "{name}");
+        let lowered: Vec<String> = s
+            .query::<Document>()
+            .select(lower(Document::body))
+            .order_by(Document::id.asc())
+            .all()
+            .unwrap();
+        assert_eq!(lowered, ["motörhead live", "motörhead", "motorhead", "ωμέγα"], "{name}");
+    }
+}
+
 #[test]
 fn array_operators() {
     for (name, db) in backends(&all_tables()) {

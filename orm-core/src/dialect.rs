@@ -87,6 +87,22 @@ pub fn write_standard_in_list<D: Dialect + ?Sized>(
     w.push(")");
 }
 
+/// A function's standard SQL name (`COUNT` for both `Count` and `CountDistinct`): the default
+/// of [`Dialect::function_name`], and the fallback of dialects that override it.
+pub fn standard_function_name(func: Func) -> &'static str {
+    match func {
+        Func::Count | Func::CountDistinct => "COUNT",
+        Func::Sum => "SUM",
+        Func::Avg => "AVG",
+        Func::Min => "MIN",
+        Func::Max => "MAX",
+        Func::Lower => "LOWER",
+        Func::Upper => "UPPER",
+        Func::Length => "LENGTH",
+        Func::Coalesce => "COALESCE",
+    }
+}
+
 /// Accumulates SQL text and parameters while a dialect renders a statement.
 #[derive(Debug, Default)]
 pub struct SqlWriter {
@@ -194,22 +210,16 @@ pub trait Dialect: Send + Sync + 'static {
         write_standard_in_list(self, w, expr, list, negated);
     }
 
+    /// The name a function is called by: [`standard_function_name`] by default. SQLite calls
+    /// its own Unicode-aware case mappings instead of `LOWER` / `UPPER`.
+    fn function_name(&self, func: Func) -> &'static str {
+        standard_function_name(func)
+    }
+
     /// Writes a function call.
     fn write_func(&self, w: &mut SqlWriter, func: Func, args: &[Expr]) {
-        let (name, distinct) = match func {
-            Func::Count => ("COUNT", false),
-            Func::CountDistinct => ("COUNT", true),
-            Func::Sum => ("SUM", false),
-            Func::Avg => ("AVG", false),
-            Func::Min => ("MIN", false),
-            Func::Max => ("MAX", false),
-            Func::Lower => ("LOWER", false),
-            Func::Upper => ("UPPER", false),
-            Func::Length => ("LENGTH", false),
-            Func::Coalesce => ("COALESCE", false),
-        };
-        w.push(name);
-        w.push(if distinct { "(DISTINCT " } else { "(" });
+        w.push(self.function_name(func));
+        w.push(if func == Func::CountDistinct { "(DISTINCT " } else { "(" });
         for (i, a) in args.iter().enumerate() {
             if i > 0 {
                 w.push(", ");

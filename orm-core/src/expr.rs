@@ -304,8 +304,10 @@ macro_rules! text_methods {
         pub fn not_like(self, pattern: &str) -> Expr {
             like(self.expr(), pattern, false, true)
         }
-        /// Case-insensitive LIKE: `ILIKE` on PostgreSQL, `LOWER(x) LIKE LOWER(pattern)` on
-        /// SQLite (where plain LIKE is case-sensitive, as on PostgreSQL).
+        /// Case-insensitive LIKE: `ILIKE` on PostgreSQL, `orm_lower(x) LIKE orm_lower(pattern)`
+        /// on SQLite, with a Unicode-aware lower registered on every connection: both fold every
+        /// letter (`Ö`, `Ω`), not ASCII only (on PostgreSQL, by the column's collation: a C
+        /// locale folds ASCII only).
         pub fn ilike(self, pattern: &str) -> Expr {
             like(self.expr(), pattern, true, false)
         }
@@ -417,11 +419,13 @@ pub fn min<T: Nullable>(x: impl IntoTyped<T>) -> TypedExpr<T::Nullable> {
 pub fn max<T: Nullable>(x: impl IntoTyped<T>) -> TypedExpr<T::Nullable> {
     TypedExpr::new(Expr::Func { func: Func::Max, args: vec![x.into_untyped()] })
 }
-/// `LOWER(x)`.
+/// `LOWER(x)`, by Unicode's rules on every backend (SQLite calls a Unicode-aware function
+/// registered on its connections; PostgreSQL folds by the collation, every letter in a UTF-8
+/// locale).
 pub fn lower<T: TextType>(x: impl IntoTyped<T>) -> TypedExpr<T> {
     TypedExpr::new(Expr::Func { func: Func::Lower, args: vec![x.into_untyped()] })
 }
-/// `UPPER(x)`.
+/// `UPPER(x)`, by Unicode's rules on every backend, as [`lower`].
 pub fn upper<T: TextType>(x: impl IntoTyped<T>) -> TypedExpr<T> {
     TypedExpr::new(Expr::Func { func: Func::Upper, args: vec![x.into_untyped()] })
 }

@@ -5,9 +5,10 @@
 //! chosen for their affinity, see the crate docs), a CHECK for enum columns, and ILIKE written as
 //! `LOWER(x) LIKE LOWER(pattern)` because every connection makes LIKE case-sensitive.
 
+use crate::connection::{LOWER_FUNCTION, UPPER_FUNCTION};
 use orm_core::dialect::{PREC_ADD, PREC_ATOM};
 use orm_core::schema::{ColumnSchema, ColumnType};
-use orm_core::statement::{ArrayOp, Expr, JsonOp};
+use orm_core::statement::{ArrayOp, Expr, Func, JsonOp};
 use orm_core::{Dialect, Error, Result, SqlWriter};
 
 /// The SQLite dialect. Stateless; use [`DIALECT`] where a `&'static dyn Dialect` is wanted.
@@ -87,16 +88,30 @@ impl Dialect for SqliteDialect {
         "BEGIN IMMEDIATE"
     }
 
+    /// `orm_lower` and `orm_upper` ([`LOWER_FUNCTION`], [`UPPER_FUNCTION`], registered on
+    /// every connection) for `LOWER` and `UPPER`: SQLite's own fold ASCII letters only,
+    /// PostgreSQL's fold every letter (in a UTF-8 locale).
+    fn function_name(&self, func: Func) -> &'static str {
+        match func {
+            Func::Lower => LOWER_FUNCTION,
+            Func::Upper => UPPER_FUNCTION,
+            other => orm_core::dialect::standard_function_name(other),
+        }
+    }
+
     /// LIKE is case-sensitive on every connection (`PRAGMA case_sensitive_like = ON`), as on
-    /// PostgreSQL; ILIKE compares lowercased text. SQLite's `LOWER` folds ASCII letters only.
+    /// PostgreSQL; ILIKE compares text lowercased by Unicode's rules ([`LOWER_FUNCTION`]), as
+    /// PostgreSQL's ILIKE does.
     fn write_like(&self, w: &mut SqlWriter, expr: &Expr, pattern: &Expr, ci: bool, negated: bool) {
         let op = if negated { " NOT LIKE " } else { " LIKE " };
         if ci {
-            w.push("LOWER(");
+            w.push(LOWER_FUNCTION);
+            w.push("(");
             self.write_expr(w, expr);
             w.push(")");
             w.push(op);
-            w.push("LOWER(");
+            w.push(LOWER_FUNCTION);
+            w.push("(");
             self.write_expr(w, pattern);
             w.push(")");
         } else {

@@ -29,8 +29,11 @@
 //!
 //! Every connection gets `PRAGMA foreign_keys = ON` (unless `foreign_keys=off`), a busy timeout
 //! (5 s), `journal_mode = WAL` on files, `synchronous = NORMAL`, and
-//! `case_sensitive_like = ON`, so that `LIKE` is case-sensitive as on PostgreSQL; `ilike` is
-//! written `LOWER(x) LIKE LOWER(pattern)` (SQLite's `LOWER` folds ASCII letters only).
+//! `case_sensitive_like = ON`, so that `LIKE` is case-sensitive as on PostgreSQL. Every connection
+//! also gets two SQL functions ([`connection::register_functions`]): `orm_lower` and
+//! `orm_upper`, Unicode case mappings, since SQLite's own `LOWER` and `UPPER` fold ASCII letters
+//! only; `ilike` is written `orm_lower(x) LIKE orm_lower(pattern)` and [`orm_core::lower`] /
+//! [`orm_core::upper`] call them, so they fold `Ö` and `Ω` as PostgreSQL does in a UTF-8 locale.
 //!
 //! An in-memory database is private to its connection, so `sqlite::memory:` gets a pool of one
 //! connection: a second session waits for the first to return it. Use a file (or several

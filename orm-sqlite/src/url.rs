@@ -342,6 +342,7 @@ impl SqliteConnector {
 
     fn configure(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
         conn.busy_timeout(self.busy_timeout)?;
+        crate::connection::register_functions(conn)?;
         let mut pragmas = format!(
             "PRAGMA foreign_keys = {}; PRAGMA synchronous = {}; PRAGMA case_sensitive_like = ON;",
             if self.foreign_keys { "ON" } else { "OFF" },

@@ -180,12 +180,12 @@ fn like(ci: bool, negated: bool) -> Expr {
 fn like_is_case_sensitive_and_ilike_lowercases_both_sides() {
     assert_eq!(sql(&like(false, false)), r#""users"."name" LIKE ?1"#);
     assert_eq!(sql(&like(false, true)), r#""users"."name" NOT LIKE ?1"#);
-    assert_eq!(sql(&like(true, false)), r#"LOWER("users"."name") LIKE LOWER(?1)"#);
-    assert_eq!(sql(&like(true, true)), r#"LOWER("users"."name") NOT LIKE LOWER(?1)"#);
+    assert_eq!(sql(&like(true, false)), r#"orm_lower("users"."name") LIKE orm_lower(?1)"#);
+    assert_eq!(sql(&like(true, true)), r#"orm_lower("users"."name") NOT LIKE orm_lower(?1)"#);
     // Inside a larger condition, the whole LIKE is one operand.
     let e = like(true, false).and(Expr::binary(col("age"), BinaryOp::Gt, int(1)));
     let (s, p) = render(&e);
-    assert_eq!(s, r#"LOWER("users"."name") LIKE LOWER(?1) AND "users"."age" > ?2"#);
+    assert_eq!(s, r#"orm_lower("users"."name") LIKE orm_lower(?1) AND "users"."age" > ?2"#);
     assert_eq!(p, vec![Value::Text("%ta%".into()), Value::Int(1)]);
 }
 
@@ -198,8 +198,10 @@ fn functions_and_exists() {
     assert_eq!(f(Func::Avg, vec![col("age")]), r#"AVG("users"."age")"#);
     assert_eq!(f(Func::Min, vec![col("age")]), r#"MIN("users"."age")"#);
     assert_eq!(f(Func::Max, vec![col("age")]), r#"MAX("users"."age")"#);
-    assert_eq!(f(Func::Lower, vec![col("name")]), r#"LOWER("users"."name")"#);
-    assert_eq!(f(Func::Upper, vec![col("name")]), r#"UPPER("users"."name")"#);
+    // SQLite's own LOWER and UPPER fold ASCII only: the Unicode-aware ones registered on every
+    // connection instead.
+    assert_eq!(f(Func::Lower, vec![col("name")]), r#"orm_lower("users"."name")"#);
+    assert_eq!(f(Func::Upper, vec![col("name")]), r#"orm_upper("users"."name")"#);
     assert_eq!(f(Func::Length, vec![col("name")]), r#"LENGTH("users"."name")"#);
     assert_eq!(f(Func::Coalesce, vec![col("age"), int(0)]), r#"COALESCE("users"."age", ?1)"#);
     assert_eq!(sql(&Expr::CountStar), "COUNT(*)");

@@ -369,7 +369,11 @@ fn like_is_case_sensitive_and_ilike_is_not() -> Result<()> {
         "CREATE TABLE users (name TEXT NOT NULL);
          INSERT INTO users VALUES ('tata'), ('Tata'), ('TATA'), ('toto');",
     )?;
-    let mut run = |ci: bool, negated: bool, pattern: &str| -> Result<Vec<String>> {
+    let run = |conn: &mut dyn Connection,
+               ci: bool,
+               negated: bool,
+               pattern: &str|
+     -> Result<Vec<String>> {
         let mut s = Select::from_table("users");
         s.columns = vec![Expr::Column { table: "users", name: "name" }];
         s.filter = Some(Expr::Like {
@@ -388,12 +392,45 @@ fn like_is_case_sensitive_and_ilike_is_not() -> Result<()> {
         })?;
         Ok(out)
     };
-    assert_eq!(run(false, false, "ta%")?, ["tata"]);
-    assert_eq!(run(false, false, "TA%")?, ["TATA"]);
-    assert_eq!(run(false, true, "ta%")?, ["TATA", "Tata", "toto"]);
-    assert_eq!(run(true, false, "tA%")?, ["TATA", "Tata", "tata"]);
-    assert_eq!(run(true, true, "TA%")?, ["toto"]);
-    assert_eq!(run(true, false, "%O_O")?, ["toto"]);
+    assert_eq!(run(&mut *conn, false, false, "ta%")?, ["tata"]);
+    assert_eq!(run(&mut *conn, false, false, "TA%")?, ["TATA"]);
+    assert_eq!(run(&mut *conn, false, true, "ta%")?, ["TATA", "Tata", "toto"]);
+    assert_eq!(run(&mut *conn, true, false, "tA%")?, ["TATA", "Tata", "tata"]);
+    assert_eq!(run(&mut *conn, true, true, "TA%")?, ["toto"]);
+    assert_eq!(run(&mut *conn, true, false, "%O_O")?, ["toto"]);
+    // Case folds by Unicode's rules, not ASCII only.
+    conn.execute_batch("INSERT INTO users VALUES ('Motörhead'), ('MOTÖRHEAD'), ('Ωμέγα')")?;
+    assert_eq!(run(&mut *conn, true, false, "%motörhead%")?, ["MOTÖRHEAD", "Motörhead"]);
+    assert_eq!(run(&mut *conn, true, false, "ωΜΈ%")?, ["Ωμέγα"]);
+    assert_eq!(run(&mut *conn, false, false, "%motörhead%")?, Vec::<String>::new());
+    Ok(())
+}
+
+#[test]
+fn unicode_case_mapping_functions_are_registered() -> Result<()> {
+    let mut conn = memory();
+    let row = rows(
+        &mut *conn,
+        "SELECT orm_lower('MOTÖRHEAD Ω'), orm_upper('straße ö'), orm_lower(NULL), orm_lower(5), \
+         orm_lower(x'41'), lower('MOTÖRHEAD')",
+        &[],
+    )?;
+    assert_eq!(
+        row,
+        vec![vec![
+            Value::Text("motörhead ω".into()),
+            Value::Text("STRASSE Ö".into()),
+            Value::Null,
+            Value::Int(5),
+            Value::Blob(vec![0x41]),
+            Value::Text("motÖrhead".into()),
+        ]],
+        "SQLite's own lower is left as it is"
+    );
+    let e = rows(&mut *conn, "SELECT orm_lower(CAST(x'66ff' AS TEXT))", &[]).unwrap_err();
+    assert!(matches!(e, Error::Database { .. }), "{e:?}");
+    // Deterministic, so usable where SQLite requires it (an index on an expression).
+    conn.execute_batch("CREATE TABLE t (name TEXT); CREATE INDEX t_lower ON t (orm_lower(name))")?;
     Ok(())
 }
 
