@@ -254,6 +254,91 @@ fn ilike_lower_and_upper_fold_unicode() {
     }
 }
 
+/// `like` means the same on both backends (case-sensitive, `\` escapes), and `contains`,
+/// `starts_with` and `ends_with` take their text literally, whatever SQL or GLOB would read in it.
+#[test]
+fn like_and_literal_text_matching_mean_the_same_on_both_backends() {
+    const BODIES: [&str; 14] = [
+        "100% sure",
+        "100 percent",
+        "a_b",
+        "axb",
+        r"back\slash",
+        "star*",
+        "what?",
+        "[x]",
+        "it's",
+        "Love",
+        "love",
+        "GLOVE",
+        "ö",
+        "",
+    ];
+    for (name, db) in backends(&all_tables()) {
+        let mut s = db.session();
+        for body in BODIES {
+            s.add(Document { body: body.into(), ..Default::default() });
+        }
+        s.commit().unwrap();
+        let mut found = |cond: Expr| -> Vec<&str> {
+            let ids = ids(&mut s, cond).unwrap();
+            ids.into_iter().map(|id| BODIES[usize::try_from(id - 1).unwrap()]).collect()
+        };
+        let body = Document::body;
+        assert_eq!(found(body.like("%love%")), ["love"], "{name}: case-sensitive");
+        assert_eq!(found(body.ilike("%love%")), ["Love", "love", "GLOVE"], "{name}");
+        assert_eq!(
+            found(body.not_like("%o%")),
+            BODIES.into_iter().filter(|b| !b.contains('o')).collect::<Vec<_>>(),
+            "{name}"
+        );
+        assert_eq!(found(body.like("100%")), ["100% sure", "100 percent"], "{name}");
+        assert_eq!(found(body.like(r"100\%%")), ["100% sure"], "{name}: \\ escapes %");
+        assert_eq!(found(body.like("a_b")), ["a_b", "axb"], "{name}");
+        assert_eq!(found(body.like(r"a\_b")), ["a_b"], "{name}: \\ escapes _");
+        assert_eq!(found(body.like(r"back\\slash")), [r"back\slash"], "{name}: \\\\ is \\");
+        assert_eq!(found(body.like(r"\a\_b")), ["a_b"], "{name}: an escaped letter is itself");
+        assert_eq!(found(body.like("star*")), ["star*"], "{name}: * is no wildcard");
+        assert_eq!(found(body.like("what?")), ["what?"], "{name}: ? is no wildcard");
+        assert_eq!(found(body.like("[x]")), ["[x]"], "{name}: [ is no set");
+        assert_eq!(found(body.like("_")), ["ö"], "{name}: _ is one character");
+        assert_eq!(found(body.like("")), [""], "{name}");
+        assert_eq!(found(body.like("it's")), ["it's"], "{name}");
+
+        assert_eq!(found(body.contains("%")), ["100% sure"], "{name}");
+        assert_eq!(found(body.contains("_")), ["a_b"], "{name}");
+        assert_eq!(found(body.contains(r"\")), [r"back\slash"], "{name}");
+        assert_eq!(found(body.contains("*")), ["star*"], "{name}");
+        assert_eq!(found(body.contains("?")), ["what?"], "{name}");
+        assert_eq!(found(body.contains("[")), ["[x]"], "{name}");
+        assert_eq!(found(body.contains("'")), ["it's"], "{name}");
+        assert_eq!(found(body.contains("ove")), ["Love", "love"], "{name}: case-sensitive");
+        assert_eq!(found(body.contains(String::from("0%"))), ["100% sure"], "{name}");
+        assert_eq!(found(body.contains(&String::from("x]"))), ["[x]"], "{name}");
+        assert_eq!(found(body.starts_with("100%")), ["100% sure"], "{name}");
+        assert_eq!(found(body.starts_with("[")), ["[x]"], "{name}");
+        assert_eq!(found(body.starts_with("a_")), ["a_b"], "{name}");
+        assert_eq!(found(body.ends_with("*")), ["star*"], "{name}");
+        assert_eq!(found(body.ends_with("e")), ["100% sure", "Love", "love"], "{name}");
+        assert_eq!(found(body.ends_with(r"\slash")), [r"back\slash"], "{name}");
+        assert_eq!(found(body.starts_with("").and(body.ends_with(""))).len(), BODIES.len());
+        assert_eq!(found(lower(body).contains("love")), ["Love", "love", "GLOVE"], "{name}");
+        let pattern = format!("%{}%", orm::escape_like("% S"));
+        assert_eq!(found(body.ilike(&pattern)), ["100% sure"], "{name}: escape_like");
+
+        let lone = ids(&mut s, body.like(r"50\"));
+        assert!(matches!(lone, Err(Error::InvalidUse(_))), "{name}: {lone:?}");
+        // Raw SQL keeps each database's own meaning of LIKE: SQLite's ignores ASCII case.
+        #[derive(FromRow)]
+        struct N {
+            n: i64,
+        }
+        let raw = s.sql("SELECT COUNT(*) AS n FROM documents WHERE body LIKE '%love%'").one::<N>();
+        let want = if name == "sqlite" { 3 } else { 1 };
+        assert_eq!(raw.unwrap().n, want, "{name}");
+    }
+}
+
 #[test]
 fn array_operators() {
     for (name, db) in backends(&all_tables()) {

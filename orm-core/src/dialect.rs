@@ -103,6 +103,28 @@ pub fn standard_function_name(func: Func) -> &'static str {
     }
 }
 
+/// ` ESCAPE '\'`: the escape clause of every LIKE the builder writes.
+pub const LIKE_ESCAPE_CLAUSE: &str = " ESCAPE '\\'";
+
+/// Refuses a text LIKE pattern that ends in a lone escape character (`50\`): PostgreSQL
+/// rejects it when the statement runs and SQLite matches nothing, so it is an
+/// [`Error::InvalidUse`] on every backend, before anything runs.
+pub fn check_like_pattern(w: &mut SqlWriter, pattern: &Expr) {
+    let Expr::Value(Value::Text(p)) = pattern else {
+        return;
+    };
+    let mut escaped = false;
+    for c in p.chars() {
+        escaped = !escaped && c == crate::expr::LIKE_ESCAPE;
+    }
+    if escaped {
+        w.fail(Error::InvalidUse(format!(
+            "the LIKE pattern {p:?} ends in the escape character `\\`, which escapes nothing \
+             (write `\\\\` for a backslash, or use escape_like)"
+        )));
+    }
+}
+
 /// Accumulates SQL text and parameters while a dialect renders a statement.
 #[derive(Debug, Default)]
 pub struct SqlWriter {
@@ -193,8 +215,12 @@ pub trait Dialect: Send + Sync + 'static {
         self.write_placeholder(w, w.params.len());
     }
 
-    /// Writes `ILIKE` (PostgreSQL) or an equivalent.
+    /// Writes `x [NOT] LIKE pattern ESCAPE '\'`, `ILIKE` for a case-insensitive match
+    /// (PostgreSQL's). The escape character is written out so that a pattern means the same on
+    /// every backend (see [`LIKE_ESCAPE`](crate::expr::LIKE_ESCAPE)); a text pattern ending in a
+    /// lone escape is refused ([`check_like_pattern`]).
     fn write_like(&self, w: &mut SqlWriter, expr: &Expr, pattern: &Expr, ci: bool, negated: bool) {
+        check_like_pattern(w, pattern);
         self.write_operand(w, expr, PREC_ADD);
         w.push(match (ci, negated) {
             (false, false) => " LIKE ",
@@ -203,6 +229,7 @@ pub trait Dialect: Send + Sync + 'static {
             (true, true) => " NOT ILIKE ",
         });
         self.write_operand(w, pattern, PREC_ADD);
+        w.push(LIKE_ESCAPE_CLAUSE);
     }
 
     /// Writes `x IN (...)`; see [`write_standard_in_list`].

@@ -2,14 +2,17 @@
 //! standard rendering of [`orm_core::Dialect`]'s default methods.
 //!
 //! The overrides: numbered `?n` placeholders, `BEGIN IMMEDIATE`, the type mapping (declared types
-//! chosen for their affinity, see the crate docs), a CHECK for enum columns, and ILIKE written as
-//! `LOWER(x) LIKE LOWER(pattern)` because every connection makes LIKE case-sensitive.
+//! chosen for their affinity, see the crate docs), a CHECK for enum columns, the typed `like` as a
+//! GLOB (SQLite's LIKE ignores ASCII case, PostgreSQL's does not), `ilike`, `lower` and `upper`
+//! with Unicode-aware functions registered on every connection, JSON keys quoted into paths, and
+//! the array and JSON operators emulated with `json_each`.
 
 use crate::connection::{LOWER_FUNCTION, UPPER_FUNCTION};
+use orm_core::dialect::{check_like_pattern, LIKE_ESCAPE_CLAUSE};
 use orm_core::dialect::{PREC_ADD, PREC_ATOM};
 use orm_core::schema::{ColumnSchema, ColumnType};
 use orm_core::statement::{ArrayOp, Expr, Func, JsonOp};
-use orm_core::{Dialect, Error, Result, SqlWriter};
+use orm_core::{Dialect, Error, Result, SqlWriter, Value, LIKE_ESCAPE};
 
 /// The SQLite dialect. Stateless; use [`DIALECT`] where a `&'static dyn Dialect` is wanted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -99,26 +102,44 @@ impl Dialect for SqliteDialect {
         }
     }
 
-    /// LIKE is case-sensitive on every connection (`PRAGMA case_sensitive_like = ON`), as on
-    /// PostgreSQL; ILIKE compares text lowercased by Unicode's rules ([`LOWER_FUNCTION`]), as
-    /// PostgreSQL's ILIKE does.
+    /// The typed `like` is case-sensitive, as on PostgreSQL, without touching what LIKE means
+    /// in the user's own SQL (SQLite's LIKE ignores ASCII case, and the connection keeps
+    /// SQLite's default): a text pattern is translated to a GLOB when it is bound
+    /// ([`like_to_glob`]: `%` → `*`, `_` → `?`, escaped and GLOB-special characters in
+    /// brackets), `x GLOB ?1`, which an index on `x` can serve as it serves a prefix LIKE. A
+    /// pattern that is not a bound text (a column, an expression) cannot be translated and is an
+    /// [`Error::Unsupported`]. `ilike` compares text lowercased by Unicode's rules
+    /// ([`LOWER_FUNCTION`]) with LIKE and `ESCAPE '\'`, as PostgreSQL's ILIKE does, and takes
+    /// any pattern.
     fn write_like(&self, w: &mut SqlWriter, expr: &Expr, pattern: &Expr, ci: bool, negated: bool) {
-        let op = if negated { " NOT LIKE " } else { " LIKE " };
+        check_like_pattern(w, pattern);
         if ci {
             w.push(LOWER_FUNCTION);
             w.push("(");
             self.write_expr(w, expr);
             w.push(")");
-            w.push(op);
+            w.push(if negated { " NOT LIKE " } else { " LIKE " });
             w.push(LOWER_FUNCTION);
             w.push("(");
             self.write_expr(w, pattern);
             w.push(")");
-        } else {
-            self.write_operand(w, expr, orm_core::dialect::PREC_ADD);
-            w.push(op);
-            self.write_operand(w, pattern, orm_core::dialect::PREC_ADD);
+            w.push(LIKE_ESCAPE_CLAUSE);
+            return;
         }
+        let glob = match pattern {
+            Expr::Value(Value::Text(p)) => Value::Text(like_to_glob(p)),
+            Expr::Value(Value::Null) => Value::Null,
+            _ => {
+                return w.fail(unsupported(
+                    "a case-sensitive LIKE whose pattern is not a bound text (SQLite's LIKE \
+                     ignores case; a text pattern is translated to GLOB, an expression cannot \
+                     be)",
+                ))
+            }
+        };
+        self.write_operand(w, expr, PREC_ADD);
+        w.push(if negated { " NOT GLOB " } else { " GLOB " });
+        self.write_value(w, &glob);
     }
 
     /// `->` and `->>` are SQLite's own JSON operators (3.38+), given a path that names the key
@@ -250,6 +271,47 @@ pub fn parse_declared_type(declared: &str) -> Option<(ColumnType, Option<u32>)> 
         }
     };
     Some((ty, None))
+}
+
+/// A LIKE pattern (escape character [`LIKE_ESCAPE`]) as the GLOB pattern that matches the same
+/// text, case-sensitively: `%` becomes `*`, `_` becomes `?`, an escaped character stands for
+/// itself, and the characters GLOB treats specially (`*`, `?`, `[`) are put in brackets to match
+/// themselves (`[*]`, `[?]`, `[[]`). A trailing lone escape (refused before this is called)
+/// is dropped.
+///
+/// ```
+/// use orm_sqlite::dialect::like_to_glob;
+///
+/// assert_eq!(like_to_glob("%ta_"), "*ta?");
+/// assert_eq!(like_to_glob(r"100\%*[?]_"), "100%[*][[][?]]?");
+/// ```
+pub fn like_to_glob(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut escaped = false;
+    for c in pattern.chars() {
+        match c {
+            _ if escaped => {
+                escaped = false;
+                push_glob_literal(&mut out, c);
+            }
+            LIKE_ESCAPE => escaped = true,
+            '%' => out.push('*'),
+            '_' => out.push('?'),
+            _ => push_glob_literal(&mut out, c),
+        }
+    }
+    out
+}
+
+fn push_glob_literal(out: &mut String, c: char) {
+    match c {
+        '*' | '?' | '[' => {
+            out.push('[');
+            out.push(c);
+            out.push(']');
+        }
+        _ => out.push(c),
+    }
 }
 
 /// The JSON path of one top-level key: `'$.' || json_quote(key)`, a quoted label in which SQLite

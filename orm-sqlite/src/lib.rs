@@ -28,12 +28,28 @@
 //! # Connections
 //!
 //! Every connection gets `PRAGMA foreign_keys = ON` (unless `foreign_keys=off`), a busy timeout
-//! (5 s), `journal_mode = WAL` on files, `synchronous = NORMAL`, and
-//! `case_sensitive_like = ON`, so that `LIKE` is case-sensitive as on PostgreSQL. Every connection
-//! also gets two SQL functions ([`connection::register_functions`]): `orm_lower` and
+//! (5 s), `journal_mode = WAL` on files and `synchronous = NORMAL`. LIKE keeps SQLite's default
+//! (it ignores ASCII case), so raw SQL means what it means in the `sqlite3` shell. Every
+//! connection also gets two SQL functions ([`connection::register_functions`]): `orm_lower` and
 //! `orm_upper`, Unicode case mappings, since SQLite's own `LOWER` and `UPPER` fold ASCII letters
-//! only; `ilike` is written `orm_lower(x) LIKE orm_lower(pattern)` and [`orm_core::lower`] /
-//! [`orm_core::upper`] call them, so they fold `Ö` and `Ω` as PostgreSQL does in a UTF-8 locale.
+//! only.
+//!
+//! # Text matching
+//!
+//! The typed operators mean what they mean on PostgreSQL:
+//!
+//! | Operator | SQLite | PostgreSQL |
+//! |---|---|---|
+//! | `like(p)`, `not_like(p)` | `x GLOB ?1`, `p` translated ([`dialect::like_to_glob`]) | `x LIKE $1 ESCAPE '\'` |
+//! | `ilike(p)`, `not_ilike(p)` | `orm_lower(x) LIKE orm_lower(?1) ESCAPE '\'` | `x ILIKE $1 ESCAPE '\'` |
+//! | `contains(s)`, `starts_with(s)`, `ends_with(s)` | GLOB of `s` escaped | `LIKE` of `s` escaped |
+//! | [`orm_core::lower`], [`orm_core::upper`] | `orm_lower(x)`, `orm_upper(x)` | `LOWER(x)`, `UPPER(x)` |
+//!
+//! In a pattern `%` matches any run of characters, `_` one character, and `\` makes the next
+//! character match itself on both backends; `like` is case-sensitive, `ilike` folds every letter
+//! (`Ö`, `Ω`). `contains`, `starts_with` and `ends_with` take their text literally. A
+//! case-sensitive LIKE whose pattern is a column or an expression (not a bound text) cannot be
+//! translated to a GLOB and is an `Error::Unsupported`.
 //!
 //! An in-memory database is private to its connection, so `sqlite::memory:` gets a pool of one
 //! connection: a second session waits for the first to return it. Use a file (or several

@@ -110,8 +110,8 @@ impl Synchronous {
 }
 
 /// Opens connections to one SQLite database, configured from a URL. Every connection gets
-/// `foreign_keys`, `busy_timeout`, `journal_mode`, `synchronous` as configured and
-/// `case_sensitive_like = ON` (LIKE is case-sensitive, as on PostgreSQL).
+/// `foreign_keys`, `busy_timeout`, `journal_mode`, `synchronous` as configured, and the SQL
+/// functions of [`register_functions`](crate::connection::register_functions).
 ///
 /// ```
 /// use orm_core::{Connection, Connector};
@@ -344,7 +344,7 @@ impl SqliteConnector {
         conn.busy_timeout(self.busy_timeout)?;
         crate::connection::register_functions(conn)?;
         let mut pragmas = format!(
-            "PRAGMA foreign_keys = {}; PRAGMA synchronous = {}; PRAGMA case_sensitive_like = ON;",
+            "PRAGMA foreign_keys = {}; PRAGMA synchronous = {};",
             if self.foreign_keys { "ON" } else { "OFF" },
             self.synchronous.as_sql()
         );

@@ -177,16 +177,79 @@ fn like(ci: bool, negated: bool) -> Expr {
 }
 
 #[test]
-fn like_is_case_sensitive_and_ilike_lowercases_both_sides() {
-    assert_eq!(sql(&like(false, false)), r#""users"."name" LIKE ?1"#);
-    assert_eq!(sql(&like(false, true)), r#""users"."name" NOT LIKE ?1"#);
-    assert_eq!(sql(&like(true, false)), r#"orm_lower("users"."name") LIKE orm_lower(?1)"#);
-    assert_eq!(sql(&like(true, true)), r#"orm_lower("users"."name") NOT LIKE orm_lower(?1)"#);
+fn like_is_a_glob_and_ilike_lowers_both_sides_by_unicode() {
+    assert_eq!(
+        render(&like(false, false)),
+        (r#""users"."name" GLOB ?1"#.into(), vec![Value::Text("*ta*".into())])
+    );
+    assert_eq!(sql(&like(false, true)), r#""users"."name" NOT GLOB ?1"#);
+    let (s, p) = render(&like(true, false));
+    assert_eq!(s, r#"orm_lower("users"."name") LIKE orm_lower(?1) ESCAPE '\'"#);
+    assert_eq!(p, vec![Value::Text("%ta%".into())], "ilike binds the pattern as it is");
+    assert_eq!(
+        sql(&like(true, true)),
+        r#"orm_lower("users"."name") NOT LIKE orm_lower(?1) ESCAPE '\'"#
+    );
     // Inside a larger condition, the whole LIKE is one operand.
     let e = like(true, false).and(Expr::binary(col("age"), BinaryOp::Gt, int(1)));
     let (s, p) = render(&e);
-    assert_eq!(s, r#"orm_lower("users"."name") LIKE orm_lower(?1) AND "users"."age" > ?2"#);
+    assert_eq!(
+        s,
+        r#"orm_lower("users"."name") LIKE orm_lower(?1) ESCAPE '\' AND "users"."age" > ?2"#
+    );
     assert_eq!(p, vec![Value::Text("%ta%".into()), Value::Int(1)]);
+}
+
+fn like_pattern(pattern: Expr, ci: bool) -> orm_core::Result<orm_core::statement::Rendered> {
+    let mut w = SqlWriter::new();
+    DIALECT.write_expr(
+        &mut w,
+        &Expr::Like {
+            expr: Box::new(col("name")),
+            pattern: Box::new(pattern),
+            case_insensitive: ci,
+            negated: false,
+        },
+    );
+    w.finish()
+}
+
+#[test]
+fn like_patterns_translate_to_glob_with_every_special_character_bracketed() {
+    let glob = |p: &str| match like_pattern(text(p), false).expect("render").params.as_slice() {
+        [Value::Text(g)] => g.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(glob("a%b_c"), "a*b?c");
+    assert_eq!(
+        glob(r"a\%b\_c\\d"),
+        r"a%b_c\d",
+        "escaped wildcards and the escape match themselves"
+    );
+    assert_eq!(glob("*?[]"), "[*][?][[]]", "GLOB's own wildcards match themselves");
+    assert_eq!(glob(r"\*\a"), "[*]a", "an escaped ordinary character is itself");
+    assert_eq!(glob("x'; DROP TABLE users; --"), "x'; DROP TABLE users; --");
+    assert_eq!(glob(""), "");
+    assert_eq!(glob("ö_"), "ö?");
+    assert_eq!(orm_sqlite::dialect::like_to_glob("%"), "*");
+    // A NULL pattern stays NULL (no row matches, as with LIKE).
+    let r = like_pattern(Expr::Value(Value::Null), false).expect("render");
+    assert_eq!((r.sql.as_str(), r.params), (r#""users"."name" GLOB ?1"#, vec![Value::Null]));
+}
+
+#[test]
+fn like_patterns_that_cannot_mean_the_same_are_refused() {
+    // A lone escape at the end escapes nothing: refused on every backend.
+    for ci in [false, true] {
+        let e = like_pattern(text(r"50\"), ci).unwrap_err();
+        assert!(matches!(e, orm_core::Error::InvalidUse(ref m) if m.contains("escape")), "{e:?}");
+        assert!(like_pattern(text(r"50\\"), ci).is_ok());
+    }
+    // A pattern that is an expression cannot be translated to a GLOB when bound.
+    let e = like_pattern(col("other"), false).unwrap_err();
+    assert!(matches!(e, orm_core::Error::Unsupported { backend: "sqlite", .. }), "{e:?}");
+    let r = like_pattern(col("other"), true).expect("ilike takes any pattern");
+    assert_eq!(r.sql, r#"orm_lower("users"."name") LIKE orm_lower("users"."other") ESCAPE '\'"#);
 }
 
 #[test]
@@ -231,9 +294,9 @@ fn select_with_everything() {
     let r = DIALECT.select(&s).expect("render");
     assert_eq!(
         r.sql,
-        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."age" >= ?1 AND "users"."name" LIKE ?2 ORDER BY "users"."name" ASC, "users"."id" DESC LIMIT 10 OFFSET 20"#
+        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."age" >= ?1 AND "users"."name" GLOB ?2 ORDER BY "users"."name" ASC, "users"."id" DESC LIMIT 10 OFFSET 20"#
     );
-    assert_eq!(r.params, vec![Value::Int(18), Value::Text("%ta%".into())]);
+    assert_eq!(r.params, vec![Value::Int(18), Value::Text("*ta*".into())]);
 
     let mut d = Select::from_table("users");
     d.distinct = true;
