@@ -56,11 +56,11 @@ fn raw_open(file: Option<&Path>) -> Connection {
 /// Decodes a row of `COLUMNS` into the model, as a rusqlite user would.
 fn raw_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
     let ts = row.get_ref(4)?.as_str()?;
-    let created_at = DateTime::parse_from_rfc3339(ts)
+    let created_at = NaiveDateTime::parse_from_str(ts, TIMESTAMPTZ_TEXT_FORMAT)
         .map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
         })?
-        .with_timezone(&Utc);
+        .and_utc();
     Ok(Item {
         id: row.get(0)?,
         name: row.get(1)?,

@@ -125,6 +125,45 @@ pub fn check_like_pattern(w: &mut SqlWriter, pattern: &Expr) {
     }
 }
 
+/// Writes `left op right` in standard SQL, each operand parenthesised where it binds more loosely
+/// than the operator: the default of [`Dialect::write_binary`], and the fallback of dialects that
+/// override it.
+pub fn write_standard_binary<D: Dialect + ?Sized>(
+    d: &D,
+    w: &mut SqlWriter,
+    left: &Expr,
+    op: BinaryOp,
+    right: &Expr,
+) {
+    let (l, r) = match op {
+        BinaryOp::Add | BinaryOp::Sub => (PREC_ADD, PREC_MUL),
+        BinaryOp::Mul | BinaryOp::Div => (PREC_MUL, PREC_ATOM),
+        _ => (PREC_ADD, PREC_ADD),
+    };
+    d.write_operand(w, left, l);
+    w.push(" ");
+    w.push(op.as_sql());
+    w.push(" ");
+    d.write_operand(w, right, r);
+}
+
+/// Writes `x [NOT] BETWEEN low AND high` in standard SQL: the default of
+/// [`Dialect::write_between`], and the fallback of dialects that override it.
+pub fn write_standard_between<D: Dialect + ?Sized>(
+    d: &D,
+    w: &mut SqlWriter,
+    expr: &Expr,
+    low: &Expr,
+    high: &Expr,
+    negated: bool,
+) {
+    d.write_operand(w, expr, PREC_ADD);
+    w.push(if negated { " NOT BETWEEN " } else { " BETWEEN " });
+    d.write_operand(w, low, PREC_ADD);
+    w.push(" AND ");
+    d.write_operand(w, high, PREC_ADD);
+}
+
 /// Accumulates SQL text and parameters while a dialect renders a statement.
 #[derive(Debug, Default)]
 pub struct SqlWriter {
@@ -232,6 +271,24 @@ pub trait Dialect: Send + Sync + 'static {
         w.push(LIKE_ESCAPE_CLAUSE);
     }
 
+    /// Writes `left op right`; see [`write_standard_binary`]. SQLite overrides it to compare
+    /// times stored as text by the time they stand for.
+    fn write_binary(&self, w: &mut SqlWriter, left: &Expr, op: BinaryOp, right: &Expr) {
+        write_standard_binary(self, w, left, op, right);
+    }
+
+    /// Writes `x [NOT] BETWEEN low AND high`; see [`write_standard_between`].
+    fn write_between(
+        &self,
+        w: &mut SqlWriter,
+        expr: &Expr,
+        low: &Expr,
+        high: &Expr,
+        negated: bool,
+    ) {
+        write_standard_between(self, w, expr, low, high, negated);
+    }
+
     /// Writes `x IN (...)`; see [`write_standard_in_list`].
     fn write_in_list(&self, w: &mut SqlWriter, expr: &Expr, list: &[Expr], negated: bool) {
         write_standard_in_list(self, w, expr, list, negated);
@@ -265,18 +322,7 @@ pub trait Dialect: Send + Sync + 'static {
                 self.write_ident(w, name);
             }
             Expr::Value(v) => self.write_value(w, v),
-            Expr::Binary { left, op, right } => {
-                let (l, r) = match op {
-                    BinaryOp::Add | BinaryOp::Sub => (PREC_ADD, PREC_MUL),
-                    BinaryOp::Mul | BinaryOp::Div => (PREC_MUL, PREC_ATOM),
-                    _ => (PREC_ADD, PREC_ADD),
-                };
-                self.write_operand(w, left, l);
-                w.push(" ");
-                w.push(op.as_sql());
-                w.push(" ");
-                self.write_operand(w, right, r);
-            }
+            Expr::Binary { left, op, right } => self.write_binary(w, left, *op, right),
             Expr::And(list) | Expr::Or(list) => {
                 let and = matches!(e, Expr::And(_));
                 if list.is_empty() {
@@ -301,11 +347,7 @@ pub trait Dialect: Send + Sync + 'static {
             }
             Expr::InList { expr, list, negated } => self.write_in_list(w, expr, list, *negated),
             Expr::Between { expr, low, high, negated } => {
-                self.write_operand(w, expr, PREC_ADD);
-                w.push(if *negated { " NOT BETWEEN " } else { " BETWEEN " });
-                self.write_operand(w, low, PREC_ADD);
-                w.push(" AND ");
-                self.write_operand(w, high, PREC_ADD);
+                self.write_between(w, expr, low, high, *negated)
             }
             Expr::Like { expr, pattern, case_insensitive, negated } => {
                 self.write_like(w, expr, pattern, *case_insensitive, *negated)

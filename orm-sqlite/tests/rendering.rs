@@ -730,3 +730,103 @@ fn postgres_only_operators_are_emulated_or_refused() {
     assert!(DIALECT.explain_prefix(true).is_err());
     assert_eq!(DIALECT.explain_prefix(false).expect("plan"), "EXPLAIN QUERY PLAN ");
 }
+
+#[test]
+fn comparisons_with_a_time_compare_by_the_time_a_text_stands_for() {
+    use chrono::{NaiveDate, TimeZone, Utc};
+    let at = || Expr::Column { table: "posts", name: "at" };
+    let t = NaiveDate::from_ymd_opt(2024, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("t");
+    let naive = || Expr::Value(Value::DateTime(t));
+    let tz = || {
+        Expr::Value(Value::Timestamp(
+            Utc.from_utc_datetime(&(t + chrono::Duration::microseconds(120_000))),
+        ))
+    };
+    let text = |s: &str| Value::Text(s.into());
+    let (lo, hi) = (text("2024-01-01 00:00:00"), text("2024-01-01 00:00:00.000000000"));
+    let cmp = |l: Expr, op, r: Expr| render(&Expr::binary(l, op, r));
+    assert_eq!(
+        cmp(at(), BinaryOp::Eq, naive()),
+        (r#""posts"."at" BETWEEN ?1 AND ?2"#.into(), vec![lo.clone(), hi.clone()])
+    );
+    assert_eq!(cmp(at(), BinaryOp::Ne, naive()).0, r#""posts"."at" NOT BETWEEN ?1 AND ?2"#);
+    assert_eq!(cmp(at(), BinaryOp::Lt, naive()), (r#""posts"."at" < ?1"#.into(), vec![lo.clone()]));
+    assert_eq!(
+        cmp(at(), BinaryOp::Le, naive()),
+        (r#""posts"."at" <= ?1"#.into(), vec![hi.clone()])
+    );
+    assert_eq!(cmp(at(), BinaryOp::Gt, naive()), (r#""posts"."at" > ?1"#.into(), vec![hi.clone()]));
+    assert_eq!(
+        cmp(at(), BinaryOp::Ge, naive()),
+        (r#""posts"."at" >= ?1"#.into(), vec![lo.clone()])
+    );
+    // The time on the left: the comparison is turned around.
+    assert_eq!(cmp(naive(), BinaryOp::Lt, at()), (r#""posts"."at" > ?1"#.into(), vec![hi.clone()]));
+    // A UTC time with a fraction: its shortest and longest texts.
+    assert_eq!(
+        cmp(at(), BinaryOp::Eq, tz()).1,
+        vec![text("2024-01-01 00:00:00.12"), text("2024-01-01 00:00:00.120000000")]
+    );
+    // Two values, or no time: as they are.
+    assert_eq!(cmp(naive(), BinaryOp::Eq, naive()).0, "?1 = ?2");
+    assert_eq!(
+        cmp(at(), BinaryOp::Eq, Expr::Column { table: "posts", name: "other" }).0,
+        r#""posts"."at" = "posts"."other""#
+    );
+    // Inside a larger condition the range is one operand.
+    let (s, _) = render(&Expr::binary(at(), BinaryOp::Eq, naive()).or(Expr::binary(
+        at(),
+        BinaryOp::Gt,
+        tz(),
+    )));
+    assert_eq!(s, r#""posts"."at" BETWEEN ?1 AND ?2 OR "posts"."at" > ?3"#);
+
+    let between = |low: Expr, high: Expr, negated| {
+        render(&Expr::Between {
+            expr: Box::new(at()),
+            low: Box::new(low),
+            high: Box::new(high),
+            negated,
+        })
+    };
+    assert_eq!(
+        between(naive(), tz(), false),
+        (
+            r#""posts"."at" BETWEEN ?1 AND ?2"#.into(),
+            vec![lo.clone(), text("2024-01-01 00:00:00.120000000")]
+        )
+    );
+    assert_eq!(between(naive(), tz(), true).0, r#""posts"."at" NOT BETWEEN ?1 AND ?2"#);
+    let (s, p) = render(&Expr::Between {
+        expr: Box::new(naive()),
+        low: Box::new(at()),
+        high: Box::new(col("until")),
+        negated: false,
+    });
+    assert_eq!(s, r#"("posts"."at" <= ?1 AND "users"."until" >= ?2)"#);
+    assert_eq!(p, vec![hi.clone(), lo.clone()]);
+
+    let in_list = |negated| {
+        render(&Expr::InList { expr: Box::new(at()), list: vec![naive(), tz()], negated })
+    };
+    assert_eq!(
+        in_list(false).0,
+        r#"("posts"."at" BETWEEN ?1 AND ?2 OR "posts"."at" BETWEEN ?3 AND ?4)"#
+    );
+    assert_eq!(
+        in_list(true).0,
+        r#"NOT ("posts"."at" BETWEEN ?1 AND ?2 OR "posts"."at" BETWEEN ?3 AND ?4)"#
+    );
+    assert_eq!(
+        render(&Expr::InList { expr: Box::new(at()), list: vec![], negated: false }).0,
+        "1 = 0"
+    );
+
+    // A time SQLite's text cannot hold is refused, not compared wrongly.
+    let far =
+        NaiveDate::from_ymd_opt(10_000, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("t");
+    let mut w = SqlWriter::new();
+    DIALECT
+        .write_expr(&mut w, &Expr::binary(at(), BinaryOp::Ge, Expr::Value(Value::DateTime(far))));
+    assert!(matches!(w.finish(), Err(orm_core::Error::Unsupported { backend: "sqlite", .. })));
+}

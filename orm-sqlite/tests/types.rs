@@ -180,8 +180,8 @@ fn every_type_round_trips() -> Result<()> {
         vec![vec![
             Value::Text("integer".into()),
             Value::Int(1),
-            Value::Text("2024-05-01T12:30:00.123456Z".into()),
-            Value::Text("2024-05-01T09:30:00.123456".into()),
+            Value::Text("2024-05-01 12:30:00.123456".into()),
+            Value::Text("2024-05-01 09:30:00.123456".into()),
             Value::Text("1999-12-31".into()),
             Value::Text("a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8".into()),
             Value::Text(r#"{"n":[1,2.5,null],"theme":"dark"}"#.into()),
