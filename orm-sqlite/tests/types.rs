@@ -585,3 +585,40 @@ fn raw_parameters_are_not_looked_for_inside_quotes_of_any_kind() -> Result<()> {
     assert_eq!(bind("SELECT name':b', :a")?, "SELECT name':b', ?1");
     Ok(())
 }
+
+#[test]
+fn time_ranges_and_glob_prefixes_are_served_by_an_index() -> Result<()> {
+    use orm_core::statement::BinaryOp;
+    let mut conn = memory();
+    conn.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, at TIMESTAMP_TEXT, name TEXT);
+         CREATE INDEX t_at ON t (at); CREATE INDEX t_name ON t (name);",
+    )?;
+    let at = || Expr::Column { table: "t", name: "at" };
+    let name = || Expr::Column { table: "t", name: "name" };
+    let time = NaiveDate::from_ymd_opt(2024, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+    let time = || Expr::Value(Value::DateTime(time.expect("time")));
+    let like = |pattern: &str| Expr::Like {
+        expr: Box::new(name()),
+        pattern: Box::new(Expr::Value(Value::Text(pattern.into()))),
+        case_insensitive: false,
+        negated: false,
+    };
+    for (filter, index) in [
+        (Expr::binary(at(), BinaryOp::Eq, time()), "t_at"),
+        (Expr::binary(at(), BinaryOp::Ge, time()), "t_at"),
+        (Expr::binary(at(), BinaryOp::Lt, time()), "t_at"),
+        (Expr::InList { expr: Box::new(at()), list: vec![time(), time()], negated: false }, "t_at"),
+        (like("ab%"), "t_name"),
+        (like(r"a\%b\_c%"), "t_name"),
+    ] {
+        let mut s = Select::from_table("t");
+        s.columns = vec![Expr::Column { table: "t", name: "id" }];
+        s.filter = Some(filter);
+        let r = DIALECT.select(&s).expect("render");
+        let plan = rows(&mut *conn, &format!("EXPLAIN QUERY PLAN {}", r.sql), &r.params)?;
+        let plan = format!("{plan:?}");
+        assert!(plan.contains(&format!("INDEX {index}")), "{}: {plan}", r.sql);
+    }
+    Ok(())
+}
