@@ -105,6 +105,240 @@ fn json_path_operators() {
     }
 }
 
+/// A key is a key on both backends: never a JSON path, whatever characters it holds.
+#[test]
+fn json_keys_are_keys_not_paths() {
+    let doc = json!({
+        "$": "dollar",
+        "a": {"b": "nested"},
+        "a.b": "dotted",
+        "a\"b": "quoted",
+        "[0]": "bracket",
+        "ключ 🔑": "unicode",
+        "": "empty",
+        "back\\slash": "backslash",
+        "it's": true
+    });
+    for (name, db) in backends(&all_tables()) {
+        let mut s = db.session();
+        let id = s
+            .save(Document { body: "keys".into(), meta: doc.clone(), ..Default::default() })
+            .unwrap()
+            .id;
+        let array = s
+            .save(Document {
+                body: "array".into(),
+                meta: json!(["$", "a", 1]),
+                ..Default::default()
+            })
+            .unwrap()
+            .id;
+        let string = s
+            .save(Document { body: "string".into(), meta: json!("a.b"), ..Default::default() })
+            .unwrap()
+            .id;
+        s.commit().unwrap();
+        let text = |s: &mut Session, key: &str| -> Option<String> {
+            s.query::<Document>()
+                .filter(Document::id.eq(id))
+                .select(Document::meta.get_text(key))
+                .one()
+                .unwrap()
+        };
+        let value = |s: &mut Session, key: &str| -> Option<serde_json::Value> {
+            s.query::<Document>()
+                .filter(Document::id.eq(id))
+                .select(Document::meta.get(key))
+                .one()
+                .unwrap()
+        };
+        for (key, want) in [
+            ("$", "dollar"),
+            ("a.b", "dotted"),
+            ("a\"b", "quoted"),
+            ("[0]", "bracket"),
+            ("ключ 🔑", "unicode"),
+            ("", "empty"),
+            ("back\\slash", "backslash"),
+        ] {
+            assert_eq!(text(&mut s, key).as_deref(), Some(want), "{name}: get_text({key:?})");
+            assert_eq!(value(&mut s, key), Some(json!(want)), "{name}: get({key:?})");
+            let mut want_ids = vec![id];
+            match key {
+                "$" => want_ids.push(array),
+                "a.b" => want_ids.push(string),
+                _ => {}
+            }
+            assert_eq!(
+                ids(&mut s, Document::meta.has_key(key)).unwrap(),
+                want_ids,
+                "{name}: has_key({key:?}): a key of an object, a string in an array, the string"
+            );
+        }
+        assert_eq!(ids(&mut s, Document::meta.has_key("a")).unwrap(), [id, array], "{name}");
+        assert_eq!(
+            ids(&mut s, Document::meta.has_key("1")).unwrap(),
+            Vec::<i64>::new(),
+            "{name}: not a number"
+        );
+        assert_eq!(
+            ids(&mut s, Document::meta.has_key("nested").not()).unwrap(),
+            [id, array, string],
+            "{name}"
+        );
+        for key in ["$.a.b", "$.a", "$[0]", "a\\\"b", "b", "$$"] {
+            assert_eq!(text(&mut s, key), None, "{name}: get_text({key:?})");
+            assert_eq!(value(&mut s, key), None, "{name}: get({key:?})");
+            assert_eq!(
+                ids(&mut s, Document::meta.has_key(key)).unwrap(),
+                Vec::<i64>::new(),
+                "{name}: has_key({key:?})"
+            );
+        }
+        assert_eq!(value(&mut s, "a"), Some(json!({"b": "nested"})), "{name}");
+        assert_eq!(
+            s.query::<Document>()
+                .filter(Document::id.eq(id))
+                .select(Document::meta.get("a").get_text("b"))
+                .one()
+                .unwrap()
+                .as_deref(),
+            Some("nested"),
+            "{name}: nesting is by chaining"
+        );
+        assert_eq!(value(&mut s, "it's"), Some(json!(true)), "{name}");
+        assert_eq!(
+            ids(&mut s, Document::meta.get_text("a.b").eq("dotted")).unwrap(),
+            [id],
+            "{name}: in a filter"
+        );
+        // A NULL document has no answer, so its negation is no answer either.
+        s.save(AllTypes { id: 0, ..Default::default() }).unwrap();
+        s.commit().unwrap();
+        let n = s.query::<AllTypes>().filter(AllTypes::o_prefs.has_key("theme").not()).count();
+        assert_eq!(n.unwrap(), 0, "{name}");
+    }
+}
+
+/// `ilike`, `lower` and `upper` fold every letter on both backends, not ASCII letters only.
+#[test]
+fn ilike_lower_and_upper_fold_unicode() {
+    for (name, db) in backends(&all_tables()) {
+        let mut s = db.session();
+        if name == "postgresql" {
+            // PostgreSQL folds case by the column's collation, and the test cluster is made with
+            // the C locale, which folds ASCII only; a database in a UTF-8 locale folds every
+            // letter, as ICU's root collation does here.
+            s.sql(r#"ALTER TABLE documents ALTER COLUMN body TYPE TEXT COLLATE "und-x-icu""#)
+                .execute()
+                .unwrap();
+        }
+        for body in ["Motörhead live", "MOTÖRHEAD", "motorhead", "Ωμέγα"] {
+            s.add(Document { body: body.into(), ..Default::default() });
+        }
+        s.commit().unwrap();
+        assert_eq!(ids(&mut s, Document::body.ilike("%MOTÖRHEAD%")).unwrap(), [1, 2], "{name}");
+        assert_eq!(ids(&mut s, Document::body.ilike("motörhead")).unwrap(), [2], "{name}");
+        assert_eq!(ids(&mut s, Document::body.not_ilike("%MOTÖRHEAD%")).unwrap(), [3, 4], "{name}");
+        assert_eq!(ids(&mut s, Document::body.ilike("ωμέγα")).unwrap(), [4], "{name}");
+        assert_eq!(ids(&mut s, Document::body.like("%motörhead%")).unwrap(), [] as [i64; 0]);
+        assert_eq!(ids(&mut s, lower(Document::body).eq("motörhead")).unwrap(), [2], "{name}");
+        assert_eq!(ids(&mut s, upper(Document::body).eq("ΩΜΈΓΑ")).unwrap(), [4], "{name}");
+        let lowered: Vec<String> = s
+            .query::<Document>()
+            .select(lower(Document::body))
+            .order_by(Document::id.asc())
+            .all()
+            .unwrap();
+        assert_eq!(lowered, ["motörhead live", "motörhead", "motorhead", "ωμέγα"], "{name}");
+    }
+}
+
+/// `like` means the same on both backends (case-sensitive, `\` escapes), and `contains`,
+/// `starts_with` and `ends_with` take their text literally, whatever SQL or GLOB would read in it.
+#[test]
+fn like_and_literal_text_matching_mean_the_same_on_both_backends() {
+    const BODIES: [&str; 14] = [
+        "100% sure",
+        "100 percent",
+        "a_b",
+        "axb",
+        r"back\slash",
+        "star*",
+        "what?",
+        "[x]",
+        "it's",
+        "Love",
+        "love",
+        "GLOVE",
+        "ö",
+        "",
+    ];
+    for (name, db) in backends(&all_tables()) {
+        let mut s = db.session();
+        for body in BODIES {
+            s.add(Document { body: body.into(), ..Default::default() });
+        }
+        s.commit().unwrap();
+        let mut found = |cond: Expr| -> Vec<&str> {
+            let ids = ids(&mut s, cond).unwrap();
+            ids.into_iter().map(|id| BODIES[usize::try_from(id - 1).unwrap()]).collect()
+        };
+        let body = Document::body;
+        assert_eq!(found(body.like("%love%")), ["love"], "{name}: case-sensitive");
+        assert_eq!(found(body.ilike("%love%")), ["Love", "love", "GLOVE"], "{name}");
+        assert_eq!(
+            found(body.not_like("%o%")),
+            BODIES.into_iter().filter(|b| !b.contains('o')).collect::<Vec<_>>(),
+            "{name}"
+        );
+        assert_eq!(found(body.like("100%")), ["100% sure", "100 percent"], "{name}");
+        assert_eq!(found(body.like(r"100\%%")), ["100% sure"], "{name}: \\ escapes %");
+        assert_eq!(found(body.like("a_b")), ["a_b", "axb"], "{name}");
+        assert_eq!(found(body.like(r"a\_b")), ["a_b"], "{name}: \\ escapes _");
+        assert_eq!(found(body.like(r"back\\slash")), [r"back\slash"], "{name}: \\\\ is \\");
+        assert_eq!(found(body.like(r"\a\_b")), ["a_b"], "{name}: an escaped letter is itself");
+        assert_eq!(found(body.like("star*")), ["star*"], "{name}: * is no wildcard");
+        assert_eq!(found(body.like("what?")), ["what?"], "{name}: ? is no wildcard");
+        assert_eq!(found(body.like("[x]")), ["[x]"], "{name}: [ is no set");
+        assert_eq!(found(body.like("_")), ["ö"], "{name}: _ is one character");
+        assert_eq!(found(body.like("")), [""], "{name}");
+        assert_eq!(found(body.like("it's")), ["it's"], "{name}");
+
+        assert_eq!(found(body.contains("%")), ["100% sure"], "{name}");
+        assert_eq!(found(body.contains("_")), ["a_b"], "{name}");
+        assert_eq!(found(body.contains(r"\")), [r"back\slash"], "{name}");
+        assert_eq!(found(body.contains("*")), ["star*"], "{name}");
+        assert_eq!(found(body.contains("?")), ["what?"], "{name}");
+        assert_eq!(found(body.contains("[")), ["[x]"], "{name}");
+        assert_eq!(found(body.contains("'")), ["it's"], "{name}");
+        assert_eq!(found(body.contains("ove")), ["Love", "love"], "{name}: case-sensitive");
+        assert_eq!(found(body.contains(String::from("0%"))), ["100% sure"], "{name}");
+        assert_eq!(found(body.contains(&String::from("x]"))), ["[x]"], "{name}");
+        assert_eq!(found(body.starts_with("100%")), ["100% sure"], "{name}");
+        assert_eq!(found(body.starts_with("[")), ["[x]"], "{name}");
+        assert_eq!(found(body.starts_with("a_")), ["a_b"], "{name}");
+        assert_eq!(found(body.ends_with("*")), ["star*"], "{name}");
+        assert_eq!(found(body.ends_with("e")), ["100% sure", "Love", "love"], "{name}");
+        assert_eq!(found(body.ends_with(r"\slash")), [r"back\slash"], "{name}");
+        assert_eq!(found(body.starts_with("").and(body.ends_with(""))).len(), BODIES.len());
+        assert_eq!(found(lower(body).contains("love")), ["Love", "love", "GLOVE"], "{name}");
+        let pattern = format!("%{}%", orm::escape_like("% S"));
+        assert_eq!(found(body.ilike(&pattern)), ["100% sure"], "{name}: escape_like");
+
+        let lone = ids(&mut s, body.like(r"50\"));
+        assert!(matches!(lone, Err(Error::InvalidUse(_))), "{name}: {lone:?}");
+        // Raw SQL keeps each database's own meaning of LIKE: SQLite's ignores ASCII case.
+        #[derive(FromRow)]
+        struct N {
+            n: i64,
+        }
+        let raw = s.sql("SELECT COUNT(*) AS n FROM documents WHERE body LIKE '%love%'").one::<N>();
+        let want = if name == "sqlite" { 3 } else { 1 };
+        assert_eq!(raw.unwrap().n, want, "{name}");
+    }
+}
+
 #[test]
 fn array_operators() {
     for (name, db) in backends(&all_tables()) {

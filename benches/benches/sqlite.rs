@@ -21,9 +21,12 @@ fn select_by_id() -> String {
     format!("SELECT {COLUMNS} FROM bench_items WHERE id = ?1")
 }
 fn select_filtered() -> String {
-    // LIMIT as a literal, as the ORM writes it (on PostgreSQL a bound LIMIT can change the plan).
-    format!("SELECT {COLUMNS} FROM bench_items WHERE name LIKE ?1 ORDER BY id LIMIT {LIMIT}")
+    // LIMIT as a literal, as the ORM writes it (on PostgreSQL a bound LIMIT can change the plan);
+    // GLOB, as the ORM writes a case-sensitive LIKE on SQLite.
+    format!("SELECT {COLUMNS} FROM bench_items WHERE name GLOB ?1 ORDER BY id LIMIT {LIMIT}")
 }
+/// [`NAME_PATTERN`] as the GLOB pattern the ORM binds for it.
+const NAME_GLOB: &str = "user-1*";
 fn select_up_to() -> String {
     format!("SELECT {COLUMNS} FROM bench_items WHERE id <= ?1")
 }
@@ -42,9 +45,7 @@ fn raw_open(file: Option<&Path>) -> Connection {
     }
     .expect("open SQLite");
     conn.busy_timeout(std::time::Duration::from_secs(5)).expect("busy timeout");
-    let mut pragmas = String::from(
-        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;",
-    );
+    let mut pragmas = String::from("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
     if file.is_some() {
         pragmas.push_str(" PRAGMA journal_mode = WAL;");
     }
@@ -55,11 +56,11 @@ fn raw_open(file: Option<&Path>) -> Connection {
 /// Decodes a row of `COLUMNS` into the model, as a rusqlite user would.
 fn raw_item(row: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
     let ts = row.get_ref(4)?.as_str()?;
-    let created_at = DateTime::parse_from_rfc3339(ts)
+    let created_at = NaiveDateTime::parse_from_str(ts, TIMESTAMPTZ_TEXT_FORMAT)
         .map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
         })?
-        .with_timezone(&Utc);
+        .and_utc();
     Ok(Item {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -147,7 +148,7 @@ fn reads(c: &mut Criterion) {
         stmt.query_map([], raw_item).expect("query").collect::<Result<_, _>>().expect("rows")
     };
     let raw_filtered = |stmt: &mut rusqlite::Statement<'_>| -> Vec<Item> {
-        stmt.query_map([NAME_PATTERN], raw_item)
+        stmt.query_map([NAME_GLOB], raw_item)
             .expect("query")
             .collect::<Result<_, _>>()
             .expect("rows")

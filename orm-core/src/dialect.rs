@@ -87,6 +87,83 @@ pub fn write_standard_in_list<D: Dialect + ?Sized>(
     w.push(")");
 }
 
+/// A function's standard SQL name (`COUNT` for both `Count` and `CountDistinct`): the default
+/// of [`Dialect::function_name`], and the fallback of dialects that override it.
+pub fn standard_function_name(func: Func) -> &'static str {
+    match func {
+        Func::Count | Func::CountDistinct => "COUNT",
+        Func::Sum => "SUM",
+        Func::Avg => "AVG",
+        Func::Min => "MIN",
+        Func::Max => "MAX",
+        Func::Lower => "LOWER",
+        Func::Upper => "UPPER",
+        Func::Length => "LENGTH",
+        Func::Coalesce => "COALESCE",
+    }
+}
+
+/// ` ESCAPE '\'`: the escape clause of every LIKE the builder writes.
+pub const LIKE_ESCAPE_CLAUSE: &str = " ESCAPE '\\'";
+
+/// Refuses a text LIKE pattern that ends in a lone escape character (`50\`): PostgreSQL
+/// rejects it when the statement runs and SQLite matches nothing, so it is an
+/// [`Error::InvalidUse`] on every backend, before anything runs.
+pub fn check_like_pattern(w: &mut SqlWriter, pattern: &Expr) {
+    let Expr::Value(Value::Text(p)) = pattern else {
+        return;
+    };
+    let mut escaped = false;
+    for c in p.chars() {
+        escaped = !escaped && c == crate::expr::LIKE_ESCAPE;
+    }
+    if escaped {
+        w.fail(Error::InvalidUse(format!(
+            "the LIKE pattern {p:?} ends in the escape character `\\`, which escapes nothing \
+             (write `\\\\` for a backslash, or use escape_like)"
+        )));
+    }
+}
+
+/// Writes `left op right` in standard SQL, each operand parenthesised where it binds more loosely
+/// than the operator: the default of [`Dialect::write_binary`], and the fallback of dialects that
+/// override it.
+pub fn write_standard_binary<D: Dialect + ?Sized>(
+    d: &D,
+    w: &mut SqlWriter,
+    left: &Expr,
+    op: BinaryOp,
+    right: &Expr,
+) {
+    let (l, r) = match op {
+        BinaryOp::Add | BinaryOp::Sub => (PREC_ADD, PREC_MUL),
+        BinaryOp::Mul | BinaryOp::Div => (PREC_MUL, PREC_ATOM),
+        _ => (PREC_ADD, PREC_ADD),
+    };
+    d.write_operand(w, left, l);
+    w.push(" ");
+    w.push(op.as_sql());
+    w.push(" ");
+    d.write_operand(w, right, r);
+}
+
+/// Writes `x [NOT] BETWEEN low AND high` in standard SQL: the default of
+/// [`Dialect::write_between`], and the fallback of dialects that override it.
+pub fn write_standard_between<D: Dialect + ?Sized>(
+    d: &D,
+    w: &mut SqlWriter,
+    expr: &Expr,
+    low: &Expr,
+    high: &Expr,
+    negated: bool,
+) {
+    d.write_operand(w, expr, PREC_ADD);
+    w.push(if negated { " NOT BETWEEN " } else { " BETWEEN " });
+    d.write_operand(w, low, PREC_ADD);
+    w.push(" AND ");
+    d.write_operand(w, high, PREC_ADD);
+}
+
 /// Accumulates SQL text and parameters while a dialect renders a statement.
 #[derive(Debug, Default)]
 pub struct SqlWriter {
@@ -177,8 +254,12 @@ pub trait Dialect: Send + Sync + 'static {
         self.write_placeholder(w, w.params.len());
     }
 
-    /// Writes `ILIKE` (PostgreSQL) or an equivalent.
+    /// Writes `x [NOT] LIKE pattern ESCAPE '\'`, `ILIKE` for a case-insensitive match
+    /// (PostgreSQL's). The escape character is written out so that a pattern means the same on
+    /// every backend (see [`LIKE_ESCAPE`](crate::expr::LIKE_ESCAPE)); a text pattern ending in a
+    /// lone escape is refused ([`check_like_pattern`]).
     fn write_like(&self, w: &mut SqlWriter, expr: &Expr, pattern: &Expr, ci: bool, negated: bool) {
+        check_like_pattern(w, pattern);
         self.write_operand(w, expr, PREC_ADD);
         w.push(match (ci, negated) {
             (false, false) => " LIKE ",
@@ -187,6 +268,25 @@ pub trait Dialect: Send + Sync + 'static {
             (true, true) => " NOT ILIKE ",
         });
         self.write_operand(w, pattern, PREC_ADD);
+        w.push(LIKE_ESCAPE_CLAUSE);
+    }
+
+    /// Writes `left op right`; see [`write_standard_binary`]. SQLite overrides it to compare
+    /// times stored as text by the time they stand for.
+    fn write_binary(&self, w: &mut SqlWriter, left: &Expr, op: BinaryOp, right: &Expr) {
+        write_standard_binary(self, w, left, op, right);
+    }
+
+    /// Writes `x [NOT] BETWEEN low AND high`; see [`write_standard_between`].
+    fn write_between(
+        &self,
+        w: &mut SqlWriter,
+        expr: &Expr,
+        low: &Expr,
+        high: &Expr,
+        negated: bool,
+    ) {
+        write_standard_between(self, w, expr, low, high, negated);
     }
 
     /// Writes `x IN (...)`; see [`write_standard_in_list`].
@@ -194,22 +294,16 @@ pub trait Dialect: Send + Sync + 'static {
         write_standard_in_list(self, w, expr, list, negated);
     }
 
+    /// The name a function is called by: [`standard_function_name`] by default. SQLite calls
+    /// its own Unicode-aware case mappings instead of `LOWER` / `UPPER`.
+    fn function_name(&self, func: Func) -> &'static str {
+        standard_function_name(func)
+    }
+
     /// Writes a function call.
     fn write_func(&self, w: &mut SqlWriter, func: Func, args: &[Expr]) {
-        let (name, distinct) = match func {
-            Func::Count => ("COUNT", false),
-            Func::CountDistinct => ("COUNT", true),
-            Func::Sum => ("SUM", false),
-            Func::Avg => ("AVG", false),
-            Func::Min => ("MIN", false),
-            Func::Max => ("MAX", false),
-            Func::Lower => ("LOWER", false),
-            Func::Upper => ("UPPER", false),
-            Func::Length => ("LENGTH", false),
-            Func::Coalesce => ("COALESCE", false),
-        };
-        w.push(name);
-        w.push(if distinct { "(DISTINCT " } else { "(" });
+        w.push(self.function_name(func));
+        w.push(if func == Func::CountDistinct { "(DISTINCT " } else { "(" });
         for (i, a) in args.iter().enumerate() {
             if i > 0 {
                 w.push(", ");
@@ -228,18 +322,7 @@ pub trait Dialect: Send + Sync + 'static {
                 self.write_ident(w, name);
             }
             Expr::Value(v) => self.write_value(w, v),
-            Expr::Binary { left, op, right } => {
-                let (l, r) = match op {
-                    BinaryOp::Add | BinaryOp::Sub => (PREC_ADD, PREC_MUL),
-                    BinaryOp::Mul | BinaryOp::Div => (PREC_MUL, PREC_ATOM),
-                    _ => (PREC_ADD, PREC_ADD),
-                };
-                self.write_operand(w, left, l);
-                w.push(" ");
-                w.push(op.as_sql());
-                w.push(" ");
-                self.write_operand(w, right, r);
-            }
+            Expr::Binary { left, op, right } => self.write_binary(w, left, *op, right),
             Expr::And(list) | Expr::Or(list) => {
                 let and = matches!(e, Expr::And(_));
                 if list.is_empty() {
@@ -264,11 +347,7 @@ pub trait Dialect: Send + Sync + 'static {
             }
             Expr::InList { expr, list, negated } => self.write_in_list(w, expr, list, *negated),
             Expr::Between { expr, low, high, negated } => {
-                self.write_operand(w, expr, PREC_ADD);
-                w.push(if *negated { " NOT BETWEEN " } else { " BETWEEN " });
-                self.write_operand(w, low, PREC_ADD);
-                w.push(" AND ");
-                self.write_operand(w, high, PREC_ADD);
+                self.write_between(w, expr, low, high, *negated)
             }
             Expr::Like { expr, pattern, case_insensitive, negated } => {
                 self.write_like(w, expr, pattern, *case_insensitive, *negated)

@@ -296,40 +296,168 @@ macro_rules! comparison_methods {
 
 macro_rules! text_methods {
     () => {
-        /// `self LIKE pattern` (`%` any run, `_` one character).
+        /// `self LIKE pattern`: `%` matches any run of characters, `_` any one character, and
+        /// `\` makes the next character match itself (`\%`, `\_`, `\\`), written
+        /// `ESCAPE '\'` on every backend. Case-sensitive on every backend (on SQLite, whose
+        /// LIKE ignores ASCII case, the pattern is translated to a GLOB). To match text from
+        /// elsewhere literally, use [`contains`](Self::contains),
+        /// [`starts_with`](Self::starts_with), [`ends_with`](Self::ends_with), or
+        /// [`escape_like`]. A pattern ending in a lone `\` is an
+        /// [`Error::InvalidUse`](crate::Error::InvalidUse) when the query is run.
         pub fn like(self, pattern: &str) -> Expr {
-            like(self.expr(), pattern, false, false)
+            like(self.expr(), pattern.to_owned(), false, false)
         }
-        /// `self NOT LIKE pattern`.
+        /// `self NOT LIKE pattern`, the pattern as in [`like`](Self::like).
         pub fn not_like(self, pattern: &str) -> Expr {
-            like(self.expr(), pattern, false, true)
+            like(self.expr(), pattern.to_owned(), false, true)
         }
-        /// Case-insensitive LIKE: `ILIKE` on PostgreSQL, `LOWER(x) LIKE LOWER(pattern)` on
-        /// SQLite (where plain LIKE is case-sensitive, as on PostgreSQL).
+        /// Case-insensitive LIKE, the pattern as in [`like`](Self::like): `ILIKE` on
+        /// PostgreSQL, `orm_lower(x) LIKE orm_lower(pattern)` on SQLite, with a Unicode-aware
+        /// lower registered on every connection: both fold every letter (`Ö`, `Ω`), not ASCII
+        /// only (on PostgreSQL, by the column's collation: a C locale folds ASCII only).
         pub fn ilike(self, pattern: &str) -> Expr {
-            like(self.expr(), pattern, true, false)
+            like(self.expr(), pattern.to_owned(), true, false)
         }
         /// Case-insensitive NOT LIKE.
         pub fn not_ilike(self, pattern: &str) -> Expr {
-            like(self.expr(), pattern, true, true)
+            like(self.expr(), pattern.to_owned(), true, true)
+        }
+        /// The text starts with `prefix`, taken literally (`%`, `_` and `\` in it match
+        /// themselves): `self LIKE 'prefix%' ESCAPE '\'`, case-sensitive. An index on the
+        /// column can serve it (on SQLite, as a GLOB on a column of the default collation).
+        pub fn starts_with(self, prefix: &str) -> Expr {
+            like(self.expr(), format!("{}%", escape_like(prefix)), false, false)
+        }
+        /// The text ends with `suffix`, taken literally: `self LIKE '%suffix' ESCAPE '\'`,
+        /// case-sensitive.
+        pub fn ends_with(self, suffix: &str) -> Expr {
+            like(self.expr(), format!("%{}", escape_like(suffix)), false, false)
         }
     };
 }
 
-fn like(expr: Expr, pattern: &str, ci: bool, negated: bool) -> Expr {
+/// The escape character of LIKE patterns on every backend: `\%`, `\_` and `\\` match `%`, `_`
+/// and `\` themselves. The builder writes `ESCAPE '\'` after every LIKE, so a pattern means
+/// the same on PostgreSQL and SQLite.
+pub const LIKE_ESCAPE: char = '\\';
+
+/// `text` as a LIKE pattern that matches exactly `text`: `%`, `_` and `\` escaped with
+/// [`LIKE_ESCAPE`]. For patterns built around text from elsewhere:
+///
+/// ```
+/// use orm_core::escape_like;
+///
+/// assert_eq!(escape_like(r"100%_sure\"), r"100\%\_sure\\");
+/// let pattern = format!("%{}%", escape_like("50%"));   // ilike(&pattern): contains "50%"
+/// assert_eq!(pattern, r"%50\%%");
+/// ```
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | LIKE_ESCAPE) {
+            out.push(LIKE_ESCAPE);
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn like(expr: Expr, pattern: String, ci: bool, negated: bool) -> Expr {
     Expr::Like {
         expr: Box::new(expr),
-        pattern: Box::new(Expr::Value(crate::value::Value::Text(pattern.to_owned()))),
+        pattern: Box::new(Expr::Value(crate::value::Value::Text(pattern))),
         case_insensitive: ci,
         negated,
     }
 }
 
+/// What [`Column::contains`] means on a column of type `Self` given an `A`: on a text column,
+/// the text holds a `&str` (or `String`) as a substring, taken literally (`%`, `_` and `\`
+/// match themselves; case-sensitive): `self LIKE '%text%' ESCAPE '\'`. On an array column
+/// (`Vec<String>`, `Vec<i64>`, `Option` or `DbDefault` of them), the array holds every one of
+/// a list of elements: `self @> items`.
+#[diagnostic::on_unimplemented(
+    message = "`contains` on a column of type `{Self}` does not take `{A}`",
+    label = "expected a substring (text column) or a list of elements (array column)",
+    note = "a text column takes a `&str` (a substring, matched literally); an array column takes \
+            a list of its elements; other columns have no `contains`"
+)]
+pub trait Contains<A> {
+    /// `column` contains `arg`.
+    fn contains(column: Expr, arg: A) -> Expr;
+}
+
+impl<T: TextType> Contains<&str> for T {
+    fn contains(column: Expr, text: &str) -> Expr {
+        like(column, format!("%{}%", escape_like(text)), false, false)
+    }
+}
+impl<T: TextType> Contains<&String> for T {
+    fn contains(column: Expr, text: &String) -> Expr {
+        <T as Contains<&str>>::contains(column, text)
+    }
+}
+impl<T: TextType> Contains<String> for T {
+    fn contains(column: Expr, text: String) -> Expr {
+        <T as Contains<&str>>::contains(column, &text)
+    }
+}
+
+macro_rules! array_contains {
+    ($($t:ty),*) => {$(
+        impl<I> Contains<I> for $t
+        where
+            I: IntoIterator,
+            I::Item: Into<<$t as ArrayType>::Elem>,
+        {
+            fn contains(column: Expr, items: I) -> Expr {
+                let v = <$t>::array_value(items.into_iter().map(Into::into).collect());
+                Expr::Array {
+                    op: crate::statement::ArrayOp::Contains,
+                    expr: Box::new(column),
+                    arg: Box::new(Expr::Value(v)),
+                }
+            }
+        }
+    )*};
+}
+array_contains!(
+    Vec<String>,
+    Vec<i64>,
+    Option<Vec<String>>,
+    Option<Vec<i64>>,
+    DbDefault<Vec<String>>,
+    DbDefault<Vec<i64>>,
+    DbDefault<Option<Vec<String>>>,
+    DbDefault<Option<Vec<i64>>>
+);
+
 impl<M: Model, T> Column<M, T> {
     comparison_methods!();
+
+    /// On a text column, the text holds `text` as a substring, taken literally (`%`, `_` and
+    /// `\` in it match themselves; case-sensitive): `self LIKE '%text%' ESCAPE '\'`, a GLOB
+    /// on SQLite. On an array column, the array holds every one of `items`: `self @> items`
+    /// (emulated with `json_each` on SQLite). See [`Contains`].
+    ///
+    /// `Post::title.contains("50%")`, `Post::tags.contains(["rust", "orm"])`.
+    pub fn contains<A>(self, arg: A) -> Expr
+    where
+        T: Contains<A>,
+    {
+        T::contains(self.expr(), arg)
+    }
 }
 impl<T> TypedExpr<T> {
     comparison_methods!();
+
+    /// As [`Column::contains`]: a literal substring of text, or elements of an array.
+    pub fn contains<A>(self, arg: A) -> Expr
+    where
+        T: Contains<A>,
+    {
+        T::contains(self.expr, arg)
+    }
 }
 impl<M: Model, T: TextType> Column<M, T> {
     text_methods!();
@@ -417,11 +545,13 @@ pub fn min<T: Nullable>(x: impl IntoTyped<T>) -> TypedExpr<T::Nullable> {
 pub fn max<T: Nullable>(x: impl IntoTyped<T>) -> TypedExpr<T::Nullable> {
     TypedExpr::new(Expr::Func { func: Func::Max, args: vec![x.into_untyped()] })
 }
-/// `LOWER(x)`.
+/// `LOWER(x)`, by Unicode's rules on every backend (SQLite calls a Unicode-aware function
+/// registered on its connections; PostgreSQL folds by the collation, every letter in a UTF-8
+/// locale).
 pub fn lower<T: TextType>(x: impl IntoTyped<T>) -> TypedExpr<T> {
     TypedExpr::new(Expr::Func { func: Func::Lower, args: vec![x.into_untyped()] })
 }
-/// `UPPER(x)`.
+/// `UPPER(x)`, by Unicode's rules on every backend, as [`lower`].
 pub fn upper<T: TextType>(x: impl IntoTyped<T>) -> TypedExpr<T> {
     TypedExpr::new(Expr::Func { func: Func::Upper, args: vec![x.into_untyped()] })
 }
@@ -517,7 +647,9 @@ fn json(op: crate::statement::JsonOp, expr: Expr, arg: crate::value::Value) -> E
 
 macro_rules! json_methods {
     () => {
-        /// `self -> key`: the value at `key`, as JSON (NULL when absent).
+        /// `self -> key`: the value at `key`, as JSON (NULL when absent). `key` is one key of the
+        /// top-level object whatever it holds (`"$"`, `"a.b"` and `"[0]"` are keys, not paths,
+        /// on every backend); nest by chaining: `.get("a").get_text("b")`.
         pub fn get(self, key: &str) -> TypedExpr<Option<serde_json::Value>> {
             TypedExpr::new(json(
                 crate::statement::JsonOp::Get,
@@ -525,7 +657,8 @@ macro_rules! json_methods {
                 crate::value::Value::Text(key.to_owned()),
             ))
         }
-        /// `self ->> key`: the value at `key`, as text (NULL when absent).
+        /// `self ->> key`: the value at `key`, as text (NULL when absent); `key` as in
+        /// [`get`](Self::get).
         pub fn get_text(self, key: &str) -> TypedExpr<Option<String>> {
             TypedExpr::new(json(
                 crate::statement::JsonOp::GetText,
@@ -537,7 +670,8 @@ macro_rules! json_methods {
         pub fn json_contains(self, doc: serde_json::Value) -> Expr {
             json(crate::statement::JsonOp::Contains, self.expr(), crate::value::Value::Json(doc))
         }
-        /// `self ? key`: the document has `key` at top level.
+        /// `self ? key`, PostgreSQL's meaning on every backend: an object has `key` at top
+        /// level, an array holds `key` as a string element, or the document is the string `key`.
         pub fn has_key(self, key: &str) -> Expr {
             json(
                 crate::statement::JsonOp::HasKey,
@@ -590,12 +724,6 @@ impl<T: ArrayType> ArrayType for DbDefault<T> {
 impl<M: Model, T: ArrayType> Column<M, T> {
     fn array(self, op: crate::statement::ArrayOp, arg: Expr) -> Expr {
         Expr::Array { op, expr: Box::new(self.expr()), arg: Box::new(arg) }
-    }
-
-    /// `self @> items`: the array holds every one of `items`.
-    pub fn contains<E: Into<T::Elem>>(self, items: impl IntoIterator<Item = E>) -> Expr {
-        let v = T::array_value(items.into_iter().map(Into::into).collect());
-        self.array(crate::statement::ArrayOp::Contains, Expr::Value(v))
     }
 
     /// `self && items`: the array holds at least one of `items`.

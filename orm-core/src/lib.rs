@@ -25,9 +25,9 @@ pub use dialect::{Dialect, SqlWriter};
 pub use engine::{Engine, EngineOptions, StatementEvent, StatementListener};
 pub use error::{ConstraintInfo, DecodeError, Error, Result};
 pub use expr::{
-    avg, count, count_distinct, count_star, lower, max, min, search, search_websearch, sum, upper,
-    ArrayType, Assignment, Column, IntoTyped, JsonType, Nullable, NumericType, Operand, Selectable,
-    TextType, TypedExpr,
+    avg, count, count_distinct, count_star, escape_like, lower, max, min, search, search_websearch,
+    sum, upper, ArrayType, Assignment, Column, Contains, IntoTyped, JsonType, Nullable,
+    NumericType, Operand, Selectable, TextType, TypedExpr, LIKE_ESCAPE,
 };
 pub use loading::{LoadPath, Then};
 pub use model::{ColumnMask, Model, ModelEntry, Related};

@@ -377,12 +377,16 @@ impl FromValue for Vec<u8> {
     }
 }
 
-/// The fixed-width text form of a UTC timestamp, used where a backend has no timestamp type:
-/// it sorts chronologically as text and SQLite's date functions read it.
-pub const TIMESTAMPTZ_TEXT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
-/// The text form of a timestamp without time zone.
-pub const TIMESTAMP_TEXT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
-/// The text form of a date.
+/// The text form of a UTC timestamp where a backend has no timestamp type (SQLite):
+/// `2024-05-01 12:30:00.000000`, in UTC with no suffix. It is SQLite's own form (what
+/// `datetime()` and `CURRENT_TIMESTAMP` write, with a space) with six fractional digits always,
+/// exactly as SQLAlchemy stores times in SQLite; fixed-width, so it sorts chronologically as text,
+/// and SQLite's date functions read it. (Earlier versions of this ORM wrote
+/// `2024-05-01T12:30:00.000000Z`: such texts still read back.)
+pub const TIMESTAMPTZ_TEXT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
+/// The text form of a timestamp without time zone: the same as [`TIMESTAMPTZ_TEXT_FORMAT`].
+pub const TIMESTAMP_TEXT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
+/// The text form of a date: `2024-05-01`, as SQLite's `date()` and SQLAlchemy write it.
 pub const DATE_TEXT_FORMAT: &str = "%Y-%m-%d";
 
 /// The current time truncated to whole microseconds, the precision both backends store (the
@@ -419,18 +423,23 @@ impl FromValue for DateTime<Utc> {
     }
 }
 
+/// A UTC time from text: `YYYY-MM-DD HH:MM:SS[.f]` (the stored form, SQLite's
+/// `CURRENT_TIMESTAMP` and `datetime()`, SQLAlchemy's) or with `T` (this ORM's earlier form),
+/// read as UTC; or RFC 3339 with an offset (`...Z`, `...+02:00`, `T` or space).
 fn parse_timestamptz(s: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
+    if let Some(n) = parse_naive(s) {
+        return Some(n.and_utc());
     }
-    // SQLite's CURRENT_TIMESTAMP and datetime() write "YYYY-MM-DD HH:MM:SS" in UTC.
-    parse_naive(s).map(|n| n.and_utc())
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
+/// A time without zone from text: `YYYY-MM-DD HH:MM:SS[.f]`, or with `T` for the space.
 fn parse_naive(s: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f"))
-        .ok()
+    let format = match s.as_bytes().get(10) {
+        Some(b'T') => "%Y-%m-%dT%H:%M:%S%.f",
+        _ => "%Y-%m-%d %H:%M:%S%.f",
+    };
+    NaiveDateTime::parse_from_str(s, format).ok()
 }
 
 impl ToValue for NaiveDateTime {

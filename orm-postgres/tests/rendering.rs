@@ -198,11 +198,23 @@ fn like(ci: bool, negated: bool) -> Expr {
 }
 
 #[test]
-fn like_and_native_ilike() {
-    assert_eq!(sql(&like(false, false)), r#""users"."name" LIKE $1"#);
-    assert_eq!(sql(&like(false, true)), r#""users"."name" NOT LIKE $1"#);
-    assert_eq!(sql(&like(true, false)), r#""users"."name" ILIKE $1"#);
-    assert_eq!(sql(&like(true, true)), r#""users"."name" NOT ILIKE $1"#);
+fn like_and_native_ilike_with_the_escape_written_out() {
+    assert_eq!(sql(&like(false, false)), r#""users"."name" LIKE $1 ESCAPE '\'"#);
+    assert_eq!(sql(&like(false, true)), r#""users"."name" NOT LIKE $1 ESCAPE '\'"#);
+    assert_eq!(sql(&like(true, false)), r#""users"."name" ILIKE $1 ESCAPE '\'"#);
+    assert_eq!(sql(&like(true, true)), r#""users"."name" NOT ILIKE $1 ESCAPE '\'"#);
+    // A lone escape at the end escapes nothing: refused before the server sees it.
+    let mut w = SqlWriter::new();
+    DIALECT.write_expr(
+        &mut w,
+        &Expr::Like {
+            expr: Box::new(col("name")),
+            pattern: Box::new(text("50\\")),
+            case_insensitive: false,
+            negated: false,
+        },
+    );
+    assert!(matches!(w.finish(), Err(orm_core::Error::InvalidUse(_))));
 }
 
 #[test]
@@ -335,7 +347,7 @@ fn select_with_everything() {
     let r = DIALECT.select(&s).expect("render");
     assert_eq!(
         r.sql,
-        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."age" >= $1 AND "users"."name" ILIKE $2 AND "users"."id" <> ALL($3) ORDER BY "users"."name" ASC, "users"."id" DESC LIMIT 10 OFFSET 20"#
+        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."age" >= $1 AND "users"."name" ILIKE $2 ESCAPE '\' AND "users"."id" <> ALL($3) ORDER BY "users"."name" ASC, "users"."id" DESC LIMIT 10 OFFSET 20"#
     );
     assert_eq!(
         r.params,

@@ -16,6 +16,44 @@ use orm_core::{Connection, Error, Result, Row, Value, ValueRef};
 /// insert, update by key, delete, select all) of 100 models, and then some.
 pub const STATEMENT_CACHE_CAPACITY: usize = 256;
 
+/// The SQL function that lowercases text by Unicode's rules (`'MOTÖRHEAD'` → `'motörhead'`),
+/// where SQLite's own `LOWER` folds ASCII letters only. The dialect writes `ilike` and
+/// [`lower`](orm_core::lower) with it, so they fold as PostgreSQL does in a UTF-8 locale.
+pub const LOWER_FUNCTION: &str = "orm_lower";
+/// The SQL function that uppercases text by Unicode's rules, for [`upper`](orm_core::upper).
+pub const UPPER_FUNCTION: &str = "orm_upper";
+
+/// Registers the SQL functions the dialect's SQL calls ([`LOWER_FUNCTION`],
+/// [`UPPER_FUNCTION`]) on a connection. The connector does it for every connection it opens;
+/// call it on a connection opened by other means before handing it to
+/// [`SqliteConnection::new`]. Both are deterministic: text is mapped with Rust's
+/// `str::to_lowercase` / `to_uppercase` (full Unicode case mapping, the same in every
+/// locale), NULL stays NULL, numbers and blobs are returned as they are, and text that is not
+/// UTF-8 is an error.
+pub fn register_functions(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function(LOWER_FUNCTION, 1, flags, |ctx| map_case(ctx, str::to_lowercase))?;
+    conn.create_scalar_function(UPPER_FUNCTION, 1, flags, |ctx| map_case(ctx, str::to_uppercase))
+}
+
+fn map_case(
+    ctx: &rusqlite::functions::Context<'_>,
+    map: fn(&str) -> String,
+) -> rusqlite::Result<rusqlite::types::Value> {
+    use rusqlite::types::{Value as SqlValue, ValueRef as SqlValueRef};
+    Ok(match ctx.get_raw(0) {
+        SqlValueRef::Text(bytes) => {
+            let s = std::str::from_utf8(bytes)
+                .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?;
+            SqlValue::Text(map(s))
+        }
+        other => other.into(),
+    })
+}
+
 /// A connection to one SQLite database.
 pub struct SqliteConnection {
     conn: rusqlite::Connection,
@@ -28,8 +66,9 @@ impl std::fmt::Debug for SqliteConnection {
 }
 
 impl SqliteConnection {
-    /// Wraps an open rusqlite connection as it is (the connector sets the pragmas; see
-    /// [`SqliteConnector`](crate::SqliteConnector)), sizing its statement cache.
+    /// Wraps an open rusqlite connection as it is (the connector sets the pragmas and registers
+    /// the SQL functions, see [`SqliteConnector`](crate::SqliteConnector) and
+    /// [`register_functions`]), sizing its statement cache.
     pub fn new(conn: rusqlite::Connection) -> Self {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         SqliteConnection { conn }

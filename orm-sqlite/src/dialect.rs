@@ -2,13 +2,21 @@
 //! standard rendering of [`orm_core::Dialect`]'s default methods.
 //!
 //! The overrides: numbered `?n` placeholders, `BEGIN IMMEDIATE`, the type mapping (declared types
-//! chosen for their affinity, see the crate docs), a CHECK for enum columns, and ILIKE written as
-//! `LOWER(x) LIKE LOWER(pattern)` because every connection makes LIKE case-sensitive.
+//! chosen for their affinity, see the crate docs), a CHECK for enum columns, the typed `like` as a
+//! GLOB (SQLite's LIKE ignores ASCII case, PostgreSQL's does not), `ilike`, `lower` and `upper`
+//! with Unicode-aware functions registered on every connection, JSON keys quoted into paths, and
+//! the array and JSON operators emulated with `json_each`.
 
+use crate::connection::{LOWER_FUNCTION, UPPER_FUNCTION};
+use orm_core::__private::chrono::NaiveDateTime;
+use orm_core::dialect::{
+    check_like_pattern, write_standard_between, write_standard_binary, write_standard_in_list,
+    LIKE_ESCAPE_CLAUSE,
+};
 use orm_core::dialect::{PREC_ADD, PREC_ATOM};
 use orm_core::schema::{ColumnSchema, ColumnType};
-use orm_core::statement::{ArrayOp, Expr, JsonOp};
-use orm_core::{Dialect, Error, Result, SqlWriter};
+use orm_core::statement::{ArrayOp, BinaryOp, Expr, Func, JsonOp};
+use orm_core::{Dialect, Error, Result, SqlWriter, Value, LIKE_ESCAPE};
 
 /// The SQLite dialect. Stateless; use [`DIALECT`] where a `&'static dyn Dialect` is wanted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -87,52 +95,187 @@ impl Dialect for SqliteDialect {
         "BEGIN IMMEDIATE"
     }
 
-    /// LIKE is case-sensitive on every connection (`PRAGMA case_sensitive_like = ON`), as on
-    /// PostgreSQL; ILIKE compares lowercased text. SQLite's `LOWER` folds ASCII letters only.
-    fn write_like(&self, w: &mut SqlWriter, expr: &Expr, pattern: &Expr, ci: bool, negated: bool) {
-        let op = if negated { " NOT LIKE " } else { " LIKE " };
-        if ci {
-            w.push("LOWER(");
-            self.write_expr(w, expr);
-            w.push(")");
-            w.push(op);
-            w.push("LOWER(");
-            self.write_expr(w, pattern);
-            w.push(")");
-        } else {
-            self.write_operand(w, expr, orm_core::dialect::PREC_ADD);
-            w.push(op);
-            self.write_operand(w, pattern, orm_core::dialect::PREC_ADD);
+    /// `orm_lower` and `orm_upper` ([`LOWER_FUNCTION`], [`UPPER_FUNCTION`], registered on
+    /// every connection) for `LOWER` and `UPPER`: SQLite's own fold ASCII letters only,
+    /// PostgreSQL's fold every letter (in a UTF-8 locale).
+    fn function_name(&self, func: Func) -> &'static str {
+        match func {
+            Func::Lower => LOWER_FUNCTION,
+            Func::Upper => UPPER_FUNCTION,
+            other => orm_core::dialect::standard_function_name(other),
         }
     }
 
-    /// `->` and `->>` are SQLite's own JSON operators (3.38+; a text key means `$.key`).
-    /// `->>` returns SQL values, so it is cast to TEXT to match PostgreSQL's text result (a
-    /// JSON `true` reads back as `1`, not `true`). `?` becomes `json_type(...) IS NOT NULL`;
-    /// `@>` (containment) has no SQLite equivalent and is an [`Error::Unsupported`].
+    /// The typed `like` is case-sensitive, as on PostgreSQL, without touching what LIKE means
+    /// in the user's own SQL (SQLite's LIKE ignores ASCII case, and the connection keeps
+    /// SQLite's default): a text pattern is translated to a GLOB when it is bound
+    /// ([`like_to_glob`]: `%` → `*`, `_` → `?`, escaped and GLOB-special characters in
+    /// brackets), `x GLOB ?1`, which an index on `x` can serve as it serves a prefix LIKE. A
+    /// pattern that is not a bound text (a column, an expression) cannot be translated and is an
+    /// [`Error::Unsupported`]. `ilike` compares text lowercased by Unicode's rules
+    /// ([`LOWER_FUNCTION`]) with LIKE and `ESCAPE '\'`, as PostgreSQL's ILIKE does, and takes
+    /// any pattern.
+    fn write_like(&self, w: &mut SqlWriter, expr: &Expr, pattern: &Expr, ci: bool, negated: bool) {
+        check_like_pattern(w, pattern);
+        if ci {
+            w.push(LOWER_FUNCTION);
+            w.push("(");
+            self.write_expr(w, expr);
+            w.push(")");
+            w.push(if negated { " NOT LIKE " } else { " LIKE " });
+            w.push(LOWER_FUNCTION);
+            w.push("(");
+            self.write_expr(w, pattern);
+            w.push(")");
+            w.push(LIKE_ESCAPE_CLAUSE);
+            return;
+        }
+        let glob = match pattern {
+            Expr::Value(Value::Text(p)) => Value::Text(like_to_glob(p)),
+            Expr::Value(Value::Null) => Value::Null,
+            _ => {
+                return w.fail(unsupported(
+                    "a case-sensitive LIKE whose pattern is not a bound text (SQLite's LIKE \
+                     ignores case; a text pattern is translated to GLOB, an expression cannot \
+                     be)",
+                ))
+            }
+        };
+        self.write_operand(w, expr, PREC_ADD);
+        w.push(if negated { " NOT GLOB " } else { " GLOB " });
+        self.write_value(w, &glob);
+    }
+
+    /// `->` and `->>` are SQLite's own JSON operators (3.38+), given a path that names the key
+    /// and nothing else: `'$.' || json_quote(key)`, so the key is one quoted label whatever it
+    /// holds (`$`, `a.b`, `[0]`, `"`, the empty string), as PostgreSQL reads a key. A bare text
+    /// key would be read as a path (`$` the whole document, `a.b` a nested value). `->>` returns
+    /// SQL values, so it is cast to TEXT to match PostgreSQL's text result (a JSON `true` reads
+    /// back as `1`, not `true`). `?` is PostgreSQL's: an object has the key (`json_type` on the
+    /// same path), an array holds it as a string element, a string is it; NULL for a NULL
+    /// document. `@>` (containment) has no SQLite equivalent and is an [`Error::Unsupported`].
     fn write_json(&self, w: &mut SqlWriter, op: JsonOp, expr: &Expr, arg: &Expr) {
         match op {
             JsonOp::Get => {
                 self.write_operand(w, expr, PREC_ATOM);
-                w.push(" -> ");
-                self.write_operand(w, arg, PREC_ATOM);
+                w.push(" -> (");
+                write_key_path(self, w, arg);
+                w.push(")");
             }
             JsonOp::GetText => {
                 w.push("CAST(");
                 self.write_operand(w, expr, PREC_ATOM);
-                w.push(" ->> ");
-                self.write_operand(w, arg, PREC_ATOM);
-                w.push(" AS TEXT)");
+                w.push(" ->> (");
+                write_key_path(self, w, arg);
+                w.push(") AS TEXT)");
             }
             JsonOp::HasKey => {
-                w.push("json_type(");
+                w.push("(CASE WHEN ");
+                self.write_operand(w, expr, PREC_ADD);
+                w.push(" IS NULL THEN NULL WHEN json_type(");
                 self.write_expr(w, expr);
-                w.push(", '$.' || json_quote(");
-                self.write_expr(w, arg);
-                w.push(")) IS NOT NULL");
+                w.push(") = 'object' THEN json_type(");
+                self.write_expr(w, expr);
+                w.push(", ");
+                write_key_path(self, w, arg);
+                w.push(") IS NOT NULL WHEN json_type(");
+                self.write_expr(w, expr);
+                w.push(") IN ('array', 'text') THEN EXISTS (SELECT 1 FROM json_each(");
+                self.write_expr(w, expr);
+                w.push(r#") AS "elem" WHERE "elem"."type" = 'text' AND "elem"."value" = "#);
+                self.write_operand(w, arg, PREC_ADD);
+                w.push(") ELSE FALSE END)");
             }
             JsonOp::Contains => w.fail(unsupported("JSON containment (@>)")),
         }
+    }
+
+    /// A comparison with a bound time (`DateTime<Utc>`, `NaiveDateTime`) compares by the time a
+    /// stored text stands for, not by its characters, so a row written as `2024-01-01 00:00:00`
+    /// (SQLite's functions, the sqlite3 shell) equals one written as
+    /// `2024-01-01 00:00:00.000000` (SQLAlchemy, this ORM): the time is bound as the two texts
+    /// that bound its every form ([`time_bounds`]), `x = t` as `x BETWEEN lo AND hi`, `x < t` as
+    /// `x < lo`, `x <= t` as `x <= hi`, `x > t` as `x > hi`, `x >= t` as `x >= lo`. Each is a
+    /// range on `x`, which an index on `x` serves.
+    fn write_binary(&self, w: &mut SqlWriter, left: &Expr, op: BinaryOp, right: &Expr) {
+        let mirrored = match op {
+            BinaryOp::Eq => BinaryOp::Eq,
+            BinaryOp::Ne => BinaryOp::Ne,
+            BinaryOp::Lt => BinaryOp::Gt,
+            BinaryOp::Le => BinaryOp::Ge,
+            BinaryOp::Gt => BinaryOp::Lt,
+            BinaryOp::Ge => BinaryOp::Le,
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
+                return write_standard_binary(self, w, left, op, right)
+            }
+        };
+        match (time_value(left), time_value(right)) {
+            (None, Some(t)) => self.write_time_comparison(w, left, op, t),
+            (Some(t), None) => self.write_time_comparison(w, right, mirrored, t),
+            _ => write_standard_binary(self, w, left, op, right),
+        }
+    }
+
+    /// `x BETWEEN t1 AND t2` for bound times: `x BETWEEN lo(t1) AND hi(t2)`, by the times the
+    /// texts stand for, as [`write_binary`](Self::write_binary) compares.
+    fn write_between(
+        &self,
+        w: &mut SqlWriter,
+        expr: &Expr,
+        low: &Expr,
+        high: &Expr,
+        negated: bool,
+    ) {
+        if time_value(expr).is_some() && (time_value(low).is_none() || time_value(high).is_none()) {
+            // A bound time between two columns: `low <= t AND high >= t`, each by time.
+            w.push(if negated { "NOT (" } else { "(" });
+            self.write_binary(w, low, BinaryOp::Le, expr);
+            w.push(" AND ");
+            self.write_binary(w, high, BinaryOp::Ge, expr);
+            w.push(")");
+            return;
+        }
+        let bound = |e: &Expr, pick_high: bool| -> Result<Option<Value>> {
+            time_value(e)
+                .map(time_bounds)
+                .transpose()
+                .map(|b| b.map(|(lo, hi)| if pick_high { hi } else { lo }))
+        };
+        let (lo, hi) = match (bound(low, false), bound(high, true)) {
+            (Ok(lo), Ok(hi)) => (lo, hi),
+            (Err(e), _) | (_, Err(e)) => return w.fail(e),
+        };
+        if lo.is_none() && hi.is_none() {
+            return write_standard_between(self, w, expr, low, high, negated);
+        }
+        self.write_operand(w, expr, PREC_ADD);
+        w.push(if negated { " NOT BETWEEN " } else { " BETWEEN " });
+        match &lo {
+            Some(v) => self.write_value(w, v),
+            None => self.write_operand(w, low, PREC_ADD),
+        }
+        w.push(" AND ");
+        match &hi {
+            Some(v) => self.write_value(w, v),
+            None => self.write_operand(w, high, PREC_ADD),
+        }
+    }
+
+    /// `x IN (t1, t2)` for bound times: `(x BETWEEN lo1 AND hi1 OR x BETWEEN lo2 AND hi2)`, by
+    /// the times the texts stand for; `NOT (...)` for NOT IN. Lists without a time are standard.
+    fn write_in_list(&self, w: &mut SqlWriter, expr: &Expr, list: &[Expr], negated: bool) {
+        let timed = time_value(expr).is_some() || list.iter().any(|e| time_value(e).is_some());
+        if !timed || list.is_empty() {
+            return write_standard_in_list(self, w, expr, list, negated);
+        }
+        w.push(if negated { "NOT (" } else { "(" });
+        for (i, item) in list.iter().enumerate() {
+            if i > 0 {
+                w.push(" OR ");
+            }
+            self.write_binary(w, expr, BinaryOp::Eq, item);
+        }
+        w.push(")");
     }
 
     /// Arrays are JSON text on SQLite; the operators are emulated with `json_each`, with
@@ -220,6 +363,133 @@ pub fn parse_declared_type(declared: &str) -> Option<(ColumnType, Option<u32>)> 
         }
     };
     Some((ty, None))
+}
+
+impl SqliteDialect {
+    /// Writes `x op t` by the time the texts in `x` stand for; see
+    /// [`write_binary`](Dialect::write_binary).
+    fn write_time_comparison(&self, w: &mut SqlWriter, x: &Expr, op: BinaryOp, t: NaiveDateTime) {
+        let (lo, hi) = match time_bounds(t) {
+            Ok(b) => b,
+            Err(e) => return w.fail(e),
+        };
+        self.write_operand(w, x, PREC_ADD);
+        let (sql, bound) = match op {
+            BinaryOp::Eq | BinaryOp::Ne => {
+                w.push(if op == BinaryOp::Eq { " BETWEEN " } else { " NOT BETWEEN " });
+                self.write_value(w, &lo);
+                w.push(" AND ");
+                self.write_value(w, &hi);
+                return;
+            }
+            BinaryOp::Lt => (" < ", lo),
+            BinaryOp::Le => (" <= ", hi),
+            BinaryOp::Gt => (" > ", hi),
+            BinaryOp::Ge => (" >= ", lo),
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
+                w.push(" ");
+                w.push(op.as_sql());
+                w.push(" ");
+                return self.write_value(w, &Value::DateTime(t));
+            }
+        };
+        w.push(sql);
+        self.write_value(w, &bound);
+    }
+}
+
+/// The time a bound value stands for, if it is a timestamp (with time zone: in UTC).
+fn time_value(e: &Expr) -> Option<NaiveDateTime> {
+    match e {
+        Expr::Value(Value::Timestamp(t)) => Some(t.naive_utc()),
+        Expr::Value(Value::DateTime(t)) => Some(*t),
+        _ => None,
+    }
+}
+
+/// The two texts that bound every text form of the time `t` (see the crate docs): `lo`, its
+/// shortest form (`2024-05-01 12:30:00`, `2024-05-01 12:30:00.5`), and `hi`, its longest to the
+/// nanosecond (`2024-05-01 12:30:00.500000000`). A text written for `t` with the space separator
+/// and up to nine fractional digits, as SQLite's functions, the sqlite3 shell, SQLAlchemy and this
+/// ORM write it, sorts between the two; a text of any later time sorts after `hi`, of any earlier
+/// time before `lo`. Times outside the years 0 to 9999 have no such text: an
+/// [`Error::Unsupported`], as when one is stored.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use orm_core::Value;
+/// use orm_sqlite::dialect::time_bounds;
+///
+/// let text = |s: &str| Value::Text(s.into());
+/// let day = NaiveDate::from_ymd_opt(2024, 5, 1).unwrap();
+/// let (lo, hi) = time_bounds(day.and_hms_micro_opt(12, 30, 0, 500_000).unwrap())?;
+/// assert_eq!((lo, hi), (text("2024-05-01 12:30:00.5"), text("2024-05-01 12:30:00.500000000")));
+/// let (lo, hi) = time_bounds(day.and_hms_opt(12, 30, 0).unwrap())?;
+/// assert_eq!((lo, hi), (text("2024-05-01 12:30:00"), text("2024-05-01 12:30:00.000000000")));
+/// # Ok::<(), orm_core::Error>(())
+/// ```
+pub fn time_bounds(t: NaiveDateTime) -> Result<(Value, Value)> {
+    use orm_core::__private::chrono::{Datelike, Timelike};
+    if !(0..=9999).contains(&t.year()) {
+        return Err(unsupported(&format!(
+            "the year {}: SQLite stores times as text, which holds the years 0 to 9999",
+            t.year()
+        )));
+    }
+    let seconds = t.format("%Y-%m-%d %H:%M:%S").to_string();
+    let micros = format!("{:06}", t.nanosecond() / 1_000);
+    let fraction = micros.trim_end_matches('0');
+    let lo = if fraction.is_empty() { seconds.clone() } else { format!("{seconds}.{fraction}") };
+    Ok((Value::Text(lo), Value::Text(format!("{seconds}.{micros}000"))))
+}
+
+/// A LIKE pattern (escape character [`LIKE_ESCAPE`]) as the GLOB pattern that matches the same
+/// text, case-sensitively: `%` becomes `*`, `_` becomes `?`, an escaped character stands for
+/// itself, and the characters GLOB treats specially (`*`, `?`, `[`) are put in brackets to match
+/// themselves (`[*]`, `[?]`, `[[]`). A trailing lone escape (refused before this is called)
+/// is dropped.
+///
+/// ```
+/// use orm_sqlite::dialect::like_to_glob;
+///
+/// assert_eq!(like_to_glob("%ta_"), "*ta?");
+/// assert_eq!(like_to_glob(r"100\%*[?]_"), "100%[*][[][?]]?");
+/// ```
+pub fn like_to_glob(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut escaped = false;
+    for c in pattern.chars() {
+        match c {
+            _ if escaped => {
+                escaped = false;
+                push_glob_literal(&mut out, c);
+            }
+            LIKE_ESCAPE => escaped = true,
+            '%' => out.push('*'),
+            '_' => out.push('?'),
+            _ => push_glob_literal(&mut out, c),
+        }
+    }
+    out
+}
+
+fn push_glob_literal(out: &mut String, c: char) {
+    match c {
+        '*' | '?' | '[' => {
+            out.push('[');
+            out.push(c);
+            out.push(']');
+        }
+        _ => out.push(c),
+    }
+}
+
+/// The JSON path of one top-level key: `'$.' || json_quote(key)`, a quoted label in which SQLite
+/// reads JSON escapes (`$."a\"b"`), so any text is one key.
+fn write_key_path(d: &SqliteDialect, w: &mut SqlWriter, key: &Expr) {
+    w.push("'$.' || json_quote(");
+    d.write_expr(w, key);
+    w.push(")");
 }
 
 fn unsupported(what: &str) -> Error {

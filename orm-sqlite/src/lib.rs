@@ -28,9 +28,28 @@
 //! # Connections
 //!
 //! Every connection gets `PRAGMA foreign_keys = ON` (unless `foreign_keys=off`), a busy timeout
-//! (5 s), `journal_mode = WAL` on files, `synchronous = NORMAL`, and
-//! `case_sensitive_like = ON`, so that `LIKE` is case-sensitive as on PostgreSQL; `ilike` is
-//! written `LOWER(x) LIKE LOWER(pattern)` (SQLite's `LOWER` folds ASCII letters only).
+//! (5 s), `journal_mode = WAL` on files and `synchronous = NORMAL`. LIKE keeps SQLite's default
+//! (it ignores ASCII case), so raw SQL means what it means in the `sqlite3` shell. Every
+//! connection also gets two SQL functions ([`connection::register_functions`]): `orm_lower` and
+//! `orm_upper`, Unicode case mappings, since SQLite's own `LOWER` and `UPPER` fold ASCII letters
+//! only.
+//!
+//! # Text matching
+//!
+//! The typed operators mean what they mean on PostgreSQL:
+//!
+//! | Operator | SQLite | PostgreSQL |
+//! |---|---|---|
+//! | `like(p)`, `not_like(p)` | `x GLOB ?1`, `p` translated ([`dialect::like_to_glob`]) | `x LIKE $1 ESCAPE '\'` |
+//! | `ilike(p)`, `not_ilike(p)` | `orm_lower(x) LIKE orm_lower(?1) ESCAPE '\'` | `x ILIKE $1 ESCAPE '\'` |
+//! | `contains(s)`, `starts_with(s)`, `ends_with(s)` | GLOB of `s` escaped | `LIKE` of `s` escaped |
+//! | [`orm_core::lower`], [`orm_core::upper`] | `orm_lower(x)`, `orm_upper(x)` | `LOWER(x)`, `UPPER(x)` |
+//!
+//! In a pattern `%` matches any run of characters, `_` one character, and `\` makes the next
+//! character match itself on both backends; `like` is case-sensitive, `ilike` folds every letter
+//! (`Ö`, `Ω`). `contains`, `starts_with` and `ends_with` take their text literally. A
+//! case-sensitive LIKE whose pattern is a column or an expression (not a bound text) cannot be
+//! translated to a GLOB and is an `Error::Unsupported`.
 //!
 //! An in-memory database is private to its connection, so `sqlite::memory:` gets a pool of one
 //! connection: a second session waits for the first to return it. Use a file (or several
@@ -54,8 +73,8 @@
 //! | Boolean | `bool` | `BOOLEAN` | integer 0 / 1 |
 //! | Text | `String` | `TEXT`, `VARCHAR(n)` with `max_length` (not enforced by SQLite) | text |
 //! | Blob | `Vec<u8>` | `BLOB` | blob |
-//! | Timestamptz | `DateTime<Utc>` | `TIMESTAMPTZ_TEXT` | text `2024-05-01T12:30:00.000000Z` |
-//! | Timestamp | `NaiveDateTime` | `TIMESTAMP_TEXT` | text `2024-05-01T12:30:00.000000` |
+//! | Timestamptz | `DateTime<Utc>` | `TIMESTAMPTZ_TEXT` | text `2024-05-01 12:30:00.000000`, in UTC |
+//! | Timestamp | `NaiveDateTime` | `TIMESTAMP_TEXT` | text `2024-05-01 12:30:00.000000` |
 //! | Date | `NaiveDate` | `DATE_TEXT` | text `2024-05-01` |
 //! | Uuid | `Uuid` | `UUID_TEXT` | text, hyphenated lowercase |
 //! | Json | `Json<T>`, `serde_json::Value` | `JSON_TEXT` | JSON text |
@@ -64,9 +83,44 @@
 //! | Enum | `#[derive(DbEnum)]` | `TEXT` with `CHECK ("col" IN ('a', 'b'))` | the label |
 //! | Custom(s) | your type | `s` verbatim | what your `ToValue` binds |
 //!
-//! The timestamp texts are fixed-width, so they sort chronologically as text, and SQLite's date
-//! functions read them. Reading also accepts SQLite's own `CURRENT_TIMESTAMP` form
-//! (`2024-05-01 12:30:00`, UTC), so `server_default = "CURRENT_TIMESTAMP"` works.
+//! # Times
+//!
+//! Times are stored in SQLite's own text form, the one its date functions (`datetime('now')`,
+//! `CURRENT_TIMESTAMP`) and the `sqlite3` shell use, with a space between date and time, and
+//! always six fractional digits: `2024-05-01 12:30:00.000000`, byte for byte what SQLAlchemy
+//! stores ([`orm_core::value::TIMESTAMP_TEXT_FORMAT`]); a `DateTime<Utc>` in UTC, with no suffix
+//! (as `CURRENT_TIMESTAMP`). The text is fixed-width, so it sorts chronologically, and SQLite's
+//! date functions read it. Dates are `2024-05-01`.
+//!
+//! Other programs write the same time with fewer digits: `2024-05-01 12:30:00` (SQLite's
+//! functions, hand-written SQL), `2024-05-01 12:30:00.500` (`strftime('%Y-%m-%d %H:%M:%f')`). As
+//! text, `2024-05-01 12:30:00` is not `2024-05-01 12:30:00.000000` and sorts before it, so the
+//! typed comparisons do not compare a bound time as one text: they bind the two texts that bound
+//! every form of it ([`dialect::time_bounds`]) and compare by the time a text stands for.
+//!
+//! | Filter | SQLite | bound |
+//! |---|---|---|
+//! | `eq(t)`, `ne(t)` | `x [NOT] BETWEEN ?1 AND ?2` | `2024-05-01 12:30:00`, `2024-05-01 12:30:00.000000000` |
+//! | `lt(t)`, `ge(t)` | `x < ?1`, `x >= ?1` | `2024-05-01 12:30:00` |
+//! | `le(t)`, `gt(t)` | `x <= ?1`, `x > ?1` | `2024-05-01 12:30:00.000000000` |
+//! | `between(a, b)` | `x BETWEEN ?1 AND ?2` | lower text of `a`, upper text of `b` |
+//! | `in_list([a, b])` | `(x BETWEEN ?1 AND ?2 OR x BETWEEN ?3 AND ?4)` | both texts of each |
+//!
+//! Each is a range on `x`, so an index on the column serves it. What compares correctly: every
+//! text of the form `YYYY-MM-DD HH:MM:SS` with no fraction or up to nine fractional digits, in
+//! UTC for a `DateTime<Utc>` column, whoever wrote it (this ORM, SQLAlchemy, `datetime()`,
+//! `CURRENT_TIMESTAMP`, the `sqlite3` shell). What reads back but does not compare by time:
+//! the form this ORM wrote before (`2024-05-01T12:30:00.000000Z`, `T` sorts after the space),
+//! texts with an offset (`2024-05-01 14:30:00+02:00`, read as the UTC time they name), and
+//! integers (seconds since 1970, read by `DateTime<Utc>`). Convert a column of the old form once:
+//!
+//! ```sql
+//! UPDATE posts SET created_at = replace(rtrim(created_at, 'Z'), 'T', ' ') WHERE created_at LIKE '____-__-__T%';
+//! ```
+//!
+//! Raw SQL compares text as text: bind or write the stored form (`2024-05-01 12:30:00.000000`),
+//! or compare with SQLite's date functions. A `get` by a time primary key compares the stored
+//! form exactly, so it finds rows this ORM (or SQLAlchemy) wrote.
 //!
 //! An auto-increment integer primary key is a rowid alias (declared `INTEGER` with a
 //! single-column `PRIMARY KEY`): SQLite assigns one more than the largest key in use, so the key

@@ -112,8 +112,8 @@ impl Synchronous {
 }
 
 /// Opens connections to one SQLite database, configured from a URL. Every connection gets
-/// `foreign_keys`, `busy_timeout`, `journal_mode`, `synchronous` as configured and
-/// `case_sensitive_like = ON` (LIKE is case-sensitive, as on PostgreSQL).
+/// `foreign_keys`, `busy_timeout`, `journal_mode`, `synchronous` as configured, and the SQL
+/// functions of [`register_functions`](crate::connection::register_functions).
 ///
 /// ```
 /// use orm_core::{Connection, Connector};
@@ -357,8 +357,9 @@ impl SqliteConnector {
 
     fn configure(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
         conn.busy_timeout(self.busy_timeout)?;
+        crate::connection::register_functions(conn)?;
         let mut pragmas = format!(
-            "PRAGMA foreign_keys = {}; PRAGMA synchronous = {}; PRAGMA case_sensitive_like = ON;",
+            "PRAGMA foreign_keys = {}; PRAGMA synchronous = {};",
             if self.foreign_keys { "ON" } else { "OFF" },
             self.synchronous.as_sql()
         );

@@ -9,8 +9,8 @@
 //! | `Null`, `Int`, `Float`, `Text`, `Blob` | themselves |
 //! | `Bool` | INTEGER 0 / 1 |
 //! | `Uuid` | TEXT, hyphenated lowercase |
-//! | `Timestamp` | TEXT, [`TIMESTAMPTZ_TEXT_FORMAT`] (`2024-05-01T12:30:00.000000Z`) |
-//! | `DateTime` | TEXT, [`TIMESTAMP_TEXT_FORMAT`] (`2024-05-01T12:30:00.000000`) |
+//! | `Timestamp` | TEXT, [`TIMESTAMPTZ_TEXT_FORMAT`] in UTC (`2024-05-01 12:30:00.000000`) |
+//! | `DateTime` | TEXT, [`TIMESTAMP_TEXT_FORMAT`] (`2024-05-01 12:30:00.000000`) |
 //! | `Date` | TEXT, [`DATE_TEXT_FORMAT`] (`2024-05-01`) |
 //! | `Json` | TEXT, compact JSON |
 //! | `TextArray`, `IntArray` | TEXT, a JSON array |

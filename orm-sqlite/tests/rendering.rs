@@ -177,16 +177,79 @@ fn like(ci: bool, negated: bool) -> Expr {
 }
 
 #[test]
-fn like_is_case_sensitive_and_ilike_lowercases_both_sides() {
-    assert_eq!(sql(&like(false, false)), r#""users"."name" LIKE ?1"#);
-    assert_eq!(sql(&like(false, true)), r#""users"."name" NOT LIKE ?1"#);
-    assert_eq!(sql(&like(true, false)), r#"LOWER("users"."name") LIKE LOWER(?1)"#);
-    assert_eq!(sql(&like(true, true)), r#"LOWER("users"."name") NOT LIKE LOWER(?1)"#);
+fn like_is_a_glob_and_ilike_lowers_both_sides_by_unicode() {
+    assert_eq!(
+        render(&like(false, false)),
+        (r#""users"."name" GLOB ?1"#.into(), vec![Value::Text("*ta*".into())])
+    );
+    assert_eq!(sql(&like(false, true)), r#""users"."name" NOT GLOB ?1"#);
+    let (s, p) = render(&like(true, false));
+    assert_eq!(s, r#"orm_lower("users"."name") LIKE orm_lower(?1) ESCAPE '\'"#);
+    assert_eq!(p, vec![Value::Text("%ta%".into())], "ilike binds the pattern as it is");
+    assert_eq!(
+        sql(&like(true, true)),
+        r#"orm_lower("users"."name") NOT LIKE orm_lower(?1) ESCAPE '\'"#
+    );
     // Inside a larger condition, the whole LIKE is one operand.
     let e = like(true, false).and(Expr::binary(col("age"), BinaryOp::Gt, int(1)));
     let (s, p) = render(&e);
-    assert_eq!(s, r#"LOWER("users"."name") LIKE LOWER(?1) AND "users"."age" > ?2"#);
+    assert_eq!(
+        s,
+        r#"orm_lower("users"."name") LIKE orm_lower(?1) ESCAPE '\' AND "users"."age" > ?2"#
+    );
     assert_eq!(p, vec![Value::Text("%ta%".into()), Value::Int(1)]);
+}
+
+fn like_pattern(pattern: Expr, ci: bool) -> orm_core::Result<orm_core::statement::Rendered> {
+    let mut w = SqlWriter::new();
+    DIALECT.write_expr(
+        &mut w,
+        &Expr::Like {
+            expr: Box::new(col("name")),
+            pattern: Box::new(pattern),
+            case_insensitive: ci,
+            negated: false,
+        },
+    );
+    w.finish()
+}
+
+#[test]
+fn like_patterns_translate_to_glob_with_every_special_character_bracketed() {
+    let glob = |p: &str| match like_pattern(text(p), false).expect("render").params.as_slice() {
+        [Value::Text(g)] => g.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(glob("a%b_c"), "a*b?c");
+    assert_eq!(
+        glob(r"a\%b\_c\\d"),
+        r"a%b_c\d",
+        "escaped wildcards and the escape match themselves"
+    );
+    assert_eq!(glob("*?[]"), "[*][?][[]]", "GLOB's own wildcards match themselves");
+    assert_eq!(glob(r"\*\a"), "[*]a", "an escaped ordinary character is itself");
+    assert_eq!(glob("x'; DROP TABLE users; --"), "x'; DROP TABLE users; --");
+    assert_eq!(glob(""), "");
+    assert_eq!(glob("ö_"), "ö?");
+    assert_eq!(orm_sqlite::dialect::like_to_glob("%"), "*");
+    // A NULL pattern stays NULL (no row matches, as with LIKE).
+    let r = like_pattern(Expr::Value(Value::Null), false).expect("render");
+    assert_eq!((r.sql.as_str(), r.params), (r#""users"."name" GLOB ?1"#, vec![Value::Null]));
+}
+
+#[test]
+fn like_patterns_that_cannot_mean_the_same_are_refused() {
+    // A lone escape at the end escapes nothing: refused on every backend.
+    for ci in [false, true] {
+        let e = like_pattern(text(r"50\"), ci).unwrap_err();
+        assert!(matches!(e, orm_core::Error::InvalidUse(ref m) if m.contains("escape")), "{e:?}");
+        assert!(like_pattern(text(r"50\\"), ci).is_ok());
+    }
+    // A pattern that is an expression cannot be translated to a GLOB when bound.
+    let e = like_pattern(col("other"), false).unwrap_err();
+    assert!(matches!(e, orm_core::Error::Unsupported { backend: "sqlite", .. }), "{e:?}");
+    let r = like_pattern(col("other"), true).expect("ilike takes any pattern");
+    assert_eq!(r.sql, r#"orm_lower("users"."name") LIKE orm_lower("users"."other") ESCAPE '\'"#);
 }
 
 #[test]
@@ -198,8 +261,10 @@ fn functions_and_exists() {
     assert_eq!(f(Func::Avg, vec![col("age")]), r#"AVG("users"."age")"#);
     assert_eq!(f(Func::Min, vec![col("age")]), r#"MIN("users"."age")"#);
     assert_eq!(f(Func::Max, vec![col("age")]), r#"MAX("users"."age")"#);
-    assert_eq!(f(Func::Lower, vec![col("name")]), r#"LOWER("users"."name")"#);
-    assert_eq!(f(Func::Upper, vec![col("name")]), r#"UPPER("users"."name")"#);
+    // SQLite's own LOWER and UPPER fold ASCII only: the Unicode-aware ones registered on every
+    // connection instead.
+    assert_eq!(f(Func::Lower, vec![col("name")]), r#"orm_lower("users"."name")"#);
+    assert_eq!(f(Func::Upper, vec![col("name")]), r#"orm_upper("users"."name")"#);
     assert_eq!(f(Func::Length, vec![col("name")]), r#"LENGTH("users"."name")"#);
     assert_eq!(f(Func::Coalesce, vec![col("age"), int(0)]), r#"COALESCE("users"."age", ?1)"#);
     assert_eq!(sql(&Expr::CountStar), "COUNT(*)");
@@ -229,9 +294,9 @@ fn select_with_everything() {
     let r = DIALECT.select(&s).expect("render");
     assert_eq!(
         r.sql,
-        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."age" >= ?1 AND "users"."name" LIKE ?2 ORDER BY "users"."name" ASC, "users"."id" DESC LIMIT 10 OFFSET 20"#
+        r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "users"."age" >= ?1 AND "users"."name" GLOB ?2 ORDER BY "users"."name" ASC, "users"."id" DESC LIMIT 10 OFFSET 20"#
     );
-    assert_eq!(r.params, vec![Value::Int(18), Value::Text("%ta%".into())]);
+    assert_eq!(r.params, vec![Value::Int(18), Value::Text("*ta*".into())]);
 
     let mut d = Select::from_table("users");
     d.distinct = true;
@@ -606,9 +671,37 @@ fn grouping_by_a_selected_parameterised_expression_uses_its_position() {
     let r = DIALECT.select(&s).expect("render");
     assert_eq!(
         r.sql,
-        r#"SELECT CAST("users"."prefs" ->> ?1 AS TEXT), COUNT(*) FROM "users" GROUP BY 1 ORDER BY 1 ASC"#
+        r#"SELECT CAST("users"."prefs" ->> ('$.' || json_quote(?1)) AS TEXT), COUNT(*) FROM "users" GROUP BY 1 ORDER BY 1 ASC"#
     );
     assert_eq!(r.params, vec![Value::Text("theme".into())]);
+}
+
+#[test]
+fn json_keys_are_quoted_into_a_path_of_one_label() {
+    use orm_core::statement::JsonOp;
+    let json =
+        |op, expr, key: &str| Expr::Json { op, expr: Box::new(expr), arg: Box::new(text(key)) };
+    let doc = || Expr::Column { table: "docs", name: "meta" };
+    let (s, p) = render(&json(JsonOp::Get, doc(), "$.a.b"));
+    assert_eq!(s, r#""docs"."meta" -> ('$.' || json_quote(?1))"#);
+    assert_eq!(p, vec![Value::Text("$.a.b".into())], "the key is bound as it is");
+    assert_eq!(
+        sql(&json(JsonOp::GetText, doc(), "a")),
+        r#"CAST("docs"."meta" ->> ('$.' || json_quote(?1)) AS TEXT)"#
+    );
+    assert_eq!(
+        sql(&json(JsonOp::GetText, json(JsonOp::Get, doc(), "a"), "b")),
+        r#"CAST(("docs"."meta" -> ('$.' || json_quote(?1))) ->> ('$.' || json_quote(?2)) AS TEXT)"#
+    );
+    assert_eq!(
+        sql(&json(JsonOp::HasKey, doc(), "[0]")),
+        concat!(
+            r#"(CASE WHEN "docs"."meta" IS NULL THEN NULL"#,
+            r#" WHEN json_type("docs"."meta") = 'object' THEN json_type("docs"."meta", '$.' || json_quote(?1)) IS NOT NULL"#,
+            r#" WHEN json_type("docs"."meta") IN ('array', 'text') THEN EXISTS (SELECT 1 FROM json_each("docs"."meta") AS "elem" WHERE "elem"."type" = 'text' AND "elem"."value" = ?2)"#,
+            r#" ELSE FALSE END)"#
+        )
+    );
 }
 
 #[test]
@@ -628,10 +721,6 @@ fn postgres_only_operators_are_emulated_or_refused() {
         sql(&Expr::Array { op: ArrayOp::Contains, expr: tags(), arg: arr() }),
         r#"NOT EXISTS (SELECT 1 FROM json_each(?1) AS "want" WHERE "want"."value" NOT IN (SELECT "have"."value" FROM json_each("docs"."tags") AS "have"))"#
     );
-    assert_eq!(
-        sql(&Expr::Json { op: JsonOp::HasKey, expr: tags(), arg: Box::new(text("k")) }),
-        r#"json_type("docs"."tags", '$.' || json_quote(?1)) IS NOT NULL"#
-    );
     let mut w = SqlWriter::new();
     DIALECT.write_expr(
         &mut w,
@@ -640,4 +729,104 @@ fn postgres_only_operators_are_emulated_or_refused() {
     assert!(matches!(w.finish(), Err(orm_core::Error::Unsupported { backend: "sqlite", .. })));
     assert!(DIALECT.explain_prefix(true).is_err());
     assert_eq!(DIALECT.explain_prefix(false).expect("plan"), "EXPLAIN QUERY PLAN ");
+}
+
+#[test]
+fn comparisons_with_a_time_compare_by_the_time_a_text_stands_for() {
+    use chrono::{NaiveDate, TimeZone, Utc};
+    let at = || Expr::Column { table: "posts", name: "at" };
+    let t = NaiveDate::from_ymd_opt(2024, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("t");
+    let naive = || Expr::Value(Value::DateTime(t));
+    let tz = || {
+        Expr::Value(Value::Timestamp(
+            Utc.from_utc_datetime(&(t + chrono::Duration::microseconds(120_000))),
+        ))
+    };
+    let text = |s: &str| Value::Text(s.into());
+    let (lo, hi) = (text("2024-01-01 00:00:00"), text("2024-01-01 00:00:00.000000000"));
+    let cmp = |l: Expr, op, r: Expr| render(&Expr::binary(l, op, r));
+    assert_eq!(
+        cmp(at(), BinaryOp::Eq, naive()),
+        (r#""posts"."at" BETWEEN ?1 AND ?2"#.into(), vec![lo.clone(), hi.clone()])
+    );
+    assert_eq!(cmp(at(), BinaryOp::Ne, naive()).0, r#""posts"."at" NOT BETWEEN ?1 AND ?2"#);
+    assert_eq!(cmp(at(), BinaryOp::Lt, naive()), (r#""posts"."at" < ?1"#.into(), vec![lo.clone()]));
+    assert_eq!(
+        cmp(at(), BinaryOp::Le, naive()),
+        (r#""posts"."at" <= ?1"#.into(), vec![hi.clone()])
+    );
+    assert_eq!(cmp(at(), BinaryOp::Gt, naive()), (r#""posts"."at" > ?1"#.into(), vec![hi.clone()]));
+    assert_eq!(
+        cmp(at(), BinaryOp::Ge, naive()),
+        (r#""posts"."at" >= ?1"#.into(), vec![lo.clone()])
+    );
+    // The time on the left: the comparison is turned around.
+    assert_eq!(cmp(naive(), BinaryOp::Lt, at()), (r#""posts"."at" > ?1"#.into(), vec![hi.clone()]));
+    // A UTC time with a fraction: its shortest and longest texts.
+    assert_eq!(
+        cmp(at(), BinaryOp::Eq, tz()).1,
+        vec![text("2024-01-01 00:00:00.12"), text("2024-01-01 00:00:00.120000000")]
+    );
+    // Two values, or no time: as they are.
+    assert_eq!(cmp(naive(), BinaryOp::Eq, naive()).0, "?1 = ?2");
+    assert_eq!(
+        cmp(at(), BinaryOp::Eq, Expr::Column { table: "posts", name: "other" }).0,
+        r#""posts"."at" = "posts"."other""#
+    );
+    // Inside a larger condition the range is one operand.
+    let (s, _) = render(&Expr::binary(at(), BinaryOp::Eq, naive()).or(Expr::binary(
+        at(),
+        BinaryOp::Gt,
+        tz(),
+    )));
+    assert_eq!(s, r#""posts"."at" BETWEEN ?1 AND ?2 OR "posts"."at" > ?3"#);
+
+    let between = |low: Expr, high: Expr, negated| {
+        render(&Expr::Between {
+            expr: Box::new(at()),
+            low: Box::new(low),
+            high: Box::new(high),
+            negated,
+        })
+    };
+    assert_eq!(
+        between(naive(), tz(), false),
+        (
+            r#""posts"."at" BETWEEN ?1 AND ?2"#.into(),
+            vec![lo.clone(), text("2024-01-01 00:00:00.120000000")]
+        )
+    );
+    assert_eq!(between(naive(), tz(), true).0, r#""posts"."at" NOT BETWEEN ?1 AND ?2"#);
+    let (s, p) = render(&Expr::Between {
+        expr: Box::new(naive()),
+        low: Box::new(at()),
+        high: Box::new(col("until")),
+        negated: false,
+    });
+    assert_eq!(s, r#"("posts"."at" <= ?1 AND "users"."until" >= ?2)"#);
+    assert_eq!(p, vec![hi.clone(), lo.clone()]);
+
+    let in_list = |negated| {
+        render(&Expr::InList { expr: Box::new(at()), list: vec![naive(), tz()], negated })
+    };
+    assert_eq!(
+        in_list(false).0,
+        r#"("posts"."at" BETWEEN ?1 AND ?2 OR "posts"."at" BETWEEN ?3 AND ?4)"#
+    );
+    assert_eq!(
+        in_list(true).0,
+        r#"NOT ("posts"."at" BETWEEN ?1 AND ?2 OR "posts"."at" BETWEEN ?3 AND ?4)"#
+    );
+    assert_eq!(
+        render(&Expr::InList { expr: Box::new(at()), list: vec![], negated: false }).0,
+        "1 = 0"
+    );
+
+    // A time SQLite's text cannot hold is refused, not compared wrongly.
+    let far =
+        NaiveDate::from_ymd_opt(10_000, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("t");
+    let mut w = SqlWriter::new();
+    DIALECT
+        .write_expr(&mut w, &Expr::binary(at(), BinaryOp::Ge, Expr::Value(Value::DateTime(far))));
+    assert!(matches!(w.finish(), Err(orm_core::Error::Unsupported { backend: "sqlite", .. })));
 }

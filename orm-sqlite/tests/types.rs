@@ -180,8 +180,8 @@ fn every_type_round_trips() -> Result<()> {
         vec![vec![
             Value::Text("integer".into()),
             Value::Int(1),
-            Value::Text("2024-05-01T12:30:00.123456Z".into()),
-            Value::Text("2024-05-01T09:30:00.123456".into()),
+            Value::Text("2024-05-01 12:30:00.123456".into()),
+            Value::Text("2024-05-01 09:30:00.123456".into()),
             Value::Text("1999-12-31".into()),
             Value::Text("a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8".into()),
             Value::Text(r#"{"n":[1,2.5,null],"theme":"dark"}"#.into()),
@@ -369,7 +369,11 @@ fn like_is_case_sensitive_and_ilike_is_not() -> Result<()> {
         "CREATE TABLE users (name TEXT NOT NULL);
          INSERT INTO users VALUES ('tata'), ('Tata'), ('TATA'), ('toto');",
     )?;
-    let mut run = |ci: bool, negated: bool, pattern: &str| -> Result<Vec<String>> {
+    let run = |conn: &mut dyn Connection,
+               ci: bool,
+               negated: bool,
+               pattern: &str|
+     -> Result<Vec<String>> {
         let mut s = Select::from_table("users");
         s.columns = vec![Expr::Column { table: "users", name: "name" }];
         s.filter = Some(Expr::Like {
@@ -388,12 +392,45 @@ fn like_is_case_sensitive_and_ilike_is_not() -> Result<()> {
         })?;
         Ok(out)
     };
-    assert_eq!(run(false, false, "ta%")?, ["tata"]);
-    assert_eq!(run(false, false, "TA%")?, ["TATA"]);
-    assert_eq!(run(false, true, "ta%")?, ["TATA", "Tata", "toto"]);
-    assert_eq!(run(true, false, "tA%")?, ["TATA", "Tata", "tata"]);
-    assert_eq!(run(true, true, "TA%")?, ["toto"]);
-    assert_eq!(run(true, false, "%O_O")?, ["toto"]);
+    assert_eq!(run(&mut *conn, false, false, "ta%")?, ["tata"]);
+    assert_eq!(run(&mut *conn, false, false, "TA%")?, ["TATA"]);
+    assert_eq!(run(&mut *conn, false, true, "ta%")?, ["TATA", "Tata", "toto"]);
+    assert_eq!(run(&mut *conn, true, false, "tA%")?, ["TATA", "Tata", "tata"]);
+    assert_eq!(run(&mut *conn, true, true, "TA%")?, ["toto"]);
+    assert_eq!(run(&mut *conn, true, false, "%O_O")?, ["toto"]);
+    // Case folds by Unicode's rules, not ASCII only.
+    conn.execute_batch("INSERT INTO users VALUES ('Motörhead'), ('MOTÖRHEAD'), ('Ωμέγα')")?;
+    assert_eq!(run(&mut *conn, true, false, "%motörhead%")?, ["MOTÖRHEAD", "Motörhead"]);
+    assert_eq!(run(&mut *conn, true, false, "ωΜΈ%")?, ["Ωμέγα"]);
+    assert_eq!(run(&mut *conn, false, false, "%motörhead%")?, Vec::<String>::new());
+    Ok(())
+}
+
+#[test]
+fn unicode_case_mapping_functions_are_registered() -> Result<()> {
+    let mut conn = memory();
+    let row = rows(
+        &mut *conn,
+        "SELECT orm_lower('MOTÖRHEAD Ω'), orm_upper('straße ö'), orm_lower(NULL), orm_lower(5), \
+         orm_lower(x'41'), lower('MOTÖRHEAD')",
+        &[],
+    )?;
+    assert_eq!(
+        row,
+        vec![vec![
+            Value::Text("motörhead ω".into()),
+            Value::Text("STRASSE Ö".into()),
+            Value::Null,
+            Value::Int(5),
+            Value::Blob(vec![0x41]),
+            Value::Text("motÖrhead".into()),
+        ]],
+        "SQLite's own lower is left as it is"
+    );
+    let e = rows(&mut *conn, "SELECT orm_lower(CAST(x'66ff' AS TEXT))", &[]).unwrap_err();
+    assert!(matches!(e, Error::Database { .. }), "{e:?}");
+    // Deterministic, so usable where SQLite requires it (an index on an expression).
+    conn.execute_batch("CREATE TABLE t (name TEXT); CREATE INDEX t_lower ON t (orm_lower(name))")?;
     Ok(())
 }
 
@@ -520,7 +557,10 @@ fn the_connection_is_configured() -> Result<()> {
     assert_eq!(one::<i64>(&mut *conn, "PRAGMA busy_timeout", &[])?, 5000);
     assert_eq!(one::<i64>(&mut *conn, "PRAGMA synchronous", &[])?, 1);
     assert_eq!(one::<String>(&mut *conn, "PRAGMA journal_mode", &[])?, "memory");
-    assert!(one::<bool>(&mut *conn, "SELECT 'a' LIKE 'A'", &[]).map(|b| !b)?);
+    // LIKE keeps SQLite's default (ASCII case ignored): raw SQL means what it means in the
+    // sqlite3 shell; the typed `like` is a GLOB.
+    assert!(one::<bool>(&mut *conn, "SELECT 'a' LIKE 'A'", &[])?);
+    assert_eq!(one::<String>(&mut *conn, "SELECT orm_lower('Ö')", &[])?, "ö");
     Ok(())
 }
 
@@ -543,5 +583,42 @@ fn raw_parameters_are_not_looked_for_inside_quotes_of_any_kind() -> Result<()> {
     assert_eq!(bind("SELECT E'it\\'s :b', :a")?, "SELECT E'it\\'s :b', ?1");
     // A name ending in e before a quote is no E'' string.
     assert_eq!(bind("SELECT name':b', :a")?, "SELECT name':b', ?1");
+    Ok(())
+}
+
+#[test]
+fn time_ranges_and_glob_prefixes_are_served_by_an_index() -> Result<()> {
+    use orm_core::statement::BinaryOp;
+    let mut conn = memory();
+    conn.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, at TIMESTAMP_TEXT, name TEXT);
+         CREATE INDEX t_at ON t (at); CREATE INDEX t_name ON t (name);",
+    )?;
+    let at = || Expr::Column { table: "t", name: "at" };
+    let name = || Expr::Column { table: "t", name: "name" };
+    let time = NaiveDate::from_ymd_opt(2024, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+    let time = || Expr::Value(Value::DateTime(time.expect("time")));
+    let like = |pattern: &str| Expr::Like {
+        expr: Box::new(name()),
+        pattern: Box::new(Expr::Value(Value::Text(pattern.into()))),
+        case_insensitive: false,
+        negated: false,
+    };
+    for (filter, index) in [
+        (Expr::binary(at(), BinaryOp::Eq, time()), "t_at"),
+        (Expr::binary(at(), BinaryOp::Ge, time()), "t_at"),
+        (Expr::binary(at(), BinaryOp::Lt, time()), "t_at"),
+        (Expr::InList { expr: Box::new(at()), list: vec![time(), time()], negated: false }, "t_at"),
+        (like("ab%"), "t_name"),
+        (like(r"a\%b\_c%"), "t_name"),
+    ] {
+        let mut s = Select::from_table("t");
+        s.columns = vec![Expr::Column { table: "t", name: "id" }];
+        s.filter = Some(filter);
+        let r = DIALECT.select(&s).expect("render");
+        let plan = rows(&mut *conn, &format!("EXPLAIN QUERY PLAN {}", r.sql), &r.params)?;
+        let plan = format!("{plan:?}");
+        assert!(plan.contains(&format!("INDEX {index}")), "{}: {plan}", r.sql);
+    }
     Ok(())
 }
