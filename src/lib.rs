@@ -39,7 +39,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Features: `sqlite` (default) and `postgres` select the backends compiled in.
+//! Features: `sqlite` (default) and `postgres` select the backends compiled in; `testing` adds
+//! the PostgreSQL test server to [`testing`] (for `[dev-dependencies]`).
 
 pub use orm_core::*;
 pub use orm_derive::{embed_migrations, DbEnum, FromRow, Model};
@@ -61,6 +62,7 @@ use std::time::Duration;
 pub struct Database {
     engine: Engine,
     /// Something that must live as long as the database (a test schema's guard).
+    #[cfg(all(feature = "postgres", feature = "testing"))]
     keep_alive: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
@@ -165,7 +167,11 @@ impl DatabaseOptions {
             pool.timeout = t;
         }
         let engine = Engine::new(connector, EngineOptions { echo: self.echo, pool: Some(pool) })?;
-        Ok(Database { engine, keep_alive: None })
+        Ok(Database {
+            engine,
+            #[cfg(all(feature = "postgres", feature = "testing"))]
+            keep_alive: None,
+        })
     }
 
     /// Connects to `$DATABASE_URL`, or to `fallback` when it is unset or empty.

@@ -10,7 +10,8 @@
 //!   `UniqueViolation` / `ForeignKeyViolation` / `NotNullViolation` / `CheckViolation` with the
 //!   table, columns and constraint the server names; `40001` and `40P01` are the retryable
 //!   `SerializationFailure` and `Deadlock`.
-//! - [`test_server`] starts a throwaway server for test suites.
+//! - `test_server`, behind the `testing` feature (off by default), starts a throwaway server for
+//!   test suites: turn it on in `[dev-dependencies]`, never in production.
 //!
 //! ```no_run
 //! use orm_core::{Connection, Connector, Value};
@@ -65,6 +66,7 @@ pub mod dialect;
 pub mod error;
 pub mod migrate;
 pub mod reflect;
+#[cfg(feature = "testing")]
 pub mod test_server;
 pub mod url;
 pub mod value;
