@@ -343,8 +343,9 @@ proptest! {
     }
 }
 
-/// The leak the issue found: a password with an unescaped `?` (or `#`, `&`, `/`) around the
-/// user info, read as a port, a host or an option.
+/// The leak the issue found: a password with an unescaped `?` (or `#`, `/`) in the user info,
+/// read as a port or a host; and one with an unescaped `&` in `password=`, whose rest reads as
+/// another option.
 #[test]
 fn a_password_with_a_url_delimiter_never_shows() {
     let pg = [
@@ -358,6 +359,8 @@ fn a_password_with_a_url_delimiter_never_shows() {
         "postgresql://:hunter2@host/db",
         "postgresql://u:hunter2@host:bad/db",
         "postgresql://host/db?password=hunter2%zz",
+        "postgresql://host/db?password=x&hunter2",
+        "postgresql://host/db?password=x&hunter2=y&hunter2",
     ];
     let sqlite = [
         "sqlite://u:hunter2?x@host/db",
