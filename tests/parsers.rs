@@ -142,8 +142,8 @@ enum Place {
     Both,
 }
 
-/// A URL around a password: `prefix`, the user info's user, the rest, the options; the password
-/// goes in per `place`, as is or escaped.
+/// A URL around a password: the scheme, the user info's user, host and path, the options; the
+/// password goes in per `place`, as is or escaped.
 #[derive(Debug, Clone)]
 struct UrlCase {
     scheme: String,
