@@ -1,6 +1,18 @@
 //! Support for test suites: a fresh in-memory database with your models' tables in one call, a
 //! session whose work is rolled back when the test ends, and a log of the statements run.
 //!
+//! The PostgreSQL helpers (`postgres_database` and the others named `postgres`) start a
+//! throwaway server with `initdb` and `pg_ctl`, so they come with the `testing` feature only,
+//! which a test suite turns on in its dev-dependencies; the SQLite ones need no feature:
+//!
+//! ```toml
+//! [dependencies]
+//! orm = "0.1"
+//!
+//! [dev-dependencies]
+//! orm = { version = "0.1", features = ["testing"] }
+//! ```
+//!
 //! ```
 //! use orm::prelude::*;
 //!
@@ -41,14 +53,14 @@ pub fn memory_database_with(tables: &[&'static TableSchema]) -> Result<Database>
 }
 
 /// The PostgreSQL test server: its URL, and empty schemas of one's own on it.
-#[cfg(feature = "postgres")]
+#[cfg(all(feature = "postgres", feature = "testing"))]
 pub use orm_postgres::test_server as postgres_server;
 
 /// A database in a fresh, empty schema of the PostgreSQL test server, holding the given tables.
 /// The server is `ORM_TEST_POSTGRES_URL` when set, otherwise a throwaway cluster started by this
 /// process (and removed when it exits). The schema is dropped with the last clone of the
 /// database. Missing PostgreSQL binaries are an error saying how to install them.
-#[cfg(feature = "postgres")]
+#[cfg(all(feature = "postgres", feature = "testing"))]
 pub fn postgres_database_with(tables: &[&'static TableSchema]) -> Result<Database> {
     let schema = orm_postgres::test_server::TestSchema::create()?;
     let mut db = Database::connect(schema.url())?;
@@ -58,7 +70,7 @@ pub fn postgres_database_with(tables: &[&'static TableSchema]) -> Result<Databas
 }
 
 /// [`postgres_database_with`] holding the tables of every registered model.
-#[cfg(feature = "postgres")]
+#[cfg(all(feature = "postgres", feature = "testing"))]
 pub fn postgres_database() -> Result<Database> {
     postgres_database_with(&crate::registered_tables())
 }
@@ -175,7 +187,7 @@ pub fn migrated_memory_database(dir: impl AsRef<std::path::Path>) -> Result<Data
 
 /// A database in a fresh schema of the PostgreSQL test server, built by running the
 /// migrations of `dir` up to the head.
-#[cfg(feature = "postgres")]
+#[cfg(all(feature = "postgres", feature = "testing"))]
 pub fn migrated_postgres_database(dir: impl AsRef<std::path::Path>) -> Result<Database> {
     let db = postgres_database_with(&[])?;
     migrate_to_head(&db, dir.as_ref())?;

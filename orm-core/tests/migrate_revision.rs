@@ -65,6 +65,23 @@ fn round_trip() {
 }
 
 #[test]
+fn awkward_text_reads_back_exactly() {
+    let ops = vec![
+        // No line break added at the end; a CRLF and a lone CR kept; `'''` and control
+        // characters still written.
+        Step::new(Op::Sql { up: "SELECT 1;\nSELECT 2;".into(), down: Some("a\r\nb".into()) }),
+        Step::new(Op::Sql { up: "a\rb\n".into(), down: Some("x\n'''\n\u{1}".into()) }),
+        Step::new(Op::RenameTable { from: "t\n".into(), to: "it's\n'".into() }),
+    ];
+    let rev = Revision::new(vec![], "a\r\nmessage\u{1b} with\tcontrols", ops);
+    let text = rev.to_toml();
+    let back = Revision::parse("x.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(back.ops, rev.ops, "{text}");
+    assert_eq!(back.message, rev.message, "{text}");
+    assert!(text.contains("up = '''\nSELECT 1;\nSELECT 2;'''\n"), "{text}");
+}
+
+#[test]
 fn unknown_keys_are_errors() {
     let text = "id = \"a1\"\n[[ops]]\nop = \"drop_index\"\ntable = \"t\"\nindex = { name = \"i\", columns = [\"c\"] }\ncolour = 1\n";
     let e = Revision::parse("a1.toml", text).unwrap_err().to_string();

@@ -11,7 +11,8 @@
 //!   `UniqueViolation` / `ForeignKeyViolation` / `NotNullViolation` / `CheckViolation` with the
 //!   table, columns and constraint the server names; `40001` and `40P01` are the retryable
 //!   `SerializationFailure` and `Deadlock`.
-//! - [`test_server`] starts a throwaway server for test suites.
+//! - `test_server`, behind the `testing` feature (off by default), starts a throwaway server for
+//!   test suites: turn it on in `[dev-dependencies]`, never in production.
 //!
 //! ```no_run
 //! use orm_core::{Connection, Connector, Value};
@@ -69,6 +70,7 @@ pub mod dialect;
 pub mod error;
 pub mod migrate;
 pub mod reflect;
+#[cfg(feature = "testing")]
 pub mod test_server;
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -8,6 +8,13 @@
 //!
 //! [`TestSchema::create`] gives each test its own empty schema on that server (fast, and enum
 //! types and sequences start afresh), dropped again when the guard is dropped.
+//!
+//! Only with the `testing` feature, which a test suite enables as a dev-dependency:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! orm-postgres = { version = "0.1", features = ["testing"] }
+//! ```
 
 use orm_core::{Error, Result};
 use std::path::{Path, PathBuf};

@@ -16,8 +16,9 @@
 //! `@` is written `%40` (as in every URL). An unescaped `:`, `/` or `?` in a password belongs
 //! to it, and so does an unescaped `@` when the URL has no query, or the `@` comes before its
 //! `?`: the user information ends at the last `@` before the first `?` that follows an `@`,
-//! unless that `?` is followed by an option's name and `=` (then it starts the query, and an
-//! `@` after it belongs to an option's value).
+//! unless that `?` is followed by `name=` or not preceded by `user:` (then it starts the query,
+//! and an `@` after it belongs to an option's value). A URL that reads neither way is refused
+//! without showing any of it.
 //!
 //! Query options, e.g. `postgresql://app@db/app?application_name=web&pool_size=20`. The pool
 //! and TLS options are the ORM's; every other option is the driver's (the `postgres` crate's
@@ -219,24 +220,28 @@ struct UrlParts<'a> {
 }
 
 /// Cuts `rest` (the URL after its scheme) into user information, hosts, database and query.
+///
 /// The user information ends at the last `@` before the first `?` that follows an `@`, so an
-/// unescaped `?`, `/` or `:` in a password stays in it, and an `@` in an option's value does
-/// not end it.
-fn split_url(rest: &str) -> UrlParts<'_> {
+/// unescaped `:`, `/` or `@` in a password stays in it. When a `?` comes before that `@`, either
+/// the password holds the `?` (`user:pa?ss@host`) or the query holds the `@`
+/// (`host/db?application_name=me@example`): it is the password when what precedes the `?`
+/// reads `user:...` and what follows it is not `name=...`; otherwise the query starts at the
+/// `?`. A reading whose hosts or database hold `=` or `&` (a mistyped password) is refused,
+/// without showing any of it.
+fn split_url(rest: &str) -> Result<UrlParts<'_>> {
     let (userinfo, tail) = match rest.find('@') {
         None => (None, rest),
         Some(first_at) => {
             let query_start = rest[first_at..].find('?').map_or(rest.len(), |q| first_at + q);
             let at = rest[..query_start].rfind('@').unwrap_or(first_at);
-            // `host/db?application_name=me@example`: the `@` is in the query, which a `?`
-            // followed by an option name and `=` starts; the user information (if any) ends
-            // before it.
-            match option_query_start(&rest[..at]) {
-                None => (Some(&rest[..at]), &rest[at + 1..]),
-                Some(q) => match rest[..q].rfind('@') {
-                    Some(a) => (Some(&rest[..a]), &rest[a + 1..]),
-                    None => (None, rest),
-                },
+            match rest[..at].find('?') {
+                Some(q) if !reads_as_password(&rest[..q], &rest[q + 1..at]) => {
+                    match rest[..q].rfind('@') {
+                        Some(a) => (Some(&rest[..a]), &rest[a + 1..]),
+                        None => (None, rest),
+                    }
+                }
+                _ => (Some(&rest[..at]), &rest[at + 1..]),
             }
         }
     };
@@ -245,18 +250,32 @@ fn split_url(rest: &str) -> UrlParts<'_> {
         None => (tail, None),
     };
     let (hosts, dbname) = main.split_once('/').unwrap_or((main, ""));
-    UrlParts { userinfo, hosts, dbname, query }
+    let host_chars = |b: u8| b.is_ascii_alphanumeric() || b".-_:,[]%".contains(&b);
+    if !hosts.bytes().all(host_chars) || dbname.contains(['=', '&', '@']) {
+        return Err(Error::Config(
+            "the PostgreSQL URL cannot be read as user:password@host:port/dbname?options: \
+             percent-encode `@`, `?`, `/`, `&` and `=` in the user name and password (`%40`, \
+             `%3F`, `%2F`, `%26`, `%3D`)"
+                .into(),
+        ));
+    }
+    Ok(UrlParts { userinfo, hosts, dbname, query })
 }
 
-/// Where `s` has a `?` followed by a known option's name and `=`: the start of a query.
-fn option_query_start(s: &str) -> Option<usize> {
-    s.match_indices('?').map(|(i, _)| i).find(|&i| {
-        let after = &s[i + 1..];
-        DRIVER_OPTIONS
-            .iter()
-            .chain(OWN_OPTIONS)
-            .any(|k| after.strip_prefix(k).is_some_and(|r| r.starts_with('=')))
-    })
+/// Whether a `?` between `before` and `after` (the text up to the next `@`) is part of a
+/// password: `before` reads `user:...` (a `:` before any `/`), and `after` holds no `name=`.
+fn reads_as_password(before: &str, after: &str) -> bool {
+    let colon = before.find(':');
+    let slash = before.find('/');
+    let user_password = matches!((colon, slash), (Some(c), Some(s)) if c < s)
+        || (colon.is_some() && slash.is_none());
+    user_password && !after.split('&').any(starts_with_name_eq)
+}
+
+/// `name=...`: letters, digits or `_`, then `=`.
+fn starts_with_name_eq(s: &str) -> bool {
+    let n = s.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+    n > 0 && s[n..].starts_with('=')
 }
 
 impl PgConnector {
@@ -273,7 +292,7 @@ impl PgConnector {
                  `postgresql://user:password@host:5432/dbname`"
             ))
         })?;
-        let parts = split_url(rest);
+        let parts = split_url(rest)?;
         // What the driver parses: every part percent-encoded again as an option of an otherwise
         // empty URL, the URL's own parts first so that options override them (libpq's rule).
         let mut driver: Vec<(&str, String)> = Vec::new();
@@ -308,18 +327,23 @@ impl PgConnector {
         let mut sslkey = None;
         let mut seen: Vec<String> = Vec::new();
         for pair in parts.query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (raw_key, raw) = pair.split_once('=').ok_or_else(|| {
-                Error::Config(format!(
-                    "PostgreSQL URL option `{}` needs a value (`name=value`)",
-                    shown_key(pair)
-                ))
-            })?;
+            let Some((raw_key, raw)) = pair.split_once('=') else {
+                return Err(Error::Config(match known_option(pair) {
+                    Some(name) => format!("PostgreSQL URL option `{name}` needs a value"),
+                    None => "a part of the PostgreSQL URL's query is not `name=value` (an `&` \
+                             in a value is written `%26`)"
+                        .to_owned(),
+                }));
+            };
             let key = percent_decode(raw_key, "an option name")?;
             let known = OWN_OPTIONS.contains(&key.as_str());
-            let Some(&name) = DRIVER_OPTIONS.iter().chain(OWN_OPTIONS).find(|k| **k == key) else {
+            let Some(name) = known_option(&key) else {
+                // The name is not shown (a mistyped URL can put part of a password there); a
+                // known option it may be a typo of is.
+                let guess = closest_option(&key)
+                    .map_or_else(String::new, |k| format!(" (did you mean `{k}`?)"));
                 return Err(Error::Config(format!(
-                    "unknown PostgreSQL URL option `{}` (known: {}, {})",
-                    shown_key(&key),
+                    "unknown PostgreSQL URL option{guess}; known: {}, {}",
                     OWN_OPTIONS.join(", "),
                     DRIVER_OPTIONS.join(", ")
                 )));
@@ -570,18 +594,39 @@ impl Connector for PgConnector {
     }
 }
 
-/// An option name as it may be shown in a message: a name of up to 40 letters, digits and
-/// `_`; anything else (which a mistyped URL can fill with part of a password) is not shown.
-fn shown_key(key: &str) -> &str {
-    let key = key.split_once('=').map_or(key, |(k, _)| k);
-    let plain = !key.is_empty()
-        && key.len() <= 40
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if plain {
-        key
-    } else {
-        "(not shown: not a name)"
+/// The known option named `key`, as a `'static` name.
+fn known_option(key: &str) -> Option<&'static str> {
+    DRIVER_OPTIONS.iter().chain(OWN_OPTIONS).find(|k| **k == key).copied()
+}
+
+/// The known option `key` is most likely a typo of: at most two edits away.
+fn closest_option(key: &str) -> Option<&'static str> {
+    if key.len() > 40 {
+        return None;
     }
+    DRIVER_OPTIONS
+        .iter()
+        .chain(OWN_OPTIONS)
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance (bytes).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
 }
 
 /// Sets the hosts (`localhost` when none) and their ports (none: 5432 for each; one: for

@@ -9,7 +9,10 @@
 //! | `sqlite:///var/lib/app.db` | an absolute path |
 //! | `sqlite:app.db`, `sqlite:/var/lib/app.db` | the same, without `//` |
 //!
-//! The path is percent-decoded (`my%20app.db`). Query options, e.g.
+//! The path is percent-decoded (`my%20app.db`). There is no user or password: a URL that reads
+//! like `sqlite://user:password@host/db` (a `:` and, after it, a `@`) is most likely a server's,
+//! and is refused without being shown; a file name with both is written with `%40` for its `@`.
+//! No message repeats the URL, nor the value of an unknown option. Query options, e.g.
 //! `sqlite://app.db?mode=ro&busy_timeout=10000`:
 //!
 //! | option | values | default |
@@ -150,6 +153,16 @@ impl SqliteConnector {
                  `sqlite://path/to/file.db` or `sqlite:///absolute/path.db`"
             ))
         })?;
+        if reads_like_user_info(rest) {
+            // A server's URL given the `sqlite` scheme: a path made of it would show the
+            // password in every message that names the file.
+            return Err(Error::Config(
+                "a SQLite URL names a file and has no user or password, but this one reads like \
+                 `sqlite://user:password@host/...` (not shown: it may hold a password); write \
+                 `sqlite://path/to/file.db`, with a `@` in a file name escaped as `%40`"
+                    .into(),
+            ));
+        }
         let (path, query) = match rest.split_once('?') {
             Some((p, q)) => (p, Some(q)),
             None => (rest, None),
@@ -157,10 +170,13 @@ impl SqliteConnector {
         let path = path.strip_prefix("//").unwrap_or(path);
         let location = match path {
             ":memory:" => Location::Memory,
+            // Not the URL itself: its options could hold anything.
             "" => {
-                return Err(Error::Config(format!(
-                "`{url}` names no database file (use `sqlite::memory:` for an in-memory database)"
-            )))
+                return Err(Error::Config(
+                    "the SQLite URL names no database file (use `sqlite::memory:` for an \
+                     in-memory database)"
+                        .into(),
+                ))
             }
             p => Location::File(PathBuf::from(percent_decode(p, "the path")?)),
         };
@@ -196,10 +212,15 @@ impl SqliteConnector {
                 Error::Config(format!("SQLite URL option `{pair}` needs a value (`{pair}=...`)"))
             })?;
             let key = percent_decode(key, "an option name")?;
-            let value = percent_decode(raw, &format!("option `{key}`"))?;
+            if !OPTIONS.contains(&key.as_str()) {
+                // Before its value is read, so a bad escape in the value of an option such as
+                // `password` is never shown.
+                return Err(unknown_option(&key));
+            }
             if seen.contains(&key) {
                 return Err(Error::Config(format!("SQLite URL option `{key}` is given twice")));
             }
+            let value = percent_decode(raw, &format!("option `{key}`"))?;
             let bad = |expected: &str| {
                 Error::Config(format!(
                     "SQLite URL option `{key}`: `{value}` is not valid, expected {expected}"
@@ -284,13 +305,7 @@ impl SqliteConnector {
                     self.pool.idle_timeout = PoolConfig::parse_lifetime(&value)
                         .ok_or_else(|| bad("a number of seconds, or -1 for never"))?;
                 }
-                _ => {
-                    return Err(Error::Config(format!(
-                        "unknown SQLite URL option `{key}` (known: mode, busy_timeout, \
-                         journal_mode, synchronous, foreign_keys, pool_size, max_overflow, \
-                         pool_timeout, pool_pre_ping, pool_recycle, pool_idle_timeout)"
-                    )))
-                }
+                _ => return Err(unknown_option(&key)),
             }
             seen.push(key);
         }
@@ -430,6 +445,31 @@ impl Connector for SqliteConnector {
         }
         Ok(())
     }
+}
+
+/// The query options a SQLite URL takes.
+const OPTIONS: &[&str] = &[
+    "mode",
+    "busy_timeout",
+    "journal_mode",
+    "synchronous",
+    "foreign_keys",
+    "pool_size",
+    "max_overflow",
+    "pool_timeout",
+    "pool_pre_ping",
+    "pool_recycle",
+    "pool_idle_timeout",
+];
+
+fn unknown_option(key: &str) -> Error {
+    Error::Config(format!("unknown SQLite URL option `{key}` (known: {})", OPTIONS.join(", ")))
+}
+
+/// Whether `rest` (after `sqlite:`) has a `:` and, after it, an `@`: `//user:password@host/db`,
+/// the URL of a server. Checked on the raw text, so a file name with both escapes its `@`.
+fn reads_like_user_info(rest: &str) -> bool {
+    rest.find(':').is_some_and(|colon| rest[colon..].contains('@'))
 }
 
 /// `rest` after a `sqlite:` scheme (case-insensitive).

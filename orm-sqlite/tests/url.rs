@@ -184,6 +184,41 @@ fn bad_urls_are_config_errors_naming_the_problem() {
 }
 
 #[test]
+fn no_message_shows_a_password() {
+    // A server's URL with the `sqlite` scheme, however its password is written: refused as such,
+    // not read as a file named after it (that every later message would show).
+    for url in [
+        "sqlite://u:hunter2@host/app.db",
+        "sqlite://u:hunter2@app.db",
+        "sqlite:u:hunter2@host/app.db",
+        "sqlite://:hunter2@host/app.db",
+        "sqlite://u:hunter2?x@host/app.db",
+        "sqlite://u:hunter2/x@host/app.db",
+        "sqlite://u:hunter2%zz@host/app.db",
+        "sqlite://u:hunter2%ff@host/app.db",
+    ] {
+        let m = config_error(url);
+        assert!(m.contains("reads like `sqlite://user:password@host/...`"), "{url}: {m}");
+        assert!(!m.contains("hunter2"), "{url}: {m}");
+    }
+    // Neither the URL nor the value of an unknown option is repeated.
+    for url in [
+        "sqlite://?password=hunter2",
+        "sqlite:?password=hunter2",
+        "sqlite://app.db?password=hunter2",
+        "sqlite://app.db?password=hunter2%zz",
+        "sqlite://app.db?password=%ffhunter2",
+        "sqlite://app.db?mode=ro&password=hunter2%zz",
+    ] {
+        let m = config_error(url);
+        assert!(!m.contains("hunter2"), "{url}: {m}");
+    }
+    // A file name with a `:` and a `@` escapes the `@`.
+    assert_eq!(parse("sqlite://a:b%40c.db").location(), &file("a:b@c.db"));
+    assert_eq!(parse("sqlite://me@home.db").location(), &file("me@home.db"));
+}
+
+#[test]
 fn connector_function_boxes_it() {
     let c = orm_sqlite::connector("sqlite::memory:").expect("url");
     assert_eq!(c.pool_config().max_size, 1);

@@ -114,7 +114,13 @@ impl Revision {
     /// nested values are written inline and whose SQL is in multi-line strings.
     pub fn to_toml(&self) -> String {
         let mut out = String::new();
-        out.push_str(&format!("# Revision {}: {}\n", self.id, self.message.replace('\n', " ")));
+        // A comment holds no control character but tab.
+        let message: String = self
+            .message
+            .chars()
+            .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+            .collect();
+        out.push_str(&format!("# Revision {}: {message}\n", self.id));
         out.push_str(
             "# Written by `db migrate`; review and edit it freely. Upgrade runs `ops` in order,\n\
              # downgrade runs each op's inverse in reverse order.\n\n",
@@ -209,8 +215,16 @@ fn toml_string(s: &str) -> String {
     out
 }
 
+/// Whether a TOML multi-line literal string holds `s` as it is: no `'''`, and no control
+/// character but tab and line feed (a carriage return would be read back as part of a line
+/// break, or refused).
+fn fits_literal(s: &str) -> bool {
+    !s.contains("'''") && !s.chars().any(|c| (c < ' ' && c != '\t' && c != '\n') || c == '\u{7f}')
+}
+
 /// A TOML value. At the top of an op (`top`), text with line breaks becomes a multi-line
-/// literal string and a list of tables one table per line; inside, everything is inline.
+/// literal string (when one holds it exactly) and a list of tables one table per line; inside,
+/// everything is inline.
 fn toml_value(v: &serde_json::Value, top: bool) -> String {
     use serde_json::Value as J;
     match v {
@@ -228,10 +242,9 @@ fn toml_value(v: &serde_json::Value, top: bool) -> String {
             }
             _ => n.to_string(),
         },
-        J::String(s) if top && s.contains('\n') && !s.contains("'''") => {
-            let body = if s.ends_with('\n') { s.clone() } else { format!("{s}\n") };
-            format!("'''\n{body}'''")
-        }
+        // Exactly the text: the newline after the opening quotes is not part of it, and none is
+        // added before the closing ones.
+        J::String(s) if top && s.contains('\n') && fits_literal(s) => format!("'''\n{s}'''"),
         J::String(s) => toml_string(s),
         J::Array(items) => {
             let tables = items.iter().any(|i| i.is_object());
