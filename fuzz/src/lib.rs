@@ -60,6 +60,13 @@ pub fn check_url(input: &UrlInput, schemes: &[&str], says: impl Fn(&str) -> Stri
     let said = says(&url);
     let said_for_other = says(&input.build(schemes, &rotate(&input.password)).0);
     let written = if input.escaped { escape(&input.password) } else { input.password.clone() };
+    if input.in_user_info && two_readings(&format!("{}:{written}", input.user)) {
+        return;
+    }
+    if input.in_option && written.contains('&') {
+        // `password=a&host=b`: an unescaped `&` makes two options of the password.
+        return;
+    }
     for form in [&input.password, &written] {
         let chars: Vec<char> = form.chars().collect();
         for w in chars.windows(4) {
@@ -70,6 +77,14 @@ pub fn check_url(input: &UrlInput, schemes: &[&str], says: impl Fn(&str) -> Stri
             }
         }
     }
+}
+
+/// Whether user information (`user:password`, as written) with an unescaped `@` and, after it,
+/// an unescaped `?` reads two ways (the `@` ends the user information, or the `?` starts the
+/// query). Such a URL is not well formed (RFC 3986 has no `@` in user information); the parser
+/// reads it one way, and what it then shows of the host or query is not counted as a leak.
+fn two_readings(written: &str) -> bool {
+    written.find('@').is_some_and(|at| written[at..].contains('?'))
 }
 
 /// `s` with everything but the unreserved characters percent-escaped.

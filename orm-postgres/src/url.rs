@@ -18,7 +18,8 @@
 //! `?`: the user information ends at the last `@` before the first `?` that follows an `@`,
 //! unless that `?` is followed by `name=` or not preceded by `user:` (then it starts the query,
 //! and an `@` after it belongs to an option's value). A URL that reads neither way is refused
-//! without showing any of it.
+//! without showing any of it. In the query, a `?` or `&` inside a value is written `%3F` or
+//! `%26` (an unescaped `?` there is refused; an unescaped `&` starts the next option).
 //!
 //! Query options, e.g. `postgresql://app@db/app?application_name=web&pool_size=20`. The pool
 //! and TLS options are the ORM's; every other option is the driver's (the `postgres` crate's
@@ -335,6 +336,14 @@ impl PgConnector {
                         .to_owned(),
                 }));
             };
+            if raw.contains('?') {
+                // `?host=a?password=...`: a `?` inside the query is written `%3F`, or a value
+                // would swallow the options after it (and show them as, say, a host name).
+                return Err(Error::Config(
+                    "a value in the PostgreSQL URL's query holds an unescaped `?` (write `%3F`)"
+                        .into(),
+                ));
+            }
             let key = percent_decode(raw_key, "an option name")?;
             let known = OWN_OPTIONS.contains(&key.as_str());
             let Some(name) = known_option(&key) else {
@@ -371,6 +380,9 @@ impl PgConnector {
                         .filter(|h| !h.is_empty())
                         .map(str::to_owned)
                         .collect();
+                    if !hosts.iter().all(|h| is_host_name(h) || is_socket_folder(h)) {
+                        return Err(bad("host names, IP addresses or socket folders (`/...`)"));
+                    }
                 }
                 "port" => {
                     ports = value
@@ -594,6 +606,16 @@ impl Connector for PgConnector {
     }
 }
 
+/// A host name or an IP address (IPv6 without brackets): letters, digits, `.`, `-`, `_`, `:`.
+fn is_host_name(h: &str) -> bool {
+    !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_:".contains(&b))
+}
+
+/// An absolute folder without control characters (a Unix socket's).
+fn is_socket_folder(h: &str) -> bool {
+    h.starts_with('/') && !h.chars().any(char::is_control)
+}
+
 /// The known option named `key`, as a `'static` name.
 fn known_option(key: &str) -> Option<&'static str> {
     DRIVER_OPTIONS.iter().chain(OWN_OPTIONS).find(|k| **k == key).copied()
@@ -698,6 +720,13 @@ fn parse_hosts(s: &str) -> Result<(Vec<String>, Vec<u16>)> {
             }
         };
         let host = percent_decode(host, "a host")?;
+        if !host.is_empty() && !is_host_name(&host) && !is_socket_folder(&host) {
+            return Err(Error::Config(
+                "a host of the PostgreSQL URL is not a host name, an IP address or a socket \
+                 folder"
+                    .into(),
+            ));
+        }
         if !host.is_empty() {
             hosts.push(host);
         } else if port.is_some() {
