@@ -282,16 +282,17 @@ mod tests {
 
     #[test]
     fn unknown_scheme_is_a_config_error_naming_only_the_scheme() {
-        for url in [
-            "mysql://u:pw@h/db",
-            "mysql://h/db?password=pw",
-            "mysql://u:pw?x@h/db",
-            "mysql:u:pw@h",
-            "u:pw@h",
-        ] {
+        for url in
+            ["mysql://u:pw@h/db", "mysql://h/db?password=pw", "mysql://u:pw?x@h/db", "mysql:u:pw@h"]
+        {
             let e = Database::connect(url).unwrap_err();
             assert!(matches!(e, Error::Config(ref m) if m.contains("scheme `mysql`")), "{e}");
             assert!(!e.to_string().contains("pw"), "{e}");
+        }
+        // No scheme at all (a password pasted in the wrong place): nothing of it is shown.
+        for url in ["hunter2", "hunter2@h", ":hunter2@h"] {
+            let e = Database::connect(url).unwrap_err().to_string();
+            assert!(e.contains("(no scheme)") && !e.contains("hunter2"), "{e}");
         }
     }
 }
