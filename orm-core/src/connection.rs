@@ -136,6 +136,34 @@ impl PoolConfig {
         Ok(())
     }
 
+    /// Sets the setting of a URL option both backends take the same way (`pool_timeout`,
+    /// `pool_pre_ping`, `pool_recycle`, `pool_idle_timeout`): `Ok(true)` when `name` is one of
+    /// them, `Ok(false)` when it is not. A bad value is [`Error::Config`] naming the option
+    /// (after `what`, e.g. `PostgreSQL URL`) and what it takes, never the value.
+    pub fn set_url_option(&mut self, what: &str, name: &str, value: &str) -> Result<bool> {
+        let bad =
+            |expected: &str| Error::Config(format!("{what} option `{name}`: expected {expected}"));
+        const SECONDS_OR_NEVER: &str = "a number of seconds, or -1 for never";
+        match name {
+            "pool_timeout" => {
+                self.timeout =
+                    Self::parse_timeout(value).ok_or_else(|| bad("a number of seconds"))?;
+            }
+            "pool_pre_ping" => {
+                self.pre_ping = Self::parse_flag(value).ok_or_else(|| bad("`true` or `false`"))?;
+            }
+            "pool_recycle" => {
+                self.recycle = Self::parse_lifetime(value).ok_or_else(|| bad(SECONDS_OR_NEVER))?;
+            }
+            "pool_idle_timeout" => {
+                self.idle_timeout =
+                    Self::parse_lifetime(value).ok_or_else(|| bad(SECONDS_OR_NEVER))?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     /// Parses a `pool_pre_ping` URL option: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
     pub fn parse_flag(value: &str) -> Option<bool> {
         match value.to_ascii_lowercase().as_str() {

@@ -416,23 +416,9 @@ impl PgConnector {
                         .filter(|n| *n <= PoolConfig::MAX_SIZE)
                         .ok_or_else(|| bad("a whole number of connections, 0 to 10000"))?;
                 }
-                "pool_timeout" => {
-                    c.pool.timeout = PoolConfig::parse_timeout(&value)
-                        .ok_or_else(|| bad("a number of seconds"))?;
+                _ => {
+                    c.pool.set_url_option("PostgreSQL URL", name, &value)?;
                 }
-                "pool_pre_ping" => {
-                    c.pool.pre_ping =
-                        PoolConfig::parse_flag(&value).ok_or_else(|| bad("`true` or `false`"))?;
-                }
-                "pool_recycle" => {
-                    c.pool.recycle = PoolConfig::parse_lifetime(&value)
-                        .ok_or_else(|| bad("a number of seconds, or -1 for never"))?;
-                }
-                "pool_idle_timeout" => {
-                    c.pool.idle_timeout = PoolConfig::parse_lifetime(&value)
-                        .ok_or_else(|| bad("a number of seconds, or -1 for never"))?;
-                }
-                _ => {}
             }
         }
         c.tls.client_cert = match (sslcert, sslkey) {

@@ -289,23 +289,11 @@ impl SqliteConnector {
                         )));
                     }
                 }
-                "pool_timeout" => {
-                    self.pool.timeout = PoolConfig::parse_timeout(&value)
-                        .ok_or_else(|| bad("a number of seconds"))?;
+                _ => {
+                    if !self.pool.set_url_option("SQLite URL", &key, &value)? {
+                        return Err(unknown_option(&key));
+                    }
                 }
-                "pool_pre_ping" => {
-                    self.pool.pre_ping =
-                        PoolConfig::parse_flag(&value).ok_or_else(|| bad("`true` or `false`"))?;
-                }
-                "pool_recycle" => {
-                    self.pool.recycle = PoolConfig::parse_lifetime(&value)
-                        .ok_or_else(|| bad("a number of seconds, or -1 for never"))?;
-                }
-                "pool_idle_timeout" => {
-                    self.pool.idle_timeout = PoolConfig::parse_lifetime(&value)
-                        .ok_or_else(|| bad("a number of seconds, or -1 for never"))?;
-                }
-                _ => return Err(unknown_option(&key)),
             }
             seen.push(key);
         }

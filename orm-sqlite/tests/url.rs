@@ -169,9 +169,11 @@ fn bad_urls_are_config_errors_naming_the_problem() {
         ("foreign_keys=yes", "option `foreign_keys`: `yes` is not valid"),
         ("pool_size=0", "option `pool_size`: `0` is not valid"),
         ("pool_size=many", "option `pool_size`: `many` is not valid"),
-        ("pool_timeout=-1", "option `pool_timeout`: `-1` is not valid"),
-        ("pool_timeout=NaN", "option `pool_timeout`: `NaN` is not valid"),
-        ("pool_timeout=inf", "option `pool_timeout`: `inf` is not valid"),
+        ("pool_timeout=-1", "option `pool_timeout`: expected a number of seconds"),
+        ("pool_timeout=NaN", "option `pool_timeout`: expected a number of seconds"),
+        ("pool_timeout=inf", "option `pool_timeout`: expected a number of seconds"),
+        ("pool_pre_ping=2", "option `pool_pre_ping`: expected `true` or `false`"),
+        ("pool_recycle=x", "option `pool_recycle`: expected a number of seconds, or -1"),
         ("mode=ro&mode=rw", "option `mode` is given twice"),
     ];
     for (query, expected) in cases {
