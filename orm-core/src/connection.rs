@@ -136,6 +136,10 @@ impl PoolConfig {
         Ok(())
     }
 
+    /// The URL options [`set_url_option`](Self::set_url_option) reads, the same on every backend.
+    pub const URL_OPTIONS: &'static [&'static str] =
+        &["pool_timeout", "pool_pre_ping", "pool_recycle", "pool_idle_timeout"];
+
     /// Sets the setting of a URL option both backends take the same way (`pool_timeout`,
     /// `pool_pre_ping`, `pool_recycle`, `pool_idle_timeout`): `Ok(true)` when `name` is one of
     /// them, `Ok(false)` when it is not. A bad value is [`Error::Config`] naming the option

@@ -94,20 +94,13 @@ const DRIVER_OPTIONS: &[&str] = &[
 ];
 
 /// The options the ORM reads itself.
-const OWN_OPTIONS: &[&str] = &[
-    "host",
-    "port",
-    "sslmode",
-    "sslrootcert",
-    "sslcert",
-    "sslkey",
-    "pool_size",
-    "max_overflow",
-    "pool_timeout",
-    "pool_pre_ping",
-    "pool_recycle",
-    "pool_idle_timeout",
-];
+const OWN_OPTIONS: &[&str] =
+    &["host", "port", "sslmode", "sslrootcert", "sslcert", "sslkey", "pool_size", "max_overflow"];
+
+/// Every option name a URL may give: the ORM's own, the pool's shared ones, the driver's.
+fn all_options() -> impl Iterator<Item = &'static str> {
+    OWN_OPTIONS.iter().chain(PoolConfig::URL_OPTIONS).chain(DRIVER_OPTIONS).copied()
+}
 
 /// libpq's `sslmode`: whether connections use TLS, and what of the server's certificate is
 /// checked.
@@ -345,16 +338,16 @@ impl PgConnector {
                 ));
             }
             let key = percent_decode(raw_key, "an option name")?;
-            let known = OWN_OPTIONS.contains(&key.as_str());
+            let known = OWN_OPTIONS.contains(&key.as_str())
+                || PoolConfig::URL_OPTIONS.contains(&key.as_str());
             let Some(name) = known_option(&key) else {
                 // The name is not shown (a mistyped URL can put part of a password there); a
                 // known option it may be a typo of is.
                 let guess = closest_option(&key)
                     .map_or_else(String::new, |k| format!(" (did you mean `{k}`?)"));
                 return Err(Error::Config(format!(
-                    "unknown PostgreSQL URL option{guess}; known: {}, {}",
-                    OWN_OPTIONS.join(", "),
-                    DRIVER_OPTIONS.join(", ")
+                    "unknown PostgreSQL URL option{guess}; known: {}",
+                    all_options().collect::<Vec<_>>().join(", ")
                 )));
             };
             if seen.contains(&key) {
@@ -604,7 +597,7 @@ fn is_socket_folder(h: &str) -> bool {
 
 /// The known option named `key`, as a `'static` name.
 fn known_option(key: &str) -> Option<&'static str> {
-    DRIVER_OPTIONS.iter().chain(OWN_OPTIONS).find(|k| **k == key).copied()
+    all_options().find(|k| *k == key)
 }
 
 /// The known option `key` is most likely a typo of: at most two edits away.
@@ -612,10 +605,8 @@ fn closest_option(key: &str) -> Option<&'static str> {
     if key.len() > 40 {
         return None;
     }
-    DRIVER_OPTIONS
-        .iter()
-        .chain(OWN_OPTIONS)
-        .map(|k| (edit_distance(key, k), *k))
+    all_options()
+        .map(|k| (edit_distance(key, k), k))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)

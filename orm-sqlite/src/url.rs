@@ -212,7 +212,8 @@ impl SqliteConnector {
                 Error::Config(format!("SQLite URL option `{pair}` needs a value (`{pair}=...`)"))
             })?;
             let key = percent_decode(key, "an option name")?;
-            if !OPTIONS.contains(&key.as_str()) {
+            if !OPTIONS.contains(&key.as_str()) && !PoolConfig::URL_OPTIONS.contains(&key.as_str())
+            {
                 // Before its value is read, so a bad escape in the value of an option such as
                 // `password` is never shown.
                 return Err(unknown_option(&key));
@@ -444,14 +445,14 @@ const OPTIONS: &[&str] = &[
     "foreign_keys",
     "pool_size",
     "max_overflow",
-    "pool_timeout",
-    "pool_pre_ping",
-    "pool_recycle",
-    "pool_idle_timeout",
 ];
 
 fn unknown_option(key: &str) -> Error {
-    Error::Config(format!("unknown SQLite URL option `{key}` (known: {})", OPTIONS.join(", ")))
+    Error::Config(format!(
+        "unknown SQLite URL option `{key}` (known: {}, {})",
+        OPTIONS.join(", "),
+        PoolConfig::URL_OPTIONS.join(", ")
+    ))
 }
 
 /// Whether `rest` (after `sqlite:`) has a `:` and, after it, an `@`: `//user:password@host/db`,
