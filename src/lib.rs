@@ -50,6 +50,16 @@ pub mod cli;
 pub mod relationships;
 pub mod testing;
 
+/// The SQLite driver (`rusqlite`), to downcast an error's `source()`:
+/// `e.source().and_then(|s| s.downcast_ref::<orm::rusqlite::Error>())`.
+#[cfg(feature = "sqlite")]
+pub use orm_sqlite::rusqlite;
+
+/// The PostgreSQL driver (`postgres`), to downcast an error's `source()` (which may be a few
+/// levels down: walk `source()` until `downcast_ref::<orm::postgres::Error>()` finds it).
+#[cfg(feature = "postgres")]
+pub use orm_postgres::postgres;
+
 use std::time::Duration;
 
 /// A database: a pool of connections behind a URL. `Clone + Send + Sync`; clone it freely.

@@ -239,9 +239,3 @@ pub trait Connector: Send + Sync + 'static {
         None
     }
 }
-
-impl From<r2d2::Error> for Error {
-    fn from(e: r2d2::Error) -> Self {
-        Error::Connection(e.to_string())
-    }
-}

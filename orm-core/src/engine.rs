@@ -9,7 +9,7 @@ use crate::schema::{sort_by_dependencies, TableSchema};
 use crate::session::Session;
 use crate::value::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// One statement as it ran: what `echo` logs and listeners receive.
@@ -35,6 +35,21 @@ struct PoolHealth {
     /// connection opened before (a lower generation) is replaced before its next use, since a
     /// server restart or failover kills them all.
     generation: AtomicU64,
+    /// The error of the last attempt to open a connection, until one opens: a checkout that
+    /// times out while it is set failed for this reason, not because every connection was busy.
+    last_connect_error: Mutex<Option<Arc<Error>>>,
+}
+
+impl PoolHealth {
+    fn record_connect(&self, outcome: Option<Arc<Error>>) {
+        if let Ok(mut last) = self.last_connect_error.lock() {
+            *last = outcome;
+        }
+    }
+
+    fn last_connect_error(&self) -> Option<Arc<Error>> {
+        self.last_connect_error.lock().ok().and_then(|last| last.clone())
+    }
 }
 
 /// A connection of the pool: the backend's, with the generation it was opened in.
@@ -102,17 +117,28 @@ impl r2d2::ManageConnection for Manager {
     fn connect(&self) -> Result<Pooled> {
         // The generation before connecting: a failure seen while this one opens ends it.
         let generation = self.health.generation.load(Ordering::Acquire);
-        Ok(Pooled { conn: self.connector.connect()?, generation, health: self.health.clone() })
+        match self.connector.connect() {
+            Ok(conn) => {
+                self.health.record_connect(None);
+                Ok(Pooled { conn, generation, health: self.health.clone() })
+            }
+            Err(e) => {
+                // r2d2 only logs this one; checkouts read the kept one.
+                let message = e.to_string();
+                self.health.record_connect(Some(Arc::new(e)));
+                Err(Error::connection(message))
+            }
+        }
     }
 
     /// On checkout: a connection of an ended generation is replaced, and with
     /// `pool_pre_ping` every connection must answer a round trip.
     fn is_valid(&self, conn: &mut Pooled) -> Result<()> {
         if conn.is_stale() || conn.conn.is_broken() {
-            return Err(Error::Connection("connection closed while idle in the pool".into()));
+            return Err(Error::connection("connection closed while idle in the pool"));
         }
         if self.pre_ping && !conn.conn.is_valid() {
-            return Err(Error::Connection("connection failed its pre-ping".into()));
+            return Err(Error::connection("connection failed its pre-ping"));
         }
         Ok(())
     }
@@ -141,6 +167,7 @@ struct Inner {
     /// SQL of fixed shapes (insert, update by key, get, select all), rendered once per model.
     sql_cache: RwLock<std::collections::HashMap<SqlCacheKey, Arc<str>>>,
     pool: r2d2::Pool<Manager>,
+    health: Arc<PoolHealth>,
     dialect: &'static dyn Dialect,
     /// The backend's migration dialect, opaque (see [`Connector::migrations`]).
     migrations: Option<&'static (dyn std::any::Any + Send + Sync)>,
@@ -175,6 +202,7 @@ impl Engine {
         connector.check_pool_config(&pool_config)?;
         // Open the first connection ourselves so its own error (not a pool timeout) is reported.
         let first = connector.connect()?;
+        let health = Arc::<PoolHealth>::default();
         let pool = r2d2::Pool::builder()
             .max_size(pool_config.max_size)
             .min_idle(Some(0))
@@ -189,7 +217,7 @@ impl Engine {
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build_unchecked(Manager {
                 connector,
-                health: Arc::default(),
+                health: health.clone(),
                 pre_ping: pool_config.pre_ping,
             });
         drop(first);
@@ -197,6 +225,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 sql_cache: RwLock::default(),
                 pool,
+                health,
                 dialect,
                 migrations,
                 echo: options.echo,
@@ -300,15 +329,17 @@ impl Engine {
     }
 
     pub(crate) fn checkout(&self) -> Result<PooledConnection> {
-        self.inner.pool.get().map_err(|e| {
-            // r2d2 says "timed out waiting for connection", followed by the last error opening
-            // one when that is why none was available.
-            let msg = e.to_string();
-            if msg.trim_end() == "timed out waiting for connection" {
-                Error::PoolTimeout { waited: self.inner.pool.connection_timeout() }
-            } else {
-                Error::Connection(msg)
+        // r2d2 fails a checkout only when its timeout passes: because every connection was
+        // busy, or because none could be opened (then the connector's error is kept).
+        self.inner.pool.get().map_err(|_| match self.inner.health.last_connect_error() {
+            Some(cause) => {
+                let message = match cause.as_ref() {
+                    Error::Connection { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                Error::connection_caused_by(message, cause)
             }
+            None => Error::PoolTimeout { waited: self.inner.pool.connection_timeout() },
         })
     }
 

@@ -27,6 +27,21 @@ impl fmt::Display for ConstraintInfo {
     }
 }
 
+/// A driver's error, kept as the `source()` of [`Error::Connection`] and [`Error::Database`]:
+/// downcast it to the driver's type when the ORM's reading is not enough.
+///
+/// ```
+/// # fn main() -> orm_core::Result<()> {
+/// let e = orm_core::Error::connection_caused_by(
+///     "cannot reach the server",
+///     std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+/// );
+/// let io = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>());
+/// assert_eq!(io.map(|e| e.kind()), Some(std::io::ErrorKind::ConnectionRefused));
+/// # Ok(()) }
+/// ```
+pub type DriverError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Every error the ORM returns.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -49,9 +64,17 @@ pub enum Error {
     /// A CHECK constraint (including the one guarding an enum column on SQLite) was violated.
     #[error("check violation: {0}")]
     CheckViolation(ConstraintInfo),
-    /// The database could not be reached, or a connection could not be had from the pool in time.
-    #[error("connection error: {0}")]
-    Connection(String),
+    /// The database could not be reached, or a connection was lost. `source()` is the driver's
+    /// error when the driver reported it (`rusqlite::Error`, `postgres::Error`, an I/O error), so
+    /// a program can downcast it; the message says what the ORM was doing.
+    #[error("connection error: {message}")]
+    Connection {
+        /// What failed, with the driver's words.
+        message: String,
+        /// The driver's error, when there is one.
+        #[source]
+        source: Option<DriverError>,
+    },
     /// No connection could be had from the pool within its checkout timeout.
     #[error("no connection available from the pool within {waited:?}")]
     PoolTimeout {
@@ -127,17 +150,52 @@ pub enum Error {
         /// The database's error.
         source: Box<Error>,
     },
-    /// Any other error the database reported.
+    /// Any other error the database reported. `source()` is the driver's error.
     #[error("database error: {message}")]
     Database {
         /// The backend's error code, when it has one (SQLite extended code, SQLSTATE).
         code: Option<String>,
         /// The database's message.
         message: String,
+        /// The driver's error, when there is one.
+        #[source]
+        source: Option<DriverError>,
     },
 }
 
 impl Error {
+    /// An [`Error::Connection`] with no driver error behind it.
+    pub fn connection(message: impl Into<String>) -> Error {
+        Error::Connection { message: message.into(), source: None }
+    }
+
+    /// An [`Error::Connection`] caused by a driver's error, which `source()` returns.
+    pub fn connection_caused_by(
+        message: impl Into<String>,
+        source: impl Into<DriverError>,
+    ) -> Error {
+        Error::Connection { message: message.into(), source: Some(source.into()) }
+    }
+
+    /// An [`Error::Database`] with the backend's code and message, and no driver error behind it.
+    pub fn database(code: Option<String>, message: impl Into<String>) -> Error {
+        Error::Database { code, message: message.into(), source: None }
+    }
+
+    /// This error with `source` as the driver's error behind it, when it is an
+    /// [`Error::Connection`] or [`Error::Database`] that has none yet; any other error as it is.
+    pub fn caused_by(self, source: impl Into<DriverError>) -> Error {
+        match self {
+            Error::Connection { message, source: None } => {
+                Error::Connection { message, source: Some(source.into()) }
+            }
+            Error::Database { code, message, source: None } => {
+                Error::Database { code, message, source: Some(source.into()) }
+            }
+            other => other,
+        }
+    }
+
     /// Whether running the transaction again may succeed (serialization failure, deadlock).
     pub fn is_retryable(&self) -> bool {
         matches!(self, Error::SerializationFailure(_) | Error::Deadlock(_))

@@ -18,12 +18,13 @@ pub mod relation;
 pub mod schema;
 pub mod session;
 pub mod statement;
+pub mod url;
 pub mod value;
 
 pub use connection::{Connection, Connector, PoolConfig, Row};
 pub use dialect::{Dialect, SqlWriter};
 pub use engine::{Engine, EngineOptions, StatementEvent, StatementListener};
-pub use error::{ConstraintInfo, DecodeError, Error, Result};
+pub use error::{ConstraintInfo, DecodeError, DriverError, Error, Result};
 pub use expr::{
     avg, count, count_distinct, count_star, escape_like, lower, max, min, search, search_websearch,
     sum, upper, ArrayType, Assignment, Column, Contains, IntoTyped, JsonType, Nullable,

@@ -21,15 +21,17 @@ use postgres::error::DbError;
 /// Converts a `postgres` error into the ORM's error.
 pub fn from_postgres(e: postgres::Error) -> Error {
     if let Some(db) = e.as_db_error() {
-        return from_db_error(db);
+        let read = from_db_error(db);
+        return read.caused_by(e);
     }
     if let Some(b) = find_source::<BindError>(&e) {
         return Error::InvalidUse(b.to_string());
     }
     if e.is_closed() || find_source::<std::io::Error>(&e).is_some() {
-        return Error::Connection(e.to_string());
+        return Error::connection_caused_by(e.to_string(), e);
     }
-    Error::Database { code: None, message: e.to_string() }
+    let message = e.to_string();
+    Error::database(None, message).caused_by(e)
 }
 
 /// Converts an error the server reported.
@@ -52,9 +54,9 @@ pub fn from_db_error(db: &DbError) -> Error {
         "40001" => Error::SerializationFailure(message),
         "40P01" => Error::Deadlock(message),
         c if c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03") => {
-            Error::Connection(format!("{message} (SQLSTATE {c})"))
+            Error::connection(format!("{message} (SQLSTATE {c})"))
         }
-        c => Error::Database { code: Some(c.to_owned()), message },
+        c => Error::database(Some(c.to_owned()), message),
     }
 }
 

@@ -79,6 +79,10 @@ pub mod value;
 
 pub use connection::{PgConnection, PgRow};
 pub use dialect::{PgDialect, DIALECT, MIGRATIONS};
+/// The driver, re-exported so that a program can downcast the `source()` of an
+/// [`orm_core::Error::Connection`] or [`orm_core::Error::Database`] to `postgres::Error` without
+/// a dependency of its own (which could be another version).
+pub use postgres;
 pub use url::{PgConnector, SslMode, TlsSettings};
 
 /// A connector for a `postgresql://` or `postgres://` URL, boxed for the facade's

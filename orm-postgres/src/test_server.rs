@@ -38,7 +38,7 @@ pub fn url() -> Result<String> {
             _ => start_cluster().map_err(|e| e.to_string()),
         })
         .clone()
-        .map_err(Error::Connection)
+        .map_err(Error::connection)
 }
 
 /// An empty schema of its own on the test server; dropped (CASCADE) with the guard.
@@ -62,7 +62,7 @@ impl TestSchema {
         let mut client = plain_client(&base)?;
         client
             .batch_execute(&format!("CREATE SCHEMA \"{name}\""))
-            .map_err(|e| Error::Connection(format!("creating test schema {name}: {e}")))?;
+            .map_err(|e| Error::connection(format!("creating test schema {name}: {e}")))?;
         let sep = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{sep}options=-c%20search_path%3D{name}");
         Ok(TestSchema { base, name, url })
@@ -89,7 +89,7 @@ impl Drop for TestSchema {
 
 fn plain_client(url: &str) -> Result<postgres::Client> {
     postgres::Client::connect(url, postgres::NoTls)
-        .map_err(|e| Error::Connection(format!("test server at {}: {e}", redact(url))))
+        .map_err(|e| Error::connection(format!("test server at {}: {e}", redact(url))))
 }
 
 fn redact(url: &str) -> String {
@@ -151,11 +151,11 @@ fn run(mut cmd: Command, what: &str) -> Result<()> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| Error::Connection(format!("{what}: cannot run: {e}")))?;
+        .map_err(|e| Error::connection(format!("{what}: cannot run: {e}")))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(Error::Connection(format!(
+        Err(Error::connection(format!(
             "{what} failed ({}): {}{}",
             out.status,
             String::from_utf8_lossy(&out.stdout),
@@ -166,8 +166,8 @@ fn run(mut cmd: Command, what: &str) -> Result<()> {
 
 fn free_port() -> Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| Error::Connection(format!("no free loopback port: {e}")))?;
-    l.local_addr().map(|a| a.port()).map_err(|e| Error::Connection(e.to_string()))
+        .map_err(|e| Error::connection(format!("no free loopback port: {e}")))?;
+    l.local_addr().map(|a| a.port()).map_err(|e| Error::connection(e.to_string()))
 }
 
 fn start_cluster() -> Result<String> {
@@ -217,7 +217,7 @@ impl TestCluster {
     }
 
     fn init(tls: bool) -> Result<TestCluster> {
-        let bin = find_bin_dir().ok_or_else(|| Error::Connection(INSTALL_HINT.to_owned()))?;
+        let bin = find_bin_dir().ok_or_else(|| Error::connection(INSTALL_HINT.to_owned()))?;
         let root = is_root();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -228,7 +228,7 @@ impl TestCluster {
             std::env::temp_dir().join(format!("orm-test-pg-{}-{nanos}-{n}", std::process::id()));
         let data = dir.join("data");
         std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::Connection(format!("creating {}: {e}", dir.display())))?;
+            .map_err(|e| Error::connection(format!("creating {}: {e}", dir.display())))?;
         let mut cluster = TestCluster { bin, root, dir, data, port: free_port()?, tls: None };
         if root {
             run(
@@ -290,7 +290,7 @@ impl TestCluster {
             "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n\
              keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
         )
-        .map_err(|e| Error::Connection(format!("writing server.ext: {e}")))?;
+        .map_err(|e| Error::connection(format!("writing server.ext: {e}")))?;
         openssl(
             &[
                 "x509",
@@ -322,7 +322,7 @@ impl TestCluster {
         // A copy the tests can read whoever runs them.
         let ca = self.dir.join("ca.crt");
         std::fs::copy(d.join("ca.crt"), &ca)
-            .map_err(|e| Error::Connection(format!("copying ca.crt: {e}")))?;
+            .map_err(|e| Error::connection(format!("copying ca.crt: {e}")))?;
         Ok(TestCerts { ca })
     }
 
@@ -363,7 +363,7 @@ impl TestCluster {
             .args(["-w", "-t", "60", "start"]);
         run(pg_ctl, "pg_ctl start").map_err(|e| {
             let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
-            Error::Connection(format!("{e}\nserver log:\n{log}"))
+            Error::connection(format!("{e}\nserver log:\n{log}"))
         })
     }
 

@@ -59,6 +59,7 @@
 use crate::connection::PgConnection;
 use crate::dialect::DIALECT;
 use crate::error::full_message;
+use orm_core::url::PercentDecodeError;
 use orm_core::{Connection, Connector, Dialect, Error, PoolConfig, Result};
 use postgres::config::Host;
 use std::path::PathBuf;
@@ -548,7 +549,10 @@ impl PgConnector {
                     why
                 }
             };
-            Error::Connection(format!("cannot connect to PostgreSQL at {}: {why}", self.target()))
+            Error::connection_caused_by(
+                format!("cannot connect to PostgreSQL at {}: {why}", self.target()),
+                e,
+            )
         })?;
         Ok(PgConnection::new(client))
     }
@@ -735,34 +739,14 @@ fn strip_scheme(url: &str) -> Option<&str> {
 
 /// Decodes `%XX` escapes; the result must be UTF-8. The message names `what`, never the text.
 fn percent_decode(s: &str, what: &str) -> Result<String> {
-    if !s.contains('%') {
-        return Ok(s.to_owned());
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let byte = bytes
-                .get(i + 1..i + 3)
-                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| {
-                    Error::Config(format!(
-                        "bad percent escape in {what} of the PostgreSQL URL (`%` must be followed \
-                         by two hex digits; write `%` itself as `%25`)"
-                    ))
-                })?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
+    orm_core::url::percent_decode(s).map_err(|e| match e {
+        PercentDecodeError::BadEscape => Error::Config(format!(
+            "bad percent escape in {what} of the PostgreSQL URL (`%` must be followed by two hex \
+             digits; write `%` itself as `%25`)"
+        )),
+        PercentDecodeError::NotUtf8 => {
+            Error::Config(format!("{what} of the PostgreSQL URL is not UTF-8 once decoded"))
         }
-    }
-    String::from_utf8(out).map_err(|_| {
-        Error::Config(format!("{what} of the PostgreSQL URL is not UTF-8 once decoded"))
     })
 }
 

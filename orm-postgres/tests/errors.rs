@@ -129,28 +129,28 @@ fn other_errors_keep_sqlstate_message_detail_and_hint() {
     let mut db = db();
     let conn = &mut db.conn;
     match conn.execute("SELEC 1", &[]) {
-        Err(Error::Database { code: Some(code), message }) => {
+        Err(Error::Database { code: Some(code), message, .. }) => {
             assert_eq!(code, "42601");
             assert!(message.contains("syntax error at or near \"SELEC\""), "{message}");
         }
         other => panic!("{other:?}"),
     }
     match conn.execute("SELECT * FROM missing", &[]) {
-        Err(Error::Database { code: Some(code), message }) => {
+        Err(Error::Database { code: Some(code), message, .. }) => {
             assert_eq!(code, "42P01");
             assert_eq!(message, r#"relation "missing" does not exist"#);
         }
         other => panic!("{other:?}"),
     }
     match conn.execute("SELECT lower($1::int)", &[Value::Int(1)]) {
-        Err(Error::Database { code: Some(code), message }) => {
+        Err(Error::Database { code: Some(code), message, .. }) => {
             assert_eq!(code, "42883");
             assert!(message.contains("; hint: No function matches"), "{message}");
         }
         other => panic!("{other:?}"),
     }
     match conn.execute_batch("SELECT 1/0") {
-        Err(Error::Database { code: Some(code), message }) => {
+        Err(Error::Database { code: Some(code), message, .. }) => {
             assert_eq!(code, "22012");
             assert_eq!(message, "division by zero");
         }
@@ -226,7 +226,7 @@ fn connection_failures_name_the_server_but_never_the_password() {
     let url = format!("postgresql://alice:s3cr%40t@127.0.0.1:{port}/appdb?connect_timeout=5");
     let c = PgConnector::from_url(&url).expect("url");
     let e = c.open().unwrap_err();
-    let Error::Connection(m) = &e else { panic!("{e:?}") };
+    let Error::Connection { message: m, .. } = &e else { panic!("{e:?}") };
     assert!(m.contains(&format!("127.0.0.1:{port}")), "{m}");
     assert!(m.contains("appdb") && m.contains("alice"), "{m}");
     assert!(!m.contains("s3cr"), "{m}");
@@ -237,7 +237,7 @@ fn connection_failures_name_the_server_but_never_the_password() {
     let mut c = PgConnector::from_url(&base).expect("url");
     c.config_mut().dbname("no_such_db").password("hunter2");
     let e = c.open().unwrap_err();
-    let Error::Connection(m) = &e else { panic!("{e:?}") };
+    let Error::Connection { message: m, .. } = &e else { panic!("{e:?}") };
     assert!(m.contains("no_such_db") && m.contains("3D000"), "{m}");
     assert!(!m.contains("hunter2"), "{m}");
 }

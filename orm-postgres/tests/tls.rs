@@ -16,7 +16,7 @@ fn encrypted(url: &str) -> orm_core::Result<bool> {
 
 fn refused(url: &str) -> String {
     match PgConnector::from_url(url).and_then(|c| c.open()) {
-        Err(Error::Connection(m)) => m,
+        Err(Error::Connection { message: m, .. }) => m,
         Err(e) => panic!("{url}: expected a connection error, got {e:?}"),
         Ok(mut c) => panic!("{url}: connected (valid: {})", c.is_valid()),
     }

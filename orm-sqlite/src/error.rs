@@ -16,12 +16,18 @@ const CONSTRAINT_PRIMARYKEY: i32 = 1555;
 /// `SQLITE_CONSTRAINT_UNIQUE`
 const CONSTRAINT_UNIQUE: i32 = 2067;
 
-/// Converts a rusqlite error into the ORM's error.
+/// Converts a rusqlite error into the ORM's error; a `Connection` or `Database` error keeps `e`
+/// as its `source()`.
 pub fn from_rusqlite(e: rusqlite::Error) -> Error {
+    read(&e).caused_by(e)
+}
+
+/// The ORM's reading of `e`, without `e` itself as the source.
+pub(crate) fn read(e: &rusqlite::Error) -> Error {
     use rusqlite::Error as E;
     match e {
         E::SqliteFailure(err, msg) => {
-            let message = msg.unwrap_or_else(|| err.to_string());
+            let message = msg.clone().unwrap_or_else(|| err.to_string());
             from_code(err.extended_code, message)
         }
         // Rusqlite reports errors that point into the SQL text (syntax errors) with the place.
@@ -39,7 +45,7 @@ pub fn from_rusqlite(e: rusqlite::Error) -> Error {
             got: "no such column in the result".into(),
         },
         E::InvalidColumnName(name) => Error::Decode {
-            column: name,
+            column: name.clone(),
             expected: "a column of this name in the result",
             got: "no such column".into(),
         },
@@ -49,7 +55,7 @@ pub fn from_rusqlite(e: rusqlite::Error) -> Error {
             got: format!("integer {v}"),
         },
         E::InvalidColumnType(i, name, ty) => Error::Decode {
-            column: if name.is_empty() { format!("#{i}") } else { name },
+            column: if name.is_empty() { format!("#{i}") } else { name.clone() },
             expected: "another SQLite type",
             got: ty.to_string(),
         },
@@ -65,9 +71,9 @@ pub fn from_rusqlite(e: rusqlite::Error) -> Error {
             "more than one SQL statement given where one was expected (use execute_batch)".into(),
         ),
         E::NulError(n) => Error::InvalidUse(format!("SQL text contains a NUL byte: {n}")),
-        E::InvalidPath(p) => Error::Connection(format!("invalid database path {}", p.display())),
+        E::InvalidPath(p) => Error::connection(format!("invalid database path {}", p.display())),
         E::ToSqlConversionFailure(err) => Error::InvalidUse(format!("cannot bind a value: {err}")),
-        other => Error::Database { code: None, message: other.to_string() },
+        other => Error::database(None, other.to_string()),
     }
 }
 
@@ -80,8 +86,8 @@ pub fn from_code(code: i32, message: String) -> Error {
         CONSTRAINT_NOTNULL => Error::NotNullViolation(constraint(message)),
         CONSTRAINT_CHECK => Error::CheckViolation(constraint(message)),
         _ => match code & 0xff {
-            ffi::SQLITE_CANTOPEN | ffi::SQLITE_NOTADB => Error::Connection(message),
-            _ => Error::Database { code: Some(code_name(code)), message },
+            ffi::SQLITE_CANTOPEN | ffi::SQLITE_NOTADB => Error::connection(message),
+            _ => Error::database(Some(code_name(code)), message),
         },
     }
 }

@@ -136,6 +136,10 @@ pub mod value;
 
 pub use connection::{SqliteConnection, SqliteRow};
 pub use dialect::{SqliteDialect, DIALECT, MIGRATIONS};
+/// The driver, re-exported so that a program can downcast the `source()` of an
+/// [`orm_core::Error::Connection`] or [`orm_core::Error::Database`] to `rusqlite::Error` without
+/// a dependency of its own (which could be another version).
+pub use rusqlite;
 pub use url::SqliteConnector;
 
 /// A connector for a `sqlite:` URL, boxed for the facade's `Database::connect`.

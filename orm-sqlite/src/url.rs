@@ -37,7 +37,7 @@
 
 use crate::connection::SqliteConnection;
 use crate::dialect::DIALECT;
-use crate::error::from_rusqlite;
+use orm_core::url::PercentDecodeError;
 use orm_core::{Connection, Connector, Dialect, Error, PoolConfig, Result};
 use rusqlite::OpenFlags;
 use std::path::{Path, PathBuf};
@@ -382,12 +382,12 @@ impl SqliteConnector {
             Location::Memory => "in-memory SQLite database".to_owned(),
             Location::File(p) => format!("SQLite database `{}`", p.display()),
         };
-        let why = match from_rusqlite(e) {
-            Error::Connection(m) => m,
-            Error::Database { code: Some(code), message } => format!("{message} ({code})"),
+        let why = match crate::error::read(&e) {
+            Error::Connection { message, .. } => message,
+            Error::Database { code: Some(code), message, .. } => format!("{message} ({code})"),
             other => other.to_string(),
         };
-        Error::Connection(format!("cannot open {what}: {why}"))
+        Error::connection_caused_by(format!("cannot open {what}: {why}"), e)
     }
 }
 
@@ -479,29 +479,12 @@ fn plain_path(path: &Path) -> PathBuf {
 
 /// Decodes `%XX` escapes; the result must be UTF-8.
 fn percent_decode(s: &str, what: &str) -> Result<String> {
-    if !s.contains('%') {
-        return Ok(s.to_owned());
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-                .and_then(|h| std::str::from_utf8(h).ok());
-            let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(|| {
-                Error::Config(format!("bad percent escape in {what} of the SQLite URL: `{s}`"))
-            })?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
+    orm_core::url::percent_decode(s).map_err(|e| match e {
+        PercentDecodeError::BadEscape => {
+            Error::Config(format!("bad percent escape in {what} of the SQLite URL: `{s}`"))
         }
-    }
-    String::from_utf8(out).map_err(|_| {
-        Error::Config(format!("{what} of the SQLite URL is not UTF-8 once decoded: `{s}`"))
+        PercentDecodeError::NotUtf8 => {
+            Error::Config(format!("{what} of the SQLite URL is not UTF-8 once decoded: `{s}`"))
+        }
     })
 }

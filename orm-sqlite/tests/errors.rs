@@ -252,7 +252,7 @@ fn a_busy_database_reports_its_code() {
     a.execute_batch(DIALECT.begin_sql()).expect("begin a");
     let e = b.execute_batch(DIALECT.begin_sql()).unwrap_err();
     match e {
-        Error::Database { code, message } => {
+        Error::Database { code, message, .. } => {
             assert_eq!(code.as_deref(), Some("SQLITE_BUSY (5)"));
             assert_eq!(message, "database is locked");
         }
@@ -316,9 +316,11 @@ fn codes_and_their_kinds() {
     assert_eq!(code_name(19), "SQLITE_CONSTRAINT (19)");
     assert_eq!(code_name(1811), "SQLITE_CONSTRAINT_TRIGGER (1811)");
     assert_eq!(code_name(12345), "SQLITE_UNKNOWN (12345)");
-    assert!(matches!(from_code(14, "x".into()), Error::Connection(ref m) if m == "x"));
-    assert!(matches!(from_code(26, "x".into()), Error::Connection(_)));
-    assert!(matches!(from_code(1038, "x".into()), Error::Connection(_))); // CANTOPEN_NOTEMPDIR
+    assert!(
+        matches!(from_code(14, "x".into()), Error::Connection { message: ref m, .. } if m == "x")
+    );
+    assert!(matches!(from_code(26, "x".into()), Error::Connection { .. }));
+    assert!(matches!(from_code(1038, "x".into()), Error::Connection { .. })); // CANTOPEN_NOTEMPDIR
     assert!(matches!(from_code(2067, "x".into()), Error::UniqueViolation(_)));
     assert!(matches!(from_code(1555, "x".into()), Error::UniqueViolation(_)));
     assert!(matches!(from_code(787, "x".into()), Error::ForeignKeyViolation(_)));

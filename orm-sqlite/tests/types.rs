@@ -526,7 +526,7 @@ fn execute_counts_rows_and_checks_parameters() -> Result<()> {
     assert!(matches!(e, Error::InvalidUse(_)), "{e:?}");
     let e = conn.execute("SELEC 1", &[]).unwrap_err();
     assert!(
-        matches!(e, Error::Database { code: Some(ref c), ref message } if c == "SQLITE_ERROR (1)" && message.contains("syntax error")),
+        matches!(e, Error::Database { code: Some(ref c), ref message, .. } if c == "SQLITE_ERROR (1)" && message.contains("syntax error")),
         "{e:?}"
     );
     let e = conn.execute("SELECT 1; SELECT 2", &[]).unwrap_err();

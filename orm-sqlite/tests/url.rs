@@ -305,7 +305,7 @@ fn files_that_cannot_be_opened_are_connection_errors_with_the_path() {
     let dir = TempDir::new("cantopen");
     let missing_dir = dir.0.join("no/such/dir/app.db");
     let err = |url: &str| match parse(url).connect() {
-        Err(Error::Connection(m)) => m,
+        Err(Error::Connection { message: m, .. }) => m,
         Err(other) => panic!("{url}: {other:?}"),
         Ok(_) => panic!("{url}: connected"),
     };

@@ -138,7 +138,7 @@ impl Session {
         }
         match conn.as_mut() {
             Some(c) => Ok(&mut **c),
-            None => Err(Error::Connection("no connection".into())),
+            None => Err(Error::connection("no connection")),
         }
     }
 
