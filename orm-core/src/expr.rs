@@ -740,24 +740,27 @@ impl<M: Model, T: ArrayType> Column<M, T> {
 
 impl<M: Model, T: TextType> Column<M, T> {
     /// Full-text search: `to_tsvector(config, self) @@ plainto_tsquery(config, query)`, where
-    /// `config` is a text search configuration such as `"english"`. PostgreSQL only.
-    pub fn matches(self, config: &'static str, query: &str) -> Expr {
+    /// `config` is a text search configuration such as `"english"`, from a literal or from
+    /// data (a user's language): it is checked to be a plain name (letters, digits, `_`) and
+    /// written into the SQL, so that an expression index on `to_tsvector('english', ...)`
+    /// serves the query. PostgreSQL only.
+    pub fn matches(self, config: &str, query: &str) -> Expr {
         search([self.expr()], config, query)
     }
 
     /// Full-text search with web-search syntax (`"a phrase" -not or`):
     /// `websearch_to_tsquery`. PostgreSQL only.
-    pub fn matches_websearch(self, config: &'static str, query: &str) -> Expr {
+    pub fn matches_websearch(self, config: &str, query: &str) -> Expr {
         search_websearch([self.expr()], config, query)
     }
 }
 
 /// Full-text search over several text expressions joined with spaces:
 /// `search([Post::title.expr(), Post::content.expr()], "english", "rust orm")`.
-pub fn search(document: impl IntoIterator<Item = Expr>, config: &'static str, query: &str) -> Expr {
+pub fn search(document: impl IntoIterator<Item = Expr>, config: &str, query: &str) -> Expr {
     Expr::FullText {
         document: document.into_iter().collect(),
-        config,
+        config: config.to_owned(),
         query: Box::new(Expr::Value(crate::value::Value::Text(query.to_owned()))),
         websearch: false,
     }
@@ -766,12 +769,12 @@ pub fn search(document: impl IntoIterator<Item = Expr>, config: &'static str, qu
 /// [`search`] with web-search query syntax.
 pub fn search_websearch(
     document: impl IntoIterator<Item = Expr>,
-    config: &'static str,
+    config: &str,
     query: &str,
 ) -> Expr {
     Expr::FullText {
         document: document.into_iter().collect(),
-        config,
+        config: config.to_owned(),
         query: Box::new(Expr::Value(crate::value::Value::Text(query.to_owned()))),
         websearch: true,
     }

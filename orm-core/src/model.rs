@@ -258,6 +258,11 @@ impl<T> Related<T> {
     pub fn is_loaded(&self) -> bool {
         matches!(self, Related::Loaded(_))
     }
+
+    /// Whether it is not loaded (for `#[serde(skip_serializing_if = "Related::is_unloaded")]`).
+    pub fn is_unloaded(&self) -> bool {
+        matches!(self, Related::Unloaded)
+    }
 }
 
 impl<T> PartialEq for Related<T> {
@@ -288,6 +293,33 @@ pub fn registered_tables() -> Vec<&'static TableSchema> {
     }
     tables.sort_by_key(|t| t.name);
     crate::schema::sort_by_dependencies(&tables)
+}
+
+/// A loaded relationship is written as its value, an unloaded one as nothing (`null` in JSON):
+/// "not loaded" is not "empty", so it is never written as `[]`. Leave unloaded ones out with
+/// `#[serde(skip_serializing_if = "Related::is_unloaded")]`.
+///
+/// ```
+/// use orm_core::Related;
+/// let loaded: Related<Vec<i32>> = Related::Loaded(vec![1, 2]);
+/// assert_eq!(serde_json::to_string(&loaded).unwrap(), "[1,2]");
+/// assert_eq!(serde_json::to_string(&Related::<Vec<i32>>::Unloaded).unwrap(), "null");
+/// ```
+impl<T: serde::Serialize> serde::Serialize for Related<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Related::Loaded(v) => v.serialize(serializer),
+            Related::Unloaded => serializer.serialize_none(),
+        }
+    }
+}
+
+/// A value reads as [`Related::Loaded`], `null` as [`Related::Unloaded`]; with
+/// `#[serde(default)]` a missing field is `Unloaded` too.
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Related<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<T>::deserialize(deserializer).map(|v| v.map_or(Related::Unloaded, Related::Loaded))
+    }
 }
 
 #[cfg(test)]

@@ -185,7 +185,7 @@ pub enum Expr {
         /// The searched text: one expression, or several joined with spaces.
         document: Vec<Expr>,
         /// The text search configuration, e.g. `english` (letters, digits and `_` only).
-        config: &'static str,
+        config: String,
         /// The query text.
         query: Box<Expr>,
         /// Web-search syntax (`"quoted phrases" -excluded or`).

@@ -518,6 +518,19 @@ impl<T> std::ops::DerefMut for Json<T> {
     }
 }
 
+/// Written and read as `T` itself (no wrapper in the JSON a web app sends).
+impl<T: serde::Serialize> serde::Serialize for Json<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Json<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Json)
+    }
+}
+
 impl<T: serde::Serialize> ToValue for Json<T> {
     const COLUMN_TYPE: ColumnType = ColumnType::Json;
     fn to_value(&self) -> Value {

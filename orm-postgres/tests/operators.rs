@@ -178,7 +178,7 @@ fn full_text_search() -> Result<()> {
     setup(conn)?;
     let fts = |doc: Vec<Expr>, q: &str, websearch| Expr::FullText {
         document: doc,
-        config: "english",
+        config: "english".into(),
         query: v(text(q)),
         websearch,
     };

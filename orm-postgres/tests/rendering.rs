@@ -295,7 +295,7 @@ fn full_text_search() {
     let doc = Expr::Column { table: "posts", name: "content" };
     let (s, p) = render(&Expr::FullText {
         document: vec![doc.clone()],
-        config: "english",
+        config: "english".into(),
         query: Box::new(text("rust orm")),
         websearch: false,
     });
@@ -304,7 +304,7 @@ fn full_text_search() {
     assert_eq!(
         sql(&Expr::FullText {
             document: vec![Expr::Column { table: "posts", name: "title" }, doc],
-            config: "simple",
+            config: "simple".into(),
             query: Box::new(text("\"a b\" -c")),
             websearch: true,
         }),
@@ -315,11 +315,21 @@ fn full_text_search() {
         &mut w,
         &Expr::FullText {
             document: vec![col("name")],
-            config: "english'); DROP TABLE x; --",
+            config: "english'); DROP TABLE x; --".into(),
             query: Box::new(text("x")),
             websearch: false,
         },
     );
+    assert!(matches!(w.finish(), Err(orm_core::Error::InvalidUse(_))));
+    // The configuration may come from data (a user's language), checked all the same.
+    let languages = [String::from("french"), String::from("fr'); --")];
+    let search = |lang: &String| orm_core::expr::search([col("body")], lang, "chats");
+    assert_eq!(
+        sql(&search(&languages[0])),
+        r#"to_tsvector('french', "users"."body") @@ plainto_tsquery('french', $1)"#
+    );
+    let mut w = SqlWriter::new();
+    DIALECT.write_expr(&mut w, &search(&languages[1]));
     assert!(matches!(w.finish(), Err(orm_core::Error::InvalidUse(_))));
 }
 
