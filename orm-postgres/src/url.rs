@@ -45,11 +45,11 @@
 //! The pool opens at most `pool_size + max_overflow` connections (SQLAlchemy's `POOL_SIZE` and
 //! `MAX_OVERFLOW`); unlike SQLAlchemy's, it keeps the overflow connections open once made,
 //! unless `pool_idle_timeout` closes them. A session that finds all of them busy waits up to
-//! `pool_timeout`, then gets [`Error::PoolTimeout`](orm_core::Error::PoolTimeout).
+//! `pool_timeout`, then gets [`Error::PoolTimeout`].
 //!
 //! A dead connection (the server restarted, or an administrator ended the backend) is never
 //! handed out twice: the statement that finds it dead fails with
-//! [`Error::Connection`](orm_core::Error::Connection), the pool drops it and replaces every
+//! [`Error::Connection`], the pool drops it and replaces every
 //! connection opened before it on their next checkout. With `pool_pre_ping=true` no session
 //! sees the failure at all, at the cost of one round trip per checkout.
 //!
