@@ -68,6 +68,33 @@ use std::time::Duration;
 /// URLs: `sqlite::memory:`, `sqlite://relative/path.db`, `sqlite:///absolute/path.db` (options
 /// in the query string, see the README), and `postgresql://user:pass@host:5432/db` with the
 /// `postgres` feature.
+///
+/// ```
+/// use orm::prelude::*;
+///
+/// #[derive(Model, Debug, Clone, PartialEq)]
+/// pub struct Note {
+///     #[orm(primary_key)]
+///     pub id: i64,
+///     pub body: String,
+/// }
+///
+/// # fn main() -> orm::Result<()> {
+/// let db = Database::connect("sqlite::memory:")?;
+/// db.create_tables(&[Note::TABLE])?;
+/// // One `Database` per program, cloned into every thread; one session per unit of work.
+/// let worker = {
+///     let db = db.clone();
+///     std::thread::spawn(move || -> orm::Result<()> {
+///         let mut s = db.session();
+///         s.add(Note { body: "from a thread".into(), ..Default::default() });
+///         s.commit()
+///     })
+/// };
+/// worker.join().expect("the thread")?;
+/// assert_eq!(db.session().query::<Note>().count()?, 1);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Database {
     engine: Engine,
@@ -83,18 +110,48 @@ impl std::fmt::Debug for Database {
 }
 
 impl Database {
-    /// Connects to the database at `url` with default options.
+    /// Connects to the database at `url` with default options. A bad URL is an
+    /// [`Error::Config`] that never shows a password; an unreachable database an
+    /// [`Error::Connection`].
+    ///
+    /// ```
+    /// # fn main() -> orm::Result<()> {
+    /// let db = orm::Database::connect("sqlite::memory:")?;
+    /// assert_eq!(db.dialect().name(), "sqlite");
+    ///
+    /// let err = orm::Database::connect("mysql://me:secret@host/db").unwrap_err();
+    /// assert!(matches!(err, orm::Error::Config(_)));
+    /// assert!(!err.to_string().contains("secret"));
+    /// # Ok(()) }
+    /// ```
     pub fn connect(url: &str) -> Result<Database> {
         DatabaseOptions::default().connect(url)
     }
 
     /// Connects to `$DATABASE_URL`, or to `fallback` when it is not set (as the tutorials'
     /// `os.environ.get("DATABASE_URL", "sqlite:///app.db")`).
+    ///
+    /// ```no_run
+    /// # fn main() -> orm::Result<()> {
+    /// let db = orm::Database::connect_env_or("sqlite://app.db")?;
+    /// # Ok(()) }
+    /// ```
     pub fn connect_env_or(fallback: &str) -> Result<Database> {
         DatabaseOptions::default().connect_env_or(fallback)
     }
 
     /// Options for echo and the pool: `Database::options().echo(true).connect(url)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # fn main() -> orm::Result<()> {
+    /// let db = orm::Database::options()
+    ///     .echo(true) // every statement at INFO on the `orm::sql` tracing target
+    ///     .pool_timeout(Duration::from_secs(5))
+    ///     .connect("sqlite::memory:")?;
+    /// # drop(db);
+    /// # Ok(()) }
+    /// ```
     pub fn options() -> DatabaseOptions {
         DatabaseOptions::default()
     }
@@ -105,7 +162,28 @@ impl Database {
     }
 
     /// Creates the tables of every model compiled into the program (they register themselves),
-    /// parents before children; tables that exist are left alone.
+    /// parents before children; tables that exist are left alone. For an application whose
+    /// schema has migrations, run them instead (`orm::migrate`, the `db` command).
+    ///
+    /// ```
+    /// use orm::prelude::*;
+    ///
+    /// #[derive(Model, Debug, Clone, PartialEq)]
+    /// pub struct Author {
+    ///     #[orm(primary_key)]
+    ///     pub id: i64,
+    ///     pub name: String,
+    /// }
+    ///
+    /// # fn main() -> orm::Result<()> {
+    /// let db = Database::connect("sqlite::memory:")?;
+    /// db.create_all()?;
+    /// db.create_all()?; // again: nothing to do
+    /// assert_eq!(db.session().query::<Author>().count()?, 0);
+    /// db.drop_all()?;
+    /// assert!(db.session().query::<Author>().count().is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn create_all(&self) -> Result<()> {
         self.engine.create_all(&registered_tables())
     }
