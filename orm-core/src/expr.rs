@@ -11,6 +11,41 @@ use std::marker::PhantomData;
 
 /// A column of model `M` holding values of type `T`. Generated as associated consts by
 /// `#[derive(Model)]`: `User::email`.
+///
+/// Its methods make the conditions of `filter` (and the keys of `order_by`), taking only
+/// values of the column's type: `eq ne lt le gt ge`, `in_list`, `between`, `asc`/`desc`; on
+/// text, `like ilike starts_with ends_with contains`; on `Option`s, `is_null`; conditions
+/// combine with `and`, `or` and `not` ([`Expr`]).
+///
+/// ```
+/// # use orm::prelude::*;
+/// # #[derive(Model, Debug, Clone, PartialEq)]
+/// # pub struct User {
+/// #     #[orm(primary_key)]
+/// #     pub id: i64,
+/// #     pub name: String,
+/// #     pub age: Option<i32>,
+/// # }
+/// # fn main() -> orm::Result<()> {
+/// # let db = orm::testing::memory_database_with(&[User::TABLE])?;
+/// # let mut s = db.session();
+/// # for (name, age) in [("ann", Some(31)), ("bob", None), ("cy", Some(17))] {
+/// #     s.add(User { name: name.into(), age, ..Default::default() });
+/// # }
+/// # s.commit()?;
+/// # let names = |users: Vec<User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+/// let found = s
+///     .query::<User>()
+///     .filter(User::age.ge(18).or(User::age.is_null()))
+///     .filter(User::name.ilike("%O%").or(User::name.ilike("A%"))) // bob, ann
+///     .order_by(User::name.desc())
+///     .all()?;
+/// assert_eq!(names(found), ["bob", "ann"]);
+/// # Ok(()) }
+/// ```
+///
+/// A value of another type does not compile: `User::age.eq("thirty")` is an error naming
+/// the column's type, `Option<i32>`.
 pub struct Column<M, T> {
     /// The column's index in the table schema.
     pub index: usize,
@@ -234,7 +269,32 @@ nullable!(rust_decimal::Decimal);
 
 macro_rules! comparison_methods {
     () => {
-        /// `self = value`
+        /// `self = value`, where `value` is of the column's type (or `&str` for text, or the
+        /// inner type of an `Option` column), or another column or expression of that type.
+        ///
+        /// ```
+        /// # use orm::prelude::*;
+        /// # #[derive(Model, Debug, Clone, PartialEq)]
+        /// # pub struct User {
+        /// #     #[orm(primary_key)]
+        /// #     pub id: i64,
+        /// #     pub name: String,
+        /// #     pub age: Option<i32>,
+        /// # }
+        /// # fn main() -> orm::Result<()> {
+        /// # let db = orm::testing::memory_database_with(&[User::TABLE])?;
+        /// # let mut s = db.session();
+        /// # for (name, age) in [("ann", Some(31)), ("bob", None), ("cy", Some(17))] {
+        /// #     s.add(User { name: name.into(), age, ..Default::default() });
+        /// # }
+        /// # s.commit()?;
+        /// # let names = |users: Vec<User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+        /// let ann = s.query::<User>().filter(User::name.eq("ann")).one()?;
+        /// assert_eq!(ann.age, Some(31));
+        /// // `age` is an Option<i32>: compare with an i32 (a NULL age never equals anything).
+        /// assert_eq!(s.query::<User>().filter(User::age.eq(17)).count()?, 1);
+        /// # Ok(()) }
+        /// ```
         pub fn eq(self, value: impl Operand<T>) -> Expr {
             Expr::binary(self.expr(), BinaryOp::Eq, value.into_expr())
         }
@@ -258,7 +318,32 @@ macro_rules! comparison_methods {
         pub fn ge(self, value: impl Operand<T>) -> Expr {
             Expr::binary(self.expr(), BinaryOp::Ge, value.into_expr())
         }
-        /// `self IN (values...)`; an empty list matches nothing.
+        /// `self IN (values...)`; an empty list matches nothing. (PostgreSQL binds the whole
+        /// list as one array, `= ANY($1)`, so lists of every length share one statement.)
+        ///
+        /// ```
+        /// # use orm::prelude::*;
+        /// # #[derive(Model, Debug, Clone, PartialEq)]
+        /// # pub struct User {
+        /// #     #[orm(primary_key)]
+        /// #     pub id: i64,
+        /// #     pub name: String,
+        /// #     pub age: Option<i32>,
+        /// # }
+        /// # fn main() -> orm::Result<()> {
+        /// # let db = orm::testing::memory_database_with(&[User::TABLE])?;
+        /// # let mut s = db.session();
+        /// # for (name, age) in [("ann", Some(31)), ("bob", None), ("cy", Some(17))] {
+        /// #     s.add(User { name: name.into(), age, ..Default::default() });
+        /// # }
+        /// # s.commit()?;
+        /// # let names = |users: Vec<User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+        /// let two = s.query::<User>().filter(User::name.in_list(["ann", "cy", "zed"])).all()?;
+        /// assert_eq!(names(two), ["ann", "cy"]);
+        /// let none: [&str; 0] = [];
+        /// assert_eq!(s.query::<User>().filter(User::name.in_list(none)).count()?, 0);
+        /// # Ok(()) }
+        /// ```
         pub fn in_list<V: Operand<T>>(self, values: impl IntoIterator<Item = V>) -> Expr {
             Expr::InList {
                 expr: Box::new(self.expr()),
@@ -275,6 +360,28 @@ macro_rules! comparison_methods {
             }
         }
         /// `self BETWEEN low AND high` (inclusive).
+        ///
+        /// ```
+        /// # use orm::prelude::*;
+        /// # #[derive(Model, Debug, Clone, PartialEq)]
+        /// # pub struct User {
+        /// #     #[orm(primary_key)]
+        /// #     pub id: i64,
+        /// #     pub name: String,
+        /// #     pub age: Option<i32>,
+        /// # }
+        /// # fn main() -> orm::Result<()> {
+        /// # let db = orm::testing::memory_database_with(&[User::TABLE])?;
+        /// # let mut s = db.session();
+        /// # for (name, age) in [("ann", Some(31)), ("bob", None), ("cy", Some(17))] {
+        /// #     s.add(User { name: name.into(), age, ..Default::default() });
+        /// # }
+        /// # s.commit()?;
+        /// # let names = |users: Vec<User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+        /// let teens = s.query::<User>().filter(User::age.between(13, 19)).all()?;
+        /// assert_eq!(names(teens), ["cy"]);
+        /// # Ok(()) }
+        /// ```
         pub fn between(self, low: impl Operand<T>, high: impl Operand<T>) -> Expr {
             Expr::Between {
                 expr: Box::new(self.expr()),
@@ -288,6 +395,30 @@ macro_rules! comparison_methods {
             OrderBy { expr: self.expr(), desc: false }
         }
         /// Descending order.
+        ///
+        /// ```
+        /// # use orm::prelude::*;
+        /// # #[derive(Model, Debug, Clone, PartialEq)]
+        /// # pub struct User {
+        /// #     #[orm(primary_key)]
+        /// #     pub id: i64,
+        /// #     pub name: String,
+        /// #     pub age: Option<i32>,
+        /// # }
+        /// # fn main() -> orm::Result<()> {
+        /// # let db = orm::testing::memory_database_with(&[User::TABLE])?;
+        /// # let mut s = db.session();
+        /// # for (name, age) in [("ann", Some(31)), ("bob", None), ("cy", Some(17))] {
+        /// #     s.add(User { name: name.into(), age, ..Default::default() });
+        /// # }
+        /// # s.commit()?;
+        /// # let names = |users: Vec<User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+        /// let youngest_first = s.query::<User>().filter(User::age.is_not_null()).order_by(User::age.asc());
+        /// assert_eq!(names(youngest_first.all()?), ["cy", "ann"]);
+        /// let by_name = s.query::<User>().order_by(User::name.desc()).limit(1).all()?;
+        /// assert_eq!(names(by_name), ["cy"]);
+        /// # Ok(()) }
+        /// ```
         pub fn desc(self) -> OrderBy {
             OrderBy { expr: self.expr(), desc: true }
         }
@@ -304,6 +435,30 @@ macro_rules! text_methods {
         /// [`starts_with`](Self::starts_with), [`ends_with`](Self::ends_with), or
         /// [`escape_like`]. A pattern ending in a lone `\` is an
         /// [`Error::InvalidUse`](crate::Error::InvalidUse) when the query is run.
+        ///
+        /// ```
+        /// # use orm::prelude::*;
+        /// # #[derive(Model, Debug, Clone, PartialEq)]
+        /// # pub struct User {
+        /// #     #[orm(primary_key)]
+        /// #     pub id: i64,
+        /// #     pub name: String,
+        /// #     pub age: Option<i32>,
+        /// # }
+        /// # fn main() -> orm::Result<()> {
+        /// # let db = orm::testing::memory_database_with(&[User::TABLE])?;
+        /// # let mut s = db.session();
+        /// # for (name, age) in [("ann", Some(31)), ("bob", None), ("cy", Some(17))] {
+        /// #     s.add(User { name: name.into(), age, ..Default::default() });
+        /// # }
+        /// # s.commit()?;
+        /// # let names = |users: Vec<User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+        /// assert_eq!(names(s.query::<User>().filter(User::name.like("_n%")).all()?), ["ann"]);
+        /// assert_eq!(s.query::<User>().filter(User::name.like("A%")).count()?, 0); // case-sensitive
+        /// assert_eq!(s.query::<User>().filter(User::name.ilike("A%")).count()?, 1);
+        /// assert_eq!(s.query::<User>().filter(User::name.starts_with("b")).count()?, 1);
+        /// # Ok(()) }
+        /// ```
         pub fn like(self, pattern: &str) -> Expr {
             like(self.expr(), pattern.to_owned(), false, false)
         }
@@ -441,6 +596,29 @@ impl<M: Model, T> Column<M, T> {
     /// (emulated with `json_each` on SQLite). See [`Contains`].
     ///
     /// `Post::title.contains("50%")`, `Post::tags.contains(["rust", "orm"])`.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub age: Option<i32>,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE])?;
+    /// # let mut s = db.session();
+    /// # for (name, age) in [("ann", Some(31)), ("bob", None), ("cy", Some(17))] {
+    /// #     s.add(User { name: name.into(), age, ..Default::default() });
+    /// # }
+    /// # s.commit()?;
+    /// # let names = |users: Vec<User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+    /// s.add(User { name: "100%_sure".into(), ..Default::default() });
+    /// // `%` and `_` are literal here: only the name that holds "0%_" matches.
+    /// assert_eq!(names(s.query::<User>().filter(User::name.contains("0%_")).all()?), ["100%_sure"]);
+    /// # Ok(()) }
+    /// ```
     pub fn contains<A>(self, arg: A) -> Expr
     where
         T: Contains<A>,
@@ -467,7 +645,29 @@ impl<T: TextType> TypedExpr<T> {
 }
 
 impl<M: Model, T> Column<M, Option<T>> {
-    /// `self IS NULL`
+    /// `self IS NULL` (only on `Option` columns: a NOT NULL column has no such method).
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub age: Option<i32>,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE])?;
+    /// # let mut s = db.session();
+    /// # for (name, age) in [("ann", Some(31)), ("bob", None), ("cy", Some(17))] {
+    /// #     s.add(User { name: name.into(), age, ..Default::default() });
+    /// # }
+    /// # s.commit()?;
+    /// # let names = |users: Vec<User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
+    /// assert_eq!(names(s.query::<User>().filter(User::age.is_null()).all()?), ["bob"]);
+    /// assert_eq!(s.query::<User>().filter(User::age.is_not_null()).count()?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn is_null(self) -> Expr {
         Expr::IsNull { expr: Box::new(self.expr()), negated: false }
     }
