@@ -106,15 +106,6 @@ macro_rules! backend_tests {
 #[allow(unused_imports)]
 pub(crate) use backend_tests;
 
-/// One database per backend, each fresh and holding `tables`, for the tests not yet written
-/// with [`backend_tests!`].
-pub fn backends(tables: &[&'static TableSchema]) -> Vec<(&'static str, Database)> {
-    vec![
-        ("sqlite", Backend::Sqlite.database(tables)),
-        ("postgresql", Backend::Postgres.database(tables)),
-    ]
-}
-
 /// The statements of `log` without transaction control, after clearing it.
 pub fn take(log: &StatementLog) -> Vec<String> {
     let q = log.queries();
