@@ -27,6 +27,7 @@ backend_tests! {
     save_returns_the_object_with_its_key,
     testing_sessions_roll_back_when_the_test_ends,
     statements_a_transaction_refuses_run_in_autocommit,
+    each_test_runs_on_the_backend_its_name_says,
 }
 
 fn tables() -> Vec<&'static orm::TableSchema> {
@@ -463,4 +464,23 @@ fn statements_a_transaction_refuses_run_in_autocommit(backend: Backend) {
         assert_eq!(found.0, 1, "{backend}: the database exists");
         db.execute_autocommit(&format!("DROP DATABASE \"{db_name}\"")).unwrap();
     }
+}
+
+/// `sqlite::` tests get SQLite and `postgres::` tests a real PostgreSQL server, never the other.
+fn each_test_runs_on_the_backend_its_name_says(backend: Backend) {
+    let db = backend.database(&[User::TABLE]);
+    assert_eq!(db.engine().dialect().name(), backend.name());
+    let (version,): (String,) = db
+        .session()
+        .sql(match backend {
+            Backend::Sqlite => "SELECT 'SQLite ' || sqlite_version()",
+            Backend::Postgres => "SELECT version()",
+        })
+        .one()
+        .unwrap();
+    let want = match backend {
+        Backend::Sqlite => "SQLite 3.",
+        Backend::Postgres => "PostgreSQL ",
+    };
+    assert!(version.starts_with(want), "{backend}: {version}");
 }
