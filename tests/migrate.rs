@@ -5,9 +5,17 @@
 
 mod common;
 
+use common::{backend_tests, Backend};
 use orm::migrate::{autogenerate, Migrator, Op, Revision, Revisions, Step};
 use orm::{Database, Error, Model, TableSchema};
 use std::path::PathBuf;
+
+backend_tests! {
+    round_trip_upgrade_reflect_downgrade_upgrade,
+    rows_are_kept,
+    a_failing_revision_leaves_the_database_at_the_one_before,
+    concurrent_upgrades_apply_each_revision_once,
+}
 
 mod v1 {
     use orm::prelude::*;
@@ -146,97 +154,88 @@ fn renames_are_declared_and_become_renames() {
     assert!(ops.iter().any(|op| matches!(op, Op::DropColumn { column, .. } if column.name == "age" && column.ty == orm::migrate::SqlType::Integer)));
 }
 
-#[test]
-fn round_trip_upgrade_reflect_downgrade_upgrade() {
+fn round_trip_upgrade_reflect_downgrade_upgrade(backend: Backend) {
     let (dir, ids) = folder("roundtrip", &[V1, V2]);
     let revisions = Revisions::load_dir(&dir).unwrap();
-    for (name, db) in common::backends(&[]) {
-        let m = Migrator::new(db.engine(), &revisions);
-        assert_eq!(m.current().unwrap(), Vec::<String>::new(), "{name}");
-        assert_eq!(m.upgrade("head").unwrap(), ids, "{name}");
-        assert_eq!(m.current().unwrap(), [ids[1].clone()], "{name}");
-        assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{name}");
-        assert!(m.upgrade("head").unwrap().is_empty(), "{name}");
+    let db = backend.database(&[]);
+    let m = Migrator::new(db.engine(), &revisions);
+    assert_eq!(m.current().unwrap(), Vec::<String>::new(), "{backend}");
+    assert_eq!(m.upgrade("head").unwrap(), ids, "{backend}");
+    assert_eq!(m.current().unwrap(), [ids[1].clone()], "{backend}");
+    assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{backend}");
+    assert!(m.upgrade("head").unwrap().is_empty(), "{backend}");
 
-        assert_eq!(m.downgrade("-1").unwrap(), [ids[1].clone()], "{name}");
-        assert_eq!(m.current().unwrap(), [ids[0].clone()], "{name}");
-        assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{name} at v1");
+    assert_eq!(m.downgrade("-1").unwrap(), [ids[1].clone()], "{backend}");
+    assert_eq!(m.current().unwrap(), [ids[0].clone()], "{backend}");
+    assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{backend} at v1");
 
-        m.downgrade("base").unwrap();
-        let live = m.reflect().unwrap();
-        assert!(live.tables.is_empty() && live.enums.is_empty(), "{name}: {live:#?}");
-        assert_eq!(m.current().unwrap(), Vec::<String>::new(), "{name}");
+    m.downgrade("base").unwrap();
+    let live = m.reflect().unwrap();
+    assert!(live.tables.is_empty() && live.enums.is_empty(), "{backend}: {live:#?}");
+    assert_eq!(m.current().unwrap(), Vec::<String>::new(), "{backend}");
 
-        assert_eq!(m.upgrade("+1").unwrap(), [ids[0].clone()], "{name}");
-        assert_eq!(m.upgrade("head").unwrap(), [ids[1].clone()], "{name}");
-        assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{name} again");
-    }
+    assert_eq!(m.upgrade("+1").unwrap(), [ids[0].clone()], "{backend}");
+    assert_eq!(m.upgrade("head").unwrap(), [ids[1].clone()], "{backend}");
+    assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{backend} again");
 }
 
-#[test]
-fn rows_are_kept() {
+fn rows_are_kept(backend: Backend) {
     let (dir, ids) = folder("rows", &[V1, V2]);
     let revisions = Revisions::load_dir(&dir).unwrap();
-    for (name, db) in common::backends(&[]) {
-        let m = Migrator::new(db.engine(), &revisions);
-        m.upgrade(&ids[0]).unwrap();
-        let mut s = db.session();
-        for (id, n, nick, age, score) in [(1, "ann", "a", 30, 7), (2, "bob", "b", 40, 9)] {
-            s.add(v1::Author { id, name: n.into(), nick: nick.into(), age, score });
-        }
-        for (id, author_id, title) in [(1, 1, "one"), (2, 1, "two"), (3, 2, "three")] {
-            s.add(v1::Article {
-                id,
-                author_id,
-                title: title.into(),
-                status: v1::Status::Published,
-            });
-        }
-        s.commit().unwrap();
-        drop(s);
-
-        m.upgrade("head").unwrap();
-        let mut s = db.session();
-        let authors = s.query::<v2::Author>().order_by(v2::Author::id.asc()).all().unwrap();
-        assert_eq!(
-            authors,
-            [
-                v2::Author { id: 1, name: "ann".into(), handle: "a".into(), score: 7, email: None },
-                v2::Author { id: 2, name: "bob".into(), handle: "b".into(), score: 9, email: None },
-            ],
-            "{name}"
-        );
-        let posts = s.query::<v2::Post>().order_by(v2::Post::id.asc()).all().unwrap();
-        let titles: Vec<(i64, i64, &str, i64)> =
-            posts.iter().map(|p| (p.id, p.author_id, p.title.as_str(), p.views)).collect();
-        assert_eq!(titles, [(1, 1, "one", 0), (2, 1, "two", 0), (3, 2, "three", 0)], "{name}");
-        assert!(posts.iter().all(|p| p.status == v2::Status::Published), "{name}");
-        // The foreign key still cascades, and the new label is usable.
-        s.add(v2::Post {
-            id: 4,
-            author_id: 2,
-            title: "four".into(),
-            status: v2::Status::Archived,
-            views: 1,
-        });
-        s.commit().unwrap();
-        s.delete_by_key::<v2::Author>(2).unwrap();
-        s.commit().unwrap();
-        assert_eq!(s.query::<v2::Post>().count().unwrap(), 2, "{name}");
-        drop(s);
-
-        // And back down: the dropped column comes back (empty), the renames are undone.
-        m.downgrade(&ids[0]).unwrap();
-        let mut s = db.session();
-        let authors = s.query::<v1::Author>().all().unwrap();
-        assert_eq!(authors.len(), 1, "{name}");
-        assert_eq!(
-            (authors[0].nick.as_str(), authors[0].score, authors[0].age),
-            ("a", 7, 0),
-            "{name}"
-        );
-        assert_eq!(s.query::<v1::Article>().count().unwrap(), 2, "{name}");
+    let db = backend.database(&[]);
+    let m = Migrator::new(db.engine(), &revisions);
+    m.upgrade(&ids[0]).unwrap();
+    let mut s = db.session();
+    for (id, n, nick, age, score) in [(1, "ann", "a", 30, 7), (2, "bob", "b", 40, 9)] {
+        s.add(v1::Author { id, name: n.into(), nick: nick.into(), age, score });
     }
+    for (id, author_id, title) in [(1, 1, "one"), (2, 1, "two"), (3, 2, "three")] {
+        s.add(v1::Article { id, author_id, title: title.into(), status: v1::Status::Published });
+    }
+    s.commit().unwrap();
+    drop(s);
+
+    m.upgrade("head").unwrap();
+    let mut s = db.session();
+    let authors = s.query::<v2::Author>().order_by(v2::Author::id.asc()).all().unwrap();
+    assert_eq!(
+        authors,
+        [
+            v2::Author { id: 1, name: "ann".into(), handle: "a".into(), score: 7, email: None },
+            v2::Author { id: 2, name: "bob".into(), handle: "b".into(), score: 9, email: None },
+        ],
+        "{backend}"
+    );
+    let posts = s.query::<v2::Post>().order_by(v2::Post::id.asc()).all().unwrap();
+    let titles: Vec<(i64, i64, &str, i64)> =
+        posts.iter().map(|p| (p.id, p.author_id, p.title.as_str(), p.views)).collect();
+    assert_eq!(titles, [(1, 1, "one", 0), (2, 1, "two", 0), (3, 2, "three", 0)], "{backend}");
+    assert!(posts.iter().all(|p| p.status == v2::Status::Published), "{backend}");
+    // The foreign key still cascades, and the new label is usable.
+    s.add(v2::Post {
+        id: 4,
+        author_id: 2,
+        title: "four".into(),
+        status: v2::Status::Archived,
+        views: 1,
+    });
+    s.commit().unwrap();
+    s.delete_by_key::<v2::Author>(2).unwrap();
+    s.commit().unwrap();
+    assert_eq!(s.query::<v2::Post>().count().unwrap(), 2, "{backend}");
+    drop(s);
+
+    // And back down: the dropped column comes back (empty), the renames are undone.
+    m.downgrade(&ids[0]).unwrap();
+    let mut s = db.session();
+    let authors = s.query::<v1::Author>().all().unwrap();
+    assert_eq!(authors.len(), 1, "{backend}");
+    assert_eq!(
+        (authors[0].nick.as_str(), authors[0].score, authors[0].age),
+        ("a", 7, 0),
+        "{backend}"
+    );
+    assert_eq!(s.query::<v1::Article>().count().unwrap(), 2, "{backend}");
 }
 
 fn sql_step(up: &str, down: &str) -> Step {
@@ -254,8 +253,7 @@ fn hand_written(id: &str, parent: Option<&str>, steps: Vec<Step>) -> Revision {
     }
 }
 
-#[test]
-fn a_failing_revision_leaves_the_database_at_the_one_before() {
+fn a_failing_revision_leaves_the_database_at_the_one_before(backend: Backend) {
     let revisions = Revisions::new(vec![
         hand_written(
             "r1",
@@ -278,24 +276,23 @@ fn a_failing_revision_leaves_the_database_at_the_one_before() {
         ),
     ])
     .unwrap();
-    for (name, db) in common::backends(&[]) {
-        let m = Migrator::new(db.engine(), &revisions);
-        let e = m.upgrade("head").unwrap_err();
-        match &e {
-            Error::MigrationFailed { revision, statement, .. } => {
-                assert_eq!(revision, "r2", "{name}");
-                assert!(statement.contains("no_such_table"), "{name}: {statement}");
-            }
-            other => panic!("{name}: {other:?}"),
+    let db = backend.database(&[]);
+    let m = Migrator::new(db.engine(), &revisions);
+    let e = m.upgrade("head").unwrap_err();
+    match &e {
+        Error::MigrationFailed { revision, statement, .. } => {
+            assert_eq!(revision, "r2", "{backend}");
+            assert!(statement.contains("no_such_table"), "{backend}: {statement}");
         }
-        assert!(e.to_string().contains("r2"), "{e}");
-        assert_eq!(m.current().unwrap(), ["r1"], "{name}");
-        let live = m.reflect().unwrap();
-        let tables: Vec<&String> = live.tables.keys().collect();
-        assert_eq!(tables, ["one"], "{name}");
-        let n: Vec<Count> = db.session().sql("SELECT COUNT(*) AS n FROM one").all().unwrap();
-        assert_eq!(n[0].n, 0, "{name}: the revision's insert was rolled back");
+        other => panic!("{backend}: {other:?}"),
     }
+    assert!(e.to_string().contains("r2"), "{e}");
+    assert_eq!(m.current().unwrap(), ["r1"], "{backend}");
+    let live = m.reflect().unwrap();
+    let tables: Vec<&String> = live.tables.keys().collect();
+    assert_eq!(tables, ["one"], "{backend}");
+    let n: Vec<Count> = db.session().sql("SELECT COUNT(*) AS n FROM one").all().unwrap();
+    assert_eq!(n[0].n, 0, "{backend}: the revision's insert was rolled back");
 }
 
 #[derive(orm::FromRow)]
@@ -303,33 +300,33 @@ struct Count {
     n: i64,
 }
 
-#[test]
-fn concurrent_upgrades_apply_each_revision_once() {
+fn concurrent_upgrades_apply_each_revision_once(backend: Backend) {
     let (dir, ids) = folder("concurrent", &[V1, V2]);
     let revisions = Revisions::load_dir(&dir).unwrap();
-    let file = temp_dir("concurrent-db").join("app.db");
-    let sqlite_url = format!("sqlite://{}", file.display());
-    let schema = orm::testing::postgres_server::TestSchema::create().unwrap();
-    for url in [sqlite_url.as_str(), schema.url()] {
-        let dbs: Vec<Database> = (0..2).map(|_| Database::connect(url).unwrap()).collect();
-        let applied: Vec<Vec<String>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = dbs
-                .iter()
-                .map(|db| {
-                    let revisions = &revisions;
-                    scope.spawn(move || Migrator::new(db.engine(), revisions).upgrade("head"))
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("thread").expect("upgrade")).collect()
-        });
-        let mut all: Vec<String> = applied.into_iter().flatten().collect();
-        all.sort();
-        let mut want = ids.clone();
-        want.sort();
-        assert_eq!(all, want, "{url}: each revision applied exactly once");
-        let m = Migrator::new(dbs[0].engine(), &revisions);
-        assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{url}");
-    }
+    let schema = (backend == Backend::Postgres)
+        .then(|| orm::testing::postgres_server::TestSchema::create().unwrap());
+    let url = match &schema {
+        Some(schema) => schema.url().to_owned(),
+        None => format!("sqlite://{}", temp_dir("concurrent-db").join("app.db").display()),
+    };
+    let dbs: Vec<Database> = (0..2).map(|_| Database::connect(&url).unwrap()).collect();
+    let applied: Vec<Vec<String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = dbs
+            .iter()
+            .map(|db| {
+                let revisions = &revisions;
+                scope.spawn(move || Migrator::new(db.engine(), revisions).upgrade("head"))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread").expect("upgrade")).collect()
+    });
+    let mut all: Vec<String> = applied.into_iter().flatten().collect();
+    all.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(all, want, "{url}: each revision applied exactly once");
+    let m = Migrator::new(dbs[0].engine(), &revisions);
+    assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{url}");
 }
 
 #[test]

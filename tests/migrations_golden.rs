@@ -9,11 +9,16 @@
 
 mod common;
 
+use common::{backend_tests, Backend};
 use orm::migrate::{
     autogenerate, render_revision, Direction, Migrator, Revision, Revisions, Statement,
 };
 use orm::{Model, TableSchema};
 use std::path::{Path, PathBuf};
+
+backend_tests! {
+    golden_cases_round_trip,
+}
 
 macro_rules! models {
     ($($name:ident { $($item:item)* })*) => {
@@ -431,22 +436,20 @@ fn golden_revisions_and_sql() {
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
-#[test]
-fn golden_cases_round_trip_on_both_servers() {
+fn golden_cases_round_trip(backend: Backend) {
     for case in CASES {
         let revs = revisions(case);
-        for (backend, db) in common::backends(&[]) {
-            let what = format!("{} on {backend}", case.name);
-            let m = Migrator::new(db.engine(), &revs);
-            m.upgrade("head").unwrap_or_else(|e| panic!("{what}: upgrade: {e}"));
-            assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{what} at head");
-            m.downgrade("-1").unwrap_or_else(|e| panic!("{what}: downgrade: {e}"));
-            assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{what} at -1");
-            m.downgrade("base").unwrap_or_else(|e| panic!("{what}: downgrade base: {e}"));
-            let live = m.reflect().unwrap();
-            assert!(live.tables.is_empty() && live.enums.is_empty(), "{what}: {live:#?}");
-            m.upgrade("head").unwrap_or_else(|e| panic!("{what}: upgrade again: {e}"));
-            assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{what} again");
-        }
+        let db = backend.database(&[]);
+        let what = format!("{} on {backend}", case.name);
+        let m = Migrator::new(db.engine(), &revs);
+        m.upgrade("head").unwrap_or_else(|e| panic!("{what}: upgrade: {e}"));
+        assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{what} at head");
+        m.downgrade("-1").unwrap_or_else(|e| panic!("{what}: downgrade: {e}"));
+        assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{what} at -1");
+        m.downgrade("base").unwrap_or_else(|e| panic!("{what}: downgrade base: {e}"));
+        let live = m.reflect().unwrap();
+        assert!(live.tables.is_empty() && live.enums.is_empty(), "{what}: {live:#?}");
+        m.upgrade("head").unwrap_or_else(|e| panic!("{what}: upgrade again: {e}"));
+        assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{what} again");
     }
 }

@@ -3,16 +3,23 @@
 
 mod common;
 
-use common::backends;
 use common::models::*;
+use common::{backend_tests, Backend};
 use orm::prelude::*;
 use std::time::{Duration, Instant};
 
+backend_tests! {
+    checkout_timeout_is_a_typed_error,
+    a_panic_inside_a_session_leaks_nothing,
+    sessions_across_threads_share_the_pool,
+    out_of_range_pool_settings_are_config_errors_not_panics,
+}
+
 /// The same database as `db`, through a pool of one connection with a short checkout timeout.
-fn one_connection(name: &str, db: &Database) -> Database {
-    let url = match name {
+fn one_connection(backend: Backend, db: &Database) -> Database {
+    let url = match backend {
         // Each in-memory connection is its own database: use a file for this test.
-        "sqlite" => {
+        Backend::Sqlite => {
             let path = std::env::temp_dir().join(format!(
                 "orm-pool-{}-{:?}.db",
                 std::process::id(),
@@ -21,7 +28,7 @@ fn one_connection(name: &str, db: &Database) -> Database {
             let _ = std::fs::remove_file(&path);
             format!("sqlite://{}", path.display())
         }
-        _ => db_url(db),
+        Backend::Postgres => db_url(db),
     };
     let small = Database::options()
         .pool_size(1)
@@ -41,132 +48,125 @@ fn db_url(db: &Database) -> String {
     format!("{base}{sep}options=-c%20search_path%3D{schema}")
 }
 
-#[test]
-fn checkout_timeout_is_a_typed_error() {
-    for (name, db) in backends(&[User::TABLE]) {
-        let small = one_connection(name, &db);
-        let mut holder = small.session();
-        holder.add(User::new("holds_the_connection"));
-        holder.flush().unwrap(); // in a transaction: the connection stays checked out
-        let started = Instant::now();
-        let err = small.session().query::<User>().count().unwrap_err();
-        assert!(matches!(err, Error::PoolTimeout { .. }), "{name}: {err:?}");
-        assert!(started.elapsed() >= Duration::from_millis(250), "{name}: waited for the timeout");
-        holder.commit().unwrap();
-        // Returned to the pool at commit: the next session gets it.
-        assert_eq!(small.session().query::<User>().count().unwrap(), 1, "{name}");
-    }
+fn checkout_timeout_is_a_typed_error(backend: Backend) {
+    let db = backend.database(&[User::TABLE]);
+    let small = one_connection(backend, &db);
+    let mut holder = small.session();
+    holder.add(User::new("holds_the_connection"));
+    holder.flush().unwrap(); // in a transaction: the connection stays checked out
+    let started = Instant::now();
+    let err = small.session().query::<User>().count().unwrap_err();
+    assert!(matches!(err, Error::PoolTimeout { .. }), "{backend}: {err:?}");
+    assert!(started.elapsed() >= Duration::from_millis(250), "{backend}: waited for the timeout");
+    holder.commit().unwrap();
+    // Returned to the pool at commit: the next session gets it.
+    assert_eq!(small.session().query::<User>().count().unwrap(), 1, "{backend}");
 }
 
-#[test]
-fn a_panic_inside_a_session_leaks_nothing() {
-    for (name, db) in backends(&[User::TABLE]) {
-        let small = one_connection(name, &db);
-        let for_panic = small.clone();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            let mut s = for_panic.session();
-            s.add(User::new("never_committed"));
-            s.flush().unwrap();
-            panic!("handler failed mid-transaction");
-        }));
-        assert!(result.is_err());
-        // The one connection is back in the pool, with no transaction open on it.
-        let mut s = small.session();
-        assert_eq!(
-            s.query::<User>().count().unwrap(),
-            0,
-            "{name}: the flushed row was rolled back"
-        );
-        s.add(User::new("after_the_panic"));
-        s.commit().unwrap();
-        assert_eq!(small.session().query::<User>().count().unwrap(), 1, "{name}");
-    }
+fn a_panic_inside_a_session_leaks_nothing(backend: Backend) {
+    let db = backend.database(&[User::TABLE]);
+    let small = one_connection(backend, &db);
+    let for_panic = small.clone();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let mut s = for_panic.session();
+        s.add(User::new("never_committed"));
+        s.flush().unwrap();
+        panic!("handler failed mid-transaction");
+    }));
+    assert!(result.is_err());
+    // The one connection is back in the pool, with no transaction open on it.
+    let mut s = small.session();
+    assert_eq!(s.query::<User>().count().unwrap(), 0, "{backend}: the flushed row was rolled back");
+    s.add(User::new("after_the_panic"));
+    s.commit().unwrap();
+    assert_eq!(small.session().query::<User>().count().unwrap(), 1, "{backend}");
 }
 
-#[test]
-fn sessions_across_threads_share_the_pool() {
-    for (name, db) in backends(&[User::TABLE]) {
-        let db = match name {
-            "sqlite" => {
-                let path = std::env::temp_dir()
-                    .join(format!("orm-pool-threads-{}.db", std::process::id()));
-                let _ = std::fs::remove_file(&path);
-                let d = Database::connect(&format!("sqlite://{}", path.display())).unwrap();
-                d.create_tables(&[User::TABLE]).unwrap();
-                d
-            }
-            _ => db,
-        };
-        let threads: Vec<_> = (0..4)
-            .map(|t| {
-                let db = db.clone();
-                std::thread::spawn(move || {
-                    for i in 0..10 {
-                        let mut s = db.session();
-                        s.add(User::new(&format!("t{t}_{i}")));
-                        s.commit().unwrap();
-                    }
-                })
+fn sessions_across_threads_share_the_pool(backend: Backend) {
+    let db = backend.database(&[User::TABLE]);
+    let db = match backend {
+        Backend::Sqlite => {
+            let path =
+                std::env::temp_dir().join(format!("orm-pool-threads-{}.db", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            let d = Database::connect(&format!("sqlite://{}", path.display())).unwrap();
+            d.create_tables(&[User::TABLE]).unwrap();
+            d
+        }
+        Backend::Postgres => db,
+    };
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    let mut s = db.session();
+                    s.add(User::new(&format!("t{t}_{i}")));
+                    s.commit().unwrap();
+                }
             })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        assert_eq!(db.session().query::<User>().count().unwrap(), 40, "{name}");
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
     }
+    assert_eq!(db.session().query::<User>().count().unwrap(), 40, "{backend}");
 }
 
-#[test]
-fn out_of_range_pool_settings_are_config_errors_not_panics() {
-    let server = orm::testing::postgres_server::url().unwrap();
-    let sep = if server.contains('?') { '&' } else { '?' };
-    for base in ["sqlite::memory:".to_owned(), server.clone()] {
-        for (size, timeout) in [
-            (Some(0), None),
-            (Some(u32::MAX), None),
-            (None, Some(Duration::ZERO)),
-            (None, Some(Duration::from_nanos(100))),
-            (None, Some(Duration::from_secs(u64::MAX / 4))),
-        ] {
-            let mut options = Database::options();
-            if let Some(n) = size {
-                options = options.pool_size(n);
-            }
-            if let Some(t) = timeout {
-                options = options.pool_timeout(t);
-            }
-            let err = options.connect(&base).err();
-            assert!(matches!(err, Some(Error::Config(_))), "{base} {size:?} {timeout:?}: {err:?}");
-            let msg = err.map(|e| e.to_string()).unwrap_or_default();
-            assert!(msg.contains("pool_size") || msg.contains("pool_timeout"), "{msg}");
-        }
-    }
-    for option in
-        ["pool_timeout=0", "pool_timeout=-0", "pool_timeout=1e-10", "pool_size=4294967295"]
-    {
-        let url = format!("{server}{sep}{option}");
-        let err = Database::connect(&url).err();
-        assert!(matches!(err, Some(Error::Config(_))), "{option}: {err:?}");
-    }
-    for (base, option) in [
-        (server.as_str(), "pool_recycle=0"),
-        (server.as_str(), "pool_idle_timeout=1e12"),
-        ("sqlite://x.db", "pool_recycle=-5"),
-        // An in-memory database is its one connection: the pool must never close it.
-        ("sqlite::memory:", "pool_recycle=60"),
-        ("sqlite::memory:", "pool_idle_timeout=60"),
+fn out_of_range_pool_settings_are_config_errors_not_panics(backend: Backend) {
+    let base = match backend {
+        Backend::Sqlite => "sqlite::memory:".to_owned(),
+        Backend::Postgres => orm::testing::postgres_server::url().unwrap(),
+    };
+    for (size, timeout) in [
+        (Some(0), None),
+        (Some(u32::MAX), None),
+        (None, Some(Duration::ZERO)),
+        (None, Some(Duration::from_nanos(100))),
+        (None, Some(Duration::from_secs(u64::MAX / 4))),
     ] {
+        let mut options = Database::options();
+        if let Some(n) = size {
+            options = options.pool_size(n);
+        }
+        if let Some(t) = timeout {
+            options = options.pool_timeout(t);
+        }
+        let err = options.connect(&base).err();
+        assert!(matches!(err, Some(Error::Config(_))), "{base} {size:?} {timeout:?}: {err:?}");
+        let msg = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("pool_size") || msg.contains("pool_timeout"), "{msg}");
+    }
+    let url_options: &[(&str, &str)] = match backend {
+        Backend::Sqlite => &[
+            ("sqlite://x.db", "pool_recycle=-5"),
+            // An in-memory database is its one connection: the pool must never close it.
+            ("sqlite::memory:", "pool_recycle=60"),
+            ("sqlite::memory:", "pool_idle_timeout=60"),
+        ],
+        Backend::Postgres => &[
+            (&base, "pool_timeout=0"),
+            (&base, "pool_timeout=-0"),
+            (&base, "pool_timeout=1e-10"),
+            (&base, "pool_size=4294967295"),
+            (&base, "pool_recycle=0"),
+            (&base, "pool_idle_timeout=1e12"),
+        ],
+    };
+    for (base, option) in url_options {
         let s = if base.contains('?') { '&' } else { '?' };
         let err = Database::connect(&format!("{base}{s}{option}")).err();
         assert!(matches!(err, Some(Error::Config(_))), "{base} {option}: {err:?}");
     }
-    // The same settings given in code are checked the same way.
-    for options in [
-        Database::options().pool_recycle(Some(Duration::from_secs(60))),
-        Database::options().pool_idle_timeout(Some(Duration::from_secs(60))),
-        Database::options().pool_size(2),
-    ] {
-        let err = options.connect("sqlite::memory:").err();
-        assert!(matches!(err, Some(Error::Config(_))), "{err:?}");
+    if backend == Backend::Sqlite {
+        // The same settings given in code are checked the same way.
+        for options in [
+            Database::options().pool_recycle(Some(Duration::from_secs(60))),
+            Database::options().pool_idle_timeout(Some(Duration::from_secs(60))),
+            Database::options().pool_size(2),
+        ] {
+            let err = options.connect("sqlite::memory:").err();
+            assert!(matches!(err, Some(Error::Config(_))), "{err:?}");
+        }
     }
 }

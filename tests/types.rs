@@ -3,9 +3,17 @@
 
 mod common;
 
-use common::backends;
 use common::models::*;
+use common::{backend_tests, Backend};
 use orm::prelude::*;
+
+backend_tests! {
+    every_type_round_trips,
+    a_value_of_the_wrong_type_is_a_decode_error,
+    default_now_round_trips_exactly,
+    times_written_by_other_programs_filter_by_time,
+    a_time_the_database_wrote_is_found_by_the_value_read_back,
+}
 
 fn sample() -> AllTypes {
     let at =
@@ -45,39 +53,35 @@ fn sample() -> AllTypes {
     }
 }
 
-#[test]
-fn every_type_round_trips() {
-    for (name, db) in backends(&all_tables()) {
-        let mut s = db.session();
-        let saved = s.save(sample()).unwrap();
-        s.commit().unwrap();
-        let mut fresh = db.session();
-        let loaded = fresh.query::<AllTypes>().untracked().one().unwrap();
-        assert_eq!(loaded, saved, "{name}");
-        let empty = AllTypes { id: 0, ..Default::default() };
-        let saved_empty = s.save(empty).unwrap();
-        s.commit().unwrap();
-        let loaded = db.session().get::<AllTypes>(saved_empty.id).unwrap().unwrap();
-        assert_eq!(loaded, saved_empty, "{name}: NULLs and defaults");
-        assert_eq!(loaded.o_status, None);
-    }
+fn every_type_round_trips(backend: Backend) {
+    let db = backend.database(&all_tables());
+    let mut s = db.session();
+    let saved = s.save(sample()).unwrap();
+    s.commit().unwrap();
+    let mut fresh = db.session();
+    let loaded = fresh.query::<AllTypes>().untracked().one().unwrap();
+    assert_eq!(loaded, saved, "{backend}");
+    let empty = AllTypes { id: 0, ..Default::default() };
+    let saved_empty = s.save(empty).unwrap();
+    s.commit().unwrap();
+    let loaded = db.session().get::<AllTypes>(saved_empty.id).unwrap().unwrap();
+    assert_eq!(loaded, saved_empty, "{backend}: NULLs and defaults");
+    assert_eq!(loaded.o_status, None);
 }
 
-#[test]
-fn a_value_of_the_wrong_type_is_a_decode_error() {
-    for (name, db) in backends(&all_tables()) {
-        let mut s = db.session();
-        s.add(User::new("x"));
-        s.commit().unwrap();
-        let r: Result<Vec<(i64,)>> = s.sql("SELECT username FROM users").all();
-        match r {
-            Err(Error::Decode { column, expected, got }) => {
-                assert_eq!(column, "username", "{name}");
-                assert_eq!(expected, "i64");
-                assert!(got.contains("\"x\""), "{got}");
-            }
-            other => panic!("{name}: {other:?}"),
+fn a_value_of_the_wrong_type_is_a_decode_error(backend: Backend) {
+    let db = backend.database(&all_tables());
+    let mut s = db.session();
+    s.add(User::new("x"));
+    s.commit().unwrap();
+    let r: Result<Vec<(i64,)>> = s.sql("SELECT username FROM users").all();
+    match r {
+        Err(Error::Decode { column, expected, got }) => {
+            assert_eq!(column, "username", "{backend}");
+            assert_eq!(expected, "i64");
+            assert!(got.contains("\"x\""), "{got}");
         }
+        other => panic!("{backend}: {other:?}"),
     }
 }
 
@@ -95,16 +99,14 @@ struct Stamp {
     maybe_at: Option<DateTime<Utc>>,
 }
 
-#[test]
-fn default_now_round_trips_exactly() {
-    for (name, db) in backends(&[Stamp::TABLE]) {
-        let mut s = db.session();
-        let saved = s.save(Stamp::default()).unwrap();
-        s.commit().unwrap();
-        let loaded = db.session().get::<Stamp>(saved.id).unwrap().unwrap();
-        assert_eq!(loaded, saved, "{name}: the databases keep microseconds");
-        assert_eq!(saved.at.timestamp_subsec_nanos() % 1000, 0, "{name}: {}", saved.at);
-    }
+fn default_now_round_trips_exactly(backend: Backend) {
+    let db = backend.database(&[Stamp::TABLE]);
+    let mut s = db.session();
+    let saved = s.save(Stamp::default()).unwrap();
+    s.commit().unwrap();
+    let loaded = db.session().get::<Stamp>(saved.id).unwrap().unwrap();
+    assert_eq!(loaded, saved, "{backend}: the databases keep microseconds");
+    assert_eq!(saved.at.timestamp_subsec_nanos() % 1000, 0, "{backend}: {}", saved.at);
 }
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -114,8 +116,7 @@ fn utc(s: &str) -> DateTime<Utc> {
 /// Times written by other programs, in SQLite's own form with or without a fraction (the
 /// `sqlite3` shell, `datetime()`, SQLAlchemy's `.000000`, `strftime('%f')`'s milliseconds),
 /// filter by the time they stand for, on both backends, and read back.
-#[test]
-fn times_written_by_other_programs_filter_by_time() {
+fn times_written_by_other_programs_filter_by_time(backend: Backend) {
     // (id, text) in the forms other programs write; each row's `at` and `naive_at` hold it.
     let rows = [
         (1, "2024-01-01 00:00:00"), // sqlite3 shell, datetime(), CURRENT_TIMESTAMP
@@ -127,81 +128,76 @@ fn times_written_by_other_programs_filter_by_time() {
     ];
     let t0 = utc("2024-01-01 00:00:00");
     let half = utc("2024-01-01 00:00:00.5");
-    for (name, db) in backends(&[Stamp::TABLE]) {
-        let mut s = db.session();
-        for (id, text) in rows {
-            // PostgreSQL reads a zone-less text in the session's time zone: say UTC.
-            let tz = if name == "postgresql" { "+00" } else { "" };
-            s.sql(&format!(
-                "INSERT INTO stamps (id, at, naive_at) VALUES ({id}, '{text}{tz}', '{text}')"
-            ))
-            .execute()
-            .unwrap();
-        }
-        // And one written by the ORM.
-        s.save(Stamp { id: 7, at: t0, naive_at: t0.naive_utc(), maybe_at: None }).unwrap();
-        s.commit().unwrap();
-
-        let mut ids = |cond: Expr| -> Vec<i64> {
-            s.query::<Stamp>()
-                .filter(cond)
-                .order_by(Stamp::id.asc())
-                .all()
-                .unwrap()
-                .into_iter()
-                .map(|r| r.id)
-                .collect()
-        };
-        let at = Stamp::at;
-        assert_eq!(ids(at.eq(t0)), [1, 2, 7], "{name}: whatever the digits");
-        assert_eq!(ids(at.ne(t0)), [3, 4, 5, 6], "{name}");
-        assert_eq!(ids(at.eq(half)), [3, 6], "{name}");
-        assert_eq!(ids(at.ge(t0)), [1, 2, 3, 4, 6, 7], "{name}");
-        assert_eq!(ids(at.gt(t0)), [3, 4, 6], "{name}");
-        assert_eq!(ids(at.lt(t0)), [5], "{name}");
-        assert_eq!(ids(at.le(t0)), [1, 2, 5, 7], "{name}");
-        assert_eq!(ids(at.lt(half)), [1, 2, 5, 7], "{name}");
-        assert_eq!(ids(at.between(t0, half)), [1, 2, 3, 6, 7], "{name}");
-        assert_eq!(ids(at.in_list([t0, utc("2024-01-01 00:00:01")])), [1, 2, 4, 7], "{name}");
-        assert_eq!(ids(at.not_in_list([t0, half])), [4, 5], "{name}");
-        assert_eq!(ids(at.eq(t0).or(at.lt(t0))), [1, 2, 5, 7], "{name}");
-        let naive = Stamp::naive_at;
-        assert_eq!(ids(naive.eq(t0.naive_utc())), [1, 2, 7], "{name}");
-        assert_eq!(ids(naive.gt(t0.naive_utc())), [3, 4, 6], "{name}");
-        assert_eq!(ids(naive.between(half.naive_utc(), half.naive_utc())), [3, 6], "{name}");
-
-        // Every form reads back as the time it stands for.
-        let loaded = s.query::<Stamp>().order_by(Stamp::id.asc()).all().unwrap();
-        for ((_, text), got) in rows.iter().zip(&loaded) {
-            assert_eq!(got.at, utc(text), "{name}: {text}");
-            assert_eq!(got.naive_at, utc(text).naive_utc(), "{name}: {text}");
-        }
-        // And sorts by time (equal times in any order).
-        let sorted = s.query::<Stamp>().order_by(Stamp::at.asc()).all().unwrap();
-        assert!(sorted.windows(2).all(|w| w[0].at <= w[1].at), "{name}: {sorted:?}");
+    let db = backend.database(&[Stamp::TABLE]);
+    let mut s = db.session();
+    for (id, text) in rows {
+        // PostgreSQL reads a zone-less text in the session's time zone: say UTC.
+        let tz = if backend == Backend::Postgres { "+00" } else { "" };
+        s.sql(&format!(
+            "INSERT INTO stamps (id, at, naive_at) VALUES ({id}, '{text}{tz}', '{text}')"
+        ))
+        .execute()
+        .unwrap();
     }
+    // And one written by the ORM.
+    s.save(Stamp { id: 7, at: t0, naive_at: t0.naive_utc(), maybe_at: None }).unwrap();
+    s.commit().unwrap();
+
+    let mut ids = |cond: Expr| -> Vec<i64> {
+        s.query::<Stamp>()
+            .filter(cond)
+            .order_by(Stamp::id.asc())
+            .all()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    let at = Stamp::at;
+    assert_eq!(ids(at.eq(t0)), [1, 2, 7], "{backend}: whatever the digits");
+    assert_eq!(ids(at.ne(t0)), [3, 4, 5, 6], "{backend}");
+    assert_eq!(ids(at.eq(half)), [3, 6], "{backend}");
+    assert_eq!(ids(at.ge(t0)), [1, 2, 3, 4, 6, 7], "{backend}");
+    assert_eq!(ids(at.gt(t0)), [3, 4, 6], "{backend}");
+    assert_eq!(ids(at.lt(t0)), [5], "{backend}");
+    assert_eq!(ids(at.le(t0)), [1, 2, 5, 7], "{backend}");
+    assert_eq!(ids(at.lt(half)), [1, 2, 5, 7], "{backend}");
+    assert_eq!(ids(at.between(t0, half)), [1, 2, 3, 6, 7], "{backend}");
+    assert_eq!(ids(at.in_list([t0, utc("2024-01-01 00:00:01")])), [1, 2, 4, 7], "{backend}");
+    assert_eq!(ids(at.not_in_list([t0, half])), [4, 5], "{backend}");
+    assert_eq!(ids(at.eq(t0).or(at.lt(t0))), [1, 2, 5, 7], "{backend}");
+    let naive = Stamp::naive_at;
+    assert_eq!(ids(naive.eq(t0.naive_utc())), [1, 2, 7], "{backend}");
+    assert_eq!(ids(naive.gt(t0.naive_utc())), [3, 4, 6], "{backend}");
+    assert_eq!(ids(naive.between(half.naive_utc(), half.naive_utc())), [3, 6], "{backend}");
+
+    // Every form reads back as the time it stands for.
+    let loaded = s.query::<Stamp>().order_by(Stamp::id.asc()).all().unwrap();
+    for ((_, text), got) in rows.iter().zip(&loaded) {
+        assert_eq!(got.at, utc(text), "{backend}: {text}");
+        assert_eq!(got.naive_at, utc(text).naive_utc(), "{backend}: {text}");
+    }
+    // And sorts by time (equal times in any order).
+    let sorted = s.query::<Stamp>().order_by(Stamp::at.asc()).all().unwrap();
+    assert!(sorted.windows(2).all(|w| w[0].at <= w[1].at), "{backend}: {sorted:?}");
 }
 
 /// The database's own clock (`CURRENT_TIMESTAMP`, whole seconds on SQLite) read back and
 /// looked up again: the round trip the issue saw fail.
-#[test]
-fn a_time_the_database_wrote_is_found_by_the_value_read_back() {
-    for (name, db) in backends(&[Stamp::TABLE]) {
-        let mut s = db.session();
-        s.sql(
-            "INSERT INTO stamps (id, at, naive_at) VALUES (1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
-        )
+fn a_time_the_database_wrote_is_found_by_the_value_read_back(backend: Backend) {
+    let db = backend.database(&[Stamp::TABLE]);
+    let mut s = db.session();
+    s.sql("INSERT INTO stamps (id, at, naive_at) VALUES (1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
         .execute()
         .unwrap();
-        s.commit().unwrap();
-        let row = s.get::<Stamp>(1).unwrap().unwrap();
-        let found = s.query::<Stamp>().filter(Stamp::at.eq(row.at)).count().unwrap();
-        assert_eq!(found, 1, "{name}: {}", row.at);
-        let found = s.query::<Stamp>().filter(Stamp::naive_at.eq(row.naive_at)).count().unwrap();
-        assert_eq!(found, 1, "{name}: {}", row.naive_at);
-        let found = s.query::<Stamp>().filter(Stamp::at.le(row.at).and(Stamp::at.ge(row.at)));
-        assert_eq!(found.count().unwrap(), 1, "{name}");
-    }
+    s.commit().unwrap();
+    let row = s.get::<Stamp>(1).unwrap().unwrap();
+    let found = s.query::<Stamp>().filter(Stamp::at.eq(row.at)).count().unwrap();
+    assert_eq!(found, 1, "{backend}: {}", row.at);
+    let found = s.query::<Stamp>().filter(Stamp::naive_at.eq(row.naive_at)).count().unwrap();
+    assert_eq!(found, 1, "{backend}: {}", row.naive_at);
+    let found = s.query::<Stamp>().filter(Stamp::at.le(row.at).and(Stamp::at.ge(row.at)));
+    assert_eq!(found.count().unwrap(), 1, "{backend}");
 }
 
 /// SQLite: what is stored, and rows in the form earlier versions of this ORM wrote.
