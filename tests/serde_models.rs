@@ -3,6 +3,9 @@
 //! fields (the re-exported uuid and chrono have their serde features on), and a row read back from
 //! either backend serializes to the same JSON as the value written.
 
+mod common;
+
+use common::{backend_tests, Backend};
 use orm::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -88,8 +91,13 @@ fn a_loaded_relationship_is_written_and_read_as_its_value() {
     assert!(back.notes.is_unloaded());
 }
 
+backend_tests! {
+    rows_read_back_serialize_like_the_values_written,
+}
+
 /// Writes an author with a note, reads both back with the notes loaded, and compares the JSON.
-fn round_trip(db: &Database) {
+fn rows_read_back_serialize_like_the_values_written(backend: Backend) {
+    let db = backend.database(&[Author::TABLE, Note::TABLE]);
     let mut s = db.session();
     let a = author();
     s.add(a.clone());
@@ -100,18 +108,5 @@ fn round_trip(db: &Database) {
     let json = serde_json::to_value(&read).expect("serialize");
     let mut expected: serde_json::Value = serde_json::from_str(AUTHOR_JSON).expect("json");
     expected["notes"] = serde_json::json!([{"id": 1, "author_id": a.id, "body": "hi"}]);
-    assert_eq!(json, expected);
-}
-
-#[test]
-fn sqlite_rows_read_back_serialize_like_the_values_written() {
-    let db = orm::testing::memory_database_with(&[Author::TABLE, Note::TABLE]).expect("sqlite");
-    round_trip(&db);
-}
-
-#[test]
-fn postgres_rows_read_back_serialize_like_the_values_written() {
-    let db = orm::testing::postgres_database_with(&[Author::TABLE, Note::TABLE])
-        .unwrap_or_else(|e| panic!("PostgreSQL test database: {e}"));
-    round_trip(&db);
+    assert_eq!(json, expected, "{backend}");
 }
