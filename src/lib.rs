@@ -270,7 +270,7 @@ pub mod prelude {
     pub use orm_core::{
         avg, count, count_distinct, count_star, lower, max, min, sum, upper, Column, DbDefault,
         DbEnum as _, Error, Expr, FromRow as _, Handle, Json, Model as _, OrderBy, Page, Related,
-        Result, Session,
+        Result, Select, Session, select,
     };
     pub use orm_derive::{DbEnum, FromRow, Model};
     pub use uuid::Uuid;
