@@ -301,7 +301,12 @@ impl<M: Model> Select<M> {
         self
     }
 
-    fn add_join(&mut self, rel: &'static RelationSchema, kind: JoinKind, alias: Option<&'static str>) {
+    fn add_join(
+        &mut self,
+        rel: &'static RelationSchema,
+        kind: JoinKind,
+        alias: Option<&'static str>,
+    ) {
         self.stmt.joins.extend(relation_joins(rel, rel.source_table, kind, alias));
     }
 
@@ -364,6 +369,16 @@ struct Window {
 }
 
 impl Window {
+    /// At most `n` rows more than the query's own limit allows (`first`, `one`): a query
+    /// limited to 1 row that `one` runs reads that row, not 2.
+    fn at_most(stmt: &SelectStatement, n: Option<u64>) -> Window {
+        let limit = match (stmt.limit, n) {
+            (Some(own), Some(n)) => Some(own.min(n)),
+            (own, n) => n.or(own),
+        };
+        Window { limit, offset: None }
+    }
+
     /// The statement with this window: borrowed when it changes nothing.
     fn apply(self, stmt: &SelectStatement) -> Cow<'_, SelectStatement> {
         if self.limit.is_none() && self.offset.is_none() {
@@ -486,7 +501,7 @@ pub trait ReadQuery: sealed::Sealed {
 impl<M: Model> ReadQuery for Select<M> {
     type Row = M;
     fn read_rows(&self, session: &mut Session, limit: Option<u64>) -> Result<Vec<M>> {
-        self.rows(session, Window { limit, offset: None })
+        self.rows(session, Window::at_most(&self.stmt, limit))
     }
     fn subject(&self) -> &'static str {
         M::TABLE.name
@@ -496,7 +511,7 @@ impl<M: Model> ReadQuery for Select<M> {
 impl<S: Selectable> ReadQuery for SelectColumns<S> {
     type Row = S::Output;
     fn read_rows(&self, session: &mut Session, limit: Option<u64>) -> Result<Vec<S::Output>> {
-        self.rows(session, Window { limit, offset: None })
+        self.rows(session, Window::at_most(&self.stmt, limit))
     }
     fn subject(&self) -> &'static str {
         "select"
@@ -1009,7 +1024,11 @@ fn check_select(s: &SelectStatement, scope: &mut Vec<&'static str>) -> Result<()
     r
 }
 
-fn check_expr(e: &Expr, scope: &mut Vec<&'static str>, clause: &'static str) -> Result<(), Foreign> {
+fn check_expr(
+    e: &Expr,
+    scope: &mut Vec<&'static str>,
+    clause: &'static str,
+) -> Result<(), Foreign> {
     let all = |es: &[Expr], scope: &mut Vec<&'static str>| {
         es.iter().try_for_each(|e| check_expr(e, scope, clause))
     };
@@ -1116,7 +1135,11 @@ fn set_mask(t: &'static TableSchema, update: &Update) -> ColumnMask {
 }
 
 /// `SELECT EXISTS (<stmt>) FROM t LIMIT 1`.
-fn exists_of(session: &mut Session, stmt: &SelectStatement, t: &'static TableSchema) -> Result<bool> {
+fn exists_of(
+    session: &mut Session,
+    stmt: &SelectStatement,
+    t: &'static TableSchema,
+) -> Result<bool> {
     check_in_query(stmt)?;
     let mut inner = stmt.clone();
     inner.columns = vec![Expr::Int(1)];
@@ -1266,13 +1289,23 @@ pub(crate) fn relation_joins(
 
 /// Joined eager loading of one relationship.
 trait JoinedLoad<M>: Send + Sync {
-    fn run(&self, session: &mut Session, select: SelectStatement, tracking: Tracking) -> Result<Vec<M>>;
+    fn run(
+        &self,
+        session: &mut Session,
+        select: SelectStatement,
+        tracking: Tracking,
+    ) -> Result<Vec<M>>;
 }
 
 struct Joined<M, R>(Relation<M, R>);
 
 impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
-    fn run(&self, session: &mut Session, select: SelectStatement, tracking: Tracking) -> Result<Vec<M>> {
+    fn run(
+        &self,
+        session: &mut Session,
+        select: SelectStatement,
+        tracking: Tracking,
+    ) -> Result<Vec<M>> {
         let rel = self.0.schema();
         let target = (rel.target_schema)();
         // Limits count parent rows: the parent query becomes a subquery named like the table.
