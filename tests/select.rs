@@ -538,6 +538,10 @@ fn subqueries_on_relations_read_the_outer_table_on_purpose() {
         assert_eq!(s.delete_where(&select::<Review>().filter(Review::stars.lt(4))).unwrap(), 1);
         let idle = select::<Writer>().filter(Writer::novels.exists().not());
         assert_eq!(s.one(&idle).unwrap().name, "cid", "{name}");
+        // A subquery's own table is in scope inside it only.
+        let leaked = select::<Writer>().filter(Writer::novels.exists().and(Novel::title.eq("a1")));
+        let err = invalid_use(s.all(&leaked));
+        assert!(err.starts_with("the filter reads \"sel_novels\".\"title\", but Novel"), "{err}");
         // A relationship of a model that is not in the query is still refused.
         let foreign = select::<Review>().filter(Writer::novels.exists());
         let err = invalid_use(s.all(&foreign));
