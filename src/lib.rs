@@ -356,9 +356,9 @@ pub mod prelude {
     pub use crate::{Database, DatabaseOptions};
     pub use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
     pub use orm_core::{
-        avg, count, count_distinct, count_star, lower, max, min, sum, upper, Column, DbDefault,
-        DbEnum as _, Error, Expr, FromRow as _, Handle, Json, Model as _, OrderBy, Page, Related,
-        Result, Session,
+        avg, count, count_distinct, count_star, lower, max, min, select, sum, upper, Column,
+        DbDefault, DbEnum as _, Error, Expr, FromRow as _, Handle, Json, Model as _, OrderBy, Page,
+        Related, Result, Select, Session,
     };
     pub use orm_derive::{DbEnum, FromRow, Model};
     pub use uuid::Uuid;

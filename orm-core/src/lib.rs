@@ -32,7 +32,7 @@ pub use expr::{
 };
 pub use loading::{LoadPath, Then};
 pub use model::{ColumnMask, Model, ModelEntry, Related};
-pub use query::{Page, Query, SelectQuery};
+pub use query::{select, Page, Query, ReadQuery, Select, SelectColumns, SelectQuery};
 pub use raw::FromRow;
 pub use relation::{Cascade, Relation, RelationKind, RelationSchema, Through};
 /// The exact decimal type of `NUMERIC` columns, with the `decimal` feature.
