@@ -228,11 +228,51 @@ enum StmtKind {
     SelectAll,
 }
 
-/// A unit of work over one [`Engine`]. `Send`: move it into a blocking task if you must; share
-/// the engine, not the session.
+/// A unit of work over one [`Engine`] (SQLAlchemy's `Session`): objects `add`ed to it are
+/// INSERTed or UPDATEd (changed columns only) at the next flush, in foreign-key order; queries
+/// flush first (autoflush); `commit` flushes and commits, `rollback` undoes the transaction in
+/// the database and in the session. Within a session a row is one object (the identity map:
+/// `get` of a row it holds costs no statement). `Send`: move it into a blocking task if you
+/// must; share the `Database`, not the session. Changes reach the session only through `add`,
+/// `get_mut` or a handle (`s[h]`): Rust cannot see a field written on a copy.
 ///
 /// ```
-/// # fn main() -> orm_core::Result<()> { Ok(()) }
+/// # use orm::prelude::*;
+/// # #[derive(Model, Debug, Clone, PartialEq)]
+/// # #[orm(table = "users")]
+/// # pub struct User {
+/// #     #[orm(primary_key)]
+/// #     pub id: i64,
+/// #     pub name: String,
+/// #     pub karma: i32,
+/// #     #[orm(has_many(foreign_key = author_id))]
+/// #     pub posts: Related<Vec<Post>>,
+/// # }
+/// # #[derive(Model, Debug, Clone, PartialEq)]
+/// # #[orm(table = "posts")]
+/// # pub struct Post {
+/// #     #[orm(primary_key)]
+/// #     pub id: i64,
+/// #     #[orm(references = User, on_delete = cascade)]
+/// #     pub author_id: i64,
+/// #     pub title: String,
+/// # }
+/// # fn main() -> orm::Result<()> {
+/// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+/// # let mut s = db.session();
+/// let ann = s.add(User { name: "ann".into(), ..Default::default() }); // a handle
+/// s.add(Post { author_id: 0, title: "draft".into(), ..Default::default() });
+/// s.rollback()?; // nothing was written
+/// s.add(User { name: "ann".into(), ..Default::default() });
+/// s.commit()?; // INSERT INTO "users" ... RETURNING "id"
+///
+/// let mut copy = s.query::<User>().filter(User::name.eq("ann")).one()?;
+/// copy.karma = 10;
+/// s.add(copy); // a changed copy goes back through add
+/// s.commit()?; // UPDATE "users" SET "karma" = ?1 WHERE "users"."id" = ?2
+/// assert_eq!(s.get::<User>(1)?.map(|u| u.karma), Some(10));
+/// # let _ = ann;
+/// # Ok(()) }
 /// ```
 pub struct Session {
     engine: Engine,
@@ -351,6 +391,42 @@ impl Session {
     /// Adds an object: a new one (its key unset, or a key the session has not seen) is INSERTed
     /// at the next flush; a loaded one (its key in the identity map) is UPDATEd with the columns
     /// that changed, or costs nothing if none did. Returns a handle to read it back.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// let h = s.add(User { name: "cy".into(), ..Default::default() });
+    /// assert_eq!(s[h].id, 0); // not flushed yet: the database assigns the key
+    /// s.commit()?;
+    /// assert_eq!(s[h].id, 3);
+    /// s[h].karma += 1; // through the handle: the session's own object
+    /// s.commit()?; // UPDATE of "karma" only
+    /// # Ok(()) }
+    /// ```
     pub fn add<M: Model>(&mut self, mut obj: M) -> Handle<M> {
         let key = obj.key();
         let born = self.tick();
@@ -416,12 +492,82 @@ impl Session {
     }
 
     /// Adds every object of `objs`.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// let hs = s.add_all(["cy", "dee"].map(|n| User { name: n.into(), ..Default::default() }));
+    /// s.commit()?;
+    /// assert_eq!(hs.iter().map(|&h| s[h].id).collect::<Vec<_>>(), [3, 4]);
+    /// # Ok(()) }
+    /// ```
     pub fn add_all<M: Model>(&mut self, objs: impl IntoIterator<Item = M>) -> Vec<Handle<M>> {
         objs.into_iter().map(|o| self.add(o)).collect()
     }
 
     /// Adds and flushes one object, and gives it back with its generated key and defaults. On
     /// error the object is taken out of the session again, so the session stays usable.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// let cy = s.save(User { name: "cy".into(), ..Default::default() })?;
+    /// assert_eq!(cy.id, 3);
+    /// let post = s.save(Post { author_id: cy.id, title: "hello".into(), ..Default::default() })?;
+    /// let orphan = s.save(Post { author_id: 99, title: "nobody's".into(), ..Default::default() });
+    /// assert!(matches!(orphan, Err(Error::ForeignKeyViolation(_))));
+    /// s.commit()?; // the failed save left nothing behind
+    /// # let _ = post;
+    /// # Ok(()) }
+    /// ```
     pub fn save<M: Model>(&mut self, obj: M) -> Result<M> {
         let h = self.add(obj);
         if let Err(e) = self.flush() {
@@ -434,6 +580,43 @@ impl Session {
 
     /// Marks a persistent object for DELETE at the next flush. Deleting an object whose INSERT is
     /// still pending just forgets it. An object that has no key yet is an error.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// let bob = s.get_or_not_found::<User>(2)?;
+    /// s.delete(&bob)?;
+    /// s.commit()?; // DELETE FROM "users" WHERE "users"."id" = ?1
+    /// assert_eq!(s.get::<User>(2)?, None);
+    /// s.delete_by_key::<User>(1)?; // without reading the row first
+    /// s.commit()?;
+    /// assert_eq!(s.query::<User>().count()?, 0);
+    /// # Ok(()) }
+    /// ```
     pub fn delete<M: Model>(&mut self, obj: &M) -> Result<()> {
         let key = obj.key().ok_or_else(|| {
             Error::InvalidUse(format!(
@@ -536,11 +719,39 @@ impl Session {
     /// place: every change made through the reference is written by the next flush (an UPDATE
     /// of the changed columns), with nothing to forget. The first way to change a row:
     ///
-    /// ```ignore
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
     /// if let Some(user) = s.get_mut::<User>(1)? {
     ///     user.karma += 1;
     /// }
-    /// s.commit()?; // UPDATE "users" SET "karma" = ? WHERE "users"."id" = ?
+    /// s.commit()?; // UPDATE "users" SET "karma" = ?1 WHERE "users"."id" = ?2
+    /// assert_eq!(s.get::<User>(1)?.map(|u| u.karma), Some(1));
+    /// # Ok(()) }
     /// ```
     ///
     /// Served from the identity map when the row is there (no SELECT). `None` when no such row
@@ -641,13 +852,90 @@ impl Session {
 
     // ----- reading -----------------------------------------------------------------------------
 
-    /// A query over model `M`.
+    /// A query over model `M`; `s.query::<M>()` is the short form of running an
+    /// [`orm::select::<M>()`](crate::select) value on this session.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// let names: Vec<String> = s
+    ///     .query::<User>()
+    ///     .filter(User::name.ne("bob"))
+    ///     .order_by(User::id.asc())
+    ///     .all()?
+    ///     .into_iter()
+    ///     .map(|u| u.name)
+    ///     .collect();
+    /// assert_eq!(names, ["ann"]);
+    /// # Ok(()) }
+    /// ```
     pub fn query<M: Model>(&mut self) -> Query<'_, M> {
         Query::new(self)
     }
 
     /// The object of model `M` with primary key `key`. A row already in the identity map is
     /// served from it without a statement.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// let log = orm::testing::StatementLog::attach(&db);
+    /// let ann = s.get::<User>(1)?.expect("ann");
+    /// assert_eq!(ann.name, "ann");
+    /// assert_eq!(s.get::<User>(42)?, None);
+    /// let before = log.queries().len();
+    /// s.get::<User>(1)?; // held by the session since the commit: no SELECT
+    /// assert_eq!(log.queries().len(), before);
+    /// # Ok(()) }
+    /// ```
     pub fn get<M: Model>(&mut self, key: impl Into<M::Key>) -> Result<Option<M>> {
         let key = key.into();
         self.autoflush()?;
@@ -676,7 +964,43 @@ impl Session {
     }
 
     /// Reads `obj`'s row again and gives `obj` its columns (relationships stay as they are).
-    /// The session takes the row's values too, and so does the object it holds for the row;
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// let mut ann = s.get_or_not_found::<User>(1)?;
+    /// let mut other = db.session(); // another writer
+    /// other.sql("UPDATE users SET karma = 5 WHERE id = 1").execute()?;
+    /// other.commit()?;
+    /// s.refresh(&mut ann)?;
+    /// assert_eq!(ann.karma, 5);
+    /// # Ok(()) }
+    /// ```
+    ///    /// The session takes the row's values too, and so does the object it holds for the row;
     /// copies read before keep their old values, which are then not written back unless
     /// changed. A row that no longer exists is [`Error::NotFound`].
     pub fn refresh<M: Model>(&mut self, obj: &mut M) -> Result<()> {
@@ -702,6 +1026,43 @@ impl Session {
     /// SQLAlchemy's `merge`: it finds the row (in the identity map, or by one SELECT) and
     /// schedules an UPDATE of the columns in which `obj` differs from it; it never INSERTs a
     /// row that exists. An object whose key is unset, or whose row does not exist, is INSERTed.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// // An object from elsewhere (a form, another session), with every column filled in.
+    /// let edited = User { id: 2, name: "bobby".into(), karma: 0, posts: Related::Unloaded };
+    /// let mut fresh = db.session();
+    /// fresh.merge(edited)?; // one SELECT of row 2, then only "name" differs
+    /// fresh.commit()?;
+    /// assert_eq!(s.get_or_not_found::<User>(2)?.name, "bob"); // s holds its own copy...
+    /// assert_eq!(db.session().get_or_not_found::<User>(2)?.name, "bobby"); // ...the row changed
+    /// # Ok(()) }
+    /// ```
     pub fn merge<M: Model>(&mut self, obj: M) -> Result<Handle<M>> {
         if let Some(key) = obj.key() {
             let known = map_ref::<M>(&self.maps)
@@ -715,6 +1076,38 @@ impl Session {
     }
 
     /// Like [`get`](Self::get), but a missing row is [`Error::NotFound`].
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// assert_eq!(s.get_or_not_found::<User>(1)?.name, "ann");
+    /// assert!(matches!(s.get_or_not_found::<User>(42), Err(Error::NotFound(_))));
+    /// # Ok(()) }
+    /// ```
     pub fn get_or_not_found<M: Model>(&mut self, key: impl Into<M::Key>) -> Result<M> {
         let key = key.into();
         let desc = format!("{} with key {:?}", M::TABLE.name, key);
@@ -784,7 +1177,45 @@ impl Session {
 
     /// Loads relationship `rel` (or a path of them) of one object, with one query per level
     /// (explicit lazy loading): `s.load_related(&mut user, User::posts)?`. See the `orm`
-    /// crate's `relationships` guide for a runnable example.
+    /// crate's `relationships` guide for more.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// s.add(Post { author_id: 1, title: "first".into(), ..Default::default() });
+    /// s.commit()?;
+    /// let mut ann = s.get_or_not_found::<User>(1)?;
+    /// assert!(ann.posts.get().is_err()); // never loaded behind your back
+    /// s.load_related(&mut ann, User::posts)?; // SELECT ... WHERE "author_id" IN (...)
+    /// assert_eq!(ann.posts.get()?.len(), 1);
+    /// let mut everyone = s.query::<User>().all()?;
+    /// s.load_related_all(&mut everyone, User::posts)?; // one query for all of them
+    /// # Ok(()) }
+    /// ```
     pub fn load_related<M: Model>(
         &mut self,
         obj: &mut M,
@@ -807,6 +1238,42 @@ impl Session {
     }
 
     /// Raw SQL with `:name` parameters: `s.sql("SELECT ... WHERE id = :id").bind("id", 5)`.
+    /// Values are always bound, never spliced into the text; rows map into tuples or
+    /// `#[derive(FromRow)]` structs by column name.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// let (n,): (i64,) = s.sql("SELECT count(*) FROM users WHERE name <> :name").bind("name", "bob").one()?;
+    /// assert_eq!(n, 1);
+    /// let changed = s.sql("UPDATE users SET karma = karma + :k").bind("k", 2).execute()?;
+    /// assert_eq!(changed, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn sql(&mut self, sql: &str) -> RawQuery<'_> {
         RawQuery { session: self, sql: sql.to_owned(), params: Vec::new() }
     }

@@ -177,7 +177,44 @@ impl Session {
 
     /// Flushes, then commits the transaction (if one is open). On error in the flush nothing of
     /// this flush is written and the pending work stays pending: fix it, `expunge` it, or
-    /// `rollback`.
+    /// `rollback`. Ok means committed; [`Error::CommitOutcomeUnknown`] means the connection
+    /// died under the COMMIT.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// s.add(User { name: "cy".into(), ..Default::default() });
+    /// let bad = s.add(Post { author_id: 99, title: "nobody's".into(), ..Default::default() });
+    /// assert!(matches!(s.commit(), Err(Error::ForeignKeyViolation(_)))); // nothing was written
+    /// s.expunge(bad); // take the bad object out, and the rest goes through
+    /// s.commit()?;
+    /// assert_eq!(s.query::<User>().count()?, 3);
+    /// # Ok(()) }
+    /// ```
     pub fn commit(&mut self) -> Result<()> {
         if self.nested_depth > 0 {
             return Err(Error::InvalidUse(
@@ -217,6 +254,42 @@ impl Session {
     /// Discards pending work and rolls the transaction back: the database is as at the last
     /// commit, the identity map forgets what this transaction wrote, and objects inserted in it
     /// are detached. The session stays usable.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// if let Some(ann) = s.get_mut::<User>(1)? {
+    ///     ann.karma = 100;
+    /// }
+    /// s.flush()?; // written inside the transaction...
+    /// s.rollback()?; // ...and undone, in the database and in the session
+    /// assert_eq!(s.get::<User>(1)?.map(|u| u.karma), Some(0));
+    /// # Ok(()) }
+    /// ```
     pub fn rollback(&mut self) -> Result<()> {
         self.discard_pending(0);
         let mut result = Ok(());
@@ -302,6 +375,45 @@ impl Session {
     /// Starts a nested transaction (a SAVEPOINT), flushing first. The returned guard derefs to
     /// the session; `commit()` it to keep its work, or drop it / `rollback()` it to undo exactly
     /// that work (database and session both).
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// s.add(User { name: "cy".into(), ..Default::default() });
+    /// {
+    ///     let mut nested = s.begin_nested()?; // cy is flushed first, outside the savepoint
+    ///     nested.add(User { name: "dee".into(), ..Default::default() });
+    ///     nested.flush()?;
+    ///     nested.rollback()?; // only dee is undone
+    /// }
+    /// s.commit()?;
+    /// assert_eq!(s.query::<User>().count()?, 3);
+    /// # Ok(()) }
+    /// ```
     pub fn begin_nested(&mut self) -> Result<Nested<'_>> {
         self.flush()?;
         self.check_usable()?;
