@@ -207,7 +207,7 @@ fn has_one_and_has_many_schema() {
 
     let r = rel::<Edition>("printings");
     assert_eq!(r.source_columns, ["book_id", "number"]);
-    assert_eq!(r.target_columns, ["edition_book_id", "edition_number"]);
+    assert_eq!(r.target_columns, ["edition_book_id", "edition_no"]); // fields, mapped to columns
 }
 
 #[test]

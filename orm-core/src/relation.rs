@@ -6,6 +6,7 @@
 //! loaded is [`Error::NotLoaded`](crate::Error::NotLoaded).
 
 use crate::error::Result;
+use crate::expr::Column;
 use crate::model::Model;
 use crate::schema::TableSchema;
 use std::any::TypeId;
@@ -147,4 +148,63 @@ impl<M: Model, R> Relation<M, R> {
     pub fn schema(&self) -> &'static RelationSchema {
         &M::RELATIONS[self.index]
     }
+}
+
+/// The column of a field named in a relationship attribute (`has_many(foreign_key = author_id)`
+/// names `Post::author_id`): the derive writes `field_column(Post::author_id)`, so a name that is
+/// no column field of `Post` does not compile, and a renamed column maps to its name.
+#[doc(hidden)]
+pub const fn field_column<M, T>(column: Column<M, T>) -> &'static str {
+    column.name
+}
+
+/// How many foreign keys of `table` refer to table `to` (compared by name): what a has_many or
+/// has_one without `foreign_key` needs to be exactly one.
+#[doc(hidden)]
+pub const fn count_foreign_keys_to(table: &TableSchema, to: &str) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < table.foreign_keys.len() {
+        if str_eq(table.foreign_keys[i].ref_table, to) {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// The columns of the one foreign key of `table` that refers to table `to`: the inferred
+/// `foreign_key` of a has_many or has_one. Empty when there is none or more than one (the derive
+/// asserts [`count_foreign_keys_to`] is 1 beside it, with a message saying what to write).
+#[doc(hidden)]
+pub const fn inferred_foreign_key(
+    table: &'static TableSchema,
+    to: &str,
+) -> &'static [&'static str] {
+    if count_foreign_keys_to(table, to) != 1 {
+        return &[];
+    }
+    let mut i = 0;
+    while i < table.foreign_keys.len() {
+        if str_eq(table.foreign_keys[i].ref_table, to) {
+            return table.foreign_keys[i].columns;
+        }
+        i += 1;
+    }
+    &[]
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
