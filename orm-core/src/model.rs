@@ -238,38 +238,11 @@ pub const fn str_from_utf8(bytes: &'static [u8]) -> &'static str {
 ///
 /// A model's derived `PartialEq` therefore compares what was loaded too, as SeaORM's
 /// `(Model, Vec<Related>)` pairs do: the same row read with and without eager loading gives
-/// unequal values. To compare the columns only, compare snapshots
-/// ([`Model::snapshot`](crate::Model::snapshot)), which hold no relationships.
+/// unequal values, and the targets of a model that derives `PartialEq` need `PartialEq` too.
+/// To compare the columns only, compare snapshots ([`Model::snapshot`](crate::Model::snapshot)),
+/// which hold no relationships.
 ///
-/// ```
-/// use orm::prelude::*;
-///
-/// #[derive(Model, Debug, Clone, PartialEq)]
-/// pub struct Author {
-///     #[orm(primary_key)]
-///     pub id: i64,
-///     #[orm(has_many)]
-///     pub books: Related<Vec<Book>>,
-/// }
-///
-/// #[derive(Model, Debug, Clone, PartialEq)]
-/// pub struct Book {
-///     #[orm(primary_key)]
-///     pub id: i64,
-///     #[orm(references = Author)]
-///     pub author_id: i64,
-/// }
-///
-/// let none: Related<Vec<Book>> = Related::Unloaded;
-/// assert_eq!(none, Related::Unloaded);
-/// assert_ne!(none, Related::Loaded(vec![]));      // not loaded is not empty
-/// assert_eq!(Related::<Vec<Book>>::Loaded(vec![]), Related::Loaded(vec![]));
-///
-/// let plain = Author { id: 1, books: Related::Unloaded };
-/// let eager = Author { id: 1, books: Related::Loaded(vec![]) };
-/// assert_ne!(plain, eager);                       // the model compares what was loaded
-/// assert_eq!(plain.snapshot(), eager.snapshot()); // its columns are the same
-/// ```
+/// The guide `orm::relationships` ("Equality") shows both levels in a runnable example.
 #[derive(Debug, Clone, Default)]
 pub enum Related<T> {
     /// Not loaded (reading it is an [`Error::NotLoaded`], never a hidden query).

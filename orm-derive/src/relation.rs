@@ -3,10 +3,13 @@
 //! one typed `Relation<M, R>` handle per relationship field, and the schema and registration of
 //! each association table named by a string (`through = "post_tags"`).
 //!
-//! Constant evaluation must not cycle when models refer to each other (or to themselves):
-//! `RELATIONS` names other models only through their `TABLE_NAME` and `PRIMARY_KEY_COLUMNS`
-//! literals and fn pointers, never their `TABLE`; an association table is a const of its own,
-//! which reads the target's `TABLE` but is read by no model's `TABLE`.
+//! Constant evaluation must not cycle when models refer to each other (or to themselves): a
+//! model's `TABLE` reads other models' `TABLE_NAME` and `PRIMARY_KEY_COLUMNS` only, never a
+//! `RELATIONS`. So `RELATIONS` may read the target's `TABLE` (an inferred foreign key is found
+//! in its `foreign_keys`), its column handles (`Post::author_id.name`, for a field named in
+//! `foreign_key`, `local` or `remote`), `TABLE_NAME` and `PRIMARY_KEY_COLUMNS`; other
+//! relationships only through fn pointers. An association table is a const of its own, which
+//! reads the target's `TABLE` but is read by no model's `TABLE`.
 
 use crate::ast::{Holder, Model, Relationship};
 use crate::attr::{CascadeSpec, Names, RelationKind, Spanned, ThroughSpec};
