@@ -16,7 +16,9 @@
 //! or has_many takes the target's one field marked `references = ThisModel`; when the target has
 //! none or several, compiling fails and says to write `foreign_key = field`. Names are fields,
 //! checked at compile time (a name the model does not have is an error at the name), and a field
-//! with `#[orm(column = "...")]` stands for that column.
+//! with `#[orm(column = "...")]` stands for that column. Both sides may declare a
+//! `through = "table"`; they must mirror each other (one side's `local` is the other's
+//! `remote`), which is checked at compile time too.
 //!
 //! Each side declares its own relationship, so both are navigable (`User::posts` and
 //! `Post::author`). Two relationships may target one table (`author`, `reviewer`), and a model

@@ -194,6 +194,53 @@ pub const fn inferred_foreign_key(
     &[]
 }
 
+/// Whether every many-to-many of the target through association table `through` back to
+/// `own_table` mirrors this side (its `local` is this side's `remote` and the other way round),
+/// leaving out this relationship itself (`own_name`, for a self reference). Both sides of a
+/// `through = "table"` generate the table, so they must agree on its columns.
+#[doc(hidden)]
+pub const fn association_sides_agree(
+    target_relations: &[RelationSchema],
+    through: &str,
+    own_table: &str,
+    own_name: &str,
+    local: &[&str],
+    remote: &[&str],
+) -> bool {
+    let mut i = 0;
+    while i < target_relations.len() {
+        let r = &target_relations[i];
+        i += 1;
+        let Some(t) = &r.through else { continue };
+        let itself = str_eq(r.source_table, own_table) && str_eq(r.name, own_name);
+        if !matches!(r.kind, RelationKind::ManyToMany)
+            || itself
+            || !str_eq(t.table, through)
+            || !str_eq(r.target_table, own_table)
+        {
+            continue;
+        }
+        if !strs_eq(t.local_columns, remote) || !strs_eq(t.remote_columns, local) {
+            return false;
+        }
+    }
+    true
+}
+
+const fn strs_eq(a: &[&str], b: &[&str]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if !str_eq(a[i], b[i]) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {

@@ -371,7 +371,10 @@ fn field_names(cx: &Ctxt, key: &str, names: &[Spanned<String>]) {
         if crate::relation::field_ident(n).is_none() {
             cx.error_spanned_by(
                 &n.tokens,
-                format!("`{}` is not a field name: `{key}` names fields, e.g. `{key} = author_id`", n.value),
+                format!(
+                    "`{}` is not a field name: `{key}` names fields, e.g. `{key} = author_id`",
+                    n.value
+                ),
             );
         }
     }

@@ -89,7 +89,8 @@ fn run(
 ///   (checked likewise). `many_to_many(through = "table", local = column, remote = column)`:
 ///   the association table is generated and registered from these two column names: the two key
 ///   columns, together the primary key, each a foreign key ON DELETE CASCADE, ordered by name so
-///   that both sides may declare it; it needs single-column keys.
+///   that both sides may declare it (mirrored: one side's `local` is the other's `remote`, a
+///   compile-time check); it needs single-column keys.
 ///
 /// Options of has_one, has_many and many_to_many: `cascade = "save, delete, delete_orphan"`
 /// (`all` = save, delete; `delete_orphan` only on has_one and has_many; the list replaces the
@@ -291,7 +292,10 @@ mod tests {
         };
         let out = super::run(input, super::model::expand).to_string();
         assert_eq!(errors_in(&out), 0, "{out}");
-        assert!(out.contains("count_foreign_keys_to (< Post as :: orm :: Model > :: TABLE , \"user\")"), "{out}");
+        assert!(
+            out.contains("count_foreign_keys_to (< Post as :: orm :: Model > :: TABLE , \"user\")"),
+            "{out}"
+        );
         assert!(out.contains("has no `references = User` field"), "{out}");
         assert!(out.contains("more than one `references = User` field"), "{out}");
     }

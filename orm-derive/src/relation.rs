@@ -111,6 +111,7 @@ pub(crate) fn generate(m: &Model) -> Relations {
                 let through_table = match &t.value {
                     ThroughSpec::Table(s) => {
                         out.items.extend(association_table(m, rel, i, s, &target));
+                        out.items.extend(mirror_check(m, rel, s, &t.tokens, &target));
                         s.to_token_stream()
                     }
                     ThroughSpec::Model(p) => {
@@ -241,13 +242,43 @@ fn inferred_key_check(m: &Model, rel: &Relationship, target: &TokenStream) -> To
         "{start}, but `{target_name}` has more than one `references = {model}` field: say which \
          holds the key of `{model}`: `{kind}(foreign_key = field)`"
     );
-    let span = rel.attr.tokens.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
+    let span =
+        rel.attr.tokens.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
     quote_spanned! {span=>
         const _: () = match #krate::__private::count_foreign_keys_to(#target::TABLE, #table) {
             1 => {}
             0 => ::core::panic!(#none),
             _ => ::core::panic!(#many),
         };
+    }
+}
+
+/// For a `through = "table"`: a constant that fails to compile when the target declares the
+/// same association table back to this model with other columns (both sides generate it).
+fn mirror_check(
+    m: &Model,
+    rel: &Relationship,
+    through: &str,
+    tokens: &TokenStream,
+    target: &TokenStream,
+) -> TokenStream {
+    let krate = m.krate();
+    let (table, name) = (m.table_name(), rel.field.field_name());
+    let (local, remote) = (names(&rel.attr.local), names(&rel.attr.remote));
+    let (model, target_name) = (m.ident, type_text(rel.ty.target));
+    let msg = format!(
+        "many_to_many `{model}::{name}` through \"{through}\": `{target_name}` declares this table \
+         with other columns; the two sides mirror each other: this side's `local` is the other's \
+         `remote`, and its `remote` the other's `local`"
+    );
+    let span = tokens.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
+    quote_spanned! {span=>
+        const _: () = ::core::assert!(
+            #krate::__private::association_sides_agree(
+                #target::RELATIONS, #through, #table, #name, &[#(#local),*], &[#(#remote),*],
+            ),
+            #msg,
+        );
     }
 }
 
