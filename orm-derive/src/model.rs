@@ -2,7 +2,8 @@
 //! column handles, the `Default` impl applying client defaults, and the registry entry; the
 //! relationships' part comes from `relation.rs`.
 //!
-//! Everything is named through the `::orm` facade (or the `crate = "path"` given) and sits in a `const _: () = { ... };` block.
+//! Everything is named through the `::orm` facade (or the `crate = "path"` given) and sits in a
+//! `const _: () = { ... };` block.
 //! Where a field type must implement a trait (`ToValue`, `FromValue`, `Clone`, `PartialEq`,
 //! `Default`), the trait path carries the field type's span, so an unsupported type is reported
 //! at that field.
