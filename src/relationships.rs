@@ -7,9 +7,18 @@
 //! | attribute | field | the foreign key is on |
 //! |---|---|---|
 //! | `belongs_to(foreign_key = author_id)` | `Related<User>`, `Related<Option<User>>`, `Related<Option<Box<Self>>>` | this table (`author_id` names a field of this struct) |
-//! | `has_one(foreign_key = user_id)` | `Related<Option<Profile>>` | the target (`user_id` is its column) |
-//! | `has_many(foreign_key = author_id)` | `Related<Vec<Post>>` | the target |
-//! | `many_to_many(through = "post_tags", local = post_id, remote = tag_id)` | `Related<Vec<Tag>>` | an association table (a name, or a model) |
+//! | `has_one`, `has_one(foreign_key = user_id)` | `Related<Option<Profile>>` | the target (`user_id` names its field) |
+//! | `has_many`, `has_many(foreign_key = author_id)` | `Related<Vec<Post>>` | the target |
+//! | `many_to_many(through = PostTag, local = post_id, remote = tag_id)` | `Related<Vec<Tag>>` | an association model (`local`, `remote`: its fields) |
+//! | `many_to_many(through = "post_tags", local = post_id, remote = tag_id)` | `Related<Vec<Tag>>` | an association table the derive generates (`local`, `remote`: its columns) |
+//!
+//! A key is written once, on its column (`references = User`). Without `foreign_key`, a has_one
+//! or has_many takes the target's one field marked `references = ThisModel`; when the target has
+//! none or several, compiling fails and says to write `foreign_key = field`. Names are fields,
+//! checked at compile time (a name the model does not have is an error at the name), and a field
+//! with `#[orm(column = "...")]` stands for that column. Both sides may declare a
+//! `through = "table"`; they must mirror each other (one side's `local` is the other's
+//! `remote`), which is checked at compile time too.
 //!
 //! Each side declares its own relationship, so both are navigable (`User::posts` and
 //! `Post::author`). Two relationships may target one table (`author`, `reviewer`), and a model
@@ -23,7 +32,7 @@
 //!     #[orm(primary_key)]
 //!     pub id: i64,
 //!     pub name: String,
-//!     #[orm(has_many(foreign_key = author_id, cascade = "all, delete_orphan"))]
+//!     #[orm(has_many(cascade = "all, delete_orphan"))]    // Book::author_id, inferred
 //!     pub books: Related<Vec<Book>>,
 //! }
 //!
@@ -95,6 +104,44 @@
 //! s.commit()?;
 //! assert_eq!(s.query::<Book>().count()?, 1);
 //! # Ok(()) }
+//! ```
+//!
+//! ## Equality
+//!
+//! `Related` compares what was loaded: two `Unloaded` are equal, two `Loaded` are equal when their
+//! contents are, and `Unloaded` never equals `Loaded`, not even `Loaded(vec![])` ("not loaded"
+//! says nothing of the rows, "loaded and empty" says there are none). A model's derived
+//! `PartialEq` compares its loaded relationships too, as SeaORM's `(Model, Vec<Related>)` pairs
+//! do; snapshots compare the columns only.
+//!
+//! ```
+//! use orm::prelude::*;
+//!
+//! #[derive(Model, Debug, Clone, PartialEq)]
+//! pub struct Author {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     #[orm(has_many)]
+//!     pub books: Related<Vec<Book>>,
+//! }
+//!
+//! #[derive(Model, Debug, Clone, PartialEq)]
+//! pub struct Book {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     #[orm(references = Author)]
+//!     pub author_id: i64,
+//! }
+//!
+//! let none: Related<Vec<Book>> = Related::Unloaded;
+//! assert_eq!(none, Related::Unloaded);
+//! assert_ne!(none, Related::Loaded(vec![]));      // not loaded is not empty
+//! assert_eq!(Related::<Vec<Book>>::Loaded(vec![]), Related::Loaded(vec![]));
+//!
+//! let plain = Author { id: 1, books: Related::Unloaded };
+//! let eager = Author { id: 1, books: Related::Loaded(vec![]) };
+//! assert_ne!(plain, eager);                       // the model compares what was loaded
+//! assert_eq!(plain.snapshot(), eager.snapshot()); // its columns are the same
 //! ```
 //!
 //! ## Writing

@@ -131,66 +131,79 @@ impl<T> TypedExpr<T> {
 /// Something that can stand where a value of type `T` is expected: a `T`, a borrowed form of it
 /// (`&str` for `String`), a bare value for an `Option<T>` or a `DbDefault<T>` column, or another
 /// column of type `T`.
+///
+/// A wrong operand is one short error: the message names the column's type, and the impls are
+/// `do_not_recommend`, so the compiler does not list them all after it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be compared with or assigned to a column of type `{T}`",
-    label = "expected a value of type `{T}` here",
-    note = "a column of type `{T}` takes a `{T}`, a reference to one, or a column of the same type"
+    label = "expected a value or a column of type `{T}`"
 )]
 pub trait Operand<T> {
     /// The operand as an expression.
     fn into_expr(self) -> Expr;
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: ToValue> Operand<T> for T {
     fn into_expr(self) -> Expr {
         Expr::Value(self.to_value())
     }
 }
+#[diagnostic::do_not_recommend]
 impl<T: ToValue> Operand<T> for &T {
     fn into_expr(self) -> Expr {
         Expr::Value(self.to_value())
     }
 }
+#[diagnostic::do_not_recommend]
 impl<T: ToValue> Operand<Option<T>> for T {
     fn into_expr(self) -> Expr {
         Expr::Value(self.to_value())
     }
 }
+#[diagnostic::do_not_recommend]
 impl Operand<String> for &str {
     fn into_expr(self) -> Expr {
         Expr::Value(crate::value::Value::Text(self.to_owned()))
     }
 }
+#[diagnostic::do_not_recommend]
 impl Operand<Option<String>> for &str {
     fn into_expr(self) -> Expr {
         Expr::Value(crate::value::Value::Text(self.to_owned()))
     }
 }
+#[diagnostic::do_not_recommend]
 impl<T: ToValue> Operand<DbDefault<T>> for T {
     fn into_expr(self) -> Expr {
         Expr::Value(self.to_value())
     }
 }
+#[diagnostic::do_not_recommend]
 impl<T: ToValue> Operand<DbDefault<Option<T>>> for T {
     fn into_expr(self) -> Expr {
         Expr::Value(self.to_value())
     }
 }
+#[diagnostic::do_not_recommend]
 impl Operand<DbDefault<String>> for &str {
     fn into_expr(self) -> Expr {
         Expr::Value(crate::value::Value::Text(self.to_owned()))
     }
 }
+#[diagnostic::do_not_recommend]
 impl Operand<DbDefault<Option<String>>> for &str {
     fn into_expr(self) -> Expr {
         Expr::Value(crate::value::Value::Text(self.to_owned()))
     }
 }
+#[diagnostic::do_not_recommend]
 impl<M: Model, T> Operand<T> for Column<M, T> {
     fn into_expr(self) -> Expr {
         self.expr()
     }
 }
+#[diagnostic::do_not_recommend]
 impl<T> Operand<T> for TypedExpr<T> {
     fn into_expr(self) -> Expr {
         self.expr
@@ -267,8 +280,11 @@ nullable!(
 #[cfg(feature = "decimal")]
 nullable!(rust_decimal::Decimal);
 
+// The names and the `Operand<T>` bound come from the invocation, so that a wrong operand's
+// error points at the invocation and says nothing of a macro (four lines shorter).
 macro_rules! comparison_methods {
-    () => {
+    ($eq:ident, $ne:ident, $lt:ident, $le:ident, $gt:ident, $ge:ident, $in_list:ident,
+     $not_in_list:ident, $between:ident: $operand:ty, $bound:path) => {
         /// `self = value`, where `value` is of the column's type (or `&str` for text, or the
         /// inner type of an `Option` column), or another column or expression of that type.
         ///
@@ -295,27 +311,27 @@ macro_rules! comparison_methods {
         /// assert_eq!(s.query::<User>().filter(User::age.eq(17)).count()?, 1);
         /// # Ok(()) }
         /// ```
-        pub fn eq(self, value: impl Operand<T>) -> Expr {
+        pub fn $eq(self, value: $operand) -> Expr {
             Expr::binary(self.expr(), BinaryOp::Eq, value.into_expr())
         }
         /// `self <> value`
-        pub fn ne(self, value: impl Operand<T>) -> Expr {
+        pub fn $ne(self, value: $operand) -> Expr {
             Expr::binary(self.expr(), BinaryOp::Ne, value.into_expr())
         }
         /// `self < value`
-        pub fn lt(self, value: impl Operand<T>) -> Expr {
+        pub fn $lt(self, value: $operand) -> Expr {
             Expr::binary(self.expr(), BinaryOp::Lt, value.into_expr())
         }
         /// `self <= value`
-        pub fn le(self, value: impl Operand<T>) -> Expr {
+        pub fn $le(self, value: $operand) -> Expr {
             Expr::binary(self.expr(), BinaryOp::Le, value.into_expr())
         }
         /// `self > value`
-        pub fn gt(self, value: impl Operand<T>) -> Expr {
+        pub fn $gt(self, value: $operand) -> Expr {
             Expr::binary(self.expr(), BinaryOp::Gt, value.into_expr())
         }
         /// `self >= value`
-        pub fn ge(self, value: impl Operand<T>) -> Expr {
+        pub fn $ge(self, value: $operand) -> Expr {
             Expr::binary(self.expr(), BinaryOp::Ge, value.into_expr())
         }
         /// `self IN (values...)`; an empty list matches nothing. (PostgreSQL binds the whole
@@ -344,7 +360,7 @@ macro_rules! comparison_methods {
         /// assert_eq!(s.query::<User>().filter(User::name.in_list(none)).count()?, 0);
         /// # Ok(()) }
         /// ```
-        pub fn in_list<V: Operand<T>>(self, values: impl IntoIterator<Item = V>) -> Expr {
+        pub fn $in_list<V: $bound>(self, values: impl IntoIterator<Item = V>) -> Expr {
             Expr::InList {
                 expr: Box::new(self.expr()),
                 list: values.into_iter().map(Operand::into_expr).collect(),
@@ -352,7 +368,7 @@ macro_rules! comparison_methods {
             }
         }
         /// `self NOT IN (values...)`; an empty list matches everything.
-        pub fn not_in_list<V: Operand<T>>(self, values: impl IntoIterator<Item = V>) -> Expr {
+        pub fn $not_in_list<V: $bound>(self, values: impl IntoIterator<Item = V>) -> Expr {
             Expr::InList {
                 expr: Box::new(self.expr()),
                 list: values.into_iter().map(Operand::into_expr).collect(),
@@ -382,7 +398,7 @@ macro_rules! comparison_methods {
         /// assert_eq!(names(teens), ["cy"]);
         /// # Ok(()) }
         /// ```
-        pub fn between(self, low: impl Operand<T>, high: impl Operand<T>) -> Expr {
+        pub fn $between(self, low: $operand, high: $operand) -> Expr {
             Expr::Between {
                 expr: Box::new(self.expr()),
                 low: Box::new(low.into_expr()),
@@ -588,7 +604,9 @@ array_contains!(
 );
 
 impl<M: Model, T> Column<M, T> {
-    comparison_methods!();
+    comparison_methods!(
+        eq, ne, lt, le, gt, ge, in_list, not_in_list, between: impl Operand<T>, Operand<T>
+    );
 
     /// On a text column, the text holds `text` as a substring, taken literally (`%`, `_` and
     /// `\` in it match themselves; case-sensitive): `self LIKE '%text%' ESCAPE '\'`, a GLOB
@@ -627,7 +645,9 @@ impl<M: Model, T> Column<M, T> {
     }
 }
 impl<T> TypedExpr<T> {
-    comparison_methods!();
+    comparison_methods!(
+        eq, ne, lt, le, gt, ge, in_list, not_in_list, between: impl Operand<T>, Operand<T>
+    );
 
     /// As [`Column::contains`]: a literal substring of text, or elements of an array.
     pub fn contains<A>(self, arg: A) -> Expr

@@ -52,6 +52,9 @@ pub mod __private {
     pub use crate::connection::decode_at;
     pub use crate::model::{concat_bytes, str_from_utf8};
     pub use crate::raw::column_index;
+    pub use crate::relation::{
+        association_sides_agree, count_foreign_keys_to, field_column, inferred_foreign_key,
+    };
     pub use crate::value::{decode_enum, now_naive_utc, now_utc};
     pub use chrono;
     pub use inventory;

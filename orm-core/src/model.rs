@@ -227,7 +227,22 @@ pub const fn str_from_utf8(bytes: &'static [u8]) -> &'static str {
     }
 }
 
-/// A relationship field: not a column, filled by loading. Left out of the model's equality.
+/// A relationship field: not a column, filled by loading.
+///
+/// # Equality
+///
+/// Two `Related` values are equal when both are `Unloaded`, or both are `Loaded` with equal
+/// contents. `Unloaded` never equals `Loaded`, not even `Loaded(vec![])`: "not loaded" says
+/// nothing about the rows, "loaded and empty" says there are none, and a session treats them
+/// differently (an `Unloaded` collection is never taken as empty by `delete_orphan`).
+///
+/// A model's derived `PartialEq` therefore compares what was loaded too, as SeaORM's
+/// `(Model, Vec<Related>)` pairs do: the same row read with and without eager loading gives
+/// unequal values, and the targets of a model that derives `PartialEq` need `PartialEq` too.
+/// To compare the columns only, compare snapshots ([`Model::snapshot`](crate::Model::snapshot)),
+/// which hold no relationships.
+///
+/// The guide `orm::relationships` ("Equality") shows both levels in a runnable example.
 #[derive(Debug, Clone, Default)]
 pub enum Related<T> {
     /// Not loaded (reading it is an [`Error::NotLoaded`], never a hidden query).
@@ -265,12 +280,18 @@ impl<T> Related<T> {
     }
 }
 
-impl<T> PartialEq for Related<T> {
-    /// Relationships are left out of a model's equality: always equal.
-    fn eq(&self, _: &Self) -> bool {
-        true
+impl<T: PartialEq> PartialEq for Related<T> {
+    /// Both unloaded, or both loaded with equal contents (see [`Related`]'s "Equality").
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Related::Unloaded, Related::Unloaded) => true,
+            (Related::Loaded(a), Related::Loaded(b)) => a == b,
+            _ => false,
+        }
     }
 }
+
+impl<T: Eq> Eq for Related<T> {}
 
 /// A registered model: `#[derive(Model)]` submits one per struct.
 #[derive(Debug)]

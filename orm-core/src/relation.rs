@@ -6,6 +6,7 @@
 //! loaded is [`Error::NotLoaded`](crate::Error::NotLoaded).
 
 use crate::error::Result;
+use crate::expr::Column;
 use crate::model::Model;
 use crate::schema::TableSchema;
 use std::any::TypeId;
@@ -147,4 +148,110 @@ impl<M: Model, R> Relation<M, R> {
     pub fn schema(&self) -> &'static RelationSchema {
         &M::RELATIONS[self.index]
     }
+}
+
+/// The column of a field named in a relationship attribute (`has_many(foreign_key = author_id)`
+/// names `Post::author_id`): the derive writes `field_column(Post::author_id)`, so a name that is
+/// no column field of `Post` does not compile, and a renamed column maps to its name.
+#[doc(hidden)]
+pub const fn field_column<M, T>(column: Column<M, T>) -> &'static str {
+    column.name
+}
+
+/// How many foreign keys of `table` refer to table `to` (compared by name): what a has_many or
+/// has_one without `foreign_key` needs to be exactly one.
+#[doc(hidden)]
+pub const fn count_foreign_keys_to(table: &TableSchema, to: &str) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < table.foreign_keys.len() {
+        if str_eq(table.foreign_keys[i].ref_table, to) {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// The columns of the one foreign key of `table` that refers to table `to`: the inferred
+/// `foreign_key` of a has_many or has_one. Empty when there is none or more than one (the derive
+/// asserts [`count_foreign_keys_to`] is 1 beside it, with a message saying what to write).
+#[doc(hidden)]
+pub const fn inferred_foreign_key(
+    table: &'static TableSchema,
+    to: &str,
+) -> &'static [&'static str] {
+    if count_foreign_keys_to(table, to) != 1 {
+        return &[];
+    }
+    let mut i = 0;
+    while i < table.foreign_keys.len() {
+        if str_eq(table.foreign_keys[i].ref_table, to) {
+            return table.foreign_keys[i].columns;
+        }
+        i += 1;
+    }
+    &[]
+}
+
+/// Whether every many-to-many of the target through association table `through` back to
+/// `own_table` mirrors this side (its `local` is this side's `remote` and the other way round),
+/// leaving out this relationship itself (`own_name`, for a self reference). Both sides of a
+/// `through = "table"` generate the table, so they must agree on its columns.
+#[doc(hidden)]
+pub const fn association_sides_agree(
+    target_relations: &[RelationSchema],
+    through: &str,
+    own_table: &str,
+    own_name: &str,
+    local: &[&str],
+    remote: &[&str],
+) -> bool {
+    let mut i = 0;
+    while i < target_relations.len() {
+        let r = &target_relations[i];
+        i += 1;
+        let Some(t) = &r.through else { continue };
+        let itself = str_eq(r.source_table, own_table) && str_eq(r.name, own_name);
+        if !matches!(r.kind, RelationKind::ManyToMany)
+            || itself
+            || !str_eq(t.table, through)
+            || !str_eq(r.target_table, own_table)
+        {
+            continue;
+        }
+        if !strs_eq(t.local_columns, remote) || !strs_eq(t.remote_columns, local) {
+            return false;
+        }
+    }
+    true
+}
+
+const fn strs_eq(a: &[&str], b: &[&str]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if !str_eq(a[i], b[i]) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }

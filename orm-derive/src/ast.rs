@@ -278,6 +278,11 @@ impl<'a> Model<'a> {
         Some(Model { ident: &input.ident, input, attrs, fields })
     }
 
+    /// The tokens naming the `orm` crate in generated code.
+    pub(crate) fn krate(&self) -> TokenStream {
+        attr::krate(&self.attrs.krate)
+    }
+
     pub(crate) fn table_name(&self) -> String {
         match &self.attrs.table {
             Some(t) => t.value.clone(),
@@ -474,6 +479,8 @@ impl Variant<'_> {
 /// A struct deriving `FromRow`.
 pub(crate) struct RowStruct<'a> {
     pub(crate) input: &'a DeriveInput,
+    /// `crate = "path"`.
+    pub(crate) krate: Option<Spanned<syn::Path>>,
     pub(crate) fields: Vec<RowField<'a>>,
 }
 
@@ -486,7 +493,7 @@ pub(crate) struct RowField<'a> {
 
 impl<'a> RowStruct<'a> {
     pub(crate) fn from_ast(cx: &Ctxt, input: &'a DeriveInput) -> Option<Self> {
-        attr::from_row_struct_attrs(cx, &input.attrs);
+        let krate = attr::from_row_struct_attrs(cx, &input.attrs);
         let named = named_fields(cx, input, "FromRow")?;
         let fields = named
             .iter()
@@ -498,7 +505,7 @@ impl<'a> RowStruct<'a> {
                 })
             })
             .collect();
-        Some(RowStruct { input, fields })
+        Some(RowStruct { input, krate, fields })
     }
 }
 

@@ -172,6 +172,22 @@ fn name(cx: &Ctxt, meta: &ParseNestedMeta, expected: &str) -> syn::Result<Option
     Ok(v)
 }
 
+/// `crate = "path"`: the path the generated code names the `orm` crate by.
+fn crate_path(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<Spanned<syn::Path>>> {
+    value_with(cx, meta, CRATE_SYNTAX, |input| input.parse::<syn::LitStr>()?.parse::<syn::Path>())
+}
+
+const CRATE_SYNTAX: &str = "crate = \"path\"`, the path the `orm` crate is reached by, such as `crate = \"my_orm\"` or `crate = \"::app::db::orm\"";
+
+/// The tokens that name the `orm` crate in generated code: `crate = "..."` if given, else
+/// `::orm`.
+pub(crate) fn krate(path: &Option<Spanned<syn::Path>>) -> TokenStream {
+    match path {
+        Some(p) => p.value.to_token_stream(),
+        None => quote!(::orm),
+    }
+}
+
 /// `key` (true) or `key = true|false`.
 fn boolean(
     cx: &Ctxt,
@@ -281,7 +297,7 @@ fn action(
 // ---------------------------------------------------------------------------------------------
 // #[derive(Model)]
 
-const MODEL_KEYS: &str = "table, index(...), unique(...), no_default, renamed_from";
+const MODEL_KEYS: &str = "table, index(...), unique(...), no_default, renamed_from, crate";
 const MODEL_FIELD_KEYS: &str = "primary_key, auto_increment, unique, index, max_length, default, \
                                 server_default, references, on_delete, on_update, column, skip, \
                                 belongs_to(...), has_one(...), has_many(...), many_to_many(...), \
@@ -306,6 +322,8 @@ pub(crate) struct ModelAttrs {
     pub(crate) no_default: Option<Spanned<()>>,
     /// `renamed_from = "old_table"`.
     pub(crate) renamed_from: Option<Spanned<String>>,
+    /// `crate = "path"`.
+    pub(crate) krate: Option<Spanned<syn::Path>>,
 }
 
 impl ModelAttrs {
@@ -313,6 +331,7 @@ impl ModelAttrs {
         let mut table = Slot::new(cx, "table");
         let mut no_default = Slot::new(cx, "no_default");
         let mut renamed_from = Slot::new(cx, "renamed_from");
+        let mut krate = Slot::new(cx, "crate");
         let mut indexes = Vec::new();
         let mut uniques = Vec::new();
         for_each_item(cx, attrs, |key, meta| {
@@ -320,6 +339,7 @@ impl ModelAttrs {
                 "table" => table.set(name(cx, meta, "table = \"name\"")?),
                 "no_default" => no_default.set(flag(cx, meta, key)?),
                 "renamed_from" => renamed_from.set(name(cx, meta, "renamed_from = \"old_table\"")?),
+                "crate" => krate.set(crate_path(cx, meta)?),
                 "index" => indexes.extend(composite(cx, meta, true)?),
                 "unique" => uniques.extend(composite(cx, meta, false)?),
                 _ => unknown(cx, meta, key, "struct", MODEL_KEYS)?,
@@ -332,6 +352,7 @@ impl ModelAttrs {
             uniques,
             no_default: no_default.get(),
             renamed_from: renamed_from.get(),
+            krate: krate.get(),
         }
     }
 }
@@ -585,13 +606,13 @@ impl RelationKind {
         match self {
             RelationKind::BelongsTo => "belongs_to(foreign_key = field)",
             RelationKind::HasOne => {
-                "has_one(foreign_key = column, cascade = \"save, delete, delete_orphan\", passive_deletes)"
+                "has_one` or `has_one(foreign_key = field, cascade = \"save, delete, delete_orphan\", passive_deletes)"
             }
             RelationKind::HasMany => {
-                "has_many(foreign_key = column, cascade = \"save, delete, delete_orphan\", passive_deletes)"
+                "has_many` or `has_many(foreign_key = field, cascade = \"save, delete, delete_orphan\", passive_deletes)"
             }
             RelationKind::ManyToMany => {
-                "many_to_many(through = \"table\" | Model, local = column, remote = column, cascade = \"save, delete\", passive_deletes)"
+                "many_to_many(through = Model | \"table\", local = field | column, remote = field | column, cascade = \"save, delete\", passive_deletes)"
             }
         }
     }
@@ -628,12 +649,14 @@ pub(crate) type Names = Vec<Spanned<String>>;
 /// A relationship attribute on a field.
 pub(crate) struct RelationAttr {
     pub(crate) kind: RelationKind,
-    /// belongs_to: fields of this struct; has_one / has_many: the target's columns.
+    /// belongs_to: fields of this struct; has_one / has_many: fields of the target (inferred
+    /// when not given).
     pub(crate) foreign_key: Option<Spanned<Names>>,
     pub(crate) through: Option<Spanned<ThroughSpec>>,
-    /// The through table's columns holding this model's key.
+    /// What holds this model's key in the association: fields of a `through = Model`, columns
+    /// of a `through = "table"`.
     pub(crate) local: Option<Spanned<Names>>,
-    /// The through table's columns holding the target's key.
+    /// What holds the target's key, likewise.
     pub(crate) remote: Option<Spanned<Names>>,
     pub(crate) cascade: Option<Spanned<CascadeSpec>>,
     pub(crate) passive_deletes: Option<Spanned<()>>,
@@ -717,6 +740,20 @@ fn relationship(
 ) -> syn::Result<Option<RelationAttr>> {
     let expected = kind.syntax();
     let path = meta.path.to_token_stream();
+    let bare = !meta.input.peek(token::Paren) && !meta.input.peek(Token![=]);
+    if bare && matches!(kind, RelationKind::HasOne | RelationKind::HasMany) {
+        // `has_many` alone: every key has its default, the foreign key is inferred.
+        return Ok(Some(RelationAttr {
+            kind,
+            foreign_key: None,
+            through: None,
+            local: None,
+            remote: None,
+            cascade: None,
+            passive_deletes: None,
+            tokens: path,
+        }));
+    }
     if !meta.input.peek(token::Paren) {
         let rest = skip_value(meta)?;
         cx.error_spanned_by(quote!(#path #rest), format!("expected `{expected}`"));
@@ -739,11 +776,7 @@ fn relationship(
         let key = key_of(&inner);
         match key.as_str() {
             "foreign_key" if !m2m => {
-                let syntax = if kind == RelationKind::BelongsTo {
-                    "foreign_key = field` or `foreign_key = (field, field)"
-                } else {
-                    "foreign_key = column` or `foreign_key = (column, column)"
-                };
+                let syntax = "foreign_key = field` or `foreign_key = (field, field)";
                 foreign_key.set(value_with(cx, &inner, syntax, parse_names)?);
             }
             "through" if m2m => through.set(value_with(
@@ -755,13 +788,13 @@ fn relationship(
             "local" if m2m => local.set(value_with(
                 cx,
                 &inner,
-                "local = column` or `local = (column, column)",
+                "local = field` or `local = (field, field)",
                 parse_names,
             )?),
             "remote" if m2m => remote.set(value_with(
                 cx,
                 &inner,
-                "remote = column` or `remote = (column, column)",
+                "remote = field` or `remote = (field, field)",
                 parse_names,
             )?),
             "cascade" | "passive_deletes" if kind == RelationKind::BelongsTo => {
@@ -800,8 +833,10 @@ fn relationship(
             ("local", attr.local.is_some()),
             ("remote", attr.remote.is_some()),
         ]
-    } else {
+    } else if kind == RelationKind::BelongsTo {
         vec![("foreign_key", attr.foreign_key.is_some())]
+    } else {
+        Vec::new() // has_one / has_many: inferred from the target's `references`
     };
     let missing: Vec<&str> =
         required.into_iter().filter_map(|(key, given)| (!given).then_some(key)).collect();
@@ -821,21 +856,25 @@ fn relationship(
 pub(crate) struct EnumAttrs {
     pub(crate) type_name: Option<Spanned<String>>,
     pub(crate) no_default: Option<Spanned<()>>,
+    /// `crate = "path"`.
+    pub(crate) krate: Option<Spanned<syn::Path>>,
 }
 
 impl EnumAttrs {
     pub(crate) fn from_ast(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
         let mut type_name = Slot::new(cx, "type_name");
         let mut no_default = Slot::new(cx, "no_default");
+        let mut krate = Slot::new(cx, "crate");
         for_each_item(cx, attrs, |key, meta| {
             match key {
                 "type_name" => type_name.set(name(cx, meta, "type_name = \"name\"")?),
                 "no_default" => no_default.set(flag(cx, meta, key)?),
-                _ => unknown(cx, meta, key, "enum", "type_name, no_default")?,
+                "crate" => krate.set(crate_path(cx, meta)?),
+                _ => unknown(cx, meta, key, "enum", "type_name, no_default, crate")?,
             }
             Ok(())
         });
-        EnumAttrs { type_name: type_name.get(), no_default: no_default.get() }
+        EnumAttrs { type_name: type_name.get(), no_default: no_default.get(), krate: krate.get() }
     }
 }
 
@@ -887,16 +926,24 @@ const MODEL_ONLY_FIELD_KEYS: &[&str] = &[
     "version",
 ];
 
-/// Struct attributes of a `FromRow` struct: none of its own.
-pub(crate) fn from_row_struct_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) {
+/// Struct attributes of a `FromRow` struct: `crate = "path"`, the only one of its own.
+pub(crate) fn from_row_struct_attrs(
+    cx: &Ctxt,
+    attrs: &[syn::Attribute],
+) -> Option<Spanned<syn::Path>> {
+    let mut krate = Slot::new(cx, "crate");
     for_each_item(cx, attrs, |key, meta| {
-        if MODEL_ONLY_STRUCT_KEYS.contains(&key) {
+        if key == "crate" {
+            krate.set(crate_path(cx, meta)?);
+            Ok(())
+        } else if MODEL_ONLY_STRUCT_KEYS.contains(&key) {
             skip_value(meta)?;
             Ok(())
         } else {
-            unknown(cx, meta, key, "FromRow struct", "(none)")
+            unknown(cx, meta, key, "FromRow struct", "crate")
         }
     });
+    krate.get()
 }
 
 /// Field attributes of a `FromRow` struct.

@@ -297,13 +297,14 @@ fn related_field(cx: &Ctxt, m: &Model, f: &ModelField) {
                     cx.error_spanned_by(
                         &fk.tokens,
                         format!(
-                            "`foreign_key` names {} column(s) of the target, but the primary key \
-                             of `{}` has {pk}: expected `foreign_key = (column, ...)` in key order",
+                            "`foreign_key` names {} field(s) of the target, but the primary key \
+                             of `{}` has {pk}: expected `foreign_key = (field, ...)` in key order",
                             fk.value.len(),
                             m.ident
                         ),
                     );
                 }
+                field_names(cx, "foreign_key", &fk.value);
             }
         }
         RelationKind::ManyToMany => many_to_many(cx, m, r),
@@ -363,6 +364,22 @@ fn belongs_to(cx: &Ctxt, m: &Model, f: &ModelField, r: &RelationAttr) {
     }
 }
 
+/// Names that must be fields of another model (`foreign_key` of has_one / has_many, `local` and
+/// `remote` of a `through = Model`): identifiers, which the generated code looks up.
+fn field_names(cx: &Ctxt, key: &str, names: &[Spanned<String>]) {
+    for n in names {
+        if crate::relation::field_ident(n).is_none() {
+            cx.error_spanned_by(
+                &n.tokens,
+                format!(
+                    "`{}` is not a field name: `{key}` names fields, e.g. `{key} = author_id`",
+                    n.value
+                ),
+            );
+        }
+    }
+}
+
 /// `many_to_many(through = ..., local = ..., remote = ...)`.
 fn many_to_many(cx: &Ctxt, m: &Model, r: &RelationAttr) {
     let pk = m.primary_key().len();
@@ -371,8 +388,8 @@ fn many_to_many(cx: &Ctxt, m: &Model, r: &RelationAttr) {
             cx.error_spanned_by(
                 &local.tokens,
                 format!(
-                    "`local` names {} column(s), but the primary key of `{}` has {pk}: expected \
-                     `local = (column, ...)` in key order",
+                    "`local` names {} key part(s), but the primary key of `{}` has {pk}: \
+                     expected `local = (name, ...)` in key order",
                     local.value.len(),
                     m.ident
                 ),
@@ -384,12 +401,19 @@ fn many_to_many(cx: &Ctxt, m: &Model, r: &RelationAttr) {
             if local.value.iter().any(|l| l.value == name.value) {
                 cx.error_spanned_by(
                     &name.tokens,
-                    format!("column `{}` is both `local` and `remote`", name.value),
+                    format!("`{}` is both `local` and `remote`", name.value),
                 );
             }
         }
     }
     let Some(through) = &r.through else { return };
+    if let ThroughSpec::Model(_) = &through.value {
+        for (key, names) in [("local", &r.local), ("remote", &r.remote)] {
+            if let Some(n) = names {
+                field_names(cx, key, &n.value);
+            }
+        }
+    }
     if let ThroughSpec::Table(table) = &through.value {
         if pk > 1 {
             cx.error_spanned_by(

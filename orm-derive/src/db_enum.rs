@@ -18,6 +18,7 @@ pub(crate) fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
 }
 
 fn generate(e: &DbEnum) -> TokenStream {
+    let krate = crate::attr::krate(&e.attrs.krate);
     let ident = e.ident;
     let type_name = e.type_name();
     let variants: Vec<&syn::Ident> = e.variants.iter().map(|v| v.ident).collect();
@@ -47,7 +48,7 @@ fn generate(e: &DbEnum) -> TokenStream {
         #[allow(unused_qualifications, clippy::all)]
         const _: () = {
             #[automatically_derived]
-            impl ::orm::DbEnum for #ident {
+            impl #krate::DbEnum for #ident {
                 const TYPE_NAME: &'static str = #type_name;
                 const LABELS: &'static [&'static str] = &[#(#labels),*];
 
@@ -66,26 +67,26 @@ fn generate(e: &DbEnum) -> TokenStream {
             }
 
             #[automatically_derived]
-            impl ::orm::ToValue for #ident {
-                const COLUMN_TYPE: ::orm::ColumnType = ::orm::ColumnType::Enum {
-                    name: <Self as ::orm::DbEnum>::TYPE_NAME,
-                    variants: <Self as ::orm::DbEnum>::LABELS,
+            impl #krate::ToValue for #ident {
+                const COLUMN_TYPE: #krate::ColumnType = #krate::ColumnType::Enum {
+                    name: <Self as #krate::DbEnum>::TYPE_NAME,
+                    variants: <Self as #krate::DbEnum>::LABELS,
                 };
 
-                fn to_value(&self) -> ::orm::Value {
-                    ::orm::Value::Enum {
-                        type_name: <Self as ::orm::DbEnum>::TYPE_NAME,
-                        label: <Self as ::orm::DbEnum>::label(self),
+                fn to_value(&self) -> #krate::Value {
+                    #krate::Value::Enum {
+                        type_name: <Self as #krate::DbEnum>::TYPE_NAME,
+                        label: <Self as #krate::DbEnum>::label(self),
                     }
                 }
             }
 
             #[automatically_derived]
-            impl ::orm::FromValue for #ident {
+            impl #krate::FromValue for #ident {
                 fn from_value(
-                    value: ::orm::ValueRef<'_>,
-                ) -> ::core::result::Result<Self, ::orm::DecodeError> {
-                    ::orm::__private::decode_enum(value)
+                    value: #krate::ValueRef<'_>,
+                ) -> ::core::result::Result<Self, #krate::DecodeError> {
+                    #krate::__private::decode_enum(value)
                 }
             }
 

@@ -15,6 +15,7 @@ pub(crate) fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
 }
 
 fn generate(s: &RowStruct) -> TokenStream {
+    let krate = crate::attr::krate(&s.krate);
     let ident = &s.input.ident;
     // A generic struct: each field type must be decodable (or `Default` when skipped).
     let mut generics = s.input.generics.clone();
@@ -25,7 +26,7 @@ fn generate(s: &RowStruct) -> TokenStream {
             where_clause.predicates.push(if f.attrs.skip.is_some() {
                 syn::parse_quote!(#ty: ::core::default::Default)
             } else {
-                syn::parse_quote!(#ty: ::orm::FromValue)
+                syn::parse_quote!(#ty: #krate::FromValue)
             });
         }
     }
@@ -37,9 +38,9 @@ fn generate(s: &RowStruct) -> TokenStream {
             return quote!(#field: #default);
         }
         let name = f.column_name();
-        let decode_at = quote_spanned!(ty.span()=> ::orm::__private::decode_at::<#ty>);
+        let decode_at = quote_spanned!(ty.span()=> #krate::__private::decode_at::<#ty>);
         quote! {
-            #field: #decode_at(row, ::orm::__private::column_index(row, #name)?, #name)?
+            #field: #decode_at(row, #krate::__private::column_index(row, #name)?, #name)?
         }
     });
     quote! {
@@ -47,8 +48,8 @@ fn generate(s: &RowStruct) -> TokenStream {
         #[allow(unused_qualifications, clippy::all)]
         const _: () = {
             #[automatically_derived]
-            impl #impl_generics ::orm::FromRow for #ident #ty_generics #where_clause {
-                fn from_row(row: &dyn ::orm::Row) -> ::orm::Result<Self> {
+            impl #impl_generics #krate::FromRow for #ident #ty_generics #where_clause {
+                fn from_row(row: &dyn #krate::Row) -> #krate::Result<Self> {
                     ::core::result::Result::Ok(Self { #(#fields,)* })
                 }
             }

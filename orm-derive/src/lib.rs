@@ -46,7 +46,10 @@ fn run(
 ///   (default name `uq_<table>_<col>_<col>`);
 /// - `no_default`: no `Default` impl;
 /// - `renamed_from = "old_name"`: the table's previous name, so that `cargo db migrate` renames
-///   the table (keeping its rows) instead of dropping it and creating a new one.
+///   the table (keeping its rows) instead of dropping it and creating a new one;
+/// - `crate = "path"`: the path the generated code reaches the `orm` crate by (default
+///   `::orm`), for a crate that re-exports it under another name: `crate = "my_app::orm"`.
+///   `DbEnum` and `FromRow` take it too.
 ///
 /// Field attributes:
 /// - `primary_key`: part of the key (several fields make a composite key; not on `Option<T>`).
@@ -69,19 +72,25 @@ fn run(
 /// - `skip`: not a column (`Default::default()` when loaded).
 ///
 /// Relationship fields are `Related<...>`: not columns, `Default::default()` (unloaded) when a
-/// row is decoded, left out of snapshots and equality. Each needs one of:
+/// row is decoded, left out of snapshots (but not of a derived `PartialEq`, which compares what
+/// was loaded: see `orm::Related`). Each needs one of:
 /// - `belongs_to(foreign_key = field)`: `field` is this struct's column field holding the
 ///   target's key (`(a, b)` for a composite key). The field is `Related<R>`, `Related<Box<R>>`,
 ///   or, required when the key field is an `Option`, `Related<Option<R>>` /
 ///   `Related<Option<Box<R>>>` (`Box` for a self reference). No cascades: it only supplies a key;
-/// - `has_one(foreign_key = column)` (same shapes) or `has_many(foreign_key = column)`
-///   (`Related<Vec<R>>`): `column` is the target's column (a column name, which the derive
-///   cannot check) holding this model's key;
-/// - `many_to_many(through = "table", local = column, remote = column)` (`Related<Vec<R>>`):
-///   `local` holds this model's key and `remote` the target's in the association table. A
-///   `through = "table"` is generated and registered: the two key columns, together the primary
-///   key, each a foreign key ON DELETE CASCADE, ordered by name so that both sides may declare
-///   it; it needs single-column keys. `through = Model` uses the table of a model of its own.
+/// - `has_one` / `has_one(foreign_key = field)` (same shapes) or `has_many` /
+///   `has_many(foreign_key = field)` (`Related<Vec<R>>`): `field` is the target's field holding
+///   this model's key (its column, if renamed, is used). Without `foreign_key` it is the
+///   target's one field marked `references = ThisModel`, found at compile time: none or several
+///   is a compile error asking for `foreign_key = field`. A name the target does not have is a
+///   compile error at the name (the derive reads the target's column handle `R::field`);
+/// - `many_to_many(through = Model, local = field, remote = field)` (`Related<Vec<R>>`):
+///   `local` holds this model's key and `remote` the target's, fields of the association model
+///   (checked likewise). `many_to_many(through = "table", local = column, remote = column)`:
+///   the association table is generated and registered from these two column names: the two key
+///   columns, together the primary key, each a foreign key ON DELETE CASCADE, ordered by name so
+///   that both sides may declare it (mirrored: one side's `local` is the other's `remote`, a
+///   compile-time check); it needs single-column keys.
 ///
 /// Options of has_one, has_many and many_to_many: `cascade = "save, delete, delete_orphan"`
 /// (`all` = save, delete; `delete_orphan` only on has_one and has_many; the list replaces the
@@ -101,7 +110,8 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
 /// stored by label (a native ENUM type on PostgreSQL, checked TEXT on SQLite). The enum must
 /// also be `Clone + Copy`.
 ///
-/// - on the enum: `type_name = "name"` (default: the enum's name in snake_case), `no_default`;
+/// - on the enum: `type_name = "name"` (default: the enum's name in snake_case), `no_default`,
+///   `crate = "path"` (as for `Model`);
 /// - on a variant: `rename = "label"` (default: the variant's name in snake_case), `default`
 ///   (the `Default` variant; otherwise the first).
 #[proc_macro_derive(DbEnum, attributes(orm))]
@@ -113,7 +123,8 @@ pub fn derive_db_enum(input: TokenStream) -> TokenStream {
 /// column of the same name.
 ///
 /// Field attributes: `column = "name"` (read another column), `skip` (`Default::default()`).
-/// `Model` attributes are accepted and ignored, so a struct can derive both.
+/// On the struct: `crate = "path"` (as for `Model`). `Model` attributes are accepted and
+/// ignored, so a struct can derive both.
 #[proc_macro_derive(FromRow, attributes(orm))]
 pub fn derive_from_row(input: TokenStream) -> TokenStream {
     run(input.into(), from_row::expand).into()
@@ -193,11 +204,12 @@ mod tests {
             }
         };
         // bare without attribute; nullable parent_id needs an Option target; two keys for a
-        // one-column key; has_one conflicts with has_many; has_many without foreign_key; nuke;
+        // one-column key; has_one conflicts with has_many; nuke (a has_many without
+        // foreign_key is no error: the key is inferred);
         // passive_deletes with a value; x both local and remote; foreign_key in many_to_many;
         // an unsupported type; skip with has_one.
         let out = super::run(input, super::model::expand);
-        assert_eq!(errors(&out), 11, "{out}");
+        assert_eq!(errors(&out), 10, "{out}");
     }
 
     #[test]
@@ -218,6 +230,74 @@ mod tests {
         assert!(out.contains("const RELATIONS"), "{out}");
         assert!(out.contains("const author : :: orm :: Relation < Post , User >"), "{out}");
         assert!(out.contains("type_name : \"post_tags\""), "{out}");
+    }
+
+    /// With `crate = "..."`, no generated path names `::orm`: every one goes through the path.
+    #[test]
+    fn crate_path_replaces_every_orm_path() {
+        let model = quote! {
+            #[orm(crate = "my_orm", table = "posts")]
+            struct Post {
+                #[orm(primary_key)]
+                id: i64,
+                #[orm(default = now)]
+                at: DateTime<Utc>,
+                #[orm(default = uuid4)]
+                key: Uuid,
+                #[orm(references = User)]
+                user_id: i64,
+                #[orm(belongs_to(foreign_key = user_id))]
+                user: Related<User>,
+                #[orm(has_many)]
+                replies: Related<Vec<Reply>>,
+                #[orm(many_to_many(through = "post_tags", local = post_id, remote = tag_id))]
+                tags: Related<Vec<Tag>>,
+                #[orm(many_to_many(through = PostLabel, local = post_id, remote = label_id))]
+                labels: Related<Vec<Label>>,
+            }
+        };
+        let enumeration = quote! {
+            #[orm(crate = "my_orm")]
+            enum State { On, Off }
+        };
+        let row = quote! {
+            #[orm(crate = "my_orm")]
+            struct Row { n: i64 }
+        };
+        for (input, derive) in [
+            (model, super::model::expand as fn(&_) -> _),
+            (enumeration, super::db_enum::expand),
+            (row, super::from_row::expand),
+        ] {
+            let out = super::run(input, derive).to_string();
+            assert_eq!(errors_in(&out), 0, "{out}");
+            assert!(!out.contains(":: orm ::"), "{out}");
+            assert!(out.contains("my_orm :: "), "{out}");
+        }
+    }
+
+    fn errors_in(out: &str) -> usize {
+        out.matches("compile_error").count()
+    }
+
+    #[test]
+    fn a_has_many_without_foreign_key_asserts_one_reference() {
+        let input = quote! {
+            struct User {
+                #[orm(primary_key)]
+                id: i64,
+                #[orm(has_many)]
+                posts: Related<Vec<Post>>,
+            }
+        };
+        let out = super::run(input, super::model::expand).to_string();
+        assert_eq!(errors_in(&out), 0, "{out}");
+        assert!(
+            out.contains("count_foreign_keys_to (< Post as :: orm :: Model > :: TABLE , \"user\")"),
+            "{out}"
+        );
+        assert!(out.contains("has no `references = User` field"), "{out}");
+        assert!(out.contains("more than one `references = User` field"), "{out}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! column handles, the `Default` impl applying client defaults, and the registry entry; the
 //! relationships' part comes from `relation.rs`.
 //!
-//! Everything is named through the `::orm` facade and sits in a `const _: () = { ... };` block.
+//! Everything is named through the `::orm` facade (or the `crate = "path"` given) and sits in a
+//! `const _: () = { ... };` block.
 //! Where a field type must implement a trait (`ToValue`, `FromValue`, `Clone`, `PartialEq`,
 //! `Default`), the trait path carries the field type's span, so an unsupported type is reported
 //! at that field.
@@ -67,39 +68,39 @@ pub(crate) fn type_text(ty: &syn::Type) -> String {
 }
 
 /// The schema's `DefaultValue` for a client default.
-fn schema_default(d: &DefaultSpec, base: BaseType) -> TokenStream {
+fn schema_default(krate: &TokenStream, d: &DefaultSpec, base: BaseType) -> TokenStream {
     match d {
-        DefaultSpec::Now => quote!(::orm::DefaultValue::Now),
-        DefaultSpec::Uuid4 => quote!(::orm::DefaultValue::Uuid4),
+        DefaultSpec::Now => quote!(#krate::DefaultValue::Now),
+        DefaultSpec::Uuid4 => quote!(#krate::DefaultValue::Uuid4),
         // An integer default on a float field: whole numbers up to 2^53 are exact in f64.
         #[allow(clippy::cast_precision_loss)]
         DefaultSpec::Int(v) if base.is_float() => {
             let f = float_tokens(*v as f64);
-            quote!(::orm::DefaultValue::Float(#f))
+            quote!(#krate::DefaultValue::Float(#f))
         }
         DefaultSpec::Int(v) => {
             let v = int_tokens(*v);
-            quote!(::orm::DefaultValue::Int(#v))
+            quote!(#krate::DefaultValue::Int(#v))
         }
         DefaultSpec::Float(v) => {
             let v = float_tokens(*v);
-            quote!(::orm::DefaultValue::Float(#v))
+            quote!(#krate::DefaultValue::Float(#v))
         }
-        DefaultSpec::Bool(b) => quote!(::orm::DefaultValue::Bool(#b)),
-        DefaultSpec::Text(s) => quote!(::orm::DefaultValue::Text(#s)),
+        DefaultSpec::Bool(b) => quote!(#krate::DefaultValue::Bool(#b)),
+        DefaultSpec::Text(s) => quote!(#krate::DefaultValue::Text(#s)),
     }
 }
 
 /// The value the generated `Default` gives a field with a client default.
-fn client_default(f: &ModelField, d: &DefaultSpec) -> TokenStream {
+fn client_default(krate: &TokenStream, f: &ModelField, d: &DefaultSpec) -> TokenStream {
     let value = match d {
         // Whole microseconds, as both databases store them, so a saved object equals its row.
         DefaultSpec::Now => match f.shape.base {
-            BaseType::NaiveDateTime => quote!(::orm::__private::now_naive_utc()),
-            BaseType::NaiveDate => quote!(::orm::__private::chrono::Utc::now().date_naive()),
-            _ => quote!(::orm::__private::now_utc()),
+            BaseType::NaiveDateTime => quote!(#krate::__private::now_naive_utc()),
+            BaseType::NaiveDate => quote!(#krate::__private::chrono::Utc::now().date_naive()),
+            _ => quote!(#krate::__private::now_utc()),
         },
-        DefaultSpec::Uuid4 => quote!(::orm::__private::uuid::Uuid::new_v4()),
+        DefaultSpec::Uuid4 => quote!(#krate::__private::uuid::Uuid::new_v4()),
         #[allow(clippy::cast_precision_loss)]
         DefaultSpec::Int(v) if f.shape.base.is_float() => float_tokens(*v as f64),
         DefaultSpec::Int(v) => int_tokens(*v),
@@ -127,6 +128,7 @@ pub(crate) fn resolve_self(path: &syn::Path, ident: &syn::Ident) -> TokenStream 
 }
 
 fn generate(m: &Model) -> TokenStream {
+    let krate = m.krate();
     let ident = m.ident;
     let vis = &m.input.vis;
     let type_name = ident.to_string();
@@ -146,7 +148,7 @@ fn generate(m: &Model) -> TokenStream {
         let n = foreign_keys.len();
         let col = f.column_name();
         let target = resolve_self(&reference.value, ident);
-        let target = quote_spanned!(reference.value.span()=> <#target as ::orm::Model>);
+        let target = quote_spanned!(reference.value.span()=> <#target as #krate::Model>);
         let (len, bytes, name) = (
             format_ident!("__ORM_FK_{}_LEN", n),
             format_ident!("__ORM_FK_{}_BYTES", n),
@@ -162,17 +164,17 @@ fn generate(m: &Model) -> TokenStream {
         // The name is `fk_<table>_<column>_<referenced table>`, concatenated at compile time.
         fk_consts.extend(quote! {
             const #len: usize = #prefix.len() + #target::TABLE_NAME.len();
-            const #bytes: [u8; #len] = ::orm::__private::concat_bytes(&[#prefix, #target::TABLE_NAME]);
-            const #name: &str = ::orm::__private::str_from_utf8(&#bytes);
+            const #bytes: [u8; #len] = #krate::__private::concat_bytes(&[#prefix, #target::TABLE_NAME]);
+            const #name: &str = #krate::__private::str_from_utf8(&#bytes);
             #single_key
         });
         let action = |a: &Option<crate::attr::Spanned<crate::attr::ReferentialAction>>| {
             let v = format_ident!("{}", a.as_ref().map_or("NoAction", |a| a.value.variant()));
-            quote!(::orm::ReferentialAction::#v)
+            quote!(#krate::ReferentialAction::#v)
         };
         let (on_delete, on_update) = (action(&f.attrs.on_delete), action(&f.attrs.on_update));
         foreign_keys.push(quote! {
-            ::orm::ForeignKeySchema {
+            #krate::ForeignKeySchema {
                 name: #name,
                 columns: &[#col],
                 ref_table: #target::TABLE_NAME,
@@ -185,7 +187,7 @@ fn generate(m: &Model) -> TokenStream {
 
     let column_schemas = columns.iter().map(|f| {
         let (name, field, ty) = (f.column_name(), f.field_name(), f.ty);
-        let to_value = quote_spanned!(ty.span()=> <#ty as ::orm::ToValue>);
+        let to_value = quote_spanned!(ty.span()=> <#ty as #krate::ToValue>);
         let primary_key = f.attrs.primary_key.is_some();
         let auto_increment = m.is_auto_increment(f);
         let max_length = some(
@@ -195,12 +197,12 @@ fn generate(m: &Model) -> TokenStream {
                 .map(|l| Literal::u32_unsuffixed(l.value).into_token_stream()),
         );
         let default =
-            some(f.attrs.default.as_ref().map(|d| schema_default(&d.value, f.shape.base)));
+            some(f.attrs.default.as_ref().map(|d| schema_default(&krate, &d.value, f.shape.base)));
         let server_default =
             some(f.attrs.server_default.as_ref().map(|s| s.value.to_token_stream()));
         let renamed_from = some(f.attrs.renamed_from.as_ref().map(|s| s.value.to_token_stream()));
         quote! {
-            ::orm::ColumnSchema {
+            #krate::ColumnSchema {
                 name: #name,
                 field: #field,
                 ty: #to_value::COLUMN_TYPE,
@@ -223,11 +225,11 @@ fn generate(m: &Model) -> TokenStream {
     let table_renamed_from = some(m.attrs.renamed_from.as_ref().map(|s| s.value.to_token_stream()));
     let indexes = indexes.iter().map(|ix| {
         let (name, cols, unique) = (&ix.name, &ix.columns, ix.unique);
-        quote!(::orm::IndexSchema { name: #name, columns: &[#(#cols),*], unique: #unique })
+        quote!(#krate::IndexSchema { name: #name, columns: &[#(#cols),*], unique: #unique })
     });
     let uniques = uniques.iter().map(|uq| {
         let (name, cols) = (&uq.name, &uq.columns);
-        quote!(::orm::UniqueSchema { name: #name, columns: &[#(#cols),*] })
+        quote!(#krate::UniqueSchema { name: #name, columns: &[#(#cols),*] })
     });
 
     // ---- key
@@ -270,12 +272,12 @@ fn generate(m: &Model) -> TokenStream {
     let key_values = match pk.as_slice() {
         [one] => {
             let ty = one.ty;
-            quote!(::std::vec![<#ty as ::orm::ToValue>::to_value(key)])
+            quote!(::std::vec![<#ty as #krate::ToValue>::to_value(key)])
         }
         many => {
             let parts = many.iter().enumerate().map(|(i, f)| {
                 let (ty, i) = (f.ty, syn::Index::from(i));
-                quote!(<#ty as ::orm::ToValue>::to_value(&key.#i))
+                quote!(<#ty as #krate::ToValue>::to_value(&key.#i))
             });
             quote!(::std::vec![#(#parts),*])
         }
@@ -298,9 +300,9 @@ fn generate(m: &Model) -> TokenStream {
                 // What `orm::__private::decode_at` does, written with the same trait path as
                 // `set_column`, so an unsupported type gets one "cannot be read" error, not two.
                 let name = f.column_name();
-                let from_value = quote_spanned!(ty.span()=> <#ty as ::orm::FromValue>::from_value);
+                let from_value = quote_spanned!(ty.span()=> <#ty as #krate::FromValue>::from_value);
                 decode_fields.push(quote! {
-                    #field: #from_value(::orm::Row::get(row, #at)?).map_err(|e| e.at(#name))?
+                    #field: #from_value(#krate::Row::get(row, #at)?).map_err(|e| e.at(#name))?
                 });
                 let snap = syn::Index::from(i);
                 let v = clone_of(f, quote!(snapshot.#snap));
@@ -323,9 +325,9 @@ fn generate(m: &Model) -> TokenStream {
     for (i, f) in columns.iter().enumerate() {
         let (field, ty, name) = (f.ident, f.ty, f.column_name());
         let (idx, snap) = (lit(i), syn::Index::from(i));
-        let to_value = quote_spanned!(ty.span()=> <#ty as ::orm::ToValue>::to_value);
+        let to_value = quote_spanned!(ty.span()=> <#ty as #krate::ToValue>::to_value);
         column_value_arms.push(quote!(#idx => #to_value(&self.#field),));
-        let from_value = quote_spanned!(ty.span()=> <#ty as ::orm::FromValue>::from_value);
+        let from_value = quote_spanned!(ty.span()=> <#ty as #krate::FromValue>::from_value);
         set_column_arms.push(quote! {
             #idx => self.#field = #from_value(value).map_err(|e| e.at(#name))?,
         });
@@ -345,7 +347,7 @@ fn generate(m: &Model) -> TokenStream {
         let doc = format!("Column `{name}` of `{table}` (`{}`).", type_text(ty));
         handles.push(quote! {
             #[doc = #doc]
-            #vis const #field: ::orm::Column<#ident, #ty> = ::orm::Column::new(#idx, #name);
+            #vis const #field: #krate::Column<#ident, #ty> = #krate::Column::new(#idx, #name);
         });
     }
 
@@ -362,7 +364,7 @@ fn generate(m: &Model) -> TokenStream {
             let (field, ty) = (f.ident, f.ty);
             match &f.attrs.default {
                 Some(d) if f.is_column() => {
-                    let v = client_default(f, &d.value);
+                    let v = client_default(&krate, f, &d.value);
                     quote!(#field: #v)
                 }
                 // A version counter starts at 1, as SQLAlchemy's does.
@@ -392,13 +394,13 @@ fn generate(m: &Model) -> TokenStream {
             #relation_items
 
             #[automatically_derived]
-            impl ::orm::Model for #ident {
+            impl #krate::Model for #ident {
                 type Key = #key_ty;
                 type Snapshot = (#(#snapshot_ty,)*);
 
                 const TABLE_NAME: &'static str = #table;
                 const PRIMARY_KEY_COLUMNS: &'static [&'static str] = &[#(#pk_names),*];
-                const TABLE: &'static ::orm::TableSchema = &::orm::TableSchema {
+                const TABLE: &'static #krate::TableSchema = &#krate::TableSchema {
                     name: #table,
                     renamed_from: #table_renamed_from,
                     columns: &[#(#column_schemas),*],
@@ -414,26 +416,26 @@ fn generate(m: &Model) -> TokenStream {
                     #key_body
                 }
 
-                fn key_values(key: &Self::Key) -> ::std::vec::Vec<::orm::Value> {
+                fn key_values(key: &Self::Key) -> ::std::vec::Vec<#krate::Value> {
                     #key_values
                 }
 
-                fn decode(row: &dyn ::orm::Row, offset: usize) -> ::orm::Result<Self> {
+                fn decode(row: &dyn #krate::Row, offset: usize) -> #krate::Result<Self> {
                     ::core::result::Result::Ok(Self { #(#decode_fields,)* })
                 }
 
-                fn column_value(&self, idx: usize) -> ::orm::Value {
+                fn column_value(&self, idx: usize) -> #krate::Value {
                     match idx {
                         #(#column_value_arms)*
-                        _ => ::orm::Value::Null,
+                        _ => #krate::Value::Null,
                     }
                 }
 
-                fn set_column(&mut self, idx: usize, value: ::orm::ValueRef<'_>) -> ::orm::Result<()> {
+                fn set_column(&mut self, idx: usize, value: #krate::ValueRef<'_>) -> #krate::Result<()> {
                     match idx {
                         #(#set_column_arms)*
                         _ => {
-                            return ::core::result::Result::Err(::orm::Error::InvalidUse(::std::format!(
+                            return ::core::result::Result::Err(#krate::Error::InvalidUse(::std::format!(
                                 "model `{}` has no column {}", #type_name, idx
                             )))
                         }
@@ -449,13 +451,13 @@ fn generate(m: &Model) -> TokenStream {
                     Self { #(#from_snapshot_fields,)* }
                 }
 
-                fn changed_columns(&self, snapshot: &Self::Snapshot) -> ::orm::ColumnMask {
-                    let mut mask = ::orm::ColumnMask::empty();
+                fn changed_columns(&self, snapshot: &Self::Snapshot) -> #krate::ColumnMask {
+                    let mut mask = #krate::ColumnMask::empty();
                     #(#changed)*
                     mask
                 }
 
-                fn restore_columns(&mut self, snapshot: &Self::Snapshot, mask: ::orm::ColumnMask) {
+                fn restore_columns(&mut self, snapshot: &Self::Snapshot, mask: #krate::ColumnMask) {
                     #(#restore)*
                 }
             }
@@ -467,8 +469,8 @@ fn generate(m: &Model) -> TokenStream {
 
             #default_impl
 
-            ::orm::__private::inventory::submit! {
-                ::orm::ModelEntry { table: <#ident as ::orm::Model>::TABLE, type_name: #type_name }
+            #krate::__private::inventory::submit! {
+                #krate::ModelEntry { table: <#ident as #krate::Model>::TABLE, type_name: #type_name }
             }
         };
     }

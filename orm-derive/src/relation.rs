@@ -3,15 +3,18 @@
 //! one typed `Relation<M, R>` handle per relationship field, and the schema and registration of
 //! each association table named by a string (`through = "post_tags"`).
 //!
-//! Constant evaluation must not cycle when models refer to each other (or to themselves):
-//! `RELATIONS` names other models only through their `TABLE_NAME` and `PRIMARY_KEY_COLUMNS`
-//! literals and fn pointers, never their `TABLE`; an association table is a const of its own,
-//! which reads the target's `TABLE` but is read by no model's `TABLE`.
+//! Constant evaluation must not cycle when models refer to each other (or to themselves): a
+//! model's `TABLE` reads other models' `TABLE_NAME` and `PRIMARY_KEY_COLUMNS` only, never a
+//! `RELATIONS`. So `RELATIONS` may read the target's `TABLE` (an inferred foreign key is found
+//! in its `foreign_keys`), its column handles (`Post::author_id.name`, for a field named in
+//! `foreign_key`, `local` or `remote`), `TABLE_NAME` and `PRIMARY_KEY_COLUMNS`; other
+//! relationships only through fn pointers. An association table is a const of its own, which
+//! reads the target's `TABLE` but is read by no model's `TABLE`.
 
 use crate::ast::{Holder, Model, Relationship};
 use crate::attr::{CascadeSpec, Names, RelationKind, Spanned, ThroughSpec};
 use crate::model::{resolve_self, some, type_text};
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned as _;
 
@@ -45,6 +48,7 @@ pub(crate) fn generate(m: &Model) -> Relations {
     if rels.is_empty() {
         return Relations::default();
     }
+    let krate = m.krate();
     let ident = m.ident;
     let table = m.table_name();
     let pk_names: Vec<String> = m.primary_key().iter().map(|f| f.column_name()).collect();
@@ -56,7 +60,7 @@ pub(crate) fn generate(m: &Model) -> Relations {
         let (r, field, idx) = (rel.attr, rel.field.ident, Literal::usize_unsuffixed(i));
         let name = rel.field.field_name();
         let target_ty = target_type(rel.ty.target, ident);
-        let target = quote_spanned!(rel.ty.target.span()=> <#target_ty as ::orm::Model>);
+        let target = quote_spanned!(rel.ty.target.span()=> <#target_ty as #krate::Model>);
         let kind = format_ident!("{}", r.kind.variant());
         let fk = names(&r.foreign_key);
         let (local, remote) = (names(&r.local), names(&r.remote));
@@ -67,7 +71,14 @@ pub(crate) fn generate(m: &Model) -> Relations {
                 (quote!(&[#(#cols),*]), quote!(#target::PRIMARY_KEY_COLUMNS))
             }
             RelationKind::HasOne | RelationKind::HasMany => {
-                (quote!(&[#(#pk_names),*]), quote!(&[#(#fk),*]))
+                let target_columns = match &r.foreign_key {
+                    Some(fk) => field_columns(&krate, &target_ty, &fk.value),
+                    None => {
+                        out.items.extend(inferred_key_check(m, rel, &target));
+                        quote!(#krate::__private::inferred_foreign_key(#target::TABLE, #table))
+                    }
+                };
+                (quote!(&[#(#pk_names),*]), target_columns)
             }
             RelationKind::ManyToMany => {
                 (quote!(&[#(#pk_names),*]), quote!(#target::PRIMARY_KEY_COLUMNS))
@@ -100,18 +111,31 @@ pub(crate) fn generate(m: &Model) -> Relations {
                 let through_table = match &t.value {
                     ThroughSpec::Table(s) => {
                         out.items.extend(association_table(m, rel, i, s, &target));
+                        out.items.extend(mirror_check(m, rel, s, &t.tokens, &target));
                         s.to_token_stream()
                     }
                     ThroughSpec::Model(p) => {
                         let p = resolve_self(p, ident);
-                        quote_spanned!(p.span()=> <#p as ::orm::Model>::TABLE_NAME)
+                        quote_spanned!(p.span()=> <#p as #krate::Model>::TABLE_NAME)
+                    }
+                };
+                // Fields of an association model, columns of a table named by a string.
+                let (local_columns, remote_columns) = match &t.value {
+                    ThroughSpec::Table(_) => (quote!(&[#(#local),*]), quote!(&[#(#remote),*])),
+                    ThroughSpec::Model(p) => {
+                        let p = resolve_self(p, ident);
+                        let names = |n: &Option<Spanned<Names>>| match n {
+                            Some(n) => field_columns(&krate, &p, &n.value),
+                            None => quote!(&[]),
+                        };
+                        (names(&r.local), names(&r.remote))
                     }
                 };
                 quote! {
-                    ::core::option::Option::Some(::orm::Through {
+                    ::core::option::Option::Some(#krate::Through {
                         table: #through_table,
-                        local_columns: &[#(#local),*],
-                        remote_columns: &[#(#remote),*],
+                        local_columns: #local_columns,
+                        remote_columns: #remote_columns,
                     })
                 }
             }
@@ -123,15 +147,15 @@ pub(crate) fn generate(m: &Model) -> Relations {
         let (save, delete, orphan) = (c.save, c.delete, c.delete_orphan);
         let passive = r.passive_deletes.is_some();
         schemas.push(quote! {
-            ::orm::RelationSchema {
+            #krate::RelationSchema {
                 name: #name,
-                kind: ::orm::RelationKind::#kind,
+                kind: #krate::RelationKind::#kind,
                 source_table: #table,
                 target_table: #target::TABLE_NAME,
                 source_columns: #source_columns,
                 target_columns: #target_columns,
                 through: #through,
-                cascade: ::orm::Cascade {
+                cascade: #krate::Cascade {
                     save: #save,
                     delete: #delete,
                     delete_orphan: #orphan,
@@ -143,7 +167,7 @@ pub(crate) fn generate(m: &Model) -> Relations {
             }
         });
 
-        let any = quote!(::orm::session::AnyModel);
+        let any = quote!(#krate::session::AnyModel);
         related.push(quote! {
             #idx => (#ident::#field.loaded)(self)
                 .map(|targets| targets.iter().map(|t| t as &dyn #any).collect()),
@@ -155,9 +179,9 @@ pub(crate) fn generate(m: &Model) -> Relations {
         out.handles.push(handle(m, rel, i, &target_ty));
     }
 
-    let any = quote!(::orm::session::AnyModel);
+    let any = quote!(#krate::session::AnyModel);
     out.model_items = quote! {
-        const RELATIONS: &'static [::orm::RelationSchema] = &[#(#schemas),*];
+        const RELATIONS: &'static [#krate::RelationSchema] = &[#(#schemas),*];
 
         fn related(
             &self,
@@ -182,14 +206,91 @@ pub(crate) fn generate(m: &Model) -> Relations {
     out
 }
 
+/// `&[<Owner>::field, ...]` as column names: each field's column handle (generated by the
+/// owner's derive) read in a constant, so a name that is no column field of `owner` is a compile
+/// error at the name, and a field with `column = "..."` gives that column.
+fn field_columns(krate: &TokenStream, owner: &TokenStream, names: &Names) -> TokenStream {
+    let columns = names.iter().filter_map(|n| {
+        let mut field = field_ident(n)?;
+        let span = n.tokens.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
+        field.set_span(span);
+        Some(quote_spanned!(span=> #krate::__private::field_column(<#owner>::#field)))
+    });
+    quote!(&[#(#columns),*])
+}
+
+/// The field a name in a relationship attribute stands for; `None` when it is not an
+/// identifier (reported by the checks).
+pub(crate) fn field_ident(n: &Spanned<String>) -> Option<syn::Ident> {
+    syn::parse_str::<syn::Ident>(&n.value)
+        .or_else(|_| syn::parse_str::<syn::Ident>(&format!("r#{}", n.value)))
+        .ok()
+}
+
+/// For a has_one / has_many without `foreign_key`: a constant that fails to compile unless the
+/// target has exactly one `references = ThisModel` field, with a message saying what to write.
+fn inferred_key_check(m: &Model, rel: &Relationship, target: &TokenStream) -> TokenStream {
+    let krate = m.krate();
+    let (table, kind) = (m.table_name(), rel.attr.kind.key());
+    let (model, target_name, field) = (m.ident, type_text(rel.ty.target), rel.field.field_name());
+    let start = format!("{kind} `{model}::{field}` has no `foreign_key`, so it is inferred");
+    let none = format!(
+        "{start}, but `{target_name}` has no `references = {model}` field: add one, or name the \
+         field of `{target_name}` that holds the key of `{model}`: `{kind}(foreign_key = field)`"
+    );
+    let many = format!(
+        "{start}, but `{target_name}` has more than one `references = {model}` field: say which \
+         holds the key of `{model}`: `{kind}(foreign_key = field)`"
+    );
+    let span =
+        rel.attr.tokens.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
+    quote_spanned! {span=>
+        const _: () = match #krate::__private::count_foreign_keys_to(#target::TABLE, #table) {
+            1 => {}
+            0 => ::core::panic!(#none),
+            _ => ::core::panic!(#many),
+        };
+    }
+}
+
+/// For a `through = "table"`: a constant that fails to compile when the target declares the
+/// same association table back to this model with other columns (both sides generate it).
+fn mirror_check(
+    m: &Model,
+    rel: &Relationship,
+    through: &str,
+    tokens: &TokenStream,
+    target: &TokenStream,
+) -> TokenStream {
+    let krate = m.krate();
+    let (table, name) = (m.table_name(), rel.field.field_name());
+    let (local, remote) = (names(&rel.attr.local), names(&rel.attr.remote));
+    let (model, target_name) = (m.ident, type_text(rel.ty.target));
+    let msg = format!(
+        "many_to_many `{model}::{name}` through \"{through}\": `{target_name}` declares this table \
+         with other columns; the two sides mirror each other: this side's `local` is the other's \
+         `remote`, and its `remote` the other's `local`"
+    );
+    let span = tokens.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
+    quote_spanned! {span=>
+        const _: () = ::core::assert!(
+            #krate::__private::association_sides_agree(
+                #target::RELATIONS, #through, #table, #name, &[#(#local),*], &[#(#remote),*],
+            ),
+            #msg,
+        );
+    }
+}
+
 /// `pub const posts: Relation<User, Post> = Relation::new(index, set_loaded, loaded,
 /// loaded_mut)`, the three functions written as closures for the field's holder.
 fn handle(m: &Model, rel: &Relationship, index: usize, target_ty: &TokenStream) -> TokenStream {
+    let krate = m.krate();
     let (ident, vis, field) = (m.ident, &m.input.vis, rel.field.ident);
     let idx = Literal::usize_unsuffixed(index);
     let table = m.table_name();
     let name = rel.field.field_name();
-    let related = quote!(::orm::Related);
+    let related = quote!(#krate::Related);
     let ok = quote!(::core::result::Result::Ok(()));
     let boxed = quote!(::std::boxed::Box::new);
     let (from_ref, from_mut) = (quote!(::core::slice::from_ref), quote!(::core::slice::from_mut));
@@ -202,7 +303,7 @@ fn handle(m: &Model, rel: &Relationship, index: usize, target_ty: &TokenStream) 
                     #ok
                 }
                 ::core::option::Option::None => ::core::result::Result::Err(
-                    ::orm::Error::NotFound(::std::string::String::from(#msg)),
+                    #krate::Error::NotFound(::std::string::String::from(#msg)),
                 ),
             }
         }
@@ -246,7 +347,7 @@ fn handle(m: &Model, rel: &Relationship, index: usize, target_ty: &TokenStream) 
     );
     quote! {
         #[doc = #doc]
-        #vis const #field: ::orm::Relation<#ident, #target_ty> = ::orm::Relation::new(
+        #vis const #field: #krate::Relation<#ident, #target_ty> = #krate::Relation::new(
             #idx,
             |m, v| #set,
             |m| match &m.#field {
@@ -272,6 +373,7 @@ fn association_table(
     through: &str,
     target: &TokenStream,
 ) -> TokenStream {
+    let krate = m.krate();
     let pk = m.primary_key();
     let (local, remote) = (names(&rel.attr.local), names(&rel.attr.remote));
     let (Some(own), [local], [remote]) = (pk.first(), local.as_slice(), remote.as_slice()) else {
@@ -285,20 +387,20 @@ fn association_table(
     let target_key = quote!(#target::TABLE.columns[#target::TABLE.primary_key[0]]);
     let action = |a: &str| {
         let a = format_ident!("{}", a);
-        quote!(::orm::ReferentialAction::#a)
+        quote!(#krate::ReferentialAction::#a)
     };
     let (cascade, no_action) = (action("Cascade"), action("NoAction"));
 
     let local_column = quote! {
-        ::orm::ColumnSchema {
+        #krate::ColumnSchema {
             primary_key: true,
             max_length: #own_len,
-            ..::orm::ColumnSchema::new(#local, <#own_ty as ::orm::ToValue>::COLUMN_TYPE)
+            ..#krate::ColumnSchema::new(#local, <#own_ty as #krate::ToValue>::COLUMN_TYPE)
         }
     };
     let local_fk_name = format!("fk_{through}_{local}_{table}");
     let local_fk = quote! {
-        ::orm::ForeignKeySchema {
+        #krate::ForeignKeySchema {
             name: #local_fk_name,
             columns: &[#local],
             ref_table: #table,
@@ -308,10 +410,10 @@ fn association_table(
         }
     };
     let remote_column = quote! {
-        ::orm::ColumnSchema {
+        #krate::ColumnSchema {
             primary_key: true,
             max_length: #target_key.max_length,
-            ..::orm::ColumnSchema::new(#remote, #target_key.ty)
+            ..#krate::ColumnSchema::new(#remote, #target_key.ty)
         }
     };
     // `fk_<through>_<remote>_<target table>`, concatenated at compile time.
@@ -322,7 +424,7 @@ fn association_table(
     );
     let prefix = format!("fk_{through}_{remote}_");
     let remote_fk = quote! {
-        ::orm::ForeignKeySchema {
+        #krate::ForeignKeySchema {
             name: #fk_name,
             columns: &[#remote],
             ref_table: #target::TABLE_NAME,
@@ -347,9 +449,9 @@ fn association_table(
         #single_key
         const #len: usize = #prefix.len() + #target::TABLE_NAME.len();
         const #bytes: [u8; #len] =
-            ::orm::__private::concat_bytes(&[#prefix, #target::TABLE_NAME]);
-        const #fk_name: &str = ::orm::__private::str_from_utf8(&#bytes);
-        const #assoc: &::orm::TableSchema = &::orm::TableSchema {
+            #krate::__private::concat_bytes(&[#prefix, #target::TABLE_NAME]);
+        const #fk_name: &str = #krate::__private::str_from_utf8(&#bytes);
+        const #assoc: &#krate::TableSchema = &#krate::TableSchema {
             name: #through,
             renamed_from: ::core::option::Option::None,
             columns: &[#(#columns),*],
@@ -359,8 +461,8 @@ fn association_table(
             foreign_keys: &[#(#fks),*],
             version_column: ::core::option::Option::None,
         };
-        ::orm::__private::inventory::submit! {
-            ::orm::ModelEntry { table: #assoc, type_name: #through }
+        #krate::__private::inventory::submit! {
+            #krate::ModelEntry { table: #assoc, type_name: #through }
         }
     }
 }
