@@ -7,6 +7,9 @@
 
 extern crate orm as my_orm;
 
+mod common;
+
+use common::{backend_tests, Backend};
 use orm::prelude::*;
 use orm::{Model, RelationSchema, TableSchema, Through};
 
@@ -207,49 +210,44 @@ fn related_equality_compares_what_was_loaded() {
     assert_eq!(plain.snapshot(), eager.snapshot());
 }
 
-fn backends() -> Vec<(&'static str, Database)> {
-    let sqlite = orm::testing::memory_database_with(&tables()).expect("in-memory SQLite");
-    let postgres = orm::testing::postgres_database_with(&tables())
-        .unwrap_or_else(|e| panic!("PostgreSQL test database: {e}"));
-    vec![("sqlite", sqlite), ("postgresql", postgres)]
+backend_tests! {
+    inferred_and_renamed_keys_save_and_load,
 }
 
-#[test]
-fn inferred_and_renamed_keys_save_and_load() {
-    for (backend, db) in backends() {
-        let mut s = db.session();
-        s.add(Artist {
-            name: "Nina".into(),
-            albums: Related::Loaded(vec![
-                Album { title: "Pastel Blues".into(), ..Default::default() },
-                Album { title: "Wild Is the Wind".into(), ..Default::default() },
-            ]),
-            ..Default::default()
-        });
-        s.commit().unwrap();
-        let artist_id = s.query::<Artist>().one().unwrap().id;
-        let albums = s.query::<Album>().filter(Album::artist_ref.eq(artist_id)).count().unwrap();
-        assert_eq!(albums, 2, "{backend}: the children got the parent's key");
+fn inferred_and_renamed_keys_save_and_load(backend: Backend) {
+    let db = backend.database(&tables());
+    let mut s = db.session();
+    s.add(Artist {
+        name: "Nina".into(),
+        albums: Related::Loaded(vec![
+            Album { title: "Pastel Blues".into(), ..Default::default() },
+            Album { title: "Wild Is the Wind".into(), ..Default::default() },
+        ]),
+        ..Default::default()
+    });
+    s.commit().unwrap();
+    let artist_id = s.query::<Artist>().one().unwrap().id;
+    let albums = s.query::<Album>().filter(Album::artist_ref.eq(artist_id)).count().unwrap();
+    assert_eq!(albums, 2, "{backend}: the children got the parent's key");
 
-        let mut s = db.session();
-        let eager = s.query::<Artist>().load(Artist::albums).all().unwrap();
-        assert_eq!(eager[0].albums.get().unwrap().len(), 2, "{backend}");
-        let joined = s.query::<Artist>().load_joined(Artist::albums).all().unwrap();
-        assert_eq!(joined[0].albums.get().unwrap().len(), 2, "{backend}");
-        let mut albums = s.query::<Album>().all().unwrap();
-        s.load_related_all(&mut albums, Album::artist).unwrap();
-        assert_eq!(albums[1].artist.get().unwrap().name, "Nina", "{backend}");
+    let mut s = db.session();
+    let eager = s.query::<Artist>().load(Artist::albums).all().unwrap();
+    assert_eq!(eager[0].albums.get().unwrap().len(), 2, "{backend}");
+    let joined = s.query::<Artist>().load_joined(Artist::albums).all().unwrap();
+    assert_eq!(joined[0].albums.get().unwrap().len(), 2, "{backend}");
+    let mut albums = s.query::<Album>().all().unwrap();
+    s.load_related_all(&mut albums, Album::artist).unwrap();
+    assert_eq!(albums[1].artist.get().unwrap().name, "Nina", "{backend}");
 
-        let root = s.save(Node::default()).unwrap();
-        let child = s.save(Node { parent_id: Some(root.id), ..Default::default() }).unwrap();
-        s.save(Message { sender: root.id, recipient: child.id, ..Default::default() }).unwrap();
-        let mut nodes = s.query::<Node>().order_by(Node::id.asc()).all().unwrap();
-        s.load_related_all(&mut nodes, Node::children).unwrap();
-        s.load_related_all(&mut nodes, Node::sent).unwrap();
-        s.load_related_all(&mut nodes, Node::received).unwrap();
-        assert_eq!(nodes[0].children.get().unwrap().len(), 1, "{backend}");
-        assert_eq!(nodes[0].sent.get().unwrap().len(), 1, "{backend}");
-        assert_eq!(nodes[0].received.get().unwrap().len(), 0, "{backend}");
-        assert_eq!(nodes[1].received.get().unwrap().len(), 1, "{backend}");
-    }
+    let root = s.save(Node::default()).unwrap();
+    let child = s.save(Node { parent_id: Some(root.id), ..Default::default() }).unwrap();
+    s.save(Message { sender: root.id, recipient: child.id, ..Default::default() }).unwrap();
+    let mut nodes = s.query::<Node>().order_by(Node::id.asc()).all().unwrap();
+    s.load_related_all(&mut nodes, Node::children).unwrap();
+    s.load_related_all(&mut nodes, Node::sent).unwrap();
+    s.load_related_all(&mut nodes, Node::received).unwrap();
+    assert_eq!(nodes[0].children.get().unwrap().len(), 1, "{backend}");
+    assert_eq!(nodes[0].sent.get().unwrap().len(), 1, "{backend}");
+    assert_eq!(nodes[0].received.get().unwrap().len(), 0, "{backend}");
+    assert_eq!(nodes[1].received.get().unwrap().len(), 1, "{backend}");
 }
