@@ -101,6 +101,62 @@ fn run(
 /// Every column type must be `ToValue + FromValue + Clone + PartialEq` (the session compares
 /// fields with their snapshot to find changed columns): a `Json<T>` column needs
 /// `T: Clone + PartialEq`.
+///
+/// ```
+/// use orm::prelude::*;
+///
+/// #[derive(Model, Debug, Clone, PartialEq)]
+/// #[orm(table = "authors", unique(first_name, last_name))]
+/// pub struct Author {
+///     #[orm(primary_key, default = uuid4)]
+///     pub id: Uuid,
+///     #[orm(max_length = 40)]
+///     pub first_name: String,
+///     #[orm(max_length = 40)]
+///     pub last_name: String,
+///     #[orm(unique, index, column = "mail")]
+///     pub email: String,
+///     #[orm(default = now)]
+///     pub joined: DateTime<Utc>,
+///     #[orm(has_many)] // the key: Book's one `references = Author` field
+///     pub books: Related<Vec<Book>>,
+/// }
+///
+/// #[derive(Model, Debug, Clone, PartialEq)]
+/// #[orm(index(author_id, title))]
+/// pub struct Book {
+///     #[orm(primary_key)] // an integer key: the database assigns it
+///     pub id: i64,
+///     pub title: String,
+///     #[orm(references = Author, on_delete = cascade)]
+///     pub author_id: Uuid,
+///     #[orm(server_default = "0")]
+///     pub copies: DbDefault<i32>,
+///     #[orm(version)]
+///     pub version: i64,
+///     #[orm(belongs_to(foreign_key = author_id))]
+///     pub author: Related<Author>,
+/// }
+///
+/// # fn main() -> orm::Result<()> {
+/// assert_eq!(Book::TABLE.name, "book"); // the struct's name in snake_case
+/// assert_eq!(Author::email.name, "mail");
+/// let db = orm::testing::memory_database_with(&[Author::TABLE, Book::TABLE])?;
+/// let mut s = db.session();
+/// let ann = Author { first_name: "Ann".into(), last_name: "Lee".into(), ..Default::default() };
+/// let ann_id = ann.id; // uuid4, from the generated Default
+/// s.add(Author {
+///     email: "ann@example.com".into(),
+///     books: Related::Loaded(vec![Book { title: "Tides".into(), ..Default::default() }]),
+///     ..ann
+/// });
+/// s.commit()?; // the author, then her book with her key (cascade save)
+/// let book = s.query::<Book>().load(Book::author).one()?;
+/// assert_eq!(book.author_id, ann_id);
+/// assert_eq!(book.copies, DbDefault::Value(0)); // the server default, read back
+/// assert_eq!(book.author.get()?.first_name, "Ann");
+/// # Ok(()) }
+/// ```
 #[proc_macro_derive(Model, attributes(orm))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
     run(input.into(), model::expand).into()
@@ -114,6 +170,34 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
 ///   `crate = "path"` (as for `Model`);
 /// - on a variant: `rename = "label"` (default: the variant's name in snake_case), `default`
 ///   (the `Default` variant; otherwise the first).
+///
+/// ```
+/// use orm::prelude::*;
+///
+/// #[derive(DbEnum, Debug, Clone, Copy, PartialEq)]
+/// pub enum Status {
+///     Draft,
+///     #[orm(rename = "live")]
+///     Published,
+/// }
+///
+/// #[derive(Model, Debug, Clone, PartialEq)]
+/// pub struct Page {
+///     #[orm(primary_key)]
+///     pub id: i64,
+///     pub status: Status, // CHECK ("status" IN ('draft', 'live')) on SQLite, an ENUM type on PostgreSQL
+/// }
+///
+/// # fn main() -> orm::Result<()> {
+/// let db = orm::testing::memory_database_with(&[Page::TABLE])?;
+/// let mut s = db.session();
+/// s.add(Page { status: Status::Published, ..Default::default() });
+/// s.commit()?;
+/// let (label,): (String,) = s.sql("SELECT status FROM page").one()?;
+/// assert_eq!(label, "live");
+/// assert_eq!(s.query::<Page>().filter(Page::status.eq(Status::Published)).count()?, 1);
+/// # Ok(()) }
+/// ```
 #[proc_macro_derive(DbEnum, attributes(orm))]
 pub fn derive_db_enum(input: TokenStream) -> TokenStream {
     run(input.into(), db_enum::expand).into()
@@ -125,6 +209,27 @@ pub fn derive_db_enum(input: TokenStream) -> TokenStream {
 /// Field attributes: `column = "name"` (read another column), `skip` (`Default::default()`).
 /// On the struct: `crate = "path"` (as for `Model`). `Model` attributes are accepted and
 /// ignored, so a struct can derive both.
+///
+/// ```
+/// use orm::prelude::*;
+///
+/// #[derive(FromRow, Debug, PartialEq)]
+/// pub struct Tally {
+///     pub word: String,
+///     #[orm(column = "n")]
+///     pub count: i64,
+/// }
+///
+/// # fn main() -> orm::Result<()> {
+/// let db = orm::Database::connect("sqlite::memory:")?;
+/// let mut s = db.session();
+/// let rows: Vec<Tally> = s
+///     .sql("SELECT :w AS word, 2 AS n UNION ALL SELECT 'b', 1 ORDER BY n")
+///     .bind("w", "a")
+///     .all()?;
+/// assert_eq!(rows[0], Tally { word: "b".into(), count: 1 });
+/// # Ok(()) }
+/// ```
 #[proc_macro_derive(FromRow, attributes(orm))]
 pub fn derive_from_row(input: TokenStream) -> TokenStream {
     run(input.into(), from_row::expand).into()
