@@ -589,3 +589,106 @@ pub(crate) fn column_index(table: &TableSchema, name: &str) -> crate::error::Res
         ))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn order(deps: &[&[usize]]) -> Result<Vec<usize>, Vec<usize>> {
+        topological_order(deps.len(), |i| deps[i].iter().copied())
+    }
+
+    const fn fk(ref_table: &'static str, column: &'static [&'static str]) -> ForeignKeySchema {
+        ForeignKeySchema {
+            name: ref_table,
+            columns: column,
+            ref_table,
+            ref_columns: &["id"],
+            on_delete: ReferentialAction::NoAction,
+            on_update: ReferentialAction::NoAction,
+        }
+    }
+
+    const ID: ColumnSchema =
+        ColumnSchema { primary_key: true, ..ColumnSchema::new("id", ColumnType::BigInt) };
+    const REF: ColumnSchema = ColumnSchema::new("ref_id", ColumnType::BigInt);
+    const NULLABLE_REF: ColumnSchema =
+        ColumnSchema { nullable: true, ..ColumnSchema::new("ref_id", ColumnType::BigInt) };
+
+    const fn table(
+        name: &'static str,
+        columns: &'static [ColumnSchema],
+        foreign_keys: &'static [ForeignKeySchema],
+    ) -> TableSchema {
+        TableSchema {
+            name,
+            renamed_from: None,
+            columns,
+            primary_key: &[0],
+            indexes: &[],
+            uniques: &[],
+            foreign_keys,
+            version_column: None,
+        }
+    }
+
+    #[test]
+    fn a_diamond_comes_out_parents_first_in_given_order() {
+        // 0 -> {1, 2} -> 3, given children first.
+        assert_eq!(order(&[&[1, 2], &[3], &[3], &[]]), Ok(vec![3, 1, 2, 0]));
+        // Independent nodes keep their order.
+        assert_eq!(order(&[&[], &[], &[]]), Ok(vec![0, 1, 2]));
+    }
+
+    #[test]
+    fn a_self_reference_is_not_a_cycle() {
+        assert_eq!(order(&[&[0], &[1, 0]]), Ok(vec![0, 1]));
+    }
+
+    #[test]
+    fn cycles_of_two_and_three_are_reported_with_every_node() {
+        assert_eq!(order(&[&[1], &[0]]), Err(vec![0, 1]));
+        // 3 leads into the cycle 0 -> 2 -> 1 -> 0 but is not on it.
+        assert_eq!(order(&[&[2], &[0], &[1], &[0]]), Err(vec![0, 2, 1]));
+    }
+
+    #[test]
+    fn the_lenient_order_keeps_a_cycle_in_given_order() {
+        let deps: [&[usize]; 3] = [&[1], &[0], &[0]];
+        assert_eq!(topological_order_lenient(3, |i| deps[i].iter().copied()), vec![1, 0, 2]);
+    }
+
+    #[test]
+    fn a_chain_of_a_hundred_thousand_needs_no_deep_stack() {
+        let n = 100_000;
+        let out = topological_order(n, |i| (i + 1 < n).then_some(i + 1)).expect("no cycle");
+        assert_eq!(out.first(), Some(&(n - 1)));
+        assert_eq!(out.last(), Some(&0));
+    }
+
+    static A_NOT_NULL: TableSchema = table("a", &[ID, REF], &[fk("b", &["ref_id"])]);
+    static B_NOT_NULL: TableSchema = table("b", &[ID, REF], &[fk("c", &["ref_id"])]);
+    static C_NOT_NULL: TableSchema = table("c", &[ID, REF], &[fk("a", &["ref_id"])]);
+    static C_NULLABLE: TableSchema = table("c", &[ID, NULLABLE_REF], &[fk("a", &["ref_id"])]);
+    static SELF: TableSchema = table("self", &[ID, REF], &[fk("self", &["ref_id"])]);
+
+    #[test]
+    fn a_not_null_cycle_of_tables_is_an_error_naming_them_all() {
+        let err = write_order(&[&A_NOT_NULL, &B_NOT_NULL, &C_NOT_NULL]).expect_err("a cycle");
+        match &err {
+            Error::ForeignKeyCycle { tables } => assert_eq!(tables, &["a", "b", "c"]),
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("a -> b -> c"), "{err}");
+    }
+
+    #[test]
+    fn a_nullable_foreign_key_breaks_a_cycle_of_tables() {
+        let names = |v: Vec<&TableSchema>| v.iter().map(|t| t.name).collect::<Vec<_>>();
+        let order = write_order(&[&A_NOT_NULL, &B_NOT_NULL, &C_NULLABLE]).expect("broken cycle");
+        // a needs b, b needs c; c's reference to a may wait.
+        assert_eq!(names(order), ["c", "b", "a"]);
+        assert_eq!(names(write_order(&[&SELF, &A_NOT_NULL]).expect("self")), ["self", "a"]);
+    }
+}

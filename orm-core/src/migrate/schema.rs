@@ -372,3 +372,68 @@ pub fn creation_order<'a>(tables: &[&'a Table]) -> Result<CreationOrder<'a>> {
     }
     Ok(CreationOrder { tables: order.into_iter().map(|i| tables[i]).collect(), deferred })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn table(name: &str, refs: &[(&str, bool)]) -> Table {
+        let mut columns = vec![Column::new("id", ColumnType::BigInt)];
+        let mut foreign_keys = Vec::new();
+        for (target, nullable) in refs {
+            let col = format!("{target}_id");
+            columns.push(Column { nullable: *nullable, ..Column::new(&col, ColumnType::BigInt) });
+            foreign_keys.push(ForeignKey {
+                name: format!("fk_{name}_{col}_{target}"),
+                columns: vec![col],
+                ref_table: (*target).to_owned(),
+                ref_columns: vec!["id".into()],
+                on_delete: ReferentialAction::NoAction,
+                on_update: ReferentialAction::NoAction,
+            });
+        }
+        Table {
+            name: name.into(),
+            columns,
+            primary_key: vec!["id".into()],
+            indexes: Vec::new(),
+            uniques: Vec::new(),
+            foreign_keys,
+            checks: Vec::new(),
+        }
+    }
+
+    fn names(order: &CreationOrder<'_>) -> Vec<String> {
+        order.tables.iter().map(|t| t.name.clone()).collect()
+    }
+
+    #[test]
+    fn tables_are_created_parents_first() {
+        let (posts, users) = (table("posts", &[("users", false)]), table("users", &[]));
+        let order = creation_order(&[&posts, &users]).expect("order");
+        assert_eq!(names(&order), ["users", "posts"]);
+        assert!(order.deferred.is_empty());
+    }
+
+    #[test]
+    fn a_not_null_cycle_of_two_tables_names_both() {
+        let (a, b) = (table("a", &[("b", false)]), table("b", &[("a", false)]));
+        match creation_order(&[&a, &b]) {
+            Err(Error::ForeignKeyCycle { tables }) => assert_eq!(tables, ["a", "b"]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_nullable_foreign_key_closing_a_cycle_is_deferred() {
+        let (a, b) = (table("a", &[("b", true)]), table("b", &[("a", false)]));
+        let order = creation_order(&[&a, &b]).expect("order");
+        assert_eq!(names(&order), ["a", "b"]);
+        assert_eq!(order.deferred.len(), 1);
+        assert_eq!((order.deferred[0].0, order.deferred[0].1.name.as_str()), ("a", "fk_a_b_id_b"));
+        // A self-reference is created with its table.
+        let tree = table("tree", &[("tree", false)]);
+        assert!(creation_order(&[&tree]).expect("order").deferred.is_empty());
+    }
+}
