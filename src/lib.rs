@@ -95,7 +95,8 @@ impl Database {
     }
 
     /// Creates the tables of every model compiled into the program (they register themselves),
-    /// parents before children; tables that exist are left alone.
+    /// parents before children, with the DDL a migration writes; tables that exist are left
+    /// alone. Foreign keys forming a cycle of NOT NULL keys are an `Error::ForeignKeyCycle`.
     pub fn create_all(&self) -> Result<()> {
         self.engine.create_all(&registered_tables())
     }
@@ -105,7 +106,8 @@ impl Database {
         self.engine.drop_all(&registered_tables())
     }
 
-    /// Creates the given tables (and their indexes) that do not exist yet.
+    /// Creates the given tables (their enum types, indexes and constraints) that do not exist
+    /// yet; see [`Database::create_all`].
     pub fn create_tables(&self, tables: &[&'static TableSchema]) -> Result<()> {
         self.engine.create_all(tables)
     }
