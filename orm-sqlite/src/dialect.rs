@@ -2,7 +2,8 @@
 //! standard rendering of [`orm_core::Dialect`]'s default methods.
 //!
 //! The overrides: numbered `?n` placeholders, `BEGIN IMMEDIATE`, the type mapping (declared types
-//! chosen for their affinity, see the crate docs), a CHECK for enum columns, the typed `like` as a
+//! chosen for their affinity, see the crate docs; enum columns are TEXT, their CHECK is written by
+//! the DDL writer in `migrate.rs`), the typed `like` as a
 //! GLOB (SQLite's LIKE ignores ASCII case, PostgreSQL's does not), `ilike`, `lower` and `upper`
 //! with Unicode-aware functions registered on every connection, JSON keys quoted into paths, and
 //! the array and JSON operators emulated with `json_each`.

@@ -16,7 +16,7 @@ use crate::schema::TableSchema;
 /// enum types, renames, dropped constraints, new tables, column changes, new constraints,
 /// dropped tables, dropped enum types. Tables are created parents first; foreign keys that form
 /// a cycle are broken at a nullable one, added after the tables (a cycle of NOT NULL foreign
-/// keys is an [`Error::ForeignKeyCycle`](crate::Error::ForeignKeyCycle)).
+/// keys is an [`Error::ForeignKeyCycle`]).
 pub fn diff(current: &Schema, models: &[&TableSchema]) -> Result<Vec<Op>> {
     let target = Schema::from_tables(models);
     // Declared renames, applied to a working copy so the comparison sees them.

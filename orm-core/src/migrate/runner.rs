@@ -176,8 +176,13 @@ impl<'e> Run<'e> {
         })
     }
 
-    /// Runs rendered statements in order; the first failure comes back with the statement.
-    fn execute(&mut self, statements: &[Statement]) -> std::result::Result<(), (String, Error)> {
+    /// Runs rendered statements in order; the first failure rolls back and comes back as
+    /// `failed(statement, error)`.
+    fn execute(
+        &mut self,
+        statements: &[Statement],
+        failed: &dyn Fn(&str, Error) -> Error,
+    ) -> Result<()> {
         let mut saved: Vec<String> = Vec::new();
         for st in statements {
             let r = match st {
@@ -198,7 +203,7 @@ impl<'e> Run<'e> {
                     }
                     Statement::RestoreSaved => "(re-creating saved triggers)".into(),
                 };
-                return Err((text, e));
+                return Err(failed(&text, e));
             }
         }
         Ok(())
@@ -422,9 +427,7 @@ impl<'a> Migrator<'a> {
                 )));
             }
         }
-        if let Err((statement, e)) = run.execute(&statements) {
-            return Err(failed(rev, &statement, e));
-        }
+        run.execute(&statements, &|statement, e| failed(rev, statement, e))?;
         if let Some(check) = run.dialect.integrity_check_sql() {
             let engine = self.engine;
             let mut problems = Vec::new();
@@ -525,7 +528,7 @@ pub fn create_all(engine: &Engine, tables: &[&TableSchema]) -> Result<()> {
         .collect();
     let ops = super::autogen::create_ops(&missing, &enums)?;
     let statements = render_ops(run.dialect, live, &ops)?;
-    run.execute(&statements).map_err(|(_, e)| e)?;
+    run.execute(&statements, &|_, e| e)?;
     run.commit()
 }
 
@@ -552,7 +555,7 @@ pub fn drop_all(engine: &Engine, tables: &[&TableSchema]) -> Result<()> {
         }
     }
     let statements = render_ops(run.dialect, live, &ops)?;
-    run.execute(&statements).map_err(|(_, e)| e)?;
+    run.execute(&statements, &|_, e| e)?;
     run.commit()
 }
 
