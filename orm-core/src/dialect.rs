@@ -460,14 +460,15 @@ pub trait Dialect: Send + Sync + 'static {
     }
 
     /// The statement that creates an enum type, for backends that have them (`None` otherwise).
-    fn create_enum_type(&self, name: &str, labels: &[&str], if_not_exists: bool) -> Option<String> {
-        let _ = (name, labels, if_not_exists);
+    /// `create_all` creates only the types the database lacks, so it needs no `IF NOT EXISTS`.
+    fn create_enum_type(&self, name: &str, labels: &[&str]) -> Option<String> {
+        let _ = (name, labels);
         None
     }
 
     /// The statement that drops an enum type, for backends that have them.
-    fn drop_enum_type(&self, name: &str, if_exists: bool) -> Option<String> {
-        let _ = (name, if_exists);
+    fn drop_enum_type(&self, name: &str) -> Option<String> {
+        let _ = name;
         None
     }
 

@@ -33,21 +33,6 @@ fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// A dollar-quote tag that does not occur in `body`: `$$`, else `$orm$`, `$orm1$`, ...
-fn dollar_tag(body: &str) -> String {
-    if !body.contains("$$") {
-        return "$$".into();
-    }
-    let mut n = 0u32;
-    loop {
-        let tag = if n == 0 { "$orm$".to_owned() } else { format!("$orm{n}$") };
-        if !body.contains(&tag) {
-            return tag;
-        }
-        n += 1;
-    }
-}
-
 impl Dialect for PgDialect {
     fn name(&self) -> &'static str {
         "postgresql"
@@ -115,9 +100,8 @@ impl Dialect for PgDialect {
         }
     }
 
-    /// `CREATE TYPE "name" AS ENUM ('a', 'b')`; with `if_not_exists`, inside a `DO` block that
-    /// ignores `duplicate_object` (PostgreSQL has no `CREATE TYPE IF NOT EXISTS`).
-    fn create_enum_type(&self, name: &str, labels: &[&str], if_not_exists: bool) -> Option<String> {
+    /// `CREATE TYPE "name" AS ENUM ('a', 'b')`.
+    fn create_enum_type(&self, name: &str, labels: &[&str]) -> Option<String> {
         let mut w = SqlWriter::new();
         w.push("CREATE TYPE ");
         self.write_ident(&mut w, name);
@@ -129,20 +113,13 @@ impl Dialect for PgDialect {
             w.push(&quote_literal(l));
         }
         w.push(")");
-        if !if_not_exists {
-            return Some(w.sql);
-        }
-        let tag = dollar_tag(&w.sql);
-        Some(format!(
-            "DO {tag} BEGIN {}; EXCEPTION WHEN duplicate_object THEN NULL; END {tag}",
-            w.sql
-        ))
+        Some(w.sql)
     }
 
-    /// `DROP TYPE [IF EXISTS] "name"`.
-    fn drop_enum_type(&self, name: &str, if_exists: bool) -> Option<String> {
+    /// `DROP TYPE "name"`.
+    fn drop_enum_type(&self, name: &str) -> Option<String> {
         let mut w = SqlWriter::new();
-        w.push(if if_exists { "DROP TYPE IF EXISTS " } else { "DROP TYPE " });
+        w.push("DROP TYPE ");
         self.write_ident(&mut w, name);
         Some(w.sql)
     }

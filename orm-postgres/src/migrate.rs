@@ -97,7 +97,7 @@ fn alter_enum(
     let old = d.ident(&format!("{name}__orm_old"));
     let labels: Vec<&str> = to.iter().map(String::as_str).collect();
     let mut out = vec![Statement::Sql(format!("ALTER TYPE {ty} RENAME TO {old}"))];
-    out.extend(d.create_enum_type(name, &labels, false).map(Statement::Sql));
+    out.extend(d.create_enum_type(name, &labels).map(Statement::Sql));
     for t in before.tables.values() {
         for c in t.columns.iter().filter(|c| c.ty.enum_name() == Some(name)) {
             let col = format!("ALTER TABLE {} ALTER COLUMN {}", d.ident(&t.name), d.ident(&c.name));

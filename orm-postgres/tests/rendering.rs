@@ -742,24 +742,15 @@ fn create_table_with_composite_key_foreign_keys_and_index() {
 fn enum_type_ddl() {
     let labels = ["draft", "published", "it's"];
     assert_eq!(
-        DIALECT.create_enum_type("post_status", &labels, false).expect("enum types"),
+        DIALECT.create_enum_type("post_status", &labels).expect("enum types"),
         r#"CREATE TYPE "post_status" AS ENUM ('draft', 'published', 'it''s')"#
     );
     assert_eq!(
-        DIALECT.create_enum_type("post_status", &labels[..2], true).expect("enum types"),
-        r#"DO $$ BEGIN CREATE TYPE "post_status" AS ENUM ('draft', 'published'); EXCEPTION WHEN duplicate_object THEN NULL; END $$"#
-    );
-    // A label holding `$$` gets another dollar-quote tag.
-    assert_eq!(
-        DIALECT.create_enum_type(r#"we"ird"#, &["a$$b"], true).expect("enum types"),
-        r#"DO $orm$ BEGIN CREATE TYPE "we""ird" AS ENUM ('a$$b'); EXCEPTION WHEN duplicate_object THEN NULL; END $orm$"#
+        DIALECT.create_enum_type(r#"we"ird"#, &["a$$b"]).expect("enum types"),
+        r#"CREATE TYPE "we""ird" AS ENUM ('a$$b')"#
     );
     assert_eq!(
-        DIALECT.drop_enum_type("post_status", true).expect("enum types"),
-        r#"DROP TYPE IF EXISTS "post_status""#
-    );
-    assert_eq!(
-        DIALECT.drop_enum_type("post_status", false).expect("enum types"),
+        DIALECT.drop_enum_type("post_status").expect("enum types"),
         r#"DROP TYPE "post_status""#
     );
     assert_eq!(

@@ -401,10 +401,10 @@ pub fn render_standard<D: MigrationDialect + ?Sized>(
         }
         Op::CreateEnum { name, values } => {
             let labels: Vec<&str> = values.iter().map(String::as_str).collect();
-            Ok(d.create_enum_type(name, &labels, false).map(Statement::Sql).into_iter().collect())
+            Ok(d.create_enum_type(name, &labels).map(Statement::Sql).into_iter().collect())
         }
         Op::DropEnum { name, .. } => {
-            Ok(d.drop_enum_type(name, false).map(Statement::Sql).into_iter().collect())
+            Ok(d.drop_enum_type(name).map(Statement::Sql).into_iter().collect())
         }
         Op::AlterEnum { name, .. } => {
             let _ = before;
