@@ -162,8 +162,10 @@ impl Database {
     }
 
     /// Creates the tables of every model compiled into the program (they register themselves),
-    /// parents before children; tables that exist are left alone. For an application whose
-    /// schema has migrations, run them instead (`orm::migrate`, the `db` command).
+    /// parents before children, with the DDL a migration writes; tables that exist are left
+    /// alone. Foreign keys forming a cycle of NOT NULL keys are an `Error::ForeignKeyCycle`. For an
+    /// application whose schema has migrations, run them instead (`orm::migrate`, the `db`
+    /// command).
     ///
     /// ```
     /// use orm::prelude::*;
@@ -193,7 +195,8 @@ impl Database {
         self.engine.drop_all(&registered_tables())
     }
 
-    /// Creates the given tables (and their indexes) that do not exist yet.
+    /// Creates the given tables (their enum types, indexes and constraints) that do not exist
+    /// yet; see [`Database::create_all`].
     pub fn create_tables(&self, tables: &[&'static TableSchema]) -> Result<()> {
         self.engine.create_all(tables)
     }

@@ -151,7 +151,7 @@ fn renames_are_declared_and_become_renames() {
     ));
     assert!(!ops.iter().any(|op| matches!(op, Op::DropTable(_) | Op::CreateTable(_))), "{ops:#?}");
     assert!(ops.iter().any(|op| matches!(op, Op::AlterEnum { .. })));
-    assert!(ops.iter().any(|op| matches!(op, Op::DropColumn { column, .. } if column.name == "age" && column.ty == orm::migrate::SqlType::Integer)));
+    assert!(ops.iter().any(|op| matches!(op, Op::DropColumn { column, .. } if column.name == "age" && column.ty == orm::ColumnType::Integer)));
 }
 
 fn round_trip_upgrade_reflect_downgrade_upgrade(backend: Backend) {

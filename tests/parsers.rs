@@ -14,7 +14,7 @@
 //! The fuzz targets in `fuzz/` run the same parsers for as long as one likes.
 
 use orm::migrate::{
-    Check, Column, ForeignKey, Index, Literal, Op, Revision, Revisions, SqlType, Step, Table,
+    Check, Column, ColumnType, ForeignKey, Index, Literal, Op, Revision, Revisions, Step, Table,
 };
 use orm::raw::bind_named;
 use orm::schema::ReferentialAction;
@@ -599,28 +599,28 @@ fn literal() -> BoxedStrategy<Literal> {
     .boxed()
 }
 
-fn sql_type() -> BoxedStrategy<SqlType> {
+fn sql_type() -> BoxedStrategy<ColumnType<String>> {
     prop_oneof![
         4 => prop::sample::select(vec![
-            SqlType::SmallInt,
-            SqlType::Integer,
-            SqlType::BigInt,
-            SqlType::Real,
-            SqlType::Double,
-            SqlType::Boolean,
-            SqlType::Text,
-            SqlType::Blob,
-            SqlType::Timestamptz,
-            SqlType::Timestamp,
-            SqlType::Date,
-            SqlType::Uuid,
-            SqlType::Json,
-            SqlType::TextArray,
-            SqlType::BigIntArray,
-            SqlType::Numeric,
+            ColumnType::SmallInt,
+            ColumnType::Integer,
+            ColumnType::BigInt,
+            ColumnType::Real,
+            ColumnType::Double,
+            ColumnType::Boolean,
+            ColumnType::Text,
+            ColumnType::Blob,
+            ColumnType::Timestamptz,
+            ColumnType::Timestamp,
+            ColumnType::Date,
+            ColumnType::Uuid,
+            ColumnType::Json,
+            ColumnType::TextArray,
+            ColumnType::BigIntArray,
+            ColumnType::Numeric,
         ]),
-        1 => ident().prop_map(SqlType::Enum),
-        1 => awkward_text(4).prop_map(SqlType::Custom),
+        1 => ident().prop_map(ColumnType::enum_named),
+        1 => awkward_text(4).prop_map(ColumnType::Custom),
     ]
     .boxed()
 }

@@ -86,8 +86,9 @@ fn raw_insert(conn: &Connection, stmt: &mut rusqlite::Statement<'_>, rows: &mut 
 /// A raw database with the ORM's table (its DDL for this dialect) and `n` seed rows.
 fn raw_database(file: Option<&Path>, orm: &Database, n: i64) -> Connection {
     let conn = raw_open(file);
-    for sql in orm.dialect().create_table(Item::TABLE, true) {
-        conn.execute_batch(&sql).expect("create table");
+    let dialect = orm::migrate::migration_dialect(orm.engine()).expect("dialect");
+    for st in orm::migrate::create_statements(dialect, &[Item::TABLE]).expect("DDL") {
+        conn.execute_batch(&st.to_script()).expect("create table");
     }
     let mut stmt = conn.prepare(INSERT).expect("prepare insert");
     raw_insert(&conn, &mut stmt, &mut items(1, n));

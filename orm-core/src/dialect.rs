@@ -3,7 +3,7 @@
 //! transaction that a write starts). No other part of the ORM writes SQL text.
 
 use crate::error::{Error, Result};
-use crate::schema::{ColumnSchema, ColumnType, DefaultValue, TableSchema};
+use crate::schema::ColumnType;
 use crate::statement::{
     ArrayOp, BinaryOp, Delete, Expr, From, Func, Insert, JoinKind, JsonOp, Rendered, Select, Update,
 };
@@ -210,8 +210,10 @@ pub trait Dialect: Send + Sync + 'static {
     /// Writes the placeholder of the `n`th parameter (1-based): `?n` or `$n`.
     fn write_placeholder(&self, w: &mut SqlWriter, n: usize);
 
-    /// The SQL type of a column in CREATE TABLE.
-    fn column_type(&self, col: &ColumnSchema) -> String;
+    /// The SQL name of a column type: the one mapping of [`ColumnType`] to this backend's types,
+    /// used by CREATE TABLE and ALTER COLUMN (see [`crate::migrate::MigrationDialect`]) and by
+    /// `CAST`. `max_length` makes text `VARCHAR(n)`.
+    fn sql_type(&self, ty: ColumnType<&str>, max_length: Option<u32>) -> String;
 
     /// The statement that starts a transaction which will write. SQLite overrides it with
     /// `BEGIN IMMEDIATE`, taking the write lock up front.
@@ -377,7 +379,7 @@ pub trait Dialect: Send + Sync + 'static {
 
     /// The type name used in `CAST(x AS type)`.
     fn cast_type(&self, ty: ColumnType) -> String {
-        self.column_type(&ColumnSchema::new("", ty))
+        self.sql_type(ty, None)
     }
 
     /// Writes a JSON operator (PostgreSQL syntax by default).
@@ -458,14 +460,15 @@ pub trait Dialect: Send + Sync + 'static {
     }
 
     /// The statement that creates an enum type, for backends that have them (`None` otherwise).
-    fn create_enum_type(&self, name: &str, labels: &[&str], if_not_exists: bool) -> Option<String> {
-        let _ = (name, labels, if_not_exists);
+    /// `create_all` creates only the types the database lacks, so it needs no `IF NOT EXISTS`.
+    fn create_enum_type(&self, name: &str, labels: &[&str]) -> Option<String> {
+        let _ = (name, labels);
         None
     }
 
     /// The statement that drops an enum type, for backends that have them.
-    fn drop_enum_type(&self, name: &str, if_exists: bool) -> Option<String> {
-        let _ = (name, if_exists);
+    fn drop_enum_type(&self, name: &str) -> Option<String> {
+        let _ = name;
         None
     }
 
@@ -640,147 +643,12 @@ pub trait Dialect: Send + Sync + 'static {
         }
     }
 
-    /// Writes a literal default in DDL (literals only: values from the model's author, escaped).
-    fn write_default(&self, w: &mut SqlWriter, col: &ColumnSchema) {
-        if let Some(sd) = col.server_default {
-            w.push(" DEFAULT ");
-            w.push(sd);
-            return;
-        }
-        match col.default {
-            Some(DefaultValue::Int(i)) => {
-                w.push(" DEFAULT ");
-                w.push(&i.to_string());
-            }
-            Some(DefaultValue::Float(f)) => {
-                w.push(" DEFAULT ");
-                w.push(&f.to_string());
-            }
-            Some(DefaultValue::Bool(b)) => {
-                w.push(" DEFAULT ");
-                w.push(self.bool_literal(b));
-            }
-            Some(DefaultValue::Text(t)) => {
-                w.push(" DEFAULT '");
-                w.push(&t.replace('\'', "''"));
-                w.push("'");
-            }
-            _ => {}
-        }
-    }
-
     /// `TRUE`/`FALSE` or `1`/`0`.
     fn bool_literal(&self, b: bool) -> &'static str {
         if b {
             "TRUE"
         } else {
             "FALSE"
-        }
-    }
-
-    /// Writes one column definition in CREATE TABLE.
-    fn write_column_def(&self, w: &mut SqlWriter, t: &TableSchema, col: &ColumnSchema) {
-        self.write_ident(w, col.name);
-        w.push(" ");
-        w.push(&self.column_type(col));
-        if !col.nullable {
-            w.push(" NOT NULL");
-        }
-        self.write_default(w, col);
-        if let ColumnType::Enum { variants, .. } = col.ty {
-            self.write_enum_check(w, col, variants);
-        }
-        let _ = t;
-    }
-
-    /// Writes the constraint that keeps an enum column to its labels (a CHECK where the backend
-    /// has no native enum type; nothing by default).
-    fn write_enum_check(&self, w: &mut SqlWriter, col: &ColumnSchema, variants: &[&str]) {
-        let _ = (w, col, variants);
-    }
-
-    /// The statements that create a table, its indexes (and, on PostgreSQL, its enum types).
-    fn create_table(&self, t: &TableSchema, if_not_exists: bool) -> Vec<String> {
-        let mut w = SqlWriter::new();
-        w.push(if if_not_exists { "CREATE TABLE IF NOT EXISTS " } else { "CREATE TABLE " });
-        self.write_ident(&mut w, t.name);
-        w.push(" (");
-        for (i, col) in t.columns.iter().enumerate() {
-            if i > 0 {
-                w.push(", ");
-            }
-            self.write_column_def(&mut w, t, col);
-        }
-        if !t.primary_key.is_empty() {
-            w.push(", PRIMARY KEY (");
-            for (i, c) in t.primary_key_columns().enumerate() {
-                if i > 0 {
-                    w.push(", ");
-                }
-                self.write_ident(&mut w, c.name);
-            }
-            w.push(")");
-        }
-        for u in t.uniques {
-            w.push(", CONSTRAINT ");
-            self.write_ident(&mut w, u.name);
-            w.push(" UNIQUE (");
-            self.write_ident_list(&mut w, u.columns);
-            w.push(")");
-        }
-        for fk in t.foreign_keys {
-            w.push(", CONSTRAINT ");
-            self.write_ident(&mut w, fk.name);
-            w.push(" FOREIGN KEY (");
-            self.write_ident_list(&mut w, fk.columns);
-            w.push(") REFERENCES ");
-            self.write_ident(&mut w, fk.ref_table);
-            w.push(" (");
-            self.write_ident_list(&mut w, fk.ref_columns);
-            w.push(")");
-            if fk.on_delete != crate::schema::ReferentialAction::NoAction {
-                w.push(" ON DELETE ");
-                w.push(fk.on_delete.as_sql());
-            }
-            if fk.on_update != crate::schema::ReferentialAction::NoAction {
-                w.push(" ON UPDATE ");
-                w.push(fk.on_update.as_sql());
-            }
-        }
-        w.push(")");
-        let mut out = vec![w.sql];
-        for ix in t.indexes {
-            let mut w = SqlWriter::new();
-            w.push(if ix.unique { "CREATE UNIQUE INDEX " } else { "CREATE INDEX " });
-            if if_not_exists {
-                w.push("IF NOT EXISTS ");
-            }
-            self.write_ident(&mut w, ix.name);
-            w.push(" ON ");
-            self.write_ident(&mut w, t.name);
-            w.push(" (");
-            self.write_ident_list(&mut w, ix.columns);
-            w.push(")");
-            out.push(w.sql);
-        }
-        out
-    }
-
-    /// The statements that drop a table (and what `create_table` made for it alone).
-    fn drop_table(&self, t: &TableSchema, if_exists: bool) -> Vec<String> {
-        let mut w = SqlWriter::new();
-        w.push(if if_exists { "DROP TABLE IF EXISTS " } else { "DROP TABLE " });
-        self.write_ident(&mut w, t.name);
-        vec![w.sql]
-    }
-
-    /// Writes `"a", "b"`.
-    fn write_ident_list(&self, w: &mut SqlWriter, idents: &[&str]) {
-        for (i, c) in idents.iter().enumerate() {
-            if i > 0 {
-                w.push(", ");
-            }
-            self.write_ident(w, c);
         }
     }
 

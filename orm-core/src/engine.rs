@@ -5,7 +5,7 @@
 use crate::connection::{Connection, Connector, PoolConfig, RowCallback};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::schema::{sort_by_dependencies, TableSchema};
+use crate::schema::TableSchema;
 use crate::session::Session;
 use crate::value::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -279,37 +279,17 @@ impl Engine {
         }
     }
 
-    /// Creates the tables (and their indexes) that do not exist yet, parents first, in one
-    /// transaction.
+    /// Creates the tables (their enum types, indexes and constraints) that do not exist yet,
+    /// parents first, in one transaction, with the DDL a migration writes; see
+    /// [`crate::migrate::create_all`].
     pub fn create_all(&self, tables: &[&'static TableSchema]) -> Result<()> {
-        let mut s = self.session();
-        for (name, labels) in enum_types(tables) {
-            if let Some(sql) = self.dialect().create_enum_type(name, labels, true) {
-                s.execute_ddl(&sql)?;
-            }
-        }
-        for t in sort_by_dependencies(tables) {
-            for sql in self.dialect().create_table(t, true) {
-                s.execute_ddl(&sql)?;
-            }
-        }
-        s.commit()
+        crate::migrate::create_all(self, tables)
     }
 
-    /// Drops the tables that exist, children first, in one transaction.
+    /// Drops the tables that exist, children first, and their enum types, in one transaction;
+    /// see [`crate::migrate::drop_all`].
     pub fn drop_all(&self, tables: &[&'static TableSchema]) -> Result<()> {
-        let mut s = self.session();
-        for t in sort_by_dependencies(tables).into_iter().rev() {
-            for sql in self.dialect().drop_table(t, true) {
-                s.execute_ddl(&sql)?;
-            }
-        }
-        for (name, _) in enum_types(tables) {
-            if let Some(sql) = self.dialect().drop_enum_type(name, true) {
-                s.execute_ddl(&sql)?;
-            }
-        }
-        s.commit()
+        crate::migrate::drop_all(self, tables)
     }
 
     /// The SQL for `key`, rendered by `render` the first time it is asked for.
@@ -392,19 +372,4 @@ impl Engine {
         self.observe(sql, params, started, r.as_ref().err());
         r
     }
-}
-
-/// The enum types the tables use, each once, in first-use order.
-fn enum_types(tables: &[&'static TableSchema]) -> Vec<(&'static str, &'static [&'static str])> {
-    let mut out: Vec<(&'static str, &'static [&'static str])> = Vec::new();
-    for t in tables {
-        for c in t.columns {
-            if let crate::schema::ColumnType::Enum { name, variants } = c.ty {
-                if !out.iter().any(|(n, _)| *n == name) {
-                    out.push((name, variants));
-                }
-            }
-        }
-    }
-    out
 }

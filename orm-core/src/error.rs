@@ -135,6 +135,14 @@ pub enum Error {
     /// has been rolled back locally and is usable again, on a new connection.
     #[error("the connection was lost during COMMIT, the transaction may or may not have been committed: {0}")]
     CommitOutcomeUnknown(String),
+    /// The foreign keys of these tables form a cycle (each references the next, the last the
+    /// first) that no nullable foreign key breaks: no table of it can be created, nor a row
+    /// inserted, before the others. Make one of the foreign keys nullable (`Option<T>`).
+    #[error("the foreign keys of tables {} form a cycle that no nullable foreign key breaks (make one of them nullable)", .tables.join(" -> "))]
+    ForeignKeyCycle {
+        /// The tables of the cycle, in order.
+        tables: Vec<String>,
+    },
     /// A migration could not be planned or read (a bad revision file, an unknown revision,
     /// several heads...).
     #[error("migration error: {0}")]

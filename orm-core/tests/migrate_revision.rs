@@ -5,12 +5,12 @@ use orm_core::ReferentialAction;
 use std::collections::BTreeSet;
 
 fn users() -> Table {
-    let mut id = Column::new("id", SqlType::BigInt);
+    let mut id = Column::new("id", ColumnType::BigInt);
     id.auto_increment = true;
-    let mut name = Column::new("name", SqlType::Text);
+    let mut name = Column::new("name", ColumnType::Text);
     name.max_length = Some(80);
     name.default = Some(Literal::Text("it's".into()));
-    let mut status = Column::new("status", SqlType::Enum("status".into()));
+    let mut status = Column::new("status", ColumnType::enum_named("status"));
     status.nullable = true;
     Table {
         name: "users".into(),
@@ -48,8 +48,11 @@ fn round_trip() {
         },
         Step::new(Op::AlterColumn {
             table: "users".into(),
-            from: Column::new("x", SqlType::Integer),
-            to: Column { default: Some(Literal::Float(1.0)), ..Column::new("x", SqlType::Double) },
+            from: Column::new("x", ColumnType::Integer),
+            to: Column {
+                default: Some(Literal::Float(1.0)),
+                ..Column::new("x", ColumnType::Double)
+            },
             using: Some("x * 1.0".into()),
             down_using: None,
         }),

@@ -17,10 +17,11 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     };
     let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
     let dir = base.join(lit.value());
-    // A folder that does not exist yet embeds nothing, so that the program (and its `db`
-    // binary) builds before `cargo db init` creates it.
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
+    // The same scanner as `Revisions::load_dir`, so a folder holds the same revisions embedded
+    // or read at run time. A folder that does not exist yet embeds nothing, so that the program
+    // (and its `db` binary) builds before `cargo db init` creates it.
+    let files = match orm_migration_files::revision_files(&dir) {
+        Ok(files) => files,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(quote!(::orm::migrate::EmbeddedMigrations::new(&[])));
         }
@@ -31,18 +32,10 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             ))
         }
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
-        .filter(|p| p.file_name().is_some_and(|n| n != "migrations.toml"))
-        .collect();
-    files.sort();
-    let mut items = Vec::new();
-    for f in files {
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let path = f.to_string_lossy().into_owned();
-        items.push(quote!((#name, ::core::include_str!(#path))));
-    }
+    let items = files.iter().map(|f| {
+        let (name, path) = (&f.name, f.path.to_string_lossy().into_owned());
+        quote!((#name, ::core::include_str!(#path)))
+    });
     Ok(quote! {
         ::orm::migrate::EmbeddedMigrations::new(&[#(#items),*])
     })

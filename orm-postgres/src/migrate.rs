@@ -15,7 +15,7 @@
 
 use crate::dialect::PgDialect;
 use orm_core::migrate::dialect::{quote_literal, render_standard, MigrationDialect, Statement};
-use orm_core::migrate::{Column, Op, Schema, SqlType};
+use orm_core::migrate::{Column, Op, Schema};
 use orm_core::{Connection, Dialect, Result, SqlWriter};
 
 impl MigrationDialect for PgDialect {
@@ -97,9 +97,9 @@ fn alter_enum(
     let old = d.ident(&format!("{name}__orm_old"));
     let labels: Vec<&str> = to.iter().map(String::as_str).collect();
     let mut out = vec![Statement::Sql(format!("ALTER TYPE {ty} RENAME TO {old}"))];
-    out.extend(d.create_enum_type(name, &labels, false).map(Statement::Sql));
+    out.extend(d.create_enum_type(name, &labels).map(Statement::Sql));
     for t in before.tables.values() {
-        for c in t.columns.iter().filter(|c| c.ty == SqlType::Enum(name.to_owned())) {
+        for c in t.columns.iter().filter(|c| c.ty.enum_name() == Some(name)) {
             let col = format!("ALTER TABLE {} ALTER COLUMN {}", d.ident(&t.name), d.ident(&c.name));
             let has_default = c.default.is_some() || c.server_default.is_some();
             if has_default {

@@ -4,10 +4,8 @@
 
 use orm_core::connection::decode_at;
 use orm_core::migrate::dialect::MigrationDialect;
-use orm_core::migrate::{
-    Check, Column, ForeignKey, Index, Schema, SqlType, Table, Unique, VERSION_TABLE,
-};
-use orm_core::{Connection, ReferentialAction, Result, SqlWriter, Value};
+use orm_core::migrate::{Check, Column, ForeignKey, Index, Schema, Table, Unique, VERSION_TABLE};
+use orm_core::{ColumnType, Connection, ReferentialAction, Result, SqlWriter, Value};
 
 /// The separator of lists aggregated into one text cell.
 const SEP: char = '\u{1f}';
@@ -39,36 +37,36 @@ fn action(code: &str) -> ReferentialAction {
     }
 }
 
-fn sql_type(formatted: &str, typtype: &str, typname: &str) -> (SqlType, Option<u32>) {
+fn sql_type(formatted: &str, typtype: &str, typname: &str) -> (ColumnType<String>, Option<u32>) {
     if typtype == "e" {
-        return (SqlType::Enum(typname.to_owned()), None);
+        return (ColumnType::enum_named(typname), None);
     }
     let ty = match formatted {
-        "smallint" => SqlType::SmallInt,
-        "integer" => SqlType::Integer,
-        "bigint" => SqlType::BigInt,
-        "real" => SqlType::Real,
-        "double precision" => SqlType::Double,
-        "boolean" => SqlType::Boolean,
-        "text" => SqlType::Text,
-        "bytea" => SqlType::Blob,
-        "timestamp with time zone" => SqlType::Timestamptz,
-        "timestamp without time zone" => SqlType::Timestamp,
-        "date" => SqlType::Date,
-        "uuid" => SqlType::Uuid,
-        "jsonb" => SqlType::Json,
-        "text[]" => SqlType::TextArray,
-        "bigint[]" => SqlType::BigIntArray,
-        "numeric" => SqlType::Numeric,
+        "smallint" => ColumnType::SmallInt,
+        "integer" => ColumnType::Integer,
+        "bigint" => ColumnType::BigInt,
+        "real" => ColumnType::Real,
+        "double precision" => ColumnType::Double,
+        "boolean" => ColumnType::Boolean,
+        "text" => ColumnType::Text,
+        "bytea" => ColumnType::Blob,
+        "timestamp with time zone" => ColumnType::Timestamptz,
+        "timestamp without time zone" => ColumnType::Timestamp,
+        "date" => ColumnType::Date,
+        "uuid" => ColumnType::Uuid,
+        "jsonb" => ColumnType::Json,
+        "text[]" => ColumnType::TextArray,
+        "bigint[]" => ColumnType::BigIntArray,
+        "numeric" => ColumnType::Numeric,
         other => {
             if let Some(n) =
                 other.strip_prefix("character varying(").and_then(|s| s.strip_suffix(')'))
             {
                 if let Ok(n) = n.parse() {
-                    return (SqlType::Text, Some(n));
+                    return (ColumnType::Text, Some(n));
                 }
             }
-            SqlType::Custom(other.to_owned())
+            ColumnType::Custom(other.to_owned())
         }
     };
     (ty, None)
@@ -237,10 +235,10 @@ pub fn comparable(d: &dyn MigrationDialect, schema: &Schema) -> Schema {
             if c.auto_increment {
                 c.server_default = None;
             }
-            if let SqlType::Custom(s) = &c.ty {
-                c.ty = SqlType::Custom(s.to_lowercase().replace(' ', ""));
+            if let ColumnType::Custom(s) = &c.ty {
+                c.ty = ColumnType::Custom(s.to_lowercase().replace(' ', ""));
             }
-            if c.ty != SqlType::Text {
+            if c.ty != ColumnType::Text {
                 c.max_length = None;
             }
         }

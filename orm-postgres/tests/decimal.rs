@@ -15,7 +15,10 @@ fn dec(s: &str) -> Decimal {
 
 #[test]
 fn numeric_columns_render_and_round_trip_exactly() -> Result<()> {
-    assert_eq!(DIALECT.column_type(&ColumnSchema::new("amount", ColumnType::Numeric)), "NUMERIC");
+    assert_eq!(
+        DIALECT.sql_type(ColumnSchema::new("amount", ColumnType::Numeric).ty, None),
+        "NUMERIC"
+    );
     let mut db = db();
     let conn = &mut db.conn;
     conn.execute_batch("CREATE TABLE money (id INT, amount NUMERIC, fixed NUMERIC(10, 2))")?;

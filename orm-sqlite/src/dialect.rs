@@ -2,7 +2,8 @@
 //! standard rendering of [`orm_core::Dialect`]'s default methods.
 //!
 //! The overrides: numbered `?n` placeholders, `BEGIN IMMEDIATE`, the type mapping (declared types
-//! chosen for their affinity, see the crate docs), a CHECK for enum columns, the typed `like` as a
+//! chosen for their affinity, see the crate docs; enum columns are TEXT, their CHECK is written by
+//! the DDL writer in `migrate.rs`), the typed `like` as a
 //! GLOB (SQLite's LIKE ignores ASCII case, PostgreSQL's does not), `ilike`, `lower` and `upper`
 //! with Unicode-aware functions registered on every connection, JSON keys quoted into paths, and
 //! the array and JSON operators emulated with `json_each`.
@@ -14,7 +15,7 @@ use orm_core::dialect::{
     LIKE_ESCAPE_CLAUSE,
 };
 use orm_core::dialect::{PREC_ADD, PREC_ATOM};
-use orm_core::schema::{ColumnSchema, ColumnType};
+use orm_core::schema::ColumnType;
 use orm_core::statement::{ArrayOp, BinaryOp, Expr, Func, JsonOp};
 use orm_core::{Dialect, Error, Result, SqlWriter, Value, LIKE_ESCAPE};
 
@@ -62,14 +63,16 @@ impl Dialect for SqliteDialect {
         w.sql.push_str(&n.to_string());
     }
 
-    fn column_type(&self, col: &ColumnSchema) -> String {
-        match col.ty {
+    /// Enum columns are TEXT (with a CHECK, written by the DDL writer); NUMERIC is TEXT (decimals
+    /// are bound as text).
+    fn sql_type(&self, ty: ColumnType<&str>, max_length: Option<u32>) -> String {
+        match ty {
             // Exactly `INTEGER`, so that a single-column integer primary key is a rowid alias
             // and the database assigns it.
             ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt => "INTEGER".into(),
             ColumnType::Real | ColumnType::Double => "REAL".into(),
             ColumnType::Boolean => "BOOLEAN".into(),
-            ColumnType::Text => match col.max_length {
+            ColumnType::Text => match max_length {
                 Some(n) => format!("VARCHAR({n})"),
                 None => "TEXT".into(),
             },
@@ -81,7 +84,7 @@ impl Dialect for SqliteDialect {
             ColumnType::Json => JSON_TYPE.into(),
             ColumnType::TextArray => TEXT_ARRAY_TYPE.into(),
             ColumnType::BigIntArray => BIGINT_ARRAY_TYPE.into(),
-            ColumnType::Enum { .. } => "TEXT".into(),
+            ColumnType::Enum { .. } | ColumnType::Numeric => "TEXT".into(),
             ColumnType::Custom(s) => s.into(),
             // A type added to the core later: TEXT keeps whatever is bound unchanged.
             _ => "TEXT".into(),
@@ -320,29 +323,13 @@ impl Dialect for SqliteDialect {
             Ok("EXPLAIN QUERY PLAN ")
         }
     }
-
-    /// ` CHECK ("col" IN ('a', 'b'))`: SQLite has no enum type.
-    fn write_enum_check(&self, w: &mut SqlWriter, col: &ColumnSchema, variants: &[&str]) {
-        w.push(" CHECK (");
-        self.write_ident(w, col.name);
-        w.push(" IN (");
-        for (i, v) in variants.iter().enumerate() {
-            if i > 0 {
-                w.push(", ");
-            }
-            w.push("'");
-            w.push(&v.replace('\'', "''"));
-            w.push("'");
-        }
-        w.push("))");
-    }
 }
 
 /// The portable type and maximum length behind a declared column type written by
-/// [`SqliteDialect::column_type`], for reflection. Case-insensitive. `TEXT` comes back as
+/// [`SqliteDialect::sql_type`], for reflection. Case-insensitive. `TEXT` comes back as
 /// [`ColumnType::Text`] (an enum column is TEXT too: its labels are in its CHECK); a type this
 /// dialect never writes is `None`.
-pub fn parse_declared_type(declared: &str) -> Option<(ColumnType, Option<u32>)> {
+pub fn parse_declared_type(declared: &str) -> Option<(ColumnType<String>, Option<u32>)> {
     let upper = declared.trim().to_ascii_uppercase();
     let ty = match upper.as_str() {
         "INTEGER" => ColumnType::BigInt,

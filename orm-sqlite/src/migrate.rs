@@ -15,8 +15,7 @@
 
 use crate::dialect::SqliteDialect;
 use orm_core::migrate::dialect::{quote_literal, render_standard, MigrationDialect, Statement};
-use orm_core::migrate::{Column, Op, Schema, SqlType};
-use orm_core::schema::ColumnSchema;
+use orm_core::migrate::{Column, Op, Schema};
 use orm_core::{Connection, Dialect, Error, Result, SqlWriter};
 
 /// The prefix of the temporary name a table is rebuilt under.
@@ -35,7 +34,7 @@ impl MigrationDialect for SqliteDialect {
             Op::AlterEnum { name, .. } => {
                 let mut out = Vec::new();
                 for t in after.tables.values() {
-                    if t.columns.iter().any(|c| c.ty == SqlType::Enum(name.clone())) {
+                    if t.columns.iter().any(|c| c.ty.enum_name() == Some(name)) {
                         out.extend(rebuild(self, &t.name, before, after, &[])?);
                     }
                 }
@@ -74,21 +73,6 @@ impl MigrationDialect for SqliteDialect {
         using: &[(String, String)],
     ) -> Result<Vec<Statement>> {
         rebuild(self, table, before, after, using)
-    }
-
-    /// Enum columns are TEXT (with a CHECK); NUMERIC is TEXT (decimals are bound as text).
-    fn sql_type(&self, col: &Column) -> String {
-        match &col.ty {
-            SqlType::Enum(_) | SqlType::Numeric => "TEXT".into(),
-            SqlType::Custom(s) => s.clone(),
-            t => match t.column_type() {
-                Some(ct) => self.column_type(&ColumnSchema {
-                    max_length: col.max_length,
-                    ..ColumnSchema::new("", ct)
-                }),
-                None => "TEXT".into(),
-            },
-        }
     }
 
     /// ` CHECK ("col" IN ('a', 'b'))`.

@@ -7,7 +7,8 @@
 use crate::dialect::parse_declared_type;
 use orm_core::connection::decode_at;
 use orm_core::migrate::dialect::MigrationDialect;
-use orm_core::migrate::{Column, ForeignKey, Index, Schema, SqlType, Table, Unique, VERSION_TABLE};
+use orm_core::migrate::{Column, ForeignKey, Index, Schema, Table, Unique, VERSION_TABLE};
+use orm_core::ColumnType;
 use orm_core::{Connection, ReferentialAction, Result, SqlWriter, Value};
 
 fn texts(
@@ -72,10 +73,8 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
         for c in cols {
             let [Some(cname), declared, notnull, default, key] = c.as_slice() else { continue };
             let declared = declared.clone().unwrap_or_default();
-            let (ty, max_length) = match parse_declared_type(&declared) {
-                Some((ct, n)) => (SqlType::of(ct), n),
-                None => (SqlType::Custom(declared.clone()), None),
-            };
+            let (ty, max_length) = parse_declared_type(&declared)
+                .unwrap_or_else(|| (ColumnType::Custom(declared.clone()), None));
             let mut col = Column::new(cname.clone(), ty);
             col.max_length = max_length;
             col.nullable = notnull.as_deref() == Some("0");
@@ -159,19 +158,23 @@ pub fn comparable(d: &dyn MigrationDialect, schema: &Schema) -> Schema {
     for t in out.tables.values_mut() {
         for c in &mut t.columns {
             c.ty = match &c.ty {
-                SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => SqlType::BigInt,
-                SqlType::Real | SqlType::Double => SqlType::Double,
-                SqlType::Enum(_) | SqlType::Numeric | SqlType::Text => SqlType::Text,
-                SqlType::Custom(s) => match parse_declared_type(s) {
+                ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt => {
+                    ColumnType::BigInt
+                }
+                ColumnType::Real | ColumnType::Double => ColumnType::Double,
+                ColumnType::Enum { .. } | ColumnType::Numeric | ColumnType::Text => {
+                    ColumnType::Text
+                }
+                ColumnType::Custom(s) => match parse_declared_type(s) {
                     Some((ct, n)) => {
                         c.max_length = n;
-                        SqlType::of(ct)
+                        ct
                     }
-                    None => SqlType::Custom(s.clone()),
+                    None => ColumnType::Custom(s.clone()),
                 },
                 other => other.clone(),
             };
-            if c.ty != SqlType::Text {
+            if c.ty != ColumnType::Text {
                 c.max_length = None;
             }
             if let Some(lit) = c.default.take() {

@@ -202,8 +202,8 @@ static POSTS: TableSchema = TableSchema {
 #[test]
 fn check_violations_name_the_constraint() {
     let mut conn = memory();
-    for sql in DIALECT.create_table(&POSTS, false) {
-        conn.execute_batch(&sql).expect("create");
+    for st in orm_core::migrate::create_statements(&DIALECT, &[&POSTS]).expect("DDL") {
+        conn.execute_batch(&st.to_script()).expect("create");
     }
     let insert = "INSERT INTO posts (status) VALUES (?1)";
     conn.execute(insert, &[Value::Enum { type_name: "post_status", label: "draft" }])

@@ -1,5 +1,6 @@
 //! The SQL the SQLite dialect writes, as exact strings. No database.
 
+use orm_core::migrate::{create_statements, drop_ops, render_ops, Schema, Statement, Table};
 use orm_core::schema::{
     ColumnSchema, ColumnType, DefaultValue, ForeignKeySchema, IndexSchema, ReferentialAction,
     TableSchema, UniqueSchema,
@@ -8,6 +9,22 @@ use orm_core::statement::{BinaryOp, Delete, Expr, From, Func, Insert, OrderBy, S
 use orm_core::{Dialect, SqlWriter, Value};
 use orm_sqlite::dialect::parse_declared_type;
 use orm_sqlite::DIALECT;
+
+/// What `create_all` runs for `t` on an empty database: the ops a migration creates it with,
+/// rendered by the one DDL writer.
+fn create_table(t: &TableSchema) -> Vec<String> {
+    sql_of(create_statements(&DIALECT, &[t]).expect("DDL"))
+}
+
+fn sql_of(statements: Vec<Statement>) -> Vec<String> {
+    statements
+        .into_iter()
+        .map(|s| match s {
+            Statement::Sql(s) => s,
+            other => panic!("not one SQL statement: {other:?}"),
+        })
+        .collect()
+}
 
 fn col(name: &'static str) -> Expr {
     Expr::Column { table: "users", name }
@@ -498,7 +515,7 @@ static EVERY_TYPE: TableSchema = TableSchema {
 
 #[test]
 fn create_table_with_every_type() {
-    let stmts = DIALECT.create_table(&EVERY_TYPE, false);
+    let stmts = create_table(&EVERY_TYPE);
     assert_eq!(
         stmts,
         vec![
@@ -530,13 +547,6 @@ fn create_table_with_every_type() {
             r#"CREATE INDEX "ix_every_name" ON "every" ("name")"#.to_owned(),
             r#"CREATE UNIQUE INDEX "ux_every_born_local" ON "every" ("born", "local")"#.to_owned(),
         ]
-    );
-    let stmts = DIALECT.create_table(&EVERY_TYPE, true);
-    assert!(stmts[0].starts_with(r#"CREATE TABLE IF NOT EXISTS "every" ("#));
-    assert_eq!(stmts[1], r#"CREATE INDEX IF NOT EXISTS "ix_every_name" ON "every" ("name")"#);
-    assert_eq!(
-        stmts[2],
-        r#"CREATE UNIQUE INDEX IF NOT EXISTS "ux_every_born_local" ON "every" ("born", "local")"#
     );
 }
 
@@ -586,7 +596,7 @@ static MEMBERS: TableSchema = TableSchema {
 #[test]
 fn create_table_with_composite_key_and_foreign_keys() {
     assert_eq!(
-        DIALECT.create_table(&MEMBERS, false),
+        create_table(&MEMBERS),
         vec![concat!(
             r#"CREATE TABLE "members" ("#,
             r#""group_id" INTEGER NOT NULL, "user_id" UUID_TEXT NOT NULL, "invited_by" UUID_TEXT, "role" TEXT NOT NULL, "#,
@@ -602,17 +612,20 @@ fn create_table_with_composite_key_and_foreign_keys() {
 
 #[test]
 fn drop_table() {
-    assert_eq!(DIALECT.drop_table(&MEMBERS, false), vec![r#"DROP TABLE "members""#.to_owned()]);
+    let members = Table::of(&MEMBERS);
+    let schema =
+        Schema { tables: [("members".to_owned(), members.clone())].into(), ..Schema::default() };
+    let ops = drop_ops(&[&members]).expect("ops");
     assert_eq!(
-        DIALECT.drop_table(&MEMBERS, true),
-        vec![r#"DROP TABLE IF EXISTS "members""#.to_owned()]
+        sql_of(render_ops(&DIALECT, schema, &ops).expect("DDL")),
+        vec![r#"DROP TABLE "members""#.to_owned()]
     );
 }
 
 #[test]
 fn declared_types_parse_back() {
     for c in EVERY_TYPE_COLUMNS.iter() {
-        let declared = DIALECT.column_type(c);
+        let declared = DIALECT.sql_type(c.ty, c.max_length);
         let parsed = parse_declared_type(&declared);
         let expected = match c.ty {
             ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt => {
@@ -621,7 +634,7 @@ fn declared_types_parse_back() {
             ColumnType::Real | ColumnType::Double => Some((ColumnType::Double, None)),
             ColumnType::Enum { .. } => Some((ColumnType::Text, None)),
             ColumnType::Custom(_) => None,
-            ty => Some((ty, c.max_length)),
+            ty => Some((ty.to_owned_type(), c.max_length)),
         };
         assert_eq!(parsed, expected, "{declared}");
     }

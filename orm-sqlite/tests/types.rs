@@ -39,7 +39,8 @@ fn one<T: FromValue>(conn: &mut dyn Connection, sql: &str, params: &[Value]) -> 
 }
 
 fn create(conn: &mut dyn Connection, t: &TableSchema) {
-    for sql in DIALECT.create_table(t, false) {
+    for st in orm_core::migrate::create_statements(&DIALECT, &[t]).expect("DDL") {
+        let sql = st.to_script();
         conn.execute_batch(&sql).expect(&sql);
     }
 }

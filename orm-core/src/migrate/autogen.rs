@@ -14,8 +14,10 @@ use crate::schema::TableSchema;
 
 /// The ops from `current` to the models' schema, in an order that works on every backend:
 /// enum types, renames, dropped constraints, new tables, column changes, new constraints,
-/// dropped tables, dropped enum types.
-pub fn diff(current: &Schema, models: &[&TableSchema]) -> Vec<Op> {
+/// dropped tables, dropped enum types. Tables are created parents first; foreign keys that form
+/// a cycle are broken at a nullable one, added after the tables (a cycle of NOT NULL foreign
+/// keys is an [`Error::ForeignKeyCycle`]).
+pub fn diff(current: &Schema, models: &[&TableSchema]) -> Result<Vec<Op>> {
     let target = Schema::from_tables(models);
     // Declared renames, applied to a working copy so the comparison sees them.
     let mut working = current.clone();
@@ -48,11 +50,16 @@ pub fn diff(current: &Schema, models: &[&TableSchema]) -> Vec<Op> {
 }
 
 /// The ops from one schema to another, with no renames (a renamed table is a drop and a create).
-pub fn diff_schemas(current: &Schema, target: &Schema) -> Vec<Op> {
+pub fn diff_schemas(current: &Schema, target: &Schema) -> Result<Vec<Op>> {
     diff_from(current, current, target, Vec::new())
 }
 
-fn diff_from(current: &Schema, working: &Schema, target: &Schema, renames: Vec<Op>) -> Vec<Op> {
+fn diff_from(
+    current: &Schema,
+    working: &Schema,
+    target: &Schema,
+    renames: Vec<Op>,
+) -> Result<Vec<Op>> {
     let mut ops = Vec::new();
     for (name, values) in &target.enums {
         match current.enums.get(name) {
@@ -68,7 +75,7 @@ fn diff_from(current: &Schema, working: &Schema, target: &Schema, renames: Vec<O
     ops.extend(renames);
 
     let mut drop_constraints = Vec::new();
-    let mut create_tables: Vec<&Table> = Vec::new();
+    let mut create_tables = Vec::new();
     let mut add_columns = Vec::new();
     let mut alter_columns = Vec::new();
     let mut primary_keys = Vec::new();
@@ -76,11 +83,18 @@ fn diff_from(current: &Schema, working: &Schema, target: &Schema, renames: Vec<O
     let mut add_constraints = Vec::new();
     let mut add_foreign_keys = Vec::new();
 
-    for tt in target.tables_in_dependency_order() {
-        let Some(wt) = working.tables.get(&tt.name) else {
-            create_tables.push(tt);
-            continue;
-        };
+    let order = target.creation_order()?;
+    let new_tables: Vec<&Table> =
+        order.tables.iter().copied().filter(|t| !working.tables.contains_key(&t.name)).collect();
+    for op in create_ops(&new_tables, &[])? {
+        match op {
+            Op::CreateTable(_) => create_tables.push(op),
+            // A foreign key closing a cycle, added once the tables it joins exist.
+            _ => add_foreign_keys.push(op),
+        }
+    }
+    for &tt in &order.tables {
+        let Some(wt) = working.tables.get(&tt.name) else { continue };
         let table = || tt.name.clone();
         for f in wt.foreign_keys.iter().filter(|f| !tt.foreign_keys.contains(f)) {
             drop_constraints.push(Op::DropForeignKey { table: table(), foreign_key: f.clone() });
@@ -130,7 +144,7 @@ fn diff_from(current: &Schema, working: &Schema, target: &Schema, renames: Vec<O
     }
 
     ops.extend(drop_constraints);
-    ops.extend(create_tables.into_iter().map(|t| Op::CreateTable(t.clone())));
+    ops.extend(create_tables);
     ops.extend(add_columns);
     ops.extend(alter_columns);
     ops.extend(primary_keys);
@@ -138,27 +152,64 @@ fn diff_from(current: &Schema, working: &Schema, target: &Schema, renames: Vec<O
     ops.extend(add_constraints);
     ops.extend(add_foreign_keys);
 
-    // Dropped tables, children first.
-    let dropped: Vec<&Table> = working
-        .tables_in_dependency_order()
-        .into_iter()
-        .filter(|t| !target.tables.contains_key(&t.name))
-        .collect();
-    ops.extend(dropped.into_iter().rev().map(|t| Op::DropTable(t.clone())));
+    // Dropped tables, children first; the foreign keys closing a cycle before them.
+    let dropped: Vec<&Table> =
+        working.tables.values().filter(|t| !target.tables.contains_key(&t.name)).collect();
+    ops.extend(drop_ops(&dropped)?);
 
     for (name, values) in &current.enums {
         if !target.enums.contains_key(name) {
             ops.push(Op::DropEnum { name: name.clone(), values: values.clone() });
         }
     }
-    ops
+    Ok(ops)
+}
+
+/// The ops creating `tables` (from a schema holding their enum types' labels in `enums`)
+/// where none of them exists: their enum types, the tables parents first, then the foreign
+/// keys that close a cycle. What `create_all` runs, and what autogenerate writes for new tables.
+pub fn create_ops(tables: &[&Table], enums: &[(&str, &[String])]) -> Result<Vec<Op>> {
+    let mut ops: Vec<Op> = enums
+        .iter()
+        .map(|(name, values)| Op::CreateEnum { name: (*name).to_owned(), values: values.to_vec() })
+        .collect();
+    let order = super::schema::creation_order(tables)?;
+    for &t in &order.tables {
+        let mut created = t.clone();
+        created.foreign_keys.retain(|f| !order.is_deferred(&t.name, f));
+        ops.push(Op::CreateTable(created));
+    }
+    for (table, f) in &order.deferred {
+        ops.push(Op::AddForeignKey { table: (*table).to_owned(), foreign_key: (*f).clone() });
+    }
+    Ok(ops)
+}
+
+/// The ops dropping `tables`: the foreign keys that close a cycle between them, then the
+/// tables, children first.
+pub fn drop_ops(tables: &[&Table]) -> Result<Vec<Op>> {
+    let order = super::schema::creation_order(tables)?;
+    let mut ops: Vec<Op> = order
+        .deferred
+        .iter()
+        .map(|(table, f)| Op::DropForeignKey {
+            table: (*table).to_owned(),
+            foreign_key: (*f).clone(),
+        })
+        .collect();
+    for &t in order.tables.iter().rev() {
+        let mut dropped = t.clone();
+        dropped.foreign_keys.retain(|f| !order.is_deferred(&t.name, f));
+        ops.push(Op::DropTable(dropped));
+    }
+    Ok(ops)
 }
 
 /// The differences between what the revisions build and what the models describe, one line
 /// each (empty when they agree).
 pub fn differences(revisions: &Revisions, models: &[&TableSchema]) -> Result<Vec<String>> {
     let current = revisions.replay_all(None)?;
-    Ok(diff(&current, models).iter().map(Op::describe).collect())
+    Ok(diff(&current, models)?.iter().map(Op::describe).collect())
 }
 
 /// A new revision taking the migrations to the models, or `None` when nothing changed. Refuses
@@ -180,7 +231,7 @@ pub fn autogenerate(
         None => Vec::new(),
     };
     let current = revisions.replay_all(None)?;
-    let ops = diff(&current, models);
+    let ops = diff(&current, models)?;
     if ops.is_empty() {
         return Ok(None);
     }

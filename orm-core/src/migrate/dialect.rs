@@ -4,11 +4,11 @@
 //! table for what its ALTER TABLE cannot do). No other part of the migration engine writes SQL.
 
 use super::ops::Op;
-use super::schema::{Column, ForeignKey, Index, Literal, Schema, SqlType, Table};
+use super::schema::{Column, ForeignKey, Index, Literal, Schema, Table};
 use crate::connection::Connection;
 use crate::dialect::{Dialect, SqlWriter};
 use crate::error::{Error, Result};
-use crate::schema::{ColumnSchema, ReferentialAction};
+use crate::schema::{ColumnType, ReferentialAction};
 
 /// The name of the table recording which revisions a database is at (one row per head).
 pub const VERSION_TABLE: &str = "orm_migrations";
@@ -86,20 +86,9 @@ pub trait MigrationDialect: Dialect {
         w.sql
     }
 
-    /// The SQL type of a column.
-    fn sql_type(&self, col: &Column) -> String {
-        match &col.ty {
-            SqlType::Enum(name) => self.ident(name),
-            SqlType::Custom(s) => s.clone(),
-            SqlType::Numeric => "NUMERIC".into(),
-            t => match t.column_type() {
-                Some(ct) => self.column_type(&ColumnSchema {
-                    max_length: col.max_length,
-                    ..ColumnSchema::new("", ct)
-                }),
-                None => "TEXT".into(),
-            },
-        }
+    /// The SQL type of a column ([`Dialect::sql_type`] of its type and length).
+    fn column_sql_type(&self, col: &Column) -> String {
+        self.sql_type(col.ty.as_borrowed(), col.max_length)
     }
 
     /// Writes a database-generated key's clause (PostgreSQL's identity); returns whether it
@@ -136,11 +125,14 @@ pub trait MigrationDialect: Dialect {
         let _ = (w, column, labels);
     }
 
-    /// Writes a column definition.
+    /// Writes a column definition: name, type, identity (a database-generated key), NOT NULL,
+    /// DEFAULT, and what keeps an enum column to its labels where there is no enum type. The
+    /// one writer of a column's DDL: CREATE TABLE (for `create_all` as for a migration), ADD
+    /// COLUMN, and SQLite's rebuilt tables.
     fn write_column(&self, w: &mut SqlWriter, col: &Column, schema: &Schema) {
         self.write_ident(w, &col.name);
         w.push(" ");
-        w.push(&self.sql_type(col));
+        w.push(&self.column_sql_type(col));
         let identity = self.write_identity(w, col);
         if !col.nullable {
             w.push(" NOT NULL");
@@ -148,7 +140,7 @@ pub trait MigrationDialect: Dialect {
         if !identity {
             self.write_column_default(w, col);
         }
-        if let SqlType::Enum(name) = &col.ty {
+        if let ColumnType::Enum { name, .. } = &col.ty {
             if let Some(labels) = schema.enums.get(name) {
                 self.write_enum_constraint(w, &col.name, labels);
             }
@@ -409,10 +401,10 @@ pub fn render_standard<D: MigrationDialect + ?Sized>(
         }
         Op::CreateEnum { name, values } => {
             let labels: Vec<&str> = values.iter().map(String::as_str).collect();
-            Ok(d.create_enum_type(name, &labels, false).map(Statement::Sql).into_iter().collect())
+            Ok(d.create_enum_type(name, &labels).map(Statement::Sql).into_iter().collect())
         }
         Op::DropEnum { name, .. } => {
-            Ok(d.drop_enum_type(name, false).map(Statement::Sql).into_iter().collect())
+            Ok(d.drop_enum_type(name).map(Statement::Sql).into_iter().collect())
         }
         Op::AlterEnum { name, .. } => {
             let _ = before;
@@ -449,16 +441,13 @@ pub fn alter_column_standard<D: MigrationDialect + ?Sized>(
         out.push(Statement::Sql(format!("{col} DROP DEFAULT")));
     }
     if retyped {
-        let ty = d.sql_type(to);
+        let ty = d.column_sql_type(to);
         let cast = match using {
             Some(u) => u.to_owned(),
-            None => match &from.ty {
-                SqlType::Enum(_) => format!("CAST(CAST({} AS TEXT) AS {ty})", d.ident(&to.name)),
-                _ if matches!(to.ty, SqlType::Enum(_)) => {
-                    format!("CAST(CAST({} AS TEXT) AS {ty})", d.ident(&to.name))
-                }
-                _ => format!("CAST({} AS {ty})", d.ident(&to.name)),
-            },
+            None if from.ty.enum_name().is_some() || to.ty.enum_name().is_some() => {
+                format!("CAST(CAST({} AS TEXT) AS {ty})", d.ident(&to.name))
+            }
+            None => format!("CAST({} AS {ty})", d.ident(&to.name)),
         };
         out.push(Statement::Sql(format!("{col} TYPE {ty} USING {cast}")));
     }

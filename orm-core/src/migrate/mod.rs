@@ -5,7 +5,9 @@
 //! - [`revision`]: revision files (TOML a person reviews and edits) and the graph they form.
 //! - [`autogen`]: the ops from the replayed revisions to the models; no database needed.
 //! - [`dialect`]: [`MigrationDialect`], how a backend writes each op (and reflects a schema).
-//! - [`runner`]: [`Migrator`], upgrade / downgrade / stamp in one transaction per revision.
+//! - [`runner`]: [`Migrator`], upgrade / downgrade / stamp in one transaction per revision; and
+//!   [`create_all`] / [`drop_all`], which create (drop) what the models describe with the very
+//!   ops and DDL a migration would, so `create_all` and `upgrade` give the same schema.
 //!
 //! Revisions can be compiled into a program with `embed_migrations!("migrations")` (see
 //! [`EmbeddedMigrations`]) and applied at start-up with one call.
@@ -17,12 +19,20 @@ pub mod revision;
 pub mod runner;
 pub mod schema;
 
-pub use autogen::{autogenerate, diff, diff_schemas, differences};
+pub use autogen::{autogenerate, create_ops, diff, diff_schemas, differences, drop_ops};
 pub use dialect::{MigrationDialect, Statement, VERSION_TABLE};
 pub use ops::{Op, Step};
 pub use revision::{Revision, Revisions};
-pub use runner::{migration_dialect, render_revision, Direction, Migrator};
-pub use schema::{Check, Column, ForeignKey, Index, Literal, Schema, SqlType, Table, Unique};
+pub use runner::{
+    create_all, create_statements, drop_all, migration_dialect, render_ops, render_revision,
+    Direction, Migrator,
+};
+pub use schema::{
+    creation_order, Check, Column, CreationOrder, ForeignKey, Index, Literal, Schema, Table, Unique,
+};
+
+/// The one column type enum, re-exported here for revision-writing code.
+pub use crate::schema::ColumnType;
 
 use crate::engine::Engine;
 use crate::error::Result;

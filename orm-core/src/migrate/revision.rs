@@ -23,7 +23,7 @@ use super::schema::Schema;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One revision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -288,26 +288,21 @@ pub struct Revisions {
 }
 
 impl Revisions {
-    /// The revisions in the `.toml` files of `dir` (not its subfolders). A missing folder is an
-    /// error saying to run `init`.
+    /// The revisions in the revision files of `dir` (its `.toml` files, by name: see
+    /// [`orm_migration_files`], the scanner `embed_migrations!` uses too). A missing folder is
+    /// an error saying to run `init`.
     pub fn load_dir(dir: &Path) -> Result<Revisions> {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
+        let files = orm_migration_files::revision_files(dir).map_err(|e| {
             migration_error(format!(
                 "cannot read the migrations folder {}: {e} (run `db init` to create it)",
                 dir.display()
             ))
         })?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
-            .filter(|p| p.file_name().is_some_and(|n| n != "migrations.toml"))
-            .collect();
-        files.sort();
         let mut sources = Vec::new();
         for f in files {
-            let text = std::fs::read_to_string(&f)
-                .map_err(|e| migration_error(format!("cannot read {}: {e}", f.display())))?;
-            sources.push((f.display().to_string(), text));
+            let text = std::fs::read_to_string(&f.path)
+                .map_err(|e| migration_error(format!("cannot read {}: {e}", f.path.display())))?;
+            sources.push((f.path.display().to_string(), text));
         }
         let refs: Vec<(&str, &str)> =
             sources.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();

@@ -11,10 +11,11 @@
 use super::dialect::{MigrationDialect, Statement};
 use super::ops::{Op, Step};
 use super::revision::{Revision, Revisions};
-use super::schema::Schema;
+use super::schema::{Schema, Table};
 use crate::connection::{decode_at, Connection};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::schema::TableSchema;
 use std::collections::BTreeSet;
 
 /// Which way a revision is run.
@@ -43,12 +44,37 @@ pub fn render_revision(
         }
         Direction::Down => rev.downgrade_steps()?,
     };
-    let mut schema = revisions.replay(&ancestors, name)?;
+    let schema = revisions.replay(&ancestors, name)?;
     let steps: Vec<(usize, &Step)> =
         steps.iter().enumerate().filter(|(_, s)| s.applies_to(name)).collect();
     let where_ = |i: usize, step: &Step| {
         format!("revision {}, op {} ({})", rev.id, i + 1, step.op.describe())
     };
+    render_steps(dialect, schema, &steps, &where_)
+}
+
+/// The statements that run `ops` on `dialect` from the schema `schema` (as this dialect has
+/// it): what [`create_all`] and [`drop_all`] run, rendered as a revision's ops are.
+pub fn render_ops(
+    dialect: &dyn MigrationDialect,
+    schema: Schema,
+    ops: &[Op],
+) -> Result<Vec<Statement>> {
+    let steps: Vec<Step> = ops.iter().cloned().map(Step::new).collect();
+    let steps: Vec<(usize, &Step)> = steps.iter().enumerate().collect();
+    render_steps(dialect, schema, &steps, &|i, step| {
+        format!("op {} ({})", i + 1, step.op.describe())
+    })
+}
+
+/// Renders steps one after the other from `schema`, joining the consecutive ones that rebuild
+/// one table (SQLite); `where_` names a step in errors.
+fn render_steps(
+    dialect: &dyn MigrationDialect,
+    mut schema: Schema,
+    steps: &[(usize, &Step)],
+    where_: &dyn Fn(usize, &Step) -> String,
+) -> Result<Vec<Statement>> {
     let apply = |schema: &Schema, i: usize, step: &Step| -> Result<Schema> {
         let mut after = schema.clone();
         after.apply(&step.op).map_err(|e| Error::Migration(format!("{}: {e}", where_(i, step))))?;
@@ -134,9 +160,55 @@ struct Run<'e> {
     /// What puts the connection's settings back after a revision (see
     /// `MigrationDialect::restore_settings_query`).
     restore: Vec<String>,
+    /// Whether `begin` creates the version table (not for `create_all` / `drop_all`).
+    versioned: bool,
 }
 
-impl Run<'_> {
+impl<'e> Run<'e> {
+    fn new(engine: &'e Engine, versioned: bool) -> Result<Run<'e>> {
+        Ok(Run {
+            engine,
+            dialect: migration_dialect(engine)?,
+            conn: engine.checkout()?,
+            in_tx: false,
+            restore: Vec::new(),
+            versioned,
+        })
+    }
+
+    /// Runs rendered statements in order; the first failure rolls back and comes back as
+    /// `failed(statement, error)`.
+    fn execute(
+        &mut self,
+        statements: &[Statement],
+        failed: &dyn Fn(&str, Error) -> Error,
+    ) -> Result<()> {
+        let mut saved: Vec<String> = Vec::new();
+        for st in statements {
+            let r = match st {
+                Statement::Sql(sql) => self.batch(sql),
+                Statement::NoTransaction(sql) => {
+                    self.commit().and_then(|_| self.batch(sql)).and_then(|_| self.begin())
+                }
+                Statement::Save(query) => self.strings(query).map(|s| saved = s),
+                Statement::RestoreSaved => {
+                    std::mem::take(&mut saved).iter().try_for_each(|sql| self.batch(sql))
+                }
+            };
+            if let Err(e) = r {
+                self.rollback();
+                let text = match st {
+                    Statement::Sql(s) | Statement::NoTransaction(s) | Statement::Save(s) => {
+                        s.clone()
+                    }
+                    Statement::RestoreSaved => "(re-creating saved triggers)".into(),
+                };
+                return Err(failed(&text, e));
+            }
+        }
+        Ok(())
+    }
+
     fn conn(&mut self) -> &mut dyn Connection {
         &mut *self.conn
     }
@@ -164,7 +236,10 @@ impl Run<'_> {
         if let Some(lock) = self.dialect.lock_sql() {
             self.batch(&lock)?;
         }
-        self.batch(&self.dialect.version_table_sql())
+        if self.versioned {
+            self.batch(&self.dialect.version_table_sql())?;
+        }
+        Ok(())
     }
 
     fn finish(&mut self, sql: &str) -> Result<()> {
@@ -241,13 +316,7 @@ impl<'a> Migrator<'a> {
     }
 
     fn run(&self) -> Result<Run<'a>> {
-        Ok(Run {
-            engine: self.engine,
-            dialect: migration_dialect(self.engine)?,
-            conn: self.engine.checkout()?,
-            in_tx: false,
-            restore: Vec::new(),
-        })
+        Run::new(self.engine, true)
     }
 
     /// The revisions the database is at (its heads; empty for a database never migrated).
@@ -358,29 +427,7 @@ impl<'a> Migrator<'a> {
                 )));
             }
         }
-        let mut saved: Vec<String> = Vec::new();
-        for st in &statements {
-            let r = match st {
-                Statement::Sql(sql) => run.batch(sql),
-                Statement::NoTransaction(sql) => {
-                    run.commit().and_then(|_| run.batch(sql)).and_then(|_| run.begin())
-                }
-                Statement::Save(query) => run.strings(query).map(|s| saved = s),
-                Statement::RestoreSaved => {
-                    std::mem::take(&mut saved).iter().try_for_each(|sql| run.batch(sql))
-                }
-            };
-            if let Err(e) = r {
-                run.rollback();
-                let text = match st {
-                    Statement::Sql(s) | Statement::NoTransaction(s) | Statement::Save(s) => {
-                        s.clone()
-                    }
-                    Statement::RestoreSaved => "(re-creating saved triggers)".into(),
-                };
-                return Err(failed(rev, &text, e));
-            }
-        }
+        run.execute(&statements, &|statement, e| failed(rev, statement, e))?;
         if let Some(check) = run.dialect.integrity_check_sql() {
             let engine = self.engine;
             let mut problems = Vec::new();
@@ -452,7 +499,76 @@ impl<'a> Migrator<'a> {
         let ops = super::autogen::diff_schemas(
             &dialect.comparable(&live),
             &dialect.comparable(&expected),
-        );
+        )?;
         Ok(ops.iter().map(|op| op.describe()).collect())
     }
+}
+
+/// Creates, in one transaction, what the models' `tables` describe and the database does not
+/// have yet: their enum types, the tables (parents first; a foreign key closing a cycle
+/// afterwards, see [`creation_order`](super::schema::creation_order)), their indexes and
+/// constraints. Tables that exist are left as they are. The ops are those
+/// [`autogenerate`](super::autogenerate) writes for new tables ([`create_ops`]), rendered by
+/// the same writer as a revision's, so `create_all` and `upgrade` give the same schema. Two
+/// callers at once take turns, as migrations do (the revision lock).
+///
+/// [`create_ops`]: super::autogen::create_ops
+pub fn create_all(engine: &Engine, tables: &[&TableSchema]) -> Result<()> {
+    let target = Schema::from_tables(tables);
+    let mut run = Run::new(engine, false)?;
+    run.begin()?;
+    let live = run.dialect.reflect(run.conn())?;
+    let missing: Vec<&Table> =
+        target.tables.values().filter(|t| !live.tables.contains_key(&t.name)).collect();
+    let enums: Vec<(&str, &[String])> = target
+        .enums
+        .iter()
+        .filter(|(name, _)| !live.enums.contains_key(*name))
+        .map(|(name, labels)| (name.as_str(), labels.as_slice()))
+        .collect();
+    let ops = super::autogen::create_ops(&missing, &enums)?;
+    let statements = render_ops(run.dialect, live, &ops)?;
+    run.execute(&statements, &|_, e| e)?;
+    run.commit()
+}
+
+/// Drops, in one transaction, the models' `tables` that the database has (children first;
+/// the foreign keys closing a cycle between them before), then their enum types that no
+/// remaining table uses.
+pub fn drop_all(engine: &Engine, tables: &[&TableSchema]) -> Result<()> {
+    let target = Schema::from_tables(tables);
+    let mut run = Run::new(engine, false)?;
+    run.begin()?;
+    let live = run.dialect.reflect(run.conn())?;
+    let present: Vec<&Table> =
+        live.tables.values().filter(|t| target.tables.contains_key(&t.name)).collect();
+    let mut ops = super::autogen::drop_ops(&present)?;
+    let in_use = |name: &str| {
+        live.tables
+            .values()
+            .filter(|t| !target.tables.contains_key(&t.name))
+            .any(|t| t.columns.iter().any(|c| c.ty.enum_name() == Some(name)))
+    };
+    for (name, values) in &live.enums {
+        if target.enums.contains_key(name) && !in_use(name) {
+            ops.push(Op::DropEnum { name: name.clone(), values: values.clone() });
+        }
+    }
+    let statements = render_ops(run.dialect, live, &ops)?;
+    run.execute(&statements, &|_, e| e)?;
+    run.commit()
+}
+
+/// The SQL that [`create_all`] runs for `tables` on an empty database of `dialect`, one
+/// statement each (for a script, or to see what the models describe).
+pub fn create_statements(
+    dialect: &dyn MigrationDialect,
+    tables: &[&TableSchema],
+) -> Result<Vec<Statement>> {
+    let target = Schema::from_tables(tables);
+    let all: Vec<&Table> = target.tables.values().collect();
+    let enums: Vec<(&str, &[String])> =
+        target.enums.iter().map(|(n, l)| (n.as_str(), l.as_slice())).collect();
+    let ops = super::autogen::create_ops(&all, &enums)?;
+    render_ops(dialect, Schema::default(), &ops)
 }

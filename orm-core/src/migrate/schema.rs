@@ -3,182 +3,13 @@
 //! static [`TableSchema`]s, by replaying revision files, or by reflecting a live database; the
 //! autogenerator diffs two of them. The same structs are what revision files hold.
 
-use crate::schema::{ColumnType, DefaultValue, ReferentialAction, TableSchema};
+use crate::error::Result;
+use crate::schema::{
+    foreign_key_order, table_index, ColumnType, DefaultValue, ReferentialAction, TableSchema,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-
-/// A column's portable type, written in revision files as a short name: `bigint`, `text`,
-/// `timestamptz`, `text[]`, `enum(post_status)`, `custom(NUMERIC(10, 2))`...
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum SqlType {
-    /// 16-bit integer.
-    SmallInt,
-    /// 32-bit integer.
-    Integer,
-    /// 64-bit integer.
-    BigInt,
-    /// 32-bit float.
-    Real,
-    /// 64-bit float.
-    Double,
-    /// Boolean.
-    Boolean,
-    /// Text (`VARCHAR(n)` with a `max_length`).
-    Text,
-    /// Bytes.
-    Blob,
-    /// Timestamp with time zone.
-    Timestamptz,
-    /// Timestamp without time zone.
-    Timestamp,
-    /// Date.
-    Date,
-    /// UUID.
-    Uuid,
-    /// JSON document.
-    Json,
-    /// Array of text.
-    TextArray,
-    /// Array of 64-bit integers.
-    BigIntArray,
-    /// Exact decimal.
-    Numeric,
-    /// A named enum type (its labels are in [`Schema::enums`]).
-    Enum(String),
-    /// A type written verbatim.
-    Custom(String),
-}
-
-impl SqlType {
-    /// The portable type of a model column.
-    pub fn of(ty: ColumnType) -> SqlType {
-        match ty {
-            ColumnType::SmallInt => SqlType::SmallInt,
-            ColumnType::Integer => SqlType::Integer,
-            ColumnType::BigInt => SqlType::BigInt,
-            ColumnType::Real => SqlType::Real,
-            ColumnType::Double => SqlType::Double,
-            ColumnType::Boolean => SqlType::Boolean,
-            ColumnType::Text => SqlType::Text,
-            ColumnType::Blob => SqlType::Blob,
-            ColumnType::Timestamptz => SqlType::Timestamptz,
-            ColumnType::Timestamp => SqlType::Timestamp,
-            ColumnType::Date => SqlType::Date,
-            ColumnType::Uuid => SqlType::Uuid,
-            ColumnType::Json => SqlType::Json,
-            ColumnType::TextArray => SqlType::TextArray,
-            ColumnType::BigIntArray => SqlType::BigIntArray,
-            ColumnType::Enum { name, .. } => SqlType::Enum(name.to_owned()),
-            ColumnType::Custom(s) => SqlType::Custom(s.to_owned()),
-            #[cfg(feature = "decimal")]
-            ColumnType::Numeric => SqlType::Numeric,
-        }
-    }
-
-    /// The core's [`ColumnType`] for the types that need no name (not enum, custom or numeric),
-    /// so a dialect's `column_type` can name them.
-    pub fn column_type(&self) -> Option<ColumnType> {
-        Some(match self {
-            SqlType::SmallInt => ColumnType::SmallInt,
-            SqlType::Integer => ColumnType::Integer,
-            SqlType::BigInt => ColumnType::BigInt,
-            SqlType::Real => ColumnType::Real,
-            SqlType::Double => ColumnType::Double,
-            SqlType::Boolean => ColumnType::Boolean,
-            SqlType::Text => ColumnType::Text,
-            SqlType::Blob => ColumnType::Blob,
-            SqlType::Timestamptz => ColumnType::Timestamptz,
-            SqlType::Timestamp => ColumnType::Timestamp,
-            SqlType::Date => ColumnType::Date,
-            SqlType::Uuid => ColumnType::Uuid,
-            SqlType::Json => ColumnType::Json,
-            SqlType::TextArray => ColumnType::TextArray,
-            SqlType::BigIntArray => ColumnType::BigIntArray,
-            SqlType::Numeric | SqlType::Enum(_) | SqlType::Custom(_) => return None,
-        })
-    }
-
-    /// Whether it is one of the integer types.
-    pub fn is_integer(&self) -> bool {
-        matches!(self, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt)
-    }
-}
-
-impl fmt::Display for SqlType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self {
-            SqlType::SmallInt => "smallint",
-            SqlType::Integer => "integer",
-            SqlType::BigInt => "bigint",
-            SqlType::Real => "real",
-            SqlType::Double => "double",
-            SqlType::Boolean => "boolean",
-            SqlType::Text => "text",
-            SqlType::Blob => "blob",
-            SqlType::Timestamptz => "timestamptz",
-            SqlType::Timestamp => "timestamp",
-            SqlType::Date => "date",
-            SqlType::Uuid => "uuid",
-            SqlType::Json => "json",
-            SqlType::TextArray => "text[]",
-            SqlType::BigIntArray => "bigint[]",
-            SqlType::Numeric => "numeric",
-            SqlType::Enum(n) => return write!(f, "enum({n})"),
-            SqlType::Custom(s) => return write!(f, "custom({s})"),
-        };
-        f.write_str(s)
-    }
-}
-
-impl From<SqlType> for String {
-    fn from(t: SqlType) -> String {
-        t.to_string()
-    }
-}
-
-impl TryFrom<String> for SqlType {
-    type Error = String;
-    fn try_from(s: String) -> Result<SqlType, String> {
-        let t = s.trim();
-        let inner = |prefix: &str| {
-            let lower = t.get(..prefix.len())?.to_ascii_lowercase();
-            (lower == prefix).then(|| t[prefix.len()..].strip_suffix(')')).flatten()
-        };
-        if let Some(n) = inner("enum(") {
-            return Ok(SqlType::Enum(n.trim().to_owned()));
-        }
-        if let Some(c) = inner("custom(") {
-            return Ok(SqlType::Custom(c.to_owned()));
-        }
-        Ok(match t.to_ascii_lowercase().as_str() {
-            "smallint" => SqlType::SmallInt,
-            "integer" => SqlType::Integer,
-            "bigint" => SqlType::BigInt,
-            "real" => SqlType::Real,
-            "double" => SqlType::Double,
-            "boolean" => SqlType::Boolean,
-            "text" => SqlType::Text,
-            "blob" => SqlType::Blob,
-            "timestamptz" => SqlType::Timestamptz,
-            "timestamp" => SqlType::Timestamp,
-            "date" => SqlType::Date,
-            "uuid" => SqlType::Uuid,
-            "json" => SqlType::Json,
-            "text[]" => SqlType::TextArray,
-            "bigint[]" => SqlType::BigIntArray,
-            "numeric" => SqlType::Numeric,
-            _ => {
-                return Err(format!(
-                    "unknown column type {s:?}: expected smallint, integer, bigint, real, double, \
-                     boolean, text, blob, timestamptz, timestamp, date, uuid, json, text[], \
-                     bigint[], numeric, enum(name) or custom(SQL type)"
-                ))
-            }
-        })
-    }
-}
 
 /// A literal column default (`default = 0`, `default = "draft"`, `default = true`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,9 +51,9 @@ fn is_no_action(a: &ReferentialAction) -> bool {
 pub struct Column {
     /// Its name.
     pub name: String,
-    /// Its portable type.
+    /// Its portable type (written `type = "bigint"`, see [`ColumnType`]).
     #[serde(rename = "type")]
-    pub ty: SqlType,
+    pub ty: ColumnType<String>,
     /// Whether it accepts NULL.
     #[serde(default, skip_serializing_if = "is_false")]
     pub nullable: bool,
@@ -242,7 +73,7 @@ pub struct Column {
 
 impl Column {
     /// A NOT NULL column with nothing else set.
-    pub fn new(name: impl Into<String>, ty: SqlType) -> Column {
+    pub fn new(name: impl Into<String>, ty: ColumnType<String>) -> Column {
         Column {
             name: name.into(),
             ty,
@@ -266,7 +97,7 @@ impl Column {
         };
         Column {
             name: c.name.to_owned(),
-            ty: SqlType::of(c.ty),
+            ty: c.ty.to_owned_type(),
             nullable: c.nullable,
             max_length: if c.ty == ColumnType::Text { c.max_length } else { None },
             // The database ignores a literal default when it has its own.
@@ -435,9 +266,9 @@ impl Table {
             || self.foreign_keys.iter().any(|f| has(&f.columns))
     }
 
-    /// The tables this one references, without itself.
-    pub fn dependencies(&self) -> impl Iterator<Item = &str> + '_ {
-        self.foreign_keys.iter().map(|f| f.ref_table.as_str()).filter(move |t| *t != self.name)
+    /// Whether a foreign key of this table can be NULL (one of its columns is nullable).
+    pub fn foreign_key_is_nullable(&self, fk: &ForeignKey) -> bool {
+        fk.columns.iter().any(|c| self.column(c).is_none_or(|c| c.nullable))
     }
 }
 
@@ -457,6 +288,7 @@ impl Schema {
         for t in tables {
             for c in t.columns {
                 if let ColumnType::Enum { name, variants } = c.ty {
+                    // The first model naming the type gives its labels.
                     s.enums
                         .entry(name.to_owned())
                         .or_insert_with(|| variants.iter().map(|v| (*v).to_owned()).collect());
@@ -472,36 +304,136 @@ impl Schema {
         self.tables.get(name)
     }
 
-    /// The tables, parents before the tables that reference them (by name within a cycle).
-    pub fn tables_in_dependency_order(&self) -> Vec<&Table> {
-        let mut out: Vec<&Table> = Vec::new();
-        let mut state: BTreeMap<&str, u8> = BTreeMap::new();
-        fn visit<'a>(
-            t: &'a Table,
-            s: &'a Schema,
-            state: &mut BTreeMap<&'a str, u8>,
-            out: &mut Vec<&'a Table>,
-        ) {
-            if state.get(t.name.as_str()).is_some() {
-                return;
-            }
-            state.insert(&t.name, 1);
-            for dep in t.dependencies() {
-                if let Some(d) = s.tables.get(dep) {
-                    visit(d, s, state, out);
-                }
-            }
-            state.insert(&t.name, 2);
-            out.push(t);
-        }
-        for t in self.tables.values() {
-            visit(t, self, &mut state, &mut out);
-        }
-        out
+    /// The tables in the order they can be created in; see [`creation_order`].
+    pub fn creation_order(&self) -> Result<CreationOrder<'_>> {
+        creation_order(&self.tables.values().collect::<Vec<_>>())
     }
 
     /// Whether the schema has nothing in it.
     pub fn is_empty(&self) -> bool {
         self.tables.is_empty() && self.enums.is_empty()
+    }
+}
+
+/// Tables in the order they can be created in (see [`creation_order`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreationOrder<'a> {
+    /// The tables, each after the tables it references (dropped in the reverse order).
+    pub tables: Vec<&'a Table>,
+    /// Foreign keys (with their table) that reference a table created after their own: they
+    /// close a cycle, are nullable, and are added once every table exists (dropped first).
+    pub deferred: Vec<(&'a str, &'a ForeignKey)>,
+}
+
+impl CreationOrder<'_> {
+    /// Whether `fk` of table `table` is one of the deferred foreign keys.
+    pub fn is_deferred(&self, table: &str, fk: &ForeignKey) -> bool {
+        self.deferred.iter().any(|(t, f)| *t == table && f.name == fk.name)
+    }
+}
+
+/// The order in which `tables` can be created: every table after the tables its foreign keys
+/// reference (the one topological sort, [`crate::schema::topological_order`]; given order
+/// otherwise). Where the foreign keys form a cycle, it is broken at nullable foreign keys,
+/// which are then created after the tables ([`CreationOrder::deferred`]); a cycle of NOT NULL
+/// foreign keys is an [`Error::ForeignKeyCycle`](crate::Error::ForeignKeyCycle) naming its
+/// tables. References to tables outside `tables` are not ordered.
+pub fn creation_order<'a>(tables: &[&'a Table]) -> Result<CreationOrder<'a>> {
+    let index = table_index(tables.iter().map(|t| t.name.as_str()));
+    let refs = |i: usize, all: bool| {
+        let t = tables[i];
+        let index = &index;
+        t.foreign_keys
+            .iter()
+            .filter(move |f| all || !t.foreign_key_is_nullable(f))
+            .filter_map(move |f| index.get(f.ref_table.as_str()).copied())
+    };
+    let order = foreign_key_order(
+        tables.len(),
+        |i| refs(i, true),
+        |i| refs(i, false),
+        |i| tables[i].name.clone(),
+    )?;
+    let mut position = vec![0; tables.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        position[i] = pos;
+    }
+    let mut deferred = Vec::new();
+    for &i in &order {
+        let t = tables[i];
+        for f in &t.foreign_keys {
+            match index.get(f.ref_table.as_str()) {
+                Some(&j) if j != i && position[j] > position[i] => {
+                    deferred.push((t.name.as_str(), f))
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(CreationOrder { tables: order.into_iter().map(|i| tables[i]).collect(), deferred })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn table(name: &str, refs: &[(&str, bool)]) -> Table {
+        let mut columns = vec![Column::new("id", ColumnType::BigInt)];
+        let mut foreign_keys = Vec::new();
+        for (target, nullable) in refs {
+            let col = format!("{target}_id");
+            columns.push(Column { nullable: *nullable, ..Column::new(&col, ColumnType::BigInt) });
+            foreign_keys.push(ForeignKey {
+                name: format!("fk_{name}_{col}_{target}"),
+                columns: vec![col],
+                ref_table: (*target).to_owned(),
+                ref_columns: vec!["id".into()],
+                on_delete: ReferentialAction::NoAction,
+                on_update: ReferentialAction::NoAction,
+            });
+        }
+        Table {
+            name: name.into(),
+            columns,
+            primary_key: vec!["id".into()],
+            indexes: Vec::new(),
+            uniques: Vec::new(),
+            foreign_keys,
+            checks: Vec::new(),
+        }
+    }
+
+    fn names(order: &CreationOrder<'_>) -> Vec<String> {
+        order.tables.iter().map(|t| t.name.clone()).collect()
+    }
+
+    #[test]
+    fn tables_are_created_parents_first() {
+        let (posts, users) = (table("posts", &[("users", false)]), table("users", &[]));
+        let order = creation_order(&[&posts, &users]).expect("order");
+        assert_eq!(names(&order), ["users", "posts"]);
+        assert!(order.deferred.is_empty());
+    }
+
+    #[test]
+    fn a_not_null_cycle_of_two_tables_names_both() {
+        let (a, b) = (table("a", &[("b", false)]), table("b", &[("a", false)]));
+        match creation_order(&[&a, &b]) {
+            Err(Error::ForeignKeyCycle { tables }) => assert_eq!(tables, ["a", "b"]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_nullable_foreign_key_closing_a_cycle_is_deferred() {
+        let (a, b) = (table("a", &[("b", true)]), table("b", &[("a", false)]));
+        let order = creation_order(&[&a, &b]).expect("order");
+        assert_eq!(names(&order), ["a", "b"]);
+        assert_eq!(order.deferred.len(), 1);
+        assert_eq!((order.deferred[0].0, order.deferred[0].1.name.as_str()), ("a", "fk_a_b_id_b"));
+        // A self-reference is created with its table.
+        let tree = table("tree", &[("tree", false)]);
+        assert!(creation_order(&[&tree]).expect("order").deferred.is_empty());
     }
 }

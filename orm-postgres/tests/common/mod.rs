@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 use orm_core::connection::decode_at;
-use orm_core::schema::{ColumnType, TableSchema};
-use orm_core::{Connection, Dialect, Error, FromValue, Result, Value};
+use orm_core::schema::TableSchema;
+use orm_core::{Connection, Error, FromValue, Result, Value};
 use orm_postgres::test_server::TestSchema;
 use orm_postgres::{PgConnection, PgConnector, DIALECT};
 
@@ -53,15 +53,11 @@ pub fn one<T: FromValue>(conn: &mut dyn Connection, sql: &str, params: &[Value])
     v.ok_or_else(|| Error::NotFound(sql.to_owned()))
 }
 
-/// Creates a table with its enum types, as `Engine::create_all` does.
+/// Creates a table with its enum types, with the statements `Engine::create_all` runs on an
+/// empty database.
 pub fn create(conn: &mut dyn Connection, t: &TableSchema) {
-    for c in t.columns {
-        if let ColumnType::Enum { name, variants } = c.ty {
-            let sql = DIALECT.create_enum_type(name, variants, true).expect("enum DDL");
-            conn.execute_batch(&sql).expect(&sql);
-        }
-    }
-    for sql in DIALECT.create_table(t, false) {
+    for st in orm_core::migrate::create_statements(&DIALECT, &[t]).expect("DDL") {
+        let sql = st.to_script();
         conn.execute_batch(&sql).expect(&sql);
     }
 }

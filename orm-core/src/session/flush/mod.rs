@@ -15,7 +15,7 @@ use crate::connection::Row;
 use crate::error::{Error, Result};
 use crate::model::ColumnMask;
 use crate::relation::{RelationKind, RelationSchema};
-use crate::schema::{column_index, sort_by_dependencies, TableSchema};
+use crate::schema::{column_index, topological_order_lenient, write_order, TableSchema};
 use crate::session::AnyModel;
 use crate::statement::{key_filter, keys_in, Delete, Expr, Insert, Select, Update};
 use crate::value::{typed_key, KeyValues, Value};

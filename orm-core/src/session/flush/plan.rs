@@ -89,7 +89,9 @@ impl Session {
                 tables.push(t);
             }
         }
-        let order = sort_by_dependencies(&tables);
+        // Parents first; a cycle of tables is broken at a nullable foreign key (a row whose
+        // key is NULL need not wait), else it is an error naming the tables.
+        let order = write_order(&tables)?;
         // The planned rows of a table, new or not, in tree preorder.
         let of_table = |t: &TableSchema, new: bool| -> Vec<NodeId> {
             planned
@@ -310,21 +312,8 @@ pub(super) fn order_self_referencing(
             deps[i].push(j);
         }
     }
-    let mut out = Vec::with_capacity(inserts.len());
-    let mut state = vec![0u8; inserts.len()];
-    pub(super) fn visit(i: usize, deps: &[Vec<usize>], state: &mut [u8], out: &mut Vec<usize>) {
-        if state[i] != 0 {
-            return;
-        }
-        state[i] = 1;
-        for &j in &deps[i] {
-            visit(j, deps, state, out);
-        }
-        state[i] = 2;
-        out.push(i);
-    }
-    for i in 0..inserts.len() {
-        visit(i, &deps, &mut state, &mut out);
-    }
+    // Rows that reference each other in a cycle keep their order (the database then says
+    // which foreign key fails); every other row comes after the row it references.
+    let out = topological_order_lenient(inserts.len(), |i| deps[i].iter().copied());
     out.into_iter().map(|i| inserts[i]).collect()
 }
