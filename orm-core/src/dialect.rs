@@ -115,7 +115,7 @@ pub fn check_like_pattern(w: &mut SqlWriter, pattern: &Expr) {
     };
     let mut escaped = false;
     for c in p.chars() {
-        escaped = !escaped && c == crate::expr::LIKE_ESCAPE;
+        escaped = !escaped && c == crate::statement::LIKE_ESCAPE;
     }
     if escaped {
         w.fail(Error::InvalidUse(format!(
@@ -258,7 +258,7 @@ pub trait Dialect: Send + Sync + 'static {
 
     /// Writes `x [NOT] LIKE pattern ESCAPE '\'`, `ILIKE` for a case-insensitive match
     /// (PostgreSQL's). The escape character is written out so that a pattern means the same on
-    /// every backend (see [`LIKE_ESCAPE`](crate::expr::LIKE_ESCAPE)); a text pattern ending in a
+    /// every backend (see [`LIKE_ESCAPE`](crate::statement::LIKE_ESCAPE)); a text pattern ending in a
     /// lone escape is refused ([`check_like_pattern`]).
     fn write_like(&self, w: &mut SqlWriter, expr: &Expr, pattern: &Expr, ci: bool, negated: bool) {
         check_like_pattern(w, pattern);

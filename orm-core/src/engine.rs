@@ -6,7 +6,6 @@ use crate::connection::{Connection, Connector, PoolConfig, RowCallback};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::schema::TableSchema;
-use crate::session::Session;
 use crate::value::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -257,11 +256,6 @@ impl Engine {
         self.run_batch(&mut *conn, sql)
     }
 
-    /// A new session (unit of work). It checks a connection out only while it needs one.
-    pub fn session(&self) -> Session {
-        Session::new(self.clone())
-    }
-
     /// Calls `listener` for every statement run through this engine (and its clones) until
     /// [`Engine::remove_listener`] is called with the returned id.
     pub fn add_listener(&self, listener: StatementListener) -> u64 {
@@ -277,19 +271,6 @@ impl Engine {
         if let Ok(mut l) = self.inner.listeners.write() {
             l.retain(|(i, _)| *i != id);
         }
-    }
-
-    /// Creates the tables (their enum types, indexes and constraints) that do not exist yet,
-    /// parents first, in one transaction, with the DDL a migration writes; see
-    /// [`crate::migrate::create_all`].
-    pub fn create_all(&self, tables: &[&'static TableSchema]) -> Result<()> {
-        crate::migrate::create_all(self, tables)
-    }
-
-    /// Drops the tables that exist, children first, and their enum types, in one transaction;
-    /// see [`crate::migrate::drop_all`].
-    pub fn drop_all(&self, tables: &[&'static TableSchema]) -> Result<()> {
-        crate::migrate::drop_all(self, tables)
     }
 
     /// The SQL for `key`, rendered by `render` the first time it is asked for.

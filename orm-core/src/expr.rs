@@ -507,10 +507,7 @@ macro_rules! text_methods {
     };
 }
 
-/// The escape character of LIKE patterns on every backend: `\%`, `\_` and `\\` match `%`, `_`
-/// and `\` themselves. The builder writes `ESCAPE '\'` after every LIKE, so a pattern means
-/// the same on PostgreSQL and SQLite.
-pub const LIKE_ESCAPE: char = '\\';
+pub use crate::statement::LIKE_ESCAPE;
 
 /// `text` as a LIKE pattern that matches exactly `text`: `%`, `_` and `\` escaped with
 /// [`LIKE_ESCAPE`]. For patterns built around text from elsewhere:

@@ -187,3 +187,69 @@ pub(crate) fn select_in<M: Model, R: Model>(
     }
     Ok(())
 }
+
+// Explicit lazy loading is offered on the session from here: `session` knows nothing of loading
+// paths (no import cycle between the two modules).
+impl Session {
+    /// Loads relationship `rel` (or a path of them) of one object, with one query per level
+    /// (explicit lazy loading): `s.load_related(&mut user, User::posts)?`. See the `orm`
+    /// crate's `relationships` guide for more.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// s.add(Post { author_id: 1, title: "first".into(), ..Default::default() });
+    /// s.commit()?;
+    /// let mut ann = s.get_or_not_found::<User>(1)?;
+    /// assert!(ann.posts.get().is_err()); // never loaded behind your back
+    /// s.load_related(&mut ann, User::posts)?; // SELECT ... WHERE "author_id" IN (...)
+    /// assert_eq!(ann.posts.get()?.len(), 1);
+    /// let mut everyone = s.query::<User>().all()?;
+    /// s.load_related_all(&mut everyone, User::posts)?; // one query for all of them
+    /// # Ok(()) }
+    /// ```
+    pub fn load_related<M: Model>(
+        &mut self,
+        obj: &mut M,
+        path: impl LoadPath<M>,
+    ) -> Result<()> {
+        self.autoflush()?;
+        path.load_into(self, &mut [obj])
+    }
+
+    /// Loads relationship `rel` (or a path of them) of every object of a slice, with one query
+    /// per level whatever the number of objects.
+    pub fn load_related_all<M: Model>(
+        &mut self,
+        objs: &mut [M],
+        path: impl LoadPath<M>,
+    ) -> Result<()> {
+        self.autoflush()?;
+        let mut refs: Vec<&mut M> = objs.iter_mut().collect();
+        path.load_into(self, &mut refs)
+    }
+}

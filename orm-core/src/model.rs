@@ -122,7 +122,7 @@ pub trait Model: Sized + Send + 'static {
     const PRIMARY_KEY_COLUMNS: &'static [&'static str];
 
     /// The relationships this model declares, in field order.
-    const RELATIONS: &'static [crate::relation::RelationSchema] = &[];
+    const RELATIONS: &'static [crate::schema::RelationSchema] = &[];
 
     /// The primary key, or `None` when the database has yet to assign it (an integer key of 0).
     fn key(&self) -> Option<Self::Key>;
@@ -172,7 +172,7 @@ pub trait Model: Sized + Send + 'static {
 /// Not a public API.
 #[doc(hidden)]
 pub trait AnyModel: Send {
-    fn relations(&self) -> &'static [crate::relation::RelationSchema];
+    fn relations(&self) -> &'static [crate::schema::RelationSchema];
     fn related(&self, rel: usize) -> Option<Vec<&dyn AnyModel>>;
     fn related_mut(&mut self, rel: usize) -> Option<Vec<&mut dyn AnyModel>>;
     fn table(&self) -> &'static TableSchema;

@@ -522,6 +522,51 @@ impl<S: Selectable> ReadQuery for SelectColumns<S> {
 /// first (autoflush), and checks before anything runs that every column the query reads is in
 /// it (else [`Error::InvalidUse`]). The query is borrowed: run it again, or on another session.
 impl Session {
+    /// A query over model `M`; `s.query::<M>()` is the short form of running an
+    /// [`orm::select::<M>()`](crate::select) value on this session.
+    ///
+    /// ```
+    /// # use orm::prelude::*;
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "users")]
+    /// # pub struct User {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     pub name: String,
+    /// #     pub karma: i32,
+    /// #     #[orm(has_many(foreign_key = author_id))]
+    /// #     pub posts: Related<Vec<Post>>,
+    /// # }
+    /// # #[derive(Model, Debug, Clone, PartialEq)]
+    /// # #[orm(table = "posts")]
+    /// # pub struct Post {
+    /// #     #[orm(primary_key)]
+    /// #     pub id: i64,
+    /// #     #[orm(references = User, on_delete = cascade)]
+    /// #     pub author_id: i64,
+    /// #     pub title: String,
+    /// # }
+    /// # fn main() -> orm::Result<()> {
+    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
+    /// # let mut s = db.session();
+    /// # s.add(User { name: "ann".into(), ..Default::default() });
+    /// # s.add(User { name: "bob".into(), ..Default::default() });
+    /// # s.commit()?;
+    /// let names: Vec<String> = s
+    ///     .query::<User>()
+    ///     .filter(User::name.ne("bob"))
+    ///     .order_by(User::id.asc())
+    ///     .all()?
+    ///     .into_iter()
+    ///     .map(|u| u.name)
+    ///     .collect();
+    /// assert_eq!(names, ["ann"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn query<M: Model>(&mut self) -> Query<'_, M> {
+        Query::new(self)
+    }
+
     /// Every row of `query` (with the relationships it asks for loaded).
     ///
     /// ```

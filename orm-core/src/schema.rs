@@ -590,6 +590,100 @@ pub(crate) fn column_index(table: &TableSchema, name: &str) -> crate::error::Res
     })
 }
 
+// ----- relationships, as static data (their typed handles are `crate::relation`) -----------
+
+/// The kind of a relationship.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RelationKind {
+    /// This model holds the foreign key (`Post.author`).
+    BelongsTo,
+    /// The target holds a foreign key to this model; at most one target row.
+    HasOne,
+    /// The target holds a foreign key to this model; any number of target rows.
+    HasMany,
+    /// Linked through an association table holding keys of both.
+    ManyToMany,
+}
+
+impl RelationKind {
+    /// Whether it holds a collection.
+    pub fn is_many(self) -> bool {
+        matches!(self, RelationKind::HasMany | RelationKind::ManyToMany)
+    }
+}
+
+/// What happens to related rows when this side is saved or deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cascade {
+    /// Adding this object adds the loaded related objects too (the default for has_one,
+    /// has_many and many_to_many).
+    pub save: bool,
+    /// Deleting this object deletes its related rows (has_one / has_many), children first, also
+    /// when the database declares no ON DELETE.
+    pub delete: bool,
+    /// A related object removed from a loaded collection is deleted (has_one / has_many).
+    pub delete_orphan: bool,
+    /// Leave deletes of related rows to the database's ON DELETE: the session issues no
+    /// statement for them.
+    pub passive_deletes: bool,
+}
+
+impl Cascade {
+    /// `save` only.
+    pub const SAVE: Cascade =
+        Cascade { save: true, delete: false, delete_orphan: false, passive_deletes: false };
+    /// Nothing (belongs_to).
+    pub const NONE: Cascade =
+        Cascade { save: false, delete: false, delete_orphan: false, passive_deletes: false };
+}
+
+/// The association table of a many-to-many relationship.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Through {
+    /// Its name.
+    pub table: &'static str,
+    /// Its columns holding this model's key.
+    pub local_columns: &'static [&'static str],
+    /// Its columns holding the target's key.
+    pub remote_columns: &'static [&'static str],
+}
+
+/// A declared relationship, as static data.
+#[derive(Debug, Clone, Copy)]
+pub struct RelationSchema {
+    /// The field's name.
+    pub name: &'static str,
+    /// Its kind.
+    pub kind: RelationKind,
+    /// This model's table.
+    pub source_table: &'static str,
+    /// The target's table.
+    pub target_table: &'static str,
+    /// The columns of this table that the join starts from: the foreign key for belongs_to,
+    /// the primary key otherwise.
+    pub source_columns: &'static [&'static str],
+    /// The columns of the target they match: its primary key for belongs_to and many_to_many,
+    /// its foreign key to this table for has_one / has_many.
+    pub target_columns: &'static [&'static str],
+    /// The association table, for many_to_many.
+    pub through: Option<Through>,
+    /// Cascades.
+    pub cascade: Cascade,
+    /// The target's schema (a function, so that models referring to each other are no cycle
+    /// in constant evaluation).
+    pub target_schema: fn() -> &'static TableSchema,
+    /// The target's relationships.
+    pub target_relations: fn() -> &'static [RelationSchema],
+    /// The target model's type.
+    pub target_type: fn() -> std::any::TypeId,
+}
+
+impl PartialEq for RelationSchema {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.source_table == other.source_table
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

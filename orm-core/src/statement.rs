@@ -5,6 +5,11 @@
 use crate::schema::TableSchema;
 use crate::value::Value;
 
+/// The escape character of LIKE patterns on every backend: `\%`, `\_` and `\\` match `%`, `_`
+/// and `\` themselves. The builder writes `ESCAPE '\'` after every LIKE, so a pattern means
+/// the same on PostgreSQL and SQLite.
+pub const LIKE_ESCAPE: char = '\\';
+
 /// A binary operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinaryOp {

@@ -504,6 +504,22 @@ impl<'a> Migrator<'a> {
     }
 }
 
+// Schema creation is the migration engine's work, offered on the engine: `engine.rs` knows
+// nothing of migrations (no import cycle between the two modules).
+impl Engine {
+    /// Creates the tables (their enum types, indexes and constraints) that do not exist yet,
+    /// parents first, in one transaction, with the DDL a migration writes; see [`create_all`].
+    pub fn create_all(&self, tables: &[&'static TableSchema]) -> Result<()> {
+        create_all(self, tables)
+    }
+
+    /// Drops the tables that exist, children first, and their enum types, in one transaction;
+    /// see [`drop_all`].
+    pub fn drop_all(&self, tables: &[&'static TableSchema]) -> Result<()> {
+        drop_all(self, tables)
+    }
+}
+
 /// Creates, in one transaction, what the models' `tables` describe and the database does not
 /// have yet: their enum types, the tables (parents first; a foreign key closing a cycle
 /// afterwards, see [`creation_order`](super::schema::creation_order)), their indexes and

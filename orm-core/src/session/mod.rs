@@ -14,7 +14,6 @@
 use crate::engine::{Engine, PooledConnection};
 use crate::error::{Error, Result};
 use crate::model::{ColumnMask, Model};
-use crate::query::Query;
 use crate::raw::{bind_named, FromRow};
 use crate::schema::TableSchema;
 use crate::statement::{key_filter, select_all_of};
@@ -317,6 +316,14 @@ impl std::fmt::Debug for Session {
             .field("objects", &self.slots.len())
             .field("pending_deletes", &self.deletes.len())
             .finish()
+    }
+}
+
+// The engine's sessions are made here: `engine.rs` knows nothing of sessions (no import cycle).
+impl Engine {
+    /// A new session (unit of work). It checks a connection out only while it needs one.
+    pub fn session(&self) -> Session {
+        Session::new(self.clone())
     }
 }
 
@@ -852,50 +859,6 @@ impl Session {
 
     // ----- reading -----------------------------------------------------------------------------
 
-    /// A query over model `M`; `s.query::<M>()` is the short form of running an
-    /// [`orm::select::<M>()`](crate::select) value on this session.
-    ///
-    /// ```
-    /// # use orm::prelude::*;
-    /// # #[derive(Model, Debug, Clone, PartialEq)]
-    /// # #[orm(table = "users")]
-    /// # pub struct User {
-    /// #     #[orm(primary_key)]
-    /// #     pub id: i64,
-    /// #     pub name: String,
-    /// #     pub karma: i32,
-    /// #     #[orm(has_many(foreign_key = author_id))]
-    /// #     pub posts: Related<Vec<Post>>,
-    /// # }
-    /// # #[derive(Model, Debug, Clone, PartialEq)]
-    /// # #[orm(table = "posts")]
-    /// # pub struct Post {
-    /// #     #[orm(primary_key)]
-    /// #     pub id: i64,
-    /// #     #[orm(references = User, on_delete = cascade)]
-    /// #     pub author_id: i64,
-    /// #     pub title: String,
-    /// # }
-    /// # fn main() -> orm::Result<()> {
-    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
-    /// # let mut s = db.session();
-    /// # s.add(User { name: "ann".into(), ..Default::default() });
-    /// # s.add(User { name: "bob".into(), ..Default::default() });
-    /// # s.commit()?;
-    /// let names: Vec<String> = s
-    ///     .query::<User>()
-    ///     .filter(User::name.ne("bob"))
-    ///     .order_by(User::id.asc())
-    ///     .all()?
-    ///     .into_iter()
-    ///     .map(|u| u.name)
-    ///     .collect();
-    /// assert_eq!(names, ["ann"]);
-    /// # Ok(()) }
-    /// ```
-    pub fn query<M: Model>(&mut self) -> Query<'_, M> {
-        Query::new(self)
-    }
 
     /// The object of model `M` with primary key `key`. A row already in the identity map is
     /// served from it without a statement.
@@ -1175,67 +1138,7 @@ impl Session {
         self.collections.insert((table, crate::value::KeyValues(parent), relation), children);
     }
 
-    /// Loads relationship `rel` (or a path of them) of one object, with one query per level
-    /// (explicit lazy loading): `s.load_related(&mut user, User::posts)?`. See the `orm`
-    /// crate's `relationships` guide for more.
-    ///
-    /// ```
-    /// # use orm::prelude::*;
-    /// # #[derive(Model, Debug, Clone, PartialEq)]
-    /// # #[orm(table = "users")]
-    /// # pub struct User {
-    /// #     #[orm(primary_key)]
-    /// #     pub id: i64,
-    /// #     pub name: String,
-    /// #     pub karma: i32,
-    /// #     #[orm(has_many(foreign_key = author_id))]
-    /// #     pub posts: Related<Vec<Post>>,
-    /// # }
-    /// # #[derive(Model, Debug, Clone, PartialEq)]
-    /// # #[orm(table = "posts")]
-    /// # pub struct Post {
-    /// #     #[orm(primary_key)]
-    /// #     pub id: i64,
-    /// #     #[orm(references = User, on_delete = cascade)]
-    /// #     pub author_id: i64,
-    /// #     pub title: String,
-    /// # }
-    /// # fn main() -> orm::Result<()> {
-    /// # let db = orm::testing::memory_database_with(&[User::TABLE, Post::TABLE])?;
-    /// # let mut s = db.session();
-    /// # s.add(User { name: "ann".into(), ..Default::default() });
-    /// # s.add(User { name: "bob".into(), ..Default::default() });
-    /// # s.commit()?;
-    /// s.add(Post { author_id: 1, title: "first".into(), ..Default::default() });
-    /// s.commit()?;
-    /// let mut ann = s.get_or_not_found::<User>(1)?;
-    /// assert!(ann.posts.get().is_err()); // never loaded behind your back
-    /// s.load_related(&mut ann, User::posts)?; // SELECT ... WHERE "author_id" IN (...)
-    /// assert_eq!(ann.posts.get()?.len(), 1);
-    /// let mut everyone = s.query::<User>().all()?;
-    /// s.load_related_all(&mut everyone, User::posts)?; // one query for all of them
-    /// # Ok(()) }
-    /// ```
-    pub fn load_related<M: Model>(
-        &mut self,
-        obj: &mut M,
-        path: impl crate::loading::LoadPath<M>,
-    ) -> Result<()> {
-        self.autoflush()?;
-        path.load_into(self, &mut [obj])
-    }
 
-    /// Loads relationship `rel` (or a path of them) of every object of a slice, with one query
-    /// per level whatever the number of objects.
-    pub fn load_related_all<M: Model>(
-        &mut self,
-        objs: &mut [M],
-        path: impl crate::loading::LoadPath<M>,
-    ) -> Result<()> {
-        self.autoflush()?;
-        let mut refs: Vec<&mut M> = objs.iter_mut().collect();
-        path.load_into(self, &mut refs)
-    }
 
     /// Raw SQL with `:name` parameters: `s.sql("SELECT ... WHERE id = :id").bind("id", 5)`.
     /// Values are always bound, never spliced into the text; rows map into tuples or
