@@ -11,6 +11,41 @@
 //!
 //! Revisions can be compiled into a program with `embed_migrations!("migrations")` (see
 //! [`EmbeddedMigrations`]) and applied at start-up with one call.
+//!
+//! The `db` command line (`orm::cli::main()`) drives all of this; programs and tests can too:
+//!
+//! ```
+//! use orm::migrate::{autogenerate, Migrator, Revisions};
+//! use orm::prelude::*;
+//!
+//! #[derive(Model, Debug, Clone, PartialEq)]
+//! #[orm(table = "notes")]
+//! pub struct Note {
+//!     #[orm(primary_key)]
+//!     pub id: i64,
+//!     #[orm(index)]
+//!     pub title: String,
+//! }
+//!
+//! # fn main() -> orm::Result<()> {
+//! // `cargo db migrate -m "notes"`: a revision from the models, as the text of its file.
+//! let none = Revisions::new(Vec::new())?;
+//! let rev = autogenerate(&none, &[Note::TABLE], "notes")?.expect("something to do");
+//! let file = rev.to_toml();
+//! assert!(file.contains("create_table"));
+//! // The folder, as `Revisions::load_dir("migrations")` or `embed_migrations!` reads it.
+//! let revisions = Revisions::from_sources(&[(rev.file_name().as_str(), file.as_str())])?;
+//!
+//! // `cargo db upgrade` / `current` / `downgrade base`.
+//! let db = Database::connect("sqlite::memory:")?;
+//! let migrator = Migrator::new(db.engine(), &revisions);
+//! assert_eq!(migrator.upgrade("head")?, [rev.id.clone()]);
+//! assert_eq!(migrator.current()?, [rev.id.clone()]);
+//! assert!(migrator.database_differences()?.is_empty()); // `cargo db check`
+//! migrator.downgrade("base")?;
+//! assert!(migrator.current()?.is_empty());
+//! # Ok(()) }
+//! ```
 
 pub mod autogen;
 pub mod dialect;
