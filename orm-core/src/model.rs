@@ -239,7 +239,7 @@ pub const fn str_from_utf8(bytes: &'static [u8]) -> &'static str {
 /// A model's derived `PartialEq` therefore compares what was loaded too, as SeaORM's
 /// `(Model, Vec<Related>)` pairs do: the same row read with and without eager loading gives
 /// unequal values, and the targets of a model that derives `PartialEq` need `PartialEq` too.
-/// To compare the columns only, compare snapshots ([`Model::snapshot`](crate::Model::snapshot)),
+/// To compare the columns only, compare snapshots ([`Model::snapshot`]),
 /// which hold no relationships.
 ///
 /// The guide `orm::relationships` ("Equality") shows both levels in a runnable example.
