@@ -5,7 +5,6 @@
 use crate::connection::{Connection, Connector, PoolConfig, RowCallback};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::schema::TableSchema;
 use crate::value::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};

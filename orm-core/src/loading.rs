@@ -232,11 +232,7 @@ impl Session {
     /// s.load_related_all(&mut everyone, User::posts)?; // one query for all of them
     /// # Ok(()) }
     /// ```
-    pub fn load_related<M: Model>(
-        &mut self,
-        obj: &mut M,
-        path: impl LoadPath<M>,
-    ) -> Result<()> {
+    pub fn load_related<M: Model>(&mut self, obj: &mut M, path: impl LoadPath<M>) -> Result<()> {
         self.autoflush()?;
         path.load_into(self, &mut [obj])
     }

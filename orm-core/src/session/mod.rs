@@ -859,7 +859,6 @@ impl Session {
 
     // ----- reading -----------------------------------------------------------------------------
 
-
     /// The object of model `M` with primary key `key`. A row already in the identity map is
     /// served from it without a statement.
     ///
@@ -1137,8 +1136,6 @@ impl Session {
     ) {
         self.collections.insert((table, crate::value::KeyValues(parent), relation), children);
     }
-
-
 
     /// Raw SQL with `:name` parameters: `s.sql("SELECT ... WHERE id = :id").bind("id", 5)`.
     /// Values are always bound, never spliced into the text; rows map into tuples or
