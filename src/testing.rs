@@ -194,6 +194,7 @@ pub fn migrated_postgres_database(dir: impl AsRef<std::path::Path>) -> Result<Da
     Ok(db)
 }
 
+#[cfg(any(feature = "sqlite", all(feature = "postgres", feature = "testing")))]
 fn migrate_to_head(db: &Database, dir: &std::path::Path) -> Result<()> {
     let revisions = crate::migrate::Revisions::load_dir(dir)?;
     crate::migrate::Migrator::new(db.engine(), &revisions).upgrade("head").map(|_| ())
