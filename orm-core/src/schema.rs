@@ -69,6 +69,18 @@ pub enum ColumnType<S = &'static str> {
 impl<S: AsRef<str>> ColumnType<S> {
     /// The same type with borrowed names.
     pub fn as_borrowed(&self) -> ColumnType<&str> {
+        self.map_names(|name| name, true)
+    }
+
+    /// The same type with owned names, as a schema holds it: an enum's labels are left out
+    /// (a schema keeps them in [`Schema::enums`](crate::migrate::Schema::enums)).
+    pub fn to_owned_type(&self) -> ColumnType<String> {
+        self.map_names(str::to_owned, false)
+    }
+
+    /// The same type with its name (an enum's or a custom type's) mapped by `f`, and an enum's
+    /// labels kept or left out.
+    fn map_names<'a, T>(&'a self, f: impl FnOnce(&'a str) -> T, labels: bool) -> ColumnType<T> {
         match self {
             ColumnType::SmallInt => ColumnType::SmallInt,
             ColumnType::Integer => ColumnType::Integer,
@@ -86,37 +98,11 @@ impl<S: AsRef<str>> ColumnType<S> {
             ColumnType::TextArray => ColumnType::TextArray,
             ColumnType::BigIntArray => ColumnType::BigIntArray,
             ColumnType::Numeric => ColumnType::Numeric,
-            ColumnType::Enum { name, variants } => {
-                ColumnType::Enum { name: name.as_ref(), variants }
-            }
-            ColumnType::Custom(s) => ColumnType::Custom(s.as_ref()),
-        }
-    }
-
-    /// The same type with owned names, as a schema holds it: an enum's labels are left out
-    /// (a schema keeps them in [`Schema::enums`](crate::migrate::Schema::enums)).
-    pub fn to_owned_type(&self) -> ColumnType<String> {
-        match self.as_borrowed() {
-            ColumnType::SmallInt => ColumnType::SmallInt,
-            ColumnType::Integer => ColumnType::Integer,
-            ColumnType::BigInt => ColumnType::BigInt,
-            ColumnType::Real => ColumnType::Real,
-            ColumnType::Double => ColumnType::Double,
-            ColumnType::Boolean => ColumnType::Boolean,
-            ColumnType::Text => ColumnType::Text,
-            ColumnType::Blob => ColumnType::Blob,
-            ColumnType::Timestamptz => ColumnType::Timestamptz,
-            ColumnType::Timestamp => ColumnType::Timestamp,
-            ColumnType::Date => ColumnType::Date,
-            ColumnType::Uuid => ColumnType::Uuid,
-            ColumnType::Json => ColumnType::Json,
-            ColumnType::TextArray => ColumnType::TextArray,
-            ColumnType::BigIntArray => ColumnType::BigIntArray,
-            ColumnType::Numeric => ColumnType::Numeric,
-            ColumnType::Enum { name, .. } => {
-                ColumnType::Enum { name: name.to_owned(), variants: &[] }
-            }
-            ColumnType::Custom(s) => ColumnType::Custom(s.to_owned()),
+            ColumnType::Enum { name, variants } => ColumnType::Enum {
+                name: f(name.as_ref()),
+                variants: if labels { variants } else { &[] },
+            },
+            ColumnType::Custom(s) => ColumnType::Custom(f(s.as_ref())),
         }
     }
 
