@@ -100,5 +100,26 @@ mod postgres {
         let pg = driver_error::<orm::postgres::Error>(&err);
         assert!(pg.is_some(), "the postgres error behind {err:?}");
         assert!(err.to_string().contains("cannot connect to PostgreSQL"), "{err}");
+
+        // The server back: the kept connect error is gone with the first connection opened,
+        // and a busy pool is a pool timeout again, not a stale connection error.
+        cluster.start().expect("start the server again");
+        let mut ok = None;
+        for _ in 0..5 {
+            match db.session().execute_ddl("SELECT 1") {
+                Ok(()) => {
+                    ok = Some(());
+                    break;
+                }
+                Err(e) => assert!(matches!(e, Error::Connection { .. }), "{e:?}"),
+            }
+        }
+        assert!(ok.is_some(), "the pool heals once the server is back");
+        let mut a = db.session();
+        let mut b = db.session();
+        a.execute_ddl("SELECT 1").expect("hold a");
+        b.execute_ddl("SELECT 1").expect("hold b");
+        let err = db.session().execute_ddl("SELECT 1").expect_err("the pool is busy");
+        assert!(matches!(err, Error::PoolTimeout { .. }), "{err:?}");
     }
 }
