@@ -276,7 +276,7 @@ impl Engine {
     pub(crate) fn cached_sql(
         &self,
         key: SqlCacheKey,
-        render: impl FnOnce() -> Result<String>,
+        render: &dyn Fn() -> Result<String>,
     ) -> Result<Arc<str>> {
         if let Some(sql) = self.inner.sql_cache.read().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(sql);

@@ -6,7 +6,7 @@ use crate::connection::Row;
 use crate::error::{Error, Result};
 use crate::schema::TableSchema;
 use crate::value::{Value, ValueRef};
-use std::any::{Any, TypeId};
+use std::any::Any;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -166,10 +166,79 @@ pub trait Model: Sized + Send + 'static {
     }
 }
 
-/// A model seen without its type: the objects of the session's arena, and the nested objects
-/// of relationships. Implemented for every [`Model`] by the session, whose identity maps the
-/// last methods take, opaque here (`&dyn Any`) so that models do not depend on the session.
+/// A model's columns-only snapshot ([`Model::Snapshot`]) seen without its type: what the
+/// session's identity map keeps of each row, so the map's code is one body for every model.
 /// Not a public API.
+#[doc(hidden)]
+pub type Snapshot = Box<dyn Any + Send + Sync>;
+
+/// A primary key as the session's identity map holds it: a single integer (most keys) without
+/// allocating, otherwise the key's values. Keys of one model compare as their Rust values do:
+/// the map is per model, and [`Model::key_values`] is one-to-one. Not a public API.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MapKey(KeyRepr);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum KeyRepr {
+    Int(i64),
+    Values(crate::value::KeyValues),
+}
+
+impl MapKey {
+    /// The map key of `M`'s key `key`: an `i64` or `i32` key without allocating.
+    pub fn of<M: Model>(key: &M::Key) -> MapKey {
+        let any: &dyn Any = key;
+        if let Some(i) = any.downcast_ref::<i64>() {
+            return MapKey(KeyRepr::Int(*i));
+        }
+        if let Some(i) = any.downcast_ref::<i32>() {
+            return MapKey(KeyRepr::Int(i64::from(*i)));
+        }
+        MapKey::from_values(M::key_values(key))
+    }
+
+    /// The map key of a key given as its values (in primary-key column order): the same as
+    /// [`MapKey::of`] gives for the key they are the values of.
+    pub fn from_values(values: Vec<Value>) -> MapKey {
+        match values.as_slice() {
+            [Value::Int(i)] => MapKey(KeyRepr::Int(*i)),
+            _ => MapKey(KeyRepr::Values(crate::value::KeyValues(values))),
+        }
+    }
+}
+
+impl std::fmt::Display for MapKey {
+    /// The key as an error message shows it: `7`, `'ann'`, `(1, 'x')`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn one(v: &Value, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match v {
+                Value::Int(i) => write!(f, "{i}"),
+                Value::Text(s) => write!(f, "{s:?}"),
+                Value::Uuid(u) => write!(f, "{u}"),
+                other => write!(f, "{other:?}"),
+            }
+        }
+        match &self.0 {
+            KeyRepr::Int(i) => write!(f, "{i}"),
+            KeyRepr::Values(v) if v.0.len() == 1 => one(&v.0[0], f),
+            KeyRepr::Values(v) => {
+                f.write_str("(")?;
+                for (i, x) in v.0.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    one(x, f)?;
+                }
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+/// A model seen without its type: the objects of the session's arena, and the nested objects
+/// of relationships. Implemented for every [`Model`] (by the session); the identity map works
+/// through these methods, so its code is compiled once, not once per model. Not a public API.
 #[doc(hidden)]
 pub trait AnyModel: Send {
     fn relations(&self) -> &'static [crate::schema::RelationSchema];
@@ -180,20 +249,18 @@ pub trait AnyModel: Send {
     fn set_column(&mut self, idx: usize, v: ValueRef<'_>) -> Result<()>;
     fn has_key(&self) -> bool;
     fn key_values(&self) -> Option<Vec<Value>>;
+    /// The key as the identity map holds it, or `None` while the database has yet to assign it.
+    fn map_key(&self) -> Option<MapKey>;
+    /// [`Model::snapshot`], type-erased.
+    fn snapshot_erased(&self) -> Snapshot;
+    /// [`Model::changed_columns`] against a snapshot of this model (every column when the
+    /// snapshot is another model's, which the session never passes).
+    fn changed_since(&self, snapshot: &Snapshot) -> ColumnMask;
+    /// [`Model::restore_columns`] from a snapshot of this model.
+    fn restore_from(&mut self, snapshot: &Snapshot, mask: ColumnMask);
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
-    /// The columns an UPDATE of the object writes, against the session's state of its row.
-    fn update_mask(&self, maps: &dyn Any) -> ColumnMask;
-    /// Whether the session knows the object's row to exist.
-    fn is_persistent(&self, maps: &dyn Any) -> bool;
-    /// Records that a flush wrote the object; returns the model's type, whose identity map
-    /// holds the undo entry.
-    fn record_persisted(&self, maps: &mut dyn Any, slot: Option<usize>) -> TypeId;
-    /// Forgets the object's pending INSERT.
-    fn forget_pending(&self, maps: &mut dyn Any);
-    /// Gives the object the session's state of its row again (after a rollback).
-    fn reset_to_snapshot(&mut self, maps: &dyn Any);
 }
 
 /// Concatenates `parts` into `N` bytes at compile time; the derive builds foreign-key names

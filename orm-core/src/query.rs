@@ -24,7 +24,7 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::expr::{Assignment, Column, IntoTyped, Operand, Selectable};
 use crate::loading::LoadPath;
-use crate::model::{ColumnMask, Model};
+use crate::model::{AnyModel, ColumnMask, MapKey, Model};
 use crate::relation::{Relation, RelationKind, RelationSchema};
 use crate::schema::TableSchema;
 use crate::session::{Session, Tracking};
@@ -32,9 +32,9 @@ use crate::statement::{
     join_on, select_all_of, Delete, Expr, From, Join, JoinKind, OrderBy, Rendered,
     Select as SelectStatement, Update,
 };
-use crate::value::KeyValues;
+use crate::value::{KeyValues, Value};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -332,23 +332,19 @@ impl<M: Model> Select<M> {
     /// Runs it (the check, autoflush, one SELECT, eager loads), with `window` overriding its
     /// limit and offset.
     fn rows(&self, session: &mut Session, window: Window) -> Result<Vec<M>> {
-        check_in_query(&self.stmt)?;
-        session.autoflush()?;
-        let stmt = window.apply(&self.stmt);
         let mut rows = match &self.joined {
-            Some(joined) => joined.run(session, stmt.into_owned(), self.tracking)?,
-            None if is_plain(&stmt) => {
-                let sql = session.select_all_sql::<M>()?;
-                session.load_rows::<M>(&sql, &[], self.tracking)?
+            Some(joined) => {
+                let stmt = prepare_read(&self.stmt, session, window)?;
+                joined.run(session, stmt.into_owned(), self.tracking)?
             }
             None => {
-                let r = session.engine().dialect().select(&stmt)?;
-                let rows = session.load_rows::<M>(&r.sql, &r.params, self.tracking)?;
-                if stmt.joins.is_empty() {
-                    rows
-                } else {
-                    dedupe(rows)
+                let (sql, params, joins) = plan_read(&self.stmt, session, window, M::TABLE)?;
+                let mut rows = session.load_rows::<M>(&sql, &params, self.tracking)?;
+                if joins {
+                    let mut seen = HashSet::new();
+                    rows.retain(|r| first_sighting(&mut seen, r));
                 }
+                rows
             }
         };
         if !self.loaders.is_empty() {
@@ -358,6 +354,41 @@ impl<M: Model> Select<M> {
             }
         }
         Ok(rows)
+    }
+}
+
+/// Checks a query before it runs, autoflushes, and applies `window`.
+fn prepare_read<'q>(
+    stmt: &'q SelectStatement,
+    session: &mut Session,
+    window: Window,
+) -> Result<Cow<'q, SelectStatement>> {
+    check_in_query(stmt)?;
+    session.autoflush()?;
+    Ok(window.apply(stmt))
+}
+
+/// The SQL and parameters of a query of `table`'s rows (with no joined eager loads), and
+/// whether it joins other tables (then a row can come back once per joined match).
+fn plan_read(
+    stmt: &SelectStatement,
+    session: &mut Session,
+    window: Window,
+    table: &'static TableSchema,
+) -> Result<(Arc<str>, Vec<Value>, bool)> {
+    let stmt = prepare_read(stmt, session, window)?;
+    if is_plain(&stmt) {
+        return Ok((session.select_all_sql(table)?, Vec::new(), false));
+    }
+    let r = session.engine().dialect().select(&stmt)?;
+    Ok((Arc::from(r.sql), r.params, !stmt.joins.is_empty()))
+}
+
+/// Whether `row`'s key is new to `seen` (rows without a key always are): each row once.
+fn first_sighting(seen: &mut HashSet<MapKey>, row: &dyn AnyModel) -> bool {
+    match row.map_key() {
+        Some(k) => seen.insert(k),
+        None => true,
     }
 }
 
@@ -808,15 +839,17 @@ impl Session {
         };
         let dialect = self.engine().dialect();
         self.autoflush()?;
-        if !self.holds_rows_of::<M>() {
+        if !self.holds_rows(std::any::TypeId::of::<M>()) {
             let r = dialect.update(&update)?;
             return self.write(&r.sql, &r.params);
         }
         // The session holds rows of M: read back the rows changed, to keep its view true.
         let r = dialect.update_returning(&update, &all_columns(M::TABLE))?;
-        let rows = self.write_returning::<M>(&r.sql, &r.params)?;
+        let mut rows = self.write_returning::<M>(&r.sql, &r.params)?;
         let n = rows.len() as u64;
-        self.sync_updated(rows, set_mask(M::TABLE, &update));
+        let mut erased: Vec<&mut dyn AnyModel> =
+            rows.iter_mut().map(|r| r as &mut dyn AnyModel).collect();
+        self.sync_updated(&mut erased, set_mask(M::TABLE, &update));
         Ok(n)
     }
 
@@ -846,7 +879,7 @@ impl Session {
         let delete = bulk_delete(&query.stmt, M::TABLE)?;
         let dialect = self.engine().dialect();
         self.autoflush()?;
-        if !self.holds_rows_of::<M>() {
+        if !self.holds_rows(std::any::TypeId::of::<M>()) {
             let r = dialect.delete(&delete)?;
             return self.write(&r.sql, &r.params);
         }
@@ -854,7 +887,8 @@ impl Session {
         let r = dialect.delete_returning(&delete, &all_columns(M::TABLE))?;
         let rows = self.write_returning::<M>(&r.sql, &r.params)?;
         let n = rows.len() as u64;
-        self.sync_deleted(rows);
+        let erased: Vec<&dyn AnyModel> = rows.iter().map(|r| r as &dyn AnyModel).collect();
+        self.sync_deleted(&erased);
         Ok(n)
     }
 }
@@ -1295,17 +1329,6 @@ fn count_of(session: &mut Session, s: SelectStatement, t: &'static TableSchema) 
         expected: "a non-negative count",
         got: n.to_string(),
     })
-}
-
-/// Keeps the first of each row with the same key (a to-many join repeats its parent).
-fn dedupe<M: Model>(rows: Vec<M>) -> Vec<M> {
-    let mut seen = std::collections::HashSet::new();
-    rows.into_iter()
-        .filter(|r| match r.key() {
-            Some(k) => seen.insert(k),
-            None => true,
-        })
-        .collect()
 }
 
 /// The JOINs that follow relationship `rel` from `source` (a table or its alias); the target

@@ -13,7 +13,7 @@
 
 use crate::engine::{Engine, PooledConnection};
 use crate::error::{Error, Result};
-use crate::model::{ColumnMask, Model};
+use crate::model::{ColumnMask, MapKey, Model, Snapshot};
 use crate::raw::{bind_named, FromRow};
 use crate::schema::TableSchema;
 use crate::statement::{key_filter, select_all_of};
@@ -29,8 +29,7 @@ mod identity;
 mod transaction;
 
 pub use crate::model::AnyModel;
-use identity::{map_of, map_ref, Entry, Tracked};
-pub use identity::{ErasedMap, Maps};
+use identity::{map_of, Entry, Maps};
 pub use transaction::Nested;
 
 static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
@@ -88,8 +87,7 @@ impl Slot {
     }
 }
 
-/// The session gives a model's type-erased methods their meaning: the identity-map ones take
-/// the session's maps, opaque to the model module.
+/// A model's type-erased methods: what the identity map and the flush use.
 impl<M: Model> AnyModel for M {
     fn relations(&self) -> &'static [crate::relation::RelationSchema] {
         M::RELATIONS
@@ -115,64 +113,21 @@ impl<M: Model> AnyModel for M {
     fn key_values(&self) -> Option<Vec<Value>> {
         self.key().map(|k| M::key_values(&k))
     }
-    fn update_mask(&self, maps: &dyn Any) -> ColumnMask {
-        let Some(maps) = maps.downcast_ref::<Maps>() else { return ColumnMask::empty() };
-        let snap = self
-            .key()
-            .and_then(|k| map_ref::<M>(maps).and_then(|m| m.entries.get(&k)))
-            .and_then(|e| e.snapshot.as_ref());
-        match snap {
-            Some(s) => {
-                let mut mask = self.changed_columns(s);
-                // A primary key identifies the row; it is never SET. The version column is
-                // the flush's to bump, with the other columns, never on its own.
-                for &pk in M::TABLE.primary_key {
-                    mask.remove(pk);
-                }
-                if let Some(v) = M::TABLE.version_column {
-                    mask.remove(v);
-                }
-                mask
-            }
-            None => {
-                let mut all = ColumnMask::empty();
-                for i in 0..M::TABLE.columns.len() {
-                    if !M::TABLE.primary_key.contains(&i) && M::TABLE.version_column != Some(i) {
-                        all.set(i);
-                    }
-                }
-                all
-            }
+    fn map_key(&self) -> Option<MapKey> {
+        self.key().map(|k| MapKey::of::<M>(&k))
+    }
+    fn snapshot_erased(&self) -> Snapshot {
+        Box::new(self.snapshot())
+    }
+    fn changed_since(&self, snapshot: &Snapshot) -> ColumnMask {
+        match snapshot.downcast_ref::<M::Snapshot>() {
+            Some(s) => self.changed_columns(s),
+            None => every_column(M::TABLE),
         }
     }
-    fn is_persistent(&self, maps: &dyn Any) -> bool {
-        let Some(maps) = maps.downcast_ref::<Maps>() else { return false };
-        self.key()
-            .and_then(|k| map_ref::<M>(maps).and_then(|m| m.entries.get(&k).map(|e| e.persistent)))
-            .unwrap_or(false)
-    }
-    fn record_persisted(&self, maps: &mut dyn Any, slot: Option<usize>) -> TypeId {
-        let Some(maps) = maps.downcast_mut::<Maps>() else { return TypeId::of::<M>() };
-        map_of::<M>(maps).record_written(self, slot);
-        TypeId::of::<M>()
-    }
-    fn forget_pending(&self, maps: &mut dyn Any) {
-        let Some(maps) = maps.downcast_mut::<Maps>() else { return };
-        if let Some(key) = self.key() {
-            let map = map_of::<M>(maps);
-            if map.entries.get(&key).is_some_and(|e| !e.persistent) {
-                map.entries.remove(&key);
-            }
-        }
-    }
-    fn reset_to_snapshot(&mut self, maps: &dyn Any) {
-        let Some(maps) = maps.downcast_ref::<Maps>() else { return };
-        let Some(k) = self.key() else { return };
-        if let Some(snap) =
-            map_ref::<M>(maps).and_then(|m| m.entries.get(&k)).and_then(|e| e.snapshot.as_ref())
-        {
-            let changed = self.changed_columns(snap);
-            self.restore_columns(snap, changed);
+    fn restore_from(&mut self, snapshot: &Snapshot, mask: ColumnMask) {
+        if let Some(s) = snapshot.downcast_ref::<M::Snapshot>() {
+            self.restore_columns(s, mask);
         }
     }
     fn as_any(&self) -> &dyn Any {
@@ -186,6 +141,20 @@ impl<M: Model> AnyModel for M {
     }
 }
 
+/// Every column of `t`.
+fn every_column(t: &TableSchema) -> ColumnMask {
+    let mut all = ColumnMask::empty();
+    for i in 0..t.columns.len() {
+        all.set(i);
+    }
+    all
+}
+
+/// `M`'s snapshot, from the identity map's type-erased one.
+fn typed<M: Model>(snapshot: &Snapshot) -> Option<&M::Snapshot> {
+    snapshot.downcast_ref::<M::Snapshot>()
+}
+
 /// One entry of the session's undo log: a change the open transaction made to the session's
 /// state, taken back (newest first) when it rolls back, wholly or to a savepoint.
 enum Undo {
@@ -197,8 +166,8 @@ enum Undo {
 
 struct PendingDelete {
     type_id: TypeId,
-    /// The row's key, an `M::Key`.
-    key: Box<dyn Any + Send>,
+    /// The row's key, as the identity map holds it.
+    key: MapKey,
     table: &'static TableSchema,
     relations: &'static [crate::relation::RelationSchema],
     key_values: Vec<Value>,
@@ -434,68 +403,65 @@ impl Session {
     /// s.commit()?; // UPDATE of "karma" only
     /// # Ok(()) }
     /// ```
-    pub fn add<M: Model>(&mut self, mut obj: M) -> Handle<M> {
-        let key = obj.key();
+    pub fn add<M: Model>(&mut self, obj: M) -> Handle<M> {
+        let slot = self.add_erased(Box::new(obj));
+        self.handle(slot)
+    }
+
+    /// [`add`](Self::add) without the model's type; returns the arena slot.
+    fn add_erased(&mut self, mut obj: Box<dyn AnyModel>) -> usize {
         let born = self.tick();
-        if let Some(k) = &key {
-            // Adding back an object whose DELETE is pending cancels the delete.
-            if !self.deletes.is_empty() {
-                let kv = M::key_values(k);
-                self.deletes.retain(|d| !(d.type_id == TypeId::of::<M>() && d.key_values == kv));
-            }
-            let map = map_of::<M>(&mut self.maps);
-            if let Some(entry) = map.entries.get_mut(k) {
-                let mut conflict = None;
-                let state = if entry.persistent {
-                    match entry.stale_columns(&obj) {
-                        Ok(stale) => {
-                            if let (false, Some(snap)) = (stale.is_empty(), &entry.snapshot) {
-                                obj.restore_columns(snap, stale);
-                            }
-                        }
-                        Err(why) => conflict = Some(why),
-                    }
-                    SlotState::PendingUpdate
-                } else {
-                    SlotState::PendingInsert
-                };
-                if let Some(slot) = entry.slot.filter(|&s| s < self.slots.len()) {
-                    let sl = &mut self.slots[slot];
-                    sl.obj = Some(Box::new(obj));
-                    sl.conflict = conflict;
-                    if sl.state != SlotState::PendingInsert {
-                        sl.state = state;
-                        sl.born = born;
-                    }
-                    self.staged.push(slot);
-                    return self.handle(slot);
-                }
-                let slot = self.slots.len();
-                entry.slot = Some(slot);
-                let mut sl = Slot::new(Box::new(obj), state, born);
-                sl.conflict = conflict;
-                self.slots.push(sl);
-                self.staged.push(slot);
-                return self.handle(slot);
-            }
+        let Some(key) = obj.map_key() else {
             let slot = self.slots.len();
-            map.entries.insert(
-                k.clone(),
-                Entry {
-                    snapshot: None,
-                    slot: Some(slot),
-                    persistent: false,
-                    superseded: Vec::new(),
-                },
-            );
-            self.slots.push(Slot::new(Box::new(obj), SlotState::PendingInsert, born));
+            self.slots.push(Slot::new(obj, SlotState::PendingInsert, born));
             self.staged.push(slot);
-            return self.handle(slot);
+            return slot;
+        };
+        let model = obj.as_any().type_id();
+        // Adding back an object whose DELETE is pending cancels the delete.
+        if !self.deletes.is_empty() {
+            self.deletes.retain(|d| !(d.type_id == model && d.key == key));
+        }
+        let map = map_of(&mut self.maps, model);
+        let Some(entry) = map.entries.get_mut(&key) else {
+            let slot = self.slots.len();
+            map.entries.insert(key, Entry::pending(slot));
+            self.slots.push(Slot::new(obj, SlotState::PendingInsert, born));
+            self.staged.push(slot);
+            return slot;
+        };
+        let mut conflict = None;
+        let state = if entry.persistent {
+            match entry.stale_columns(&*obj, &key) {
+                Ok(stale) => {
+                    if let (false, Some(snap)) = (stale.is_empty(), &entry.snapshot) {
+                        obj.restore_from(snap, stale);
+                    }
+                }
+                Err(why) => conflict = Some(why),
+            }
+            SlotState::PendingUpdate
+        } else {
+            SlotState::PendingInsert
+        };
+        if let Some(slot) = entry.slot.filter(|&s| s < self.slots.len()) {
+            let sl = &mut self.slots[slot];
+            sl.obj = Some(obj);
+            sl.conflict = conflict;
+            if sl.state != SlotState::PendingInsert {
+                sl.state = state;
+                sl.born = born;
+            }
+            self.staged.push(slot);
+            return slot;
         }
         let slot = self.slots.len();
-        self.slots.push(Slot::new(Box::new(obj), SlotState::PendingInsert, born));
+        entry.slot = Some(slot);
+        let mut sl = Slot::new(obj, state, born);
+        sl.conflict = conflict;
+        self.slots.push(sl);
         self.staged.push(slot);
-        self.handle(slot)
+        slot
     }
 
     /// Adds every object of `objs`.
@@ -639,15 +605,32 @@ impl Session {
     /// model with `#[orm(version)]`, the DELETE checks the version the session knows the row
     /// at, if it knows the row.
     pub fn delete_by_key<M: Model>(&mut self, key: M::Key) -> Result<()> {
+        let map_key = MapKey::of::<M>(&key);
         let version = M::TABLE.version_column.and_then(|v| {
-            let snap = map_ref::<M>(&self.maps)?.entries.get(&key)?.snapshot.as_ref()?;
+            let map = self.maps.get(&TypeId::of::<M>())?;
+            let snap = typed::<M>(map.entries.get(&map_key)?.snapshot.as_ref()?)?;
             Some(M::from_snapshot(snap).column_value(v))
         });
         self.delete_with_version::<M>(key, version)
     }
 
     fn delete_with_version<M: Model>(&mut self, key: M::Key, version: Option<Value>) -> Result<()> {
-        let map = map_of::<M>(&mut self.maps);
+        let key_values = M::key_values(&key);
+        self.delete_erased(TypeId::of::<M>(), M::TABLE, M::RELATIONS, key_values, version);
+        Ok(())
+    }
+
+    /// Marks a row for DELETE, without the model's type.
+    fn delete_erased(
+        &mut self,
+        model: TypeId,
+        table: &'static TableSchema,
+        relations: &'static [crate::relation::RelationSchema],
+        key_values: Vec<Value>,
+        version: Option<Value>,
+    ) {
+        let key = MapKey::from_values(key_values.clone());
+        let map = map_of(&mut self.maps, model);
         if let Some(entry) = map.entries.get(&key) {
             if !entry.persistent {
                 if let Some(slot) = entry.slot {
@@ -656,7 +639,7 @@ impl Session {
                     }
                 }
                 map.entries.remove(&key);
-                return Ok(());
+                return;
             }
             if let Some(slot) = entry.slot {
                 if let Some(s) = self.slots.get_mut(slot) {
@@ -666,22 +649,19 @@ impl Session {
                 }
             }
         }
-        let key_values = M::key_values(&key);
-        if self.deletes.iter().any(|d| d.type_id == TypeId::of::<M>() && d.key_values == key_values)
-        {
-            return Ok(());
+        if self.deletes.iter().any(|d| d.type_id == model && d.key == key) {
+            return;
         }
         let born = self.tick();
         self.deletes.push(PendingDelete {
-            type_id: TypeId::of::<M>(),
-            key: Box::new(key),
-            table: M::TABLE,
-            relations: M::RELATIONS,
+            type_id: model,
+            key,
+            table,
+            relations,
             key_values,
             version,
             born,
         });
-        Ok(())
     }
 
     fn handle<M>(&self, slot: usize) -> Handle<M> {
@@ -709,17 +689,20 @@ impl Session {
 
     /// The object in arena slot `i`, mutably, marked for comparison at the next flush.
     fn slot_mut<M: Model>(&mut self, i: usize) -> Option<&mut M> {
+        self.slot_mut_erased(i)?.as_any_mut().downcast_mut::<M>()
+    }
+
+    /// [`slot_mut`](Self::slot_mut) without the model's type.
+    fn slot_mut_erased(&mut self, i: usize) -> Option<&mut (dyn AnyModel + 'static)> {
         let born = self.tick();
-        if let Some(obj) = self.slots.get(i)?.obj.as_ref()?.as_any().downcast_ref::<M>() {
-            self.note_handed_out(obj);
-        }
+        self.note_handed_out(self.slots.get(i)?.obj.as_deref()?);
         let slot = self.slots.get_mut(i)?;
         if slot.state == SlotState::Persistent {
             slot.state = SlotState::PendingUpdate;
             slot.born = born;
             self.staged.push(i);
         }
-        slot.obj.as_mut()?.as_any_mut().downcast_mut::<M>()
+        slot.obj.as_deref_mut()
     }
 
     /// The object of model `M` with primary key `key`, held by the session for changing in
@@ -771,8 +754,24 @@ impl Session {
             self.autoflush()?;
         }
         self.check_usable()?;
-        let held = map_ref::<M>(&self.maps)
-            .and_then(|m| m.entries.get(&key))
+        let model = TypeId::of::<M>();
+        let map_key = MapKey::of::<M>(&key);
+        let slot = match self.held_slot(model, &map_key) {
+            Some(i) => i,
+            None => {
+                let Some(obj) = self.get::<M>(key)? else { return Ok(None) };
+                self.hold(model, &map_key, Box::new(obj))
+            }
+        };
+        Ok(self.slot_mut(slot))
+    }
+
+    /// The arena slot of the object the session holds for a persistent row, if any.
+    fn held_slot(&self, model: TypeId, key: &MapKey) -> Option<usize> {
+        self.maps
+            .get(&model)?
+            .entries
+            .get(key)
             .filter(|e| e.persistent)
             .and_then(|e| e.slot)
             .filter(|&i| {
@@ -780,21 +779,18 @@ impl Session {
                     s.obj.is_some()
                         && matches!(s.state, SlotState::Persistent | SlotState::PendingUpdate)
                 })
-            });
-        let slot = match held {
-            Some(i) => i,
-            None => {
-                let Some(obj) = self.get::<M>(key.clone())? else { return Ok(None) };
-                let i = self.slots.len();
-                let born = self.tick();
-                self.slots.push(Slot::new(Box::new(obj), SlotState::Persistent, born));
-                if let Some(e) = map_of::<M>(&mut self.maps).entries.get_mut(&key) {
-                    e.slot = Some(i);
-                }
-                i
-            }
-        };
-        Ok(self.slot_mut(slot))
+            })
+    }
+
+    /// Holds `obj`, a copy of a persistent row just read, in a new arena slot.
+    fn hold(&mut self, model: TypeId, key: &MapKey, obj: Box<dyn AnyModel>) -> usize {
+        let i = self.slots.len();
+        let born = self.tick();
+        self.slots.push(Slot::new(obj, SlotState::Persistent, born));
+        if let Some(e) = map_of(&mut self.maps, model).entries.get_mut(key) {
+            e.slot = Some(i);
+        }
+        i
     }
 
     /// Takes the object out of the session's arena (the identity map keeps its snapshot, so
@@ -804,28 +800,44 @@ impl Session {
         if h.session != self.id {
             return None;
         }
-        if let Some(obj) = self.slots.get(h.slot)?.obj.as_ref()?.as_any().downcast_ref::<M>() {
-            self.note_handed_out(obj);
+        let obj = self.take_erased(TypeId::of::<M>(), h.slot)?;
+        obj.into_any().downcast::<M>().ok().map(|b| *b)
+    }
+
+    /// [`take`](Self::take) without the model's type: the object in slot `i`, if it is a
+    /// `model`.
+    fn take_erased(&mut self, model: TypeId, i: usize) -> Option<Box<dyn AnyModel>> {
+        let obj = self.slots.get(i)?.obj.as_deref()?;
+        if obj.as_any().type_id() != model {
+            return None;
         }
-        let slot = self.slots.get_mut(h.slot)?;
+        self.note_handed_out(obj);
+        let slot = self.slots.get_mut(i)?;
         let obj = slot.obj.take()?;
         match slot.state {
             SlotState::PendingInsert => {
-                obj.forget_pending(&mut self.maps);
+                identity::forget_pending(&mut self.maps, &*obj);
                 slot.state = SlotState::Detached;
             }
             SlotState::PendingUpdate => slot.state = SlotState::Persistent,
             _ => {}
         }
-        obj.into_any().downcast::<M>().ok().map(|b| *b)
+        Some(obj)
     }
 
     /// Removes an object from the session: a pending INSERT or UPDATE of it is cancelled, and
     /// the identity map forgets its row.
     pub fn expunge<M: Model>(&mut self, h: Handle<M>) {
-        if let Some(obj) = self.take(h) {
-            if let Some(k) = obj.key() {
-                map_of::<M>(&mut self.maps).entries.remove(&k);
+        if h.session == self.id {
+            self.expunge_erased(TypeId::of::<M>(), h.slot);
+        }
+    }
+
+    /// [`expunge`](Self::expunge) without the model's type.
+    fn expunge_erased(&mut self, model: TypeId, i: usize) {
+        if let Some(obj) = self.take_erased(model, i) {
+            if let (Some(k), Some(map)) = (obj.map_key(), self.maps.get_mut(&model)) {
+                map.entries.remove(&k);
             }
         }
     }
@@ -852,7 +864,7 @@ impl Session {
         table: &'static TableSchema,
         kind: StmtKind,
         mask: ColumnMask,
-        render: impl FnOnce() -> Result<String>,
+        render: &dyn Fn() -> Result<String>,
     ) -> Result<Arc<str>> {
         self.engine.cached_sql((table.name, kind as u8, mask), render)
     }
@@ -903,22 +915,24 @@ impl Session {
         self.autoflush()?;
         // What the identity map holds may be work of an aborted transaction.
         self.check_usable()?;
-        if let Some(e) = map_ref::<M>(&self.maps).and_then(|m| m.entries.get(&key)) {
-            if let (true, Some(snap)) = (e.persistent, e.snapshot.as_ref()) {
-                e.handed_out();
-                return Ok(Some(M::from_snapshot(snap)));
-            }
+        let held = self
+            .maps
+            .get(&TypeId::of::<M>())
+            .and_then(|m| m.entries.get(&MapKey::of::<M>(&key)))
+            .and_then(|e| Some((e, typed::<M>(e.known()?)?)));
+        if let Some((e, snap)) = held {
+            e.handed_out();
+            return Ok(Some(M::from_snapshot(snap)));
         }
-        let sql = self.get_sql::<M>()?;
+        let sql = self.get_sql(M::TABLE)?;
         let params = M::key_values(&key);
         let mut rows = self.load_rows::<M>(&sql, &params, Tracking::Tracked)?;
         Ok(rows.pop())
     }
 
-    fn get_sql<M: Model>(&self) -> Result<Arc<str>> {
-        let t = M::TABLE;
+    fn get_sql(&self, t: &'static TableSchema) -> Result<Arc<str>> {
         let dialect = self.engine.dialect();
-        self.cached_sql(t, StmtKind::Get, ColumnMask::empty(), || {
+        self.cached_sql(t, StmtKind::Get, ColumnMask::empty(), &|| {
             let mut sel = select_all_of(t);
             sel.filter = Some(key_filter(t));
             dialect.select(&sel).map(|r| r.sql)
@@ -973,7 +987,7 @@ impl Session {
             ))
         })?;
         self.autoflush()?;
-        let sql = self.get_sql::<M>()?;
+        let sql = self.get_sql(M::TABLE)?;
         let mut rows = self.load_rows::<M>(&sql, &M::key_values(&key), Tracking::Populate)?;
         let row = rows
             .pop()
@@ -1027,8 +1041,10 @@ impl Session {
     /// ```
     pub fn merge<M: Model>(&mut self, obj: M) -> Result<Handle<M>> {
         if let Some(key) = obj.key() {
-            let known = map_ref::<M>(&self.maps)
-                .and_then(|m| m.entries.get(&key))
+            let known = self
+                .maps
+                .get(&TypeId::of::<M>())
+                .and_then(|m| m.entries.get(&MapKey::of::<M>(&key)))
                 .is_some_and(|e| e.persistent || e.slot.is_some());
             if !known {
                 self.get::<M>(key)?;
@@ -1083,10 +1099,10 @@ impl Session {
         Ok(())
     }
 
-    pub(crate) fn select_all_sql<M: Model>(&mut self) -> Result<Arc<str>> {
+    pub(crate) fn select_all_sql(&mut self, t: &'static TableSchema) -> Result<Arc<str>> {
         let dialect = self.engine.dialect();
-        self.cached_sql(M::TABLE, StmtKind::SelectAll, ColumnMask::empty(), || {
-            dialect.select(&select_all_of(M::TABLE)).map(|r| r.sql)
+        self.cached_sql(t, StmtKind::SelectAll, ColumnMask::empty(), &|| {
+            dialect.select(&select_all_of(t)).map(|r| r.sql)
         })
     }
 
@@ -1102,28 +1118,22 @@ impl Session {
             out.push(M::decode(row, 0)?);
             Ok(())
         })?;
-        if tracking != Tracking::Untracked {
-            // One map for all rows; only rows that took new values (populate) need more.
-            let populate = tracking == Tracking::Populate;
-            let map = map_of::<M>(&mut self.maps);
-            map.entries.reserve(out.len());
-            let mut populated = Vec::new();
-            for (i, obj) in out.iter_mut().enumerate() {
-                if let Tracked::Populated(changed) = map.track(obj, populate) {
-                    populated.push((i, changed));
-                }
-            }
-            for (i, changed) in populated {
-                if let Some(obj) = out.get(i) {
-                    self.populated(obj, changed);
-                }
-            }
-        } else if self.any_superseded {
-            for obj in &out {
-                self.note_handed_out(obj);
-            }
-        }
+        self.track_loaded(
+            &mut out.iter_mut().map(|o| o as &mut dyn AnyModel).collect::<Vec<_>>(),
+            tracking,
+        );
         Ok(out)
+    }
+
+    /// Records rows just read as `tracking` says.
+    pub(crate) fn track_loaded(&mut self, objs: &mut [&mut dyn AnyModel], tracking: Tracking) {
+        match tracking {
+            Tracking::Untracked => {
+                self.note_all_handed_out(&mut objs.iter().map(|o| &**o as &dyn AnyModel))
+            }
+            Tracking::Tracked => self.track_all(objs, false),
+            Tracking::Populate => self.track_all(objs, true),
+        }
     }
 
     /// Remembers the keys of a loaded collection.

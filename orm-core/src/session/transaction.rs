@@ -316,7 +316,7 @@ impl Session {
             match slot.state {
                 SlotState::PendingInsert => {
                     if let Some(o) = &slot.obj {
-                        o.forget_pending(&mut self.maps);
+                        super::identity::forget_pending(&mut self.maps, &**o);
                     }
                     slot.state = SlotState::Detached;
                 }
@@ -366,7 +366,7 @@ impl Session {
             let Some(slot) = self.slots.get_mut(i) else { continue };
             if matches!(slot.state, SlotState::Persistent | SlotState::PendingUpdate) {
                 if let Some(obj) = slot.obj.as_deref_mut() {
-                    obj.reset_to_snapshot(&self.maps);
+                    super::identity::reset_to_snapshot(&self.maps, obj);
                 }
             }
         }

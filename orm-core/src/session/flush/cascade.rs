@@ -224,7 +224,7 @@ impl Session {
             }
         }
         if let [key] = keys.as_slice() {
-            let sql = self.cached_sql(table, StmtKind::Delete, ColumnMask::empty(), || {
+            let sql = self.cached_sql(table, StmtKind::Delete, ColumnMask::empty(), &|| {
                 dialect
                     .delete(&Delete { table: table.name, filter: Some(key_filter(table)) })
                     .map(|r| r.sql)

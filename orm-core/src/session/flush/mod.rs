@@ -453,7 +453,7 @@ impl Session {
         for n in &out.written {
             let Some(obj) = objs.get(n.id).copied().flatten() else { continue };
             let slot = out.table.nodes.get(n.id).filter(|x| x.link.is_none()).map(|x| x.slot);
-            let model = obj.record_persisted(&mut self.maps, slot);
+            let model = super::identity::record_persisted(&mut self.maps, obj, slot);
             self.journal.push(Undo::Map(model));
             saved_slots.extend(slot);
         }
@@ -481,7 +481,7 @@ impl Session {
         for index in &out.deletes_done {
             let d = &self.deletes[*index];
             if let Some(map) = self.maps.get_mut(&d.type_id) {
-                if map.remove_key(d.key.as_ref(), &mut self.slots) {
+                if map.remove(d.key.clone(), &mut self.slots) {
                     self.journal.push(Undo::Map(d.type_id));
                 }
             }

@@ -67,7 +67,7 @@ impl Session {
         let maps = &self.maps;
         visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
             give_keys(obj, id, from, table, out)?;
-            let mask = obj.update_mask(maps);
+            let mask = crate::session::identity::update_mask(maps, obj);
             if !mask.is_empty() {
                 let t = obj.table();
                 let mut params: Vec<Value> = mask.iter().map(|i| obj.column_value(i)).collect();
@@ -85,7 +85,7 @@ impl Session {
                     params.push(read.clone());
                 }
                 // As `Session::cached_sql`, whose `&self` the walk's borrow of the slots excludes.
-                let sql = engine.cached_sql((t.name, StmtKind::Update as u8, mask), || {
+                let sql = engine.cached_sql((t.name, StmtKind::Update as u8, mask), &|| {
                     let mut set: Vec<(&'static str, Expr)> = mask
                         .iter()
                         .filter_map(|i| t.columns.get(i))
@@ -153,7 +153,7 @@ impl Session {
                 }
             }
             // As `Session::cached_sql`, whose `&self` the walk's borrow of the slots excludes.
-            let sql = engine.cached_sql((t.name, StmtKind::Insert as u8, included), || {
+            let sql = engine.cached_sql((t.name, StmtKind::Insert as u8, included), &|| {
                 let cols: Vec<&'static str> =
                     included.iter().filter_map(|i| t.columns.get(i)).map(|c| c.name).collect();
                 let rows = vec![vec![Value::Null; cols.len()]];

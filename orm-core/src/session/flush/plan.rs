@@ -36,7 +36,7 @@ impl Session {
                 for (pos, child) in children.iter().enumerate() {
                     let id = table.nodes.len();
                     let link = Some((group, pos));
-                    let new = !child.is_persistent(maps);
+                    let new = !crate::session::identity::is_persistent(maps, *child);
                     table.nodes.push(Node { slot, link, end: 0, table: child.table(), new });
                     walk(*child, id, maps, table, collections);
                     let end = table.nodes.len();
@@ -137,7 +137,7 @@ impl Session {
         for &(parent, rel) in &collections {
             let Some(obj) = objs.get(parent).copied().flatten() else { continue };
             let Some(schema) = obj.relations().get(rel) else { continue };
-            if !obj.is_persistent(&self.maps) {
+            if !crate::session::identity::is_persistent(&self.maps, obj) {
                 continue;
             }
             let Some(key) = self.collection_key(obj, rel) else { continue };
@@ -177,7 +177,7 @@ impl Session {
         obj: &dyn AnyModel,
         from: Option<&FromParent>,
     ) -> Result<bool> {
-        if !obj.update_mask(&self.maps).is_empty() {
+        if !crate::session::identity::update_mask(&self.maps, obj).is_empty() {
             return Ok(true);
         }
         Ok(fk_assignments(obj, from)?
