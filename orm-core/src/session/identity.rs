@@ -390,15 +390,6 @@ impl Session {
         }
     }
 
-    /// [`note_handed_out`](Self::note_handed_out) for each of `objs`.
-    pub(super) fn note_all_handed_out(&self, objs: &mut dyn Iterator<Item = &dyn AnyModel>) {
-        if self.any_superseded {
-            for obj in objs {
-                self.note_handed_out(obj);
-            }
-        }
-    }
-
     /// Whether the identity map holds any row of `model` (a bulk statement then reads back the
     /// rows it touched, to keep the session's view of them true).
     pub(crate) fn holds_rows(&self, model: TypeId) -> bool {

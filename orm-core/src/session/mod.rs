@@ -1118,18 +1118,22 @@ impl Session {
             out.push(M::decode(row, 0)?);
             Ok(())
         })?;
-        self.track_loaded(
-            &mut out.iter_mut().map(|o| o as &mut dyn AnyModel).collect::<Vec<_>>(),
-            tracking,
-        );
+        // Untracked rows need bookkeeping only once a bulk update or refresh made copies stale.
+        if tracking != Tracking::Untracked || self.any_superseded {
+            let mut objs: Vec<&mut dyn AnyModel> =
+                out.iter_mut().map(|o| o as &mut dyn AnyModel).collect();
+            self.track_loaded(&mut objs, tracking);
+        }
         Ok(out)
     }
 
     /// Records rows just read as `tracking` says.
-    pub(crate) fn track_loaded(&mut self, objs: &mut [&mut dyn AnyModel], tracking: Tracking) {
+    fn track_loaded(&mut self, objs: &mut [&mut dyn AnyModel], tracking: Tracking) {
         match tracking {
             Tracking::Untracked => {
-                self.note_all_handed_out(&mut objs.iter().map(|o| &**o as &dyn AnyModel))
+                for obj in objs.iter() {
+                    self.note_handed_out(&**obj);
+                }
             }
             Tracking::Tracked => self.track_all(objs, false),
             Tracking::Populate => self.track_all(objs, true),
