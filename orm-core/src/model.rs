@@ -176,10 +176,10 @@ pub type Snapshot = Box<dyn Any + Send + Sync>;
 /// allocating, otherwise the key's values. Keys of one model compare as their Rust values do:
 /// the map is per model, and [`Model::key_values`] is one-to-one. Not a public API.
 #[doc(hidden)]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapKey(KeyRepr);
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum KeyRepr {
     Int(i64),
     Values(crate::value::KeyValues),
@@ -204,6 +204,18 @@ impl MapKey {
         match values.as_slice() {
             [Value::Int(i)] => MapKey(KeyRepr::Int(*i)),
             _ => MapKey(KeyRepr::Values(crate::value::KeyValues(values))),
+        }
+    }
+}
+
+impl std::hash::Hash for MapKey {
+    /// An integer key hashes as the integer alone (one hasher write per lookup: the identity map
+    /// hashes a key for every row read). It may share a hash with a key of values, which then
+    /// differ by `Eq`.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match &self.0 {
+            KeyRepr::Int(i) => state.write_i64(*i),
+            KeyRepr::Values(v) => v.hash(state),
         }
     }
 }
