@@ -272,20 +272,35 @@ impl Engine {
         }
     }
 
-    /// The SQL for `key`, rendered by `render` the first time it is asked for.
+    /// The SQL for `key`, rendered by `render` the first time it is asked for. A thin generic
+    /// shell (one copy per caller and model) over the non-generic cache look-up and insert.
     pub(crate) fn cached_sql(
         &self,
         key: SqlCacheKey,
         render: &dyn Fn() -> Result<String>,
     ) -> Result<Arc<str>> {
-        if let Some(sql) = self.inner.sql_cache.read().ok().and_then(|c| c.get(&key).cloned()) {
+        if let Some(sql) = self.cached(&key) {
             return Ok(sql);
         }
-        let sql: Arc<str> = Arc::from(render()?);
+        // A `match`, not `?`: no `Try` calls in each copy.
+        match render() {
+            Ok(sql) => Ok(self.cache_sql(key, sql)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The cached SQL for `key`, if any.
+    fn cached(&self, key: &SqlCacheKey) -> Option<Arc<str>> {
+        self.inner.sql_cache.read().ok().and_then(|c| c.get(key).cloned())
+    }
+
+    /// Caches `sql` for `key` (keeping what another thread cached first) and returns it.
+    fn cache_sql(&self, key: SqlCacheKey, sql: String) -> Arc<str> {
+        let sql: Arc<str> = Arc::from(sql);
         if let Ok(mut c) = self.inner.sql_cache.write() {
             c.entry(key).or_insert_with(|| sql.clone());
         }
-        Ok(sql)
+        sql
     }
 
     pub(crate) fn checkout(&self) -> Result<PooledConnection> {

@@ -50,7 +50,9 @@ pub use value::{DbDefault, DbEnum, FromValue, Json, ToValue, Value, ValueRef};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::connection::decode_at;
-    pub use crate::model::{concat_bytes, str_from_utf8};
+    pub use crate::model::{
+        any_models, any_models_mut, concat_bytes, no_such_column, str_from_utf8,
+    };
     pub use crate::raw::column_index;
     pub use crate::relation::{
         association_sides_agree, count_foreign_keys_to, field_column, inferred_foreign_key,

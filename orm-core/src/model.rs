@@ -275,6 +275,28 @@ pub trait AnyModel: Send {
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
+/// The error of a derived `Model::set_column` given an index past the model's columns: out of
+/// line, so each model's `set_column` holds a call, not the formatting.
+#[doc(hidden)]
+#[cold]
+#[inline(never)]
+pub fn no_such_column(type_name: &'static str, idx: usize) -> Error {
+    Error::InvalidUse(format!("model `{type_name}` has no column {idx}"))
+}
+
+/// The loaded targets of a relationship as trait objects: what a derived `Model::related`
+/// returns. Generic over the target type only, so models sharing a target share one copy.
+#[doc(hidden)]
+pub fn any_models<R: Model>(targets: Option<&[R]>) -> Option<Vec<&dyn AnyModel>> {
+    targets.map(|targets| targets.iter().map(|t| t as &dyn AnyModel).collect())
+}
+
+/// [`any_models`], mutably: what a derived `Model::related_mut` returns.
+#[doc(hidden)]
+pub fn any_models_mut<R: Model>(targets: Option<&mut [R]>) -> Option<Vec<&mut dyn AnyModel>> {
+    targets.map(|targets| targets.iter_mut().map(|t| t as &mut dyn AnyModel).collect())
+}
+
 /// Concatenates `parts` into `N` bytes at compile time; the derive builds foreign-key names
 /// (`fk_<table>_<column>_<referenced table>`) with it. Panics (a compile error, in a constant)
 /// when the lengths do not add up to `N`.

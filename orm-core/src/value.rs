@@ -241,6 +241,51 @@ pub trait ToValue {
 pub trait FromValue: Sized {
     /// Decode a borrowed value; a wrong type is a [`DecodeError`], never a panic.
     fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError>;
+
+    /// Decodes the value at `offset + idx` of `row`, naming `column` in the error: what a
+    /// derived `Model::decode` calls for each column. A method of the trait (generic over the
+    /// type only), so one copy per field type is shared by every model, and a type that is not
+    /// `FromValue` gets the same one error here as in [`FromValue::set_column_value`]. The
+    /// index is added here, once, not in every model (an overflowing one is past the row's end:
+    /// the row's error). Not meant to be overridden.
+    #[doc(hidden)]
+    fn decode_column(
+        row: &dyn crate::connection::Row,
+        offset: usize,
+        idx: usize,
+        column: &'static str,
+    ) -> crate::error::Result<Self> {
+        match Self::from_value(row.get(offset.saturating_add(idx))?) {
+            Ok(v) => Ok(v),
+            Err(e) => Err(decode_error_at(e, column)),
+        }
+    }
+
+    /// Decodes `v` into `slot`, naming `column` in the error: what a derived
+    /// `Model::set_column` calls for each column (a value the database generated). Not meant
+    /// to be overridden.
+    #[doc(hidden)]
+    fn set_column_value(
+        slot: &mut Self,
+        v: ValueRef<'_>,
+        column: &'static str,
+    ) -> crate::error::Result<()> {
+        match Self::from_value(v) {
+            Ok(v) => {
+                *slot = v;
+                Ok(())
+            }
+            Err(e) => Err(decode_error_at(e, column)),
+        }
+    }
+}
+
+/// A [`DecodeError`] with its column: out of line, so the error path is one shared function,
+/// not a copy in every field's decode.
+#[cold]
+#[inline(never)]
+fn decode_error_at(e: DecodeError, column: &'static str) -> crate::error::Error {
+    e.at(column)
 }
 
 macro_rules! int_impl {

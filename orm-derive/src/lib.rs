@@ -337,6 +337,54 @@ mod tests {
         assert!(out.contains("type_name : \"post_tags\""), "{out}");
     }
 
+    /// The per-model bodies stay thin (issue 10, compile cost): each column's decode and
+    /// `set_column` is one call of a `FromValue` method, shared by all models of a field type,
+    /// with no closure or `map_err` of the model's own; relationships call shared helpers.
+    #[test]
+    fn per_model_bodies_call_shared_helpers() {
+        let input = quote! {
+            struct Post {
+                #[orm(primary_key)]
+                id: i64,
+                title: String,
+                #[orm(column = "body")]
+                text: Option<String>,
+                #[orm(skip)]
+                cache: Vec<u8>,
+                #[orm(has_many(foreign_key = post_id))]
+                comments: Related<Vec<Comment>>,
+            }
+        };
+        let out = super::run(input, super::model::expand).to_string();
+        assert_eq!(out.matches("compile_error").count(), 0, "{out}");
+        for (ty, at, column) in
+            [("i64", 0, "id"), ("String", 1, "title"), ("Option < String >", 2, "body")]
+        {
+            let decode = format!(
+                "< {ty} as :: orm :: FromValue > :: decode_column (row , offset , {at} , \"{column}\")"
+            );
+            assert!(out.contains(&decode), "{decode} in {out}");
+            let set = format!(
+                "{at} => < {ty} as :: orm :: FromValue > :: set_column_value (& mut self . "
+            );
+            assert!(out.contains(&set), "{set} in {out}");
+        }
+        assert_eq!(out.matches("decode_column").count(), 3, "one per column: {out}");
+        assert_eq!(out.matches("set_column_value").count(), 3, "one per column: {out}");
+        assert!(out.contains(":: orm :: __private :: no_such_column (\"Post\" , idx)"), "{out}");
+        assert!(
+            out.contains(":: orm :: __private :: any_models ((Post :: comments . loaded) (self))"),
+            "{out}"
+        );
+        assert!(
+            out.contains("< Option < String > as :: core :: clone :: Clone > :: clone_from"),
+            "{out}"
+        );
+        assert!(!out.contains("map_err"), "{out}");
+        assert!(!out.contains("vec !"), "{out}");
+        assert!(!out.contains("Row :: get"), "{out}");
+    }
+
     /// With `crate = "..."`, no generated path names `::orm`: every one goes through the path.
     #[test]
     fn crate_path_replaces_every_orm_path() {

@@ -269,17 +269,19 @@ fn generate(m: &Model) -> TokenStream {
             quote!(::core::option::Option::Some((#(#parts,)*)))
         }
     };
+    // `Vec::from` an array, not `vec![..]`: one `From<[Value; N]>` per key length, shared by
+    // all models, instead of the boxing `vec!` writes out in each.
     let key_values = match pk.as_slice() {
         [one] => {
             let ty = one.ty;
-            quote!(::std::vec![<#ty as #krate::ToValue>::to_value(key)])
+            quote!(::std::vec::Vec::from([<#ty as #krate::ToValue>::to_value(key)]))
         }
         many => {
             let parts = many.iter().enumerate().map(|(i, f)| {
                 let (ty, i) = (f.ty, syn::Index::from(i));
                 quote!(<#ty as #krate::ToValue>::to_value(&key.#i))
             });
-            quote!(::std::vec![#(#parts),*])
+            quote!(::std::vec::Vec::from([#(#parts),*]))
         }
     };
 
@@ -291,18 +293,17 @@ fn generate(m: &Model) -> TokenStream {
         let (field, ty) = (f.ident, f.ty);
         match columns.iter().position(|c| c.ident == f.ident) {
             Some(i) => {
-                let at = if i == 0 {
-                    quote!(offset)
-                } else {
-                    let i = lit(i);
-                    quote!(offset + #i)
-                };
-                // What `orm::__private::decode_at` does, written with the same trait path as
-                // `set_column`, so an unsupported type gets one "cannot be read" error, not two.
+                let at = lit(i);
+                // A call of the trait's own helper (one copy per field type, shared by all
+                // models), through the same trait path as `set_column`, so an unsupported type
+                // gets one "cannot be read" error, not two. A `match`, not `?`: no `Try` calls.
                 let name = f.column_name();
-                let from_value = quote_spanned!(ty.span()=> <#ty as #krate::FromValue>::from_value);
+                let decode = quote_spanned!(ty.span()=> <#ty as #krate::FromValue>::decode_column);
                 decode_fields.push(quote! {
-                    #field: #from_value(#krate::Row::get(row, #at)?).map_err(|e| e.at(#name))?
+                    #field: match #decode(row, offset, #at, #name) {
+                        ::core::result::Result::Ok(v) => v,
+                        ::core::result::Result::Err(e) => return ::core::result::Result::Err(e),
+                    }
                 });
                 let snap = syn::Index::from(i);
                 let v = clone_of(f, quote!(snapshot.#snap));
@@ -327,10 +328,8 @@ fn generate(m: &Model) -> TokenStream {
         let (idx, snap) = (lit(i), syn::Index::from(i));
         let to_value = quote_spanned!(ty.span()=> <#ty as #krate::ToValue>::to_value);
         column_value_arms.push(quote!(#idx => #to_value(&self.#field),));
-        let from_value = quote_spanned!(ty.span()=> <#ty as #krate::FromValue>::from_value);
-        set_column_arms.push(quote! {
-            #idx => self.#field = #from_value(value).map_err(|e| e.at(#name))?,
-        });
+        let set = quote_spanned!(ty.span()=> <#ty as #krate::FromValue>::set_column_value);
+        set_column_arms.push(quote!(#idx => #set(&mut self.#field, value, #name),));
         snapshot_parts.push(clone_of(f, quote!(self.#field)));
         let ne = quote_spanned!(ty.span()=> <#ty as ::core::cmp::PartialEq>::ne);
         changed.push(quote! {
@@ -338,10 +337,11 @@ fn generate(m: &Model) -> TokenStream {
                 mask.set(#idx);
             }
         });
-        let v = clone_of(f, quote!(snapshot.#snap));
+        // `clone_from`: no drop of the old value here, and a `String` keeps its buffer.
+        let clone_from = quote_spanned!(ty.span()=> <#ty as ::core::clone::Clone>::clone_from);
         restore.push(quote! {
             if mask.contains(#idx) {
-                self.#field = #v;
+                #clone_from(&mut self.#field, &snapshot.#snap);
             }
         });
         let doc = format!("Column `{name}` of `{table}` (`{}`).", type_text(ty));
@@ -434,13 +434,10 @@ fn generate(m: &Model) -> TokenStream {
                 fn set_column(&mut self, idx: usize, value: #krate::ValueRef<'_>) -> #krate::Result<()> {
                     match idx {
                         #(#set_column_arms)*
-                        _ => {
-                            return ::core::result::Result::Err(#krate::Error::InvalidUse(::std::format!(
-                                "model `{}` has no column {}", #type_name, idx
-                            )))
-                        }
+                        _ => ::core::result::Result::Err(
+                            #krate::__private::no_such_column(#type_name, idx),
+                        ),
                     }
-                    ::core::result::Result::Ok(())
                 }
 
                 fn snapshot(&self) -> Self::Snapshot {

@@ -167,14 +167,12 @@ pub(crate) fn generate(m: &Model) -> Relations {
             }
         });
 
-        let any = quote!(#krate::session::AnyModel);
+        // Calls of helpers generic over the target type only: no closures per relationship.
         related.push(quote! {
-            #idx => (#ident::#field.loaded)(self)
-                .map(|targets| targets.iter().map(|t| t as &dyn #any).collect()),
+            #idx => #krate::__private::any_models((#ident::#field.loaded)(self)),
         });
         related_mut.push(quote! {
-            #idx => (#ident::#field.loaded_mut)(self)
-                .map(|targets| targets.iter_mut().map(|t| t as &mut dyn #any).collect()),
+            #idx => #krate::__private::any_models_mut((#ident::#field.loaded_mut)(self)),
         });
         out.handles.push(handle(m, rel, i, &target_ty));
     }
