@@ -272,8 +272,8 @@ impl Engine {
         }
     }
 
-    /// The SQL for `key`, rendered by `render` the first time it is asked for. A thin generic
-    /// shell (one copy per caller and model) over the non-generic cache look-up and insert.
+    /// The SQL for `key`, rendered by `render` the first time it is asked for. Not generic
+    /// (`render` is a `dyn Fn`): one copy, whatever the caller and model.
     pub(crate) fn cached_sql(
         &self,
         key: SqlCacheKey,
@@ -282,11 +282,7 @@ impl Engine {
         if let Some(sql) = self.cached(&key) {
             return Ok(sql);
         }
-        // A `match`, not `?`: no `Try` calls in each copy.
-        match render() {
-            Ok(sql) => Ok(self.cache_sql(key, sql)),
-            Err(e) => Err(e),
-        }
+        Ok(self.cache_sql(key, render()?))
     }
 
     /// The cached SQL for `key`, if any.

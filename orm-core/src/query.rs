@@ -24,7 +24,7 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::expr::{Assignment, Column, IntoTyped, Operand, Selectable};
 use crate::loading::LoadPath;
-use crate::model::{AnyModel, ColumnMask, MapKey, Model};
+use crate::model::{AnyModel, ColumnMask, Model};
 use crate::relation::{Relation, RelationKind, RelationSchema};
 use crate::schema::TableSchema;
 use crate::session::{Session, Tracking};
@@ -34,7 +34,7 @@ use crate::statement::{
 };
 use crate::value::{KeyValues, Value};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -339,12 +339,7 @@ impl<M: Model> Select<M> {
             }
             None => {
                 let (sql, params, joins) = plan_read(&self.stmt, session, window, M::TABLE)?;
-                let mut rows = session.load_rows::<M>(&sql, &params, self.tracking)?;
-                if joins {
-                    let mut seen = HashSet::new();
-                    rows.retain(|r| first_sighting(&mut seen, r));
-                }
-                rows
+                session.load_rows_distinct::<M>(&sql, &params, self.tracking, joins)?
             }
         };
         if !self.loaders.is_empty() {
@@ -382,14 +377,6 @@ fn plan_read(
     }
     let r = session.engine().dialect().select(&stmt)?;
     Ok((Arc::from(r.sql), r.params, !stmt.joins.is_empty()))
-}
-
-/// Whether `row`'s key is new to `seen` (rows without a key always are): each row once.
-fn first_sighting(seen: &mut HashSet<MapKey>, row: &dyn AnyModel) -> bool {
-    match row.map_key() {
-        Some(k) => seen.insert(k),
-        None => true,
-    }
 }
 
 /// A limit and offset that replace a query's own for one run (`first`, `one`, `paginate`).

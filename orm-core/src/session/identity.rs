@@ -7,7 +7,7 @@
 //! compiled once, not once per model (the compile cost per model, issue 10); the generic
 //! session methods that call it are thin shells.
 
-use super::{Session, Slot, SlotState, Undo};
+use super::{ModelSlice, Session, Slot, SlotState, Undo};
 use crate::model::{AnyModel, ColumnMask, MapKey, Snapshot};
 use crate::value::Value;
 use std::any::TypeId;
@@ -350,21 +350,21 @@ impl Session {
 
     /// Records rows read from the database, as [`track_with`](Self::track_with) does, with one
     /// map lookup for all of them (they are all of one model).
-    pub(crate) fn track_all(&mut self, objs: &mut [&mut dyn AnyModel], populate: bool) {
-        let Some(model) = objs.first().map(|o| o.as_any().type_id()) else { return };
-        let map = map_of(&mut self.maps, model);
+    pub(super) fn track_all(&mut self, objs: &mut dyn ModelSlice, populate: bool) {
+        if objs.len() == 0 {
+            return;
+        }
+        let map = map_of(&mut self.maps, objs.at(0).as_any().type_id());
         map.entries.reserve(objs.len());
         // Only rows that took new values (populate) need more.
         let mut populated = Vec::new();
-        for (i, obj) in objs.iter_mut().enumerate() {
-            if let Tracked::Populated(changed) = map.track(&mut **obj, populate) {
+        for i in 0..objs.len() {
+            if let Tracked::Populated(changed) = map.track(objs.at_mut(i), populate) {
                 populated.push((i, changed));
             }
         }
         for (i, changed) in populated {
-            if let Some(obj) = objs.get(i) {
-                self.populated(&**obj, changed);
-            }
+            self.populated(objs.at(i), changed);
         }
     }
 

@@ -19,7 +19,7 @@ use crate::schema::TableSchema;
 use crate::statement::{key_filter, select_all_of};
 use crate::value::{ToValue, Value, ValueRef};
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -138,6 +138,34 @@ impl<M: Model> AnyModel for M {
     }
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
+    }
+}
+
+/// A slice of one model's objects seen without their type: what the identity map records rows
+/// read from (one copy of its code, not one per model).
+pub(crate) trait ModelSlice {
+    fn len(&self) -> usize;
+    fn at(&self, i: usize) -> &dyn AnyModel;
+    fn at_mut(&mut self, i: usize) -> &mut dyn AnyModel;
+}
+
+impl<M: Model> ModelSlice for Vec<M> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn at(&self, i: usize) -> &dyn AnyModel {
+        &self[i]
+    }
+    fn at_mut(&mut self, i: usize) -> &mut dyn AnyModel {
+        &mut self[i]
+    }
+}
+
+/// Whether `row`'s key is new to `seen` (rows without a key always are): each row once.
+pub(crate) fn first_sighting(seen: &mut HashSet<MapKey>, row: &dyn AnyModel) -> bool {
+    match row.map_key() {
+        Some(k) => seen.insert(k),
+        None => true,
     }
 }
 
@@ -1113,26 +1141,40 @@ impl Session {
         params: &[Value],
         tracking: Tracking,
     ) -> Result<Vec<M>> {
+        self.load_rows_distinct(sql, params, tracking, false)
+    }
+
+    /// [`load_rows`](Self::load_rows), keeping only the first row of each key when `distinct`
+    /// (a query joining a to-many relationship repeats its rows).
+    pub(crate) fn load_rows_distinct<M: Model>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        tracking: Tracking,
+        distinct: bool,
+    ) -> Result<Vec<M>> {
         let mut out: Vec<M> = Vec::new();
+        let mut seen = HashSet::new();
         self.read(sql, params, &mut |row| {
-            out.push(M::decode(row, 0)?);
+            let obj = M::decode(row, 0)?;
+            if !distinct || first_sighting(&mut seen, &obj) {
+                out.push(obj);
+            }
             Ok(())
         })?;
         // Untracked rows need bookkeeping only once a bulk update or refresh made copies stale.
         if tracking != Tracking::Untracked || self.any_superseded {
-            let mut objs: Vec<&mut dyn AnyModel> =
-                out.iter_mut().map(|o| o as &mut dyn AnyModel).collect();
-            self.track_loaded(&mut objs, tracking);
+            self.track_loaded(&mut out, tracking);
         }
         Ok(out)
     }
 
     /// Records rows just read as `tracking` says.
-    fn track_loaded(&mut self, objs: &mut [&mut dyn AnyModel], tracking: Tracking) {
+    fn track_loaded(&mut self, objs: &mut dyn ModelSlice, tracking: Tracking) {
         match tracking {
             Tracking::Untracked => {
-                for obj in objs.iter() {
-                    self.note_handed_out(&**obj);
+                for i in 0..objs.len() {
+                    self.note_handed_out(objs.at(i));
                 }
             }
             Tracking::Tracked => self.track_all(objs, false),
