@@ -4,29 +4,9 @@
 
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::value::{Value, ValueRef};
+use crate::value::Value;
 
-/// One result row, borrowed from the driver for the duration of a callback.
-pub trait Row {
-    /// The number of columns.
-    fn len(&self) -> usize;
-
-    /// Whether the row has no columns.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The value at `idx` (0-based). An index past the end is an error, not a panic.
-    fn get(&self, idx: usize) -> Result<ValueRef<'_>>;
-
-    /// The name of column `idx`, as the database reported it.
-    fn column_name(&self, idx: usize) -> Option<&str>;
-
-    /// The index of the column named `name`.
-    fn column_index(&self, name: &str) -> Option<usize> {
-        (0..self.len()).find(|&i| self.column_name(i) == Some(name))
-    }
-}
+pub use crate::value::Row;
 
 /// Decodes the value at `idx` into `T`, naming the column in the error.
 pub fn decode_at<T: crate::value::FromValue>(row: &dyn Row, idx: usize, column: &str) -> Result<T> {

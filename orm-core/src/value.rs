@@ -233,6 +233,28 @@ pub trait ToValue {
     fn to_value(&self) -> Value;
 }
 
+/// One result row, borrowed from the driver for the duration of a callback.
+pub trait Row {
+    /// The number of columns.
+    fn len(&self) -> usize;
+
+    /// Whether the row has no columns.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value at `idx` (0-based). An index past the end is an error, not a panic.
+    fn get(&self, idx: usize) -> crate::error::Result<ValueRef<'_>>;
+
+    /// The name of column `idx`, as the database reported it.
+    fn column_name(&self, idx: usize) -> Option<&str>;
+
+    /// The index of the column named `name`.
+    fn column_index(&self, name: &str) -> Option<usize> {
+        (0..self.len()).find(|&i| self.column_name(i) == Some(name))
+    }
+}
+
 /// A Rust type that can be read from a column. See [`ToValue`] for an example.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be read from a column",
@@ -250,7 +272,7 @@ pub trait FromValue: Sized {
     /// the row's error). Not meant to be overridden.
     #[doc(hidden)]
     fn decode_column(
-        row: &dyn crate::connection::Row,
+        row: &dyn Row,
         offset: usize,
         idx: usize,
         column: &'static str,
