@@ -36,6 +36,13 @@ struct Cli {
     url: String,
 }
 
+impl Drop for Cli {
+    /// The folder (database, migrations) goes with the test.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 impl Cli {
     fn new(name: &str) -> Cli {
         let nanos = std::time::SystemTime::now()

@@ -5,10 +5,9 @@
 
 mod common;
 
-use common::{backend_tests, Backend};
+use common::{backend_tests, Backend, TempDir};
 use orm::migrate::{autogenerate, Migrator, Op, Revision, Revisions, Step};
 use orm::{Database, Error, Model, TableSchema};
-use std::path::PathBuf;
 
 backend_tests! {
     round_trip_upgrade_reflect_downgrade_upgrade,
@@ -95,19 +94,13 @@ mod v2 {
 const V1: &[&TableSchema] = &[v1::Author::TABLE, v1::Article::TABLE];
 const V2: &[&TableSchema] = &[v2::Author::TABLE, v2::Post::TABLE];
 
-/// A fresh folder under the system's temporary folder.
-fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("orm-mig-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A fresh folder under the system's temporary folder, removed when dropped.
+fn temp_dir(name: &str) -> TempDir {
+    TempDir::new(&format!("mig-{name}"))
 }
 
 /// A migrations folder with the revisions taking an empty database to each model list in turn.
-fn folder(name: &str, steps: &[&[&'static TableSchema]]) -> (PathBuf, Vec<String>) {
+fn folder(name: &str, steps: &[&[&'static TableSchema]]) -> (TempDir, Vec<String>) {
     let dir = temp_dir(name);
     let mut ids = Vec::new();
     for (i, models) in steps.iter().enumerate() {
@@ -305,9 +298,10 @@ fn concurrent_upgrades_apply_each_revision_once(backend: Backend) {
     let revisions = Revisions::load_dir(&dir).unwrap();
     let schema = (backend == Backend::Postgres)
         .then(|| orm::testing::postgres_server::TestSchema::create().unwrap());
+    let db_dir = temp_dir("concurrent-db");
     let url = match &schema {
         Some(schema) => schema.url().to_owned(),
-        None => format!("sqlite://{}", temp_dir("concurrent-db").join("app.db").display()),
+        None => format!("sqlite://{}", db_dir.join("app.db").display()),
     };
     let dbs: Vec<Database> = (0..2).map(|_| Database::connect(&url).unwrap()).collect();
     let applied: Vec<Vec<String>> = std::thread::scope(|scope| {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::models::*;
-use common::{backend_tests, Backend};
+use common::{backend_tests, Backend, TempDir};
 use orm::prelude::*;
 use std::time::{Duration, Instant};
 
@@ -15,19 +15,13 @@ backend_tests! {
     out_of_range_pool_settings_are_config_errors_not_panics,
 }
 
-/// The same database as `db`, through a pool of one connection with a short checkout timeout.
-fn one_connection(backend: Backend, db: &Database) -> Database {
+/// The same database as `db`, through a pool of one connection with a short checkout timeout;
+/// with the folder of its file on SQLite (removed when dropped: keep it while the pool is used).
+fn one_connection(backend: Backend, db: &Database) -> (Database, TempDir) {
+    let dir = TempDir::new("pool");
     let url = match backend {
         // Each in-memory connection is its own database: use a file for this test.
-        Backend::Sqlite => {
-            let path = std::env::temp_dir().join(format!(
-                "orm-pool-{}-{:?}.db",
-                std::process::id(),
-                std::thread::current().id()
-            ));
-            let _ = std::fs::remove_file(&path);
-            format!("sqlite://{}", path.display())
-        }
+        Backend::Sqlite => format!("sqlite://{}", dir.join("app.db").display()),
         Backend::Postgres => db_url(db),
     };
     let small = Database::options()
@@ -36,7 +30,7 @@ fn one_connection(backend: Backend, db: &Database) -> Database {
         .connect(&url)
         .unwrap();
     small.create_tables(&[User::TABLE]).unwrap();
-    small
+    (small, dir)
 }
 
 /// The URL of a PostgreSQL test database (its schema in `search_path`).
@@ -50,7 +44,7 @@ fn db_url(db: &Database) -> String {
 
 fn checkout_timeout_is_a_typed_error(backend: Backend) {
     let db = backend.database(&[User::TABLE]);
-    let small = one_connection(backend, &db);
+    let (small, _dir) = one_connection(backend, &db);
     let mut holder = small.session();
     holder.add(User::new("holds_the_connection"));
     holder.flush().unwrap(); // in a transaction: the connection stays checked out
@@ -65,7 +59,7 @@ fn checkout_timeout_is_a_typed_error(backend: Backend) {
 
 fn a_panic_inside_a_session_leaks_nothing(backend: Backend) {
     let db = backend.database(&[User::TABLE]);
-    let small = one_connection(backend, &db);
+    let (small, _dir) = one_connection(backend, &db);
     let for_panic = small.clone();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         let mut s = for_panic.session();
@@ -84,12 +78,11 @@ fn a_panic_inside_a_session_leaks_nothing(backend: Backend) {
 
 fn sessions_across_threads_share_the_pool(backend: Backend) {
     let db = backend.database(&[User::TABLE]);
+    let dir = TempDir::new("pool-threads");
     let db = match backend {
         Backend::Sqlite => {
-            let path =
-                std::env::temp_dir().join(format!("orm-pool-threads-{}.db", std::process::id()));
-            let _ = std::fs::remove_file(&path);
-            let d = Database::connect(&format!("sqlite://{}", path.display())).unwrap();
+            let d =
+                Database::connect(&format!("sqlite://{}", dir.join("app.db").display())).unwrap();
             d.create_tables(&[User::TABLE]).unwrap();
             d
         }

@@ -112,3 +112,40 @@ pub fn take(log: &StatementLog) -> Vec<String> {
     log.clear();
     q
 }
+
+/// A fresh folder under the system's temporary folder, removed with everything in it when
+/// dropped (a test that fails still removes it while unwinding).
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// `orm-<name>-<process>-<nanoseconds>`, created now.
+    #[allow(dead_code)] // not every test binary makes folders
+    pub fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!("orm-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::PathBuf;
+    fn deref(&self) -> &std::path::PathBuf {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
