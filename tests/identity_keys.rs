@@ -67,6 +67,13 @@ fn writes(log: &StatementLog) -> Vec<String> {
     take(log).into_iter().filter(|q| !q.starts_with("SELECT")).collect()
 }
 
+/// Asserts that one statement changed rows since the log was last cleared, starting `prefix`.
+fn one_write(log: &StatementLog, backend: Backend, prefix: &str) {
+    let w = writes(log);
+    assert_eq!(w.len(), 1, "{backend}: {w:?}");
+    assert!(w[0].starts_with(prefix), "{backend}: expected {prefix}..., got {w:?}");
+}
+
 #[test]
 fn the_map_key_of_a_key_is_the_map_key_of_its_values() {
     let seat = (7i64, "A1".to_owned());
@@ -103,9 +110,7 @@ fn an_i32_key_is_one_identity(backend: Backend) {
     copy.hits = 5;
     s.add(copy);
     s.commit().unwrap();
-    let w = writes(&log);
-    assert_eq!(w.len(), 1, "{backend}: {w:?}");
-    assert!(w[0].starts_with(r#"UPDATE "small_keyed" SET "hits" = "#), "{backend}: {w:?}");
+    one_write(&log, backend, r#"UPDATE "small_keyed" SET "hits" = "#);
     s.delete_by_key::<SmallKeyed>(1).unwrap();
     s.commit().unwrap();
     assert_eq!(s.get::<SmallKeyed>(1).unwrap(), None, "{backend}");
@@ -128,17 +133,13 @@ fn a_text_key_is_one_identity(backend: Backend) {
     nz.population = 6;
     s.add(nz);
     s.commit().unwrap();
-    let w = writes(&log);
-    assert_eq!(w.len(), 1, "{backend}: {w:?}");
-    assert!(w[0].starts_with(r#"UPDATE "countries" SET "population" = "#), "{backend}: {w:?}");
+    one_write(&log, backend, r#"UPDATE "countries" SET "population" = "#);
     assert_eq!(s.get::<Country>("NZ".to_owned()).unwrap().unwrap().population, 6);
     assert!(take(&log).is_empty(), "{backend}: served by the identity map");
     // A new object with a key the session holds is the same row: an UPDATE, never an INSERT.
     s.add(Country { code: "FR".into(), name: "France".into(), population: 69 });
     s.commit().unwrap();
-    let w = writes(&log);
-    assert_eq!(w.len(), 1, "{backend}: {w:?}");
-    assert!(w[0].starts_with("UPDATE"), "{backend}: {w:?}");
+    one_write(&log, backend, "UPDATE");
     let fr = s.get::<Country>("FR".to_owned()).unwrap().unwrap();
     s.delete(&fr).unwrap();
     s.commit().unwrap();
@@ -157,9 +158,7 @@ fn a_uuid_key_is_one_identity(backend: Backend) {
     again.uses = 3;
     s.add(again);
     s.commit().unwrap();
-    let w = writes(&log);
-    assert_eq!(w.len(), 1, "{backend}: {w:?}");
-    assert!(w[0].starts_with(r#"UPDATE "tokens" SET "uses" = "#), "{backend}: {w:?}");
+    one_write(&log, backend, r#"UPDATE "tokens" SET "uses" = "#);
     assert_eq!(db.session().get::<Token>(t.id).unwrap().unwrap().uses, 3, "{backend}");
 }
 
@@ -176,9 +175,7 @@ fn a_composite_key_is_one_identity(backend: Backend) {
     assert!(take(&log).is_empty(), "{backend}: served by the identity map");
     seat.holder = Some("ann".into());
     s.commit().unwrap();
-    let w = writes(&log);
-    assert_eq!(w.len(), 1, "{backend}: {w:?}");
-    assert!(w[0].starts_with(r#"UPDATE "seats" SET "holder" = "#), "{backend}: {w:?}");
+    one_write(&log, backend, r#"UPDATE "seats" SET "holder" = "#);
     // Same hall, other place; same place, other hall: other rows, untouched.
     let check = db.session().query::<Seat>().order_by(Seat::hall.asc()).all().unwrap();
     let holders: Vec<_> =
