@@ -204,6 +204,49 @@ struct PendingDelete {
     born: usize,
 }
 
+/// The pending DELETEs in the order they were asked for, with a set of their rows: whether a row
+/// is pending deletion is one look-up, so deleting or re-adding n objects costs O(n), not O(n²).
+#[derive(Default)]
+struct PendingDeletes {
+    list: Vec<PendingDelete>,
+    rows: HashSet<(TypeId, MapKey)>,
+}
+
+impl PendingDeletes {
+    fn contains(&self, model: TypeId, key: &MapKey) -> bool {
+        self.rows.contains(&(model, key.clone()))
+    }
+
+    fn push(&mut self, d: PendingDelete) {
+        self.rows.insert((d.type_id, d.key.clone()));
+        self.list.push(d);
+    }
+
+    /// Keeps the deletes `keep` says to keep, in order.
+    fn retain(&mut self, mut keep: impl FnMut(&PendingDelete) -> bool) {
+        let rows = &mut self.rows;
+        self.list.retain(|d| {
+            let k = keep(d);
+            if !k {
+                rows.remove(&(d.type_id, d.key.clone()));
+            }
+            k
+        });
+    }
+
+    fn clear(&mut self) {
+        self.list.clear();
+        self.rows.clear();
+    }
+}
+
+impl std::ops::Deref for PendingDeletes {
+    type Target = [PendingDelete];
+    fn deref(&self) -> &[PendingDelete] {
+        &self.list
+    }
+}
+
 /// What a read does with the session's identity map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tracking {
@@ -279,7 +322,7 @@ pub struct Session {
     test_mode: bool,
     slots: Vec<Slot>,
     maps: Maps,
-    deletes: Vec<PendingDelete>,
+    deletes: PendingDeletes,
     journal: Vec<Undo>,
     nested_depth: usize,
     /// The keys of each loaded collection (source table, parent key, relationship) as last
@@ -334,7 +377,7 @@ impl Session {
             test_mode: false,
             slots: Vec::new(),
             maps: HashMap::new(),
-            deletes: Vec::new(),
+            deletes: PendingDeletes::default(),
             journal: Vec::new(),
             nested_depth: 0,
             collections: HashMap::new(),
@@ -447,7 +490,7 @@ impl Session {
         };
         let model = obj.as_any().type_id();
         // Adding back an object whose DELETE is pending cancels the delete.
-        if !self.deletes.is_empty() {
+        if self.deletes.contains(model, &key) {
             self.deletes.retain(|d| !(d.type_id == model && d.key == key));
         }
         let map = map_of(&mut self.maps, model);
@@ -677,7 +720,7 @@ impl Session {
                 }
             }
         }
-        if self.deletes.iter().any(|d| d.type_id == model && d.key == key) {
+        if self.deletes.contains(model, &key) {
             return;
         }
         let born = self.tick();
