@@ -289,7 +289,8 @@ fn every_statement_is_echoed_with_its_timing(backend: Backend) {
     let (begin, insert) = match backend {
         Backend::Sqlite => (
             "BEGIN IMMEDIATE",
-            r#"INSERT INTO "users" ("username", "email", "age") VALUES (?1, ?2, ?3) RETURNING "id""#,
+            // The key is the rowid: read with `last_insert_rowid`, no RETURNING.
+            r#"INSERT INTO "users" ("username", "email", "age") VALUES (?1, ?2, ?3)"#,
         ),
         Backend::Postgres => (
             "BEGIN",

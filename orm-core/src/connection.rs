@@ -17,6 +17,10 @@ pub fn decode_at<T: crate::value::FromValue>(row: &dyn Row, idx: usize, column: 
 /// A callback receiving each row of a query.
 pub type RowCallback<'a> = dyn FnMut(&dyn Row) -> Result<()> + 'a;
 
+/// Told of each row [`Connection::insert_each`] ran: its parameters, the time it took, and
+/// its error if it failed.
+pub type RowRun<'a> = dyn FnMut(&[Value], std::time::Duration, Option<&Error>) + 'a;
+
 /// A live database connection.
 pub trait Connection: Send {
     /// Runs a statement that returns no rows; returns the number of rows changed.
@@ -28,6 +32,52 @@ pub trait Connection: Send {
 
     /// Runs one or more statements without parameters (transaction control, DDL scripts).
     fn execute_batch(&mut self, sql: &str) -> Result<()>;
+
+    /// Whether `column` of `table` is the table's rowid (SQLite: the single `INTEGER PRIMARY
+    /// KEY` of a rowid table), so that an INSERT leaving it out can read the key the database
+    /// gave the row from [`last_insert_rowid`](Self::last_insert_rowid), without a `RETURNING`
+    /// clause. Backends without rowids keep the default, `false`. A backend that answers
+    /// `true` must be sure: a wrong `true` would give objects keys their rows do not have.
+    fn is_rowid(&mut self, table: &str, column: &str) -> Result<bool> {
+        let _ = (table, column);
+        Ok(false)
+    }
+
+    /// The rowid of the row the last successful INSERT on this connection inserted (SQLite's
+    /// `last_insert_rowid`), for a table whose key [`is_rowid`](Self::is_rowid). `None` on
+    /// backends without rowids.
+    fn last_insert_rowid(&mut self) -> Option<i64> {
+        None
+    }
+
+    /// Runs the INSERT `sql` once per row, `rows` rows whose parameters lie `width` at a time in
+    /// `params`, in order, stopping at the first error. After each row it calls `each` with the
+    /// row's parameters, the time the row took and its error if it failed, and, when `rowids`
+    /// is given, pushes the row's [`last_insert_rowid`](Self::last_insert_rowid) on it. The
+    /// default runs [`execute`](Self::execute) per row; SQLite prepares the statement once.
+    fn insert_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        (rows, width): (usize, usize),
+        each: &mut RowRun<'_>,
+        mut rowids: Option<&mut Vec<i64>>,
+    ) -> Result<()> {
+        for row in 0..rows {
+            let values = params.get(row * width..(row + 1) * width).unwrap_or_default();
+            let started = std::time::Instant::now();
+            let r = self.execute(sql, values);
+            each(values, started.elapsed(), r.as_ref().err());
+            r?;
+            if let Some(ids) = rowids.as_deref_mut() {
+                let id = self.last_insert_rowid().ok_or_else(|| {
+                    Error::InvalidUse("this backend has no rowid to read back".into())
+                })?;
+                ids.push(id);
+            }
+        }
+        Ok(())
+    }
 
     /// Whether the connection still works: a round trip to the database (the pool's
     /// `pool_pre_ping` check before each checkout).

@@ -2,7 +2,7 @@
 //! listeners. Cheap to clone and shared across threads; sessions check connections out of it.
 //! (The `orm` facade wraps it as `Database`, which adds `connect(url)` for the enabled backends.)
 
-use crate::connection::{Connection, Connector, PoolConfig, RowCallback};
+use crate::connection::{Connection, Connector, PoolConfig, RowCallback, RowRun};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::value::Value;
@@ -90,6 +90,27 @@ impl Connection for Pooled {
 
     fn execute_batch(&mut self, sql: &str) -> Result<()> {
         let r = self.conn.execute_batch(sql);
+        self.watch(r)
+    }
+
+    fn is_rowid(&mut self, table: &str, column: &str) -> Result<bool> {
+        let r = self.conn.is_rowid(table, column);
+        self.watch(r)
+    }
+
+    fn last_insert_rowid(&mut self) -> Option<i64> {
+        self.conn.last_insert_rowid()
+    }
+
+    fn insert_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        shape: (usize, usize),
+        each: &mut RowRun<'_>,
+        rowids: Option<&mut Vec<i64>>,
+    ) -> Result<()> {
+        let r = self.conn.insert_each(sql, params, shape, each, rowids);
         self.watch(r)
     }
 
@@ -315,7 +336,16 @@ impl Engine {
     }
 
     fn observe(&self, sql: &str, params: &[Value], started: Instant, error: Option<&Error>) {
-        let elapsed = started.elapsed();
+        self.observe_elapsed(sql, params, started.elapsed(), error);
+    }
+
+    fn observe_elapsed(
+        &self,
+        sql: &str,
+        params: &[Value],
+        elapsed: std::time::Duration,
+        error: Option<&Error>,
+    ) {
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         if self.inner.echo {
             tracing::info!(target: "orm::sql", elapsed_us = micros, params = ?params, "{sql}");
@@ -342,6 +372,24 @@ impl Engine {
         let r = conn.execute(sql, params);
         self.observe(sql, params, started, r.as_ref().err());
         r
+    }
+
+    /// [`Connection::insert_each`], each row logged as a statement of its own.
+    pub(crate) fn run_insert_each(
+        &self,
+        conn: &mut dyn Connection,
+        sql: &str,
+        params: &[Value],
+        shape: (usize, usize),
+        rowids: Option<&mut Vec<i64>>,
+    ) -> Result<()> {
+        conn.insert_each(
+            sql,
+            params,
+            shape,
+            &mut |row, elapsed, error| self.observe_elapsed(sql, row, elapsed, error),
+            rowids,
+        )
     }
 
     pub(crate) fn run_batch(&self, conn: &mut dyn Connection, sql: &str) -> Result<()> {

@@ -8,7 +8,7 @@
 
 use crate::error::from_rusqlite;
 use crate::value::{value_ref, Bind};
-use orm_core::connection::RowCallback;
+use orm_core::connection::{RowCallback, RowRun};
 use orm_core::value::DEFAULT_NOT_BINDABLE;
 use orm_core::{Connection, Error, Result, Row, Value, ValueRef};
 
@@ -57,6 +57,9 @@ fn map_case(
 /// A connection to one SQLite database.
 pub struct SqliteConnection {
     conn: rusqlite::Connection,
+    /// Per table asked about, its rowid column (`None`: it has none, or might not):
+    /// [`Connection::is_rowid`]. Emptied by DDL run through this connection.
+    rowids: std::collections::HashMap<String, Option<String>>,
 }
 
 impl std::fmt::Debug for SqliteConnection {
@@ -71,7 +74,7 @@ impl SqliteConnection {
     /// [`register_functions`]), sizing its statement cache.
     pub fn new(conn: rusqlite::Connection) -> Self {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-        SqliteConnection { conn }
+        SqliteConnection { conn, rowids: std::collections::HashMap::new() }
     }
 
     /// The rusqlite connection, for what the ORM does not cover.
@@ -88,6 +91,56 @@ impl SqliteConnection {
     pub fn into_raw(self) -> rusqlite::Connection {
         self.conn
     }
+}
+
+/// The column of `table` that is its rowid: the one primary-key column of a rowid table whose
+/// declared type is `INTEGER` (SQLite's rule). `None` also when the table's SQL says `DESC`
+/// anywhere (an `INTEGER PRIMARY KEY DESC` column is not the rowid), a cautious answer that
+/// only costs a `RETURNING` clause.
+fn rowid_column(conn: &rusqlite::Connection, table: &str) -> rusqlite::Result<Option<String>> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    let mut stmt =
+        conn.prepare_cached("SELECT name, type FROM pragma_table_info(?1) WHERE pk > 0")?;
+    let mut rows = stmt.query([table])?;
+    while let Some(r) = rows.next()? {
+        keys.push((r.get(0)?, r.get(1)?));
+    }
+    drop(rows);
+    let [(name, declared)] = keys.as_slice() else { return Ok(None) };
+    if !declared.eq_ignore_ascii_case("INTEGER") {
+        return Ok(None);
+    }
+    // `wr`: a WITHOUT ROWID table; `sql`: its CREATE TABLE, for the DESC check.
+    let mut stmt = conn.prepare_cached(
+        "SELECT l.wr, s.sql FROM pragma_table_list(?1) AS l \
+         JOIN sqlite_schema AS s ON s.name = l.name AND s.type = 'table' WHERE l.schema = 'main'",
+    )?;
+    let mut rows = stmt.query([table])?;
+    let Some(r) = rows.next()? else { return Ok(None) };
+    let without_rowid: i64 = r.get(0)?;
+    let sql: Option<String> = r.get(1)?;
+    if without_rowid != 0 || sql.is_none_or(|s| says_desc(&s)) {
+        return Ok(None);
+    }
+    Ok(Some(name.clone()))
+}
+
+/// Whether `sql` holds the word `DESC` (any case) outside a longer word.
+fn says_desc(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    lower.match_indices("desc").any(|(i, _)| {
+        let before = i.checked_sub(1).and_then(|j| bytes.get(j)).copied();
+        let after = bytes.get(i + 4).copied();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
+}
+
+/// Whether `sql` is DDL (CREATE, ALTER, DROP), which can change what a table's rowid is.
+fn is_ddl(sql: &str) -> bool {
+    let first = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    ["create", "alter", "drop"].iter().any(|k| first.eq_ignore_ascii_case(k))
 }
 
 /// Refuses a value SQLite would not give back: NaN (SQLite stores it as NULL) and times outside
@@ -133,6 +186,9 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<()
 
 impl Connection for SqliteConnection {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        if !self.rowids.is_empty() && is_ddl(sql) {
+            self.rowids.clear();
+        }
         let mut stmt = self.conn.prepare_cached(sql).map_err(from_rusqlite)?;
         bind(&mut stmt, params)?;
         if stmt.column_count() == 0 {
@@ -159,7 +215,48 @@ impl Connection for SqliteConnection {
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<()> {
+        self.rowids.clear();
         self.conn.execute_batch(sql).map_err(from_rusqlite)
+    }
+
+    /// Reads the table's columns once per connection (`pragma_table_info`, `pragma_table_list`),
+    /// then answers from memory.
+    fn is_rowid(&mut self, table: &str, column: &str) -> Result<bool> {
+        if let Some(known) = self.rowids.get(table) {
+            return Ok(known.as_deref() == Some(column));
+        }
+        let found = rowid_column(&self.conn, table).map_err(from_rusqlite)?;
+        let answer = found.as_deref() == Some(column);
+        self.rowids.insert(table.to_owned(), found);
+        Ok(answer)
+    }
+
+    /// Prepares (or takes from the cache) the statement once, then binds and steps it per row.
+    fn insert_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        (rows, width): (usize, usize),
+        each: &mut RowRun<'_>,
+        mut rowids: Option<&mut Vec<i64>>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(from_rusqlite)?;
+        for row in 0..rows {
+            let values = params.get(row * width..(row + 1) * width).unwrap_or_default();
+            let started = std::time::Instant::now();
+            let r = bind(&mut stmt, values)
+                .and_then(|()| stmt.raw_execute().map_err(from_rusqlite).map(drop));
+            each(values, started.elapsed(), r.as_ref().err());
+            r?;
+            if let Some(ids) = rowids.as_deref_mut() {
+                ids.push(self.conn.last_insert_rowid());
+            }
+        }
+        Ok(())
+    }
+
+    fn last_insert_rowid(&mut self) -> Option<i64> {
+        Some(self.conn.last_insert_rowid())
     }
 
     /// Steps a cached `SELECT 1`: no parse, no allocation.

@@ -261,6 +261,8 @@ pub(crate) enum Tracking {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum StmtKind {
     Insert,
+    /// An INSERT without RETURNING whose generated key is read as the rowid.
+    InsertRowid,
     Update,
     Delete,
     Get,

@@ -129,9 +129,140 @@ impl Session {
         })
     }
 
-    /// Runs INSERTs of one table (nodes ascending) in one walk of the objects: each object gets
-    /// its foreign keys, is inserted, then gets the values the database generated.
+    /// Runs INSERTs of one table (nodes ascending). A run whose rows cannot point at each other
+    /// goes in three steps: one walk gives every object its foreign keys and collects its
+    /// values; the rows are inserted in groups of the same columns, as few statements as the
+    /// backend allows ([`Session::insert_group`]); a second walk gives each object the values
+    /// the database generated. A self-referencing table goes row by row.
     pub(super) fn run_inserts(
+        &mut self,
+        table: &Arc<NodeTable>,
+        run: &[NodeId],
+        out: &mut Outcome,
+    ) -> Result<()> {
+        let Some(t) = run.first().and_then(|&id| table.nodes.get(id)).map(|n| n.table) else {
+            return Ok(());
+        };
+        if run.len() < 2 || t.foreign_keys.iter().any(|fk| fk.ref_table == t.name) {
+            return self.run_inserts_row_by_row(table, run, out);
+        }
+        let mut rows: Vec<PendingInsert> = Vec::with_capacity(run.len());
+        let mut params: Vec<Value> = Vec::with_capacity(run.len() * t.columns.len());
+        visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
+            give_keys(obj, id, from, table, out)?;
+            let returning = crate::session::insert_returning(t, obj);
+            let mut included = ColumnMask::empty();
+            for i in 0..t.columns.len() {
+                if !returning.contains(&i) {
+                    included.set(i);
+                    params.push(obj.column_value(i));
+                }
+            }
+            rows.push(PendingInsert { id, included, returning, got: Vec::new() });
+            Ok(())
+        })?;
+        let mut start = 0;
+        let mut offset = 0;
+        while let Some(first) = rows.get(start) {
+            let included = first.included;
+            let width = included.iter().count();
+            let n = rows[start..].iter().take_while(|r| r.included == included).count();
+            let group = &mut rows[start..start + n];
+            let values = params.get(offset..offset + n * width).unwrap_or_default();
+            self.insert_group(t, values, width, group)?;
+            start += n;
+            offset += n * width;
+        }
+        let mut done = rows.into_iter();
+        visit_mut(&mut self.slots, table, run, &mut |id, obj, _| {
+            let row = done.next().filter(|r| r.id == id).ok_or_else(|| missing_node(table, id))?;
+            for (col, v) in row.got {
+                set_logged(obj, id, col, v, out)?;
+            }
+            out.written.push(NodeRef { id, table: table.clone() });
+            Ok(())
+        })
+    }
+
+    /// INSERTs rows of `t` that give the same columns (`group[0].included`, so the same
+    /// generated ones), their values `width` per row in `params`, and records in each row what
+    /// the database generated: a rowid key read after each row (SQLite, one prepared statement);
+    /// otherwise one `INSERT ... RETURNING` per row.
+    fn insert_group(
+        &mut self,
+        t: &'static TableSchema,
+        params: &[Value],
+        width: usize,
+        group: &mut [PendingInsert],
+    ) -> Result<()> {
+        let Some(first) = group.first() else { return Ok(()) };
+        let (included, returning) = (first.included, first.returning.clone());
+        let engine = &self.engine;
+        let dialect = engine.dialect();
+        let conn = Session::conn_of(engine, &mut self.conn)?;
+        let rowid = match returning.as_slice() {
+            &[k] => match t.columns.get(k) {
+                Some(c) if c.auto_increment => conn.is_rowid(t.name, c.name)?.then_some(k),
+                _ => None,
+            },
+            _ => None,
+        };
+        let plain = rowid.is_some() || returning.is_empty();
+        let kind = if plain { StmtKind::InsertRowid } else { StmtKind::Insert };
+        let sql = engine.cached_sql((t.name, kind as u8, included), &|| {
+            let cols: Vec<&'static str> =
+                included.iter().filter_map(|i| t.columns.get(i)).map(|c| c.name).collect();
+            let rows = vec![vec![Value::Null; cols.len()]];
+            let returning = match plain {
+                true => Vec::new(),
+                false => {
+                    returning.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.name).collect()
+                }
+            };
+            dialect.insert(&Insert { table: t.name, columns: cols, rows, returning }).map(|r| r.sql)
+        })?;
+        if plain {
+            let mut ids = Vec::with_capacity(if rowid.is_some() { group.len() } else { 0 });
+            let want = rowid.is_some().then_some(&mut ids);
+            engine.run_insert_each(conn, &sql, params, (group.len(), width), want)?;
+            if let Some(k) = rowid {
+                if ids.len() != group.len() {
+                    return Err(Error::InvalidUse(format!(
+                        "{}: {} rows inserted, {} keys read back",
+                        t.name,
+                        group.len(),
+                        ids.len()
+                    )));
+                }
+                for (row, key) in group.iter_mut().zip(ids) {
+                    row.got.push((k, Value::Int(key)));
+                }
+            }
+            return Ok(());
+        }
+        for (i, row) in group.iter_mut().enumerate() {
+            let values = params.get(i * width..(i + 1) * width).unwrap_or_default();
+            let got = &mut row.got;
+            engine.run_query(conn, &sql, values, &mut |r: &dyn Row| {
+                for (pos, &col) in returning.iter().enumerate() {
+                    got.push((col, r.get(pos)?.to_owned_value()));
+                }
+                Ok(())
+            })?;
+            if got.len() != returning.len() {
+                return Err(Error::InvalidUse(format!(
+                    "{}: the INSERT returned no row to read its generated values from",
+                    t.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs INSERTs of one table (nodes ascending) row by row in one walk of the objects: each
+    /// object gets its foreign keys, is inserted, then gets the values the database generated.
+    /// For a self-referencing table, whose rows may take their keys from rows of the same run.
+    fn run_inserts_row_by_row(
         &mut self,
         table: &Arc<NodeTable>,
         run: &[NodeId],
@@ -152,19 +283,39 @@ impl Session {
                     params.push(obj.column_value(i));
                 }
             }
+            let conn = Session::conn_of(engine, conn_slot)?;
+            // A generated key that is SQLite's rowid is read with `last_insert_rowid`: no
+            // RETURNING (which costs SQLite a temporary table per statement).
+            let rowid = match returning.as_slice() {
+                &[k] => match t.columns.get(k) {
+                    Some(c) if c.auto_increment => conn.is_rowid(t.name, c.name)?.then_some(k),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let kind = if rowid.is_some() { StmtKind::InsertRowid } else { StmtKind::Insert };
             // As `Session::cached_sql`, whose `&self` the walk's borrow of the slots excludes.
-            let sql = engine.cached_sql((t.name, StmtKind::Insert as u8, included), &|| {
+            let sql = engine.cached_sql((t.name, kind as u8, included), &|| {
                 let cols: Vec<&'static str> =
                     included.iter().filter_map(|i| t.columns.get(i)).map(|c| c.name).collect();
                 let rows = vec![vec![Value::Null; cols.len()]];
-                let returning =
-                    returning.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.name).collect();
+                let returning = match rowid {
+                    Some(_) => Vec::new(),
+                    None => {
+                        returning.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.name).collect()
+                    }
+                };
                 dialect
                     .insert(&Insert { table: t.name, columns: cols, rows, returning })
                     .map(|r| r.sql)
             })?;
-            let conn = Session::conn_of(engine, conn_slot)?;
-            if returning.is_empty() {
+            if let Some(k) = rowid {
+                engine.run_execute(conn, &sql, &params)?;
+                let key = conn.last_insert_rowid().ok_or_else(|| {
+                    Error::InvalidUse(format!("{}: the connection gave no rowid", t.name))
+                })?;
+                set_logged(obj, id, k, Value::Int(key), out)?;
+            } else if returning.is_empty() {
                 engine.run_execute(conn, &sql, &params)?;
             } else {
                 let mut got = Vec::with_capacity(returning.len());
@@ -182,6 +333,15 @@ impl Session {
             Ok(())
         })
     }
+}
+
+/// A row of a batched INSERT: its node, the columns it gives, the columns the database
+/// generates, and (after the INSERT) the generated values.
+struct PendingInsert {
+    id: NodeId,
+    included: ColumnMask,
+    returning: Vec<usize>,
+    got: Vec<(usize, Value)>,
 }
 
 /// The next value of a `#[orm(version)]` column: the one read, plus one.
