@@ -233,7 +233,17 @@ fn each_row_of_a_batch_is_logged_with_its_values(backend: Backend) {
             ],
             "one prepared INSERT stepped per row, each logged"
         ),
-        Backend::Postgres => assert_eq!(inserts.len(), 3, "one statement per row: {inserts:?}"),
+        Backend::Postgres => {
+            let writes: Vec<String> =
+                log.statements().into_iter().filter(|q| q.contains("INSERT")).collect();
+            assert_eq!(writes.len(), 1, "one statement for the batch: {writes:?}");
+            let prefix = concat!(
+                r#"WITH "orm_rows" AS (SELECT * FROM unnest($1::character varying(40)[], "#,
+                r#"$2::bigint[], $3::character varying(20)[]) WITH ORDINALITY"#
+            );
+            assert!(writes[0].starts_with(prefix), "{writes:?}");
+            assert!(writes[0].contains(".parcels_id_seq'::regclass)"), "{writes:?}");
+        }
     }
 }
 
@@ -334,5 +344,145 @@ mod sqlite_rowid {
         s.commit().expect("DDL");
         let err = add_notes(&mut s, 2).expect_err("the new table's key is not the rowid");
         assert!(matches!(err, orm::Error::Decode { .. }), "{err:?}");
+    }
+}
+
+/// A time on a `timestamp` column (without time zone), and an array column.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "ticks")]
+pub struct Tick {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// An array column: `unnest` would flatten it, so its rows go one by one.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "tagged")]
+pub struct Tagged {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub tags: Vec<String>,
+}
+
+/// PostgreSQL tables whose generated key or columns are not what `create_all` writes: each
+/// batch still gives every object its own row's key, or goes row by row.
+mod postgres_tables {
+    use super::*;
+
+    fn with_tables(ddl: &[&str]) -> (Database, Session) {
+        let db = orm::testing::postgres_database_with(&[]).expect("PostgreSQL test database");
+        let mut s = db.session();
+        for stmt in ddl {
+            s.sql(stmt).execute().expect("DDL");
+        }
+        s.commit().expect("DDL committed");
+        (db, s)
+    }
+
+    fn add_notes(s: &mut Session, n: usize) -> Vec<Handle<Note>> {
+        let hs =
+            (0..n).map(|i| s.add(Note { body: format!("n{i}"), ..Default::default() })).collect();
+        s.commit().expect("insert notes");
+        hs
+    }
+
+    fn keys_and_writes(ddl: &[&str]) -> (Vec<i64>, Vec<String>) {
+        let (db, mut s) = with_tables(ddl);
+        let log = StatementLog::attach(&db);
+        let hs = add_notes(&mut s, 4);
+        let rows = s.query::<Note>().untracked().all().expect("notes");
+        for h in &hs {
+            let row = rows.iter().find(|r| r.body == s[*h].body).expect("its row");
+            assert_eq!(s[*h].id, row.id, "{ddl:?}: {}", row.body);
+        }
+        let writes = log.statements().into_iter().filter(|q| q.contains("INSERT")).collect();
+        (hs.iter().map(|h| s[*h].id).collect(), writes)
+    }
+
+    #[test]
+    fn an_identity_always_key_is_reserved_and_inserted() {
+        let (keys, writes) = keys_and_writes(&[
+            "CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY (START WITH 70) PRIMARY KEY, \
+             body text NOT NULL)",
+        ]);
+        assert_eq!(keys, [70, 71, 72, 73]);
+        assert_eq!(writes.len(), 1, "{writes:?}");
+    }
+
+    #[test]
+    fn a_serial_key_is_reserved_from_its_sequence() {
+        let (keys, writes) = keys_and_writes(&[
+            "CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL)",
+            "SELECT setval(pg_get_serial_sequence('notes', 'id'), 40)",
+        ]);
+        assert_eq!(keys, [41, 42, 43, 44]);
+        assert_eq!(writes.len(), 1, "{writes:?}");
+    }
+
+    #[test]
+    fn a_key_from_a_sequence_the_column_does_not_own_goes_row_by_row() {
+        let (keys, writes) = keys_and_writes(&[
+            "CREATE SEQUENCE note_ids START 500",
+            "CREATE TABLE notes (id bigint PRIMARY KEY DEFAULT nextval('note_ids'), \
+             body text NOT NULL)",
+        ]);
+        assert_eq!(keys, [500, 501, 502, 503]);
+        assert_eq!(writes.len(), 4, "{writes:?}");
+        assert!(writes.iter().all(|q| q.ends_with(r#"RETURNING "id""#)), "{writes:?}");
+    }
+
+    #[test]
+    fn times_keep_their_instant_whatever_the_session_time_zone() {
+        // The model's `DateTime<Utc>` on a `timestamp` column is stored as UTC, in a batch as
+        // row by row, whatever the session's time zone.
+        let (db, mut s) =
+            with_tables(&["CREATE TABLE ticks (id bigserial PRIMARY KEY, at timestamp NOT NULL)"]);
+        s.sql("SET TIME ZONE 'Asia/Tokyo'").execute().expect("time zone");
+        let at = |i: i64| DateTime::from_timestamp(1_700_000_000 + i * 3_600, 0).expect("time");
+        let log = StatementLog::attach(&db);
+        s.add(Tick { at: at(0), ..Default::default() });
+        s.flush().expect("one row");
+        for i in 1..4 {
+            s.add(Tick { at: at(i), ..Default::default() });
+        }
+        s.commit().expect("a batch");
+        let writes: Vec<String> =
+            log.statements().into_iter().filter(|q| q.contains("INSERT")).collect();
+        assert_eq!(writes.len(), 2, "{writes:?}");
+        let rows: Vec<(i64, String)> = s
+            .sql("SELECT id, to_char(at, 'YYYY-MM-DD HH24:MI:SS') FROM ticks ORDER BY id")
+            .all()
+            .expect("times");
+        let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "2023-11-14 22:13:20",
+                "2023-11-14 23:13:20",
+                "2023-11-15 00:13:20",
+                "2023-11-15 01:13:20"
+            ],
+            "UTC, not Tokyo time"
+        );
+    }
+
+    #[test]
+    fn an_array_column_goes_row_by_row() {
+        let db = orm::testing::postgres_database_with(&[Tagged::TABLE]).expect("database");
+        let log = StatementLog::attach(&db);
+        let mut s = db.session();
+        let hs: Vec<_> = (0..3)
+            .map(|i| {
+                s.add(Tagged { tags: vec![format!("a{i}"), format!("b{i}")], ..Default::default() })
+            })
+            .collect();
+        s.commit().expect("insert");
+        assert_eq!(log.statements().iter().filter(|q| q.contains("INSERT")).count(), 3);
+        for (i, h) in hs.iter().enumerate() {
+            let id = s[*h].id;
+            let row = s.query::<Tagged>().untracked().filter(Tagged::id.eq(id)).one().expect("row");
+            assert_eq!(row.tags, [format!("a{i}"), format!("b{i}")]);
+        }
     }
 }

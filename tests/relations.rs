@@ -313,14 +313,17 @@ fn a_graph_is_inserted_in_foreign_key_order_with_generated_keys(backend: Backend
     let inserts: Vec<String> = take(&log)
         .into_iter()
         .filter_map(|q| {
-            q.strip_prefix("INSERT INTO ").map(|r| r.split('"').nth(1).unwrap_or("").to_owned())
+            let at = q.find("INSERT INTO ")?;
+            q.get(at..).and_then(|r| r.split('"').nth(1)).map(str::to_owned)
         })
         .collect();
-    assert_eq!(
-        inserts,
-        ["r_people", "r_articles", "r_articles", "r_notes", "r_notes"],
-        "{backend}"
-    );
+    // PostgreSQL inserts the two articles in one statement; notes, a self-referencing table,
+    // go row by row (a note may take its key from a note of the same flush).
+    let expected: &[&str] = match backend {
+        Backend::Sqlite => &["r_people", "r_articles", "r_articles", "r_notes", "r_notes"],
+        Backend::Postgres => &["r_people", "r_articles", "r_notes", "r_notes"],
+    };
+    assert_eq!(inserts, expected, "{backend}");
     let saved = &s[h];
     let articles = saved.articles.get().unwrap();
     assert!(saved.id > 0);

@@ -38,7 +38,7 @@ fn tables() -> Vec<&'static orm::TableSchema> {
 fn tables_of(statements: &[String], verb: &str) -> Vec<String> {
     statements
         .iter()
-        .filter_map(|q| q.strip_prefix(verb))
+        .filter_map(|q| q.find(verb).and_then(|at| q.get(at + verb.len()..)))
         .map(|rest| rest.split('"').nth(1).unwrap_or("").to_owned())
         .collect()
 }
@@ -131,7 +131,12 @@ fn children_added_before_parents_are_inserted_in_foreign_key_order(backend: Back
     s.add(author.clone());
     s.commit().unwrap();
     let inserts = tables_of(&take(&log), "INSERT INTO");
-    assert_eq!(inserts, vec!["authors", "books", "books"], "{backend}");
+    // PostgreSQL inserts both books in one statement (`WITH "orm_rows" AS (...) INSERT ...`).
+    let expected: &[&str] = match backend {
+        Backend::Sqlite => &["authors", "books", "books"],
+        Backend::Postgres => &["authors", "books"],
+    };
+    assert_eq!(inserts, expected, "{backend}");
     assert_eq!(db.session().query::<Book>().count().unwrap(), 2);
 
     // Deleting parent and child in one flush deletes the child first.

@@ -666,6 +666,25 @@ pub trait Dialect: Send + Sync + 'static {
         w.finish()
     }
 
+    /// The query that reads what [`insert_many`](Self::insert_many) needs to know of `table`:
+    /// one row per column, holding its name, its type as SQL writes it, and the sequence that
+    /// generates its values (NULL for none). `None` (the default): the backend has no
+    /// [`insert_many`](Self::insert_many), and a flush inserts rows one statement each.
+    fn insert_many_catalog(&self, table: &str) -> Option<Rendered> {
+        let _ = table;
+        None
+    }
+
+    /// One statement that inserts any number of rows given as one array per column and reads
+    /// back what [`InsertMany::returning`] names, each row with its position among the arrays,
+    /// so every value read back is matched to its row by a rule the database guarantees (never
+    /// by the order of the rows returned). `None` when this backend or these columns (arrays of
+    /// arrays) do not allow it.
+    fn insert_many(&self, spec: &crate::statement::InsertMany<'_>) -> Option<String> {
+        let _ = spec;
+        None
+    }
+
     /// Renders an UPDATE.
     fn update(&self, u: &Update) -> Result<Rendered> {
         let mut w = SqlWriter::new();

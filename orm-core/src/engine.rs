@@ -307,12 +307,12 @@ impl Engine {
     }
 
     /// The cached SQL for `key`, if any.
-    fn cached(&self, key: &SqlCacheKey) -> Option<Arc<str>> {
+    pub(crate) fn cached(&self, key: &SqlCacheKey) -> Option<Arc<str>> {
         self.inner.sql_cache.read().ok().and_then(|c| c.get(key).cloned())
     }
 
     /// Caches `sql` for `key` (keeping what another thread cached first) and returns it.
-    fn cache_sql(&self, key: SqlCacheKey, sql: String) -> Arc<str> {
+    pub(crate) fn cache_sql(&self, key: SqlCacheKey, sql: String) -> Arc<str> {
         let sql: Arc<str> = Arc::from(sql);
         if let Ok(mut c) = self.inner.sql_cache.write() {
             c.entry(key).or_insert_with(|| sql.clone());

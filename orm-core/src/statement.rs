@@ -361,6 +361,28 @@ pub struct Insert {
     pub returning: Vec<&'static str>,
 }
 
+/// An INSERT of any number of rows in one statement whose parameters are one array per column
+/// (PostgreSQL's `unnest`), so the statement has one shape whatever the number of rows: see
+/// [`Dialect::insert_many`](crate::Dialect::insert_many).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertMany<'a> {
+    /// The table.
+    pub table: &'a str,
+    /// The columns given, each with its type as the database declares it (what
+    /// [`Dialect::insert_many_catalog`](crate::Dialect::insert_many_catalog) read); parameter
+    /// `n` is the array of column `n`'s values, one per row.
+    pub columns: &'a [(&'a str, &'a str)],
+    /// A generated key left out of `columns`, and the sequence that generates it: the statement
+    /// takes one value per row from it and inserts it as the row's key.
+    pub key: Option<(&'a str, &'a str)>,
+    /// Columns to read back. The statement then returns, per row, the row's position among the
+    /// arrays (from 1) followed by these columns.
+    pub returning: &'a [&'a str],
+    /// When `key` is `None` and `returning` is not empty: the positions in `columns` of the
+    /// primary key, by which the rows read back are matched to the rows given.
+    pub match_on: &'a [usize],
+}
+
 /// An UPDATE.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Update {

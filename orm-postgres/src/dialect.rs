@@ -38,6 +38,159 @@ impl Dialect for PgDialect {
         "postgresql"
     }
 
+    /// `pg_attribute` with `format_type` and `pg_get_serial_sequence`: the table is named as a
+    /// quoted identifier (resolved by `search_path`, as the INSERT will be), bound, never
+    /// spliced into the SQL.
+    fn insert_many_catalog(&self, table: &str) -> Option<orm_core::statement::Rendered> {
+        let mut w = SqlWriter::new();
+        self.write_ident(&mut w, table);
+        Some(orm_core::statement::Rendered {
+            sql: "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), \
+                  pg_get_serial_sequence($1::text, a.attname::text) \
+                  FROM pg_attribute a \
+                  WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped \
+                  ORDER BY a.attnum"
+                .into(),
+            params: vec![Value::Text(w.sql)],
+        })
+    }
+
+    /// `unnest($1::type[], ...) WITH ORDINALITY`, each row numbered by its position among the
+    /// arrays. A generated key is taken from its sequence per row in a materialized CTE before
+    /// the INSERT (`OVERRIDING SYSTEM VALUE`, so an identity column takes it), and the rows
+    /// read back are joined to those keys to find their positions; a key the client gave is
+    /// joined the same way. Nothing depends on the order of RETURNING rows, which PostgreSQL
+    /// does not promise. Columns whose type is itself an array are refused (`unnest` would
+    /// flatten them).
+    fn insert_many(&self, spec: &orm_core::statement::InsertMany<'_>) -> Option<String> {
+        if spec.columns.is_empty() || spec.columns.iter().any(|(_, ty)| ty.ends_with(']')) {
+            return None;
+        }
+        let mut w = SqlWriter::new();
+        let ident = |w: &mut SqlWriter, name: &str| self.write_ident(w, name);
+        let alias = |i: usize| format!("\"c{i}\"");
+        let reads = !spec.returning.is_empty();
+        if reads || spec.key.is_some() {
+            w.push("WITH \"orm_rows\" AS (");
+        }
+        w.push("SELECT * FROM unnest(");
+        for (i, (_, ty)) in spec.columns.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            w.push(&format!("${}::{ty}[]", i + 1));
+        }
+        w.push(")");
+        if !(reads || spec.key.is_some()) {
+            // Nothing to read back: a plain INSERT ... SELECT.
+            let select = std::mem::take(&mut w.sql);
+            w.push("INSERT INTO ");
+            ident(&mut w, spec.table);
+            w.push(" (");
+            for (i, (c, _)) in spec.columns.iter().enumerate() {
+                if i > 0 {
+                    w.push(", ");
+                }
+                ident(&mut w, c);
+            }
+            w.push(") ");
+            w.push(&select);
+            return Some(w.sql);
+        }
+        w.push(" WITH ORDINALITY AS \"orm_rows\"(");
+        for i in 0..spec.columns.len() {
+            w.push(&alias(i));
+            w.push(", ");
+        }
+        w.push("\"orm_ord\"))");
+        if let Some((_, sequence)) = spec.key {
+            w.push(", \"orm_keys\" AS MATERIALIZED (SELECT \"orm_ord\", nextval(");
+            w.push(&quote_literal(sequence));
+            w.push("::regclass) AS \"orm_key\" FROM \"orm_rows\" ORDER BY \"orm_ord\")");
+        }
+        w.push(", \"orm_ins\" AS (INSERT INTO ");
+        ident(&mut w, spec.table);
+        w.push(" (");
+        let mut first = true;
+        for c in spec.key.map(|(k, _)| k).into_iter().chain(spec.columns.iter().map(|(c, _)| *c)) {
+            if !first {
+                w.push(", ");
+            }
+            first = false;
+            ident(&mut w, c);
+        }
+        w.push(")");
+        if spec.key.is_some() {
+            w.push(" OVERRIDING SYSTEM VALUE SELECT \"orm_keys\".\"orm_key\"");
+            for i in 0..spec.columns.len() {
+                w.push(", \"orm_rows\".");
+                w.push(&alias(i));
+            }
+            w.push(" FROM \"orm_rows\" JOIN \"orm_keys\" USING (\"orm_ord\")");
+        } else {
+            w.push(" SELECT ");
+            for i in 0..spec.columns.len() {
+                if i > 0 {
+                    w.push(", ");
+                }
+                w.push(&alias(i));
+            }
+            w.push(" FROM \"orm_rows\" ORDER BY \"orm_ord\"");
+        }
+        // RETURNING: what was asked, and what the rows are matched by.
+        let matched: Vec<&str> = match spec.key {
+            Some((k, _)) => vec![k],
+            None => {
+                spec.match_on.iter().filter_map(|&i| spec.columns.get(i)).map(|c| c.0).collect()
+            }
+        };
+        if matched.is_empty() {
+            return None;
+        }
+        w.push(" RETURNING ");
+        let mut listed: Vec<&str> = Vec::new();
+        for c in matched.iter().chain(spec.returning) {
+            if !listed.contains(c) {
+                if !listed.is_empty() {
+                    w.push(", ");
+                }
+                ident(&mut w, c);
+                listed.push(c);
+            }
+        }
+        w.push(")");
+        let from = if spec.key.is_some() { "\"orm_keys\"" } else { "\"orm_rows\"" };
+        w.push(" SELECT ");
+        w.push(from);
+        w.push(".\"orm_ord\"");
+        for c in spec.returning {
+            w.push(", \"orm_ins\".");
+            ident(&mut w, c);
+        }
+        w.push(" FROM \"orm_ins\" JOIN ");
+        w.push(from);
+        w.push(" ON ");
+        match spec.key {
+            Some((k, _)) => {
+                w.push("\"orm_ins\".");
+                ident(&mut w, k);
+                w.push(" = \"orm_keys\".\"orm_key\"");
+            }
+            None => {
+                for (n, &i) in spec.match_on.iter().enumerate() {
+                    if n > 0 {
+                        w.push(" AND ");
+                    }
+                    w.push("\"orm_ins\".");
+                    ident(&mut w, spec.columns.get(i).map_or("", |c| c.0));
+                    w.push(" = \"orm_rows\".");
+                    w.push(&alias(i));
+                }
+            }
+        }
+        Some(w.sql)
+    }
+
     /// `$1`, `$2`, ...
     fn write_placeholder(&self, w: &mut SqlWriter, n: usize) {
         w.sql.push('$');

@@ -782,3 +782,78 @@ fn raw_parameters_are_not_looked_for_inside_quotes_of_any_kind() {
     // Brackets are arrays on PostgreSQL: their parameters are parameters.
     assert_eq!(bind("SELECT ARRAY[:a, 2][1]"), "SELECT ARRAY[$1, 2][1]");
 }
+
+#[test]
+fn insert_many_forms() {
+    use orm_core::statement::InsertMany;
+    let columns = [("name", "character varying(40)"), ("age", "integer")];
+    // A generated key: taken from its sequence per row, rows matched back by it.
+    let keyed = InsertMany {
+        table: "users",
+        columns: &columns,
+        key: Some(("id", "public.users_id_seq")),
+        returning: &["id", "created"],
+        match_on: &[],
+    };
+    assert_eq!(
+        DIALECT.insert_many(&keyed).expect("keyed"),
+        concat!(
+            r#"WITH "orm_rows" AS (SELECT * FROM unnest($1::character varying(40)[], $2::integer[]) "#,
+            r#"WITH ORDINALITY AS "orm_rows"("c0", "c1", "orm_ord")), "#,
+            r#""orm_keys" AS MATERIALIZED (SELECT "orm_ord", nextval('public.users_id_seq'::regclass) "#,
+            r#"AS "orm_key" FROM "orm_rows" ORDER BY "orm_ord"), "#,
+            r#""orm_ins" AS (INSERT INTO "users" ("id", "name", "age") OVERRIDING SYSTEM VALUE "#,
+            r#"SELECT "orm_keys"."orm_key", "orm_rows"."c0", "orm_rows"."c1" FROM "orm_rows" "#,
+            r#"JOIN "orm_keys" USING ("orm_ord") RETURNING "id", "created") "#,
+            r#"SELECT "orm_keys"."orm_ord", "orm_ins"."id", "orm_ins"."created" FROM "orm_ins" "#,
+            r#"JOIN "orm_keys" ON "orm_ins"."id" = "orm_keys"."orm_key""#,
+        )
+    );
+    // A key the client gave (a composite one here): rows matched back by it.
+    let columns = [("hall", "bigint"), ("place", "text"), ("holder", "text")];
+    let given = InsertMany {
+        table: "seats",
+        columns: &columns,
+        key: None,
+        returning: &["booked_at"],
+        match_on: &[0, 1],
+    };
+    assert_eq!(
+        DIALECT.insert_many(&given).expect("given"),
+        concat!(
+            r#"WITH "orm_rows" AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) "#,
+            r#"WITH ORDINALITY AS "orm_rows"("c0", "c1", "c2", "orm_ord")), "#,
+            r#""orm_ins" AS (INSERT INTO "seats" ("hall", "place", "holder") "#,
+            r#"SELECT "c0", "c1", "c2" FROM "orm_rows" ORDER BY "orm_ord" "#,
+            r#"RETURNING "hall", "place", "booked_at") "#,
+            r#"SELECT "orm_rows"."orm_ord", "orm_ins"."booked_at" FROM "orm_ins" JOIN "orm_rows" "#,
+            r#"ON "orm_ins"."hall" = "orm_rows"."c0" AND "orm_ins"."place" = "orm_rows"."c1""#,
+        )
+    );
+    // Nothing to read back.
+    let plain = InsertMany {
+        table: "we\"ird",
+        columns: &columns,
+        key: None,
+        returning: &[],
+        match_on: &[0, 1],
+    };
+    assert_eq!(
+        DIALECT.insert_many(&plain).expect("plain"),
+        r#"INSERT INTO "we""ird" ("hall", "place", "holder") SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])"#
+    );
+    // A sequence name is a literal, quoted.
+    let odd = InsertMany { key: Some(("id", "public.\"it's\"")), ..keyed.clone() };
+    assert!(DIALECT
+        .insert_many(&odd)
+        .expect("odd")
+        .contains(r#"nextval('public."it''s"'::regclass)"#));
+    // An array column cannot be unnested row by row; nothing to match rows by: no statement.
+    let arrays = [("tags", "text[]")];
+    assert_eq!(DIALECT.insert_many(&InsertMany { columns: &arrays, ..plain.clone() }), None);
+    assert_eq!(DIALECT.insert_many(&InsertMany { match_on: &[], ..given.clone() }), None);
+    // The catalog query binds the table as a quoted identifier.
+    let catalog = DIALECT.insert_many_catalog("we\"ird").expect("catalog");
+    assert_eq!(catalog.params, vec![Value::Text(r#""we""ird""#.into())]);
+    assert!(catalog.sql.contains("$1::text::regclass"));
+}

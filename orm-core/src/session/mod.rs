@@ -263,6 +263,8 @@ enum StmtKind {
     Insert,
     /// An INSERT without RETURNING whose generated key is read as the rowid.
     InsertRowid,
+    /// A [`Dialect::insert_many`](crate::Dialect::insert_many) statement (empty: none).
+    InsertMany,
     Update,
     Delete,
     Get,

@@ -168,7 +168,7 @@ impl Session {
             let width = included.iter().count();
             let n = rows[start..].iter().take_while(|r| r.included == included).count();
             let group = &mut rows[start..start + n];
-            let values = params.get(offset..offset + n * width).unwrap_or_default();
+            let values = params.get_mut(offset..offset + n * width).unwrap_or_default();
             self.insert_group(t, values, width, group)?;
             start += n;
             offset += n * width;
@@ -191,12 +191,23 @@ impl Session {
     fn insert_group(
         &mut self,
         t: &'static TableSchema,
-        params: &[Value],
+        params: &mut [Value],
         width: usize,
         group: &mut [PendingInsert],
     ) -> Result<()> {
         let Some(first) = group.first() else { return Ok(()) };
         let (included, returning) = (first.included, first.returning.clone());
+        if group.len() > 1 && width > 0 {
+            if let Some(sql) = self.insert_many_sql(t, included, &returning)? {
+                for (rows, values) in group
+                    .chunks_mut(ROWS_PER_INSERT)
+                    .zip(params.chunks_mut(ROWS_PER_INSERT * width))
+                {
+                    self.insert_many(t, &sql, &returning, values, width, rows)?;
+                }
+                return Ok(());
+            }
+        }
         let engine = &self.engine;
         let dialect = engine.dialect();
         let conn = Session::conn_of(engine, &mut self.conn)?;
@@ -332,6 +343,141 @@ impl Session {
             out.written.push(NodeRef { id, table: table.clone() });
             Ok(())
         })
+    }
+}
+
+/// The most rows one [`Dialect::insert_many`](crate::Dialect::insert_many) statement inserts.
+const ROWS_PER_INSERT: usize = 10_000;
+
+impl Session {
+    /// The SQL of [`Dialect::insert_many`](crate::Dialect::insert_many) for rows of `t` giving
+    /// the columns `included` (the others generated), cached per engine; `None` when the backend
+    /// has none or the table does not allow it (a generated key without a sequence, an array
+    /// column). The table's column types are read once from the database's catalog.
+    fn insert_many_sql(
+        &mut self,
+        t: &'static TableSchema,
+        included: ColumnMask,
+        returning: &[usize],
+    ) -> Result<Option<Arc<str>>> {
+        let key = (t.name, StmtKind::InsertMany as u8, included);
+        if let Some(sql) = self.engine.cached(&key) {
+            return Ok((!sql.is_empty()).then_some(sql));
+        }
+        let dialect = self.engine.dialect();
+        let Some(catalog) = dialect.insert_many_catalog(t.name) else { return Ok(None) };
+        // Not logged as a statement of the session: it reads the catalog, as a prepare would.
+        let conn = Session::conn_of(&self.engine, &mut self.conn)?;
+        let mut columns: HashMap<String, (String, Option<String>)> = HashMap::new();
+        conn.query(&catalog.sql, &catalog.params, &mut |row: &dyn Row| {
+            let text = |i: usize| -> Result<Option<String>> {
+                Ok(match row.get(i)?.to_owned_value() {
+                    Value::Text(s) => Some(s),
+                    _ => None,
+                })
+            };
+            if let (Some(name), Some(ty)) = (text(0)?, text(1)?) {
+                columns.insert(name, (ty, text(2)?));
+            }
+            Ok(())
+        })?;
+        let sql = (|| {
+            let given: Vec<(&str, &str)> = included
+                .iter()
+                .map(|i| {
+                    let c = t.columns.get(i)?;
+                    Some((c.name, columns.get(c.name)?.0.as_str()))
+                })
+                .collect::<Option<_>>()?;
+            let key =
+                match returning.iter().find_map(|&i| t.columns.get(i).filter(|c| c.auto_increment))
+                {
+                    Some(c) => Some((c.name, columns.get(c.name)?.1.as_deref()?)),
+                    None => None,
+                };
+            let names: Vec<&str> =
+                returning.iter().filter_map(|&i| t.columns.get(i)).map(|c| c.name).collect();
+            let positions: Vec<usize> = included.iter().collect();
+            let match_on: Vec<usize> = positions
+                .iter()
+                .enumerate()
+                .filter(|(_, &i)| t.columns.get(i).is_some_and(|c| c.primary_key))
+                .map(|(n, _)| n)
+                .collect();
+            dialect.insert_many(&crate::statement::InsertMany {
+                table: t.name,
+                columns: &given,
+                key,
+                returning: &names,
+                match_on: &match_on,
+            })
+        })();
+        let cached = self.engine.cache_sql(key, sql.unwrap_or_default());
+        Ok((!cached.is_empty()).then_some(cached))
+    }
+
+    /// Runs an [`insert_many_sql`](Self::insert_many_sql) statement for `rows` (their values
+    /// `width` per row in `params`, moved into one array per column), giving each row the
+    /// generated values read back for its position. Every row must come back exactly once.
+    fn insert_many(
+        &mut self,
+        t: &'static TableSchema,
+        sql: &str,
+        returning: &[usize],
+        params: &mut [Value],
+        width: usize,
+        rows: &mut [PendingInsert],
+    ) -> Result<()> {
+        let n = rows.len();
+        let mut arrays: Vec<Vec<Value>> = (0..width).map(|_| Vec::with_capacity(n)).collect();
+        for row in params.chunks_mut(width.max(1)) {
+            for (array, v) in arrays.iter_mut().zip(row) {
+                array.push(std::mem::replace(v, Value::Null));
+            }
+        }
+        let arrays: Vec<Value> = arrays.into_iter().map(Value::List).collect();
+        let engine = &self.engine;
+        let conn = Session::conn_of(engine, &mut self.conn)?;
+        let mismatch = |what: String| {
+            Error::InvalidUse(format!(
+                "{}: {n} rows inserted, but {what}: a trigger or rule may have changed the rows",
+                t.name
+            ))
+        };
+        if returning.is_empty() {
+            let changed = engine.run_execute(conn, sql, &arrays)?;
+            if changed != n as u64 {
+                return Err(mismatch(format!("{changed} reported inserted")));
+            }
+            return Ok(());
+        }
+        let mut seen = 0usize;
+        let mut problem: Option<String> = None;
+        engine.run_query(conn, sql, &arrays, &mut |r: &dyn Row| {
+            let ord = match r.get(0)?.to_owned_value() {
+                Value::Int(i) => usize::try_from(i).ok().and_then(|i| i.checked_sub(1)),
+                _ => None,
+            };
+            match ord.and_then(|i| rows.get_mut(i)) {
+                Some(row) if row.got.is_empty() => {
+                    for (pos, &col) in returning.iter().enumerate() {
+                        row.got.push((col, r.get(pos + 1)?.to_owned_value()));
+                    }
+                    seen += 1;
+                }
+                _ => {
+                    problem.get_or_insert_with(|| "a row came back twice or unknown".into());
+                }
+            }
+            Ok(())
+        })?;
+        if let Some(p) = problem {
+            return Err(mismatch(p));
+        }
+        if seen != n {
+            return Err(mismatch(format!("{seen} came back")));
+        }
+        Ok(())
     }
 }
 
