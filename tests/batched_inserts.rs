@@ -468,6 +468,33 @@ mod postgres_tables {
     }
 
     #[test]
+    fn a_column_type_changed_by_ddl_is_read_again() {
+        let (db, mut s) =
+            with_tables(&["CREATE TABLE ticks (id bigserial PRIMARY KEY, at timestamp NOT NULL)"]);
+        let at = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        let log = StatementLog::attach(&db);
+        let batch = |s: &mut Session| {
+            for _ in 0..2 {
+                s.add(Tick { at, ..Default::default() });
+            }
+            s.commit().expect("batch");
+        };
+        batch(&mut s);
+        s.sql("ALTER TABLE ticks ALTER COLUMN at TYPE timestamptz USING at AT TIME ZONE 'UTC'")
+            .execute()
+            .expect("DDL");
+        s.commit().expect("DDL");
+        batch(&mut s);
+        let writes: Vec<String> =
+            log.statements().into_iter().filter(|q| q.contains("unnest")).collect();
+        assert_eq!(writes.len(), 2, "{writes:?}");
+        assert!(writes[0].contains("$1::timestamp without time zone[]"), "{writes:?}");
+        assert!(writes[1].contains("$1::timestamp with time zone[]"), "{writes:?}");
+        let read = s.query::<Tick>().untracked().all().expect("ticks, now timestamptz");
+        assert!(read.iter().all(|t| t.at == at), "{read:?}");
+    }
+
+    #[test]
     fn an_array_column_goes_row_by_row() {
         let db = orm::testing::postgres_database_with(&[Tagged::TABLE]).expect("database");
         let log = StatementLog::attach(&db);

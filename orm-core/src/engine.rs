@@ -362,12 +362,26 @@ impl Engine {
         }
     }
 
+    /// Forgets cached SQL that depends on the tables' column types
+    /// ([`Dialect::insert_many`] casts to them) when `sql` is DDL (CREATE, ALTER, DROP).
+    fn forget_types_on_ddl(&self, sql: &str) {
+        let first = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next();
+        if first
+            .is_some_and(|w| ["create", "alter", "drop"].iter().any(|k| w.eq_ignore_ascii_case(k)))
+        {
+            if let Ok(mut c) = self.inner.sql_cache.write() {
+                c.clear();
+            }
+        }
+    }
+
     pub(crate) fn run_execute(
         &self,
         conn: &mut dyn Connection,
         sql: &str,
         params: &[Value],
     ) -> Result<u64> {
+        self.forget_types_on_ddl(sql);
         let started = Instant::now();
         let r = conn.execute(sql, params);
         self.observe(sql, params, started, r.as_ref().err());
@@ -393,6 +407,7 @@ impl Engine {
     }
 
     pub(crate) fn run_batch(&self, conn: &mut dyn Connection, sql: &str) -> Result<()> {
+        self.forget_types_on_ddl(sql);
         let started = Instant::now();
         let r = conn.execute_batch(sql);
         self.observe(sql, &[], started, r.as_ref().err());
