@@ -184,7 +184,7 @@ pub(crate) type SqlCacheKey = (&'static str, u8, crate::model::ColumnMask);
 
 struct Inner {
     /// SQL of fixed shapes (insert, update by key, get, select all), rendered once per model.
-    sql_cache: RwLock<std::collections::HashMap<SqlCacheKey, Arc<str>>>,
+    sql_cache: RwLock<crate::fast::Map<SqlCacheKey, Arc<str>>>,
     pool: r2d2::Pool<Manager>,
     health: Arc<PoolHealth>,
     dialect: &'static dyn Dialect,

@@ -21,6 +21,15 @@ pub mod statement;
 pub mod url;
 pub mod value;
 
+/// Hash maps and sets keyed by keys the ORM hashes per row (identity map, caches): foldhash,
+/// seeded per process, instead of SipHash.
+pub(crate) mod fast {
+    /// A `HashMap` with foldhash.
+    pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+    /// A `HashSet` with foldhash.
+    pub type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+}
+
 pub use connection::{Connection, Connector, PoolConfig, Row};
 pub use dialect::{Dialect, SqlWriter};
 pub use engine::{Engine, EngineOptions, StatementEvent, StatementListener};

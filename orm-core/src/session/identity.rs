@@ -11,11 +11,10 @@ use super::{ModelSlice, Session, Slot, SlotState, Undo};
 use crate::model::{AnyModel, ColumnMask, MapKey, Snapshot};
 use crate::value::Value;
 use std::any::TypeId;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The identity maps, one per model type.
-pub(super) type Maps = HashMap<TypeId, IdentityMap>;
+pub(super) type Maps = crate::fast::Map<TypeId, IdentityMap>;
 
 /// One change the open transaction made to an identity map, and what it replaced: what a
 /// rollback takes back, newest first.
@@ -142,7 +141,7 @@ impl Entry {
 /// One model's identity map.
 #[derive(Default)]
 pub(super) struct IdentityMap {
-    pub(super) entries: HashMap<MapKey, Entry>,
+    pub(super) entries: crate::fast::Map<MapKey, Entry>,
     /// This map's part of the session's undo log (see [`super::Undo`]).
     undo: Vec<MapUndo>,
 }

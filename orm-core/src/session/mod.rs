@@ -19,7 +19,6 @@ use crate::schema::TableSchema;
 use crate::statement::{key_filter, select_all_of};
 use crate::value::{ToValue, Value, ValueRef};
 use std::any::{Any, TypeId};
-use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -162,7 +161,7 @@ impl<M: Model> ModelSlice for Vec<M> {
 }
 
 /// Whether `row`'s key is new to `seen` (rows without a key always are): each row once.
-pub(crate) fn first_sighting(seen: &mut HashSet<MapKey>, row: &dyn AnyModel) -> bool {
+pub(crate) fn first_sighting(seen: &mut crate::fast::Set<MapKey>, row: &dyn AnyModel) -> bool {
     match row.map_key() {
         Some(k) => seen.insert(k),
         None => true,
@@ -209,7 +208,7 @@ struct PendingDelete {
 #[derive(Default)]
 struct PendingDeletes {
     list: Vec<PendingDelete>,
-    rows: HashSet<(TypeId, MapKey)>,
+    rows: crate::fast::Set<(TypeId, MapKey)>,
 }
 
 impl PendingDeletes {
@@ -331,7 +330,7 @@ pub struct Session {
     nested_depth: usize,
     /// The keys of each loaded collection (source table, parent key, relationship) as last
     /// loaded or flushed: what delete-orphan and many-to-many unlinking compare against.
-    collections: HashMap<CollectionKey, Vec<Vec<Value>>>,
+    collections: crate::fast::Map<CollectionKey, Vec<Vec<Value>>>,
     /// How to undo the collection snapshots flushes wrote in this transaction: the key and the
     /// snapshot it replaced.
     /// Set when a statement failed inside the transaction with no savepoint to roll back to:
@@ -380,11 +379,11 @@ impl Session {
             in_tx: false,
             test_mode: false,
             slots: Vec::new(),
-            maps: HashMap::new(),
+            maps: crate::fast::Map::default(),
             deletes: PendingDeletes::default(),
             journal: Vec::new(),
             nested_depth: 0,
-            collections: HashMap::new(),
+            collections: crate::fast::Map::default(),
             aborted: None,
             guarded: 0,
             staged: Vec::new(),
@@ -1201,7 +1200,7 @@ impl Session {
         distinct: bool,
     ) -> Result<Vec<M>> {
         let mut out: Vec<M> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = crate::fast::Set::default();
         self.read(sql, params, &mut |row| {
             let obj = M::decode(row, 0)?;
             if !distinct || first_sighting(&mut seen, &obj) {
