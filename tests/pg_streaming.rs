@@ -34,6 +34,8 @@ pub struct Shelf {
     pub volumes: Related<Vec<Volume>>,
     #[orm(many_to_many(through = "ps_shelf_labels", local = shelf_id, remote = label_code))]
     pub labels: Related<Vec<Label>>,
+    #[orm(has_many(foreign_key = shelf_id))]
+    pub slots: Related<Vec<Slot>>,
 }
 
 /// A child with a text key, so that neither backend returns rows in key order by itself: rows
@@ -47,6 +49,18 @@ pub struct Volume {
     #[orm(references = Shelf, index)]
     pub shelf_id: i64,
     pub title: String,
+}
+
+/// A child with a composite key: ordered by its first column, then its second.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "ps_slots")]
+pub struct Slot {
+    #[orm(primary_key)]
+    pub row: i64,
+    #[orm(primary_key, max_length = 20)]
+    pub place: String,
+    #[orm(references = Shelf, index)]
+    pub shelf_id: i64,
 }
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -205,7 +219,7 @@ fn selectin_tables() -> Vec<&'static orm::TableSchema> {
         .into_iter()
         .find(|t| t.name == "ps_shelf_labels")
         .expect("the association table registers itself");
-    vec![Shelf::TABLE, Volume::TABLE, Label::TABLE, through]
+    vec![Shelf::TABLE, Volume::TABLE, Slot::TABLE, Label::TABLE, through]
 }
 
 /// The selectin statement has no ORDER BY (exact SQL per dialect), and each parent's targets
@@ -230,6 +244,13 @@ fn selectin_sends_no_order_by_and_orders_targets_by_key(backend: Backend) {
             .execute()
             .expect("volume");
     }
+    for (row, place) in [(2, "a"), (1, "b"), (10, "a"), (1, "a"), (2, "B")] {
+        s.sql("INSERT INTO ps_slots (row, place, shelf_id) VALUES (:row, :place, 1)")
+            .bind("row", row)
+            .bind("place", place)
+            .execute()
+            .expect("slot");
+    }
     for code in ["z", "d", "k", "a"] {
         s.sql("INSERT INTO ps_labels (code) VALUES (:code)")
             .bind("code", code)
@@ -252,6 +273,7 @@ fn selectin_sends_no_order_by_and_orders_targets_by_key(backend: Backend) {
         .order_by(Shelf::id.asc())
         .load(Shelf::volumes)
         .load(Shelf::labels)
+        .load(Shelf::slots)
         .all()
         .expect("load");
     fn codes(v: &[Volume]) -> Vec<&str> {
@@ -266,8 +288,14 @@ fn selectin_sends_no_order_by_and_orders_targets_by_key(backend: Backend) {
     assert_eq!(labels(shelves[0].labels.get().expect("loaded")), ["d", "k", "z"], "{backend}");
     assert_eq!(labels(shelves[1].labels.get().expect("loaded")), ["a", "k"], "{backend}");
 
+    let slots: Vec<(i64, &str)> =
+        shelves[0].slots.get().expect("loaded").iter().map(|s| (s.row, s.place.as_str())).collect();
+    // By the first key column as a number (10 after 2), then the second ("B" before "a").
+    assert_eq!(slots, [(1, "a"), (1, "b"), (2, "B"), (2, "a"), (10, "a")], "{backend}");
+    assert_eq!(shelves[1].slots.get().map(Vec::len).ok(), Some(0), "{backend}");
+
     let q = log.queries();
-    assert_eq!(q.len(), 3, "{backend}: {q:#?}");
+    assert_eq!(q.len(), 4, "{backend}: {q:#?}");
     let (volumes_sql, labels_sql) = match backend {
         Backend::Sqlite => (
             r#"SELECT "ps_volumes"."code", "ps_volumes"."shelf_id", "ps_volumes"."title" FROM "ps_volumes" WHERE "ps_volumes"."shelf_id" IN (?1, ?2)"#,
