@@ -164,7 +164,10 @@
 //! ## Loading
 //!
 //! - [`Query::load`](crate::Query::load): one more query per level, with `IN (...)` on the
-//!   keys (`= ANY($1)` on PostgreSQL); nested with [`Relation::then`](crate::Relation).
+//!   keys (`= ANY($1)` on PostgreSQL); nested with [`Relation::then`](crate::Relation). Each
+//!   collection comes in its targets' primary-key order (text compared byte by byte, the same on
+//!   both backends), sorted in Rust: the query has no `ORDER BY`, which on PostgreSQL made the
+//!   cached statement's generic plan test every row against the whole key array.
 //! - [`Query::load_joined`](crate::Query::load_joined): the same statement, LEFT OUTER JOIN;
 //!   a limit or offset still counts parent rows.
 //! - [`Session::load_related`](crate::Session::load_related) and

@@ -10,8 +10,8 @@ use crate::model::Model;
 use crate::relation::{Relation, RelationKind};
 use crate::schema::column_index;
 use crate::session::{values_at, Session, Tracking};
-use crate::statement::{join_on, keys_in, select_target, Expr, Join, JoinKind};
-use crate::value::{typed_key, KeyValues, Value};
+use crate::statement::{join_on, keys_in, select_all_of, Expr, Join, JoinKind};
+use crate::value::{key_order, typed_key, KeyValues, Value};
 use std::collections::{HashMap, HashSet};
 
 /// How many parent keys one IN list carries; more parents take more queries.
@@ -80,7 +80,7 @@ pub(crate) fn select_in<M: Model, R: Model>(
     for chunk in distinct.chunks(KEYS_PER_QUERY) {
         match schema.kind {
             RelationKind::BelongsTo | RelationKind::HasOne | RelationKind::HasMany => {
-                let mut sel = select_target(target);
+                let mut sel = select_all_of(target);
                 sel.filter = Some(keys_in(target.name, schema.target_columns, chunk));
                 let r = session.engine().dialect().select(&sel)?;
                 let rows = session.load_rows::<R>(&r.sql, &r.params, Tracking::Tracked)?;
@@ -99,7 +99,7 @@ pub(crate) fn select_in<M: Model, R: Model>(
                 let through = schema.through.ok_or_else(|| {
                     Error::InvalidUse(format!("many_to_many {} has no through table", schema.name))
                 })?;
-                let mut sel = select_target(target);
+                let mut sel = select_all_of(target);
                 sel.joins.push(Join {
                     kind: JoinKind::Inner,
                     table: through.table,
@@ -138,7 +138,13 @@ pub(crate) fn select_in<M: Model, R: Model>(
         }
     }
 
-    // Group by parent key, keeping query order.
+    // Each parent's targets in primary-key order, the same on every backend. The query itself
+    // has no ORDER BY: on PostgreSQL one made the cached statement's generic plan (chosen after
+    // five runs) sort the table and test every row against the whole key array, one element
+    // at a time, where the plan for the keys at hand hashes them.
+    in_key_order(&mut found);
+
+    // Group by parent key, keeping that order.
     let mut groups: HashMap<KeyValues, Vec<usize>> = HashMap::new();
     let mut pool: Vec<Option<R>> = Vec::with_capacity(found.len());
     for (i, (k, r)) in found.into_iter().enumerate() {
@@ -186,6 +192,37 @@ pub(crate) fn select_in<M: Model, R: Model>(
         (rel.set_loaded)(&mut **parent, targets)?;
     }
     Ok(())
+}
+
+/// Sorts loaded targets by their primary key ([`key_order`]), stably: a target that several
+/// parents share (a many-to-many) keeps one place per parent. Targets that came in key order
+/// (the usual case for an integer key on SQLite) are left as they are after one pass.
+fn in_key_order<R: Model>(found: &mut Vec<(Vec<Value>, R)>) {
+    let pk = R::TABLE.primary_key;
+    let width = pk.len();
+    if width == 0 || found.len() < 2 {
+        return;
+    }
+    // The key values of target i at keys[i * width..(i + 1) * width]: one allocation.
+    let keys: Vec<Value> =
+        found.iter().flat_map(|(_, r)| pk.iter().map(|&c| r.column_value(c))).collect();
+    let key = |i: usize| keys.get(i * width..(i + 1) * width).unwrap_or(&[]);
+    let cmp = |a: usize, b: usize| {
+        key(a)
+            .iter()
+            .zip(key(b))
+            .map(|(x, y)| key_order(x, y))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    };
+    if (1..found.len()).all(|i| cmp(i - 1, i).is_le()) {
+        return;
+    }
+    let mut order: Vec<usize> = (0..found.len()).collect();
+    order.sort_by(|&a, &b| cmp(a, b));
+    let mut slots: Vec<Option<(Vec<Value>, R)>> =
+        std::mem::take(found).into_iter().map(Some).collect();
+    found.extend(order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)));
 }
 
 // Explicit lazy loading is offered on the session from here: `session` knows nothing of loading

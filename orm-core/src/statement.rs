@@ -465,16 +465,6 @@ pub(crate) fn keys_in(table: &'static str, cols: &[&'static str], keys: &[Vec<Va
     )
 }
 
-/// `SELECT <all columns of t> FROM t`, ordered by its key so collections load in a stable order.
-pub(crate) fn select_target(t: &'static TableSchema) -> Select {
-    let mut sel = select_all_of(t);
-    sel.order_by = t
-        .primary_key_columns()
-        .map(|c| OrderBy { expr: Expr::Column { table: t.name, name: c.name }, desc: false })
-        .collect();
-    sel
-}
-
 /// The join condition `left.lcols = right.rcols`.
 pub(crate) fn join_on(
     left: &'static str,

@@ -876,6 +876,61 @@ impl std::hash::Hash for KeyValues {
     }
 }
 
+/// The order of two key columns' values, as both backends sort them with their default
+/// settings: numbers by value, text and bytes byte by byte (SQLite's `BINARY` collation and
+/// PostgreSQL's `C`), UUIDs by their bytes, times by time, enums by label. Values of different
+/// kinds (which no key column holds) order by kind.
+pub(crate) fn key_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        (Value::Float(x), Value::Float(y)) => x.total_cmp(y),
+        (Value::Text(x), Value::Text(y)) => x.cmp(y),
+        (Value::Blob(x), Value::Blob(y)) => x.cmp(y),
+        (Value::Uuid(x), Value::Uuid(y)) => x.cmp(y),
+        (Value::Timestamp(x), Value::Timestamp(y)) => x.cmp(y),
+        (Value::DateTime(x), Value::DateTime(y)) => x.cmp(y),
+        (Value::Date(x), Value::Date(y)) => x.cmp(y),
+        (Value::TextArray(x), Value::TextArray(y)) => x.cmp(y),
+        (Value::IntArray(x), Value::IntArray(y)) => x.cmp(y),
+        (Value::Enum { label: x, .. }, Value::Enum { label: y, .. }) => x.cmp(y),
+        #[cfg(feature = "decimal")]
+        (Value::Decimal(x), Value::Decimal(y)) => x.cmp(y),
+        (Value::Json(x), Value::Json(y)) => x.to_string().cmp(&y.to_string()),
+        (Value::List(x), Value::List(y)) => x
+            .iter()
+            .zip(y)
+            .map(|(x, y)| key_order(x, y))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| x.len().cmp(&y.len())),
+        _ => kind_rank(a).cmp(&kind_rank(b)),
+    }
+}
+
+/// A place for each kind of value, for [`key_order`] of values of different kinds.
+fn kind_rank(v: &Value) -> u8 {
+    match v {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Int(_) => 2,
+        Value::Float(_) => 3,
+        #[cfg(feature = "decimal")]
+        Value::Decimal(_) => 4,
+        Value::Text(_) => 5,
+        Value::Blob(_) => 6,
+        Value::Uuid(_) => 7,
+        Value::Timestamp(_) => 8,
+        Value::DateTime(_) => 9,
+        Value::Date(_) => 10,
+        Value::Json(_) => 11,
+        Value::TextArray(_) => 12,
+        Value::IntArray(_) => 13,
+        Value::List(_) => 14,
+        Value::Enum { .. } => 15,
+        Value::Default => 16,
+    }
+}
+
 /// Key values read raw from another table's columns (an association table's, or a key query's),
 /// in the form the model's own objects give them (`key_values`), so the two compare equal: a
 /// UUID that SQLite returns as text becomes a UUID, a 0/1 a bool.
@@ -892,4 +947,25 @@ pub(crate) fn typed_key(values: Vec<Value>, types: &[crate::schema::ColumnType])
             (v, _) => v,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering::{Equal, Greater, Less};
+
+    #[test]
+    fn key_order_sorts_keys_as_both_backends_do_by_default() {
+        assert_eq!(key_order(&Value::Int(-2), &Value::Int(10)), Less);
+        assert_eq!(key_order(&Value::Int(7), &Value::Int(7)), Equal);
+        // Text byte by byte (SQLite's BINARY, PostgreSQL's C), not by a locale's rules.
+        assert_eq!(key_order(&Value::Text("B".into()), &Value::Text("a".into())), Less);
+        assert_eq!(key_order(&Value::Text("é".into()), &Value::Text("z".into())), Greater);
+        assert_eq!(key_order(&Value::Text("ab".into()), &Value::Text("abc".into())), Less);
+        let (u1, u2) = (Uuid::from_u128(1 << 120), Uuid::from_u128(2));
+        assert_eq!(key_order(&Value::Uuid(u1), &Value::Uuid(u2)), Greater, "by bytes");
+        let d = |s: &str| Value::Date(NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date"));
+        assert_eq!(key_order(&d("2024-02-01"), &d("2024-10-01")), Less);
+        assert_eq!(key_order(&Value::Int(99), &Value::Text("1".into())), Less, "by kind");
+    }
 }
