@@ -17,9 +17,20 @@ pub fn decode_at<T: crate::value::FromValue>(row: &dyn Row, idx: usize, column: 
 /// A callback receiving each row of a query.
 pub type RowCallback<'a> = dyn FnMut(&dyn Row) -> Result<()> + 'a;
 
-/// Told of each row [`Connection::insert_each`] ran: its parameters, the time it took, and
+/// Told of each row [`Connection::execute_each`] ran: its parameters, the time it took, and
 /// its error if it failed.
 pub type RowRun<'a> = dyn FnMut(&[Value], std::time::Duration, Option<&Error>) + 'a;
+
+/// What [`Connection::execute_each`] keeps of each row it ran.
+#[derive(Debug)]
+pub enum EachRow<'a> {
+    /// Nothing.
+    Nothing,
+    /// The rowid the row inserted ([`Connection::last_insert_rowid`]).
+    Rowid(&'a mut Vec<i64>),
+    /// How many rows the statement changed.
+    Changed(&'a mut Vec<u64>),
+}
 
 /// A live database connection.
 pub trait Connection: Send {
@@ -50,30 +61,34 @@ pub trait Connection: Send {
         None
     }
 
-    /// Runs the INSERT `sql` once per row, `rows` rows whose parameters lie `width` at a time in
-    /// `params`, in order, stopping at the first error. After each row it calls `each` with the
-    /// row's parameters, the time the row took and its error if it failed, and, when `rowids`
-    /// is given, pushes the row's [`last_insert_rowid`](Self::last_insert_rowid) on it. The
-    /// default runs [`execute`](Self::execute) per row; SQLite prepares the statement once.
-    fn insert_each(
+    /// Runs the statement `sql` once per row, `rows` rows whose parameters lie `width` at a
+    /// time in `params`, in order, stopping at the first error. After each row it calls `each`
+    /// with the row's parameters, the time the row took and its error if it failed, and keeps
+    /// in `keep` what it asks for. The default runs [`execute`](Self::execute) per row; SQLite
+    /// prepares the statement once.
+    fn execute_each(
         &mut self,
         sql: &str,
         params: &[Value],
         (rows, width): (usize, usize),
         each: &mut RowRun<'_>,
-        mut rowids: Option<&mut Vec<i64>>,
+        mut keep: EachRow<'_>,
     ) -> Result<()> {
         for row in 0..rows {
             let values = params.get(row * width..(row + 1) * width).unwrap_or_default();
             let started = std::time::Instant::now();
             let r = self.execute(sql, values);
             each(values, started.elapsed(), r.as_ref().err());
-            r?;
-            if let Some(ids) = rowids.as_deref_mut() {
-                let id = self.last_insert_rowid().ok_or_else(|| {
-                    Error::InvalidUse("this backend has no rowid to read back".into())
-                })?;
-                ids.push(id);
+            let changed = r?;
+            match &mut keep {
+                EachRow::Nothing => {}
+                EachRow::Changed(counts) => counts.push(changed),
+                EachRow::Rowid(ids) => {
+                    let id = self.last_insert_rowid().ok_or_else(|| {
+                        Error::InvalidUse("this backend has no rowid to read back".into())
+                    })?;
+                    ids.push(id);
+                }
             }
         }
         Ok(())

@@ -2,7 +2,7 @@
 //! listeners. Cheap to clone and shared across threads; sessions check connections out of it.
 //! (The `orm` facade wraps it as `Database`, which adds `connect(url)` for the enabled backends.)
 
-use crate::connection::{Connection, Connector, PoolConfig, RowCallback, RowRun};
+use crate::connection::{Connection, Connector, PoolConfig, EachRow, RowCallback, RowRun};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::value::Value;
@@ -102,15 +102,15 @@ impl Connection for Pooled {
         self.conn.last_insert_rowid()
     }
 
-    fn insert_each(
+    fn execute_each(
         &mut self,
         sql: &str,
         params: &[Value],
         shape: (usize, usize),
         each: &mut RowRun<'_>,
-        rowids: Option<&mut Vec<i64>>,
+        keep: EachRow<'_>,
     ) -> Result<()> {
-        let r = self.conn.insert_each(sql, params, shape, each, rowids);
+        let r = self.conn.execute_each(sql, params, shape, each, keep);
         self.watch(r)
     }
 
@@ -388,21 +388,21 @@ impl Engine {
         r
     }
 
-    /// [`Connection::insert_each`], each row logged as a statement of its own.
-    pub(crate) fn run_insert_each(
+    /// [`Connection::execute_each`], each row logged as a statement of its own.
+    pub(crate) fn run_each(
         &self,
         conn: &mut dyn Connection,
         sql: &str,
         params: &[Value],
         shape: (usize, usize),
-        rowids: Option<&mut Vec<i64>>,
+        keep: EachRow<'_>,
     ) -> Result<()> {
-        conn.insert_each(
+        conn.execute_each(
             sql,
             params,
             shape,
             &mut |row, elapsed, error| self.observe_elapsed(sql, row, elapsed, error),
-            rowids,
+            keep,
         )
     }
 

@@ -8,7 +8,7 @@
 
 use crate::error::from_rusqlite;
 use crate::value::{value_ref, Bind};
-use orm_core::connection::{RowCallback, RowRun};
+use orm_core::connection::{EachRow, RowCallback, RowRun};
 use orm_core::value::DEFAULT_NOT_BINDABLE;
 use orm_core::{Connection, Error, Result, Row, Value, ValueRef};
 
@@ -232,24 +232,25 @@ impl Connection for SqliteConnection {
     }
 
     /// Prepares (or takes from the cache) the statement once, then binds and steps it per row.
-    fn insert_each(
+    fn execute_each(
         &mut self,
         sql: &str,
         params: &[Value],
         (rows, width): (usize, usize),
         each: &mut RowRun<'_>,
-        mut rowids: Option<&mut Vec<i64>>,
+        mut keep: EachRow<'_>,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(from_rusqlite)?;
         for row in 0..rows {
             let values = params.get(row * width..(row + 1) * width).unwrap_or_default();
             let started = std::time::Instant::now();
-            let r = bind(&mut stmt, values)
-                .and_then(|()| stmt.raw_execute().map_err(from_rusqlite).map(drop));
+            let r = bind(&mut stmt, values).and_then(|()| stmt.raw_execute().map_err(from_rusqlite));
             each(values, started.elapsed(), r.as_ref().err());
-            r?;
-            if let Some(ids) = rowids.as_deref_mut() {
-                ids.push(self.conn.last_insert_rowid());
+            let changed = r?;
+            match &mut keep {
+                EachRow::Nothing => {}
+                EachRow::Rowid(ids) => ids.push(self.conn.last_insert_rowid()),
+                EachRow::Changed(counts) => counts.push(u64::try_from(changed).unwrap_or(u64::MAX)),
             }
         }
         Ok(())

@@ -2,6 +2,7 @@
 //! keys from parents, generated values read back, `#[orm(version)]` checked and bumped.
 
 use super::cascade::pk_equals;
+use crate::connection::EachRow;
 use super::*;
 
 impl Session {
@@ -52,10 +53,126 @@ impl Session {
     }
 
     /// UPDATEs the changed columns of each object of `run` (after giving it the foreign keys
+    /// its parent or belongs_to targets hold). On a model with `#[orm(version)]` the UPDATE
+    /// checks and bumps the version. No row matched is [`Error::StaleData`]. In three steps,
+    /// as [`run_inserts`](Self::run_inserts): one walk collects every object's statement,
+    /// rows of the same changed columns run as one prepared statement
+    /// ([`Connection::execute_each`](crate::Connection::execute_each)), a second walk gives
+    /// the objects their new versions. A self-referencing table goes row by row.
+    pub(super) fn run_updates(
+        &mut self,
+        table: &Arc<NodeTable>,
+        run: &[NodeId],
+        out: &mut Outcome,
+    ) -> Result<()> {
+        let Some(t) = run.first().and_then(|&id| table.nodes.get(id)).map(|n| n.table) else {
+            return Ok(());
+        };
+        if run.len() < 2 || t.foreign_keys.iter().any(|fk| fk.ref_table == t.name) {
+            return self.run_updates_row_by_row(table, run, out);
+        }
+        let mut rows: Vec<PendingUpdate> = Vec::with_capacity(run.len());
+        let mut params: Vec<Value> = Vec::new();
+        let maps = &self.maps;
+        visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
+            give_keys(obj, id, from, table, out)?;
+            let mask = crate::session::identity::update_mask(maps, obj);
+            if mask.is_empty() {
+                rows.push(PendingUpdate { id, mask, width: 0, version: None });
+                return Ok(());
+            }
+            let start = params.len();
+            params.extend(mask.iter().map(|i| obj.column_value(i)));
+            let version = match t.version_column {
+                Some(v) => Some((v, obj.column_value(v), next_version(t, v, obj)?)),
+                None => None,
+            };
+            if let Some((_, _, next)) = &version {
+                params.push(next.clone());
+            }
+            params.extend(obj.key_values().unwrap_or_default());
+            if let Some((_, read, _)) = &version {
+                params.push(read.clone());
+            }
+            rows.push(PendingUpdate { id, mask, width: params.len() - start, version });
+            Ok(())
+        })?;
+        let engine = &self.engine;
+        let dialect = engine.dialect();
+        let mut start = 0;
+        let mut offset = 0;
+        while let Some(first) = rows.get(start) {
+            let (mask, width) = (first.mask, first.width);
+            let n = rows[start..].iter().take_while(|r| r.mask == mask && r.width == width).count();
+            if mask.is_empty() {
+                start += n;
+                continue;
+            }
+            let sql = engine.cached_sql((t.name, StmtKind::Update as u8, mask), &|| {
+                let mut set: Vec<(&'static str, Expr)> = mask
+                    .iter()
+                    .filter_map(|i| t.columns.get(i))
+                    .map(|c| (c.name, Expr::Value(Value::Null)))
+                    .collect();
+                let mut filter = key_filter(t);
+                if let Some(c) = t.version_column.and_then(|v| t.columns.get(v)) {
+                    set.push((c.name, Expr::Value(Value::Null)));
+                    filter = filter.and(Expr::binary(
+                        Expr::Column { table: t.name, name: c.name },
+                        crate::statement::BinaryOp::Eq,
+                        Expr::Value(Value::Null),
+                    ));
+                }
+                dialect.update(&Update { table: t.name, set, filter: Some(filter) }).map(|r| r.sql)
+            })?;
+            let values = params.get(offset..offset + n * width).unwrap_or_default();
+            let mut counts = Vec::with_capacity(n);
+            let conn = Session::conn_of(engine, &mut self.conn)?;
+            engine.run_each(conn, &sql, values, (n, width), EachRow::Changed(&mut counts))?;
+            for (i, row) in rows[start..start + n].iter().enumerate() {
+                if counts.get(i).copied().unwrap_or(0) == 0 {
+                    let at = offset + i * width;
+                    let key: Vec<Value> = params
+                        .get(at + mask.iter().count() + usize::from(row.version.is_some())..)
+                        .unwrap_or_default()
+                        .iter()
+                        .take(t.primary_key_columns().count())
+                        .cloned()
+                        .collect();
+                    return Err(Error::StaleData(match &row.version {
+                        Some((_, read, _)) => format!(
+                            "UPDATE of {} with key {key:?} at version {read:?} matched no row: \
+                             another writer changed or deleted it since this copy was read",
+                            t.name
+                        ),
+                        None => format!(
+                            "UPDATE of {} with key {key:?} matched no row: it was deleted since \
+                             this session read it",
+                            t.name
+                        ),
+                    }));
+                }
+            }
+            start += n;
+            offset += n * width;
+        }
+        let mut done = rows.into_iter();
+        visit_mut(&mut self.slots, table, run, &mut |id, obj, _| {
+            let row = done.next().filter(|r| r.id == id).ok_or_else(|| missing_node(table, id))?;
+            if let Some((v, _, next)) = row.version {
+                set_logged(obj, id, v, next, out)?;
+            }
+            out.written.push(NodeRef { id, table: table.clone() });
+            Ok(())
+        })
+    }
+
+    /// UPDATEs the changed columns of each object of `run` one at a time (a self-referencing
+    /// table, whose rows may take foreign keys from rows of the same run) (after giving it the foreign keys
     /// its parent or belongs_to targets hold), reaching them all in one walk. On a model with
     /// `#[orm(version)]` the UPDATE checks and bumps the version. No row matched is
     /// [`Error::StaleData`].
-    pub(super) fn run_updates(
+    fn run_updates_row_by_row(
         &mut self,
         table: &Arc<NodeTable>,
         run: &[NodeId],
@@ -234,8 +351,11 @@ impl Session {
         })?;
         if plain {
             let mut ids = Vec::with_capacity(if rowid.is_some() { group.len() } else { 0 });
-            let want = rowid.is_some().then_some(&mut ids);
-            engine.run_insert_each(conn, &sql, params, (group.len(), width), want)?;
+            let keep = match rowid {
+                Some(_) => EachRow::Rowid(&mut ids),
+                None => EachRow::Nothing,
+            };
+            engine.run_each(conn, &sql, params, (group.len(), width), keep)?;
             if let Some(k) = rowid {
                 if ids.len() != group.len() {
                     return Err(Error::InvalidUse(format!(
@@ -479,6 +599,15 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// A row of a batched UPDATE: its node, the columns it changes, how many parameters its
+/// statement takes, and its version column (index, value read, value written).
+struct PendingUpdate {
+    id: NodeId,
+    mask: ColumnMask,
+    width: usize,
+    version: Option<(usize, Value, Value)>,
 }
 
 /// A row of a batched INSERT: its node, the columns it gives, the columns the database
