@@ -2,7 +2,7 @@
 //! listeners. Cheap to clone and shared across threads; sessions check connections out of it.
 //! (The `orm` facade wraps it as `Database`, which adds `connect(url)` for the enabled backends.)
 
-use crate::connection::{Connection, Connector, PoolConfig, EachRow, RowCallback, RowRun};
+use crate::connection::{Connection, Connector, EachRow, PoolConfig, RowCallback, RowRun};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::value::Value;

@@ -56,7 +56,7 @@ impl Dialect for PgDialect {
     }
 
     /// `unnest($1::type[], ...) WITH ORDINALITY`, each row numbered by its position among the
-    /// arrays. A generated key is taken from its sequence per row in a materialized CTE before
+    /// arrays. A generated key is drawn from its sequence per row in a materialized CTE before
     /// the INSERT (`OVERRIDING SYSTEM VALUE`, so an identity column takes it), and the rows
     /// read back are joined to those keys to find their positions; a key the client gave is
     /// joined the same way. Nothing depends on the order of RETURNING rows, which PostgreSQL
@@ -70,10 +70,17 @@ impl Dialect for PgDialect {
         let ident = |w: &mut SqlWriter, name: &str| self.write_ident(w, name);
         let alias = |i: usize| format!("\"c{i}\"");
         let reads = !spec.returning.is_empty();
-        if reads || spec.key.is_some() {
-            w.push("WITH \"orm_rows\" AS (");
+        match spec.key {
+            // The key drawn per row in the CTE, materialized: drawn once, seen the same by the
+            // INSERT and by the join that reads the rows back.
+            Some((_, sequence)) => {
+                w.push("WITH \"orm_rows\" AS MATERIALIZED (SELECT *, nextval(");
+                w.push(&quote_literal(sequence));
+                w.push("::regclass) AS \"orm_key\" FROM unnest(");
+            }
+            None if reads => w.push("WITH \"orm_rows\" AS (SELECT * FROM unnest("),
+            None => w.push("SELECT * FROM unnest("),
         }
-        w.push("SELECT * FROM unnest(");
         for (i, (_, ty)) in spec.columns.iter().enumerate() {
             if i > 0 {
                 w.push(", ");
@@ -103,11 +110,6 @@ impl Dialect for PgDialect {
             w.push(", ");
         }
         w.push("\"orm_ord\"))");
-        if let Some((_, sequence)) = spec.key {
-            w.push(", \"orm_keys\" AS MATERIALIZED (SELECT \"orm_ord\", nextval(");
-            w.push(&quote_literal(sequence));
-            w.push("::regclass) AS \"orm_key\" FROM \"orm_rows\" ORDER BY \"orm_ord\")");
-        }
         w.push(", \"orm_ins\" AS (INSERT INTO ");
         ident(&mut w, spec.table);
         w.push(" (");
@@ -121,22 +123,17 @@ impl Dialect for PgDialect {
         }
         w.push(")");
         if spec.key.is_some() {
-            w.push(" OVERRIDING SYSTEM VALUE SELECT \"orm_keys\".\"orm_key\"");
-            for i in 0..spec.columns.len() {
-                w.push(", \"orm_rows\".");
-                w.push(&alias(i));
-            }
-            w.push(" FROM \"orm_rows\" JOIN \"orm_keys\" USING (\"orm_ord\")");
+            w.push(" OVERRIDING SYSTEM VALUE SELECT \"orm_key\"");
         } else {
             w.push(" SELECT ");
-            for i in 0..spec.columns.len() {
-                if i > 0 {
-                    w.push(", ");
-                }
-                w.push(&alias(i));
-            }
-            w.push(" FROM \"orm_rows\" ORDER BY \"orm_ord\"");
         }
+        for i in 0..spec.columns.len() {
+            if i > 0 || spec.key.is_some() {
+                w.push(", ");
+            }
+            w.push(&alias(i));
+        }
+        w.push(" FROM \"orm_rows\"");
         // RETURNING: what was asked, and what the rows are matched by.
         let matched: Vec<&str> = match spec.key {
             Some((k, _)) => vec![k],
@@ -159,7 +156,7 @@ impl Dialect for PgDialect {
             }
         }
         w.push(")");
-        let from = if spec.key.is_some() { "\"orm_keys\"" } else { "\"orm_rows\"" };
+        let from = "\"orm_rows\"";
         w.push(" SELECT ");
         w.push(from);
         w.push(".\"orm_ord\"");
@@ -174,7 +171,7 @@ impl Dialect for PgDialect {
             Some((k, _)) => {
                 w.push("\"orm_ins\".");
                 ident(&mut w, k);
-                w.push(" = \"orm_keys\".\"orm_key\"");
+                w.push(" = \"orm_rows\".\"orm_key\"");
             }
             None => {
                 for (n, &i) in spec.match_on.iter().enumerate() {

@@ -798,15 +798,13 @@ fn insert_many_forms() {
     assert_eq!(
         DIALECT.insert_many(&keyed).expect("keyed"),
         concat!(
-            r#"WITH "orm_rows" AS (SELECT * FROM unnest($1::character varying(40)[], $2::integer[]) "#,
+            r#"WITH "orm_rows" AS MATERIALIZED (SELECT *, nextval('public.users_id_seq'::regclass) "#,
+            r#"AS "orm_key" FROM unnest($1::character varying(40)[], $2::integer[]) "#,
             r#"WITH ORDINALITY AS "orm_rows"("c0", "c1", "orm_ord")), "#,
-            r#""orm_keys" AS MATERIALIZED (SELECT "orm_ord", nextval('public.users_id_seq'::regclass) "#,
-            r#"AS "orm_key" FROM "orm_rows" ORDER BY "orm_ord"), "#,
             r#""orm_ins" AS (INSERT INTO "users" ("id", "name", "age") OVERRIDING SYSTEM VALUE "#,
-            r#"SELECT "orm_keys"."orm_key", "orm_rows"."c0", "orm_rows"."c1" FROM "orm_rows" "#,
-            r#"JOIN "orm_keys" USING ("orm_ord") RETURNING "id", "created") "#,
-            r#"SELECT "orm_keys"."orm_ord", "orm_ins"."id", "orm_ins"."created" FROM "orm_ins" "#,
-            r#"JOIN "orm_keys" ON "orm_ins"."id" = "orm_keys"."orm_key""#,
+            r#"SELECT "orm_key", "c0", "c1" FROM "orm_rows" RETURNING "id", "created") "#,
+            r#"SELECT "orm_rows"."orm_ord", "orm_ins"."id", "orm_ins"."created" FROM "orm_ins" "#,
+            r#"JOIN "orm_rows" ON "orm_ins"."id" = "orm_rows"."orm_key""#,
         )
     );
     // A key the client gave (a composite one here): rows matched back by it.
@@ -824,7 +822,7 @@ fn insert_many_forms() {
             r#"WITH "orm_rows" AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) "#,
             r#"WITH ORDINALITY AS "orm_rows"("c0", "c1", "c2", "orm_ord")), "#,
             r#""orm_ins" AS (INSERT INTO "seats" ("hall", "place", "holder") "#,
-            r#"SELECT "c0", "c1", "c2" FROM "orm_rows" ORDER BY "orm_ord" "#,
+            r#"SELECT "c0", "c1", "c2" FROM "orm_rows" "#,
             r#"RETURNING "hall", "place", "booked_at") "#,
             r#"SELECT "orm_rows"."orm_ord", "orm_ins"."booked_at" FROM "orm_ins" JOIN "orm_rows" "#,
             r#"ON "orm_ins"."hall" = "orm_rows"."c0" AND "orm_ins"."place" = "orm_rows"."c1""#,

@@ -244,7 +244,8 @@ impl Connection for SqliteConnection {
         for row in 0..rows {
             let values = params.get(row * width..(row + 1) * width).unwrap_or_default();
             let started = std::time::Instant::now();
-            let r = bind(&mut stmt, values).and_then(|()| stmt.raw_execute().map_err(from_rusqlite));
+            let r =
+                bind(&mut stmt, values).and_then(|()| stmt.raw_execute().map_err(from_rusqlite));
             each(values, started.elapsed(), r.as_ref().err());
             let changed = r?;
             match &mut keep {

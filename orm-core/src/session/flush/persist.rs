@@ -2,8 +2,8 @@
 //! keys from parents, generated values read back, `#[orm(version)]` checked and bumped.
 
 use super::cascade::pk_equals;
-use crate::connection::EachRow;
 use super::*;
+use crate::connection::EachRow;
 
 impl Session {
     /// Runs the planned statements, logging every change to objects in `out`.
