@@ -10,7 +10,8 @@
 //! peak_kib=<peak RSS of the process>`, from `/proc/self/status` (`VmRSS`, `VmHWM`: the
 //! kernel's figures that `getrusage` reports as `ru_maxrss`, read without `unsafe`). The data is
 //! seeded by one SQL statement on the side being measured, and only that side's connection is
-//! opened. Without arguments (as `cargo bench` runs every target) it prints its usage.
+//! opened; the raw PostgreSQL side streams the rows (`query_raw`), the low-memory way to read a
+//! large result. Without arguments (as `cargo bench` runs every target) it prints its usage.
 
 mod workloads;
 
