@@ -136,16 +136,21 @@ fn flatten(users: Vec<(UserRow, Vec<PostRow>)>) -> JoinedRows {
     sorted_joined(out)
 }
 
-/// Diesel's rusqlite insert: `n` users in one multi-row INSERT (prepared once).
-fn raw_insert(conn: &Connection, n: usize) {
+/// `INSERT INTO users (name, hair_color) VALUES (?, ?), ...` for `n` users.
+fn insert_users_sql(n: usize, returning: &str) -> String {
+    format!(
+        "INSERT INTO users (name, hair_color) VALUES {}{returning}",
+        vec!["(?, ?)"; n].join(", ")
+    )
+}
+
+/// Diesel's rusqlite insert: `n` users in one multi-row INSERT, prepared once by the caller.
+fn raw_insert(stmt: &mut rusqlite::Statement<'_>, n: usize) -> usize {
     let users: Vec<(String, Option<&str>)> =
         (0..n).map(|i| (format!("User {i}"), Some("hair_color"))).collect();
-    let sql =
-        format!("INSERT INTO users (name, hair_color) VALUES {}", vec!["(?, ?)"; n].join(", "));
-    let mut stmt = conn.prepare_cached(&sql).expect("prepare");
     let params: Vec<&dyn rusqlite::ToSql> =
         users.iter().flat_map(|(name, hair)| [name as &dyn rusqlite::ToSql, hair as _]).collect();
-    stmt.execute(params.as_slice()).expect("insert");
+    stmt.execute(params.as_slice()).expect("insert")
 }
 
 /// Users, their posts, their posts' comments: three queries, assembled in Rust.
@@ -203,47 +208,54 @@ fn raw_update(conn: &mut Connection, round: u64) -> Vec<UserRow> {
     users
 }
 
-/// The graph by hand: one multi-row INSERT of the users (RETURNING their keys with their
-/// names, since SQLite returns the rows in no set order), then one of all their posts.
-fn raw_graph(conn: &mut Connection, round: u64) {
-    let users: Vec<User> = (0..GRAPH_USERS).map(|k| graph_user(round, k)).collect();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).expect("begin");
-    let mut keys: HashMap<String, i32> = HashMap::with_capacity(users.len());
-    {
-        let sql = format!(
-            "INSERT INTO users (name, hair_color) VALUES {} RETURNING id, name",
-            vec!["(?, ?)"; users.len()].join(", ")
+/// The graph's two INSERTs, prepared once: the users (RETURNING their keys with their names,
+/// since SQLite returns the rows in no set order), then all their posts.
+struct GraphStatements<'c> {
+    users: rusqlite::Statement<'c>,
+    posts: rusqlite::Statement<'c>,
+}
+
+impl<'c> GraphStatements<'c> {
+    fn new(conn: &'c Connection) -> GraphStatements<'c> {
+        let posts = format!(
+            "INSERT INTO posts (user_id, title, body) VALUES {}",
+            vec!["(?, ?, ?)"; GRAPH_USERS * GRAPH_POSTS].join(", ")
         );
-        let mut stmt = tx.prepare_cached(&sql).expect("prepare");
-        let params: Vec<&dyn rusqlite::ToSql> = users
-            .iter()
-            .flat_map(|u| [&u.name as &dyn rusqlite::ToSql, &u.hair_color as _])
-            .collect();
-        let mut rows = stmt.query(params.as_slice()).expect("insert users");
-        while let Some(row) = rows.next().expect("row") {
-            keys.insert(row.get(1).expect("name"), row.get(0).expect("id"));
+        GraphStatements {
+            users: conn
+                .prepare(&insert_users_sql(GRAPH_USERS, " RETURNING id, name"))
+                .expect("prepare"),
+            posts: conn.prepare(&posts).expect("prepare"),
         }
     }
-    {
-        let posts: Vec<(i32, &Post)> = users
-            .iter()
-            .flat_map(|u| {
-                let id = keys.get(&u.name).copied().expect("the user's key");
-                u.posts.loaded().into_iter().flatten().map(move |p| (id, p))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO posts (user_id, title, body) VALUES {}",
-            vec!["(?, ?, ?)"; posts.len()].join(", ")
-        );
-        let mut stmt = tx.prepare_cached(&sql).expect("prepare");
-        let params: Vec<&dyn rusqlite::ToSql> = posts
-            .iter()
-            .flat_map(|(id, p)| [id as &dyn rusqlite::ToSql, &p.title as _, &p.body as _])
-            .collect();
-        stmt.execute(params.as_slice()).expect("insert posts");
+}
+
+/// The graph by hand: one multi-row INSERT of the users, one of their posts, one transaction
+/// (`BEGIN IMMEDIATE`, as the ORM writes).
+fn raw_graph(conn: &Connection, g: &mut GraphStatements<'_>, round: u64) {
+    let users: Vec<User> = (0..GRAPH_USERS).map(|k| graph_user(round, k)).collect();
+    conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+    let params: Vec<&dyn rusqlite::ToSql> =
+        users.iter().flat_map(|u| [&u.name as &dyn rusqlite::ToSql, &u.hair_color as _]).collect();
+    let mut keys: HashMap<String, i32> = HashMap::with_capacity(users.len());
+    let mut rows = g.users.query(params.as_slice()).expect("insert users");
+    while let Some(row) = rows.next().expect("row") {
+        keys.insert(row.get(1).expect("name"), row.get(0).expect("id"));
     }
-    tx.commit().expect("commit");
+    drop(rows);
+    let posts: Vec<(i32, &Post)> = users
+        .iter()
+        .flat_map(|u| {
+            let id = keys.get(&u.name).copied().expect("the user's key");
+            u.posts.loaded().into_iter().flatten().map(move |p| (id, p))
+        })
+        .collect();
+    let params: Vec<&dyn rusqlite::ToSql> = posts
+        .iter()
+        .flat_map(|(id, p)| [id as &dyn rusqlite::ToSql, &p.title as _, &p.body as _])
+        .collect();
+    g.posts.execute(params.as_slice()).expect("insert posts");
+    conn.execute_batch("COMMIT").expect("commit");
 }
 
 fn raw_users(conn: &Connection) -> Vec<UserRow> {
@@ -324,13 +336,14 @@ fn reads(c: &mut Criterion) {
 fn writes(c: &mut Criterion) {
     for n in INSERT_SIZES {
         let (raw, db) = both(&[]);
-        raw_insert(&raw, n);
+        let mut insert = raw.prepare(&insert_users_sql(n, "")).expect("prepare");
+        assert_eq!(raw_insert(&mut insert, n), n);
         drop(orm_insert(&db, n));
         let theirs = raw_users(&raw);
         assert_eq!(theirs.len(), n);
         assert_eq!(theirs, orm_users(&db));
         let mut g = group(c, BACKEND, insert_name(n));
-        g.bench_function("raw", |b| b.iter(|| raw_insert(&raw, n)));
+        g.bench_function("raw", |b| b.iter(|| raw_insert(&mut insert, n)));
         g.bench_function("orm tracked", |b| b.iter(|| orm_insert(&db, n)));
         g.finish();
     }
@@ -357,8 +370,9 @@ fn writes(c: &mut Criterion) {
     });
     g.finish();
 
-    let (mut raw, db) = both(&[]);
-    raw_graph(&mut raw, 0);
+    let (raw, db) = both(&[]);
+    let mut statements = GraphStatements::new(&raw);
+    raw_graph(&raw, &mut statements, 0);
     drop(orm_graph(&db, 0));
     let expected = i64::try_from(GRAPH_USERS * GRAPH_POSTS).unwrap_or(0);
     assert_eq!(count(&raw, GRAPH_CHECK), expected);
@@ -370,7 +384,7 @@ fn writes(c: &mut Criterion) {
     g.bench_function("raw", |b| {
         b.iter(|| {
             round += 1;
-            raw_graph(&mut raw, round)
+            raw_graph(&raw, &mut statements, round)
         })
     });
     g.bench_function("orm tracked", |b| {

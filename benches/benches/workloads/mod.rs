@@ -117,11 +117,12 @@ pub fn sorted_tree(mut tree: Tree) -> Tree {
     tree
 }
 
-/// Users with their loaded posts flattened into [`JoinedRows`] (a user without posts once).
+/// Users with their loaded posts flattened into [`JoinedRows`] (a user without posts once);
+/// a user whose posts were not loaded fails the check.
 pub fn joined_rows(users: &[User]) -> JoinedRows {
     let mut out = Vec::new();
     for u in users {
-        let posts = u.posts.loaded().map(Vec::as_slice).unwrap_or_default();
+        let posts = u.posts.get().expect("posts loaded");
         if posts.is_empty() {
             out.push((user_row(u), None));
         }
@@ -137,11 +138,11 @@ pub fn tree(users: &[User]) -> Tree {
     let tree = users
         .iter()
         .map(|u| {
-            let posts = u.posts.loaded().map(Vec::as_slice).unwrap_or_default();
+            let posts = u.posts.get().expect("posts loaded");
             let posts = posts
                 .iter()
                 .map(|p| {
-                    let comments = p.comments.loaded().map(Vec::as_slice).unwrap_or_default();
+                    let comments = p.comments.get().expect("comments loaded");
                     (post_row(p), comments.iter().map(comment_row).collect())
                 })
                 .collect();
