@@ -14,6 +14,26 @@ pub fn decode_at<T: crate::value::FromValue>(row: &dyn Row, idx: usize, column: 
     T::from_value(v).map_err(|e| e.at(column))
 }
 
+/// Whether `sql` may change the schema: one of its statements (split at every `;`, which can
+/// only find more statements than there are) starts with CREATE, ALTER, DROP, DO or IMPORT.
+/// Caches of what tables look like (rowid columns, column types) are emptied by such SQL; the
+/// session's BEGIN, COMMIT and SAVEPOINT batches leave them.
+///
+/// ```
+/// use orm_core::connection::may_change_schema;
+/// assert!(may_change_schema("ALTER TABLE t ADD COLUMN c integer"));
+/// assert!(may_change_schema("PRAGMA foreign_keys = OFF; create table t (x)"));
+/// assert!(!may_change_schema("BEGIN IMMEDIATE"));
+/// assert!(!may_change_schema("SELECT 'drop' FROM t"));
+/// ```
+pub fn may_change_schema(sql: &str) -> bool {
+    sql.split(';').any(|statement| {
+        let first =
+            statement.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+        ["create", "alter", "drop", "do", "import"].iter().any(|k| first.eq_ignore_ascii_case(k))
+    })
+}
+
 /// A callback receiving each row of a query.
 pub type RowCallback<'a> = dyn FnMut(&dyn Row) -> Result<()> + 'a;
 

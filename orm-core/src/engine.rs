@@ -363,12 +363,10 @@ impl Engine {
     }
 
     /// Forgets cached SQL that depends on the tables' column types
-    /// ([`Dialect::insert_many`] casts to them) when `sql` is DDL (CREATE, ALTER, DROP).
+    /// ([`Dialect::insert_many`] casts to them) when `sql` may change the schema
+    /// ([`may_change_schema`](crate::connection::may_change_schema)).
     fn forget_types_on_ddl(&self, sql: &str) {
-        let first = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next();
-        if first
-            .is_some_and(|w| ["create", "alter", "drop"].iter().any(|k| w.eq_ignore_ascii_case(k)))
-        {
+        if crate::connection::may_change_schema(sql) {
             if let Ok(mut c) = self.inner.sql_cache.write() {
                 c.clear();
             }

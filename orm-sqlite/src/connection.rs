@@ -8,7 +8,7 @@
 
 use crate::error::from_rusqlite;
 use crate::value::{value_ref, Bind};
-use orm_core::connection::{EachRow, RowCallback, RowRun};
+use orm_core::connection::{may_change_schema, EachRow, RowCallback, RowRun};
 use orm_core::value::DEFAULT_NOT_BINDABLE;
 use orm_core::{Connection, Error, Result, Row, Value, ValueRef};
 
@@ -137,12 +137,6 @@ fn says_desc(sql: &str) -> bool {
     })
 }
 
-/// Whether `sql` is DDL (CREATE, ALTER, DROP), which can change what a table's rowid is.
-fn is_ddl(sql: &str) -> bool {
-    let first = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
-    ["create", "alter", "drop"].iter().any(|k| first.eq_ignore_ascii_case(k))
-}
-
 /// Refuses a value SQLite would not give back: NaN (SQLite stores it as NULL) and times outside
 /// the years 0 to 9999 (their text would neither sort nor read back). PostgreSQL stores both.
 fn storable(v: &Value) -> Result<()> {
@@ -186,7 +180,7 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<()
 
 impl Connection for SqliteConnection {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        if !self.rowids.is_empty() && is_ddl(sql) {
+        if !self.rowids.is_empty() && may_change_schema(sql) {
             self.rowids.clear();
         }
         let mut stmt = self.conn.prepare_cached(sql).map_err(from_rusqlite)?;
@@ -215,7 +209,9 @@ impl Connection for SqliteConnection {
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<()> {
-        self.rowids.clear();
+        if !self.rowids.is_empty() && may_change_schema(sql) {
+            self.rowids.clear();
+        }
         self.conn.execute_batch(sql).map_err(from_rusqlite)
     }
 
