@@ -22,10 +22,10 @@ pub const NAME_PATTERN: &str = "user-1%";
 pub const LIMIT: i64 = 50;
 
 /// Children per parent in the flush of one parent with new children (workload 6).
-pub const FLUSH_CHILDREN: [usize; 4] = [1_000, 2_000, 4_000, 8_000];
+pub const FLUSH_CHILDREN: [usize; 3] = [1_000, 10_000, 100_000];
 /// Parents loaded with their children (workload 7), each parent holding
 /// [`CHILDREN_PER_PARENT`] children.
-pub const LOAD_PARENTS: [i64; 3] = [100, 1_000, 10_000];
+pub const LOAD_PARENTS: [i64; 3] = [1_000, 10_000, 100_000];
 /// Children of each parent in the eager-loading table (workload 7).
 pub const CHILDREN_PER_PARENT: i64 = 10;
 
