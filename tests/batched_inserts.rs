@@ -57,6 +57,7 @@ backend_tests! {
     client_side_keys_read_back_their_own_server_defaults,
     a_failing_row_in_a_batch_leaves_no_row_and_no_key,
     each_row_of_a_batch_is_logged_with_its_values,
+    a_row_deleted_under_a_batch_of_updates_fails_the_flush_and_writes_nothing,
 }
 
 fn database(backend: Backend) -> Database {
@@ -247,6 +248,38 @@ fn each_row_of_a_batch_is_logged_with_its_values(backend: Backend) {
             assert!(writes[0].contains(middle), "{writes:?}");
         }
     }
+}
+
+fn a_row_deleted_under_a_batch_of_updates_fails_the_flush_and_writes_nothing(backend: Backend) {
+    let db = database(backend);
+    let mut s = db.session();
+    for i in 0..5 {
+        s.add(parcel(i));
+    }
+    s.commit().expect("seed");
+    let mut rows = s.query::<Parcel>().order_by(Parcel::id.asc()).all().expect("read");
+    let gone = rows[3].id;
+    let mut other = db.session();
+    other.delete_by_key::<Parcel>(gone).expect("delete");
+    other.commit().expect("another writer deletes one row");
+    for p in &mut rows {
+        p.weight += 100;
+    }
+    for p in rows {
+        s.add(p);
+    }
+    let err = s.commit().expect_err("one UPDATE matches no row");
+    match &err {
+        orm::Error::StaleData(m) => assert!(m.contains(&format!("Int({gone})")), "{backend}: {m}"),
+        other => panic!("{backend}: {other:?}"),
+    }
+    s.rollback().expect("rollback");
+    let weights: Vec<i64> = stored(&db).values().map(|p| p.weight).collect();
+    assert_eq!(weights.len(), 4, "{backend}");
+    assert!(
+        weights.iter().all(|w| *w < 1100),
+        "{backend}: no UPDATE of the batch stayed: {weights:?}"
+    );
 }
 
 /// A hand-written table on SQLite, the model believing its key is generated.

@@ -4,6 +4,7 @@
 use super::cascade::pk_equals;
 use super::*;
 use crate::connection::EachRow;
+use crate::engine::Engine;
 
 impl Session {
     /// Runs the planned statements, logging every change to objects in `out`.
@@ -98,7 +99,6 @@ impl Session {
             Ok(())
         })?;
         let engine = &self.engine;
-        let dialect = engine.dialect();
         let mut start = 0;
         let mut offset = 0;
         while let Some(first) = rows.get(start) {
@@ -108,23 +108,7 @@ impl Session {
                 start += n;
                 continue;
             }
-            let sql = engine.cached_sql((t.name, StmtKind::Update as u8, mask), &|| {
-                let mut set: Vec<(&'static str, Expr)> = mask
-                    .iter()
-                    .filter_map(|i| t.columns.get(i))
-                    .map(|c| (c.name, Expr::Value(Value::Null)))
-                    .collect();
-                let mut filter = key_filter(t);
-                if let Some(c) = t.version_column.and_then(|v| t.columns.get(v)) {
-                    set.push((c.name, Expr::Value(Value::Null)));
-                    filter = filter.and(Expr::binary(
-                        Expr::Column { table: t.name, name: c.name },
-                        crate::statement::BinaryOp::Eq,
-                        Expr::Value(Value::Null),
-                    ));
-                }
-                dialect.update(&Update { table: t.name, set, filter: Some(filter) }).map(|r| r.sql)
-            })?;
+            let sql = update_sql(engine, t, mask)?;
             let values = params.get(offset..offset + n * width).unwrap_or_default();
             let mut counts = Vec::with_capacity(n);
             let conn = Session::conn_of(engine, &mut self.conn)?;
@@ -139,18 +123,11 @@ impl Session {
                         .take(t.primary_key_columns().count())
                         .cloned()
                         .collect();
-                    return Err(Error::StaleData(match &row.version {
-                        Some((_, read, _)) => format!(
-                            "UPDATE of {} with key {key:?} at version {read:?} matched no row: \
-                             another writer changed or deleted it since this copy was read",
-                            t.name
-                        ),
-                        None => format!(
-                            "UPDATE of {} with key {key:?} matched no row: it was deleted since \
-                             this session read it",
-                            t.name
-                        ),
-                    }));
+                    return Err(stale_update(
+                        t,
+                        &key,
+                        row.version.as_ref().map(|(_, read, _)| read),
+                    ));
                 }
             }
             start += n;
@@ -179,7 +156,6 @@ impl Session {
         out: &mut Outcome,
     ) -> Result<()> {
         let engine = &self.engine;
-        let dialect = engine.dialect();
         let conn_slot = &mut self.conn;
         let maps = &self.maps;
         visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
@@ -202,40 +178,11 @@ impl Session {
                     params.push(read.clone());
                 }
                 // As `Session::cached_sql`, whose `&self` the walk's borrow of the slots excludes.
-                let sql = engine.cached_sql((t.name, StmtKind::Update as u8, mask), &|| {
-                    let mut set: Vec<(&'static str, Expr)> = mask
-                        .iter()
-                        .filter_map(|i| t.columns.get(i))
-                        .map(|c| (c.name, Expr::Value(Value::Null)))
-                        .collect();
-                    let mut filter = key_filter(t);
-                    if let Some(c) = t.version_column.and_then(|v| t.columns.get(v)) {
-                        set.push((c.name, Expr::Value(Value::Null)));
-                        filter = filter.and(Expr::binary(
-                            Expr::Column { table: t.name, name: c.name },
-                            crate::statement::BinaryOp::Eq,
-                            Expr::Value(Value::Null),
-                        ));
-                    }
-                    dialect
-                        .update(&Update { table: t.name, set, filter: Some(filter) })
-                        .map(|r| r.sql)
-                })?;
+                let sql = update_sql(engine, t, mask)?;
                 let conn = Session::conn_of(engine, conn_slot)?;
                 let changed = engine.run_execute(conn, &sql, &params)?;
                 if changed == 0 {
-                    return Err(Error::StaleData(match &version {
-                        Some((_, read, _)) => format!(
-                            "UPDATE of {} with key {key:?} at version {read:?} matched no row: \
-                             another writer changed or deleted it since this copy was read",
-                            t.name
-                        ),
-                        None => format!(
-                            "UPDATE of {} with key {key:?} matched no row: it was deleted since \
-                             this session read it",
-                            t.name
-                        ),
-                    }));
+                    return Err(stale_update(t, &key, version.as_ref().map(|(_, read, _)| read)));
                 }
                 if let Some((v, _, next)) = version {
                     set_logged(obj, id, v, next, out)?;
@@ -617,6 +564,45 @@ struct PendingInsert {
     included: ColumnMask,
     returning: Vec<usize>,
     got: Vec<(usize, Value)>,
+}
+
+/// The UPDATE of the columns `mask` of `t` by primary key (and, with `#[orm(version)]`,
+/// setting and checking the version), cached per engine.
+fn update_sql(engine: &Engine, t: &'static TableSchema, mask: ColumnMask) -> Result<Arc<str>> {
+    engine.cached_sql((t.name, StmtKind::Update as u8, mask), &|| {
+        let mut set: Vec<(&'static str, Expr)> = mask
+            .iter()
+            .filter_map(|i| t.columns.get(i))
+            .map(|c| (c.name, Expr::Value(Value::Null)))
+            .collect();
+        let mut filter = key_filter(t);
+        if let Some(c) = t.version_column.and_then(|v| t.columns.get(v)) {
+            set.push((c.name, Expr::Value(Value::Null)));
+            filter = filter.and(Expr::binary(
+                Expr::Column { table: t.name, name: c.name },
+                crate::statement::BinaryOp::Eq,
+                Expr::Value(Value::Null),
+            ));
+        }
+        engine.dialect().update(&Update { table: t.name, set, filter: Some(filter) }).map(|r| r.sql)
+    })
+}
+
+/// The error of an UPDATE of `t` that matched no row: deleted since it was read, or (with a
+/// version read) changed by another writer.
+fn stale_update(t: &TableSchema, key: &[Value], version: Option<&Value>) -> Error {
+    Error::StaleData(match version {
+        Some(read) => format!(
+            "UPDATE of {} with key {key:?} at version {read:?} matched no row: another writer \
+             changed or deleted it since this copy was read",
+            t.name
+        ),
+        None => format!(
+            "UPDATE of {} with key {key:?} matched no row: it was deleted since this session \
+             read it",
+            t.name
+        ),
+    })
 }
 
 /// The next value of a `#[orm(version)]` column: the one read, plus one.
