@@ -676,7 +676,7 @@ pub trait Dialect: Send + Sync + 'static {
     }
 
     /// One statement that inserts any number of rows given as one array per column and reads
-    /// back what [`InsertMany::returning`] names, each row with its position among the arrays,
+    /// back what [`InsertMany::returning`](crate::statement::InsertMany::returning) names, each row with its position among the arrays,
     /// so every value read back is matched to its row by a rule the database guarantees (never
     /// by the order of the rows returned). `None` when this backend or these columns (arrays of
     /// arrays) do not allow it.
