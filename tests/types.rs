@@ -15,48 +15,10 @@ backend_tests! {
     a_time_the_database_wrote_is_found_by_the_value_read_back,
 }
 
-fn sample() -> AllTypes {
-    let at =
-        DateTime::parse_from_rfc3339("2024-02-29T13:14:15.123456Z").unwrap().with_timezone(&Utc);
-    AllTypes {
-        id: 0,
-        small: -12,
-        int: i32::MIN,
-        big: i64::MAX,
-        float32: 1.5,
-        float64: -2.25e100,
-        flag: true,
-        text: "héllo \"quoted\" 'single' ✓".into(),
-        bytes: vec![0, 1, 2, 255],
-        at,
-        naive_at: at.naive_utc(),
-        day: NaiveDate::from_ymd_opt(1999, 12, 31).unwrap(),
-        uid: Uuid::new_v4(),
-        prefs: Json(Preferences { theme: "dark".into(), notifications: true }),
-        doc: serde_json::json!({"a": [1, "2", null], "b": {"c": 5}}),
-        tags: vec!["rust".into(), "1".into(), "".into()],
-        numbers: vec![-1, 0, i64::MAX],
-        status: PostStatus::Archived,
-        o_small: Some(7),
-        o_int: Some(8),
-        o_big: Some(9),
-        o_float: Some(0.5),
-        o_flag: Some(false),
-        o_text: Some("5".into()),
-        o_bytes: Some(vec![]),
-        o_at: Some(at),
-        o_day: Some(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap()),
-        o_uid: Some(Uuid::nil()),
-        o_prefs: Some(Json(Preferences::default())),
-        o_tags: Some(vec![]),
-        o_status: Some(PostStatus::Draft),
-    }
-}
-
 fn every_type_round_trips(backend: Backend) {
     let db = backend.database(&all_tables());
     let mut s = db.session();
-    let saved = s.save(sample()).unwrap();
+    let saved = s.save(AllTypes::sample()).unwrap();
     s.commit().unwrap();
     let mut fresh = db.session();
     let loaded = fresh.query::<AllTypes>().untracked().one().unwrap();

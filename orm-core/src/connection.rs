@@ -81,6 +81,17 @@ pub trait Connection: Send {
         None
     }
 
+    /// The rowid the database would give the next row inserted into `table`, when this
+    /// connection holds a transaction in which no other writer can insert into it before this
+    /// one does, and no trigger on `table` can insert rows of its own: then a flush may give
+    /// rows these keys itself (one multi-row INSERT whose rows' keys are known, instead of one
+    /// statement per row read back with [`last_insert_rowid`](Self::last_insert_rowid)).
+    /// `None` (the default) when any of that does not hold or the backend has no rowids.
+    fn next_rowid(&mut self, table: &str) -> Result<Option<i64>> {
+        let _ = table;
+        Ok(None)
+    }
+
     /// Runs the statement `sql` once per row, `rows` rows whose parameters lie `width` at a
     /// time in `params`, in order, stopping at the first error. After each row it calls `each`
     /// with the row's parameters, the time the row took and its error if it failed, and keeps

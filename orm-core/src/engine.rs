@@ -102,6 +102,11 @@ impl Connection for Pooled {
         self.conn.last_insert_rowid()
     }
 
+    fn next_rowid(&mut self, table: &str) -> Result<Option<i64>> {
+        let r = self.conn.next_rowid(table);
+        self.watch(r)
+    }
+
     fn execute_each(
         &mut self,
         sql: &str,

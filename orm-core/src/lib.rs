@@ -17,6 +17,7 @@ pub mod raw;
 pub mod relation;
 pub mod schema;
 pub mod session;
+mod snapshot;
 pub mod statement;
 pub mod url;
 pub mod value;

@@ -12,7 +12,6 @@ use crate::schema::column_index;
 use crate::session::{values_at, Session, Tracking};
 use crate::statement::{join_on, keys_in, select_all_of, Expr, Join, JoinKind};
 use crate::value::{key_order, typed_key, KeyValues, Value};
-use std::collections::{HashMap, HashSet};
 
 /// How many parent keys one IN list carries; more parents take more queries.
 const KEYS_PER_QUERY: usize = 5000;
@@ -22,11 +21,21 @@ const KEYS_PER_QUERY: usize = 5000;
 pub trait LoadPath<M: Model>: Send + Sync + 'static {
     /// Loads into every parent, in as few queries as the path has levels.
     fn load_into(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()>;
+
+    /// [`load_into`](Self::load_into) for an `untracked()` query: the targets are read
+    /// untracked too, and do not enter the identity map. Not meant to be called by hand.
+    #[doc(hidden)]
+    fn load_into_untracked(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()> {
+        self.load_into(session, parents)
+    }
 }
 
 impl<M: Model, R: Model> LoadPath<M> for Relation<M, R> {
     fn load_into(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()> {
-        select_in(session, *self, parents)
+        select_in(session, *self, parents, Tracking::Tracked)
+    }
+    fn load_into_untracked(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()> {
+        select_in(session, *self, parents, Tracking::Untracked)
     }
 }
 
@@ -39,13 +48,26 @@ pub struct Then<M, R, B> {
 impl<M: Model, R: Model, B: LoadPath<R>> LoadPath<M> for Then<M, R, B> {
     fn load_into(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()> {
         self.first.load_into(session, parents)?;
+        let mut children = self.targets(parents);
+        self.next.load_into(session, &mut children)
+    }
+    fn load_into_untracked(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()> {
+        self.first.load_into_untracked(session, parents)?;
+        let mut children = self.targets(parents);
+        self.next.load_into_untracked(session, &mut children)
+    }
+}
+
+impl<M: Model, R: Model, B> Then<M, R, B> {
+    /// The targets the first relationship loaded, of every parent.
+    fn targets<'p>(&self, parents: &'p mut [&mut M]) -> Vec<&'p mut R> {
         let mut children: Vec<&mut R> = Vec::new();
         for p in parents.iter_mut() {
             if let Some(loaded) = (self.first.loaded_mut)(p) {
                 children.extend(loaded.iter_mut());
             }
         }
-        self.next.load_into(session, &mut children)
+        children
     }
 }
 
@@ -61,6 +83,7 @@ pub(crate) fn select_in<M: Model, R: Model>(
     session: &mut Session,
     rel: Relation<M, R>,
     parents: &mut [&mut M],
+    tracking: Tracking,
 ) -> Result<()> {
     let schema = rel.schema();
     let target = (schema.target_schema)();
@@ -68,30 +91,51 @@ pub(crate) fn select_in<M: Model, R: Model>(
         schema.source_columns.iter().map(|c| column_index(M::TABLE, c)).collect::<Result<_>>()?;
     let parent_keys: Vec<Option<KeyValues>> =
         parents.iter().map(|p| values_at(&**p, &source_idx).map(KeyValues)).collect();
-    // Each key once, in the parents' order; hashed, so a key costs the same however many
-    // parents there are.
-    let mut seen: HashSet<&KeyValues> = HashSet::with_capacity(parent_keys.len());
-    let distinct: Vec<Vec<Value>> =
-        parent_keys.iter().flatten().filter(|k| seen.insert(*k)).map(|k| k.0.clone()).collect();
-    drop(seen);
+    // Each key once, in the parents' order, numbered (its group); hashed, so a key costs the
+    // same however many parents there are.
+    let mut group_of: crate::fast::Map<&KeyValues, usize> =
+        crate::fast::Map::with_capacity_and_hasher(parent_keys.len(), Default::default());
+    let mut distinct: Vec<&[Value]> = Vec::with_capacity(parent_keys.len());
+    let parent_group: Vec<Option<usize>> = parent_keys
+        .iter()
+        .map(|k| {
+            let k = k.as_ref()?;
+            Some(*group_of.entry(k).or_insert_with(|| {
+                distinct.push(k.0.as_slice());
+                distinct.len() - 1
+            }))
+        })
+        .collect();
+    // The group of a target's key (read into one reused buffer: no allocation per target).
+    let mut buf = KeyValues(Vec::with_capacity(source_idx.len()));
+    let mut group_by_values = |values: &mut dyn Iterator<Item = Value>| -> Option<usize> {
+        buf.0.clear();
+        buf.0.extend(values);
+        if buf.0.contains(&Value::Null) {
+            return None;
+        }
+        group_of.get(&buf).copied()
+    };
 
-    // Each loaded target, with the parent key it belongs to.
-    let mut found: Vec<(Vec<Value>, R)> = Vec::new();
+    // Each loaded target, with the group of the parent key it belongs to.
+    let mut found: Vec<(usize, R)> = Vec::new();
     for chunk in distinct.chunks(KEYS_PER_QUERY) {
         match schema.kind {
             RelationKind::BelongsTo | RelationKind::HasOne | RelationKind::HasMany => {
                 let mut sel = select_all_of(target);
                 sel.filter = Some(keys_in(target.name, schema.target_columns, chunk));
                 let r = session.engine().dialect().select(&sel)?;
-                let rows = session.load_rows::<R>(&r.sql, &r.params, Tracking::Tracked)?;
+                let rows = session.load_rows::<R>(&r.sql, &r.params, tracking)?;
                 let target_idx: Vec<usize> = schema
                     .target_columns
                     .iter()
                     .map(|c| column_index(R::TABLE, c))
                     .collect::<Result<_>>()?;
+                found.reserve(rows.len());
                 for row in rows {
-                    if let Some(k) = values_at(&row, &target_idx) {
-                        found.push((k, row));
+                    let g = group_by_values(&mut target_idx.iter().map(|&i| row.column_value(i)));
+                    if let Some(g) = g {
+                        found.push((g, row));
                     }
                 }
             }
@@ -123,17 +167,22 @@ pub(crate) fn select_in<M: Model, R: Model>(
                     .filter_map(|&i| M::TABLE.columns.get(i))
                     .map(|c| c.ty)
                     .collect();
-                let mut rows = session.fetch(&r.sql, &r.params, &mut |row: &dyn Row| {
+                let rows = session.fetch(&r.sql, &r.params, &mut |row: &dyn Row| {
                     let obj = R::decode(row, 0)?;
                     let key = (width..width + nkeys)
                         .map(|i| row.get(i).map(|v| v.to_owned_value()))
                         .collect::<Result<Vec<Value>>>()?;
                     Ok((typed_key(key, &types), obj))
                 })?;
-                for (_, obj) in &mut rows {
-                    session.track(obj);
+                for (key, mut obj) in rows {
+                    match tracking {
+                        Tracking::Untracked => session.note_handed_out(&obj),
+                        _ => session.track(&mut obj),
+                    }
+                    if let Some(g) = group_by_values(&mut key.into_iter()) {
+                        found.push((g, obj));
+                    }
                 }
-                found.extend(rows);
             }
         }
     }
@@ -145,43 +194,47 @@ pub(crate) fn select_in<M: Model, R: Model>(
     in_key_order(&mut found);
 
     // Group by parent key, keeping that order.
-    let mut groups: HashMap<KeyValues, Vec<usize>> = HashMap::new();
-    let mut pool: Vec<Option<R>> = Vec::with_capacity(found.len());
-    for (i, (k, r)) in found.into_iter().enumerate() {
-        groups.entry(KeyValues(k)).or_default().push(i);
-        pool.push(Some(r));
-    }
-    // Plain structs: each parent owns its targets, so a target several parents share (a
-    // belongs_to, a many-to-many) is copied from its snapshot for all but the last.
-    let mut uses = vec![0usize; pool.len()];
-    for idx in parent_keys.iter().flatten().filter_map(|k| groups.get(k)) {
-        for &i in idx {
-            uses[i] += 1;
+    drop(group_of);
+    let mut groups: Vec<Vec<R>> = std::iter::repeat_with(Vec::new).take(distinct.len()).collect();
+    drop(distinct);
+    for (g, r) in found {
+        if let Some(targets) = groups.get_mut(g) {
+            targets.push(r);
         }
     }
-    let mut take = |i: usize| -> Option<R> {
-        let left = uses.get_mut(i)?;
+    // Plain structs: each parent owns its targets, so the targets of a key several parents
+    // share (a belongs_to) are copied from their snapshots for all but the last of them.
+    let mut uses = vec![0usize; groups.len()];
+    for &g in parent_group.iter().flatten() {
+        if let Some(u) = uses.get_mut(g) {
+            *u += 1;
+        }
+    }
+    if schema.kind.is_many() || schema.kind == RelationKind::HasOne {
+        session.reserve_collections(parents.len());
+    }
+    let mut take = |g: usize| -> Vec<R> {
+        let (Some(left), Some(targets)) = (uses.get_mut(g), groups.get_mut(g)) else {
+            return Vec::new();
+        };
         *left = left.saturating_sub(1);
-        let slot = pool.get_mut(i)?;
         if *left == 0 {
-            slot.take()
+            std::mem::take(targets)
         } else {
-            slot.as_ref().map(|r| R::from_snapshot(&r.snapshot()))
+            targets.iter().map(|r| R::from_snapshot(&r.snapshot())).collect()
         }
     };
-    for (parent, key) in parents.iter_mut().zip(parent_keys) {
-        let targets: Vec<R> = match key.as_ref().and_then(|k| groups.get(k)) {
-            Some(idx) => idx.iter().filter_map(|&i| take(i)).collect(),
-            None => Vec::new(),
-        };
+    for ((parent, key), group) in parents.iter_mut().zip(parent_keys).zip(parent_group) {
+        let targets: Vec<R> = group.map(&mut take).unwrap_or_default();
+        let has_key = key.is_some();
         if schema.kind.is_many() || schema.kind == RelationKind::HasOne {
-            if let Some(k) = &key {
+            if let Some(k) = key {
                 let child_keys =
                     targets.iter().filter_map(|t| t.key().map(|k| R::key_values(&k))).collect();
-                session.record_collection(M::TABLE_NAME, k.0.clone(), schema.name, child_keys);
+                session.record_collection(M::TABLE_NAME, k.0, schema.name, child_keys);
             }
         }
-        if targets.is_empty() && schema.kind == RelationKind::BelongsTo && key.is_none() {
+        if targets.is_empty() && schema.kind == RelationKind::BelongsTo && !has_key {
             // A NULL foreign key: nothing to load (an Option target becomes None).
             (rel.set_loaded)(&mut **parent, targets).or_else(|e| match e {
                 Error::NotFound(_) => Ok(()),
@@ -197,7 +250,7 @@ pub(crate) fn select_in<M: Model, R: Model>(
 /// Sorts loaded targets by their primary key ([`key_order`]), stably: a target that several
 /// parents share (a many-to-many) keeps one place per parent. Targets that came in key order
 /// (the usual case for an integer key on SQLite) are left as they are after one pass.
-fn in_key_order<R: Model>(found: &mut Vec<(Vec<Value>, R)>) {
+fn in_key_order<K, R: Model>(found: &mut Vec<(K, R)>) {
     let pk = R::TABLE.primary_key;
     let width = pk.len();
     if width == 0 || found.len() < 2 {
@@ -220,8 +273,7 @@ fn in_key_order<R: Model>(found: &mut Vec<(Vec<Value>, R)>) {
     }
     let mut order: Vec<usize> = (0..found.len()).collect();
     order.sort_by(|&a, &b| cmp(a, b));
-    let mut slots: Vec<Option<(Vec<Value>, R)>> =
-        std::mem::take(found).into_iter().map(Some).collect();
+    let mut slots: Vec<Option<(K, R)>> = std::mem::take(found).into_iter().map(Some).collect();
     found.extend(order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)));
 }
 

@@ -152,6 +152,16 @@ pub trait Model: Sized + Send + 'static {
     /// fields stay as they are.
     fn restore_columns(&mut self, snapshot: &Self::Snapshot, mask: ColumnMask);
 
+    /// Appends the columns, encoded, to a snapshot of the session's identity map
+    /// ([`ToValue::snapshot_into`](crate::ToValue::snapshot_into) of each, in column order).
+    /// Implemented by the derive; not meant to be called by hand.
+    #[doc(hidden)]
+    fn snapshot_into(&self, out: &mut Vec<u8>) {
+        for idx in 0..Self::TABLE.columns.len() {
+            crate::snapshot::put_value(&self.column_value(idx), out);
+        }
+    }
+
     /// The loaded targets of relationship `rel` (index into [`Model::RELATIONS`]), or `None`
     /// when it is not loaded.
     fn related(&self, rel: usize) -> Option<Vec<&dyn AnyModel>> {
@@ -166,11 +176,10 @@ pub trait Model: Sized + Send + 'static {
     }
 }
 
-/// A model's columns-only snapshot ([`Model::Snapshot`]) seen without its type: what the
-/// session's identity map keeps of each row, so the map's code is one body for every model.
-/// Not a public API.
+/// A model's columns as the session's identity map keeps them, without their type: one body of
+/// the map's code for every model. Not a public API.
 #[doc(hidden)]
-pub type Snapshot = Box<dyn Any + Send + Sync>;
+pub use crate::snapshot::SnapshotRef;
 
 /// A primary key as the session's identity map holds it: a single integer (most keys) without
 /// allocating, otherwise the key's values. Keys of one model compare as their Rust values do:
@@ -182,7 +191,8 @@ pub struct MapKey(KeyRepr);
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum KeyRepr {
     Int(i64),
-    Values(crate::value::KeyValues),
+    /// Boxed, so that the common integer key keeps the map's entries small.
+    Values(Box<crate::value::KeyValues>),
 }
 
 impl MapKey {
@@ -203,7 +213,7 @@ impl MapKey {
     pub fn from_values(values: Vec<Value>) -> MapKey {
         match values.as_slice() {
             [Value::Int(i)] => MapKey(KeyRepr::Int(*i)),
-            _ => MapKey(KeyRepr::Values(crate::value::KeyValues(values))),
+            _ => MapKey(KeyRepr::Values(Box::new(crate::value::KeyValues(values)))),
         }
     }
 }
@@ -263,13 +273,13 @@ pub trait AnyModel: Send {
     fn key_values(&self) -> Option<Vec<Value>>;
     /// The key as the identity map holds it, or `None` while the database has yet to assign it.
     fn map_key(&self) -> Option<MapKey>;
-    /// [`Model::snapshot`], type-erased.
-    fn snapshot_erased(&self) -> Snapshot;
+    /// [`Model::snapshot_into`]: the columns, encoded as the identity map keeps them.
+    fn snapshot_into(&self, out: &mut Vec<u8>);
     /// [`Model::changed_columns`] against a snapshot of this model (every column when the
     /// snapshot is another model's, which the session never passes).
-    fn changed_since(&self, snapshot: &Snapshot) -> ColumnMask;
+    fn changed_since(&self, snapshot: SnapshotRef<'_>) -> ColumnMask;
     /// [`Model::restore_columns`] from a snapshot of this model.
-    fn restore_from(&mut self, snapshot: &Snapshot, mask: ColumnMask);
+    fn restore_from(&mut self, snapshot: SnapshotRef<'_>, mask: ColumnMask);
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;

@@ -32,9 +32,8 @@ use crate::statement::{
     join_on, select_all_of, Delete, Expr, From, Join, JoinKind, OrderBy, Rendered,
     Select as SelectStatement, Update,
 };
-use crate::value::{KeyValues, Value};
+use crate::value::{Value, ValueRef};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -133,7 +132,7 @@ macro_rules! model_builder_methods {
 
         /// Reads without recording snapshots in the identity map: the fastest read, for rows
         /// that will not be changed and added back (adding one back later is treated as a new
-        /// object).
+        /// object). The relationships it loads (`load`, `load_joined`) are read untracked too.
         pub fn untracked(mut self) -> Self {
             self.parts().tracking = Tracking::Untracked;
             self
@@ -345,7 +344,11 @@ impl<M: Model> Select<M> {
         if !self.loaders.is_empty() {
             let mut refs: Vec<&mut M> = rows.iter_mut().collect();
             for l in &self.loaders {
-                l.load_into(session, &mut refs)?;
+                if self.tracking == Tracking::Untracked {
+                    l.load_into_untracked(session, &mut refs)?;
+                } else {
+                    l.load_into(session, &mut refs)?;
+                }
             }
         }
         Ok(rows)
@@ -358,7 +361,10 @@ fn prepare_read<'q>(
     session: &mut Session,
     window: Window,
 ) -> Result<Cow<'q, SelectStatement>> {
-    check_in_query(stmt)?;
+    // A plain query of a model reads its own table's columns only: nothing to check.
+    if !is_plain(stmt) {
+        check_in_query(stmt)?;
+    }
     session.autoflush()?;
     Ok(window.apply(stmt))
 }
@@ -420,6 +426,10 @@ fn is_plain(stmt: &SelectStatement) -> bool {
         && stmt.order_by.is_empty()
         && stmt.limit.is_none()
         && stmt.offset.is_none()
+        && !stmt.distinct
+        && stmt.group_by.is_empty()
+        && stmt.having.is_none()
+        && matches!(stmt.from, From::Table(_))
 }
 
 /// A stand-alone query of chosen columns or aggregates (made by [`Select::select`]), run by
@@ -1363,6 +1373,9 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
     ) -> Result<Vec<M>> {
         let rel = self.0.schema();
         let target = (rel.target_schema)();
+        // A query that joins other tables (to filter on them) can repeat a child once per
+        // joined row: each child is then kept once.
+        let may_repeat = !select.joins.is_empty();
         // Limits count parent rows: the parent query becomes a subquery named like the table.
         let mut sel = if select.limit.is_some() || select.offset.is_some() {
             let order = select.order_by.clone();
@@ -1380,48 +1393,69 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
         let width = sel.columns.len();
         sel.columns
             .extend(target.columns.iter().map(|c| Expr::Column { table: tname, name: c.name }));
+        // Rows of one parent are adjacent when every sort key before the parent's primary key
+        // is a column of the parent: those keys are then equal on all its rows. Otherwise (a
+        // sort on a joined table) a parent can come back apart, and is found by its key.
+        let adjacent = sel
+            .order_by
+            .iter()
+            .all(|o| matches!(o.expr, Expr::Column { table, .. } if table == M::TABLE_NAME));
         for c in M::TABLE.primary_key_columns() {
             sel.order_by.push(OrderBy {
                 expr: Expr::Column { table: M::TABLE_NAME, name: c.name },
                 desc: false,
             });
         }
-        for c in target.primary_key_columns() {
-            sel.order_by
-                .push(OrderBy { expr: Expr::Column { table: tname, name: c.name }, desc: false });
+        // Children in key order: an integer key is sorted here, which is the database's order
+        // of integers, and spares SQLite a temporary B-tree over the whole result (its scan of
+        // the parent's key already gives the parents' order); other keys are sorted by the SQL.
+        let child_key = integer_key(target);
+        if child_key.is_none() {
+            for c in target.primary_key_columns() {
+                sel.order_by.push(OrderBy {
+                    expr: Expr::Column { table: tname, name: c.name },
+                    desc: false,
+                });
+            }
         }
         let first_key = target.primary_key.first().copied().unwrap_or(0);
         let r = session.engine().dialect().select(&sel)?;
-        let pairs = session.fetch(&r.sql, &r.params, &mut |row| {
-            let parent = M::decode(row, 0)?;
-            let child = match row.get(width + first_key)? {
-                crate::value::ValueRef::Null => None,
-                _ => Some(R::decode(row, width)?),
-            };
-            Ok((parent, child))
-        })?;
         let mut parents: Vec<M> = Vec::new();
         let mut children: Vec<Vec<R>> = Vec::new();
-        let mut index: HashMap<KeyValues, usize> = HashMap::new();
-        for (p, c) in pairs {
-            let key = p.key().map(|k| KeyValues(M::key_values(&k)));
-            let at = match key.as_ref().and_then(|k| index.get(k)) {
-                Some(&i) => i,
-                None => {
-                    if let Some(k) = key {
-                        index.insert(k, parents.len());
-                    }
-                    parents.push(p);
-                    children.push(Vec::new());
-                    parents.len() - 1
+        let mut grouper = ParentGrouper::<M>::new(adjacent);
+        session.fetch(&r.sql, &r.params, &mut |row| {
+            let at = grouper.parent_of(row, &mut parents, &mut children)?;
+            if !matches!(row.get(width + first_key)?, crate::value::ValueRef::Null) {
+                let child = R::decode(row, width)?;
+                if let Some(kids) = children.get_mut(at) {
+                    kids.push(child);
                 }
-            };
-            if let Some(c) = c {
-                children[at].push(c);
+            }
+            Ok(())
+        })?;
+        drop(grouper);
+        if let Some(k) = child_key {
+            for kids in &mut children {
+                in_integer_key_order(kids, k);
             }
         }
+        if may_repeat {
+            for kids in &mut children {
+                each_once(kids);
+            }
+        }
+        if rel.kind != RelationKind::BelongsTo {
+            session.reserve_collections(parents.len());
+        }
         for (p, mut kids) in parents.iter_mut().zip(children) {
-            if tracking != Tracking::Untracked {
+            if tracking == Tracking::Untracked {
+                // Copies handed out: what tells a stale copy after a bulk update (free until
+                // one happened), as for a plain untracked read.
+                session.note_handed_out(p);
+                for k in &kids {
+                    session.note_handed_out(k);
+                }
+            } else {
                 let populate = tracking == Tracking::Populate;
                 session.track_with(p, populate);
                 for k in &mut kids {
@@ -1447,6 +1481,130 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
         }
         Ok(parents)
     }
+}
+
+/// Finds the parent of each row of a joined load, decoding a parent once: on the first of its
+/// rows, or (when the rows of one parent may come apart) on each row, then found by its key.
+struct ParentGrouper<M: Model> {
+    /// Whether the rows of one parent are adjacent (see [`JoinedLoad::run`]).
+    adjacent: bool,
+    /// The raw key values of the last parent, when it has a key (adjacent rows).
+    last: Vec<Value>,
+    last_has_key: bool,
+    /// Each parent's place by key (rows that may come apart).
+    index: crate::fast::Map<M::Key, usize>,
+}
+
+impl<M: Model> ParentGrouper<M> {
+    fn new(adjacent: bool) -> Self {
+        ParentGrouper {
+            adjacent,
+            last: Vec::with_capacity(M::TABLE.primary_key.len()),
+            last_has_key: false,
+            index: crate::fast::Map::default(),
+        }
+    }
+
+    /// The place in `parents` of the parent of `row` (whose columns start at 0), decoded and
+    /// pushed (with an empty list in `children`) when new. A parent without a key (NULL, or a
+    /// database-generated key of 0) is new on each row, as it cannot be told apart.
+    fn parent_of<R>(
+        &mut self,
+        row: &dyn crate::connection::Row,
+        parents: &mut Vec<M>,
+        children: &mut Vec<Vec<R>>,
+    ) -> Result<usize> {
+        let pk = M::TABLE.primary_key;
+        if self.adjacent {
+            if self.last_has_key && !parents.is_empty() && self.same_as_last(row, pk)? {
+                return Ok(parents.len() - 1);
+            }
+            let p = M::decode(row, 0)?;
+            let key = p.key();
+            // The same key read differently (an integer stored as a float, say) is still the
+            // same parent.
+            if let (Some(k), Some(last)) = (&key, parents.last()) {
+                if self.last_has_key && last.key().as_ref() == Some(k) {
+                    return Ok(parents.len() - 1);
+                }
+            }
+            self.last.clear();
+            self.last_has_key = key.is_some();
+            if self.last_has_key {
+                for &i in pk {
+                    self.last.push(row.get(i)?.to_owned_value());
+                }
+            }
+            parents.push(p);
+            children.push(Vec::new());
+            return Ok(parents.len() - 1);
+        }
+        let p = M::decode(row, 0)?;
+        if let Some(k) = p.key() {
+            match self.index.entry(k) {
+                std::collections::hash_map::Entry::Occupied(e) => return Ok(*e.get()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(parents.len());
+                }
+            }
+        }
+        parents.push(p);
+        children.push(Vec::new());
+        Ok(parents.len() - 1)
+    }
+
+    /// Whether `row`'s key columns hold the last parent's key.
+    fn same_as_last(&self, row: &dyn crate::connection::Row, pk: &[usize]) -> Result<bool> {
+        for (&i, last) in pk.iter().zip(&self.last) {
+            let same = match (row.get(i)?, last) {
+                (ValueRef::Int(a), Value::Int(b)) => a == *b,
+                (ValueRef::Text(a), Value::Text(b)) => a == b,
+                (ValueRef::Uuid(a), Value::Uuid(b)) => a == *b,
+                (ValueRef::Null, _) => false,
+                (v, last) => v.to_owned_value() == *last,
+            };
+            if !same {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Keeps the first of each child with the same key (in place, order kept).
+fn each_once<R: Model>(kids: &mut Vec<R>) {
+    if kids.len() < 2 {
+        return;
+    }
+    let mut seen = crate::fast::Set::default();
+    kids.retain(|c| c.key().is_none_or(|k| seen.insert(k)));
+}
+
+/// The column of `t`'s primary key when it is one integer column.
+fn integer_key(t: &'static TableSchema) -> Option<usize> {
+    use crate::schema::ColumnType;
+    match t.primary_key {
+        [one] => t
+            .columns
+            .get(*one)
+            .filter(|c| {
+                matches!(c.ty, ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt)
+            })
+            .map(|_| *one),
+        _ => None,
+    }
+}
+
+/// Sorts objects by their integer key column `col`, stably (they usually come sorted: one pass).
+fn in_integer_key_order<R: Model>(objs: &mut [R], col: usize) {
+    let key = |r: &R| match r.column_value(col) {
+        Value::Int(i) => Some(i),
+        _ => None,
+    };
+    if objs.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+        return;
+    }
+    objs.sort_by_cached_key(key);
 }
 
 impl<M: Model, R: Model> Relation<M, R> {

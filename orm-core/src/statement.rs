@@ -442,12 +442,20 @@ pub(crate) fn key_filter(t: &'static TableSchema) -> Expr {
 
 /// `cols IN (keys)`: one column is one IN list (one array on PostgreSQL); several are an OR of
 /// ANDs.
-pub(crate) fn keys_in(table: &'static str, cols: &[&'static str], keys: &[Vec<Value>]) -> Expr {
+pub(crate) fn keys_in<K: AsRef<[Value]>>(
+    table: &'static str,
+    cols: &[&'static str],
+    keys: &[K],
+) -> Expr {
     let col = |c: &'static str| Expr::Column { table, name: c };
     if let [one] = cols {
         return Expr::InList {
             expr: Box::new(col(one)),
-            list: keys.iter().filter_map(|k| k.first().cloned()).map(Expr::Value).collect(),
+            list: keys
+                .iter()
+                .filter_map(|k| k.as_ref().first().cloned())
+                .map(Expr::Value)
+                .collect(),
             negated: false,
         };
     }
@@ -456,7 +464,7 @@ pub(crate) fn keys_in(table: &'static str, cols: &[&'static str], keys: &[Vec<Va
             .map(|k| {
                 Expr::And(
                     cols.iter()
-                        .zip(k)
+                        .zip(k.as_ref())
                         .map(|(c, v)| Expr::binary(col(c), BinaryOp::Eq, Expr::Value(v.clone())))
                         .collect(),
                 )

@@ -231,6 +231,14 @@ pub trait ToValue {
     const NULLABLE: bool = false;
     /// The value to bind.
     fn to_value(&self) -> Value;
+
+    /// Appends the value to a snapshot of the session's identity map: what encoding
+    /// [`to_value`](Self::to_value) writes. Built-in types write the same bytes without the
+    /// intermediate `Value`; not meant to be overridden elsewhere.
+    #[doc(hidden)]
+    fn snapshot_into(&self, out: &mut Vec<u8>) {
+        crate::snapshot::put_value(&self.to_value(), out);
+    }
 }
 
 /// One result row, borrowed from the driver for the duration of a callback.
@@ -317,6 +325,9 @@ macro_rules! int_impl {
             fn to_value(&self) -> Value {
                 Value::Int(i64::from(*self))
             }
+            fn snapshot_into(&self, out: &mut Vec<u8>) {
+                crate::snapshot::put_int(i64::from(*self), out);
+            }
         }
         impl FromValue for $t {
             fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
@@ -350,6 +361,9 @@ impl ToValue for f64 {
     fn to_value(&self) -> Value {
         Value::Float(*self)
     }
+    fn snapshot_into(&self, out: &mut Vec<u8>) {
+        crate::snapshot::put_float(*self, out);
+    }
 }
 impl FromValue for f64 {
     fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
@@ -372,6 +386,9 @@ impl ToValue for f32 {
     fn to_value(&self) -> Value {
         Value::Float(f64::from(*self))
     }
+    fn snapshot_into(&self, out: &mut Vec<u8>) {
+        crate::snapshot::put_float(f64::from(*self), out);
+    }
 }
 impl FromValue for f32 {
     fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
@@ -386,6 +403,9 @@ impl ToValue for bool {
     const COLUMN_TYPE: ColumnType = ColumnType::Boolean;
     fn to_value(&self) -> Value {
         Value::Bool(*self)
+    }
+    fn snapshot_into(&self, out: &mut Vec<u8>) {
+        crate::snapshot::put_bool(*self, out);
     }
 }
 impl FromValue for bool {
@@ -404,6 +424,9 @@ impl ToValue for String {
     fn to_value(&self) -> Value {
         Value::Text(self.clone())
     }
+    fn snapshot_into(&self, out: &mut Vec<u8>) {
+        crate::snapshot::put_text(self, out);
+    }
 }
 impl FromValue for String {
     fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
@@ -419,6 +442,9 @@ impl ToValue for str {
     fn to_value(&self) -> Value {
         Value::Text(self.to_owned())
     }
+    fn snapshot_into(&self, out: &mut Vec<u8>) {
+        crate::snapshot::put_text(self, out);
+    }
 }
 
 impl<T: ToValue + ?Sized> ToValue for &T {
@@ -427,12 +453,18 @@ impl<T: ToValue + ?Sized> ToValue for &T {
     fn to_value(&self) -> Value {
         (**self).to_value()
     }
+    fn snapshot_into(&self, out: &mut Vec<u8>) {
+        (**self).snapshot_into(out);
+    }
 }
 
 impl ToValue for Vec<u8> {
     const COLUMN_TYPE: ColumnType = ColumnType::Blob;
     fn to_value(&self) -> Value {
         Value::Blob(self.clone())
+    }
+    fn snapshot_into(&self, out: &mut Vec<u8>) {
+        crate::snapshot::put_blob(self, out);
     }
 }
 impl FromValue for Vec<u8> {
@@ -674,6 +706,12 @@ impl<T: ToValue> ToValue for Option<T> {
             None => Value::Null,
         }
     }
+    fn snapshot_into(&self, out: &mut Vec<u8>) {
+        match self {
+            Some(v) => v.snapshot_into(out),
+            None => crate::snapshot::put_null(out),
+        }
+    }
 }
 impl<T: FromValue> FromValue for Option<T> {
     fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
@@ -770,6 +808,12 @@ impl<T: ToValue> ToValue for DbDefault<T> {
         match self {
             DbDefault::Default => Value::Default,
             DbDefault::Value(v) => v.to_value(),
+        }
+    }
+    fn snapshot_into(&self, out: &mut Vec<u8>) {
+        match self {
+            DbDefault::Default => crate::snapshot::put_value(&Value::Default, out),
+            DbDefault::Value(v) => v.snapshot_into(out),
         }
     }
 }

@@ -320,6 +320,7 @@ fn generate(m: &Model) -> TokenStream {
     let mut column_value_arms = Vec::new();
     let mut set_column_arms = Vec::new();
     let mut snapshot_parts = Vec::new();
+    let mut encode = Vec::new();
     let mut changed = Vec::new();
     let mut restore = Vec::new();
     let mut handles = Vec::new();
@@ -331,6 +332,8 @@ fn generate(m: &Model) -> TokenStream {
         let set = quote_spanned!(ty.span()=> <#ty as #krate::FromValue>::set_column_value);
         set_column_arms.push(quote!(#idx => #set(&mut self.#field, value, #name),));
         snapshot_parts.push(clone_of(f, quote!(self.#field)));
+        let snapshot_into = quote_spanned!(ty.span()=> <#ty as #krate::ToValue>::snapshot_into);
+        encode.push(quote!(#snapshot_into(&self.#field, out);));
         let ne = quote_spanned!(ty.span()=> <#ty as ::core::cmp::PartialEq>::ne);
         changed.push(quote! {
             if #ne(&self.#field, &snapshot.#snap) {
@@ -456,6 +459,10 @@ fn generate(m: &Model) -> TokenStream {
 
                 fn restore_columns(&mut self, snapshot: &Self::Snapshot, mask: #krate::ColumnMask) {
                     #(#restore)*
+                }
+
+                fn snapshot_into(&self, out: &mut ::std::vec::Vec<u8>) {
+                    #(#encode)*
                 }
             }
 

@@ -57,9 +57,21 @@ fn map_case(
 /// A connection to one SQLite database.
 pub struct SqliteConnection {
     conn: rusqlite::Connection,
-    /// Per table asked about, its rowid column (`None`: it has none, or might not):
-    /// [`Connection::is_rowid`]. Emptied by DDL run through this connection.
-    rowids: std::collections::HashMap<String, Option<String>>,
+    /// Per table asked about, what inserts need to know of it ([`Connection::is_rowid`],
+    /// [`Connection::next_rowid`]). Emptied by DDL run through this connection.
+    rowids: std::collections::HashMap<String, TableFacts>,
+}
+
+/// What the connection knows of a table, read once from its schema.
+#[derive(Debug, Default)]
+struct TableFacts {
+    /// Its rowid column (`None`: it has none, or might not).
+    rowid: Option<String>,
+    /// Its CREATE TABLE says AUTOINCREMENT, and `sqlite_sequence` exists: a new rowid is above
+    /// every rowid the table ever held, as `sqlite_sequence` records.
+    autoincrement: bool,
+    /// Some trigger (of the main or the temp schema) is on it: an INSERT may insert more rows.
+    triggers: bool,
 }
 
 impl std::fmt::Debug for SqliteConnection {
@@ -97,6 +109,19 @@ impl SqliteConnection {
 /// declared type is `INTEGER` (SQLite's rule). `None` also when the table's SQL says `DESC`
 /// anywhere (an `INTEGER PRIMARY KEY DESC` column is not the rowid), a cautious answer that
 /// only costs a `RETURNING` clause.
+fn table_facts(conn: &rusqlite::Connection, table: &str) -> rusqlite::Result<TableFacts> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1) \
+         + (SELECT count(*) FROM sqlite_temp_schema WHERE type = 'trigger' AND tbl_name = ?1), \
+         (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_sequence'), \
+         (SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+    )?;
+    let (triggers, sequence, sql): (i64, i64, Option<String>) =
+        stmt.query_row([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let autoincrement = sequence > 0 && sql.is_some_and(|s| says_word(&s, "autoincrement"));
+    Ok(TableFacts { rowid: rowid_column(conn, table)?, autoincrement, triggers: triggers > 0 })
+}
+
 fn rowid_column(conn: &rusqlite::Connection, table: &str) -> rusqlite::Result<Option<String>> {
     let mut keys: Vec<(String, String)> = Vec::new();
     let mut stmt =
@@ -119,21 +144,21 @@ fn rowid_column(conn: &rusqlite::Connection, table: &str) -> rusqlite::Result<Op
     let Some(r) = rows.next()? else { return Ok(None) };
     let without_rowid: i64 = r.get(0)?;
     let sql: Option<String> = r.get(1)?;
-    if without_rowid != 0 || sql.is_none_or(|s| says_desc(&s)) {
+    if without_rowid != 0 || sql.is_none_or(|s| says_word(&s, "desc")) {
         return Ok(None);
     }
     Ok(Some(name.clone()))
 }
 
-/// Whether `sql` holds the word `DESC` (any case) outside a longer word.
-fn says_desc(sql: &str) -> bool {
+/// Whether `sql` holds `word` (lowercase ASCII; any case in `sql`) outside a longer word.
+fn says_word(sql: &str, word: &str) -> bool {
     let lower = sql.to_ascii_lowercase();
     let bytes = lower.as_bytes();
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
-    lower.match_indices("desc").any(|(i, _)| {
+    let letter = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    lower.match_indices(word).any(|(i, _)| {
         let before = i.checked_sub(1).and_then(|j| bytes.get(j)).copied();
-        let after = bytes.get(i + 4).copied();
-        !before.is_some_and(word) && !after.is_some_and(word)
+        let after = bytes.get(i + word.len()).copied();
+        !before.is_some_and(letter) && !after.is_some_and(letter)
     })
 }
 
@@ -178,6 +203,19 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<()
     Ok(())
 }
 
+impl SqliteConnection {
+    /// What inserts need to know of `table`, read once.
+    fn facts(&mut self, table: &str) -> Result<&TableFacts> {
+        if !self.rowids.contains_key(table) {
+            let found = table_facts(&self.conn, table).map_err(from_rusqlite)?;
+            self.rowids.insert(table.to_owned(), found);
+        }
+        self.rowids
+            .get(table)
+            .ok_or_else(|| Error::InvalidUse(format!("{table}: schema facts not recorded")))
+    }
+}
+
 impl Connection for SqliteConnection {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         if !self.rowids.is_empty() && may_change_schema(sql) {
@@ -218,13 +256,41 @@ impl Connection for SqliteConnection {
     /// Reads the table's columns once per connection (`pragma_table_info`, `pragma_table_list`),
     /// then answers from memory.
     fn is_rowid(&mut self, table: &str, column: &str) -> Result<bool> {
-        if let Some(known) = self.rowids.get(table) {
-            return Ok(known.as_deref() == Some(column));
+        Ok(self.facts(table)?.rowid.as_deref() == Some(column))
+    }
+
+    /// Inside a transaction, on a rowid table no trigger is on: one more than the largest
+    /// rowid the table holds, or (AUTOINCREMENT) ever held as `sqlite_sequence` records, which
+    /// is the rowid SQLite's own algorithm gives the next row
+    /// (<https://www.sqlite.org/autoinc.html>). One query (`max(rowid)` is a seek to the last
+    /// row); the table's facts are read once per connection.
+    fn next_rowid(&mut self, table: &str) -> Result<Option<i64>> {
+        if self.conn.is_autocommit() {
+            return Ok(None);
         }
-        let found = rowid_column(&self.conn, table).map_err(from_rusqlite)?;
-        let answer = found.as_deref() == Some(column);
-        self.rowids.insert(table.to_owned(), found);
-        Ok(answer)
+        let facts = self.facts(table)?;
+        if facts.rowid.is_none() || facts.triggers {
+            return Ok(None);
+        }
+        let autoincrement = facts.autoincrement;
+        let mut w = orm_core::dialect::SqlWriter::new();
+        w.push("SELECT max(coalesce((SELECT max(rowid) FROM ");
+        orm_core::Dialect::write_ident(&crate::dialect::DIALECT, &mut w, table);
+        w.push("), 0), ");
+        if autoincrement {
+            w.push("coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name = ?1), 0))");
+        } else {
+            w.push("0)");
+        }
+        let sql = w.finish()?.sql;
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(from_rusqlite)?;
+        let largest: i64 = if autoincrement {
+            stmt.query_row([table], |r| r.get(0))
+        } else {
+            stmt.query_row([], |r| r.get(0))
+        }
+        .map_err(from_rusqlite)?;
+        Ok(largest.checked_add(1))
     }
 
     /// Prepares (or takes from the cache) the statement once, then binds and steps it per row.

@@ -154,6 +154,49 @@ pub struct AllTypes {
     pub o_status: Option<PostStatus>,
 }
 
+impl AllTypes {
+    /// A value in every column (a fresh random UUID in `uid`).
+    #[allow(dead_code)] // not every test file uses it
+    pub fn sample() -> AllTypes {
+        let at = DateTime::parse_from_rfc3339("2024-02-29T13:14:15.123456Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        AllTypes {
+            id: 0,
+            small: -12,
+            int: i32::MIN,
+            big: i64::MAX,
+            float32: 1.5,
+            float64: -2.25e100,
+            flag: true,
+            text: "héllo \"quoted\" 'single' ✓".into(),
+            bytes: vec![0, 1, 2, 255],
+            at,
+            naive_at: at.naive_utc(),
+            day: NaiveDate::from_ymd_opt(1999, 12, 31).unwrap(),
+            uid: Uuid::new_v4(),
+            prefs: Json(Preferences { theme: "dark".into(), notifications: true }),
+            doc: serde_json::json!({"a": [1, "2", null], "b": {"c": 5}}),
+            tags: vec!["rust".into(), "1".into(), "".into()],
+            numbers: vec![-1, 0, i64::MAX],
+            status: PostStatus::Archived,
+            o_small: Some(7),
+            o_int: Some(8),
+            o_big: Some(9),
+            o_float: Some(0.5),
+            o_flag: Some(false),
+            o_text: Some("5".into()),
+            o_bytes: Some(vec![]),
+            o_at: Some(at),
+            o_day: Some(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap()),
+            o_uid: Some(Uuid::nil()),
+            o_prefs: Some(Json(Preferences::default())),
+            o_tags: Some(vec![]),
+            o_status: Some(PostStatus::Draft),
+        }
+    }
+}
+
 pub fn all_tables() -> Vec<&'static orm::TableSchema> {
     vec![
         User::TABLE,

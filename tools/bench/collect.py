@@ -6,6 +6,7 @@ Reads every `<criterion dir>/**/new/benchmark.json` (group and function names) w
 peak-RSS lines of the rss target, and the machine description that run.sh gathered.
 
 usage: collect.py --since EPOCH --out FILE --machine FILE --rss FILE [--note TEXT] [--mode M]
+                  [--remains FILE]
                   CRITERION_DIR...
 """
 
@@ -148,6 +149,8 @@ def main():
     ap.add_argument("--rss", required=True)
     ap.add_argument("--note", default="")
     ap.add_argument("--mode", default="full")
+    ap.add_argument("--remains", default="",
+                    help="a Markdown file appended as is: what remains above target, and why")
     ap.add_argument("dirs", nargs="+")
     args = ap.parse_args()
 
@@ -210,6 +213,9 @@ def main():
         "faster with client and server on one CPU.",
     ]
     out += [""]
+    if args.remains:
+        with open(args.remains) as f:
+            out += [f.read().strip(), ""]
     if all_missing:
         out += ["Missing results (a failed or skipped bench): " + "; ".join(all_missing), ""]
     with open(args.out, "w") as f:

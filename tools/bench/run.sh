@@ -7,6 +7,7 @@
 #
 # --quick: shorter warm-up and measurement (about 5 minutes instead of about 15).
 # --note:  a line printed in bold at the top of BENCHMARKS.md.
+# tools/bench/remains.md (what is above target, and why) is appended as it is.
 #
 # Every benchmark process runs on ONE CPU (`taskset -c $BENCH_CPU`, default the last one), and
 # so does the PostgreSQL server that this script starts for the run (initdb in a temporary
@@ -100,5 +101,5 @@ cat "$WORK/rss.txt" >&2
 } >"$WORK/machine.md"
 python3 "$ROOT/tools/bench/collect.py" --since "$START" --out "$ROOT/BENCHMARKS.md" \
     --machine "$WORK/machine.md" --rss "$WORK/rss.txt" --note "$NOTE" --mode "$MODE" \
-    "$TARGET/criterion" "$ROOT/peers/target/criterion"
+    --remains "$ROOT/tools/bench/remains.md" "$TARGET/criterion" "$ROOT/peers/target/criterion"
 echo "wrote $ROOT/BENCHMARKS.md" >&2

@@ -2,15 +2,17 @@
 //! snapshot), the earlier states a bulk update or refresh replaced (to tell stale copies), and
 //! an undo log of the changes the open transaction made, for rollback.
 //!
-//! The maps are one type for every model: keys are [`MapKey`]s, snapshots are type-erased
-//! ([`Snapshot`]) and a model's own methods are reached through [`AnyModel`]. So this code is
+//! The maps are one type for every model: keys are [`MapKey`]s, snapshots are the columns
+//! encoded as bytes (`crate::snapshot`), kept in one buffer per map, and a model's own methods
+//! are reached through [`AnyModel`]. So this code is
 //! compiled once, not once per model (the compile cost per model, issue 10); the generic
 //! session methods that call it are thin shells.
 
 use super::{ModelSlice, Session, Slot, SlotState, Undo};
-use crate::model::{AnyModel, ColumnMask, MapKey, Snapshot};
+use crate::model::{AnyModel, ColumnMask, MapKey, SnapshotRef};
 use crate::value::Value;
 use std::any::TypeId;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The identity maps, one per model type.
@@ -28,24 +30,53 @@ enum MapUndo {
     Superseded(MapKey),
 }
 
+/// Where a snapshot's bytes are in its map's buffer ([`IdentityMap::arena`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Snap {
+    start: usize,
+    /// Never 0: the buffer's first byte is no snapshot's (so `Option<Snap>` is no larger).
+    end: NonZeroUsize,
+}
+
+impl Snap {
+    /// The snapshot's bytes in `arena`, its map's buffer.
+    pub(super) fn view(self, arena: &[u8]) -> SnapshotRef<'_> {
+        SnapshotRef::new(arena.get(self.start..self.end.get()).unwrap_or(&[]))
+    }
+}
+
+/// Appends `obj`'s snapshot to `arena`.
+fn store(arena: &mut Vec<u8>, obj: &dyn AnyModel) -> Snap {
+    if arena.is_empty() {
+        // One allocation for the first rows, rather than a growth step per few bytes.
+        arena.reserve(256);
+        arena.push(0);
+    }
+    let start = arena.len();
+    obj.snapshot_into(arena);
+    Snap { start, end: NonZeroUsize::new(arena.len()).unwrap_or(NonZeroUsize::MIN) }
+}
+
 pub(super) struct Entry {
     /// The row's columns as this session knows them (last read, written, or synchronised
     /// after a bulk update); `None` only while the row is a pending INSERT.
-    pub(super) snapshot: Option<Snapshot>,
+    pub(super) snapshot: Option<Snap>,
     /// The arena slot holding this row's object, if it was added.
     pub(super) slot: Option<usize>,
     /// `false` while the row is only a pending INSERT.
     pub(super) persistent: bool,
     /// The row's earlier states, oldest first: each the state just before a bulk update or a
     /// refresh replaced values behind copies' backs. Copies read then still hold them; see
-    /// [`Entry::stale_columns`].
-    pub(super) superseded: Vec<Superseded>,
+    /// [`Entry::stale_columns`]. Boxed: rare, and every row read has an entry (8 bytes, not
+    /// a `Vec`'s 24).
+    #[allow(clippy::box_collection)]
+    pub(super) superseded: Option<Box<Vec<Superseded>>>,
 }
 
 /// One earlier state of a row: the end of a "generation" that a bulk update or refresh closed.
 pub(super) struct Superseded {
     /// The row as the session knew it when the generation ended.
-    before: Snapshot,
+    before: Snap,
     /// Whether copies of the *next* generation's state may exist: the row was handed out (a
     /// read, `get`, a handle) or written while that generation was the newest.
     next_seen: AtomicBool,
@@ -54,30 +85,36 @@ pub(super) struct Superseded {
 impl Entry {
     /// A pending INSERT held in `slot`.
     pub(super) fn pending(slot: usize) -> Entry {
-        Entry { snapshot: None, slot: Some(slot), persistent: false, superseded: Vec::new() }
+        Entry { snapshot: None, slot: Some(slot), persistent: false, superseded: None }
     }
 
-    pub(super) fn persistent(snapshot: Snapshot, slot: Option<usize>) -> Entry {
-        Entry { snapshot: Some(snapshot), slot, persistent: true, superseded: Vec::new() }
+    pub(super) fn persistent(snapshot: Snap, slot: Option<usize>) -> Entry {
+        Entry { snapshot: Some(snapshot), slot, persistent: true, superseded: None }
     }
 
     /// The session's state of the row, when it knows the row to exist.
-    pub(super) fn known(&self) -> Option<&Snapshot> {
-        self.snapshot.as_ref().filter(|_| self.persistent)
+    pub(super) fn known(&self) -> Option<Snap> {
+        self.snapshot.filter(|_| self.persistent)
     }
 
     /// Notes that the row was handed out or written: copies of its newest state may exist.
     pub(super) fn handed_out(&self) {
-        if let Some(last) = self.superseded.last() {
+        if let Some(last) = self.generations().last() {
             last.next_seen.store(true, Ordering::Relaxed);
         }
     }
 
+    /// The row's earlier states, oldest first (see [`Entry::superseded`]).
+    fn generations(&self) -> &[Superseded] {
+        self.superseded.as_deref().map_or(&[], |s| s.as_slice())
+    }
+
     /// Closes the current generation: the session's state is now `now`, and `before` becomes
     /// an earlier state copies may hold. `seen`: the new state is handed out at once.
-    fn supersede(&mut self, now: Snapshot, seen: bool) {
+    fn supersede(&mut self, now: Snap, seen: bool) {
         if let Some(before) = self.snapshot.replace(now) {
-            self.superseded.push(Superseded { before, next_seen: AtomicBool::new(seen) });
+            let earlier = self.superseded.get_or_insert_with(Box::default);
+            earlier.push(Superseded { before, next_seen: AtomicBool::new(seen) });
         }
     }
 
@@ -95,31 +132,34 @@ impl Entry {
     /// version column takes no part: a copy's version is the one it was read at.
     pub(super) fn stale_columns(
         &self,
+        arena: &[u8],
         obj: &dyn AnyModel,
         key: &MapKey,
     ) -> std::result::Result<ColumnMask, String> {
-        let (Some(current), Some(first)) = (&self.snapshot, self.superseded.first()) else {
+        let superseded = self.generations();
+        let (Some(current), Some(first)) = (self.snapshot, superseded.first()) else {
             return Ok(ColumnMask::empty());
         };
         let table = obj.table();
-        let mut changed = obj.changed_since(current);
+        let mut changed = obj.changed_since(current.view(arena));
         if let Some(v) = table.version_column {
             changed.remove(v);
         }
-        let write_if_read_at = |state: &Snapshot| changed.intersection(&obj.changed_since(state));
-        let seen = |i: usize| self.superseded[i].next_seen.load(Ordering::Relaxed);
+        let write_if_read_at =
+            |state: Snap| changed.intersection(&obj.changed_since(state.view(arena)));
+        let seen = |i: usize| superseded[i].next_seen.load(Ordering::Relaxed);
         // The first generation is always possible: the session read the row in it.
-        let write = write_if_read_at(&first.before);
+        let write = write_if_read_at(first.before);
         let mut disagree = ColumnMask::empty();
         let mut compare = |w: ColumnMask| {
             disagree = disagree.union(&w.difference(&write)).union(&write.difference(&w));
         };
-        for i in 1..self.superseded.len() {
+        for (i, generation) in superseded.iter().enumerate().skip(1) {
             if seen(i - 1) {
-                compare(write_if_read_at(&self.superseded[i].before));
+                compare(write_if_read_at(generation.before));
             }
         }
-        if seen(self.superseded.len() - 1) {
+        if seen(superseded.len() - 1) {
             compare(changed);
         }
         if !disagree.is_empty() {
@@ -144,6 +184,13 @@ pub(super) struct IdentityMap {
     pub(super) entries: crate::fast::Map<MapKey, Entry>,
     /// This map's part of the session's undo log (see [`super::Undo`]).
     undo: Vec<MapUndo>,
+    /// The snapshots' bytes, one after the other (no allocation per row). A snapshot replaced
+    /// or forgotten leaves its bytes until the next compaction ([`IdentityMap::end_transaction`]).
+    pub(super) arena: Vec<u8>,
+    /// The buffer's length after its last compaction.
+    compacted: usize,
+    /// A buffer a row is encoded into for a moment.
+    scratch: Vec<u8>,
 }
 
 /// What reading a row did to the session's state of it.
@@ -208,7 +255,7 @@ impl IdentityMap {
             }
             MapUndo::Superseded(key) => {
                 let e = self.entries.get_mut(&key)?;
-                if let Some(sup) = e.superseded.pop() {
+                if let Some(sup) = e.superseded.as_mut().and_then(|s| s.pop()) {
                     e.snapshot = Some(sup.before);
                 }
                 e.slot
@@ -222,10 +269,10 @@ impl IdentityMap {
         let Some(key) = obj.map_key() else { return };
         let mut previous = self.entries.remove(&key);
         let kept_slot = slot.or_else(|| previous.as_ref().and_then(|e| e.slot));
-        let mut entry = Entry::persistent(obj.snapshot_erased(), kept_slot);
+        let mut entry = Entry::persistent(store(&mut self.arena, obj), kept_slot);
         if let Some(p) = previous.as_mut() {
             // Copies read before a bulk update are as stale after this write as before it.
-            entry.superseded = std::mem::take(&mut p.superseded);
+            entry.superseded = p.superseded.take();
         }
         // The user may keep a clone of what was written: a copy of the newest state.
         entry.handed_out();
@@ -242,33 +289,69 @@ impl IdentityMap {
         match self.entries.entry(k) {
             std::collections::hash_map::Entry::Occupied(mut e) => {
                 let e = e.get_mut();
-                match (&e.snapshot, e.persistent) {
+                match (e.snapshot, e.persistent) {
                     (Some(snap), true) => {
                         e.handed_out();
-                        let changed = obj.changed_since(snap);
+                        let changed = obj.changed_since(snap.view(&self.arena));
                         if changed.is_empty() {
                             return Tracked::Unchanged;
                         }
                         if !populate {
-                            obj.restore_from(snap, changed);
+                            obj.restore_from(snap.view(&self.arena), changed);
                             return Tracked::Unchanged;
                         }
                         // Handed out at once: the read returns the new values.
-                        e.supersede(obj.snapshot_erased(), true);
+                        e.supersede(store(&mut self.arena, obj), true);
                         Tracked::Populated(changed)
                     }
                     _ => {
-                        e.snapshot = Some(obj.snapshot_erased());
+                        e.snapshot = Some(store(&mut self.arena, obj));
                         e.persistent = true;
                         Tracked::Unchanged
                     }
                 }
             }
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(Entry::persistent(obj.snapshot_erased(), None));
+                e.insert(Entry::persistent(store(&mut self.arena, obj), None));
                 Tracked::Unchanged
             }
         }
+    }
+}
+
+impl IdentityMap {
+    /// The transaction ended (committed or rolled back): its undo log is done with, and the
+    /// buffer is compacted when it has at least doubled since it last was (so that its
+    /// unreferenced bytes, of snapshots replaced or forgotten, never outweigh the rest for
+    /// long; amortized, each byte is copied a bounded number of times).
+    fn end_transaction(&mut self) {
+        self.undo.clear();
+        if self.arena.len() > 2 * self.compacted.max(64 * 1024) {
+            self.compact();
+        }
+    }
+
+    /// Copies the snapshots still referenced (each entry's, and their earlier states) into a
+    /// fresh buffer. Only with an empty undo log, whose entries would point into the old one.
+    fn compact(&mut self) {
+        debug_assert!(self.undo.is_empty());
+        let old = std::mem::take(&mut self.arena);
+        let fresh = &mut self.arena;
+        fresh.push(0);
+        let mut copy = |s: Snap| {
+            let start = fresh.len();
+            fresh.extend_from_slice(old.get(s.start..s.end.get()).unwrap_or(&[]));
+            Snap { start, end: NonZeroUsize::new(fresh.len()).unwrap_or(NonZeroUsize::MIN) }
+        };
+        for e in self.entries.values_mut() {
+            if let Some(s) = e.snapshot {
+                e.snapshot = Some(copy(s));
+            }
+            for g in e.superseded.iter_mut().flat_map(|g| g.iter_mut()) {
+                g.before = copy(g.before);
+            }
+        }
+        self.compacted = self.arena.len();
     }
 }
 
@@ -279,8 +362,21 @@ pub(super) fn map_of(maps: &mut Maps, model: TypeId) -> &mut IdentityMap {
 
 /// The session's entry for `obj`'s row, if it has one.
 pub(super) fn entry_of<'m>(maps: &'m Maps, obj: &dyn AnyModel) -> Option<&'m Entry> {
+    held(maps, obj).map(|(_, e)| e)
+}
+
+/// The session's state of `obj`'s row, if it has one (also while the row is a pending INSERT
+/// that a flush wrote).
+fn state_of<'m>(maps: &'m Maps, obj: &dyn AnyModel) -> Option<SnapshotRef<'m>> {
+    let (map, e) = held(maps, obj)?;
+    Some(e.snapshot?.view(&map.arena))
+}
+
+/// `obj`'s model's map and its entry for `obj`'s row, if it has one.
+fn held<'m>(maps: &'m Maps, obj: &dyn AnyModel) -> Option<(&'m IdentityMap, &'m Entry)> {
     let key = obj.map_key()?;
-    maps.get(&obj.as_any().type_id())?.entries.get(&key)
+    let map = maps.get(&obj.as_any().type_id())?;
+    Some((map, map.entries.get(&key)?))
 }
 
 /// The columns an UPDATE of `obj` writes, against the session's state of its row: the changed
@@ -288,7 +384,7 @@ pub(super) fn entry_of<'m>(maps: &'m Maps, obj: &dyn AnyModel) -> Option<&'m Ent
 /// identifies the row), nor the version column (the flush bumps it with the other columns).
 pub(super) fn update_mask(maps: &Maps, obj: &dyn AnyModel) -> ColumnMask {
     let t = obj.table();
-    let mut mask = match entry_of(maps, obj).and_then(|e| e.snapshot.as_ref()) {
+    let mut mask = match state_of(maps, obj) {
         Some(snap) => obj.changed_since(snap),
         None => super::every_column(t),
     };
@@ -325,7 +421,7 @@ pub(super) fn forget_pending(maps: &mut Maps, obj: &dyn AnyModel) {
 
 /// Gives `obj` the session's state of its row again (after a rollback).
 pub(super) fn reset_to_snapshot(maps: &Maps, obj: &mut dyn AnyModel) {
-    if let Some(snap) = entry_of(maps, obj).and_then(|e| e.snapshot.as_ref()) {
+    if let Some(snap) = state_of(maps, obj) {
         let changed = obj.changed_since(snap);
         obj.restore_from(snap, changed);
     }
@@ -358,8 +454,17 @@ impl Session {
         // Only rows that took new values (populate) need more.
         let mut populated = Vec::new();
         for i in 0..objs.len() {
+            let before = map.arena.len();
             if let Tracked::Populated(changed) = map.track(objs.at_mut(i), populate) {
                 populated.push((i, changed));
+            }
+            if i == 0 {
+                // Rows of one read are alike: room for the rest at the first one's size (at
+                // most 256 bytes each: an outlier first row asks no more), so the buffer does
+                // not grow by doubling (up to twice the memory) over a big read. Room not
+                // granted is no error: the buffer then grows as it goes.
+                let first = (map.arena.len() - before).min(256);
+                let _ = map.arena.try_reserve(first.saturating_mul(objs.len() - 1));
             }
         }
         for (i, changed) in populated {
@@ -371,16 +476,16 @@ impl Session {
     /// `obj`'s row: the object the session holds for the row takes them too.
     pub(super) fn populated(&mut self, obj: &dyn AnyModel, changed: ColumnMask) {
         self.any_superseded = true;
-        let Some(entry) = entry_of(&self.maps, obj) else { return };
-        let (Some(slot), Some(snap)) = (entry.slot, entry.snapshot.as_ref()) else { return };
-        if let Some(held) = self.slots.get_mut(slot).and_then(|s| s.obj.as_mut()) {
-            held.restore_from(snap, changed);
+        let Some((map, entry)) = held(&self.maps, obj) else { return };
+        let (Some(slot), Some(snap)) = (entry.slot, entry.snapshot) else { return };
+        if let Some(o) = self.slots.get_mut(slot).and_then(|s| s.obj.as_mut()) {
+            o.restore_from(snap.view(&map.arena), changed);
         }
     }
 
     /// Notes that the session handed out (a copy of) `obj`'s row; see `Entry::stale_columns`.
     /// Free until a bulk update or refresh gave some row values to be stale in.
-    pub(super) fn note_handed_out(&self, obj: &dyn AnyModel) {
+    pub(crate) fn note_handed_out(&self, obj: &dyn AnyModel) {
         if !self.any_superseded {
             return;
         }
@@ -406,23 +511,33 @@ impl Session {
             let model = row.as_any().type_id();
             let map = map_of(&mut self.maps, model);
             let Some(entry) = map.entries.get_mut(&key).filter(|e| e.persistent) else { continue };
-            let Some(snap) = &entry.snapshot else { continue };
-            let changed = row.changed_since(snap).intersection(&set);
+            let Some(snap) = entry.snapshot else { continue };
+            let changed = row.changed_since(snap.view(&map.arena)).intersection(&set);
             if changed.is_empty() {
                 continue;
             }
-            let returned = row.snapshot_erased();
+            map.scratch.clear();
+            row.snapshot_into(&mut map.scratch);
             if let Some(held) =
                 entry.slot.and_then(|i| self.slots.get_mut(i)).and_then(|s| s.obj.as_mut())
             {
-                held.restore_from(&returned, changed);
+                held.restore_from(SnapshotRef::new(&map.scratch), changed);
             }
             // The new state: the returned values of `changed`, the known state of the rest.
-            row.restore_from(snap, super::every_column(row.table()).difference(&changed));
-            entry.supersede(row.snapshot_erased(), false);
+            let rest = super::every_column(row.table()).difference(&changed);
+            row.restore_from(snap.view(&map.arena), rest);
+            entry.supersede(store(&mut map.arena, &**row), false);
             self.any_superseded = true;
             map.undo.push(MapUndo::Superseded(key));
             self.journal.push(Undo::Map(model));
+        }
+    }
+
+    /// The transaction ended: the maps' undo logs are done with (and their buffers compacted
+    /// when worth it).
+    pub(super) fn end_map_transactions(&mut self) {
+        for map in self.maps.values_mut() {
+            map.end_transaction();
         }
     }
 
@@ -436,5 +551,19 @@ impl Session {
                 self.journal.push(Undo::Map(model));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Entry;
+    use crate::model::MapKey;
+
+    /// Every row a tracked read returns has an entry in its model's map: the common case (an
+    /// integer key, no earlier states) stays at 64 bytes per row plus the map's control byte.
+    #[test]
+    fn an_entry_and_its_key_stay_small() {
+        assert!(std::mem::size_of::<MapKey>() <= 16, "{}", std::mem::size_of::<MapKey>());
+        assert!(std::mem::size_of::<Entry>() <= 48, "{}", std::mem::size_of::<Entry>());
     }
 }

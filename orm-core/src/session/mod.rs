@@ -13,7 +13,7 @@
 
 use crate::engine::{Engine, PooledConnection};
 use crate::error::{Error, Result};
-use crate::model::{ColumnMask, MapKey, Model, Snapshot};
+use crate::model::{ColumnMask, MapKey, Model, SnapshotRef};
 use crate::raw::{bind_named, FromRow};
 use crate::schema::TableSchema;
 use crate::statement::{key_filter, select_all_of};
@@ -115,18 +115,22 @@ impl<M: Model> AnyModel for M {
     fn map_key(&self) -> Option<MapKey> {
         self.key().map(|k| MapKey::of::<M>(&k))
     }
-    fn snapshot_erased(&self) -> Snapshot {
-        Box::new(self.snapshot())
+    fn snapshot_into(&self, out: &mut Vec<u8>) {
+        Model::snapshot_into(self, out);
     }
-    fn changed_since(&self, snapshot: &Snapshot) -> ColumnMask {
-        match snapshot.downcast_ref::<M::Snapshot>() {
-            Some(s) => self.changed_columns(s),
-            None => every_column(M::TABLE),
-        }
+    fn changed_since(&self, snapshot: SnapshotRef<'_>) -> ColumnMask {
+        snapshot.changed(M::TABLE.columns.len(), |out| Model::snapshot_into(self, out))
     }
-    fn restore_from(&mut self, snapshot: &Snapshot, mask: ColumnMask) {
-        if let Some(s) = snapshot.downcast_ref::<M::Snapshot>() {
-            self.restore_columns(s, mask);
+    fn restore_from(&mut self, snapshot: SnapshotRef<'_>, mask: ColumnMask) {
+        for idx in mask.iter() {
+            // A snapshot of this model reads back into it: its values came from its own
+            // columns. A column that would not (a snapshot holding `DbDefault::Default`)
+            // keeps the object's value.
+            if let Some(v) = snapshot.column(idx) {
+                if let Ok(v) = v.value_ref() {
+                    let _ = Model::set_column(self, idx, v);
+                }
+            }
         }
     }
     fn as_any(&self) -> &dyn Any {
@@ -177,9 +181,15 @@ fn every_column(t: &TableSchema) -> ColumnMask {
     all
 }
 
-/// `M`'s snapshot, from the identity map's type-erased one.
-fn typed<M: Model>(snapshot: &Snapshot) -> Option<&M::Snapshot> {
-    snapshot.downcast_ref::<M::Snapshot>()
+/// A model with the snapshot's columns; relationships unloaded, skipped fields default.
+fn from_snapshot<M: Model>(snapshot: SnapshotRef<'_>) -> Result<M> {
+    match snapshot.row() {
+        Some(row) => M::decode(&row, 0),
+        None => Err(Error::InvalidUse(format!(
+            "the session's state of a {} row cannot be read back",
+            M::TABLE.name
+        ))),
+    }
 }
 
 /// One entry of the session's undo log: a change the open transaction made to the session's
@@ -264,6 +274,8 @@ enum StmtKind {
     InsertRowid,
     /// A [`Dialect::insert_many`](crate::Dialect::insert_many) statement (empty: none).
     InsertMany,
+    /// A multi-row INSERT of rows whose rowid keys the flush gives (`Connection::next_rowid`).
+    InsertValues,
     Update,
     Delete,
     Get,
@@ -506,10 +518,10 @@ impl Session {
         };
         let mut conflict = None;
         let state = if entry.persistent {
-            match entry.stale_columns(&*obj, &key) {
+            match entry.stale_columns(&map.arena, &*obj, &key) {
                 Ok(stale) => {
-                    if let (false, Some(snap)) = (stale.is_empty(), &entry.snapshot) {
-                        obj.restore_from(snap, stale);
+                    if let (false, Some(snap)) = (stale.is_empty(), entry.snapshot) {
+                        obj.restore_from(snap.view(&map.arena), stale);
                     }
                 }
                 Err(why) => conflict = Some(why),
@@ -682,8 +694,8 @@ impl Session {
         let map_key = MapKey::of::<M>(&key);
         let version = M::TABLE.version_column.and_then(|v| {
             let map = self.maps.get(&TypeId::of::<M>())?;
-            let snap = typed::<M>(map.entries.get(&map_key)?.snapshot.as_ref()?)?;
-            Some(M::from_snapshot(snap).column_value(v))
+            let snap = map.entries.get(&map_key)?.snapshot?.view(&map.arena);
+            Some(snap.column(v)?.value_ref().ok()?.to_owned_value())
         });
         self.delete_with_version::<M>(key, version)
     }
@@ -989,14 +1001,13 @@ impl Session {
         self.autoflush()?;
         // What the identity map holds may be work of an aborted transaction.
         self.check_usable()?;
-        let held = self
-            .maps
-            .get(&TypeId::of::<M>())
-            .and_then(|m| m.entries.get(&MapKey::of::<M>(&key)))
-            .and_then(|e| Some((e, typed::<M>(e.known()?)?)));
+        let held = self.maps.get(&TypeId::of::<M>()).and_then(|m| {
+            let e = m.entries.get(&MapKey::of::<M>(&key))?;
+            Some((e, e.known()?.view(&m.arena)))
+        });
         if let Some((e, snap)) = held {
             e.handed_out();
-            return Ok(Some(M::from_snapshot(snap)));
+            return from_snapshot::<M>(snap).map(Some);
         }
         let sql = self.get_sql(M::TABLE)?;
         let params = M::key_values(&key);
@@ -1228,6 +1239,11 @@ impl Session {
         }
     }
 
+    /// Makes room for `n` more loaded collections (an eager load records one per parent).
+    pub(crate) fn reserve_collections(&mut self, n: usize) {
+        self.collections.reserve(n);
+    }
+
     /// Remembers the keys of a loaded collection.
     pub(crate) fn record_collection(
         &mut self,
@@ -1363,19 +1379,4 @@ impl RawQuery<'_> {
 pub(crate) fn values_at(obj: &dyn AnyModel, idx: &[usize]) -> Option<Vec<Value>> {
     let v: Vec<Value> = idx.iter().map(|&i| obj.column_value(i)).collect();
     (!v.contains(&Value::Null)).then_some(v)
-}
-
-/// The columns an INSERT leaves to the database and reads back: an unset generated key, and
-/// the columns whose value is `DbDefault::Default`. Every other value is written, also on a
-/// column with a `server_default`: a value the user set reaches the database.
-fn insert_returning(t: &'static TableSchema, obj: &dyn AnyModel) -> Vec<usize> {
-    let mut out = Vec::new();
-    for (i, c) in t.columns.iter().enumerate() {
-        let generated =
-            if c.auto_increment { !obj.has_key() } else { obj.column_value(i) == Value::Default };
-        if generated {
-            out.push(i);
-        }
-    }
-    out
 }

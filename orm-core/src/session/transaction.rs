@@ -180,6 +180,12 @@ impl Session {
     /// `rollback`. Ok means committed; [`Error::CommitOutcomeUnknown`] means the connection
     /// died under the COMMIT.
     ///
+    /// With no transaction open (nothing flushed since the last commit), a flush of a single
+    /// statement (the INSERT or UPDATE of one object) is sent alone, without BEGIN and COMMIT:
+    /// one statement outside a transaction is atomic, so it is the same commit in one round
+    /// trip. Its failure is a failed flush as above; only a connection lost under it is
+    /// [`Error::CommitOutcomeUnknown`], since the database may have committed it.
+    ///
     /// ```
     /// # use orm::prelude::*;
     /// # #[derive(Model, Debug, Clone, PartialEq)]
@@ -222,7 +228,9 @@ impl Session {
                     .into(),
             ));
         }
-        self.flush()?;
+        // With no transaction open, a flush of one statement commits it by itself.
+        let alone = !self.in_tx;
+        self.flush_then_commit(alone)?;
         self.check_usable()?;
         if self.in_tx {
             if self.test_mode {
@@ -247,6 +255,7 @@ impl Session {
             }
         }
         self.journal.clear();
+        self.end_map_transactions();
         self.release_if_idle();
         Ok(())
     }
@@ -304,6 +313,7 @@ impl Session {
         }
         self.aborted = None;
         self.undo_journal(0);
+        self.end_map_transactions();
         self.nested_depth = 0;
         self.release_if_idle();
         result

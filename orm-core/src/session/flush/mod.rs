@@ -11,7 +11,7 @@
 //! rather than one by one: the flush stays linear in the number of objects.
 
 use super::{values_at, Maps, Session, Slot, SlotState, StmtKind, Undo};
-use crate::connection::Row;
+use crate::connection::{Connection, Row};
 use crate::error::{Error, Result};
 use crate::model::ColumnMask;
 use crate::relation::{RelationKind, RelationSchema};
@@ -147,6 +147,16 @@ impl Plan {
     /// Whether there is no statement to run.
     pub(super) fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// Whether running the plan sends at most one statement: the INSERT or the UPDATE of one
+    /// row (one row goes row by row, [`Session::run_inserts`] / [`Session::run_updates`]). No
+    /// delete (a cascade may run several) and no collection work.
+    fn is_one_statement(&self) -> bool {
+        match self.steps.as_slice() {
+            [Step::Insert(run)] | [Step::Update(run)] => run.len() == 1,
+            _ => false,
+        }
     }
 }
 
@@ -336,14 +346,30 @@ fn fk_assignments(
     obj: &dyn AnyModel,
     from: Option<&FromParent>,
 ) -> Result<Vec<(usize, Option<Value>)>> {
+    let mut out = parent_key_columns(obj.table(), from).collect::<Result<Vec<_>>>()?;
+    out.extend(belongs_to_keys(obj)?.into_iter().map(|(c, v)| (c, Some(v))));
+    Ok(out)
+}
+
+/// The foreign-key columns of `table` that `from` (the parent whose has_one / has_many
+/// collection holds the object) gives, each with its value (`None` while the parent has no
+/// key).
+fn parent_key_columns<'a>(
+    table: &'static TableSchema,
+    from: Option<&'a FromParent>,
+) -> impl Iterator<Item = Result<(usize, Option<Value>)>> + 'a {
+    from.into_iter().flat_map(move |from| {
+        from.rel.target_columns.iter().enumerate().map(move |(i, c)| {
+            Ok((column_index(table, c)?, from.key.as_ref().and_then(|k| k.get(i).cloned())))
+        })
+    })
+}
+
+/// The foreign-key values an object's loaded belongs_to targets give it (none allocated when
+/// it has none loaded). A target not saved yet is an error.
+fn belongs_to_keys(obj: &dyn AnyModel) -> Result<Vec<(usize, Value)>> {
     let table = obj.table();
     let mut out = Vec::new();
-    if let Some(from) = from {
-        for (i, c) in from.rel.target_columns.iter().enumerate() {
-            let ci = column_index(table, c)?;
-            out.push((ci, from.key.as_ref().and_then(|k| k.get(i).cloned())));
-        }
-    }
     for (ri, rel) in obj.relations().iter().enumerate() {
         if rel.kind != RelationKind::BelongsTo {
             continue;
@@ -359,7 +385,7 @@ fn fk_assignments(
             ))
         })?;
         for (c, v) in rel.source_columns.iter().zip(key) {
-            out.push((column_index(table, c)?, Some(v)));
+            out.push((column_index(table, c)?, v));
         }
     }
     Ok(out)
@@ -378,8 +404,20 @@ impl Session {
     /// Writes every pending change, in foreign-key order, inside the session's transaction
     /// (opened if needed). Nothing is written if any statement fails.
     pub fn flush(&mut self) -> Result<()> {
+        self.flush_then_commit(false).map(|_| ())
+    }
+
+    /// The flush of [`flush`](Self::flush) and of [`commit`](Self::commit). With `alone` (a
+    /// commit with no transaction open), a flush of one statement sends it by itself, without
+    /// BEGIN and COMMIT: a single statement outside a transaction is atomic (it commits whole or
+    /// fails leaving nothing), so this is the same commit in one round trip instead of three.
+    /// `Ok(true)` when it did so: the work is committed and no transaction is open. Its failure
+    /// is a failed flush (nothing written, the work still pending), except that a connection
+    /// lost under it leaves the outcome unknown, as under a COMMIT: then the session is rolled
+    /// back locally and the error is [`Error::CommitOutcomeUnknown`].
+    pub(super) fn flush_then_commit(&mut self, alone: bool) -> Result<bool> {
         if !self.has_pending() {
-            return Ok(());
+            return Ok(false);
         }
         self.check_usable()?;
         let pending = self.pending_slots();
@@ -395,13 +433,34 @@ impl Session {
         if steps.is_empty() {
             // Only unchanged objects were added: no statement at all.
             self.settle(&pending);
-            return Ok(());
+            return Ok(false);
         }
         let mut outcome = Outcome::default();
+        if alone && !self.in_tx && !self.test_mode && steps.is_one_statement() {
+            let r = self.run_steps(&steps, &mut outcome);
+            let lost = r.is_err() && self.conn.as_mut().is_some_and(|c| c.is_broken());
+            self.release_if_idle();
+            return match r {
+                Ok(()) => {
+                    self.apply(outcome);
+                    Ok(true)
+                }
+                Err(e) if lost => {
+                    // As after a COMMIT that lost its connection: rolled back locally.
+                    self.revert(&outcome);
+                    let _ = self.rollback();
+                    Err(Error::CommitOutcomeUnknown(e.to_string()))
+                }
+                Err(e) => {
+                    self.revert(&outcome);
+                    Err(e)
+                }
+            };
+        }
         match self.guarded(|s| s.run_steps(&steps, &mut outcome)) {
             Ok(()) => {
                 self.apply(outcome);
-                Ok(())
+                Ok(false)
             }
             Err(e) => {
                 self.revert(&outcome);

@@ -214,15 +214,8 @@ impl Session {
         let mut params: Vec<Value> = Vec::with_capacity(run.len() * t.columns.len());
         visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
             give_keys(obj, id, from, table, out)?;
-            let returning = crate::session::insert_returning(t, obj);
-            let mut included = ColumnMask::empty();
-            for i in 0..t.columns.len() {
-                if !returning.contains(&i) {
-                    included.set(i);
-                    params.push(obj.column_value(i));
-                }
-            }
-            rows.push(PendingInsert { id, included, returning, got: Vec::new() });
+            let (included, returning) = new_row(t, obj, &mut params);
+            rows.push(PendingInsert { id, included, returning, rowid: None, got: Vec::new() });
             Ok(())
         })?;
         let mut start = 0;
@@ -240,6 +233,9 @@ impl Session {
         let mut done = rows.into_iter();
         visit_mut(&mut self.slots, table, run, &mut |id, obj, _| {
             let row = done.next().filter(|r| r.id == id).ok_or_else(|| missing_node(table, id))?;
+            if let Some((col, key)) = row.rowid {
+                set_logged(obj, id, col, Value::Int(key), out)?;
+            }
             for (col, v) in row.got {
                 set_logged(obj, id, col, v, out)?;
             }
@@ -260,7 +256,8 @@ impl Session {
         group: &mut [PendingInsert],
     ) -> Result<()> {
         let Some(first) = group.first() else { return Ok(()) };
-        let (included, returning) = (first.included, first.returning.clone());
+        let included = first.included;
+        let returning: Vec<usize> = first.returning.iter().collect();
         if group.len() > 1 && width > 0 {
             if let Some(sql) = self.insert_many_sql(t, included, &returning)? {
                 for (rows, values) in group
@@ -296,6 +293,12 @@ impl Session {
             };
             dialect.insert(&Insert { table: t.name, columns: cols, rows, returning }).map(|r| r.sql)
         })?;
+        let (mut group, mut params) = (group, params);
+        if let Some(k) = rowid {
+            let done = insert_values(engine, conn, t, (included, k), params, width, group)?;
+            group = &mut group[done..];
+            params = params.get_mut(done * width..).unwrap_or_default();
+        }
         if plain {
             let mut ids = Vec::with_capacity(if rowid.is_some() { group.len() } else { 0 });
             let keep = match rowid {
@@ -313,7 +316,7 @@ impl Session {
                     )));
                 }
                 for (row, key) in group.iter_mut().zip(ids) {
-                    row.got.push((k, Value::Int(key)));
+                    row.rowid = Some((k, key));
                 }
             }
             return Ok(());
@@ -352,15 +355,9 @@ impl Session {
         visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
             give_keys(obj, id, from, table, out)?;
             let t = obj.table();
-            let returning = crate::session::insert_returning(t, obj);
-            let mut included = ColumnMask::empty();
             let mut params = Vec::with_capacity(t.columns.len());
-            for i in 0..t.columns.len() {
-                if !returning.contains(&i) {
-                    included.set(i);
-                    params.push(obj.column_value(i));
-                }
-            }
+            let (included, returning) = new_row(t, obj, &mut params);
+            let returning: Vec<usize> = returning.iter().collect();
             let conn = Session::conn_of(engine, conn_slot)?;
             // A generated key that is SQLite's rowid is read with `last_insert_rowid`: no
             // RETURNING (which costs SQLite a temporary table per statement).
@@ -415,6 +412,83 @@ impl Session {
 
 /// The most rows one [`Dialect::insert_many`](crate::Dialect::insert_many) statement inserts.
 const ROWS_PER_INSERT: usize = 10_000;
+
+/// The rows of one multi-row INSERT of [`insert_values`]: enough to spread a statement's fixed
+/// cost (on SQLite, an AUTOINCREMENT table's `sqlite_sequence` is read and written once per
+/// statement), few enough that a flush of fewer rows goes row by row.
+const ROWS_PER_VALUES: usize = 32;
+
+/// The most parameters one [`insert_values`] statement binds: SQLite's smallest limit
+/// (`SQLITE_MAX_VARIABLE_NUMBER` before 3.32).
+const PARAMS_PER_VALUES: usize = 999;
+
+/// Inserts the first rows of `group` (rows of `t` giving the columns `included`, their values
+/// `width` per row in `params`, the key column `k` a rowid the database generates) in
+/// multi-row INSERTs that give each row its key: the keys SQLite would give them one by one,
+/// from [`Connection::next_rowid`](crate::Connection::next_rowid) (which answers only where
+/// no other row can come between: inside the write transaction, no trigger on the table).
+/// So every object gets the key of its own row by construction, never by the order rows come
+/// back in. Whole statements of [`ROWS_PER_VALUES`] rows only (one SQL shape per column set);
+/// returns how many rows it inserted, the rest going row by row after them, whose keys
+/// SQLite then gives in the same sequence.
+fn insert_values(
+    engine: &Engine,
+    conn: &mut dyn crate::Connection,
+    t: &'static TableSchema,
+    (included, k): (ColumnMask, usize),
+    params: &mut [Value],
+    width: usize,
+    group: &mut [PendingInsert],
+) -> Result<usize> {
+    let per = ROWS_PER_VALUES.min(PARAMS_PER_VALUES / (width + 1));
+    let batched = group.len() / per.max(1) * per;
+    if per < 2 || batched == 0 || width == 0 || included.contains(k) {
+        return Ok(0);
+    }
+    let Some(first) = conn.next_rowid(t.name)? else { return Ok(0) };
+    // Keys past i64::MAX: SQLite would pick unused rowids at random; leave those rows to it.
+    if i64::try_from(batched).ok().and_then(|n| first.checked_add(n - 1)).is_none() {
+        return Ok(0);
+    }
+    let mut columns = included;
+    columns.set(k);
+    // The key's place among the row's values (schema order).
+    let at = included.iter().take_while(|&i| i < k).count();
+    let sql = engine.cached_sql((t.name, StmtKind::InsertValues as u8, included), &|| {
+        let cols: Vec<&'static str> =
+            columns.iter().filter_map(|i| t.columns.get(i)).map(|c| c.name).collect();
+        let rows = vec![vec![Value::Null; cols.len()]; per];
+        let insert = Insert { table: t.name, columns: cols, rows, returning: Vec::new() };
+        engine.dialect().insert(&insert).map(|r| r.sql)
+    })?;
+    let mut key = first;
+    let mut values: Vec<Value> = Vec::with_capacity(per * (width + 1));
+    for (rows, given) in group[..batched].chunks_mut(per).zip(params.chunks_mut(per * width)) {
+        values.clear();
+        for (row, row_values) in rows.iter_mut().zip(given.chunks_mut(width.max(1))) {
+            for (i, v) in row_values.iter_mut().enumerate() {
+                if i == at {
+                    values.push(Value::Int(key));
+                }
+                values.push(std::mem::replace(v, Value::Null));
+            }
+            if at == width {
+                values.push(Value::Int(key));
+            }
+            row.rowid = Some((k, key));
+            key += 1;
+        }
+        let changed = engine.run_execute(conn, &sql, &values)?;
+        if changed != rows.len() as u64 {
+            return Err(Error::InvalidUse(format!(
+                "{}: {} rows inserted with their keys, but {changed} reported inserted",
+                t.name,
+                rows.len()
+            )));
+        }
+    }
+    Ok(batched)
+}
 
 impl Session {
     /// The SQL of [`Dialect::insert_many`](crate::Dialect::insert_many) for rows of `t` giving
@@ -562,8 +636,38 @@ struct PendingUpdate {
 struct PendingInsert {
     id: NodeId,
     included: ColumnMask,
-    returning: Vec<usize>,
+    returning: ColumnMask,
+    /// The generated key that is the rowid (column, key): known without RETURNING.
+    rowid: Option<(usize, i64)>,
     got: Vec<(usize, Value)>,
+}
+
+/// The new row of `obj`: pushes the values its INSERT gives onto `params` (schema order) and
+/// returns those columns and the ones it leaves to the database and reads back: an unset
+/// generated key, and the columns whose value is `DbDefault::Default`. Every other value is
+/// written, also on a column with a `server_default`: a value the user set reaches the
+/// database. Each column's value is taken once.
+fn new_row(
+    t: &'static TableSchema,
+    obj: &dyn AnyModel,
+    params: &mut Vec<Value>,
+) -> (ColumnMask, ColumnMask) {
+    let (mut included, mut returning) = (ColumnMask::empty(), ColumnMask::empty());
+    let mut has_key = None;
+    for (i, c) in t.columns.iter().enumerate() {
+        if c.auto_increment && !*has_key.get_or_insert_with(|| obj.has_key()) {
+            returning.set(i);
+            continue;
+        }
+        let v = obj.column_value(i);
+        if !c.auto_increment && v == Value::Default {
+            returning.set(i);
+        } else {
+            included.set(i);
+            params.push(v);
+        }
+    }
+    (included, returning)
 }
 
 /// The UPDATE of the columns `mask` of `t` by primary key (and, with `#[orm(version)]`,
@@ -629,8 +733,14 @@ fn give_keys(
     table: &NodeTable,
     out: &mut Outcome,
 ) -> Result<()> {
-    for (col, v) in fk_assignments(obj, from)? {
-        let v = v.ok_or_else(|| no_parent_key(table, id))?;
+    // Without an intermediate list for the parent's key (most objects have no belongs_to
+    // target loaded): a flush of many children sets it on each.
+    let belongs = belongs_to_keys(obj)?;
+    for key in parent_key_columns(obj.table(), from) {
+        let (col, v) = key?;
+        set_logged(obj, id, col, v.ok_or_else(|| no_parent_key(table, id))?, out)?;
+    }
+    for (col, v) in belongs {
         set_logged(obj, id, col, v, out)?;
     }
     Ok(())
