@@ -151,14 +151,17 @@ fn get_answers_every_type_from_the_identity_map(backend: Backend) {
 fn the_sessions_state_survives_its_buffer_being_compacted(backend: Backend) {
     let db = backend.database(&all_tables());
     let mut s = db.session();
-    // 300 rows of about 1 kB: every commit below leaves the buffer well past twice its size.
+    // 300 rows of about 1 kB: the commits below take the buffer well past twice its size.
     s.add_all((0..300).map(|i| AllTypes { text: format!("{i:04}").repeat(250), ..sample() }));
     s.commit().unwrap();
     let mut s = db.session();
     let copies = s.query::<AllTypes>().order_by(AllTypes::id.asc()).all().unwrap();
     // Each row gets an earlier state (the copies above are stale in `big`)...
     s.query::<AllTypes>().update([AllTypes::big.set(5)]).unwrap();
-    // ...and the commit compacts the buffer: the states and the earlier states are copied.
+    // (the buffer now holds each row's state and its earlier state, all of it live: a
+    // commit compacts it only once at least half of it is garbage, as in the rounds below,
+    // where each commit replaces every row's state; compaction copies the states and the
+    // earlier states).
     s.commit().unwrap();
     let log = StatementLog::attach(&db);
     // A copy read before the bulk update writes only what it changed, not its stale `big`.

@@ -20,12 +20,16 @@ pub(super) type Maps = crate::fast::Map<TypeId, IdentityMap>;
 
 /// One change the open transaction made to an identity map, and what it replaced: what a
 /// rollback takes back, newest first.
+///
+/// Small (40 bytes): a flush of many new rows writes one per row. The entries to put back are
+/// on [`IdentityMap::undo_entries`], in the same order (the log is undone last first).
 enum MapUndo {
-    /// A flush wrote the row: put `previous` back (or forget a row it inserted, detaching the
-    /// object held in `slot`).
-    Written { key: MapKey, previous: Option<Entry>, slot: Option<usize> },
-    /// The row was deleted: remember it again, and re-attach the object held for it.
-    Removed { key: MapKey, entry: Entry, slot: Option<usize> },
+    /// A flush wrote the row: put the previous entry back (`previous`: it is the last of
+    /// `undo_entries`), or forget a row it inserted, detaching the object held in `slot`.
+    Written { key: MapKey, previous: bool, slot: Option<usize> },
+    /// The row was deleted: remember it again (its entry is the last of `undo_entries`), and
+    /// re-attach the object held for it.
+    Removed { key: MapKey, slot: Option<usize> },
     /// A bulk update replaced the session's state of the row: take the newest state back.
     Superseded(MapKey),
 }
@@ -184,6 +188,8 @@ pub(super) struct IdentityMap {
     pub(super) entries: crate::fast::Map<MapKey, Entry>,
     /// This map's part of the session's undo log (see [`super::Undo`]).
     undo: Vec<MapUndo>,
+    /// The entries that undoing `undo` puts back, in the log's order.
+    undo_entries: Vec<Entry>,
     /// The snapshots' bytes, one after the other (no allocation per row). A snapshot replaced
     /// or forgotten leaves its bytes until the next compaction ([`IdentityMap::end_transaction`]).
     pub(super) arena: Vec<u8>,
@@ -219,7 +225,8 @@ impl IdentityMap {
         if let Some(s) = slot.and_then(|i| slots.get_mut(i)) {
             s.state = SlotState::Detached;
         }
-        self.undo.push(MapUndo::Removed { key, entry, slot });
+        self.undo_entries.push(entry);
+        self.undo.push(MapUndo::Removed { key, slot });
         true
     }
 
@@ -229,6 +236,7 @@ impl IdentityMap {
         match self.undo.pop()? {
             MapUndo::Written { key, previous, slot } => {
                 let current = self.entries.remove(&key);
+                let previous = if previous { self.undo_entries.pop() } else { None };
                 match previous {
                     Some(mut prev) if prev.persistent => {
                         if let Some(c) = current {
@@ -246,11 +254,13 @@ impl IdentityMap {
                     }
                 }
             }
-            MapUndo::Removed { key, entry, slot } => {
+            MapUndo::Removed { key, slot } => {
                 if let Some(s) = slot.and_then(|i| slots.get_mut(i)) {
                     s.state = SlotState::Persistent;
                 }
-                self.entries.insert(key, entry);
+                if let Some(entry) = self.undo_entries.pop() {
+                    self.entries.insert(key, entry);
+                }
                 slot
             }
             MapUndo::Superseded(key) => {
@@ -267,17 +277,42 @@ impl IdentityMap {
     /// snapshot becomes the session's state of the row, with an undo entry.
     fn record_written(&mut self, obj: &dyn AnyModel, slot: Option<usize>) {
         let Some(key) = obj.map_key() else { return };
-        let mut previous = self.entries.remove(&key);
-        let kept_slot = slot.or_else(|| previous.as_ref().and_then(|e| e.slot));
-        let mut entry = Entry::persistent(store(&mut self.arena, obj), kept_slot);
-        if let Some(p) = previous.as_mut() {
-            // Copies read before a bulk update are as stale after this write as before it.
-            entry.superseded = p.superseded.take();
-        }
-        // The user may keep a clone of what was written: a copy of the newest state.
-        entry.handed_out();
-        self.entries.insert(key.clone(), entry);
-        self.undo.push(MapUndo::Written { key, previous, slot });
+        let snapshot = store(&mut self.arena, obj);
+        // One probe of the table for the row (a flush of many new rows touches each bucket
+        // once: at 100k rows the table is larger than the CPU's caches).
+        let previous = match self.entries.entry(key.clone()) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let kept_slot = slot.or(e.get().slot);
+                let mut entry = Entry::persistent(snapshot, kept_slot);
+                // Copies read before a bulk update are as stale after this write as before it.
+                entry.superseded = e.get_mut().superseded.take();
+                // The user may keep a clone of what was written: a copy of the newest state.
+                entry.handed_out();
+                Some(std::mem::replace(e.get_mut(), entry))
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let entry = Entry::persistent(snapshot, slot);
+                entry.handed_out();
+                e.insert(entry);
+                None
+            }
+        };
+        let had = previous.is_some();
+        self.undo_entries.extend(previous);
+        self.undo.push(MapUndo::Written { key, previous: had, slot });
+    }
+
+    /// Room for `n` more rows written by a flush, `first`'s snapshot size each (at most 256
+    /// bytes: an outlier asks no more), so that recording a large flush grows no table or
+    /// buffer by doubling (each doubling copies, or rehashes, all that came before). Room not
+    /// granted is no error: they grow as they go.
+    fn reserve_written(&mut self, n: usize, first: &dyn AnyModel) {
+        let _ = self.entries.try_reserve(n);
+        let _ = self.undo.try_reserve(n);
+        self.scratch.clear();
+        first.snapshot_into(&mut self.scratch);
+        let per_row = self.scratch.len().min(256);
+        let _ = self.arena.try_reserve(per_row.saturating_mul(n));
     }
 
     /// Records a row read from the database. A row the session already knows keeps the
@@ -326,9 +361,29 @@ impl IdentityMap {
     /// long; amortized, each byte is copied a bounded number of times).
     fn end_transaction(&mut self) {
         self.undo.clear();
+        self.undo_entries.clear();
         if self.arena.len() > 2 * self.compacted.max(64 * 1024) {
-            self.compact();
+            // Copied only when at least half the bytes are garbage: a buffer of live
+            // snapshots (a large flush or read) is left as it is, and looked at again once it
+            // has doubled (the walk below is paid for by the bytes added since).
+            if 2 * self.live_bytes() <= self.arena.len() {
+                self.compact();
+            } else {
+                self.compacted = self.arena.len();
+            }
         }
+    }
+
+    /// The bytes of the snapshots still referenced.
+    fn live_bytes(&self) -> usize {
+        let len = |s: Snap| s.end.get() - s.start;
+        self.entries
+            .values()
+            .map(|e| {
+                e.snapshot.map_or(0, len)
+                    + e.generations().iter().map(|g| len(g.before)).sum::<usize>()
+            })
+            .sum()
     }
 
     /// Copies the snapshots still referenced (each entry's, and their earlier states) into a
@@ -402,11 +457,41 @@ pub(super) fn is_persistent(maps: &Maps, obj: &dyn AnyModel) -> bool {
     entry_of(maps, obj).is_some_and(|e| e.persistent)
 }
 
-/// Records that a flush wrote `obj`; returns its model's type, whose map holds the undo entry.
-pub(super) fn record_persisted(maps: &mut Maps, obj: &dyn AnyModel, slot: Option<usize>) -> TypeId {
-    let model = obj.as_any().type_id();
-    map_of(maps, model).record_written(obj, slot);
-    model
+/// Records that a flush wrote `objs` (each with the slot holding it, if at the top of the
+/// arena): their snapshots become the session's state of their rows, each with an undo entry
+/// on its model's map. Returns the runs of one model, in order (model, rows), for the
+/// session's journal.
+pub(super) fn record_persisted<'a>(
+    maps: &mut Maps,
+    objs: &[(&'a dyn AnyModel, Option<usize>)],
+) -> Vec<(TypeId, usize)> {
+    let mut runs: Vec<(TypeId, usize)> = Vec::new();
+    for (obj, _) in objs {
+        let model = obj.as_any().type_id();
+        match runs.last_mut() {
+            Some((m, n)) if *m == model => *n += 1,
+            _ => runs.push((model, 1)),
+        }
+    }
+    // Room first, per model (a graph's children are one long run).
+    let mut at = 0;
+    for &(model, n) in &runs {
+        if n > 1 {
+            if let Some((first, _)) = objs.get(at) {
+                map_of(maps, model).reserve_written(n, *first);
+            }
+        }
+        at += n;
+    }
+    let mut at = 0;
+    for &(model, n) in &runs {
+        let map = map_of(maps, model);
+        for (obj, slot) in objs.get(at..at + n).unwrap_or_default() {
+            map.record_written(*obj, *slot);
+        }
+        at += n;
+    }
+    runs
 }
 
 /// Forgets `obj`'s pending INSERT.
@@ -529,7 +614,7 @@ impl Session {
             entry.supersede(store(&mut map.arena, &**row), false);
             self.any_superseded = true;
             map.undo.push(MapUndo::Superseded(key));
-            self.journal.push(Undo::Map(model));
+            self.journal.push(Undo::Map(model, 1));
         }
     }
 
@@ -548,7 +633,7 @@ impl Session {
             let Some(key) = row.map_key() else { continue };
             let model = row.as_any().type_id();
             if map_of(&mut self.maps, model).remove(key, &mut self.slots) {
-                self.journal.push(Undo::Map(model));
+                self.journal.push(Undo::Map(model, 1));
             }
         }
     }
@@ -565,5 +650,12 @@ mod tests {
     fn an_entry_and_its_key_stay_small() {
         assert!(std::mem::size_of::<MapKey>() <= 16, "{}", std::mem::size_of::<MapKey>());
         assert!(std::mem::size_of::<Entry>() <= 48, "{}", std::mem::size_of::<Entry>());
+    }
+
+    /// A flush of n new rows writes n undo entries.
+    #[test]
+    fn an_undo_entry_stays_small() {
+        let size = std::mem::size_of::<super::MapUndo>();
+        assert!(size <= 40, "{size}");
     }
 }

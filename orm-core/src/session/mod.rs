@@ -195,8 +195,9 @@ fn from_snapshot<M: Model>(snapshot: SnapshotRef<'_>) -> Result<M> {
 /// One entry of the session's undo log: a change the open transaction made to the session's
 /// state, taken back (newest first) when it rolls back, wholly or to a savepoint.
 enum Undo {
-    /// The identity map of this model holds the change on its own typed log.
-    Map(TypeId),
+    /// The identity map of this model holds this many changes on its own typed log (the
+    /// rows of one model a flush wrote are one entry).
+    Map(TypeId, usize),
     /// A flush replaced the snapshot of a loaded collection: put the previous one back.
     Collection(CollectionKey, Option<Vec<Vec<Value>>>),
 }

@@ -354,9 +354,11 @@ impl Session {
         let mut touched: HashSet<usize> = HashSet::new();
         while self.journal.len() > to {
             match self.journal.pop() {
-                Some(Undo::Map(model)) => {
+                Some(Undo::Map(model, n)) => {
                     if let Some(map) = self.maps.get_mut(&model) {
-                        touched.extend(map.undo_last(&mut self.slots));
+                        for _ in 0..n {
+                            touched.extend(map.undo_last(&mut self.slots));
+                        }
                     }
                 }
                 Some(Undo::Collection(key, Some(previous))) => {

@@ -40,7 +40,7 @@ impl Session {
         let placed: HashSet<(&'static str, KeyValues)> = if orphans_possible {
             out.written
                 .iter()
-                .filter_map(|n| objs.get(n.id).copied().flatten())
+                .filter_map(|&id| objs.get(id).copied().flatten())
                 .filter_map(|o| Some((o.table().name, KeyValues(o.key_values()?))))
                 .collect()
         } else {

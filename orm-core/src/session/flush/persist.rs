@@ -139,7 +139,7 @@ impl Session {
             if let Some((v, _, next)) = row.version {
                 set_logged(obj, id, v, next, out)?;
             }
-            out.written.push(NodeRef { id, table: table.clone() });
+            out.written.push(id);
             Ok(())
         })
     }
@@ -188,7 +188,7 @@ impl Session {
                     set_logged(obj, id, v, next, out)?;
                 }
             }
-            out.written.push(NodeRef { id, table: table.clone() });
+            out.written.push(id);
             Ok(())
         })
     }
@@ -210,6 +210,7 @@ impl Session {
         if run.len() < 2 || t.foreign_keys.iter().any(|fk| fk.ref_table == t.name) {
             return self.run_inserts_row_by_row(table, run, out);
         }
+        out.written.reserve(run.len());
         let mut rows: Vec<PendingInsert> = Vec::with_capacity(run.len());
         let mut params: Vec<Value> = Vec::with_capacity(run.len() * t.columns.len());
         visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
@@ -239,7 +240,7 @@ impl Session {
             for (col, v) in row.got {
                 set_logged(obj, id, col, v, out)?;
             }
-            out.written.push(NodeRef { id, table: table.clone() });
+            out.written.push(id);
             Ok(())
         })
     }
@@ -404,7 +405,7 @@ impl Session {
                     set_logged(obj, id, col, v, out)?;
                 }
             }
-            out.written.push(NodeRef { id, table: table.clone() });
+            out.written.push(id);
             Ok(())
         })
     }
