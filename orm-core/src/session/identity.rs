@@ -461,9 +461,9 @@ pub(super) fn is_persistent(maps: &Maps, obj: &dyn AnyModel) -> bool {
 /// arena): their snapshots become the session's state of their rows, each with an undo entry
 /// on its model's map. Returns the runs of one model, in order (model, rows), for the
 /// session's journal.
-pub(super) fn record_persisted<'a>(
+pub(super) fn record_persisted(
     maps: &mut Maps,
-    objs: &[(&'a dyn AnyModel, Option<usize>)],
+    objs: &[(&dyn AnyModel, Option<usize>)],
 ) -> Vec<(TypeId, usize)> {
     let mut runs: Vec<(TypeId, usize)> = Vec::new();
     for (obj, _) in objs {
