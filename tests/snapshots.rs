@@ -10,6 +10,7 @@ use common::models::*;
 use common::{backend_tests, take, Backend};
 use orm::prelude::*;
 use orm::testing::StatementLog;
+use serde::{Deserialize, Serialize};
 
 backend_tests! {
     a_row_of_every_type_read_and_added_back_unchanged_writes_nothing,
@@ -17,6 +18,7 @@ backend_tests! {
     a_rollback_gives_every_column_its_value_back,
     get_answers_every_type_from_the_identity_map,
     the_sessions_state_survives_its_buffer_being_compacted,
+    a_state_that_does_not_read_back_fails_the_flush_instead_of_writing,
 }
 
 /// `AllTypes::sample` with a fixed UUID, long text (a length over one byte's worth) and some
@@ -198,4 +200,49 @@ fn the_sessions_state_survives_its_buffer_being_compacted(backend: Backend) {
     for c in &copies {
         assert_eq!(s.get::<AllTypes>(c.id).unwrap().unwrap().text, c.text, "{backend}");
     }
+}
+
+/// A JSON document whose serde does not round-trip: it writes `note`, and refuses it back.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+struct OneWay {
+    #[serde(skip_deserializing)]
+    note: String,
+    n: i64,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "one_way_docs")]
+struct OneWayDoc {
+    #[orm(primary_key)]
+    id: i64,
+    doc: Json<OneWay>,
+    hits: i32,
+}
+
+/// After a rollback the session gives its objects their rows' state back; a column whose
+/// state the field's type refuses to take back (here a `Json<T>` whose serde does not
+/// round-trip) keeps the rolled-back value. Written by the next flush, that would be a change
+/// nobody made: the flush fails with `StaleData` naming the column, and writes nothing.
+fn a_state_that_does_not_read_back_fails_the_flush_instead_of_writing(backend: Backend) {
+    let db = backend.database(&[OneWayDoc::TABLE]);
+    let mut s = db.session();
+    let doc = |n| Json(OneWay { note: "kept".into(), n });
+    let h = s.add(OneWayDoc { id: 0, doc: doc(1), hits: 0 });
+    s.commit().unwrap();
+    s[h].doc = doc(2);
+    s.flush().unwrap();
+    s.rollback().unwrap();
+    // The held object still holds doc 2, which its row does not: changing another column
+    // must not write it.
+    s[h].hits = 5;
+    let log = StatementLog::attach(&db);
+    let err = s.commit().unwrap_err();
+    assert!(matches!(err, orm::Error::StaleData(_)), "{backend}: {err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("one_way_docs") && msg.contains("doc"), "{backend}: {msg}");
+    assert!(msg.contains("does not read back"), "{backend}: {msg}");
+    assert_eq!(take(&log), Vec::<String>::new(), "{backend}: nothing written");
+    let hits = db.session().sql("SELECT hits FROM one_way_docs").all::<(i32,)>().unwrap();
+    assert_eq!(hits, [(0,)], "{backend}");
 }

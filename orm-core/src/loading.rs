@@ -177,7 +177,7 @@ pub(crate) fn select_in<M: Model, R: Model>(
                 for (key, mut obj) in rows {
                     match tracking {
                         Tracking::Untracked => session.note_handed_out(&obj),
-                        _ => session.track(&mut obj),
+                        _ => session.track(&mut obj)?,
                     }
                     if let Some(g) = group_by_values(&mut key.into_iter()) {
                         found.push((g, obj));

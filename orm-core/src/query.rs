@@ -1457,9 +1457,9 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
                 }
             } else {
                 let populate = tracking == Tracking::Populate;
-                session.track_with(p, populate);
+                session.track_with(p, populate)?;
                 for k in &mut kids {
-                    session.track_with(k, populate);
+                    session.track_with(k, populate)?;
                 }
             }
             if rel.kind != RelationKind::BelongsTo {

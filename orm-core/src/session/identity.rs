@@ -9,6 +9,7 @@
 //! session methods that call it are thin shells.
 
 use super::{ModelSlice, Session, Slot, SlotState, Undo};
+use crate::error::{Error, Result};
 use crate::model::{AnyModel, ColumnMask, MapKey, SnapshotRef};
 use crate::value::Value;
 use std::any::TypeId;
@@ -205,6 +206,9 @@ pub(super) enum Tracked {
     Unchanged,
     /// `populate`: the session took the database's values of these columns.
     Populated(ColumnMask),
+    /// The session's state of these columns would not read back into the object (see
+    /// [`unrestorable`]).
+    Unrestorable(ColumnMask),
 }
 
 impl IdentityMap {
@@ -332,7 +336,10 @@ impl IdentityMap {
                             return Tracked::Unchanged;
                         }
                         if !populate {
-                            obj.restore_from(snap.view(&self.arena), changed);
+                            let failed = obj.restore_from(snap.view(&self.arena), changed);
+                            if !failed.is_empty() {
+                                return Tracked::Unrestorable(failed);
+                            }
                             return Tracked::Unchanged;
                         }
                         // Handed out at once: the read returns the new values.
@@ -504,35 +511,74 @@ pub(super) fn forget_pending(maps: &mut Maps, obj: &dyn AnyModel) {
     }
 }
 
-/// Gives `obj` the session's state of its row again (after a rollback).
-pub(super) fn reset_to_snapshot(maps: &Maps, obj: &mut dyn AnyModel) {
-    if let Some(snap) = state_of(maps, obj) {
-        let changed = obj.changed_since(snap);
-        obj.restore_from(snap, changed);
+/// Gives `obj` the session's state of its row again (after a rollback); returns the columns
+/// that would not take it (see [`unrestorable`]).
+pub(super) fn reset_to_snapshot(maps: &Maps, obj: &mut dyn AnyModel) -> ColumnMask {
+    match state_of(maps, obj) {
+        Some(snap) => {
+            let changed = obj.changed_since(snap);
+            obj.restore_from(snap, changed)
+        }
+        None => ColumnMask::empty(),
+    }
+}
+
+/// Why `obj` cannot be trusted in the columns `failed`: the session's state of them would not
+/// read back into its fields. The field's type rejects the value its own `ToValue` gave (a
+/// `Json<T>` whose serde does not round-trip, a custom type whose conversions disagree), so
+/// the object keeps another value than the session's state: written back, it would be a
+/// change nobody made. The next flush of the object fails with this (as `StaleData`); a read
+/// fails with [`unrestorable_read`].
+pub(super) fn unrestorable(obj: &dyn AnyModel, failed: ColumnMask) -> String {
+    let t = obj.table();
+    let names: Vec<&str> = failed.iter().filter_map(|i| t.columns.get(i)).map(|c| c.name).collect();
+    format!(
+        "{}: the session's state of {} does not read back into the object's field (its type's \
+         FromValue rejects what its ToValue gave, e.g. a Json<T> whose serde does not \
+         round-trip), so the object holds another value than the session knows; fix the \
+         type's conversions",
+        t.name,
+        names.join(", ")
+    )
+}
+
+/// The error of a read that cannot give a row the session's state (see [`unrestorable`]).
+fn unrestorable_read(obj: &dyn AnyModel, failed: ColumnMask) -> Error {
+    let t = obj.table();
+    let column = failed.iter().find_map(|i| t.columns.get(i)).map_or("?", |c| c.name);
+    Error::Decode {
+        column: format!("{}.{column}", t.name),
+        expected: "the value the session holds for the row (its state, one per identity)",
+        got: format!("a value the field's type does not read back: {}", unrestorable(obj, failed)),
     }
 }
 
 impl Session {
     /// Records a row read from the database in the identity map. A row the session already
     /// knows is given the session's state (one state per identity).
-    pub(crate) fn track(&mut self, obj: &mut dyn AnyModel) {
-        self.track_with(obj, false);
+    pub(crate) fn track(&mut self, obj: &mut dyn AnyModel) -> Result<()> {
+        self.track_with(obj, false)
     }
 
     /// [`track`](Self::track), or with `populate` the session takes the row's values from the
     /// database, and so does the object it holds for that row.
-    pub(crate) fn track_with(&mut self, obj: &mut dyn AnyModel, populate: bool) {
+    pub(crate) fn track_with(&mut self, obj: &mut dyn AnyModel, populate: bool) -> Result<()> {
         let model = obj.as_any().type_id();
-        if let Tracked::Populated(changed) = map_of(&mut self.maps, model).track(obj, populate) {
-            self.populated(obj, changed);
+        match map_of(&mut self.maps, model).track(obj, populate) {
+            Tracked::Unchanged => Ok(()),
+            Tracked::Populated(changed) => {
+                self.populated(obj, changed);
+                Ok(())
+            }
+            Tracked::Unrestorable(failed) => Err(unrestorable_read(obj, failed)),
         }
     }
 
     /// Records rows read from the database, as [`track_with`](Self::track_with) does, with one
     /// map lookup for all of them (they are all of one model).
-    pub(super) fn track_all(&mut self, objs: &mut dyn ModelSlice, populate: bool) {
+    pub(super) fn track_all(&mut self, objs: &mut dyn ModelSlice, populate: bool) -> Result<()> {
         if objs.len() == 0 {
-            return;
+            return Ok(());
         }
         let map = map_of(&mut self.maps, objs.at(0).as_any().type_id());
         map.entries.reserve(objs.len());
@@ -540,8 +586,10 @@ impl Session {
         let mut populated = Vec::new();
         for i in 0..objs.len() {
             let before = map.arena.len();
-            if let Tracked::Populated(changed) = map.track(objs.at_mut(i), populate) {
-                populated.push((i, changed));
+            match map.track(objs.at_mut(i), populate) {
+                Tracked::Unchanged => {}
+                Tracked::Populated(changed) => populated.push((i, changed)),
+                Tracked::Unrestorable(failed) => return Err(unrestorable_read(objs.at(i), failed)),
             }
             if i == 0 {
                 // Rows of one read are alike: room for the rest at the first one's size (at
@@ -555,6 +603,7 @@ impl Session {
         for (i, changed) in populated {
             self.populated(objs.at(i), changed);
         }
+        Ok(())
     }
 
     /// After a read took the database's values of `changed` into the session's state of
@@ -563,8 +612,13 @@ impl Session {
         self.any_superseded = true;
         let Some((map, entry)) = held(&self.maps, obj) else { return };
         let (Some(slot), Some(snap)) = (entry.slot, entry.snapshot) else { return };
-        if let Some(o) = self.slots.get_mut(slot).and_then(|s| s.obj.as_mut()) {
-            o.restore_from(snap.view(&map.arena), changed);
+        if let Some(s) = self.slots.get_mut(slot) {
+            if let Some(o) = s.obj.as_mut() {
+                let failed = o.restore_from(snap.view(&map.arena), changed);
+                if !failed.is_empty() {
+                    s.conflict = Some(unrestorable(&**o, failed));
+                }
+            }
         }
     }
 
@@ -603,14 +657,19 @@ impl Session {
             }
             map.scratch.clear();
             row.snapshot_into(&mut map.scratch);
-            if let Some(held) =
-                entry.slot.and_then(|i| self.slots.get_mut(i)).and_then(|s| s.obj.as_mut())
-            {
-                held.restore_from(SnapshotRef::new(&map.scratch), changed);
+            if let Some(s) = entry.slot.and_then(|i| self.slots.get_mut(i)) {
+                if let Some(held) = s.obj.as_mut() {
+                    let failed = held.restore_from(SnapshotRef::new(&map.scratch), changed);
+                    if !failed.is_empty() {
+                        s.conflict = Some(unrestorable(&**held, failed));
+                    }
+                }
             }
             // The new state: the returned values of `changed`, the known state of the rest.
             let rest = super::every_column(row.table()).difference(&changed);
-            row.restore_from(snap.view(&map.arena), rest);
+            // A column that does not take the known state keeps the value the statement
+            // returned, which the database holds: still a true state of the row.
+            let _ = row.restore_from(snap.view(&map.arena), rest);
             entry.supersede(store(&mut map.arena, &**row), false);
             self.any_superseded = true;
             map.undo.push(MapUndo::Superseded(key));

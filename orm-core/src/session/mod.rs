@@ -121,17 +121,20 @@ impl<M: Model> AnyModel for M {
     fn changed_since(&self, snapshot: SnapshotRef<'_>) -> ColumnMask {
         snapshot.changed(M::TABLE.columns.len(), |out| Model::snapshot_into(self, out))
     }
-    fn restore_from(&mut self, snapshot: SnapshotRef<'_>, mask: ColumnMask) {
+    fn restore_from(&mut self, snapshot: SnapshotRef<'_>, mask: ColumnMask) -> ColumnMask {
+        let mut failed = ColumnMask::empty();
         for idx in mask.iter() {
-            // A snapshot of this model reads back into it: its values came from its own
-            // columns. A column that would not (a snapshot holding `DbDefault::Default`)
-            // keeps the object's value.
+            // A snapshot holding no value to give (`DbDefault::Default`: the database's
+            // value is not known yet) leaves the object's.
             if let Some(v) = snapshot.column(idx) {
                 if let Ok(v) = v.value_ref() {
-                    let _ = Model::set_column(self, idx, v);
+                    if Model::set_column(self, idx, v).is_err() {
+                        failed.set(idx);
+                    }
                 }
             }
         }
+        failed
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -522,7 +525,10 @@ impl Session {
             match entry.stale_columns(&map.arena, &*obj, &key) {
                 Ok(stale) => {
                     if let (false, Some(snap)) = (stale.is_empty(), entry.snapshot) {
-                        obj.restore_from(snap.view(&map.arena), stale);
+                        let failed = obj.restore_from(snap.view(&map.arena), stale);
+                        if !failed.is_empty() {
+                            conflict = Some(identity::unrestorable(&*obj, failed));
+                        }
                     }
                 }
                 Err(why) => conflict = Some(why),
@@ -1222,18 +1228,19 @@ impl Session {
         })?;
         // Untracked rows need bookkeeping only once a bulk update or refresh made copies stale.
         if tracking != Tracking::Untracked || self.any_superseded {
-            self.track_loaded(&mut out, tracking);
+            self.track_loaded(&mut out, tracking)?;
         }
         Ok(out)
     }
 
     /// Records rows just read as `tracking` says.
-    fn track_loaded(&mut self, objs: &mut dyn ModelSlice, tracking: Tracking) {
+    fn track_loaded(&mut self, objs: &mut dyn ModelSlice, tracking: Tracking) -> Result<()> {
         match tracking {
             Tracking::Untracked => {
                 for i in 0..objs.len() {
                     self.note_handed_out(objs.at(i));
                 }
+                Ok(())
             }
             Tracking::Tracked => self.track_all(objs, false),
             Tracking::Populate => self.track_all(objs, true),
