@@ -13,12 +13,12 @@
 use super::{values_at, Maps, Session, Slot, SlotState, StmtKind, Undo};
 use crate::connection::{Connection, Row};
 use crate::error::{Error, Result};
-use crate::model::ColumnMask;
+use crate::model::{ColumnMask, MapKey};
 use crate::relation::{RelationKind, RelationSchema};
 use crate::schema::{column_index, topological_order_lenient, write_order, TableSchema};
 use crate::session::AnyModel;
 use crate::statement::{key_filter, keys_in, Delete, Expr, Insert, Select, Update};
-use crate::value::{typed_key, KeyValues, Value};
+use crate::value::{typed_key, KeyRef, KeyValues, Value};
 use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -141,7 +141,7 @@ impl Plan {
     /// delete (a cascade may run several) and no collection work.
     fn is_one_statement(&self) -> bool {
         match self.steps.as_slice() {
-            [Step::Insert(run)] | [Step::Update(run)] => run.len() == 1,
+            [Step::Insert(run)] | [Step::Update(run, _)] => run.len() == 1,
             _ => false,
         }
     }
@@ -151,8 +151,10 @@ pub(super) enum Step {
     /// INSERTs of one table, nodes ascending (tree preorder), so that one walk of the objects
     /// reaches them all.
     Insert(Vec<NodeId>),
-    /// UPDATEs of one table, nodes ascending, reached in one walk like the INSERTs.
-    Update(Vec<NodeId>),
+    /// UPDATEs of one table, nodes ascending, reached in one walk like the INSERTs; with each
+    /// the columns the plan found changed (what the UPDATE writes, unless giving the object
+    /// its foreign keys changes it).
+    Update(Vec<NodeId>, Vec<ColumnMask>),
     /// Loaded collections (parent, relationship) that differ from their snapshots: association
     /// rows to write (many-to-many), children removed to delete or detach (one-to-many), and
     /// the new snapshots.
