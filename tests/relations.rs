@@ -626,6 +626,38 @@ fn self_referencing_notes(backend: Backend) {
         .one()
         .unwrap();
     assert_eq!(joined.replies.get().unwrap().len(), 2, "{backend}: self-join under an alias");
+    // `any` on a self-referencing relationship reads the related row (under an alias), never
+    // the row itself: root -> r1 -> r1a, root -> r2.
+    let r1 = s.query::<Note>().filter(Note::body.eq("r1")).one().unwrap();
+    s.add(Note { article_id: a.id, parent_id: Some(r1.id), ..note("r1a") });
+    s.commit().unwrap();
+    let bodies = |s: &mut Session, cond: Expr| -> Vec<String> {
+        let q = s.query::<Note>().filter(cond).order_by(Note::body.asc());
+        q.all().unwrap().into_iter().map(|n| n.body).collect()
+    };
+    assert_eq!(bodies(&mut s, Note::replies.any(Note::body.eq("r1"))), ["root"], "{backend}");
+    assert_eq!(bodies(&mut s, Note::parent.any(Note::body.eq("root"))), ["r1", "r2"], "{backend}");
+    assert_eq!(bodies(&mut s, Note::replies.exists()), ["r1", "root"], "{backend}");
+    assert_eq!(bodies(&mut s, Note::replies.exists().not()), ["r1a", "r2"], "{backend}");
+    let grandchild = Note::replies.any(Note::replies.any(Note::body.eq("r1a")));
+    assert_eq!(bodies(&mut s, grandchild), ["root"], "{backend}: nested, one alias a level");
+    // The outer row's own columns stay the outer row's around the subquery.
+    let root_with_r2 = Note::body.eq("root").and(Note::replies.any(Note::body.eq("r2")));
+    assert_eq!(bodies(&mut s, root_with_r2), ["root"], "{backend}");
+    let q = orm::select::<Note>().filter(Note::replies.any(Note::replies.any(Note::body.eq("x"))));
+    let p = |n: u32| if backend == Backend::Sqlite { format!("?{n}") } else { format!("${n}") };
+    assert_eq!(
+        q.to_sql(db.dialect()).unwrap().sql,
+        format!(
+            "SELECT \"r_notes\".\"id\", \"r_notes\".\"article_id\", \"r_notes\".\"body\", \
+             \"r_notes\".\"parent_id\" FROM \"r_notes\" WHERE EXISTS (SELECT 1 FROM \"r_notes\" \
+             AS \"orm_any_2\" WHERE \"orm_any_2\".\"parent_id\" = \"r_notes\".\"id\" AND EXISTS \
+             (SELECT 1 FROM \"r_notes\" AS \"orm_any_1\" WHERE \"orm_any_1\".\"parent_id\" = \
+             \"orm_any_2\".\"id\" AND \"orm_any_1\".\"body\" = {}))",
+            p(1)
+        ),
+        "{backend}"
+    );
     // Passive: the database's ON DELETE CASCADE removes the replies.
     s.delete(&root).unwrap();
     s.commit().unwrap();

@@ -511,6 +511,11 @@ pub trait Dialect: Send + Sync + 'static {
         w.push(" FROM ");
         match &s.from {
             From::Table(t) => self.write_ident(w, t),
+            From::TableAs(t, alias) => {
+                self.write_ident(w, t);
+                w.push(" AS ");
+                self.write_ident(w, alias);
+            }
             From::Subquery(sub, alias) => {
                 w.push("(");
                 self.write_select(w, sub);

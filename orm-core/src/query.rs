@@ -1049,7 +1049,7 @@ fn check_in_query(stmt: &SelectStatement) -> Result<()> {
         Ok(()) => Ok(()),
         Err((clause, table, column)) => {
             let root = match &stmt.from {
-                From::Table(t) | From::Subquery(_, t) => *t,
+                From::Table(t) | From::TableAs(_, t) | From::Subquery(_, t) => *t,
             };
             Err(Error::InvalidUse(format!(
                 "the {clause} reads \"{table}\".\"{column}\", but {} is not in this query of {}; \
@@ -1069,7 +1069,7 @@ fn check_select(s: &SelectStatement, scope: &mut Vec<&'static str>) -> Result<()
     let depth = scope.len();
     let r = (|| {
         match &s.from {
-            From::Table(t) => scope.push(t),
+            From::Table(t) | From::TableAs(_, t) => scope.push(t),
             From::Subquery(inner, alias) => {
                 check_select(inner, scope)?;
                 scope.push(alias);
@@ -1610,26 +1610,43 @@ fn in_integer_key_order<R: Model>(objs: &mut [R], col: usize) {
 impl<M: Model, R: Model> Relation<M, R> {
     /// `EXISTS` a related row matching `cond`: `User::posts.any(Post::status.eq(Published))`,
     /// `Post::author.any(User::username.eq("ann"))`.
-    pub fn any(self, cond: Expr) -> Expr {
+    ///
+    /// `cond` reads the related row: on a self-referencing relationship
+    /// (`Employee::reports.any(Employee::name.eq("ann"))`), the subquery reads the table under
+    /// an alias (`orm_any_1`, deeper ones for nested `any`), and `cond`'s columns of the table
+    /// are read from it, so the condition is about the related row, never the outer one.
+    pub fn any(self, mut cond: Expr) -> Expr {
         let rel = self.schema();
         let mut sub = SelectStatement::from_table(rel.target_table);
         sub.columns = vec![Expr::Int(1)];
+        let alias = (rel.target_table == M::TABLE_NAME).then(|| {
+            let alias = crate::statement::any_alias(cond.any_alias_depth() + 1);
+            cond.retable(rel.target_table, alias);
+            alias
+        });
+        let target = alias.unwrap_or(rel.target_table);
         let (from, correlation) = match (rel.kind, rel.through) {
             (RelationKind::ManyToMany, Some(t)) => {
                 sub.joins.push(Join {
                     kind: JoinKind::Inner,
                     table: rel.target_table,
-                    alias: None,
-                    on: join_on(rel.target_table, rel.target_columns, t.table, t.remote_columns),
+                    alias,
+                    on: join_on(target, rel.target_columns, t.table, t.remote_columns),
                 });
-                (t.table, join_on(t.table, t.local_columns, M::TABLE_NAME, rel.source_columns))
+                (
+                    From::Table(t.table),
+                    join_on(t.table, t.local_columns, M::TABLE_NAME, rel.source_columns),
+                )
             }
             _ => (
-                rel.target_table,
-                join_on(rel.target_table, rel.target_columns, M::TABLE_NAME, rel.source_columns),
+                match alias {
+                    Some(a) => From::TableAs(rel.target_table, a),
+                    None => From::Table(rel.target_table),
+                },
+                join_on(target, rel.target_columns, M::TABLE_NAME, rel.source_columns),
             ),
         };
-        sub.from = From::Table(from);
+        sub.from = from;
         sub.filter = Some(match cond {
             Expr::And(v) if v.is_empty() => correlation,
             c => correlation.and(c),
