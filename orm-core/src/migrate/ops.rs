@@ -3,7 +3,9 @@
 //! downgrade runs). Every op carries what its inverse needs: a dropped column or table keeps its
 //! whole definition, an altered column both its old and new definitions.
 
-use super::schema::{Check, Column, ForeignKey, Index, Schema, Table, Unique};
+use super::schema::{
+    Check, Column, ForeignKey, Index, ObjectKind, Schema, SqlObject, Table, Unique,
+};
 use serde::{Deserialize, Serialize};
 
 /// One schema change.
@@ -151,13 +153,22 @@ pub enum Op {
         /// The labels after.
         to: Vec<String>,
     },
-    /// Raw SQL (triggers, functions, views, data fixes) and the SQL that undoes it.
+    /// Raw SQL (triggers, functions, views, data fixes) and the SQL that undoes it, with the
+    /// objects it creates or drops (so replay, `check` and the downgrade know them).
     Sql {
-        /// Run on upgrade.
+        /// Run on upgrade. Empty: the op drops its `drops` objects with generated SQL (the
+        /// inverse of an op without `down` whose objects are declared).
         up: String,
-        /// Run on downgrade; without it the revision cannot be downgraded.
+        /// Run on downgrade. Without it, a downgrade drops the declared `creates` objects (and
+        /// an op that declares none, or declares `drops`, cannot be downgraded).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         down: Option<String>,
+        /// The triggers, views and functions `up` creates.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        creates: Vec<SqlObject>,
+        /// The triggers, views and functions `up` drops.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        drops: Vec<SqlObject>,
     },
 }
 
@@ -216,9 +227,16 @@ impl Op {
             Op::CreateEnum { name, values } => Op::DropEnum { name, values },
             Op::DropEnum { name, values } => Op::CreateEnum { name, values },
             Op::AlterEnum { name, from, to } => Op::AlterEnum { name, from: to, to: from },
-            Op::Sql { up, down } => match down {
-                Some(down) => Op::Sql { up: down, down: Some(up) },
-                None => return Err("a raw SQL step without `down` cannot be downgraded".into()),
+            Op::Sql { up, down, creates, drops } => match down {
+                Some(down) => Op::Sql { up: down, down: Some(up), creates: drops, drops: creates },
+                None if !creates.is_empty() && drops.is_empty() && !up.trim().is_empty() => {
+                    Op::Sql { up: String::new(), down: None, creates: Vec::new(), drops: creates }
+                }
+                None => {
+                    return Err("a raw SQL step without `down` cannot be downgraded (give \
+                                `down`, or declare what it creates with `creates`)"
+                        .into())
+                }
             },
         })
     }
@@ -240,7 +258,15 @@ impl Op {
                 format!("rename column {table}.{from} to {to}")
             }
             Op::CreateIndex { table, index, .. } => {
-                format!("create index {} on {table} ({})", index.name, index.columns.join(", "))
+                let mut s = format!("create index {} on {table}", index.name);
+                if let Some(m) = &index.using {
+                    s.push_str(&format!(" using {m}"));
+                }
+                s.push_str(&format!(" ({})", index.describe_keys()));
+                if let Some(w) = &index.where_clause {
+                    s.push_str(&format!(" where {w}"));
+                }
+                s
             }
             Op::DropIndex { table, index } => format!("drop index {} on {table}", index.name),
             Op::AddUnique { table, unique } => {
@@ -267,6 +293,16 @@ impl Op {
             Op::DropEnum { name, .. } => format!("drop enum {name}"),
             Op::AlterEnum { name, from, to } => {
                 format!("alter enum {name} ({}) -> ({})", from.join(", "), to.join(", "))
+            }
+            Op::Sql { up, creates, drops, .. }
+                if up.trim().is_empty() && !(drops.is_empty() && creates.is_empty()) =>
+            {
+                let names: Vec<String> = drops
+                    .iter()
+                    .map(|o| format!("drop {o}"))
+                    .chain(creates.iter().map(|o| format!("create {o}")))
+                    .collect();
+                names.join(", ")
             }
             Op::Sql { up, .. } => {
                 let first = up.trim().lines().next().unwrap_or("");
@@ -317,6 +353,8 @@ impl Schema {
                 self.tables
                     .remove(&t.name)
                     .ok_or_else(|| format!("table {:?} does not exist", t.name))?;
+                // Its triggers go with it.
+                self.objects.retain(|o| o.table.as_deref() != Some(t.name.as_str()));
             }
             Op::RenameTable { from, to } => {
                 if self.tables.contains_key(to) {
@@ -331,6 +369,17 @@ impl Schema {
                     f.ref_table = to.clone();
                 }
                 self.tables.insert(to.clone(), t);
+                let triggers: Vec<SqlObject> = self
+                    .objects
+                    .iter()
+                    .filter(|o| o.table.as_deref() == Some(from.as_str()))
+                    .cloned()
+                    .collect();
+                for mut o in triggers {
+                    self.objects.remove(&o);
+                    o.table = Some(to.clone());
+                    self.objects.insert(o);
+                }
                 // Both databases follow a rename in the foreign keys that point at the table.
                 for other in self.tables.values_mut() {
                     for f in other.foreign_keys.iter_mut().filter(|f| f.ref_table == *from) {
@@ -377,7 +426,13 @@ impl Schema {
                 c.name = to.clone();
                 rename_in(&mut t.primary_key, from, to);
                 for i in &mut t.indexes {
-                    rename_in(&mut i.columns, from, to);
+                    for k in &mut i.columns {
+                        if let super::schema::IndexKey::Column { name, .. } = k {
+                            if name == from {
+                                *name = to.clone();
+                            }
+                        }
+                    }
                 }
                 for u in &mut t.uniques {
                     rename_in(&mut u.columns, from, to);
@@ -445,8 +500,40 @@ impl Schema {
                     .ok_or_else(|| format!("enum type {name:?} does not exist"))?;
                 *e = to.clone();
             }
-            Op::Sql { .. } => {}
+            Op::Sql { creates, drops, .. } => {
+                for o in drops {
+                    if !self.objects.remove(o) {
+                        return Err(format!("{o} does not exist"));
+                    }
+                }
+                for o in creates {
+                    check_object(o)?;
+                    if o.kind == ObjectKind::Trigger {
+                        let t = o.table.as_deref().unwrap_or_default();
+                        if !self.tables.contains_key(t) {
+                            return Err(format!("{o}: table {t:?} does not exist"));
+                        }
+                    }
+                    if !self.objects.insert(o.clone()) {
+                        return Err(format!("{o} exists already"));
+                    }
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// Whether an object's declaration is complete: a name, and a table for a trigger (only).
+fn check_object(o: &SqlObject) -> Result<(), String> {
+    if o.name.trim().is_empty() {
+        return Err(format!("a {} declared by an sql op needs a name", o.kind.as_str()));
+    }
+    match (o.kind, &o.table) {
+        (ObjectKind::Trigger, None) => {
+            Err(format!("trigger {} needs the table it is on: `table = \"...\"`", o.name))
+        }
+        (ObjectKind::Trigger, Some(_)) | (_, None) => Ok(()),
+        (_, Some(_)) => Err(format!("{} {} takes no `table`", o.kind.as_str(), o.name)),
     }
 }

@@ -280,11 +280,67 @@ fn toml_value(v: &serde_json::Value, top: bool) -> String {
     }
 }
 
-/// The revisions of a migrations folder, checked and ordered (parents first).
+/// The revisions of a migrations folder, checked and ordered (parents first), and the folder's
+/// settings.
 #[derive(Debug, Clone, Default)]
 pub struct Revisions {
     /// In topological order: every revision after its parents; ties by creation date, then id.
     list: Vec<Revision>,
+    /// Name patterns that autogenerate and `check` leave out ([`Revisions::ignores`]).
+    ignore: Vec<String>,
+}
+
+/// The settings file of a migrations folder, `migrations.toml`:
+///
+/// ```toml
+/// # Names that autogenerate and `check` leave alone (`*` is any run of characters, `?` one).
+/// ignore = ["ix_legacy_*", "audit_log"]
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderConfig {
+    /// Name patterns of tables, indexes, constraints, enum types, triggers, views and functions
+    /// that autogenerate does not compare and `check` does not report (Alembic's
+    /// `include_object`).
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
+
+impl FolderConfig {
+    /// Parses the text of a `migrations.toml`; `name` is used in errors.
+    pub fn parse(name: &str, text: &str) -> Result<FolderConfig> {
+        let c: FolderConfig = toml::from_str(text)
+            .map_err(|e| migration_error(format!("{name}: {}", e.to_string().trim_end())))?;
+        if let Some(p) = c.ignore.iter().find(|p| p.trim().is_empty()) {
+            return Err(migration_error(format!("{name}: an ignore pattern is empty ({p:?})")));
+        }
+        Ok(c)
+    }
+}
+
+/// Whether `name` matches the glob `pattern`: `*` is any run of characters, `?` any one, all
+/// else itself (case-sensitive, as identifiers are).
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // The classic two-pointer match, backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
 }
 
 impl Revisions {
@@ -306,7 +362,36 @@ impl Revisions {
         }
         let refs: Vec<(&str, &str)> =
             sources.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
-        Revisions::from_sources(&refs)
+        let mut revisions = Revisions::from_sources(&refs)?;
+        let config = dir.join(orm_migration_files::CONFIG_FILE);
+        match std::fs::read_to_string(&config) {
+            Ok(text) => {
+                let c = FolderConfig::parse(&config.display().to_string(), &text)?;
+                revisions.ignore = c.ignore;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(migration_error(format!("cannot read {}: {e}", config.display())))
+            }
+        }
+        Ok(revisions)
+    }
+
+    /// The same revisions, with name patterns that autogenerate and `check` leave out (what
+    /// `ignore = [...]` in the folder's `migrations.toml` gives).
+    pub fn with_ignore(mut self, patterns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.ignore = patterns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The ignore patterns.
+    pub fn ignore_patterns(&self) -> &[String] {
+        &self.ignore
+    }
+
+    /// Whether an object named `name` is left out by an ignore pattern.
+    pub fn ignores(&self, name: &str) -> bool {
+        self.ignore.iter().any(|p| name_matches(p, name))
     }
 
     /// The revisions in `(file name, text)` pairs (what `embed_migrations!` compiles in).
@@ -359,7 +444,7 @@ impl Revisions {
             done.insert(r.id.clone());
             ordered.push(r);
         }
-        Ok(Revisions { list: ordered })
+        Ok(Revisions { list: ordered, ignore: Vec::new() })
     }
 
     /// Every revision, parents first.
