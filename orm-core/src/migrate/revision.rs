@@ -645,3 +645,128 @@ impl Revisions {
         self.replay(&all, dialect)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::{IndexKey, ObjectKind, Op, SqlObject};
+
+    #[test]
+    fn glob_patterns_match_whole_names() {
+        for (p, n) in
+            [("ix_*", "ix_a"), ("ix_*", "ix_"), ("*", ""), ("a?c", "abc"), ("*_gin", "x_gin")]
+        {
+            assert!(name_matches(p, n), "{p} {n}");
+        }
+        for (p, n) in
+            [("ix_*", "uq_a"), ("a?c", "ac"), ("ix", "ix_a"), ("*_gin", "x_gist"), ("IX_*", "ix_a")]
+        {
+            assert!(!name_matches(p, n), "{p} {n}");
+        }
+        // Backtracking past a first partial match.
+        assert!(name_matches("*ab*ab", "xabyabab"));
+    }
+
+    fn rev(ops: &str) -> Result<Revisions> {
+        let text = format!(
+            "id = \"r1\"\nparents = []\n\n[[ops]]\nop = \"create_table\"\nname = \"posts\"\n\
+             columns = [{{ name = \"id\", type = \"bigint\" }}]\n{ops}"
+        );
+        let r = Revisions::from_sources(&[("r1.toml", &text)])?;
+        r.replay_all(Some("postgresql"))?;
+        Ok(r)
+    }
+
+    #[test]
+    fn index_keys_are_a_column_or_an_expression() {
+        let ok =
+            rev("[[ops]]\nop = \"create_index\"\ntable = \"posts\"\nindex = { name = \"ix\", \
+                      columns = [\"id\", { expr = \"id + 1\", opclass = \"int8_ops\" }] }\n")
+            .expect("keys");
+        let Op::CreateIndex { index, .. } = &ok.all()[0].ops[1].op else { panic!() };
+        assert_eq!(
+            index.columns,
+            [
+                IndexKey::column("id"),
+                IndexKey::Expr { expr: "id + 1".into(), opclass: Some("int8_ops".into()) }
+            ]
+        );
+        for bad in [
+            "{ column = \"id\", expr = \"id\" }",
+            "{ opclass = \"x\" }",
+            "{ expr = \" \" }",
+            "{ column = \"id\", opclass = \"\" }",
+            "{ column = \"id\", collate = \"C\" }",
+        ] {
+            let ops = format!(
+                "[[ops]]\nop = \"create_index\"\ntable = \"posts\"\n\
+                 index = {{ name = \"ix\", columns = [{bad}] }}\n"
+            );
+            let err = rev(&ops).expect_err(bad).to_string();
+            assert!(err.contains("r1.toml"), "{bad}: {err}");
+        }
+    }
+
+    fn trigger(name: &str, table: Option<&str>) -> SqlObject {
+        SqlObject { kind: ObjectKind::Trigger, name: name.into(), table: table.map(Into::into) }
+    }
+
+    #[test]
+    fn declared_objects_are_replayed_and_checked() {
+        let sql = |creates: &str| {
+            format!("[[ops]]\nop = \"sql\"\nup = \"CREATE ...\"\ncreates = [{creates}]\n")
+        };
+        let r = rev(&sql("{ kind = \"trigger\", name = \"t\", table = \"posts\" }")).unwrap();
+        let s = r.replay_all(None).unwrap();
+        assert!(s.objects.contains(&trigger("t", Some("posts"))));
+        // A trigger on a table that does not exist, without a table, twice; a function on a
+        // table; an unknown kind.
+        for bad in [
+            "{ kind = \"trigger\", name = \"t\", table = \"nope\" }",
+            "{ kind = \"trigger\", name = \"t\" }",
+            "{ kind = \"trigger\", name = \"t\", table = \"posts\" }, { kind = \"trigger\", name = \"t\", table = \"posts\" }",
+            "{ kind = \"function\", name = \"f\", table = \"posts\" }",
+            "{ kind = \"function\", name = \" \" }",
+            "{ kind = \"sequence\", name = \"s\" }",
+        ] {
+            assert!(rev(&sql(bad)).is_err(), "{bad}");
+        }
+        // Dropping the table drops its triggers in the replay as in the database.
+        let dropped = format!(
+            "{}[[ops]]\nop = \"drop_table\"\nname = \"posts\"\ncolumns = []\n",
+            sql("{ kind = \"trigger\", name = \"t\", table = \"posts\" }")
+        );
+        assert!(rev(&dropped).unwrap().replay_all(None).unwrap().objects.is_empty());
+    }
+
+    #[test]
+    fn an_sql_op_without_down_is_undone_by_dropping_what_it_created() {
+        let created = vec![trigger("t", Some("posts"))];
+        let op = Op::Sql {
+            up: "CREATE ...".into(),
+            down: None,
+            creates: created.clone(),
+            drops: vec![],
+        };
+        assert_eq!(
+            op.inverse().unwrap(),
+            Op::Sql { up: String::new(), down: None, creates: vec![], drops: created.clone() }
+        );
+        assert_eq!(op.inverse().unwrap().describe(), "drop trigger t on posts");
+        // Nothing declared, or objects it drops (which it cannot re-create): no downgrade.
+        let bare = Op::Sql { up: "x".into(), down: None, creates: vec![], drops: vec![] };
+        assert!(bare.inverse().is_err());
+        let drops =
+            Op::Sql { up: "x".into(), down: None, creates: created.clone(), drops: created };
+        assert!(drops.inverse().is_err());
+        // With `down`, what it creates and drops swap.
+        let both = Op::Sql {
+            up: "a".into(),
+            down: Some("b".into()),
+            creates: vec![trigger("new", Some("posts"))],
+            drops: vec![trigger("old", Some("posts"))],
+        };
+        let Op::Sql { creates, drops, .. } = both.inverse().unwrap() else { panic!() };
+        assert_eq!((creates[0].name.as_str(), drops[0].name.as_str()), ("old", "new"));
+    }
+}
