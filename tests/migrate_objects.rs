@@ -19,6 +19,45 @@ backend_tests! {
     declared_triggers_are_compared_by_name,
     a_check_that_rows_break_fails_its_revision_which_is_rolled_back,
     hostile_names_and_expressions_round_trip,
+    the_readme_models_migrate_and_check_clean,
+}
+
+/// The README's models (Migrations: indexes, CHECK constraints and names on the model).
+#[allow(dead_code)]
+mod readme {
+    use orm::prelude::*;
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[orm(
+        table = "users",
+        // CREATE INDEX "ix_user_preferences_gin" ON "users" USING gin ("preferences" jsonb_path_ops)
+        index(preferences(opclass = "jsonb_path_ops"), using = "gin", name = "ix_user_preferences_gin"),
+        // CREATE UNIQUE INDEX "ux_users_lower_email" ON "users" ((lower(email)))
+        index(expr = "lower(email)", unique, name = "ux_users_lower_email"),
+        unique(email, name = "users_email_key"),            // an existing database's name
+    )]
+    pub struct User {
+        #[orm(primary_key)]
+        pub id: i64,
+        pub email: String,
+        pub preferences: Json<serde_json::Value>,
+    }
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[orm(
+        table = "posts",
+        index(expr = "to_tsvector('english', content)", using = "gin", name = "ix_posts_fts"),
+        index(author_id, status, where = "status <> 'archived'", name = "ix_posts_live"),
+        check(name = "ck_posts_status", expr = "status IN ('draft', 'published', 'archived')")
+    )]
+    pub struct Post {
+        #[orm(primary_key)]
+        pub id: i64,
+        pub content: String,
+        pub status: String,
+        #[orm(references = User, fk_name = "posts_author_id_fkey")]
+        pub author_id: i64,
+    }
 }
 
 const TABLES: &str = r#"
@@ -409,4 +448,45 @@ fn migrations_toml_gives_the_ignore_patterns() {
     let err = Revisions::load_dir(&dir).unwrap_err().to_string();
     assert!(err.contains("empty"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The README's models: a first revision creates the tables with their indexes and CHECK
+/// constraints; upgrade, `check` and the CHECK itself work on both servers, and `create_all`
+/// builds the same schema.
+fn the_readme_models_migrate_and_check_clean(backend: Backend) {
+    use orm::Model;
+    let models = [readme::User::TABLE, readme::Post::TABLE];
+    let first = orm::migrate::autogenerate(&Revisions::default(), &models, "initial")
+        .unwrap()
+        .expect("a revision");
+    let file = first.to_toml();
+    assert!(file.contains("using = \"gin\""), "{file}");
+    assert!(file.contains("{ expr = \"lower(email)\" }"), "{file}");
+    assert!(file.contains("name = \"posts_author_id_fkey\""), "{file}");
+    let revs = revisions(&[(first.file_name().as_str(), file.as_str())]);
+    assert!(orm::migrate::differences(&revs, &models).unwrap().is_empty());
+    let db = backend.database(&[]);
+    let m = Migrator::new(db.engine(), &revs);
+    m.upgrade("head").unwrap_or_else(|e| panic!("{backend}: {e}"));
+    assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{backend}");
+    let mut s = db.session();
+    s.sql("INSERT INTO users (id, email, preferences) VALUES (1, 'A@x', '{}')").execute().unwrap();
+    let dup = s.sql("INSERT INTO users (id, email, preferences) VALUES (2, 'a@X', '{}')").execute();
+    assert!(matches!(dup, Err(Error::UniqueViolation(_))), "{backend}: lower(email): {dup:?}");
+    s.rollback().unwrap();
+    s.sql("INSERT INTO users (id, email, preferences) VALUES (1, 'A@x', '{}')").execute().unwrap();
+    let bad = s
+        .sql("INSERT INTO posts (id, content, status, author_id) VALUES (1, 'c', 'lost', 1)")
+        .execute();
+    assert!(matches!(bad, Err(Error::CheckViolation(_))), "{backend}: {bad:?}");
+    drop(s);
+    // create_all writes the same schema as the revision.
+    let fresh = backend.database(&[]);
+    fresh.engine().create_all(&models).unwrap();
+    Migrator::new(fresh.engine(), &revs).stamp("head").unwrap();
+    assert_eq!(
+        Migrator::new(fresh.engine(), &revs).database_differences().unwrap(),
+        Vec::<String>::new(),
+        "{backend}: create_all"
+    );
 }
