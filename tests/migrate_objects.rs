@@ -20,6 +20,7 @@ backend_tests! {
     a_check_that_rows_break_fails_its_revision_which_is_rolled_back,
     hostile_names_and_expressions_round_trip,
     the_readme_models_migrate_and_check_clean,
+    a_renamed_column_is_renamed_in_expressions_predicates_and_checks,
 }
 
 /// The README's models (Migrations: indexes, CHECK constraints and names on the model).
@@ -397,7 +398,7 @@ op = "create_table"
 name = "odd \"table\""
 columns = [{ name = "id", type = "bigint" }, { name = "it's", type = "text" }]
 primary_key = ["id"]
-checks = [{ name = "ck \"q\" 'x'", expr = "\"it's\" <> ')(' AND \"it's\" <> 'CONSTRAINT c CHECK (1)'" }]
+checks = [{ name = "ck \"CHECK\" 'x'", expr = "\"it's\" <> ')(' AND \"it's\" <> 'CONSTRAINT c CHECK (1)'" }]
 
 [[ops]]
 op = "create_index"
@@ -414,7 +415,7 @@ fn hostile_names_and_expressions_round_trip(backend: Backend) {
     let live = m.reflect().unwrap();
     let t = &live.tables["odd \"table\""];
     assert_eq!(t.checks.len(), 1, "{backend}: {t:?}");
-    assert_eq!(t.checks[0].name, "ck \"q\" 'x'", "{backend}");
+    assert_eq!(t.checks[0].name, "ck \"CHECK\" 'x'", "{backend}");
     assert_eq!(t.indexes.len(), 1, "{backend}: {t:?}");
     assert_eq!(t.indexes[0].name, "ix \"odd\" (name)", "{backend}");
     // The CHECK holds.
@@ -489,4 +490,33 @@ fn the_readme_models_migrate_and_check_clean(backend: Backend) {
         Vec::<String>::new(),
         "{backend}: create_all"
     );
+}
+
+const RENAME_EMAIL: &str = r#"
+id = "r2"
+parents = ["r1"]
+message = "rename email"
+created = "2024-01-02T00:00:00Z"
+
+[[ops]]
+op = "rename_column"
+table = "users"
+from = "email"
+to = "mail"
+"#;
+
+/// Both databases rewrite a renamed column in index expressions, predicates and CHECK
+/// conditions; so does the replay, or `check` would report them forever.
+fn a_renamed_column_is_renamed_in_expressions_predicates_and_checks(backend: Backend) {
+    let revs = revisions(&[("r1.toml", TABLES), ("r2.toml", RENAME_EMAIL)]);
+    let db = database_with(backend, &revs, &[]);
+    let m = Migrator::new(db.engine(), &revs);
+    assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{backend}");
+    let expected = revs.replay_all(Some(backend.name())).unwrap();
+    let users = &expected.tables["users"];
+    assert_eq!(users.checks[0].expr, "mail <> ''", "{backend}");
+    let ix = users.indexes.iter().find(|i| i.name == "ix_users_active_email").unwrap();
+    assert_eq!(ix.where_clause.as_deref(), Some("active AND mail <> ')('"), "{backend}");
+    m.downgrade("r1").unwrap();
+    assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{backend}");
 }

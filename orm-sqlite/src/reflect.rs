@@ -289,10 +289,14 @@ fn named_checks(sql: &str) -> Vec<Check> {
         if depth != 1 || !upper[i..].starts_with("CONSTRAINT") || !is_word(i, 10) {
             continue;
         }
-        let rest = &sql[i + 10..];
-        let Some(check_at) = rest.to_ascii_uppercase().find("CHECK") else { continue };
-        let Some(name) = identifier(&rest[..check_at]) else { continue };
-        let after_check = i + 10 + check_at + 5;
+        // The next CHECK keyword outside quotes (a quoted name may hold the word).
+        let Some(&(check_at, _, _)) = chars.iter().find(|(j, _, d)| {
+            *j > i + 10 && *d == 1 && upper[*j..].starts_with("CHECK") && is_word(*j, 5)
+        }) else {
+            continue;
+        };
+        let Some(name) = identifier(&sql[i + 10..check_at]) else { continue };
+        let after_check = check_at + 5;
         let Some(open) = chars.iter().find(|(j, c, d)| *j >= after_check && *c == '(' && *d == 2)
         else {
             continue;
@@ -308,10 +312,48 @@ fn named_checks(sql: &str) -> Vec<Check> {
     out
 }
 
-/// SQL text with runs of white space made one space, for comparing what was written with
-/// what a database keeps.
+/// SQL text for comparing what was written with what SQLite keeps: runs of white space made
+/// one space, and quotes dropped around a plain lowercase name (SQLite's RENAME COLUMN writes
+/// the new name quoted: `lower(email)` becomes `lower("mail")`).
 fn squeeze(sql: &str) -> String {
-    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(pos) = rest.find(['\'', '"']) {
+        out.push_str(&rest[..pos]);
+        let quote = rest[pos..].chars().next().unwrap_or('"');
+        // The end of the quoted text: the next quote not doubled.
+        let body = &rest[pos + 1..];
+        let mut end = None;
+        let mut skip = false;
+        for (i, c) in body.char_indices() {
+            if skip {
+                skip = false;
+            } else if c == quote {
+                if body[i + 1..].starts_with(quote) {
+                    skip = true;
+                } else {
+                    end = Some(i);
+                    break;
+                }
+            }
+        }
+        let Some(end) = end else {
+            out.push_str(&rest[pos..]);
+            rest = "";
+            break;
+        };
+        let inner = &body[..end];
+        let plain = inner.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && inner.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if quote == '"' && plain {
+            out.push_str(inner);
+        } else {
+            out.push_str(&rest[pos..pos + 1 + end + 1]);
+        }
+        rest = &body[end + 1..];
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `schema` as SQLite reflection sees it: integer types as one, floats as one, enum and numeric

@@ -425,14 +425,26 @@ impl Schema {
                     .ok_or_else(|| format!("column {table}.{from} does not exist"))?;
                 c.name = to.clone();
                 rename_in(&mut t.primary_key, from, to);
+                // Both databases rewrite the column's name in index expressions, predicates and
+                // CHECK conditions too.
                 for i in &mut t.indexes {
                     for k in &mut i.columns {
-                        if let super::schema::IndexKey::Column { name, .. } = k {
-                            if name == from {
-                                *name = to.clone();
+                        match k {
+                            super::schema::IndexKey::Column { name, .. } if name == from => {
+                                *name = to.clone()
                             }
+                            super::schema::IndexKey::Expr { expr, .. } => {
+                                *expr = rename_identifier(expr, from, to)
+                            }
+                            _ => {}
                         }
                     }
+                    if let Some(w) = &mut i.where_clause {
+                        *w = rename_identifier(w, from, to);
+                    }
+                }
+                for c in &mut t.checks {
+                    c.expr = rename_identifier(&c.expr, from, to);
                 }
                 for u in &mut t.uniques {
                     rename_in(&mut u.columns, from, to);
@@ -535,5 +547,100 @@ fn check_object(o: &SqlObject) -> Result<(), String> {
         }
         (ObjectKind::Trigger, Some(_)) | (_, None) => Ok(()),
         (_, Some(_)) => Err(format!("{} {} takes no `table`", o.kind.as_str(), o.name)),
+    }
+}
+
+/// `sql` with the column `from` renamed `to` where it is named: a bare word (any case when
+/// `from` is lowercase, as unquoted names fold) that is not a function call, or a quoted
+/// identifier; string literals are left alone. `to` is written bare when it can be, else
+/// quoted.
+pub(crate) fn rename_identifier(sql: &str, from: &str, to: &str) -> String {
+    let bare = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let new_name =
+        if bare(to) { to.to_owned() } else { format!("\"{}\"", to.replace('"', "\"\"")) };
+    let matches_bare = |w: &str| {
+        if bare(from) {
+            w.eq_ignore_ascii_case(from)
+        } else {
+            w == from
+        }
+    };
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' || c == '"' {
+            // A literal or a quoted identifier, with doubled quotes inside.
+            let mut j = i + 1;
+            let mut inner = String::new();
+            while j < chars.len() {
+                if chars[j] == c {
+                    if chars.get(j + 1) == Some(&c) {
+                        inner.push(c);
+                        j += 2;
+                        continue;
+                    }
+                    break;
+                }
+                inner.push(chars[j]);
+                j += 1;
+            }
+            let end = (j + 1).min(chars.len());
+            if c == '"' && inner == from {
+                out.push_str(&new_name);
+            } else {
+                out.extend(&chars[i..end]);
+            }
+            i = end;
+        } else if c.is_alphabetic() || c == '_' {
+            let mut j = i;
+            while j < chars.len()
+                && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '$')
+            {
+                j += 1;
+            }
+            let word: String = chars[i..j].iter().collect();
+            let mut k = j;
+            while k < chars.len() && chars[k].is_whitespace() {
+                k += 1;
+            }
+            let call = chars.get(k) == Some(&'(');
+            let qualified = i > 0 && chars[i - 1] == '.';
+            if matches_bare(&word) && !call && !qualified {
+                out.push_str(&new_name);
+            } else {
+                out.push_str(&word);
+            }
+            i = j;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rename_identifier;
+
+    #[test]
+    fn a_renamed_column_is_renamed_where_sql_names_it() {
+        let r = |sql: &str| rename_identifier(sql, "email", "mail");
+        assert_eq!(r("lower(email)"), "lower(mail)");
+        assert_eq!(
+            r("EMAIL <> 'email' AND \"email\" IS NOT NULL"),
+            "mail <> 'email' AND mail IS NOT NULL"
+        );
+        // Not a longer word, a function of that name, or a qualified name.
+        assert_eq!(r("email_2 || email(1) || t.email"), "email_2 || email(1) || t.email");
+        // A name that needs quotes gets them; a quoted mixed-case name matches exactly.
+        assert_eq!(rename_identifier("a + 1", "a", "B c"), "\"B c\" + 1");
+        assert_eq!(rename_identifier("\"A\" + a", "A", "b"), "b + a");
+        assert_eq!(rename_identifier("'it''s' || a", "a", "b"), "'it''s' || b");
     }
 }
