@@ -11,7 +11,7 @@ use orm_core::migrate::{
     Check, Column, ForeignKey, Index, IndexKey, ObjectKind, Schema, SqlObject, Table, Unique,
     VERSION_TABLE,
 };
-use orm_core::{ColumnType, Connection, ReferentialAction, Result, SqlWriter, Value};
+use orm_core::{ColumnType, Connection, Error, ReferentialAction, Result, SqlWriter, Value};
 
 /// The separator of lists aggregated into one text cell.
 const SEP: char = '\u{1f}';
@@ -313,7 +313,13 @@ pub fn canonical(conn: &mut dyn Connection, live: &Schema, expected: &Schema) ->
             "CREATE TEMP TABLE {} (LIKE {})",
             d.ident(&probe),
             d.ident(&t.name)
-        ))?;
+        ))
+        .map_err(|e| {
+            Error::Migration(format!(
+                "to compare the index and CHECK expressions of table {}, check builds them on                  a temporary copy of it, which failed (does the user lack the TEMP                  privilege?): {e}",
+                t.name
+            ))
+        })?;
         for index in &mut t.indexes {
             let mut probed = index.clone();
             probed.name = format!("{probe}_ix");
