@@ -282,7 +282,9 @@ impl Op {
             Op::DropForeignKey { table, foreign_key } => {
                 format!("drop foreign key {} on {table}", foreign_key.name)
             }
-            Op::AddCheck { table, check } => format!("add check {} on {table}", check.name),
+            Op::AddCheck { table, check } => {
+                format!("add check {} on {table} ({})", check.name, check.expr)
+            }
             Op::DropCheck { table, check } => format!("drop check {} on {table}", check.name),
             Op::AlterPrimaryKey { table, to, .. } => {
                 format!("alter primary key of {table} to ({})", to.join(", "))
