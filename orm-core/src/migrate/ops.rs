@@ -346,6 +346,7 @@ impl Schema {
     pub fn apply(&mut self, op: &Op) -> Result<(), String> {
         match op {
             Op::CreateTable(t) => {
+                t.indexes.iter().try_for_each(check_index)?;
                 if self.tables.contains_key(&t.name) {
                     return Err(format!("table {:?} exists already", t.name));
                 }
@@ -461,6 +462,7 @@ impl Schema {
                 }
             }
             Op::CreateIndex { table, index, .. } => {
+                check_index(index)?;
                 let exists =
                     self.tables.values().any(|t| t.indexes.iter().any(|i| i.name == index.name));
                 if exists {
@@ -536,6 +538,31 @@ impl Schema {
         }
         Ok(())
     }
+}
+
+/// Whether an index can be written: keys, and a method and operator classes that are names
+/// (`gin`, `public.jsonb_path_ops`), which go into the SQL as they are.
+fn check_index(index: &Index) -> Result<(), String> {
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.split('.').all(|part| {
+                part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+    };
+    if index.columns.is_empty() {
+        return Err(format!("index {:?} has no key", index.name));
+    }
+    if let Some(m) = index.using.as_deref().filter(|m| !word(m)) {
+        return Err(format!("index {:?}: `using = {m:?}` is no index method name", index.name));
+    }
+    if let Some(o) = index.columns.iter().filter_map(|k| k.opclass()).find(|o| !word(o)) {
+        return Err(format!("index {:?}: {o:?} is no operator class name", index.name));
+    }
+    if index.where_clause.as_deref().is_some_and(|w| w.trim().is_empty()) {
+        return Err(format!("index {:?}: `where` is empty", index.name));
+    }
+    Ok(())
 }
 
 /// Whether an object's declaration is complete: a name, and a table for a trigger (only).

@@ -697,6 +697,7 @@ mod tests {
             "{ expr = \" \" }",
             "{ column = \"id\", opclass = \"\" }",
             "{ column = \"id\", collate = \"C\" }",
+            "{ column = \"id\", opclass = \"x); DROP TABLE posts; --\" }",
         ] {
             let ops = format!(
                 "[[ops]]\nop = \"create_index\"\ntable = \"posts\"\n\
@@ -704,6 +705,15 @@ mod tests {
             );
             let err = rev(&ops).expect_err(bad).to_string();
             assert!(err.contains("r1.toml"), "{bad}: {err}");
+        }
+        for bad in ["using = \"gin (id); --\"", "columns = []", "where = \" \""] {
+            let columns = if bad.starts_with("columns") { "" } else { "columns = [\"id\"], " };
+            let ops = format!(
+                "[[ops]]\nop = \"create_index\"\ntable = \"posts\"\n\
+                 index = {{ name = \"ix\", {columns}{bad} }}\n"
+            );
+            let err = rev(&ops).expect_err(bad).to_string();
+            assert!(err.contains("index \"ix\""), "{bad}: {err}");
         }
     }
 
