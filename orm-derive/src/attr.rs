@@ -526,7 +526,7 @@ fn composite(
                 let syntax = "field(opclass = \"jsonb_path_ops\")";
                 let parsed = inner.parse_nested_meta(|o| {
                     match key_of(&o).as_str() {
-                        "opclass" => opclass.set(name(cx, &o, syntax)?),
+                        "opclass" => opclass.set(opclass_name(cx, &o, syntax)?),
                         k => unknown(cx, &o, k, "index key", "opclass")?,
                     }
                     Ok(())
@@ -567,6 +567,28 @@ fn composite(
         where_clause: where_clause.get(),
         tokens: quote!(#path #group),
     }))
+}
+
+/// `opclass = "jsonb_path_ops"`: a name, optionally schema-qualified (it is written into the
+/// SQL as it is).
+fn opclass_name(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    expected: &str,
+) -> syn::Result<Option<Spanned<String>>> {
+    let Some(v) = name(cx, meta, expected)? else { return Ok(None) };
+    let word = v.value.split('.').all(|part| {
+        part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    if !word {
+        cx.error_spanned_by(
+            &v.tokens,
+            format!("`{}` is no operator class name: expected `{expected}`", v.value),
+        );
+        return Ok(None);
+    }
+    Ok(Some(v))
 }
 
 /// `using = "gin"`: one of [`INDEX_METHODS`].

@@ -9,6 +9,7 @@ use orm::prelude::*;
     index(email, where = "  ", name = "ix_where"),
     index(email(opclass = ""), name = "ix_opclass"),
     index(email(collate = "C"), name = "ix_collate"),
+    index(email(opclass = "text_ops DESC"), name = "ix_desc"),
     unique(email, using = "gin")
 )]
 struct User {
