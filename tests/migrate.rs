@@ -232,7 +232,7 @@ fn rows_are_kept(backend: Backend) {
 }
 
 fn sql_step(up: &str, down: &str) -> Step {
-    Step::new(Op::Sql { up: up.into(), down: Some(down.into()) })
+    Step::new(Op::Sql { up: up.into(), down: Some(down.into()), creates: vec![], drops: vec![] })
 }
 
 fn hand_written(id: &str, parent: Option<&str>, steps: Vec<Step>) -> Revision {
@@ -350,6 +350,10 @@ columns = [{ name = "msg", type = "text" }]
 
 [[ops]]
 op = "sql"
+creates = [
+    { kind = "trigger", name = "parent_log", table = "parent" },
+    { kind = "view", name = "parent_names" },
+]
 up = '''
 CREATE TRIGGER parent_log AFTER INSERT ON parent BEGIN INSERT INTO log (msg) VALUES (NEW.name); END;
 CREATE VIEW parent_names AS SELECT name FROM parent;
