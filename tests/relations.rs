@@ -26,6 +26,7 @@ backend_tests! {
     a_failed_flush_takes_back_the_keys_it_gave_nested_objects,
     an_object_moved_to_another_loaded_collection_is_no_orphan,
     orphans_of_one_collection_are_deleted_together_not_one_by_one,
+    an_untracked_read_leaves_the_sessions_collections_as_they_were,
 }
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -861,4 +862,40 @@ fn orphans_of_one_collection_are_deleted_together_not_one_by_one(backend: Backen
     assert_eq!(left, ["a0"], "{backend}");
     let notes = db.session().query::<Note>().count().unwrap();
     assert_eq!(notes, 1, "{backend}: the orphans' notes went with them");
+}
+
+/// The session compares a loaded collection with what it loaded (its snapshot) to find the
+/// children removed. An untracked read of the same parent (here after another session added a
+/// child) must not replace that snapshot: the child it saw would count as removed, and
+/// delete_orphan would delete a row nobody removed.
+fn an_untracked_read_leaves_the_sessions_collections_as_they_were(backend: Backend) {
+    let db = backend.database(&tables());
+    let mut s = db.session();
+    let mut ann = person("ann");
+    ann.articles = Related::Loaded(vec![article("one"), article("two")]);
+    s.add(ann);
+    s.commit().unwrap();
+
+    let mut s = db.session();
+    let mut ann = s.query::<Person>().one().unwrap();
+    s.load_related(&mut ann, Person::articles).unwrap();
+    // Another session gives ann a third article.
+    let mut other = db.session();
+    other.add(Article { author_id: ann.id, ..article("three") });
+    other.commit().unwrap();
+    // This session reads ann again, untracked, with her articles: it sees three.
+    let copy = s.query::<Person>().load(Person::articles).untracked().one().unwrap();
+    assert_eq!(copy.articles.get().unwrap().len(), 3, "{backend}");
+    let joined = s.query::<Person>().load_joined(Person::articles).untracked().one().unwrap();
+    assert_eq!(joined.articles.get().unwrap().len(), 3, "{backend}");
+    // ann as first loaded, "one" removed: only "one" is an orphan.
+    if let Related::Loaded(list) = &mut ann.articles {
+        list.retain(|a| a.title != "one");
+    }
+    s.add(ann);
+    s.commit().unwrap();
+    let mut titles: Vec<String> =
+        db.session().query::<Article>().all().unwrap().into_iter().map(|a| a.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["three", "two"], "{backend}: only the removed article is deleted");
 }

@@ -210,7 +210,11 @@ pub(crate) fn select_in<M: Model, R: Model>(
             *u += 1;
         }
     }
-    if schema.kind.is_many() || schema.kind == RelationKind::HasOne {
+    // Collections are recorded for tracked parents only (an untracked read leaves the
+    // session's state as it was).
+    let record = (schema.kind.is_many() || schema.kind == RelationKind::HasOne)
+        && tracking != Tracking::Untracked;
+    if record {
         session.reserve_collections(parents.len());
     }
     let mut take = |g: usize| -> Vec<R> {
@@ -227,7 +231,7 @@ pub(crate) fn select_in<M: Model, R: Model>(
     for ((parent, key), group) in parents.iter_mut().zip(parent_keys).zip(parent_group) {
         let targets: Vec<R> = group.map(&mut take).unwrap_or_default();
         let has_key = key.is_some();
-        if schema.kind.is_many() || schema.kind == RelationKind::HasOne {
+        if record {
             if let Some(k) = key {
                 let child_keys =
                     targets.iter().filter_map(|t| t.key().map(|k| R::key_values(&k))).collect();

@@ -1444,7 +1444,11 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
                 each_once(kids);
             }
         }
-        if rel.kind != RelationKind::BelongsTo {
+        // The session records what it loaded for the objects it tracks only: an untracked read
+        // leaves its state as it was (a parent added later has its collection read from the
+        // database, as one set by hand).
+        let record = rel.kind != RelationKind::BelongsTo && tracking != Tracking::Untracked;
+        if record {
             session.reserve_collections(parents.len());
         }
         for (p, mut kids) in parents.iter_mut().zip(children) {
@@ -1462,7 +1466,7 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
                     session.track_with(k, populate)?;
                 }
             }
-            if rel.kind != RelationKind::BelongsTo {
+            if record {
                 if let Some(k) = p.key() {
                     let child_keys =
                         kids.iter().filter_map(|c| c.key().map(|k| R::key_values(&k))).collect();
