@@ -344,10 +344,10 @@ impl<M: Model> Select<M> {
         if !self.loaders.is_empty() {
             let mut refs: Vec<&mut M> = rows.iter_mut().collect();
             for l in &self.loaders {
-                if self.tracking == Tracking::Untracked {
-                    l.load_into_untracked(session, &mut refs)?;
-                } else {
-                    l.load_into(session, &mut refs)?;
+                match self.tracking {
+                    Tracking::Untracked => l.load_into_untracked(session, &mut refs)?,
+                    Tracking::Populate => l.load_into_populate(session, &mut refs)?,
+                    Tracking::Tracked => l.load_into(session, &mut refs)?,
                 }
             }
         }
@@ -1475,6 +1475,7 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
                         M::key_values(&k),
                         rel.name,
                         child_keys,
+                        tracking == Tracking::Populate,
                     );
                 }
             }

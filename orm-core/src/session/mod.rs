@@ -347,6 +347,12 @@ pub struct Session {
     /// The keys of each loaded collection (source table, parent key, relationship) as last
     /// loaded or flushed: what delete-orphan and many-to-many unlinking compare against.
     collections: crate::fast::Map<CollectionKey, Vec<Vec<Value>>>,
+    /// Collections read again (tracked) with other contents than the session had recorded:
+    /// another transaction changed them in between, and copies of the parent may hold either
+    /// list, so a child missing from the one added cannot be told from one removed. Their
+    /// changes fail to flush (`StaleData`) until a `populate_existing()` read takes the
+    /// database's list.
+    collection_conflicts: crate::fast::Set<CollectionKey>,
     /// How to undo the collection snapshots flushes wrote in this transaction: the key and the
     /// snapshot it replaced.
     /// Set when a statement failed inside the transaction with no savepoint to roll back to:
@@ -400,6 +406,7 @@ impl Session {
             journal: Vec::new(),
             nested_depth: 0,
             collections: crate::fast::Map::default(),
+            collection_conflicts: crate::fast::Set::default(),
             aborted: None,
             guarded: 0,
             staged: Vec::new(),
@@ -947,6 +954,7 @@ impl Session {
         self.staged.clear();
         self.journal.clear();
         self.collections.clear();
+        self.collection_conflicts.clear();
         self.any_superseded = false;
     }
 
@@ -1253,14 +1261,27 @@ impl Session {
     }
 
     /// Remembers the keys of a loaded collection.
+    /// Records the keys of a collection just read for a tracked parent. Read again with other
+    /// contents (another transaction changed it), the collection is marked in conflict (see
+    /// [`Session::collection_conflicts`]) unless `populate` (`populate_existing()`) says the
+    /// database's list replaces the session's.
     pub(crate) fn record_collection(
         &mut self,
         table: &'static str,
         parent: Vec<Value>,
         relation: &'static str,
         children: Vec<Vec<Value>>,
+        populate: bool,
     ) {
-        self.collections.insert((table, crate::value::KeyValues(parent), relation), children);
+        let key = (table, crate::value::KeyValues(parent), relation);
+        if populate {
+            self.collection_conflicts.remove(&key);
+        } else if let Some(known) = self.collections.get(&key) {
+            if !same_keys(known, &children) {
+                self.collection_conflicts.insert(key.clone());
+            }
+        }
+        self.collections.insert(key, children);
     }
 
     /// Raw SQL with `:name` parameters: `s.sql("SELECT ... WHERE id = :id").bind("id", 5)`.
@@ -1387,4 +1408,17 @@ impl RawQuery<'_> {
 pub(crate) fn values_at(obj: &dyn AnyModel, idx: &[usize]) -> Option<Vec<Value>> {
     let v: Vec<Value> = idx.iter().map(|&i| obj.column_value(i)).collect();
     (!v.contains(&Value::Null)).then_some(v)
+}
+
+/// Whether two collections hold the same keys, in any order.
+fn same_keys(a: &[Vec<Value>], b: &[Vec<Value>]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a == b {
+        return true;
+    }
+    let set: crate::fast::Set<crate::value::KeyRef<'_>> =
+        a.iter().map(|k| crate::value::KeyRef(k)).collect();
+    b.iter().all(|k| set.contains(&crate::value::KeyRef(k)))
 }

@@ -156,6 +156,21 @@ impl Session {
         for (parent, rel) in collections {
             let Some(obj) = objs.get(parent).copied().flatten() else { continue };
             if self.collection_changed(obj, rel)? {
+                if let Some(key) = self.collection_key(obj, rel) {
+                    if self.collection_conflicts.contains(&key) {
+                        return Err(Error::StaleData(format!(
+                            "{}.{} of the {} with key {}: the session read this collection \
+                             again with other contents (another transaction changed it), so a \
+                             child missing from the object added cannot be told from one \
+                             removed; read the parent with populate_existing() and its \
+                             collection loaded, change that copy, and add it",
+                            obj.table().name,
+                            key.2,
+                            obj.table().name,
+                            crate::model::MapKey::from_values(key.1 .0.clone()),
+                        )));
+                    }
+                }
                 changed.push((parent, rel));
             }
         }
