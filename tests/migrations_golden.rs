@@ -243,6 +243,30 @@ models! {
             pub status: Status,
         }
     }
+    posts_short_title {
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "posts")]
+        pub struct Post {
+            #[orm(primary_key)]
+            pub id: i64,
+            #[orm(max_length = 100)]
+            pub title: String,
+            #[orm(max_length = 200)]
+            pub summary: Option<String>,
+        }
+    }
+    posts_long_title {
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "posts")]
+        pub struct Post {
+            #[orm(primary_key)]
+            pub id: i64,
+            #[orm(max_length = 200)]
+            pub title: String,
+            #[orm(max_length = 50)]
+            pub summary: Option<String>,
+        }
+    }
     items_one_key {
         #[derive(Model, Debug, Clone, PartialEq)]
         #[orm(table = "items")]
@@ -329,7 +353,13 @@ const CASES: &[Case] = &[
         before: &[items_one_key::Item::TABLE],
         after: &[items_two_keys::Item::TABLE],
     },
+    Case {
+        name: "alter_varchar_widen_narrow",
+        before: &[posts_short_title::Post::TABLE],
+        after: &[posts_long_title::Post::TABLE],
+    },
     Case { name: "hand_raw_sql_and_checks", before: &[users::User::TABLE], after: &[] },
+    Case { name: "hand_lossy_conversions", before: &[], after: &[] },
 ];
 
 const DIALECTS: [&str; 2] = ["sqlite", "postgresql"];
