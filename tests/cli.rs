@@ -143,6 +143,18 @@ fn the_tutorial_workflow() {
     assert!(out.contains("ALTER TABLE \"users\" DROP COLUMN \"age\";"), "{out}");
     assert!(out.contains("DROP TABLE \"users\";"), "{out}");
 
+    // `--down` without a range undoes the newest revision, as `downgrade` does.
+    let out = cli.ok(v2, &["sql", "--dialect", "sqlite", "--down"]);
+    assert!(out.starts_with("-- Downgrade SQL for sqlite, -1\n"), "{out}");
+    assert!(out.contains("ALTER TABLE \"users\" DROP COLUMN \"age\";"), "{out}");
+    assert!(!out.contains("DROP TABLE \"users\";"), "only the newest revision: {out}");
+    assert_eq!(out.matches("-- Revision ").count(), 1, "{out}");
+    let out = cli.ok(v2, &["sql", "--down", "-2", "--dialect", "sqlite"]);
+    assert!(out.contains("DROP TABLE \"users\";"), "{out}");
+    assert_eq!(out.matches("-- Revision ").count(), 2, "{out}");
+    let (code, _) = cli.run(v2, &["sql", "--dialect", "sqlite", "--down", "-3"]);
+    assert_eq!(code, 1, "only two revisions to undo");
+
     let out = cli.ok(v2, &["downgrade"]);
     assert!(out.contains("Running downgrade"), "{out}");
     assert!(cli.ok(v2, &["current"]).contains("create users"));
