@@ -393,3 +393,36 @@ fn the_offline_sql_of_a_guarded_change_is_valid_sql(backend: Backend) {
     let live = m.reflect().unwrap();
     assert_eq!(live.tables[TABLE].column(COLUMN).unwrap().max_length, Some(100), "{backend}");
 }
+
+#[test]
+fn an_alter_column_is_described_without_option_syntax() {
+    use orm::migrate::{Column, ColumnType, Op};
+    let col =
+        |max: Option<u32>| Column { max_length: max, ..Column::new("title", ColumnType::Text) };
+    let alter = |from, to| Op::AlterColumn {
+        table: "post".into(),
+        from: col(from),
+        to: col(to),
+        using: None,
+        down_using: None,
+    };
+    assert_eq!(
+        alter(Some(100), Some(200)).describe(),
+        "alter column post.title (max_length 100 -> 200)"
+    );
+    assert_eq!(alter(None, Some(50)).describe(), "alter column post.title (max_length none -> 50)");
+    assert_eq!(alter(Some(50), None).describe(), "alter column post.title (max_length 50 -> none)");
+}
+
+/// SQLite checks foreign keys at the end of each revision; the rows it reports are named by
+/// their values, not by the driver's debug output.
+#[test]
+fn a_broken_foreign_key_names_its_rows_plainly() {
+    let ops = "[[ops]]\nop = \"sql\"\nup = '''\nCREATE TABLE users (id INTEGER PRIMARY KEY);\nCREATE TABLE posts (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES users (id));\nINSERT INTO posts (id, author_id) VALUES (7, 99);\n'''\ndown = \"DROP TABLE posts; DROP TABLE users\"\n";
+    let revs = Revisions::new(vec![revision("r1", None, ops)]).unwrap();
+    let db = Backend::Sqlite.database(&[]);
+    let e = Migrator::new(db.engine(), &revs).upgrade("head").unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("rows break a foreign key: posts row 7 -> users"), "{text}");
+    assert!(text.contains("the database stays at base"), "{text}");
+}

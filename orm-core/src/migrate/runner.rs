@@ -460,7 +460,9 @@ impl<'a> Migrator<'a> {
             let r = engine.run_query(run.conn(), &check, &[], &mut |row| {
                 let cell = |i: usize| -> String {
                     match row.get(i) {
-                        Ok(v) => format!("{v:?}"),
+                        Ok(crate::value::ValueRef::Text(s)) => s.to_owned(),
+                        Ok(crate::value::ValueRef::Int(n)) => n.to_string(),
+                        Ok(v) => v.describe(),
                         Err(_) => String::new(),
                     }
                 };

@@ -114,7 +114,8 @@ impl Column {
             parts.push(format!("type {} -> {}", self.ty, to.ty));
         }
         if self.max_length != to.max_length {
-            parts.push(format!("max_length {:?} -> {:?}", self.max_length, to.max_length));
+            let len = |l: Option<u32>| l.map_or_else(|| "none".to_owned(), |n| n.to_string());
+            parts.push(format!("max_length {} -> {}", len(self.max_length), len(to.max_length)));
         }
         if self.nullable != to.nullable {
             parts.push(if to.nullable { "nullable".into() } else { "not null".into() });
