@@ -102,7 +102,12 @@ impl Column {
             max_length: if c.ty == ColumnType::Text { c.max_length } else { None },
             // The database ignores a literal default when it has its own.
             default: if c.server_default.is_some() { None } else { default },
-            server_default: c.server_default.map(str::to_owned),
+            server_default: c.server_default.map(|sd| match c.ty.enum_name() {
+                // A label written in PostgreSQL's spelling (`'draft'::post_status`): the
+                // portable `'draft'`, which each dialect writes its way.
+                Some(_) => super::dialect::enum_label_literal(sd).unwrap_or(sd).to_owned(),
+                None => sd.to_owned(),
+            }),
             auto_increment: c.auto_increment,
         }
     }
