@@ -14,6 +14,7 @@ backend_tests! {
     a_narrowing_downgrade_with_too_long_text_fails_and_keeps_the_rows,
     each_lossy_conversion_fails_with_data_loss_and_keeps_the_rows,
     a_failed_revision_says_where_the_database_is,
+    removing_an_enum_label_that_rows_hold_fails_with_data_loss,
     the_offline_sql_of_a_guarded_change_is_valid_sql,
 }
 
@@ -425,4 +426,38 @@ fn a_broken_foreign_key_names_its_rows_plainly() {
     let text = e.to_string();
     assert!(text.contains("rows break a foreign key: posts row 7 -> users"), "{text}");
     assert!(text.contains("the database stays at base"), "{text}");
+}
+
+fn removing_an_enum_label_that_rows_hold_fails_with_data_loss(backend: Backend) {
+    let r1 = revision(
+        "r1",
+        None,
+        "[[ops]]\nop = \"create_enum\"\nname = \"ms_status\"\nvalues = [\"draft\", \"live\", \"gone\"]\n\n\
+         [[ops]]\nop = \"create_table\"\nname = \"ms_posts\"\ncolumns = [{ name = \"id\", type = \"bigint\" }, { name = \"status\", type = \"enum(ms_status)\", nullable = true }]\nprimary_key = [\"id\"]\n",
+    );
+    let r2 = revision(
+        "r2",
+        Some("r1"),
+        "[[ops]]\nop = \"alter_enum\"\nname = \"ms_status\"\nfrom = [\"draft\", \"live\", \"gone\"]\nto = [\"draft\", \"live\"]\n",
+    );
+    let revs = Revisions::new(vec![r1, r2]).unwrap();
+    let db = backend.database(&[]);
+    let m = Migrator::new(db.engine(), &revs);
+    m.upgrade("r1").unwrap();
+    insert(&db, "ms_posts", "status", 1, "'live'");
+    insert(&db, "ms_posts", "status", 2, "'gone'");
+    insert(&db, "ms_posts", "status", 3, "'gone'");
+    insert(&db, "ms_posts", "status", 4, "NULL");
+    let e = m.upgrade("head").unwrap_err();
+    let (table, column, rows, reason, at) = data_loss(&e, "r2");
+    assert_eq!((table.as_str(), column.as_str(), rows), ("ms_posts", "status", 2), "{backend}");
+    assert_eq!(reason, "hold labels that enum ms_status no longer has", "{backend}");
+    assert_eq!(at, ["r1"], "{backend}");
+    let want = [Some("live".to_owned()), Some("gone".into()), Some("gone".into()), None];
+    assert_eq!(values(&db, "ms_posts", "status"), want, "{backend}");
+    assert_eq!(m.current().unwrap(), ["r1"], "{backend}");
+    db.engine().execute_autocommit("UPDATE ms_posts SET status = 'draft' WHERE id > 1").unwrap();
+    m.upgrade("head").unwrap();
+    assert_eq!(m.reflect().unwrap().tables.len(), 1, "{backend}");
+    assert_eq!(values(&db, "ms_posts", "status").len(), 4, "{backend}");
 }

@@ -168,7 +168,9 @@ fn alter_enum(
     }
     let old = d.ident(&format!("{name}__orm_old"));
     let labels: Vec<&str> = to.iter().map(String::as_str).collect();
-    let mut out = vec![Statement::Sql(format!("ALTER TYPE {ty} RENAME TO {old}"))];
+    // A row holding a label that goes would fail the conversion: count them first.
+    let mut out = d.enum_label_guards(name, from, to, before);
+    out.push(Statement::Sql(format!("ALTER TYPE {ty} RENAME TO {old}")));
     out.extend(d.create_enum_type(name, &labels).map(Statement::Sql));
     for t in before.tables.values() {
         for c in t.columns.iter().filter(|c| c.ty.enum_name() == Some(name)) {

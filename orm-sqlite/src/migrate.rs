@@ -33,8 +33,9 @@ impl MigrationDialect for SqliteDialect {
             return rebuild(self, &table, before, after, &using);
         }
         match op {
-            Op::AlterEnum { name, .. } => {
-                let mut out = Vec::new();
+            Op::AlterEnum { name, from, to } => {
+                // The rebuilt tables' CHECK would refuse a label that goes: count them first.
+                let mut out = self.enum_label_guards(name, from, to, before);
                 for t in after.tables.values() {
                     if t.columns.iter().any(|c| c.ty.enum_name() == Some(name)) {
                         out.extend(rebuild(self, &t.name, before, after, &[])?);

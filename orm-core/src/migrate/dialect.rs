@@ -571,23 +571,56 @@ pub trait MigrationDialect: Dialect {
     ) -> Vec<Statement> {
         self.lossy_rows(from, to, schema)
             .into_iter()
-            .map(|(predicate, reason)| {
-                let query =
-                    format!("SELECT count(*) FROM {} WHERE {predicate}", self.ident(source));
-                let message = format!(
-                    "rows of {table}.{} {reason}: the change would lose or alter them",
-                    to.name
-                );
-                let script = self.guard_script(source, &predicate, &message);
-                Statement::Guard(Guard {
-                    table: table.to_owned(),
-                    column: to.name.clone(),
-                    reason,
-                    query,
-                    script,
-                })
-            })
+            .map(|(predicate, reason)| self.guard(table, source, &to.name, &predicate, reason))
             .collect()
+    }
+
+    /// One [`Guard`]: the rows of `source` matching `predicate` (over old values of `column`
+    /// of `table`) fail the revision, `reason` saying why.
+    fn guard(
+        &self,
+        table: &str,
+        source: &str,
+        column: &str,
+        predicate: &str,
+        reason: String,
+    ) -> Statement {
+        let query = format!("SELECT count(*) FROM {} WHERE {predicate}", self.ident(source));
+        let message =
+            format!("rows of {table}.{column} {reason}: the change would lose or alter them");
+        let script = self.guard_script(source, predicate, &message);
+        Statement::Guard(Guard {
+            table: table.to_owned(),
+            column: column.to_owned(),
+            reason,
+            query,
+            script,
+        })
+    }
+
+    /// The guards of changing the labels of enum type `name` from `from` to `to`: rows of the
+    /// columns of that type (in `before`) holding a label that goes (none when none goes).
+    fn enum_label_guards(
+        &self,
+        name: &str,
+        from: &[String],
+        to: &[String],
+        before: &Schema,
+    ) -> Vec<Statement> {
+        let mut out = Vec::new();
+        if from.iter().all(|l| to.contains(l)) {
+            return out;
+        }
+        let list: Vec<String> = to.iter().map(|l| quote_literal(l)).collect();
+        for t in before.tables.values() {
+            for c in t.columns.iter().filter(|c| c.ty.enum_name() == Some(name)) {
+                let predicate =
+                    format!("CAST({} AS TEXT) NOT IN ({})", self.ident(&c.name), list.join(", "));
+                let reason = format!("hold labels that enum {name} no longer has");
+                out.push(self.guard(&t.name, &t.name, &c.name, &predicate, reason));
+            }
+        }
+        out
     }
 
     /// A guard in a script (`sql` command): SQL that fails when a row of `table` matches
