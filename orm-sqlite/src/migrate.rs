@@ -88,6 +88,12 @@ impl MigrationDialect for SqliteDialect {
         w.push("))");
     }
 
+    /// Timestamps are text in a fixed format (`2024-05-01 12:30:00.000000`): one that is not
+    /// exactly its date at midnight.
+    fn time_of_day_predicate(&self, expr: &str) -> String {
+        format!("{expr} IS NOT date({expr}) || ' 00:00:00.000000'")
+    }
+
     fn before_revision_sql(&self) -> Vec<String> {
         vec!["PRAGMA foreign_keys = OFF".into()]
     }
@@ -130,6 +136,19 @@ fn can_add_in_place(c: &Column) -> bool {
         return false;
     }
     !c.auto_increment && (c.nullable || has_default)
+}
+
+/// How the rebuild copies column `from` into `to`: as it is, or, between dates and timestamps
+/// (text in their formats, which SQLite's affinity does not convert), in the new format.
+fn copy_expression(d: &SqliteDialect, from: &Column, to: &Column) -> String {
+    let c = d.ident(&from.name);
+    let timestamp =
+        |ty: &ColumnType<String>| matches!(ty, ColumnType::Timestamp | ColumnType::Timestamptz);
+    match (&from.ty, &to.ty) {
+        (f, ColumnType::Date) if timestamp(f) => format!("date({c})"),
+        (ColumnType::Date, t) if timestamp(t) => format!("{c} || ' 00:00:00.000000'"),
+        _ => c,
+    }
 }
 
 /// A guard over the rebuilt table `tmp`: the rows whose value in column `to` is not stored as
@@ -220,7 +239,10 @@ fn rebuild(
             }
             match using.iter().find(|(col, _)| *col == c.name) {
                 Some((_, expr)) => w.push(expr),
-                None => d.write_ident(&mut w, &c.name),
+                None => match old.column(&c.name) {
+                    Some(from) => w.push(&copy_expression(d, from, c)),
+                    None => d.write_ident(&mut w, &c.name),
+                },
             }
         }
         w.push(" FROM ");

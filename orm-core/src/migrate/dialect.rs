@@ -115,8 +115,8 @@ enum Kind<'a> {
     Enum(&'a str),
     /// Boolean.
     Bool,
-    /// A date or timestamp.
-    Time,
+    /// A timestamp (`true`) or a date.
+    Time(bool),
     /// Anything else (UUID, JSON, arrays, bytes, other custom types).
     Other,
 }
@@ -137,7 +137,8 @@ impl<'a> Kind<'a> {
             ColumnType::Text => Kind::Text(col.max_length),
             ColumnType::Enum { name, .. } => Kind::Enum(name),
             ColumnType::Boolean => Kind::Bool,
-            ColumnType::Timestamptz | ColumnType::Timestamp | ColumnType::Date => Kind::Time,
+            ColumnType::Timestamptz | ColumnType::Timestamp => Kind::Time(true),
+            ColumnType::Date => Kind::Time(false),
             _ => Kind::Other,
         }
     }
@@ -196,7 +197,7 @@ pub fn converts_without_using(from: &Column, to: &Column) -> bool {
         (Kind::Enum(_), Kind::Enum(_)) => from.ty == to.ty,
         (_, Kind::Text(_)) => true,
         (a, b) if a.is_number() && b.is_number() => true,
-        (Kind::Time, Kind::Time) => true,
+        (Kind::Time(_), Kind::Time(_)) => true,
         _ => from.ty == to.ty,
     }
 }
@@ -279,6 +280,12 @@ pub fn lossy_rows_standard<D: MigrationDialect + ?Sized>(
                     format!("lose digits as {}", to.ty),
                 ));
             }
+        }
+        Kind::Time(false) if src == Kind::Time(true) => {
+            out.push((
+                d.time_of_day_predicate(&c),
+                "have a time of day other than midnight".into(),
+            ));
         }
         Kind::Bool if src.is_number() => {
             out.push((format!("{num} NOT IN (0, 1)"), "are neither 0 nor 1".to_owned()));
@@ -556,6 +563,12 @@ pub trait MigrationDialect: Dialect {
     /// float type loses.
     fn float_as_numeric(&self, expr: &str, float_type: &str) -> String {
         format!("CAST(CAST({expr} AS {float_type}) AS NUMERIC)")
+    }
+
+    /// The condition that the timestamp `expr` is not at midnight: what making it a date
+    /// would lose.
+    fn time_of_day_predicate(&self, expr: &str) -> String {
+        format!("CAST({expr} AS DATE) <> {expr}")
     }
 
     /// The [`Guard`]s of converting `from` to `to` (the conditions of
