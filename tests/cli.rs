@@ -31,6 +31,19 @@ mod after {
     }
 }
 
+mod short {
+    use orm::prelude::*;
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[orm(table = "users")]
+    pub struct User {
+        #[orm(primary_key)]
+        pub id: i64,
+        #[orm(unique, max_length = 10)]
+        pub username: String,
+    }
+}
+
 struct Cli {
     dir: PathBuf,
     url: String,
@@ -223,4 +236,34 @@ fn help_on_each_command() {
         let code = orm::cli::run(["db", cmd, "--help"], &[], &mut out);
         assert_eq!(code, 0, "{cmd}");
     }
+}
+
+/// A revision that would cut a username fails (exit status 1), and the database stays at the
+/// revision before it; `sql` shows the check.
+#[test]
+fn a_lossy_upgrade_fails_and_the_database_stays() {
+    let cli = Cli::new("lossy");
+    let v1: &[&TableSchema] = &[before::User::TABLE];
+    let v2: &[&TableSchema] = &[short::User::TABLE];
+    cli.ok(v1, &["init"]);
+    cli.ok(v1, &["migrate", "-m", "create users"]);
+    cli.ok(v1, &["upgrade"]);
+    let db = orm::Database::connect(&cli.url).unwrap();
+    db.engine()
+        .execute_autocommit("INSERT INTO users (id, username) VALUES (1, 'a-long-user-name')")
+        .unwrap();
+    drop(db);
+    let out = cli.ok(v2, &["migrate", "-m", "shorter names"]);
+    assert!(out.contains("Detected alter column users.username (max_length 80 -> 10)"), "{out}");
+    let out = cli.ok(v2, &["sql", "--dialect", "sqlite"]);
+    assert!(
+        out.contains("-- SELECT count(*) FROM \"users\" WHERE length(\"username\") > 10;"),
+        "{out}"
+    );
+    let (code, out) = cli.run(v2, &["upgrade"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Running upgrade"), "{out}");
+    assert!(cli.ok(v2, &["current"]).contains("create users"), "still at the first revision");
+    let (code, _) = cli.run(v2, &["check"]);
+    assert_eq!(code, 1, "the database is behind the models");
 }
