@@ -238,6 +238,31 @@ fn help_on_each_command() {
     }
 }
 
+/// The tutorial's complaint: an index made outside the revisions makes `check` fail ("drop
+/// index ..."), until the migrations folder's `migrations.toml` ignores its name.
+#[test]
+fn check_leaves_out_what_migrations_toml_ignores() {
+    let cli = Cli::new("ignore");
+    let v1: &[&TableSchema] = &[before::User::TABLE];
+    cli.ok(v1, &["init"]);
+    cli.ok(v1, &["migrate", "-m", "create users"]);
+    cli.ok(v1, &["upgrade"]);
+    let db = orm::Database::connect(&cli.url).unwrap();
+    let mut s = db.session();
+    s.sql("CREATE INDEX ix_legacy_username ON users (username)").execute().unwrap();
+    s.commit().unwrap();
+    drop(s);
+    assert_eq!(cli.run(v1, &["check"]).0, 1, "an index no revision knows");
+    std::fs::write(cli.migrations().join("migrations.toml"), "ignore = [\"ix_legacy_*\"]\n")
+        .unwrap();
+    assert!(cli.ok(v1, &["check"]).contains("OK"));
+    // Still no revision to write, and the settings file is no revision.
+    assert!(cli.ok(v1, &["migrate", "-m", "nothing"]).contains("No changes"));
+    assert!(cli.ok(v1, &["history"]).lines().count() == 1);
+    std::fs::write(cli.migrations().join("migrations.toml"), "ignore = \"ix_legacy_*\"\n").unwrap();
+    assert_eq!(cli.run(v1, &["check"]).0, 1, "a malformed settings file is an error");
+}
+
 /// A revision that would cut a username fails (exit status 1), and the database stays at the
 /// revision before it; `sql` shows the check.
 #[test]

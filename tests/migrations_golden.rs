@@ -243,6 +243,107 @@ models! {
             pub status: Status,
         }
     }
+    blog_plain {
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "users")]
+        pub struct User {
+            #[orm(primary_key)]
+            pub id: i64,
+            pub email: String,
+            pub preferences: Json<serde_json::Value>,
+        }
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "posts")]
+        pub struct Post {
+            #[orm(primary_key)]
+            pub id: i64,
+            pub content: String,
+            pub status: String,
+            #[orm(references = User)]
+            pub author_id: i64,
+        }
+    }
+    // The tutorial's indexes: a GIN index on JSONB with an operator class, a GIN index on an
+    // expression (full text), a unique index on an expression, a partial index.
+    blog_indexed {
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(
+            table = "users",
+            index(
+                preferences(opclass = "jsonb_path_ops"),
+                using = "gin",
+                name = "ix_user_preferences_gin"
+            ),
+            index(expr = "lower(email)", unique, name = "ux_users_lower_email")
+        )]
+        pub struct User {
+            #[orm(primary_key)]
+            pub id: i64,
+            pub email: String,
+            pub preferences: Json<serde_json::Value>,
+        }
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(
+            table = "posts",
+            index(expr = "to_tsvector('english', content)", using = "gin", name = "ix_posts_fts"),
+            index(author_id, status, where = "status <> 'archived'", name = "ix_posts_live")
+        )]
+        pub struct Post {
+            #[orm(primary_key)]
+            pub id: i64,
+            pub content: String,
+            pub status: String,
+            #[orm(references = User)]
+            pub author_id: i64,
+        }
+    }
+    // CHECK constraints declared on the model.
+    blog_checked {
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "users")]
+        pub struct User {
+            #[orm(primary_key)]
+            pub id: i64,
+            pub email: String,
+            pub preferences: Json<serde_json::Value>,
+        }
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(
+            table = "posts",
+            check(name = "ck_posts_status", expr = "status IN ('draft', 'published', 'archived')"),
+            check(name = "ck_posts_content_not_empty", expr = "length(content) > 0")
+        )]
+        pub struct Post {
+            #[orm(primary_key)]
+            pub id: i64,
+            pub content: String,
+            pub status: String,
+            #[orm(references = User)]
+            pub author_id: i64,
+        }
+    }
+    // The names an existing database gave its constraints and indexes (PostgreSQL's own
+    // `posts_author_id_fkey`, say), declared on the model.
+    blog_named {
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "users", unique(email, name = "users_email_key"))]
+        pub struct User {
+            #[orm(primary_key)]
+            pub id: i64,
+            pub email: String,
+            pub preferences: Json<serde_json::Value>,
+        }
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "posts", index(status, name = "posts_status_idx"))]
+        pub struct Post {
+            #[orm(primary_key)]
+            pub id: i64,
+            pub content: String,
+            pub status: String,
+            #[orm(references = User, fk_name = "posts_author_id_fkey")]
+            pub author_id: i64,
+        }
+    }
     posts_short_title {
         #[derive(Model, Debug, Clone, PartialEq)]
         #[orm(table = "posts")]
@@ -395,6 +496,26 @@ const CASES: &[Case] = &[
     },
     Case { name: "hand_raw_sql_and_checks", before: &[users::User::TABLE], after: &[] },
     Case { name: "hand_lossy_conversions", before: &[], after: &[] },
+    Case {
+        name: "index_methods_expressions_partial",
+        before: &[blog_plain::User::TABLE, blog_plain::Post::TABLE],
+        after: &[blog_indexed::User::TABLE, blog_indexed::Post::TABLE],
+    },
+    Case {
+        name: "check_constraints",
+        before: &[blog_plain::User::TABLE, blog_plain::Post::TABLE],
+        after: &[blog_checked::User::TABLE, blog_checked::Post::TABLE],
+    },
+    Case {
+        name: "named_constraints",
+        before: &[blog_plain::User::TABLE, blog_plain::Post::TABLE],
+        after: &[blog_named::User::TABLE, blog_named::Post::TABLE],
+    },
+    Case {
+        name: "hand_sql_objects",
+        before: &[blog_plain::User::TABLE, blog_plain::Post::TABLE],
+        after: &[],
+    },
 ];
 
 const DIALECTS: [&str; 2] = ["sqlite", "postgresql"];

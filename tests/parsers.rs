@@ -14,7 +14,8 @@
 //! The fuzz targets in `fuzz/` run the same parsers for as long as one likes.
 
 use orm::migrate::{
-    Check, Column, ColumnType, ForeignKey, Index, Literal, Op, Revision, Revisions, Step, Table,
+    Check, Column, ColumnType, ForeignKey, Index, IndexKey, Literal, ObjectKind, Op, Revision,
+    Revisions, SqlObject, Step, Table,
 };
 use orm::raw::bind_named;
 use orm::schema::ReferentialAction;
@@ -656,9 +657,44 @@ fn names() -> BoxedStrategy<Vec<String>> {
     prop::collection::vec(awkward_text(3), 0..3).boxed()
 }
 
+fn index_key() -> BoxedStrategy<IndexKey> {
+    // Non-empty texts: an empty `column`, `expr` or `opclass` is refused by the parser.
+    let text = || awkward_text(6).prop_filter("not blank", |t| !t.trim().is_empty());
+    prop_oneof![
+        text().prop_map(IndexKey::column),
+        (text(), prop::option::of(text()))
+            .prop_map(|(name, opclass)| IndexKey::Column { name, opclass }),
+        (text(), prop::option::of(text()))
+            .prop_map(|(expr, opclass)| IndexKey::Expr { expr, opclass }),
+    ]
+    .boxed()
+}
+
 fn index() -> BoxedStrategy<Index> {
-    (awkward_text(8), names(), any::<bool>())
-        .prop_map(|(name, columns, unique)| Index { name, columns, unique })
+    (
+        awkward_text(8),
+        prop::collection::vec(index_key(), 0..3),
+        any::<bool>(),
+        prop::option::of(awkward_text(5)),
+        prop::option::of(awkward_text(8)),
+    )
+        .prop_map(|(name, columns, unique, using, where_clause)| Index {
+            name,
+            columns,
+            unique,
+            using,
+            where_clause,
+        })
+        .boxed()
+}
+
+fn sql_object() -> BoxedStrategy<SqlObject> {
+    (
+        prop_oneof![Just(ObjectKind::Trigger), Just(ObjectKind::View), Just(ObjectKind::Function)],
+        awkward_text(8),
+        prop::option::of(awkward_text(8)),
+    )
+        .prop_map(|(kind, name, table)| SqlObject { kind, name, table })
         .boxed()
 }
 
@@ -695,7 +731,13 @@ fn op() -> impl Strategy<Value = Op> {
             checks: checks.into_iter().map(|(name, expr)| Check { name, expr }).collect(),
         });
     prop_oneof![
-        (text(), prop::option::of(text())).prop_map(|(up, down)| Op::Sql { up, down }),
+        (
+            text(),
+            prop::option::of(text()),
+            prop::collection::vec(sql_object(), 0..3),
+            prop::collection::vec(sql_object(), 0..2)
+        )
+            .prop_map(|(up, down, creates, drops)| Op::Sql { up, down, creates, drops }),
         (text(), text()).prop_map(|(from, to)| Op::RenameTable { from, to }),
         (text(), text(), text()).prop_map(|(table, from, to)| Op::RenameColumn { table, from, to }),
         (text(), names()).prop_map(|(name, values)| Op::CreateEnum { name, values }),

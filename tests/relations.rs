@@ -26,6 +26,8 @@ backend_tests! {
     a_failed_flush_takes_back_the_keys_it_gave_nested_objects,
     an_object_moved_to_another_loaded_collection_is_no_orphan,
     orphans_of_one_collection_are_deleted_together_not_one_by_one,
+    an_untracked_read_leaves_the_sessions_collections_as_they_were,
+    a_collection_read_again_with_other_contents_is_a_conflict_not_a_guess,
 }
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -626,6 +628,38 @@ fn self_referencing_notes(backend: Backend) {
         .one()
         .unwrap();
     assert_eq!(joined.replies.get().unwrap().len(), 2, "{backend}: self-join under an alias");
+    // `any` on a self-referencing relationship reads the related row (under an alias), never
+    // the row itself: root -> r1 -> r1a, root -> r2.
+    let r1 = s.query::<Note>().filter(Note::body.eq("r1")).one().unwrap();
+    s.add(Note { article_id: a.id, parent_id: Some(r1.id), ..note("r1a") });
+    s.commit().unwrap();
+    let bodies = |s: &mut Session, cond: Expr| -> Vec<String> {
+        let q = s.query::<Note>().filter(cond).order_by(Note::body.asc());
+        q.all().unwrap().into_iter().map(|n| n.body).collect()
+    };
+    assert_eq!(bodies(&mut s, Note::replies.any(Note::body.eq("r1"))), ["root"], "{backend}");
+    assert_eq!(bodies(&mut s, Note::parent.any(Note::body.eq("root"))), ["r1", "r2"], "{backend}");
+    assert_eq!(bodies(&mut s, Note::replies.exists()), ["r1", "root"], "{backend}");
+    assert_eq!(bodies(&mut s, Note::replies.exists().not()), ["r1a", "r2"], "{backend}");
+    let grandchild = Note::replies.any(Note::replies.any(Note::body.eq("r1a")));
+    assert_eq!(bodies(&mut s, grandchild), ["root"], "{backend}: nested, one alias a level");
+    // The outer row's own columns stay the outer row's around the subquery.
+    let root_with_r2 = Note::body.eq("root").and(Note::replies.any(Note::body.eq("r2")));
+    assert_eq!(bodies(&mut s, root_with_r2), ["root"], "{backend}");
+    let q = orm::select::<Note>().filter(Note::replies.any(Note::replies.any(Note::body.eq("x"))));
+    let p = |n: u32| if backend == Backend::Sqlite { format!("?{n}") } else { format!("${n}") };
+    assert_eq!(
+        q.to_sql(db.dialect()).unwrap().sql,
+        format!(
+            "SELECT \"r_notes\".\"id\", \"r_notes\".\"article_id\", \"r_notes\".\"body\", \
+             \"r_notes\".\"parent_id\" FROM \"r_notes\" WHERE EXISTS (SELECT 1 FROM \"r_notes\" \
+             AS \"orm_any_2\" WHERE \"orm_any_2\".\"parent_id\" = \"r_notes\".\"id\" AND EXISTS \
+             (SELECT 1 FROM \"r_notes\" AS \"orm_any_1\" WHERE \"orm_any_1\".\"parent_id\" = \
+             \"orm_any_2\".\"id\" AND \"orm_any_1\".\"body\" = {}))",
+            p(1)
+        ),
+        "{backend}"
+    );
     // Passive: the database's ON DELETE CASCADE removes the replies.
     s.delete(&root).unwrap();
     s.commit().unwrap();
@@ -829,4 +863,84 @@ fn orphans_of_one_collection_are_deleted_together_not_one_by_one(backend: Backen
     assert_eq!(left, ["a0"], "{backend}");
     let notes = db.session().query::<Note>().count().unwrap();
     assert_eq!(notes, 1, "{backend}: the orphans' notes went with them");
+}
+
+/// The session compares a loaded collection with what it loaded (its snapshot) to find the
+/// children removed. An untracked read of the same parent (here after another session added a
+/// child) must not replace that snapshot: the child it saw would count as removed, and
+/// delete_orphan would delete a row nobody removed.
+fn an_untracked_read_leaves_the_sessions_collections_as_they_were(backend: Backend) {
+    let db = backend.database(&tables());
+    let mut s = db.session();
+    let mut ann = person("ann");
+    ann.articles = Related::Loaded(vec![article("one"), article("two")]);
+    s.add(ann);
+    s.commit().unwrap();
+
+    let mut s = db.session();
+    let mut ann = s.query::<Person>().one().unwrap();
+    s.load_related(&mut ann, Person::articles).unwrap();
+    // Another session gives ann a third article.
+    let mut other = db.session();
+    other.add(Article { author_id: ann.id, ..article("three") });
+    other.commit().unwrap();
+    // This session reads ann again, untracked, with her articles: it sees three.
+    let copy = s.query::<Person>().load(Person::articles).untracked().one().unwrap();
+    assert_eq!(copy.articles.get().unwrap().len(), 3, "{backend}");
+    let joined = s.query::<Person>().load_joined(Person::articles).untracked().one().unwrap();
+    assert_eq!(joined.articles.get().unwrap().len(), 3, "{backend}");
+    // ann as first loaded, "one" removed: only "one" is an orphan.
+    if let Related::Loaded(list) = &mut ann.articles {
+        list.retain(|a| a.title != "one");
+    }
+    s.add(ann);
+    s.commit().unwrap();
+    let mut titles: Vec<String> =
+        db.session().query::<Article>().all().unwrap().into_iter().map(|a| a.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["three", "two"], "{backend}: only the removed article is deleted");
+}
+
+/// A tracked re-read of a collection another transaction changed: the session cannot tell
+/// which list the object added comes from (the held copy never saw the new child; the new
+/// copy did), so a child missing from it may be removed or never seen. Guessing either way
+/// loses a write or makes one nobody asked for: the flush fails with `StaleData` and writes
+/// nothing, and `populate_existing()` takes the database's list to go on.
+fn a_collection_read_again_with_other_contents_is_a_conflict_not_a_guess(backend: Backend) {
+    let db = backend.database(&tables());
+    let mut s = db.session();
+    let mut ann = person("ann");
+    ann.articles = Related::Loaded(vec![article("one"), article("two")]);
+    s.add(ann);
+    s.commit().unwrap();
+
+    let mut s = db.session();
+    let mut ann = s.query::<Person>().one().unwrap();
+    s.load_related(&mut ann, Person::articles).unwrap();
+    let mut other = db.session();
+    other.add(Article { author_id: ann.id, ..article("three") });
+    other.commit().unwrap();
+    let again = s.query::<Person>().load(Person::articles).one().unwrap();
+    assert_eq!(again.articles.get().unwrap().len(), 3, "{backend}");
+    if let Related::Loaded(list) = &mut ann.articles {
+        list.retain(|a| a.title != "one");
+    }
+    s.add(ann);
+    let err = s.commit().unwrap_err();
+    assert!(matches!(err, Error::StaleData(_)), "{backend}: {err:?}");
+    assert!(err.to_string().contains("populate_existing"), "{backend}: {err}");
+    s.rollback().unwrap();
+    assert_eq!(db.session().query::<Article>().count().unwrap(), 3, "{backend}: nothing written");
+
+    // The database's list, on request: then "one" alone is removed.
+    let mut fresh = s.query::<Person>().populate_existing().load(Person::articles).one().unwrap();
+    if let Related::Loaded(list) = &mut fresh.articles {
+        list.retain(|a| a.title != "one");
+    }
+    s.add(fresh);
+    s.commit().unwrap();
+    let mut titles: Vec<String> =
+        db.session().query::<Article>().all().unwrap().into_iter().map(|a| a.title).collect();
+    titles.sort();
+    assert_eq!(titles, ["three", "two"], "{backend}");
 }

@@ -78,6 +78,9 @@ pub fn write_standard_in_list<D: Dialect + ?Sized>(
     }
     d.write_operand(w, expr, PREC_ADD);
     w.push(if negated { " NOT IN (" } else { " IN (" });
+    // Room for a list of bound values at once (a selectin query's thousands of keys).
+    w.params.reserve(list.len());
+    w.sql.reserve(list.len().saturating_mul(8));
     for (i, e) in list.iter().enumerate() {
         if i > 0 {
             w.push(", ");
@@ -184,6 +187,29 @@ impl SqlWriter {
     /// Appends raw SQL text (keywords and punctuation chosen by the dialect, never user data).
     pub fn push(&mut self, s: &str) {
         self.sql.push_str(s);
+    }
+
+    /// Appends `prefix` and the decimal digits of `n` (a placeholder such as `?12` or `$12`),
+    /// without the formatting machinery: an IN list of thousands of keys writes one each.
+    pub fn push_numbered(&mut self, prefix: char, n: usize) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = n;
+        loop {
+            at -= 1;
+            // `rest % 10` is a digit: the cast cannot truncate.
+            #[allow(clippy::cast_possible_truncation)]
+            let d = (rest % 10) as u8;
+            digits[at] = b'0' + d;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.sql.push(prefix);
+        for &d in &digits[at..] {
+            self.sql.push(char::from(d));
+        }
     }
 
     /// Records that the statement cannot be written; the first reason wins.
@@ -511,6 +537,11 @@ pub trait Dialect: Send + Sync + 'static {
         w.push(" FROM ");
         match &s.from {
             From::Table(t) => self.write_ident(w, t),
+            From::TableAs(t, alias) => {
+                self.write_ident(w, t);
+                w.push(" AS ");
+                self.write_ident(w, alias);
+            }
             From::Subquery(sub, alias) => {
                 w.push("(");
                 self.write_select(w, sub);
@@ -737,5 +768,24 @@ pub trait Dialect: Send + Sync + 'static {
         w.push("ROLLBACK TO SAVEPOINT ");
         self.write_ident(&mut w, name);
         w.sql
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqlWriter;
+
+    #[test]
+    fn numbered_placeholders_are_written_in_decimal() {
+        for (n, want) in
+            [(0, "?0"), (1, "?1"), (9, "?9"), (10, "?10"), (32_766, "?32766"), (100_000, "?100000")]
+        {
+            let mut w = SqlWriter::new();
+            w.push_numbered('?', n);
+            assert_eq!(w.sql, want);
+        }
+        let mut w = SqlWriter::new();
+        w.push_numbered('$', usize::MAX);
+        assert_eq!(w.sql, format!("${}", usize::MAX));
     }
 }

@@ -197,6 +197,8 @@ struct Inner {
     migrations: Option<&'static (dyn std::any::Any + Send + Sync)>,
     echo: bool,
     listeners: RwLock<Vec<(u64, StatementListener)>>,
+    /// Whether `listeners` holds any (read without the lock, for every statement).
+    listening: std::sync::atomic::AtomicBool,
     next_listener: std::sync::atomic::AtomicU64,
 }
 
@@ -254,6 +256,7 @@ impl Engine {
                 migrations,
                 echo: options.echo,
                 listeners: RwLock::new(Vec::new()),
+                listening: std::sync::atomic::AtomicBool::new(false),
                 next_listener: std::sync::atomic::AtomicU64::new(1),
             }),
         })
@@ -287,6 +290,7 @@ impl Engine {
         let id = self.inner.next_listener.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut l) = self.inner.listeners.write() {
             l.push((id, listener));
+            self.inner.listening.store(true, std::sync::atomic::Ordering::Release);
         }
         id
     }
@@ -295,6 +299,7 @@ impl Engine {
     pub fn remove_listener(&self, id: u64) {
         if let Ok(mut l) = self.inner.listeners.write() {
             l.retain(|(i, _)| *i != id);
+            self.inner.listening.store(!l.is_empty(), std::sync::atomic::Ordering::Release);
         }
     }
 
@@ -340,8 +345,26 @@ impl Engine {
         })
     }
 
-    fn observe(&self, sql: &str, params: &[Value], started: Instant, error: Option<&Error>) {
-        self.observe_elapsed(sql, params, started.elapsed(), error);
+    /// When a statement starts: `None` when nothing would see its time (no echo, no listener,
+    /// no `tracing` subscriber taking `orm::sql` at DEBUG), so that a statement nobody observes
+    /// reads no clock.
+    fn start(&self) -> Option<Instant> {
+        let observed = self.inner.echo
+            || self.inner.listening.load(std::sync::atomic::Ordering::Acquire)
+            || tracing::enabled!(target: "orm::sql", tracing::Level::DEBUG);
+        observed.then(Instant::now)
+    }
+
+    fn observe(
+        &self,
+        sql: &str,
+        params: &[Value],
+        started: Option<Instant>,
+        error: Option<&Error>,
+    ) {
+        if let Some(started) = started {
+            self.observe_elapsed(sql, params, started.elapsed(), error);
+        }
     }
 
     fn observe_elapsed(
@@ -385,7 +408,7 @@ impl Engine {
         params: &[Value],
     ) -> Result<u64> {
         self.forget_types_on_ddl(sql);
-        let started = Instant::now();
+        let started = self.start();
         let r = conn.execute(sql, params);
         self.observe(sql, params, started, r.as_ref().err());
         r
@@ -411,7 +434,7 @@ impl Engine {
 
     pub(crate) fn run_batch(&self, conn: &mut dyn Connection, sql: &str) -> Result<()> {
         self.forget_types_on_ddl(sql);
-        let started = Instant::now();
+        let started = self.start();
         let r = conn.execute_batch(sql);
         self.observe(sql, &[], started, r.as_ref().err());
         r
@@ -424,7 +447,7 @@ impl Engine {
         params: &[Value],
         each: &mut RowCallback<'_>,
     ) -> Result<()> {
-        let started = Instant::now();
+        let started = self.start();
         let r = conn.query(sql, params, each);
         self.observe(sql, params, started, r.as_ref().err());
         r

@@ -49,8 +49,8 @@ pub use relation::{Cascade, Relation, RelationKind, RelationSchema, Through};
 #[cfg(feature = "decimal")]
 pub use rust_decimal::Decimal;
 pub use schema::{
-    ColumnSchema, ColumnType, DefaultValue, ForeignKeySchema, IndexSchema, ReferentialAction,
-    TableSchema, UniqueSchema,
+    CheckSchema, ColumnSchema, ColumnType, DefaultValue, ForeignKeySchema, IndexKeySchema,
+    IndexSchema, ReferentialAction, TableSchema, UniqueSchema,
 };
 pub use session::{Handle, Nested, RawQuery, Session};
 pub use statement::{ArrayOp, Expr, JsonOp, OrderBy};

@@ -28,6 +28,14 @@ pub trait LoadPath<M: Model>: Send + Sync + 'static {
     fn load_into_untracked(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()> {
         self.load_into(session, parents)
     }
+
+    /// [`load_into`](Self::load_into) for a `populate_existing()` query: the targets take the
+    /// database's values, and each collection the database's list. Not meant to be called by
+    /// hand.
+    #[doc(hidden)]
+    fn load_into_populate(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()> {
+        self.load_into(session, parents)
+    }
 }
 
 impl<M: Model, R: Model> LoadPath<M> for Relation<M, R> {
@@ -36,6 +44,9 @@ impl<M: Model, R: Model> LoadPath<M> for Relation<M, R> {
     }
     fn load_into_untracked(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()> {
         select_in(session, *self, parents, Tracking::Untracked)
+    }
+    fn load_into_populate(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()> {
+        select_in(session, *self, parents, Tracking::Populate)
     }
 }
 
@@ -55,6 +66,11 @@ impl<M: Model, R: Model, B: LoadPath<R>> LoadPath<M> for Then<M, R, B> {
         self.first.load_into_untracked(session, parents)?;
         let mut children = self.targets(parents);
         self.next.load_into_untracked(session, &mut children)
+    }
+    fn load_into_populate(&self, session: &mut Session, parents: &mut [&mut M]) -> Result<()> {
+        self.first.load_into_populate(session, parents)?;
+        let mut children = self.targets(parents);
+        self.next.load_into_populate(session, &mut children)
     }
 }
 
@@ -177,7 +193,8 @@ pub(crate) fn select_in<M: Model, R: Model>(
                 for (key, mut obj) in rows {
                     match tracking {
                         Tracking::Untracked => session.note_handed_out(&obj),
-                        _ => session.track(&mut obj),
+                        Tracking::Tracked => session.track(&mut obj)?,
+                        Tracking::Populate => session.track_with(&mut obj, true)?,
                     }
                     if let Some(g) = group_by_values(&mut key.into_iter()) {
                         found.push((g, obj));
@@ -210,7 +227,11 @@ pub(crate) fn select_in<M: Model, R: Model>(
             *u += 1;
         }
     }
-    if schema.kind.is_many() || schema.kind == RelationKind::HasOne {
+    // Collections are recorded for tracked parents only (an untracked read leaves the
+    // session's state as it was).
+    let record = (schema.kind.is_many() || schema.kind == RelationKind::HasOne)
+        && tracking != Tracking::Untracked;
+    if record {
         session.reserve_collections(parents.len());
     }
     let mut take = |g: usize| -> Vec<R> {
@@ -227,11 +248,12 @@ pub(crate) fn select_in<M: Model, R: Model>(
     for ((parent, key), group) in parents.iter_mut().zip(parent_keys).zip(parent_group) {
         let targets: Vec<R> = group.map(&mut take).unwrap_or_default();
         let has_key = key.is_some();
-        if schema.kind.is_many() || schema.kind == RelationKind::HasOne {
+        if record {
             if let Some(k) = key {
                 let child_keys =
                     targets.iter().filter_map(|t| t.key().map(|k| R::key_values(&k))).collect();
-                session.record_collection(M::TABLE_NAME, k.0, schema.name, child_keys);
+                let populate = tracking == Tracking::Populate;
+                session.record_collection(M::TABLE_NAME, k.0, schema.name, child_keys, populate);
             }
         }
         if targets.is_empty() && schema.kind == RelationKind::BelongsTo && !has_key {

@@ -278,8 +278,11 @@ pub trait AnyModel: Send {
     /// [`Model::changed_columns`] against a snapshot of this model (every column when the
     /// snapshot is another model's, which the session never passes).
     fn changed_since(&self, snapshot: SnapshotRef<'_>) -> ColumnMask;
-    /// [`Model::restore_columns`] from a snapshot of this model.
-    fn restore_from(&mut self, snapshot: SnapshotRef<'_>, mask: ColumnMask);
+    /// [`Model::restore_columns`] from a snapshot of this model; returns the columns whose
+    /// recorded value the object's field type would not take back (a type whose `FromValue`
+    /// rejects what its `ToValue` gave, e.g. a `Json<T>` whose serde does not round-trip),
+    /// which keep the object's value.
+    fn restore_from(&mut self, snapshot: SnapshotRef<'_>, mask: ColumnMask) -> ColumnMask;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn into_any(self: Box<Self>) -> Box<dyn Any>;

@@ -344,10 +344,10 @@ impl<M: Model> Select<M> {
         if !self.loaders.is_empty() {
             let mut refs: Vec<&mut M> = rows.iter_mut().collect();
             for l in &self.loaders {
-                if self.tracking == Tracking::Untracked {
-                    l.load_into_untracked(session, &mut refs)?;
-                } else {
-                    l.load_into(session, &mut refs)?;
+                match self.tracking {
+                    Tracking::Untracked => l.load_into_untracked(session, &mut refs)?,
+                    Tracking::Populate => l.load_into_populate(session, &mut refs)?,
+                    Tracking::Tracked => l.load_into(session, &mut refs)?,
                 }
             }
         }
@@ -1049,7 +1049,7 @@ fn check_in_query(stmt: &SelectStatement) -> Result<()> {
         Ok(()) => Ok(()),
         Err((clause, table, column)) => {
             let root = match &stmt.from {
-                From::Table(t) | From::Subquery(_, t) => *t,
+                From::Table(t) | From::TableAs(_, t) | From::Subquery(_, t) => *t,
             };
             Err(Error::InvalidUse(format!(
                 "the {clause} reads \"{table}\".\"{column}\", but {} is not in this query of {}; \
@@ -1069,7 +1069,7 @@ fn check_select(s: &SelectStatement, scope: &mut Vec<&'static str>) -> Result<()
     let depth = scope.len();
     let r = (|| {
         match &s.from {
-            From::Table(t) => scope.push(t),
+            From::Table(t) | From::TableAs(_, t) => scope.push(t),
             From::Subquery(inner, alias) => {
                 check_select(inner, scope)?;
                 scope.push(alias);
@@ -1444,7 +1444,11 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
                 each_once(kids);
             }
         }
-        if rel.kind != RelationKind::BelongsTo {
+        // The session records what it loaded for the objects it tracks only: an untracked read
+        // leaves its state as it was (a parent added later has its collection read from the
+        // database, as one set by hand).
+        let record = rel.kind != RelationKind::BelongsTo && tracking != Tracking::Untracked;
+        if record {
             session.reserve_collections(parents.len());
         }
         for (p, mut kids) in parents.iter_mut().zip(children) {
@@ -1457,12 +1461,12 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
                 }
             } else {
                 let populate = tracking == Tracking::Populate;
-                session.track_with(p, populate);
+                session.track_with(p, populate)?;
                 for k in &mut kids {
-                    session.track_with(k, populate);
+                    session.track_with(k, populate)?;
                 }
             }
-            if rel.kind != RelationKind::BelongsTo {
+            if record {
                 if let Some(k) = p.key() {
                     let child_keys =
                         kids.iter().filter_map(|c| c.key().map(|k| R::key_values(&k))).collect();
@@ -1471,6 +1475,7 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
                         M::key_values(&k),
                         rel.name,
                         child_keys,
+                        tracking == Tracking::Populate,
                     );
                 }
             }
@@ -1610,26 +1615,43 @@ fn in_integer_key_order<R: Model>(objs: &mut [R], col: usize) {
 impl<M: Model, R: Model> Relation<M, R> {
     /// `EXISTS` a related row matching `cond`: `User::posts.any(Post::status.eq(Published))`,
     /// `Post::author.any(User::username.eq("ann"))`.
-    pub fn any(self, cond: Expr) -> Expr {
+    ///
+    /// `cond` reads the related row: on a self-referencing relationship
+    /// (`Employee::reports.any(Employee::name.eq("ann"))`), the subquery reads the table under
+    /// an alias (`orm_any_1`, deeper ones for nested `any`), and `cond`'s columns of the table
+    /// are read from it, so the condition is about the related row, never the outer one.
+    pub fn any(self, mut cond: Expr) -> Expr {
         let rel = self.schema();
         let mut sub = SelectStatement::from_table(rel.target_table);
         sub.columns = vec![Expr::Int(1)];
+        let alias = (rel.target_table == M::TABLE_NAME).then(|| {
+            let alias = crate::statement::any_alias(cond.any_alias_depth() + 1);
+            cond.retable(rel.target_table, alias);
+            alias
+        });
+        let target = alias.unwrap_or(rel.target_table);
         let (from, correlation) = match (rel.kind, rel.through) {
             (RelationKind::ManyToMany, Some(t)) => {
                 sub.joins.push(Join {
                     kind: JoinKind::Inner,
                     table: rel.target_table,
-                    alias: None,
-                    on: join_on(rel.target_table, rel.target_columns, t.table, t.remote_columns),
+                    alias,
+                    on: join_on(target, rel.target_columns, t.table, t.remote_columns),
                 });
-                (t.table, join_on(t.table, t.local_columns, M::TABLE_NAME, rel.source_columns))
+                (
+                    From::Table(t.table),
+                    join_on(t.table, t.local_columns, M::TABLE_NAME, rel.source_columns),
+                )
             }
             _ => (
-                rel.target_table,
-                join_on(rel.target_table, rel.target_columns, M::TABLE_NAME, rel.source_columns),
+                match alias {
+                    Some(a) => From::TableAs(rel.target_table, a),
+                    None => From::Table(rel.target_table),
+                },
+                join_on(target, rel.target_columns, M::TABLE_NAME, rel.source_columns),
             ),
         };
-        sub.from = From::Table(from);
+        sub.from = from;
         sub.filter = Some(match cond {
             Expr::And(v) if v.is_empty() => correlation,
             c => correlation.and(c),

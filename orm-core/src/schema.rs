@@ -310,15 +310,52 @@ impl ColumnSchema {
     }
 }
 
-/// An index, single- or multi-column.
+/// An index, single- or multi-column, on columns or expressions, optionally partial and of a
+/// given method (`#[orm(index(...))]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexSchema {
     /// Its name (derived as `ix_<table>_<columns>` when not given).
     pub name: &'static str,
-    /// The column names, in order.
+    /// The column names of its plain column keys, in order (expression keys are not listed).
     pub columns: &'static [&'static str],
     /// A UNIQUE index.
     pub unique: bool,
+    /// Every key in order, when one is an expression or has an operator class; empty when the
+    /// keys are just `columns`.
+    pub keys: &'static [IndexKeySchema],
+    /// The index method (`gin`, `gist`, `btree`, `hash`, `brin`); `None` is the default
+    /// (B-tree).
+    pub using: Option<&'static str>,
+    /// The predicate of a partial index (`WHERE ...`), as SQL.
+    pub where_clause: Option<&'static str>,
+}
+
+impl IndexSchema {
+    /// A plain index on `columns`.
+    pub const fn new(name: &'static str, columns: &'static [&'static str], unique: bool) -> Self {
+        IndexSchema { name, columns, unique, keys: &[], using: None, where_clause: None }
+    }
+}
+
+/// One key of an [`IndexSchema`]: a column or an SQL expression, with an optional operator
+/// class (`jsonb_path_ops`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexKeySchema {
+    /// The column, for a column key.
+    pub column: Option<&'static str>,
+    /// The SQL expression, for an expression key (`lower(email)`).
+    pub expr: Option<&'static str>,
+    /// The operator class, when not the default one.
+    pub opclass: Option<&'static str>,
+}
+
+/// A CHECK constraint declared on a model (`#[orm(check(name = "...", expr = "..."))]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckSchema {
+    /// Its name.
+    pub name: &'static str,
+    /// The condition, as SQL.
+    pub expr: &'static str,
 }
 
 /// A UNIQUE constraint, single- or multi-column.
@@ -365,6 +402,8 @@ pub struct TableSchema {
     pub uniques: &'static [UniqueSchema],
     /// FOREIGN KEY constraints.
     pub foreign_keys: &'static [ForeignKeySchema],
+    /// CHECK constraints.
+    pub checks: &'static [CheckSchema],
     /// Index into `columns` of the version counter (`#[orm(version)]`, an `i32` or `i64`
     /// column), for optimistic concurrency as SQLAlchemy's `version_id_col`: the session's
     /// UPDATE and DELETE match the version the object was loaded with, and an UPDATE increments
@@ -710,6 +749,7 @@ mod tests {
             uniques: &[],
             foreign_keys,
             version_column: None,
+            checks: &[],
         }
     }
 

@@ -271,6 +271,9 @@ pub struct OrderBy {
 pub enum From {
     /// A table.
     Table(&'static str),
+    /// A table under an alias (`"employees" AS "orm_any_1"`): the table read again inside a
+    /// subquery of a query of it.
+    TableAs(&'static str, &'static str),
     /// A subquery with an alias.
     Subquery(Box<Select>, &'static str),
 }
@@ -495,4 +498,156 @@ pub(crate) fn join_on(
         Ok([one]) => one,
         Err(many) => Expr::And(many),
     }
+}
+
+impl Expr {
+    /// Reads the columns of table `from` as columns of `to` (an alias of it), also in the
+    /// subqueries it holds, where `from` names the row of the query around them.
+    pub(crate) fn retable(&mut self, from: &str, to: &'static str) {
+        let each = |es: &mut [Expr]| es.iter_mut().for_each(|e| e.retable(from, to));
+        match self {
+            Expr::Column { table, .. } => {
+                if *table == from {
+                    *table = to;
+                }
+            }
+            Expr::Value(_) | Expr::CountStar | Expr::Int(_) => {}
+            Expr::Binary { left, right, .. } => {
+                left.retable(from, to);
+                right.retable(from, to);
+            }
+            Expr::And(v) | Expr::Or(v) => each(v),
+            Expr::Not(e) | Expr::IsNull { expr: e, .. } | Expr::Cast { expr: e, .. } => {
+                e.retable(from, to)
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.retable(from, to);
+                each(list);
+            }
+            Expr::Between { expr, low, high, .. } => {
+                expr.retable(from, to);
+                low.retable(from, to);
+                high.retable(from, to);
+            }
+            Expr::Like { expr, pattern, .. } => {
+                expr.retable(from, to);
+                pattern.retable(from, to);
+            }
+            Expr::Func { args, .. } => each(args),
+            Expr::Json { expr, arg, .. } | Expr::Array { expr, arg, .. } => {
+                expr.retable(from, to);
+                arg.retable(from, to);
+            }
+            Expr::FullText { document, query, .. } => {
+                each(document);
+                query.retable(from, to);
+            }
+            Expr::Exists(sub) => {
+                // A subquery that reads `from` itself (its FROM or a join without an alias)
+                // names its own rows so: those are not the outer row.
+                let shadows = matches!(sub.from, From::Table(t) if t == from)
+                    || sub.joins.iter().any(|j| j.alias.is_none() && j.table == from);
+                if shadows {
+                    return;
+                }
+                for j in &mut sub.joins {
+                    j.on.retable(from, to);
+                }
+                each(&mut sub.columns);
+                if let Some(f) = &mut sub.filter {
+                    f.retable(from, to);
+                }
+                each(&mut sub.group_by);
+                if let Some(h) = &mut sub.having {
+                    h.retable(from, to);
+                }
+                for o in &mut sub.order_by {
+                    o.expr.retable(from, to);
+                }
+            }
+        }
+    }
+
+    /// The deepest `n` of the aliases `orm_any_<n>` that the subqueries in this expression
+    /// give their tables (0 for none).
+    pub(crate) fn any_alias_depth(&self) -> usize {
+        let mut depth = 0;
+        self.each_subquery(&mut |sub| {
+            let aliases = match sub.from {
+                From::TableAs(_, a) => Some(a),
+                _ => None,
+            }
+            .into_iter()
+            .chain(sub.joins.iter().filter_map(|j| j.alias));
+            for a in aliases {
+                if let Some(n) = a.strip_prefix("orm_any_").and_then(|n| n.parse().ok()) {
+                    depth = depth.max(n);
+                }
+            }
+        });
+        depth
+    }
+
+    /// Calls `f` with every subquery in this expression, nested ones too.
+    fn each_subquery(&self, f: &mut dyn FnMut(&Select)) {
+        let each = |es: &[Expr], f: &mut dyn FnMut(&Select)| {
+            es.iter().for_each(|e| e.each_subquery(f));
+        };
+        match self {
+            Expr::Column { .. } | Expr::Value(_) | Expr::CountStar | Expr::Int(_) => {}
+            Expr::Binary { left, right, .. } => {
+                left.each_subquery(f);
+                right.each_subquery(f);
+            }
+            Expr::And(v) | Expr::Or(v) => each(v, f),
+            Expr::Not(e) | Expr::IsNull { expr: e, .. } | Expr::Cast { expr: e, .. } => {
+                e.each_subquery(f)
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.each_subquery(f);
+                each(list, f);
+            }
+            Expr::Between { expr, low, high, .. } => {
+                expr.each_subquery(f);
+                low.each_subquery(f);
+                high.each_subquery(f);
+            }
+            Expr::Like { expr, pattern, .. } => {
+                expr.each_subquery(f);
+                pattern.each_subquery(f);
+            }
+            Expr::Func { args, .. } => each(args, f),
+            Expr::Json { expr, arg, .. } | Expr::Array { expr, arg, .. } => {
+                expr.each_subquery(f);
+                arg.each_subquery(f);
+            }
+            Expr::FullText { document, query, .. } => {
+                each(document, f);
+                query.each_subquery(f);
+            }
+            Expr::Exists(sub) => {
+                f(sub);
+                if let Some(e) = &sub.filter {
+                    e.each_subquery(f);
+                }
+                sub.joins.iter().for_each(|j| j.on.each_subquery(f));
+                each(&sub.columns, f);
+            }
+        }
+    }
+}
+
+/// `orm_any_<n>`, the alias of the table a self-referencing relationship's `any` reads in
+/// its subquery at nesting depth `n`: a name for the statement's lifetime (one per depth ever
+/// asked for, kept for the program's).
+pub(crate) fn any_alias(n: usize) -> &'static str {
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<Vec<&'static str>>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| Mutex::new(Vec::new()));
+    let mut names = names.lock().unwrap_or_else(|e| e.into_inner());
+    while names.len() < n {
+        let name = format!("orm_any_{}", names.len() + 1);
+        names.push(Box::leak(name.into_boxed_str()));
+    }
+    names.get(n.saturating_sub(1)).copied().unwrap_or("orm_any_1")
 }

@@ -936,7 +936,19 @@ impl Eq for KeyValues {}
 
 impl std::hash::Hash for KeyValues {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        for v in &self.0 {
+        KeyRef(&self.0).hash(state);
+    }
+}
+
+/// [`KeyValues`] borrowed: the same equality and hash, without a copy of the values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct KeyRef<'a>(pub(crate) &'a [Value]);
+
+impl Eq for KeyRef<'_> {}
+
+impl std::hash::Hash for KeyRef<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for v in self.0 {
             std::mem::discriminant(v).hash(state);
             match v {
                 Value::Null => {}

@@ -16,11 +16,7 @@ fn users() -> Table {
         name: "users".into(),
         columns: vec![id, name, status],
         primary_key: vec!["id".into()],
-        indexes: vec![Index {
-            name: "ix_users_name".into(),
-            columns: vec!["name".into()],
-            unique: true,
-        }],
+        indexes: vec![Index::on_columns("ix_users_name", &["name"], true)],
         uniques: vec![],
         foreign_keys: vec![ForeignKey {
             name: "fk_users_id_users".into(),
@@ -43,6 +39,8 @@ fn round_trip() {
             op: Op::Sql {
                 up: "CREATE VIEW v AS\nSELECT 1;\n".into(),
                 down: Some("DROP VIEW v".into()),
+                creates: vec![],
+                drops: vec![],
             },
             dialect: Some("postgresql".into()),
         },
@@ -72,8 +70,18 @@ fn awkward_text_reads_back_exactly() {
     let ops = vec![
         // No line break added at the end; a CRLF and a lone CR kept; `'''` and control
         // characters still written.
-        Step::new(Op::Sql { up: "SELECT 1;\nSELECT 2;".into(), down: Some("a\r\nb".into()) }),
-        Step::new(Op::Sql { up: "a\rb\n".into(), down: Some("x\n'''\n\u{1}".into()) }),
+        Step::new(Op::Sql {
+            up: "SELECT 1;\nSELECT 2;".into(),
+            down: Some("a\r\nb".into()),
+            creates: vec![],
+            drops: vec![],
+        }),
+        Step::new(Op::Sql {
+            up: "a\rb\n".into(),
+            down: Some("x\n'''\n\u{1}".into()),
+            creates: vec![],
+            drops: vec![],
+        }),
         Step::new(Op::RenameTable { from: "t\n".into(), to: "it's\n'".into() }),
     ];
     let rev = Revision::new(vec![], "a\r\nmessage\u{1b} with\tcontrols", ops);

@@ -258,10 +258,24 @@ pub(crate) struct Relationship<'m, 'a> {
 /// An index or UNIQUE constraint, with its name and column names resolved.
 pub(crate) struct IndexDef {
     pub(crate) name: String,
+    /// The columns of its column keys, in order.
     pub(crate) columns: Vec<String>,
     pub(crate) unique: bool,
+    /// Every key, when one is an expression or has an operator class (else empty).
+    pub(crate) keys: Vec<KeyDef>,
+    /// `using = "gin"`.
+    pub(crate) using: Option<String>,
+    /// `where = "..."`.
+    pub(crate) where_clause: Option<String>,
     /// Where it was declared.
     pub(crate) tokens: TokenStream,
+}
+
+/// One key of an index: a column or an expression, with an optional operator class.
+pub(crate) struct KeyDef {
+    pub(crate) column: Option<String>,
+    pub(crate) expr: Option<String>,
+    pub(crate) opclass: Option<String>,
 }
 
 impl<'a> Model<'a> {
@@ -349,35 +363,65 @@ impl<'a> Model<'a> {
         let mut uniques = Vec::new();
         for f in self.columns() {
             let col = f.column_name();
+            let plain = |name: String, unique: bool, tokens: &TokenStream| IndexDef {
+                name,
+                columns: vec![col.clone()],
+                unique,
+                keys: Vec::new(),
+                using: None,
+                where_clause: None,
+                tokens: tokens.clone(),
+            };
             match (&f.attrs.index, &f.attrs.unique) {
-                (Some(ix), unique) => indexes.push(IndexDef {
-                    name: format!("ix_{table}_{col}"),
-                    columns: vec![col],
-                    unique: unique.is_some(),
-                    tokens: ix.tokens.clone(),
-                }),
-                (None, Some(uq)) => uniques.push(IndexDef {
-                    name: format!("uq_{table}_{col}"),
-                    columns: vec![col],
-                    unique: true,
-                    tokens: uq.tokens.clone(),
-                }),
+                (Some(ix), unique) => {
+                    indexes.push(plain(format!("ix_{table}_{col}"), unique.is_some(), &ix.tokens))
+                }
+                (None, Some(uq)) => {
+                    uniques.push(plain(format!("uq_{table}_{col}"), true, &uq.tokens))
+                }
                 (None, None) => {}
             }
         }
+        let column_of =
+            |i: &Ident| self.field(i).filter(|f| f.is_column()).map(ModelField::column_name);
         let composite = |c: &attr::CompositeIndex, prefix: &str| {
-            let columns: Vec<String> = c
-                .fields
-                .iter()
-                .filter_map(|i| {
-                    self.field(i).filter(|f| f.is_column()).map(ModelField::column_name)
-                })
-                .collect();
+            let columns: Vec<String> = c.fields().filter_map(column_of).collect();
             let name = match &c.name {
                 Some(n) => n.value.clone(),
                 None => format!("{prefix}_{table}_{}", columns.join("_")),
             };
-            IndexDef { name, columns, unique: c.unique || prefix == "uq", tokens: c.tokens.clone() }
+            let detailed = c.keys.iter().any(|k| match k {
+                attr::CompositeKey::Field { opclass, .. } => opclass.is_some(),
+                attr::CompositeKey::Expr(_) => true,
+            });
+            let keys = if detailed {
+                c.keys
+                    .iter()
+                    .map(|k| match k {
+                        attr::CompositeKey::Field { ident, opclass } => KeyDef {
+                            column: Some(
+                                column_of(ident).unwrap_or_else(|| ident.unraw().to_string()),
+                            ),
+                            expr: None,
+                            opclass: opclass.as_ref().map(|o| o.value.clone()),
+                        },
+                        attr::CompositeKey::Expr(e) => {
+                            KeyDef { column: None, expr: Some(e.value.clone()), opclass: None }
+                        }
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            IndexDef {
+                name,
+                columns,
+                unique: c.unique || prefix == "uq",
+                keys,
+                using: c.using.as_ref().map(|u| u.value.clone()),
+                where_clause: c.where_clause.as_ref().map(|w| w.value.clone()),
+                tokens: c.tokens.clone(),
+            }
         };
         indexes.extend(self.attrs.indexes.iter().map(|c| composite(c, "ix")));
         uniques.extend(self.attrs.uniques.iter().map(|c| composite(c, "uq")));

@@ -297,21 +297,57 @@ fn action(
 // ---------------------------------------------------------------------------------------------
 // #[derive(Model)]
 
-const MODEL_KEYS: &str = "table, index(...), unique(...), no_default, renamed_from, crate";
+const MODEL_KEYS: &str =
+    "table, index(...), unique(...), check(...), no_default, renamed_from, crate";
 const MODEL_FIELD_KEYS: &str = "primary_key, auto_increment, unique, index, max_length, default, \
-                                server_default, references, on_delete, on_update, column, skip, \
-                                belongs_to(...), has_one(...), has_many(...), many_to_many(...), \
-                                renamed_from, version";
+                                server_default, references, on_delete, on_update, fk_name, \
+                                column, skip, belongs_to(...), has_one(...), has_many(...), \
+                                many_to_many(...), renamed_from, version";
+
+/// The index methods `using = "..."` accepts.
+pub(crate) const INDEX_METHODS: &[&str] = &["btree", "hash", "gist", "gin", "brin"];
+
+/// One key of a struct-level `index(...)`: a field (with an optional operator class,
+/// `field(opclass = "jsonb_path_ops")`) or an SQL expression (`expr = "lower(email)"`).
+pub(crate) enum CompositeKey {
+    Field { ident: syn::Ident, opclass: Option<Spanned<String>> },
+    Expr(Spanned<String>),
+}
 
 /// A multi-column `index(...)` or `unique(...)` on the struct.
 pub(crate) struct CompositeIndex {
-    /// The field names, as written.
-    pub(crate) fields: Vec<syn::Ident>,
+    /// The keys, as written.
+    pub(crate) keys: Vec<CompositeKey>,
     pub(crate) name: Option<Spanned<String>>,
     /// `unique` inside `index(...)`.
     pub(crate) unique: bool,
+    /// `using = "gin"`.
+    pub(crate) using: Option<Spanned<String>>,
+    /// `where = "SQL"`: a partial index.
+    pub(crate) where_clause: Option<Spanned<String>>,
     /// The whole `index(...)`, for error spans.
     pub(crate) tokens: TokenStream,
+}
+
+impl CompositeIndex {
+    /// The fields it names, as written.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = &syn::Ident> {
+        self.keys.iter().filter_map(|k| match k {
+            CompositeKey::Field { ident, .. } => Some(ident),
+            CompositeKey::Expr(_) => None,
+        })
+    }
+
+    /// Whether a key is an expression.
+    pub(crate) fn has_expr(&self) -> bool {
+        self.keys.iter().any(|k| matches!(k, CompositeKey::Expr(_)))
+    }
+}
+
+/// A struct-level `check(name = "...", expr = "...")`.
+pub(crate) struct CheckAttr {
+    pub(crate) name: Spanned<String>,
+    pub(crate) expr: Spanned<String>,
 }
 
 /// Struct attributes of a model.
@@ -319,6 +355,8 @@ pub(crate) struct ModelAttrs {
     pub(crate) table: Option<Spanned<String>>,
     pub(crate) indexes: Vec<CompositeIndex>,
     pub(crate) uniques: Vec<CompositeIndex>,
+    /// `check(name = "...", expr = "...")`.
+    pub(crate) checks: Vec<CheckAttr>,
     pub(crate) no_default: Option<Spanned<()>>,
     /// `renamed_from = "old_table"`.
     pub(crate) renamed_from: Option<Spanned<String>>,
@@ -334,9 +372,11 @@ impl ModelAttrs {
         let mut krate = Slot::new(cx, "crate");
         let mut indexes = Vec::new();
         let mut uniques = Vec::new();
+        let mut checks = Vec::new();
         for_each_item(cx, attrs, |key, meta| {
             match key {
                 "table" => table.set(name(cx, meta, "table = \"name\"")?),
+                "check" => checks.extend(check(cx, meta)?),
                 "no_default" => no_default.set(flag(cx, meta, key)?),
                 "renamed_from" => renamed_from.set(name(cx, meta, "renamed_from = \"old_table\"")?),
                 "crate" => krate.set(crate_path(cx, meta)?),
@@ -350,6 +390,7 @@ impl ModelAttrs {
             table: table.get(),
             indexes,
             uniques,
+            checks,
             no_default: no_default.get(),
             renamed_from: renamed_from.get(),
             krate: krate.get(),
@@ -357,14 +398,89 @@ impl ModelAttrs {
     }
 }
 
-/// `index(a, b, name = "ix", unique)` or `unique(a, b, name = "uq")`.
+const CHECK_SYNTAX: &str = "check(name = \"ck_name\", expr = \"SQL condition\")";
+
+/// `check(name = "ck_price_positive", expr = "price > 0")`.
+fn check(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<CheckAttr>> {
+    let path = meta.path.to_token_stream();
+    if !meta.input.peek(token::Paren) {
+        let rest = skip_value(meta)?;
+        cx.error_spanned_by(quote!(#path #rest), format!("expected `{CHECK_SYNTAX}`"));
+        return Ok(None);
+    }
+    let group: TokenTree = meta.input.parse()?;
+    let content = match &group {
+        TokenTree::Group(g) => g.stream(),
+        _ => TokenStream::new(),
+    };
+    let mut check_name = Slot::new(cx, "name");
+    let mut expr = Slot::new(cx, "expr");
+    let (mut saw_name, mut saw_expr) = (false, false);
+    let items = syn::meta::parser(|inner| {
+        match key_of(&inner).as_str() {
+            "name" => {
+                saw_name = true;
+                check_name.set(name(cx, &inner, CHECK_SYNTAX)?)
+            }
+            "expr" => {
+                saw_expr = true;
+                expr.set(sql_text(cx, &inner, "expr", CHECK_SYNTAX)?)
+            }
+            key => unknown(cx, &inner, key, "check", "name, expr")?,
+        }
+        Ok(())
+    });
+    if let Err(e) = items.parse2(content) {
+        cx.syn_error(e);
+    }
+    let tokens = quote!(#path #group);
+    match (check_name.get(), expr.get()) {
+        (Some(name), Some(expr)) => Ok(Some(CheckAttr { name, expr })),
+        _ => {
+            // A key given with a bad value was reported already.
+            for (missing, seen) in [("name", saw_name), ("expr", saw_expr)] {
+                if !seen {
+                    cx.error_spanned_by(
+                        &tokens,
+                        format!("`check(...)` needs `{missing}`: expected `{CHECK_SYNTAX}`"),
+                    );
+                }
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// `key = "SQL"`, where the SQL may not be empty.
+fn sql_text(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    key: &str,
+    expected: &str,
+) -> syn::Result<Option<Spanned<String>>> {
+    let v = string(cx, meta, expected)?;
+    if let Some(s) = &v {
+        if s.value.trim().is_empty() {
+            cx.error_spanned_by(
+                &s.tokens,
+                format!("`{key}` cannot be empty: expected `{expected}`"),
+            );
+            return Ok(None);
+        }
+    }
+    Ok(v)
+}
+
+/// `index(a, b, name = "ix", unique, using = "gin", where = "...", expr = "...",
+/// field(opclass = "..."))` or `unique(a, b, name = "uq")`.
 fn composite(
     cx: &Ctxt,
     meta: &ParseNestedMeta,
     is_index: bool,
 ) -> syn::Result<Option<CompositeIndex>> {
     let expected = if is_index {
-        "index(field, ..., name = \"ix_name\", unique)"
+        "index(field, ..., name = \"ix_name\", unique, using = \"gin\", expr = \"SQL\", \
+         field(opclass = \"name\"), where = \"SQL\")"
     } else {
         "unique(field, ..., name = \"uq_name\")"
     };
@@ -379,9 +495,12 @@ fn composite(
         TokenTree::Group(g) => g.stream(),
         _ => TokenStream::new(),
     };
-    let mut fields = Vec::new();
+    let mut keys = Vec::new();
     let mut index_name = Slot::new(cx, "name");
     let mut unique = Slot::new(cx, "unique");
+    let mut using = Slot::new(cx, "using");
+    let mut where_clause = Slot::new(cx, "where");
+    let mut bad_key = false;
     if !content.is_empty() {
         let items = syn::meta::parser(|inner| {
             let key = key_of(&inner);
@@ -390,12 +509,39 @@ fn composite(
                 index_name.set(name(cx, &inner, expected)?);
             } else if key == "unique" && is_index {
                 unique.set(flag(cx, &inner, "unique")?);
+            } else if key == "using" && is_index && has_value {
+                using.set(index_method(cx, &inner)?);
+            } else if key == "where" && is_index && has_value {
+                where_clause.set(sql_text(cx, &inner, "where", "where = \"SQL condition\"")?);
+            } else if key == "expr" && is_index && has_value {
+                match sql_text(cx, &inner, "expr", "expr = \"lower(email)\"")? {
+                    Some(e) => keys.push(CompositeKey::Expr(e)),
+                    None => bad_key = true,
+                }
+            } else if let (Some(ident), true) =
+                (inner.path.get_ident(), is_index && inner.input.peek(token::Paren))
+            {
+                let ident = ident.clone();
+                let mut opclass = Slot::new(cx, "opclass");
+                let syntax = "field(opclass = \"jsonb_path_ops\")";
+                let parsed = inner.parse_nested_meta(|o| {
+                    match key_of(&o).as_str() {
+                        "opclass" => opclass.set(opclass_name(cx, &o, syntax)?),
+                        k => unknown(cx, &o, k, "index key", "opclass")?,
+                    }
+                    Ok(())
+                });
+                if let Err(e) = parsed {
+                    cx.syn_error(e);
+                }
+                keys.push(CompositeKey::Field { ident, opclass: opclass.get() });
             } else if let (Some(ident), false) = (inner.path.get_ident(), has_value) {
-                fields.push(ident.clone());
+                keys.push(CompositeKey::Field { ident: ident.clone(), opclass: None });
             } else {
                 let rest = skip_value(&inner)?;
                 let p = &inner.path;
                 cx.error_spanned_by(quote!(#p #rest), format!("expected `{expected}`"));
+                bad_key = true;
             }
             Ok(())
         });
@@ -403,19 +549,65 @@ fn composite(
             cx.syn_error(e);
         }
     }
-    if fields.is_empty() {
-        cx.error_spanned_by(
-            quote!(#path #group),
-            format!("expected at least one field: `{expected}`"),
-        );
+    if keys.is_empty() {
+        if !bad_key {
+            let what = if is_index { "one field or `expr`" } else { "one field" };
+            cx.error_spanned_by(
+                quote!(#path #group),
+                format!("expected at least {what}: `{expected}`"),
+            );
+        }
         return Ok(None);
     }
     Ok(Some(CompositeIndex {
-        fields,
+        keys,
         name: index_name.get(),
         unique: unique.get().is_some(),
+        using: using.get(),
+        where_clause: where_clause.get(),
         tokens: quote!(#path #group),
     }))
+}
+
+/// `opclass = "jsonb_path_ops"`: a name, optionally schema-qualified (it is written into the
+/// SQL as it is).
+fn opclass_name(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    expected: &str,
+) -> syn::Result<Option<Spanned<String>>> {
+    let Some(v) = name(cx, meta, expected)? else { return Ok(None) };
+    let word = v.value.split('.').all(|part| {
+        part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    if !word {
+        cx.error_spanned_by(
+            &v.tokens,
+            format!("`{}` is no operator class name: expected `{expected}`", v.value),
+        );
+        return Ok(None);
+    }
+    Ok(Some(v))
+}
+
+/// `using = "gin"`: one of [`INDEX_METHODS`].
+fn index_method(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Option<Spanned<String>>> {
+    let expected = format!("using = \"{}\"", INDEX_METHODS.join("\" | \""));
+    let Some(v) = string(cx, meta, &expected)? else { return Ok(None) };
+    let method = v.value.to_ascii_lowercase();
+    if !INDEX_METHODS.contains(&method.as_str()) {
+        cx.error_spanned_by(
+            &v.tokens,
+            format!(
+                "unknown index method `{}`; expected one of: {}",
+                v.value,
+                INDEX_METHODS.join(", ")
+            ),
+        );
+        return Ok(None);
+    }
+    Ok(Some(Spanned { value: method, tokens: v.tokens }))
 }
 
 /// Field attributes of a model.
@@ -431,6 +623,8 @@ pub(crate) struct ModelFieldAttrs {
     pub(crate) references: Option<Spanned<syn::Path>>,
     pub(crate) on_delete: Option<Spanned<ReferentialAction>>,
     pub(crate) on_update: Option<Spanned<ReferentialAction>>,
+    /// `fk_name = "..."`: the name of the foreign key `references` makes.
+    pub(crate) fk_name: Option<Spanned<String>>,
     pub(crate) column: Option<Spanned<String>>,
     pub(crate) skip: Option<Spanned<()>>,
     /// `renamed_from = "old_column"`.
@@ -453,6 +647,7 @@ impl ModelFieldAttrs {
         let mut references = Slot::new(cx, "references");
         let mut on_delete = Slot::new(cx, "on_delete");
         let mut on_update = Slot::new(cx, "on_update");
+        let mut fk_name = Slot::new(cx, "fk_name");
         let mut column = Slot::new(cx, "column");
         let mut skip = Slot::new(cx, "skip");
         let mut renamed_from = Slot::new(cx, "renamed_from");
@@ -499,6 +694,7 @@ impl ModelFieldAttrs {
                 }
                 "on_delete" => on_delete.set(action(cx, meta, key)?),
                 "on_update" => on_update.set(action(cx, meta, key)?),
+                "fk_name" => fk_name.set(name(cx, meta, "fk_name = \"name\"")?),
                 "column" => column.set(name(cx, meta, "column = \"name\"")?),
                 "skip" => skip.set(flag(cx, meta, key)?),
                 "renamed_from" => {
@@ -520,6 +716,7 @@ impl ModelFieldAttrs {
             references: references.get(),
             on_delete: on_delete.get(),
             on_update: on_update.get(),
+            fk_name: fk_name.get(),
             column: column.get(),
             skip: skip.get(),
             renamed_from: renamed_from.get(),
@@ -545,6 +742,7 @@ impl ModelFieldAttrs {
             ("references", t(&self.references)),
             ("on_delete", t(&self.on_delete)),
             ("on_update", t(&self.on_update)),
+            ("fk_name", t(&self.fk_name)),
             ("renamed_from", t(&self.renamed_from)),
             ("version", t(&self.version)),
         ]
@@ -906,7 +1104,8 @@ impl VariantAttrs {
 // A struct may derive both `Model` and `FromRow`, so the Model keys are accepted (and ignored)
 // here; keys neither derive knows are errors.
 
-const MODEL_ONLY_STRUCT_KEYS: &[&str] = &["table", "index", "unique", "no_default", "renamed_from"];
+const MODEL_ONLY_STRUCT_KEYS: &[&str] =
+    &["table", "index", "unique", "check", "no_default", "renamed_from"];
 const MODEL_ONLY_FIELD_KEYS: &[&str] = &[
     "belongs_to",
     "has_one",
@@ -922,6 +1121,7 @@ const MODEL_ONLY_FIELD_KEYS: &[&str] = &[
     "references",
     "on_delete",
     "on_update",
+    "fk_name",
     "renamed_from",
     "version",
 ];

@@ -61,8 +61,16 @@ pub(crate) fn model(cx: &Ctxt, m: &Model) {
         );
     }
 
+    for c in &m.attrs.indexes {
+        if c.has_expr() && c.name.is_none() {
+            cx.error_spanned_by(
+                &c.tokens,
+                "an index on an expression needs a name: add `name = \"ix_...\"`",
+            );
+        }
+    }
     for c in m.attrs.indexes.iter().chain(&m.attrs.uniques) {
-        for ident in &c.fields {
+        for ident in c.fields() {
             match m.field(ident) {
                 Some(f) if f.is_column() => {}
                 Some(_) => cx.error_spanned_by(ident, format!("field `{ident}` is not a column")),
@@ -72,9 +80,14 @@ pub(crate) fn model(cx: &Ctxt, m: &Model) {
     }
     let (indexes, uniques) = m.indexes();
     let mut names = HashSet::new();
-    for ix in indexes.iter().chain(&uniques) {
-        if !names.insert(ix.name.as_str()) {
-            cx.error_spanned_by(&ix.tokens, format!("constraint name `{}` is used twice", ix.name));
+    let named = indexes
+        .iter()
+        .chain(&uniques)
+        .map(|ix| (ix.name.as_str(), &ix.tokens))
+        .chain(m.attrs.checks.iter().map(|c| (c.name.value.as_str(), &c.name.tokens)));
+    for (name, tokens) in named {
+        if !names.insert(name) {
+            cx.error_spanned_by(tokens, format!("constraint name `{name}` is used twice"));
         }
     }
 }
@@ -171,6 +184,9 @@ fn field(cx: &Ctxt, m: &Model, f: &ModelField) {
     db_default(cx, f);
     if let Some(v) = &a.version {
         version(cx, f, v);
+    }
+    if let (Some(n), None) = (&a.fk_name, &a.references) {
+        cx.error_spanned_by(&n.tokens, "`fk_name` needs `references = Model` on the same field");
     }
     for (key, action) in [("on_delete", &a.on_delete), ("on_update", &a.on_update)] {
         let Some(action) = action else { continue };

@@ -185,6 +185,7 @@ fn generate(m: &Model) -> TokenStream {
             format_ident!("__ORM_FK_{}_NAME", n),
         );
         let prefix = format!("fk_{table}_{col}_");
+        let given_name = f.attrs.fk_name.as_ref().map(|n| n.value.clone());
         let single_key = quote_spanned! {reference.value.span()=>
             const _: () = ::core::assert!(
                 #target::PRIMARY_KEY_COLUMNS.len() == 1,
@@ -192,11 +193,18 @@ fn generate(m: &Model) -> TokenStream {
             );
         };
         // The name is `fk_<table>_<column>_<referenced table>`, concatenated at compile time.
-        fk_consts.extend(quote! {
-            const #len: usize = #prefix.len() + #target::TABLE_NAME.len();
-            const #bytes: [u8; #len] = #krate::__private::concat_bytes(&[#prefix, #target::TABLE_NAME]);
-            const #name: &str = #krate::__private::str_from_utf8(&#bytes);
-            #single_key
+        // (or the one given with `fk_name`).
+        fk_consts.extend(match given_name {
+            Some(given) => quote! {
+                const #name: &str = #given;
+                #single_key
+            },
+            None => quote! {
+                const #len: usize = #prefix.len() + #target::TABLE_NAME.len();
+                const #bytes: [u8; #len] = #krate::__private::concat_bytes(&[#prefix, #target::TABLE_NAME]);
+                const #name: &str = #krate::__private::str_from_utf8(&#bytes);
+                #single_key
+            },
         });
         let action = |a: &Option<crate::attr::Spanned<crate::attr::ReferentialAction>>| {
             let v = format_ident!("{}", a.as_ref().map_or("NoAction", |a| a.value.variant()));
@@ -253,9 +261,26 @@ fn generate(m: &Model) -> TokenStream {
     let pk_names: Vec<String> = pk.iter().map(|f| f.column_name()).collect();
     let (indexes, uniques) = m.indexes();
     let table_renamed_from = some(m.attrs.renamed_from.as_ref().map(|s| s.value.to_token_stream()));
+    let opt = |s: &Option<String>| some(s.as_ref().map(|s| s.to_token_stream()));
     let indexes = indexes.iter().map(|ix| {
         let (name, cols, unique) = (&ix.name, &ix.columns, ix.unique);
-        quote!(#krate::IndexSchema { name: #name, columns: &[#(#cols),*], unique: #unique })
+        let keys = ix.keys.iter().map(|k| {
+            let (column, expr, opclass) = (opt(&k.column), opt(&k.expr), opt(&k.opclass));
+            quote!(#krate::IndexKeySchema { column: #column, expr: #expr, opclass: #opclass })
+        });
+        let (using, where_clause) = (opt(&ix.using), opt(&ix.where_clause));
+        quote!(#krate::IndexSchema {
+            name: #name,
+            columns: &[#(#cols),*],
+            unique: #unique,
+            keys: &[#(#keys),*],
+            using: #using,
+            where_clause: #where_clause,
+        })
+    });
+    let checks = m.attrs.checks.iter().map(|c| {
+        let (name, expr) = (&c.name.value, &c.expr.value);
+        quote!(#krate::CheckSchema { name: #name, expr: #expr })
     });
     let uniques = uniques.iter().map(|uq| {
         let (name, cols) = (&uq.name, &uq.columns);
@@ -444,6 +469,7 @@ fn generate(m: &Model) -> TokenStream {
                     indexes: &[#(#indexes),*],
                     uniques: &[#(#uniques),*],
                     foreign_keys: &[#(#foreign_keys),*],
+                    checks: &[#(#checks),*],
                     version_column: #version_column,
                 };
                 #relation_model_items

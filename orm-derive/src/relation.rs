@@ -458,6 +458,7 @@ fn association_table(
             uniques: &[],
             foreign_keys: &[#(#fks),*],
             version_column: ::core::option::Option::None,
+            checks: &[],
         };
         #krate::__private::inventory::submit! {
             #krate::ModelEntry { table: #assoc, type_name: #through }

@@ -190,8 +190,7 @@ impl Dialect for PgDialect {
 
     /// `$1`, `$2`, ...
     fn write_placeholder(&self, w: &mut SqlWriter, n: usize) {
-        // Formatted in place: an IN list of thousands of keys allocates no string per key.
-        let _ = std::fmt::Write::write_fmt(&mut w.sql, format_args!("${n}"));
+        w.push_numbered('$', n);
     }
 
     fn sql_type(&self, ty: ColumnType<&str>, max_length: Option<u32>) -> String {

@@ -148,6 +148,15 @@ impl MigrationDialect for PgDialect {
     fn comparable(&self, schema: &Schema) -> Schema {
         crate::reflect::comparable(self, schema)
     }
+
+    fn canonical(
+        &self,
+        conn: &mut dyn Connection,
+        live: &Schema,
+        expected: &Schema,
+    ) -> Result<Schema> {
+        crate::reflect::canonical(conn, live, expected)
+    }
 }
 
 /// New labels for an enum type: `ADD VALUE` for each appended label; otherwise rename the old

@@ -1,11 +1,17 @@
 //! Reflection: the schema of a live PostgreSQL database (the current schema of the search path),
 //! read from `pg_catalog`, for `db check`. [`comparable`] reduces a schema to what reflection
-//! can compare: defaults as normalised SQL text, CHECK constraints by name.
+//! can compare: defaults as normalised SQL text. Index keys, predicates and CHECK conditions
+//! are compared as the server writes them: [`canonical`] puts the expected ones through the
+//! server first.
 
 use orm_core::connection::decode_at;
+use orm_core::migrate::dialect::quote_literal;
 use orm_core::migrate::dialect::MigrationDialect;
-use orm_core::migrate::{Check, Column, ForeignKey, Index, Schema, Table, Unique, VERSION_TABLE};
-use orm_core::{ColumnType, Connection, ReferentialAction, Result, SqlWriter, Value};
+use orm_core::migrate::{
+    Check, Column, ForeignKey, Index, IndexKey, ObjectKind, Schema, SqlObject, Table, Unique,
+    VERSION_TABLE,
+};
+use orm_core::{ColumnType, Connection, Error, ReferentialAction, Result, SqlWriter, Value};
 
 /// The separator of lists aggregated into one text cell.
 const SEP: char = '\u{1f}';
@@ -134,7 +140,8 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
     };
     let sql = format!(
         "SELECT c.relname::text, con.conname::text, con.contype::text, {}, \
-                COALESCE(fc.relname::text, ''), {}, con.confdeltype::text, con.confupdtype::text \
+                COALESCE(fc.relname::text, ''), {}, con.confdeltype::text, con.confupdtype::text, \
+                CASE WHEN con.contype = 'c' THEN pg_get_constraintdef(con.oid, true) END \
          FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
          JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class fc ON fc.oid = con.confrelid \
          WHERE n.nspname = current_schema() ORDER BY 1, 2",
@@ -142,7 +149,7 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
         cols("con.confkey", "con.confrelid"),
     );
     for r in rows(conn, &sql, &[])? {
-        let [table, name, kind, columns, ref_table, ref_columns, on_delete, on_update] =
+        let [table, name, kind, columns, ref_table, ref_columns, on_delete, on_update, check] =
             r.as_slice()
         else {
             continue;
@@ -159,27 +166,14 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
                 on_delete: action(on_delete),
                 on_update: action(on_update),
             }),
-            "c" => t.checks.push(Check { name: name.clone(), expr: String::new() }),
+            "c" => t.checks.push(Check { name: name.clone(), expr: check_expr(check) }),
             _ => {}
         }
     }
-    let sql = format!(
-        "SELECT t.relname::text, i.relname::text, ix.indisunique::text, {} \
-         FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid \
-         JOIN pg_namespace n ON n.oid = t.relnamespace \
-         WHERE n.nspname = current_schema() \
-           AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = ix.indexrelid) \
-         ORDER BY 1, 2",
-        cols("ix.indkey::int2[]", "ix.indrelid")
-    );
-    for r in rows(conn, &sql, &[])? {
-        let [table, name, unique, columns] = r.as_slice() else { continue };
-        let Some(t) = schema.tables.get_mut(table) else { continue };
-        t.indexes.push(Index {
-            name: name.clone(),
-            columns: list(columns),
-            unique: unique == "true",
-        });
+    for (table, index) in indexes(conn, "n.nspname = current_schema()")? {
+        if let Some(t) = schema.tables.get_mut(&table) {
+            t.indexes.push(index);
+        }
     }
     let sql = format!(
         "SELECT t.typname::text, array_to_string(ARRAY(SELECT e.enumlabel::text FROM pg_enum e \
@@ -192,7 +186,197 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
             schema.enums.insert(name.clone(), list(labels));
         }
     }
+    // Triggers (not the internal ones behind foreign keys), views, and functions that no
+    // extension owns.
+    for r in rows(
+        conn,
+        "SELECT 'trigger', tg.tgname::text, c.relname::text FROM pg_trigger tg \
+         JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND NOT tg.tgisinternal \
+         UNION ALL SELECT 'view', c.relname::text, '' FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND c.relkind IN ('v', 'm') \
+         UNION ALL SELECT 'function', p.proname::text, '' FROM pg_proc p \
+         JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE n.nspname = current_schema() AND p.prokind IN ('f', 'p') \
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass \
+                           AND d.objid = p.oid AND d.deptype = 'e')",
+        &[],
+    )? {
+        let [kind, name, table] = r.as_slice() else { continue };
+        let kind = match kind.as_str() {
+            "trigger" => ObjectKind::Trigger,
+            "view" => ObjectKind::View,
+            _ => ObjectKind::Function,
+        };
+        let table = (!table.is_empty()).then(|| table.clone());
+        schema.objects.insert(SqlObject { kind, name: name.clone(), table });
+    }
     Ok(schema)
+}
+
+/// A CHECK constraint's condition from `pg_get_constraintdef` (`CHECK ((price > 0))`): what
+/// is inside `CHECK (...)`.
+fn check_expr(def: &str) -> String {
+    let d = def.trim();
+    let d = d.strip_suffix(" NOT VALID").unwrap_or(d);
+    match d.strip_prefix("CHECK (").and_then(|x| x.strip_suffix(')')) {
+        Some(inner) => inner.to_owned(),
+        None => d.to_owned(),
+    }
+}
+
+/// Separators of an index's keys in one text cell: between keys, and between a key and its
+/// operator class; a key that is an expression starts with [`EXPR`].
+const KEY_SEP: char = '\u{1f}';
+const OPCLASS_SEP: char = '\u{1e}';
+const EXPR: char = '\u{2}';
+
+/// The indexes (not those behind a constraint) of the tables `filter` picks (SQL over
+/// `n`, the table's namespace, `t` its `pg_class` and `i` the index's), with their table:
+/// keys (a column's name, or an expression as `pg_get_indexdef` writes it), operator classes
+/// other than the type's default, method and predicate.
+pub(crate) fn indexes(conn: &mut dyn Connection, filter: &str) -> Result<Vec<(String, Index)>> {
+    let sql = format!(
+        "SELECT t.relname::text, i.relname::text, ix.indisunique::text, am.amname::text, \
+                COALESCE(pg_get_expr(ix.indpred, ix.indrelid, true), ''), \
+                array_to_string(ARRAY(SELECT \
+                    CASE WHEN ix.indkey[k.o - 1] <> 0 \
+                         THEN (SELECT a.attname::text FROM pg_attribute a \
+                               WHERE a.attrelid = ix.indrelid AND a.attnum = ix.indkey[k.o - 1]) \
+                         ELSE chr({expr}) || pg_get_indexdef(ix.indexrelid, k.o, true) END \
+                    || chr({opsep}) || COALESCE((SELECT oc.opcname::text FROM pg_opclass oc \
+                         WHERE oc.oid = ix.indclass[k.o - 1] AND NOT oc.opcdefault), '') \
+                  FROM generate_series(1, ix.indnkeyatts::int) k(o) ORDER BY k.o), chr({keysep})) \
+         FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid \
+         JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_am am ON am.oid = i.relam \
+         JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE {filter} \
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = ix.indexrelid) \
+         ORDER BY 1, 2",
+        expr = EXPR as u32,
+        opsep = OPCLASS_SEP as u32,
+        keysep = KEY_SEP as u32,
+    );
+    let mut out = Vec::new();
+    for r in rows(conn, &sql, &[])? {
+        let [table, name, unique, method, predicate, keys] = r.as_slice() else { continue };
+        let columns = keys
+            .split(KEY_SEP)
+            .filter(|k| !k.is_empty())
+            .map(|k| {
+                let (key, opclass) = k.split_once(OPCLASS_SEP).unwrap_or((k, ""));
+                let opclass = (!opclass.is_empty()).then(|| opclass.to_owned());
+                match key.strip_prefix(EXPR) {
+                    Some(expr) => IndexKey::Expr { expr: expr.to_owned(), opclass },
+                    None => IndexKey::Column { name: key.to_owned(), opclass },
+                }
+            })
+            .collect();
+        out.push((
+            table.clone(),
+            Index {
+                name: name.clone(),
+                columns,
+                unique: unique == "true",
+                using: Some(method.clone()),
+                where_clause: (!predicate.is_empty()).then(|| predicate.clone()),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// `expected` with the indexes and CHECK constraints of the tables that `live` has written
+/// as PostgreSQL writes them back: each table's are created on an empty temporary copy of the
+/// live table (`CREATE TEMP TABLE ... (LIKE ...)`), inside the caller's transaction (which is
+/// rolled back), and read back as [`reflect`] reads the live ones. One that the server refuses
+/// (a column the live table lacks) is left as written, so it shows as a difference.
+pub fn canonical(conn: &mut dyn Connection, live: &Schema, expected: &Schema) -> Result<Schema> {
+    let mut out = expected.clone();
+    let d = crate::dialect::PgDialect;
+    for (n, t) in out.tables.values_mut().enumerate() {
+        if !live.tables.contains_key(&t.name) {
+            continue;
+        }
+        let probe_needed = !t.checks.is_empty()
+            || t.indexes.iter().any(|i| {
+                i.using.is_some()
+                    || i.where_clause.is_some()
+                    || i.columns.iter().any(|k| k.column_name().is_none() || k.opclass().is_some())
+            });
+        if !probe_needed {
+            continue;
+        }
+        let probe = format!("_orm_probe_{n}");
+        conn.execute_batch(&format!(
+            "CREATE TEMP TABLE {} (LIKE {})",
+            d.ident(&probe),
+            d.ident(&t.name)
+        ))
+        .map_err(|e| {
+            Error::Migration(format!(
+                "to compare the index and CHECK expressions of table {}, check builds them on                  a temporary copy of it, which failed (does the user lack the TEMP                  privilege?): {e}",
+                t.name
+            ))
+        })?;
+        for index in &mut t.indexes {
+            let mut probed = index.clone();
+            probed.name = format!("{probe}_ix");
+            let sql = d.create_index_sql(&probe, &probed, false);
+            let filter = format!(
+                "i.relname = {} AND n.oid = pg_my_temp_schema()",
+                quote_literal(&probed.name)
+            );
+            if let Some((_, back)) = attempt(conn, &sql, |conn| indexes(conn, &filter))?
+                .and_then(|found| found.into_iter().next())
+            {
+                index.columns = back.columns;
+                index.using = back.using;
+                index.where_clause = back.where_clause;
+            }
+        }
+        for check in &mut t.checks {
+            let name = format!("{probe}_ck");
+            let sql = format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
+                d.ident(&probe),
+                d.ident(&name),
+                check.expr
+            );
+            let read = format!(
+                "SELECT pg_get_constraintdef(con.oid, true) FROM pg_constraint con \
+                 JOIN pg_class c ON c.oid = con.conrelid \
+                 WHERE c.relname = {} AND c.relnamespace = pg_my_temp_schema() AND con.conname = {}",
+                quote_literal(&probe),
+                quote_literal(&name)
+            );
+            let back = attempt(conn, &sql, |conn| rows(conn, &read, &[]))?;
+            if let Some(def) =
+                back.and_then(|r| r.into_iter().next()).and_then(|r| r.into_iter().next())
+            {
+                check.expr = check_expr(&def);
+            }
+        }
+        conn.execute_batch(&format!("DROP TABLE {}", d.ident(&probe)))?;
+    }
+    Ok(out)
+}
+
+/// Runs `sql` in a savepoint, then `read`, then undoes both; `None` when `sql` fails.
+fn attempt<T>(
+    conn: &mut dyn Connection,
+    sql: &str,
+    read: impl FnOnce(&mut dyn Connection) -> Result<T>,
+) -> Result<Option<T>> {
+    conn.execute_batch("SAVEPOINT orm_probe")?;
+    let got = match conn.execute_batch(sql) {
+        Ok(()) => Some(read(conn)?),
+        Err(_) => None,
+    };
+    conn.execute_batch("ROLLBACK TO SAVEPOINT orm_probe")?;
+    conn.execute_batch("RELEASE SAVEPOINT orm_probe")?;
+    Ok(got)
 }
 
 /// A default's SQL text without trailing casts (`'draft'::post_status` -> `'draft'`), quotes
@@ -242,10 +426,12 @@ pub fn comparable(d: &dyn MigrationDialect, schema: &Schema) -> Schema {
                 c.max_length = None;
             }
         }
-        for ch in &mut t.checks {
-            ch.expr.clear();
-        }
         t.checks.sort_by(|a, b| a.name.cmp(&b.name));
+        for i in &mut t.indexes {
+            if i.using.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("btree")) {
+                i.using = None;
+            }
+        }
         t.uniques.sort_by(|a, b| a.name.cmp(&b.name));
         t.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
         t.indexes.sort_by(|a, b| a.name.cmp(&b.name));

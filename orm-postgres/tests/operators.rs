@@ -28,10 +28,11 @@ static POSTS: TableSchema = TableSchema {
     renamed_from: None,
     columns: &POST_COLUMNS,
     primary_key: &[0],
-    indexes: &[IndexSchema { name: "ix_posts_title", columns: &["title"], unique: false }],
+    indexes: &[IndexSchema::new("ix_posts_title", &["title"], false)],
     uniques: &[],
     foreign_keys: &[],
     version_column: None,
+    checks: &[],
 };
 
 fn c(name: &'static str) -> Box<Expr> {

@@ -586,12 +586,13 @@ static EVERY_TYPE: TableSchema = TableSchema {
     columns: &EVERY_TYPE_COLUMNS,
     primary_key: &[0],
     indexes: &[
-        IndexSchema { name: "ix_every_name", columns: &["name"], unique: false },
-        IndexSchema { name: "ux_every_born_local", columns: &["born", "local"], unique: true },
+        IndexSchema::new("ix_every_name", &["name"], false),
+        IndexSchema::new("ux_every_born_local", &["born", "local"], true),
     ],
     uniques: &[UniqueSchema { name: "uq_every_uid", columns: &["uid"] }],
     foreign_keys: &[],
     version_column: None,
+    checks: &[],
 };
 
 #[test]
@@ -650,6 +651,7 @@ fn identity_only_for_generated_integer_keys() {
             uniques: &[],
             foreign_keys: &[],
             version_column: None,
+            checks: &[],
         };
         assert_eq!(
             create_table(&t),
@@ -670,6 +672,7 @@ fn identity_only_for_generated_integer_keys() {
         uniques: &[],
         foreign_keys: &[],
         version_column: None,
+        checks: &[],
     };
     assert_eq!(
         create_table(&t),
@@ -689,7 +692,7 @@ static MEMBERS: TableSchema = TableSchema {
     renamed_from: None,
     columns: &MEMBER_COLUMNS,
     primary_key: &[0, 1],
-    indexes: &[IndexSchema { name: "ix_members_role", columns: &["role"], unique: false }],
+    indexes: &[IndexSchema::new("ix_members_role", &["role"], false)],
     uniques: &[UniqueSchema { name: "uq_members_user_role", columns: &["user_id", "role"] }],
     foreign_keys: &[
         ForeignKeySchema {
@@ -718,6 +721,7 @@ static MEMBERS: TableSchema = TableSchema {
         },
     ],
     version_column: None,
+    checks: &[],
 };
 
 #[test]

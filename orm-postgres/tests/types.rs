@@ -47,6 +47,7 @@ static EVERY: TableSchema = TableSchema {
     uniques: &[],
     foreign_keys: &[],
     version_column: None,
+    checks: &[],
 };
 
 const EVERY_NAMES: [&str; 15] = [

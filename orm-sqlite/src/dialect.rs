@@ -59,8 +59,7 @@ impl Dialect for SqliteDialect {
 
     /// `?1`, `?2`, ...: numbered, so one value can be referred to twice.
     fn write_placeholder(&self, w: &mut SqlWriter, n: usize) {
-        // Formatted in place: an IN list of thousands of keys allocates no string per key.
-        let _ = std::fmt::Write::write_fmt(&mut w.sql, format_args!("?{n}"));
+        w.push_numbered('?', n);
     }
 
     /// Enum columns are TEXT (with a CHECK, written by the DDL writer); NUMERIC is TEXT (decimals

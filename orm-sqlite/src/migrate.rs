@@ -17,7 +17,7 @@ use crate::dialect::SqliteDialect;
 use orm_core::migrate::dialect::{
     numeric_precision, quote_literal, render_standard, Guard, MigrationDialect, Statement,
 };
-use orm_core::migrate::{Column, Op, Schema};
+use orm_core::migrate::{Column, Index, IndexKey, ObjectKind, Op, Schema, SqlObject};
 use orm_core::{ColumnType, Connection, Dialect, Error, Result, SqlWriter};
 
 /// The prefix of the temporary name a table is rebuilt under.
@@ -65,6 +65,39 @@ impl MigrationDialect for SqliteDialect {
             | Op::DropCheck { table, .. }
             | Op::AlterPrimaryKey { table, .. } => Some(table.clone()),
             _ => None,
+        }
+    }
+
+    /// A B-tree index without operator classes (SQLite has neither `USING` nor operator
+    /// classes); an index of a method SQLite lacks becomes a comment.
+    fn create_index_statement(&self, table: &str, index: &Index, concurrently: bool) -> Statement {
+        let _ = concurrently;
+        if !has_method(index) {
+            return skipped(table, index);
+        }
+        let mut plain = index.clone();
+        plain.using = None;
+        plain.columns = index.columns.iter().map(IndexKey::without_opclass).collect();
+        Statement::Sql(self.create_index_sql(table, &plain, false))
+    }
+
+    fn drop_index_statement(&self, table: &str, index: &Index) -> Statement {
+        if !has_method(index) {
+            return skipped(table, index);
+        }
+        Statement::Sql(format!("DROP INDEX {}", self.ident(&index.name)))
+    }
+
+    /// `DROP TRIGGER name` (a trigger's name is unique in the database); SQLite has no SQL
+    /// functions, so a declared function is a comment.
+    fn drop_object_statement(&self, object: &SqlObject) -> Statement {
+        let name = self.ident(&object.name);
+        match object.kind {
+            ObjectKind::Trigger => Statement::Sql(format!("DROP TRIGGER {name}")),
+            ObjectKind::View => Statement::Sql(format!("DROP VIEW {name}")),
+            ObjectKind::Function => {
+                Statement::Comment(format!("SQLite has no functions: nothing to drop for {object}"))
+            }
         }
     }
 
@@ -117,6 +150,20 @@ impl MigrationDialect for SqliteDialect {
     fn comparable(&self, schema: &Schema) -> Schema {
         crate::reflect::comparable(self, schema)
     }
+}
+
+/// Whether SQLite has the index's method: B-tree (the default) only.
+pub(crate) fn has_method(index: &Index) -> bool {
+    index.using.as_deref().is_none_or(|m| m.eq_ignore_ascii_case("btree"))
+}
+
+/// The note standing for an index SQLite cannot build.
+fn skipped(table: &str, index: &Index) -> Statement {
+    let method = index.using.as_deref().unwrap_or_default();
+    Statement::Comment(format!(
+        "SQLite has no {method} index method: index {} on {table} is skipped",
+        index.name
+    ))
 }
 
 /// Whether `ALTER TABLE ADD COLUMN` can add the column: not part of a key, and either nullable
@@ -263,7 +310,7 @@ fn rebuild(
     out.push(Statement::Sql(format!("ALTER TABLE {} RENAME TO {}", d.ident(&tmp), d.ident(table))));
     out.push(Statement::Sql("PRAGMA legacy_alter_table = OFF".into()));
     for ix in &new.indexes {
-        out.push(Statement::Sql(d.create_index_sql(table, ix, false)));
+        out.push(d.create_index_statement(table, ix, false));
     }
     out.push(Statement::RestoreSaved);
     Ok(out)

@@ -2,12 +2,17 @@
 //! `pragma_index_list`, `pragma_index_info` and `pragma_foreign_key_list` table functions, for
 //! `db check`. SQLite keeps less than the models say (one integer type, no enum types, no names
 //! for UNIQUE and FOREIGN KEY constraints), so [`comparable`] reduces a schema to what
-//! reflection can see before two are compared.
+//! reflection can see before two are compared. Expression keys and predicates of indexes, and
+//! named CHECK constraints, are read from the statements' text in `sqlite_master`, which SQLite
+//! keeps as written; triggers and views from `sqlite_master` too.
 
 use crate::dialect::parse_declared_type;
 use orm_core::connection::decode_at;
 use orm_core::migrate::dialect::MigrationDialect;
-use orm_core::migrate::{Column, ForeignKey, Index, Schema, Table, Unique, VERSION_TABLE};
+use orm_core::migrate::{
+    Check, Column, ForeignKey, Index, IndexKey, ObjectKind, Schema, SqlObject, Table, Unique,
+    VERSION_TABLE,
+};
 use orm_core::ColumnType;
 use orm_core::{Connection, ReferentialAction, Result, SqlWriter, Value};
 
@@ -109,11 +114,28 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
             .filter_map(|r| r.into_iter().next().flatten())
             .collect();
             match origin.as_deref() {
-                Some("c") => t.indexes.push(Index {
-                    name: iname.clone(),
-                    columns,
-                    unique: unique.as_deref() == Some("1"),
-                }),
+                Some("c") => {
+                    let sql = texts(
+                        conn,
+                        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                        &[Value::Text(iname.clone())],
+                    )?
+                    .into_iter()
+                    .find_map(|r| r.into_iter().next().flatten());
+                    let mut index = Index {
+                        name: iname.clone(),
+                        columns: columns.iter().map(IndexKey::column).collect(),
+                        unique: unique.as_deref() == Some("1"),
+                        using: None,
+                        where_clause: None,
+                    };
+                    // Expression keys and the predicate are only in the statement's text.
+                    if let Some((keys, predicate)) = sql.as_deref().and_then(split_index_sql) {
+                        index.columns = keys;
+                        index.where_clause = predicate;
+                    }
+                    t.indexes.push(index);
+                }
                 Some("u") => t.uniques.push(Unique { name: String::new(), columns }),
                 _ => {}
             }
@@ -144,9 +166,194 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
                 fk.ref_columns.push(to.clone().unwrap_or_default());
             }
         }
+        let table_sql =
+            texts(conn, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", &p)?
+                .into_iter()
+                .find_map(|r| r.into_iter().next().flatten())
+                .unwrap_or_default();
+        t.checks = named_checks(&table_sql);
         schema.tables.insert(name, t);
     }
+    for r in texts(
+        conn,
+        "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('trigger', 'view') \
+         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
+        &[],
+    )? {
+        let [Some(kind), Some(name), table] = r.as_slice() else { continue };
+        schema.objects.insert(match kind.as_str() {
+            "trigger" => {
+                SqlObject { kind: ObjectKind::Trigger, name: name.clone(), table: table.clone() }
+            }
+            _ => SqlObject { kind: ObjectKind::View, name: name.clone(), table: None },
+        });
+    }
     Ok(schema)
+}
+
+/// The byte ranges of `sql` outside quotes (`'...'`, `"..."`, `` `...` ``, `[...]`), each
+/// character with its nesting depth of parentheses: `(position, char, depth)`.
+fn unquoted(sql: &str) -> Vec<(usize, char, usize)> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (i, c) in sql.char_indices() {
+        match quote {
+            // A doubled quote closes and reopens: the same as staying inside.
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                '[' => quote = Some(']'),
+                '(' => {
+                    depth += 1;
+                    out.push((i, c, depth));
+                }
+                ')' => {
+                    out.push((i, c, depth));
+                    depth = depth.saturating_sub(1);
+                }
+                _ => out.push((i, c, depth)),
+            },
+        }
+    }
+    out
+}
+
+/// `name` unquoted when it is one quoted identifier (`"a""b"` -> `a"b`) or a bare word.
+fn identifier(text: &str) -> Option<String> {
+    let t = text.trim();
+    if let Some(inner) = t.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+        if !inner.replace("\"\"", "").contains('"') {
+            return Some(inner.replace("\"\"", "\""));
+        }
+        return None;
+    }
+    (!t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_')).then(|| t.to_owned())
+}
+
+/// The keys and the predicate of a `CREATE INDEX` statement's text: `(keys) [WHERE ...]`. A
+/// key that is an identifier is a column; anything else an expression (without the one pair
+/// of parentheses the dialect writes around it).
+fn split_index_sql(sql: &str) -> Option<(Vec<IndexKey>, Option<String>)> {
+    let chars = unquoted(sql);
+    let open = chars.iter().find(|(_, c, d)| *c == '(' && *d == 1)?.0;
+    let close = chars.iter().find(|(i, c, d)| *i > open && *c == ')' && *d == 1)?.0;
+    let mut keys = Vec::new();
+    let mut start = open + 1;
+    let commas = chars.iter().filter(|(i, c, d)| *i > open && *i < close && *c == ',' && *d == 1);
+    for &(i, _, _) in commas.chain(std::iter::once(&(close, ')', 1))) {
+        let text = sql.get(start..i)?.trim();
+        start = i + 1;
+        keys.push(match identifier(text) {
+            Some(name) => IndexKey::column(name),
+            None => IndexKey::Expr { expr: strip_parens(text).to_owned(), opclass: None },
+        });
+    }
+    let rest = sql.get(close + 1..)?.trim();
+    let predicate = match rest.get(..5) {
+        Some(w) if w.eq_ignore_ascii_case("where") => Some(rest[5..].trim().to_owned()),
+        _ => None,
+    };
+    Some((keys, predicate))
+}
+
+/// `text` without one pair of parentheses around all of it.
+fn strip_parens(text: &str) -> &str {
+    let t = text.trim();
+    if t.starts_with('(') && t.ends_with(')') {
+        let chars = unquoted(t);
+        // The first parenthesis closes at the very end only.
+        let first_close = chars.iter().find(|(_, c, d)| *c == ')' && *d == 1).map(|x| x.0);
+        if first_close == Some(t.len() - 1) {
+            return t[1..t.len() - 1].trim();
+        }
+    }
+    t
+}
+
+/// The named CHECK constraints of a `CREATE TABLE` statement's text: `CONSTRAINT name CHECK
+/// (expr)` (the unnamed CHECK of an enum column is left out).
+fn named_checks(sql: &str) -> Vec<Check> {
+    let chars = unquoted(sql);
+    let upper: String = sql.to_ascii_uppercase();
+    let mut out = Vec::new();
+    let is_word = |i: usize, len: usize| {
+        let before =
+            upper[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric() && c != '_');
+        let after =
+            upper[i + len..].chars().next().is_none_or(|c| !c.is_alphanumeric() && c != '_');
+        before && after
+    };
+    for &(i, _, depth) in &chars {
+        if depth != 1 || !upper[i..].starts_with("CONSTRAINT") || !is_word(i, 10) {
+            continue;
+        }
+        // The next CHECK keyword outside quotes (a quoted name may hold the word).
+        let Some(&(check_at, _, _)) = chars.iter().find(|(j, _, d)| {
+            *j > i + 10 && *d == 1 && upper[*j..].starts_with("CHECK") && is_word(*j, 5)
+        }) else {
+            continue;
+        };
+        let Some(name) = identifier(&sql[i + 10..check_at]) else { continue };
+        let after_check = check_at + 5;
+        let Some(open) = chars.iter().find(|(j, c, d)| *j >= after_check && *c == '(' && *d == 2)
+        else {
+            continue;
+        };
+        if !sql[after_check..open.0].trim().is_empty() {
+            continue;
+        }
+        let Some(close) = chars.iter().find(|(j, c, d)| *j > open.0 && *c == ')' && *d == 2) else {
+            continue;
+        };
+        out.push(Check { name, expr: sql[open.0 + 1..close.0].trim().to_owned() });
+    }
+    out
+}
+
+/// SQL text for comparing what was written with what SQLite keeps: runs of white space made
+/// one space, and quotes dropped around a plain lowercase name (SQLite's RENAME COLUMN writes
+/// the new name quoted: `lower(email)` becomes `lower("mail")`).
+fn squeeze(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(pos) = rest.find(['\'', '"']) {
+        out.push_str(&rest[..pos]);
+        let quote = rest[pos..].chars().next().unwrap_or('"');
+        // The end of the quoted text: the next quote not doubled.
+        let body = &rest[pos + 1..];
+        let mut end = None;
+        let mut skip = false;
+        for (i, c) in body.char_indices() {
+            if skip {
+                skip = false;
+            } else if c == quote {
+                if body[i + 1..].starts_with(quote) {
+                    skip = true;
+                } else {
+                    end = Some(i);
+                    break;
+                }
+            }
+        }
+        let Some(end) = end else {
+            out.push_str(&rest[pos..]);
+            rest = "";
+            break;
+        };
+        let inner = &body[..end];
+        let plain = inner.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && inner.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if quote == '"' && plain {
+            out.push_str(inner);
+        } else {
+            out.push_str(&rest[pos..pos + 1 + end + 1]);
+        }
+        rest = &body[end + 1..];
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `schema` as SQLite reflection sees it: integer types as one, floats as one, enum and numeric
@@ -184,7 +391,24 @@ pub fn comparable(d: &dyn MigrationDialect, schema: &Schema) -> Schema {
             }
             c.auto_increment = false;
         }
-        t.checks.clear();
+        for c in &mut t.checks {
+            c.expr = squeeze(&c.expr);
+        }
+        t.checks.sort_by(|a, b| a.name.cmp(&b.name));
+        // SQLite has B-tree indexes only (the dialect skips the others) and no operator classes.
+        t.indexes.retain(crate::migrate::has_method);
+        for i in &mut t.indexes {
+            i.using = None;
+            for k in &mut i.columns {
+                *k = match k.without_opclass() {
+                    IndexKey::Expr { expr, .. } => {
+                        IndexKey::Expr { expr: squeeze(&expr), opclass: None }
+                    }
+                    key => key,
+                };
+            }
+            i.where_clause = i.where_clause.as_deref().map(squeeze);
+        }
         for u in &mut t.uniques {
             u.name.clear();
         }
@@ -195,5 +419,6 @@ pub fn comparable(d: &dyn MigrationDialect, schema: &Schema) -> Schema {
         t.foreign_keys.sort_by(|a, b| (&a.ref_table, &a.columns).cmp(&(&b.ref_table, &b.columns)));
         t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
     }
+    out.objects.retain(|o| o.kind != ObjectKind::Function);
     out
 }

@@ -197,6 +197,7 @@ static POSTS: TableSchema = TableSchema {
     uniques: &[],
     foreign_keys: &[],
     version_column: None,
+    checks: &[],
 };
 
 #[test]

@@ -505,12 +505,13 @@ static EVERY_TYPE: TableSchema = TableSchema {
     columns: &EVERY_TYPE_COLUMNS,
     primary_key: &[0],
     indexes: &[
-        IndexSchema { name: "ix_every_name", columns: &["name"], unique: false },
-        IndexSchema { name: "ux_every_born_local", columns: &["born", "local"], unique: true },
+        IndexSchema::new("ix_every_name", &["name"], false),
+        IndexSchema::new("ux_every_born_local", &["born", "local"], true),
     ],
     uniques: &[UniqueSchema { name: "uq_every_uid", columns: &["uid"] }],
     foreign_keys: &[],
     version_column: None,
+    checks: &[],
 };
 
 #[test]
@@ -591,6 +592,7 @@ static MEMBERS: TableSchema = TableSchema {
         },
     ],
     version_column: None,
+    checks: &[],
 };
 
 #[test]

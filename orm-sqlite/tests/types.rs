@@ -79,6 +79,7 @@ static EVERY: TableSchema = TableSchema {
     uniques: &[],
     foreign_keys: &[],
     version_column: None,
+    checks: &[],
 };
 
 const EVERY_NAMES: [&str; 15] = [
@@ -314,6 +315,7 @@ static ITEMS: TableSchema = TableSchema {
     uniques: &[],
     foreign_keys: &[],
     version_column: None,
+    checks: &[],
 };
 
 #[test]

@@ -3,8 +3,11 @@
 //! (`#[orm(renamed_from = "old")]`), never guessed: a declared rename whose old name exists (and
 //! whose new one does not) becomes a rename, which keeps the data.
 //!
-//! CHECK constraints and raw SQL steps are not compared: models cannot declare them, so what a
-//! revision adds by hand stays.
+//! CHECK constraints are compared by name and expression (`#[orm(check(...))]`), indexes by
+//! everything they declare (keys, operator classes, method, predicate). Raw SQL steps are not
+//! compared: the objects they declare (`creates`) are the revisions' own, which `check`
+//! compares with the live database. Names matching the migrations folder's `ignore` patterns
+//! (see [`Revisions::ignores`]) are left out on both sides.
 
 use super::ops::{Op, Step};
 use super::revision::{Revision, Revisions};
@@ -18,7 +21,18 @@ use crate::schema::TableSchema;
 /// a cycle are broken at a nullable one, added after the tables (a cycle of NOT NULL foreign
 /// keys is an [`Error::ForeignKeyCycle`]).
 pub fn diff(current: &Schema, models: &[&TableSchema]) -> Result<Vec<Op>> {
-    let target = Schema::from_tables(models);
+    diff_ignoring(current, models, &|_| false)
+}
+
+/// [`diff`], leaving out the tables, indexes, constraints and enum types whose names
+/// `ignored` picks, on both sides.
+pub fn diff_ignoring(
+    current: &Schema,
+    models: &[&TableSchema],
+    ignored: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Op>> {
+    let target = Schema::from_tables(models).without(ignored);
+    let current = &current.without(ignored);
     // Declared renames, applied to a working copy so the comparison sees them.
     let mut working = current.clone();
     let mut renames = Vec::new();
@@ -49,9 +63,28 @@ pub fn diff(current: &Schema, models: &[&TableSchema]) -> Result<Vec<Op>> {
     diff_from(current, &working, &target, renames)
 }
 
-/// The ops from one schema to another, with no renames (a renamed table is a drop and a create).
+/// The ops from one schema to another, with no renames (a renamed table is a drop and a create),
+/// including the objects raw SQL declares: one `sql` op each, with no SQL (`create trigger ...`,
+/// `drop function ...`), which say what differs rather than what to run.
 pub fn diff_schemas(current: &Schema, target: &Schema) -> Result<Vec<Op>> {
-    diff_from(current, current, target, Vec::new())
+    let mut ops = diff_from(current, current, target, Vec::new())?;
+    for o in current.objects.difference(&target.objects) {
+        ops.push(Op::Sql {
+            up: String::new(),
+            down: None,
+            creates: Vec::new(),
+            drops: vec![o.clone()],
+        });
+    }
+    for o in target.objects.difference(&current.objects) {
+        ops.push(Op::Sql {
+            up: String::new(),
+            down: None,
+            creates: vec![o.clone()],
+            drops: Vec::new(),
+        });
+    }
+    Ok(ops)
 }
 
 fn diff_from(
@@ -105,6 +138,9 @@ fn diff_from(
         for u in wt.uniques.iter().filter(|u| !tt.uniques.contains(u)) {
             drop_constraints.push(Op::DropUnique { table: table(), unique: u.clone() });
         }
+        for c in wt.checks.iter().filter(|c| !tt.checks.contains(c)) {
+            drop_constraints.push(Op::DropCheck { table: table(), check: c.clone() });
+        }
         for c in &tt.columns {
             match wt.column(&c.name) {
                 None => add_columns.push(Op::AddColumn { table: table(), column: c.clone() }),
@@ -130,6 +166,9 @@ fn diff_from(
         }
         for u in tt.uniques.iter().filter(|u| !wt.uniques.contains(u)) {
             add_constraints.push(Op::AddUnique { table: table(), unique: u.clone() });
+        }
+        for c in tt.checks.iter().filter(|c| !wt.checks.contains(c)) {
+            add_constraints.push(Op::AddCheck { table: table(), check: c.clone() });
         }
         for i in tt.indexes.iter().filter(|i| !wt.indexes.contains(i)) {
             add_constraints.push(Op::CreateIndex {
@@ -209,7 +248,8 @@ pub fn drop_ops(tables: &[&Table]) -> Result<Vec<Op>> {
 /// each (empty when they agree).
 pub fn differences(revisions: &Revisions, models: &[&TableSchema]) -> Result<Vec<String>> {
     let current = revisions.replay_all(None)?;
-    Ok(diff(&current, models)?.iter().map(Op::describe).collect())
+    let ignored = |name: &str| revisions.ignores(name);
+    Ok(diff_ignoring(&current, models, &ignored)?.iter().map(Op::describe).collect())
 }
 
 /// A new revision taking the migrations to the models, or `None` when nothing changed. Refuses
@@ -231,7 +271,8 @@ pub fn autogenerate(
         None => Vec::new(),
     };
     let current = revisions.replay_all(None)?;
-    let ops = diff(&current, models)?;
+    let ignored = |name: &str| revisions.ignores(name);
+    let ops = diff_ignoring(&current, models, &ignored)?;
     if ops.is_empty() {
         return Ok(None);
     }

@@ -4,7 +4,9 @@
 //! table for what its ALTER TABLE cannot do). No other part of the migration engine writes SQL.
 
 use super::ops::Op;
-use super::schema::{Column, ForeignKey, Index, Literal, Schema, Table};
+use super::schema::{
+    Column, ForeignKey, Index, IndexKey, Literal, ObjectKind, Schema, SqlObject, Table,
+};
 use crate::connection::Connection;
 use crate::dialect::{Dialect, SqlWriter};
 use crate::error::{Error, Result};
@@ -26,6 +28,8 @@ pub enum Statement {
     Save(String),
     /// Runs what the last [`Statement::Save`] kept.
     RestoreSaved,
+    /// Nothing to run: a note for the script (SQLite skipping a GIN index, say).
+    Comment(String),
     /// Counts the rows that a column's conversion would lose or change; any fails the revision
     /// with [`Error::DataLoss`] before the conversion runs.
     Guard(Guard),
@@ -58,6 +62,7 @@ impl Statement {
             ),
             Statement::Save(q) => format!("-- keep the SQL that this query returns: {q}"),
             Statement::RestoreSaved => "-- run the SQL kept above".to_owned(),
+            Statement::Comment(c) => sql_comment(c),
             Statement::Guard(g) => g.script.clone(),
         }
     }
@@ -474,7 +479,8 @@ pub trait MigrationDialect: Dialect {
         w.sql
     }
 
-    /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON table (...)`.
+    /// `CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON table [USING method] (key [opclass], ...)
+    /// [WHERE predicate]`; an expression key is written in parentheses.
     fn create_index_sql(&self, table: &str, index: &Index, concurrently: bool) -> String {
         let mut w = SqlWriter::new();
         w.push(if index.unique { "CREATE UNIQUE INDEX " } else { "CREATE INDEX " });
@@ -484,10 +490,77 @@ pub trait MigrationDialect: Dialect {
         self.write_ident(&mut w, &index.name);
         w.push(" ON ");
         self.write_ident(&mut w, table);
+        if let Some(m) = &index.using {
+            w.push(" USING ");
+            w.push(m);
+        }
         w.push(" (");
-        self.write_names(&mut w, &index.columns);
+        for (i, k) in index.columns.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            match k {
+                IndexKey::Column { name, .. } => self.write_ident(&mut w, name),
+                IndexKey::Expr { expr, .. } => {
+                    w.push("(");
+                    w.push(expr);
+                    w.push(")");
+                }
+            }
+            if let Some(o) = k.opclass() {
+                w.push(" ");
+                w.push(o);
+            }
+        }
         w.push(")");
+        if let Some(p) = &index.where_clause {
+            w.push(" WHERE ");
+            w.push(p);
+        }
         w.sql
+    }
+
+    /// The statement creating `index`: [`MigrationDialect::create_index_sql`], outside the
+    /// transaction when `concurrently`. SQLite makes it a comment when it lacks the method.
+    fn create_index_statement(&self, table: &str, index: &Index, concurrently: bool) -> Statement {
+        let sql = self.create_index_sql(table, index, concurrently);
+        if concurrently {
+            Statement::NoTransaction(sql)
+        } else {
+            Statement::Sql(sql)
+        }
+    }
+
+    /// The statement dropping `index` of `table`.
+    fn drop_index_statement(&self, table: &str, index: &Index) -> Statement {
+        let _ = table;
+        Statement::Sql(format!("DROP INDEX {}", self.ident(&index.name)))
+    }
+
+    /// The statement dropping an object an `sql` op declared (`DROP TRIGGER name ON table`,
+    /// `DROP VIEW name`, `DROP FUNCTION name`), for the downgrade of an op without `down`.
+    fn drop_object_statement(&self, object: &SqlObject) -> Statement {
+        let name = self.ident(&object.name);
+        Statement::Sql(match (object.kind, &object.table) {
+            (ObjectKind::Trigger, Some(t)) => format!("DROP TRIGGER {name} ON {}", self.ident(t)),
+            (ObjectKind::Trigger, None) => format!("DROP TRIGGER {name}"),
+            (ObjectKind::View, _) => format!("DROP VIEW {name}"),
+            (ObjectKind::Function, _) => format!("DROP FUNCTION {name}"),
+        })
+    }
+
+    /// `expected` (what the revisions replay to) with its index keys, predicates and CHECK
+    /// expressions written as the server writes them back, so they compare with a reflected
+    /// schema (`live`, read on `conn` inside a transaction that is rolled back). By default,
+    /// as it is.
+    fn canonical(
+        &self,
+        conn: &mut dyn Connection,
+        live: &Schema,
+        expected: &Schema,
+    ) -> Result<Schema> {
+        let _ = (conn, live);
+        Ok(expected.clone())
     }
 
     /// The statement creating the version table when it does not exist.
@@ -689,7 +762,7 @@ pub fn render_standard<D: MigrationDialect + ?Sized>(
         Op::CreateTable(t) => {
             let mut out = vec![Statement::Sql(d.create_table_sql(t, &t.name, after))];
             for ix in &t.indexes {
-                out.push(Statement::Sql(d.create_index_sql(&t.name, ix, false)));
+                out.push(d.create_index_statement(&t.name, ix, false));
             }
             Ok(out)
         }
@@ -712,14 +785,9 @@ pub fn render_standard<D: MigrationDialect + ?Sized>(
             one(format!("{} RENAME COLUMN {} TO {}", alter(table), d.ident(from), d.ident(to)))
         }
         Op::CreateIndex { table, index, concurrently } => {
-            let sql = d.create_index_sql(table, index, *concurrently);
-            Ok(vec![if *concurrently {
-                Statement::NoTransaction(sql)
-            } else {
-                Statement::Sql(sql)
-            }])
+            Ok(vec![d.create_index_statement(table, index, *concurrently)])
         }
-        Op::DropIndex { index, .. } => one(format!("DROP INDEX {}", d.ident(&index.name))),
+        Op::DropIndex { table, index } => Ok(vec![d.drop_index_statement(table, index)]),
         Op::AddUnique { table, unique } => {
             let mut w = SqlWriter::new();
             w.push(&alter(table));
@@ -782,6 +850,13 @@ pub fn render_standard<D: MigrationDialect + ?Sized>(
                 backend: d.name(),
                 what: format!("changing the labels of enum type {name}"),
             })
+        }
+        Op::Sql { up, drops, .. } if up.trim().is_empty() => {
+            // The downgrade of an op without `down`: its objects dropped, triggers and views
+            // before the functions they may call.
+            let mut objects: Vec<&SqlObject> = drops.iter().collect();
+            objects.sort_by_key(|o| o.kind);
+            Ok(objects.into_iter().map(|o| d.drop_object_statement(o)).collect())
         }
         Op::Sql { up, .. } => one(up.clone()),
     }

@@ -54,16 +54,19 @@ pub mod revision;
 pub mod runner;
 pub mod schema;
 
-pub use autogen::{autogenerate, create_ops, diff, diff_schemas, differences, drop_ops};
+pub use autogen::{
+    autogenerate, create_ops, diff, diff_ignoring, diff_schemas, differences, drop_ops,
+};
 pub use dialect::{MigrationDialect, Statement, VERSION_TABLE};
 pub use ops::{Op, Step};
-pub use revision::{Revision, Revisions};
+pub use revision::{name_matches, FolderConfig, Revision, Revisions};
 pub use runner::{
     create_all, create_statements, drop_all, migration_dialect, render_ops, render_revision,
     Direction, Migrator,
 };
 pub use schema::{
-    creation_order, Check, Column, CreationOrder, ForeignKey, Index, Literal, Schema, Table, Unique,
+    creation_order, Check, Column, CreationOrder, ForeignKey, Index, IndexKey, Literal, ObjectKind,
+    Schema, SqlObject, Table, Unique,
 };
 
 /// The one column type enum, re-exported here for revision-writing code.

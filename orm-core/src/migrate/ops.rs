@@ -3,7 +3,9 @@
 //! downgrade runs). Every op carries what its inverse needs: a dropped column or table keeps its
 //! whole definition, an altered column both its old and new definitions.
 
-use super::schema::{Check, Column, ForeignKey, Index, Schema, Table, Unique};
+use super::schema::{
+    Check, Column, ForeignKey, Index, ObjectKind, Schema, SqlObject, Table, Unique,
+};
 use serde::{Deserialize, Serialize};
 
 /// One schema change.
@@ -151,13 +153,22 @@ pub enum Op {
         /// The labels after.
         to: Vec<String>,
     },
-    /// Raw SQL (triggers, functions, views, data fixes) and the SQL that undoes it.
+    /// Raw SQL (triggers, functions, views, data fixes) and the SQL that undoes it, with the
+    /// objects it creates or drops (so replay, `check` and the downgrade know them).
     Sql {
-        /// Run on upgrade.
+        /// Run on upgrade. Empty: the op drops its `drops` objects with generated SQL (the
+        /// inverse of an op without `down` whose objects are declared).
         up: String,
-        /// Run on downgrade; without it the revision cannot be downgraded.
+        /// Run on downgrade. Without it, a downgrade drops the declared `creates` objects (and
+        /// an op that declares none, or declares `drops`, cannot be downgraded).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         down: Option<String>,
+        /// The triggers, views and functions `up` creates.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        creates: Vec<SqlObject>,
+        /// The triggers, views and functions `up` drops.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        drops: Vec<SqlObject>,
     },
 }
 
@@ -216,9 +227,16 @@ impl Op {
             Op::CreateEnum { name, values } => Op::DropEnum { name, values },
             Op::DropEnum { name, values } => Op::CreateEnum { name, values },
             Op::AlterEnum { name, from, to } => Op::AlterEnum { name, from: to, to: from },
-            Op::Sql { up, down } => match down {
-                Some(down) => Op::Sql { up: down, down: Some(up) },
-                None => return Err("a raw SQL step without `down` cannot be downgraded".into()),
+            Op::Sql { up, down, creates, drops } => match down {
+                Some(down) => Op::Sql { up: down, down: Some(up), creates: drops, drops: creates },
+                None if !creates.is_empty() && drops.is_empty() && !up.trim().is_empty() => {
+                    Op::Sql { up: String::new(), down: None, creates: Vec::new(), drops: creates }
+                }
+                None => {
+                    return Err("a raw SQL step without `down` cannot be downgraded (give \
+                                `down`, or declare what it creates with `creates`)"
+                        .into())
+                }
             },
         })
     }
@@ -240,7 +258,15 @@ impl Op {
                 format!("rename column {table}.{from} to {to}")
             }
             Op::CreateIndex { table, index, .. } => {
-                format!("create index {} on {table} ({})", index.name, index.columns.join(", "))
+                let mut s = format!("create index {} on {table}", index.name);
+                if let Some(m) = &index.using {
+                    s.push_str(&format!(" using {m}"));
+                }
+                s.push_str(&format!(" ({})", index.describe_keys()));
+                if let Some(w) = &index.where_clause {
+                    s.push_str(&format!(" where {w}"));
+                }
+                s
             }
             Op::DropIndex { table, index } => format!("drop index {} on {table}", index.name),
             Op::AddUnique { table, unique } => {
@@ -256,7 +282,9 @@ impl Op {
             Op::DropForeignKey { table, foreign_key } => {
                 format!("drop foreign key {} on {table}", foreign_key.name)
             }
-            Op::AddCheck { table, check } => format!("add check {} on {table}", check.name),
+            Op::AddCheck { table, check } => {
+                format!("add check {} on {table} ({})", check.name, check.expr)
+            }
             Op::DropCheck { table, check } => format!("drop check {} on {table}", check.name),
             Op::AlterPrimaryKey { table, to, .. } => {
                 format!("alter primary key of {table} to ({})", to.join(", "))
@@ -267,6 +295,16 @@ impl Op {
             Op::DropEnum { name, .. } => format!("drop enum {name}"),
             Op::AlterEnum { name, from, to } => {
                 format!("alter enum {name} ({}) -> ({})", from.join(", "), to.join(", "))
+            }
+            Op::Sql { up, creates, drops, .. }
+                if up.trim().is_empty() && !(drops.is_empty() && creates.is_empty()) =>
+            {
+                let names: Vec<String> = drops
+                    .iter()
+                    .map(|o| format!("drop {o}"))
+                    .chain(creates.iter().map(|o| format!("create {o}")))
+                    .collect();
+                names.join(", ")
             }
             Op::Sql { up, .. } => {
                 let first = up.trim().lines().next().unwrap_or("");
@@ -308,6 +346,7 @@ impl Schema {
     pub fn apply(&mut self, op: &Op) -> Result<(), String> {
         match op {
             Op::CreateTable(t) => {
+                t.indexes.iter().try_for_each(check_index)?;
                 if self.tables.contains_key(&t.name) {
                     return Err(format!("table {:?} exists already", t.name));
                 }
@@ -317,6 +356,8 @@ impl Schema {
                 self.tables
                     .remove(&t.name)
                     .ok_or_else(|| format!("table {:?} does not exist", t.name))?;
+                // Its triggers go with it.
+                self.objects.retain(|o| o.table.as_deref() != Some(t.name.as_str()));
             }
             Op::RenameTable { from, to } => {
                 if self.tables.contains_key(to) {
@@ -331,6 +372,17 @@ impl Schema {
                     f.ref_table = to.clone();
                 }
                 self.tables.insert(to.clone(), t);
+                let triggers: Vec<SqlObject> = self
+                    .objects
+                    .iter()
+                    .filter(|o| o.table.as_deref() == Some(from.as_str()))
+                    .cloned()
+                    .collect();
+                for mut o in triggers {
+                    self.objects.remove(&o);
+                    o.table = Some(to.clone());
+                    self.objects.insert(o);
+                }
                 // Both databases follow a rename in the foreign keys that point at the table.
                 for other in self.tables.values_mut() {
                     for f in other.foreign_keys.iter_mut().filter(|f| f.ref_table == *from) {
@@ -376,8 +428,26 @@ impl Schema {
                     .ok_or_else(|| format!("column {table}.{from} does not exist"))?;
                 c.name = to.clone();
                 rename_in(&mut t.primary_key, from, to);
+                // Both databases rewrite the column's name in index expressions, predicates and
+                // CHECK conditions too.
                 for i in &mut t.indexes {
-                    rename_in(&mut i.columns, from, to);
+                    for k in &mut i.columns {
+                        match k {
+                            super::schema::IndexKey::Column { name, .. } if name == from => {
+                                *name = to.clone()
+                            }
+                            super::schema::IndexKey::Expr { expr, .. } => {
+                                *expr = rename_identifier(expr, from, to)
+                            }
+                            _ => {}
+                        }
+                    }
+                    if let Some(w) = &mut i.where_clause {
+                        *w = rename_identifier(w, from, to);
+                    }
+                }
+                for c in &mut t.checks {
+                    c.expr = rename_identifier(&c.expr, from, to);
                 }
                 for u in &mut t.uniques {
                     rename_in(&mut u.columns, from, to);
@@ -392,6 +462,7 @@ impl Schema {
                 }
             }
             Op::CreateIndex { table, index, .. } => {
+                check_index(index)?;
                 let exists =
                     self.tables.values().any(|t| t.indexes.iter().any(|i| i.name == index.name));
                 if exists {
@@ -445,8 +516,160 @@ impl Schema {
                     .ok_or_else(|| format!("enum type {name:?} does not exist"))?;
                 *e = to.clone();
             }
-            Op::Sql { .. } => {}
+            Op::Sql { creates, drops, .. } => {
+                for o in drops {
+                    if !self.objects.remove(o) {
+                        return Err(format!("{o} does not exist"));
+                    }
+                }
+                for o in creates {
+                    check_object(o)?;
+                    if o.kind == ObjectKind::Trigger {
+                        let t = o.table.as_deref().unwrap_or_default();
+                        if !self.tables.contains_key(t) {
+                            return Err(format!("{o}: table {t:?} does not exist"));
+                        }
+                    }
+                    if !self.objects.insert(o.clone()) {
+                        return Err(format!("{o} exists already"));
+                    }
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// Whether an index can be written: keys, and a method and operator classes that are names
+/// (`gin`, `public.jsonb_path_ops`), which go into the SQL as they are.
+fn check_index(index: &Index) -> Result<(), String> {
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.split('.').all(|part| {
+                part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+    };
+    if index.columns.is_empty() {
+        return Err(format!("index {:?} has no key", index.name));
+    }
+    if let Some(m) = index.using.as_deref().filter(|m| !word(m)) {
+        return Err(format!("index {:?}: `using = {m:?}` is no index method name", index.name));
+    }
+    if let Some(o) = index.columns.iter().filter_map(|k| k.opclass()).find(|o| !word(o)) {
+        return Err(format!("index {:?}: {o:?} is no operator class name", index.name));
+    }
+    if index.where_clause.as_deref().is_some_and(|w| w.trim().is_empty()) {
+        return Err(format!("index {:?}: `where` is empty", index.name));
+    }
+    Ok(())
+}
+
+/// Whether an object's declaration is complete: a name, and a table for a trigger (only).
+fn check_object(o: &SqlObject) -> Result<(), String> {
+    if o.name.trim().is_empty() {
+        return Err(format!("a {} declared by an sql op needs a name", o.kind.as_str()));
+    }
+    match (o.kind, &o.table) {
+        (ObjectKind::Trigger, None) => {
+            Err(format!("trigger {} needs the table it is on: `table = \"...\"`", o.name))
+        }
+        (ObjectKind::Trigger, Some(_)) | (_, None) => Ok(()),
+        (_, Some(_)) => Err(format!("{} {} takes no `table`", o.kind.as_str(), o.name)),
+    }
+}
+
+/// `sql` with the column `from` renamed `to` where it is named: a bare word (any case when
+/// `from` is lowercase, as unquoted names fold) that is not a function call, or a quoted
+/// identifier; string literals are left alone. `to` is written bare when it can be, else
+/// quoted.
+pub(crate) fn rename_identifier(sql: &str, from: &str, to: &str) -> String {
+    let bare = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let new_name =
+        if bare(to) { to.to_owned() } else { format!("\"{}\"", to.replace('"', "\"\"")) };
+    let matches_bare = |w: &str| {
+        if bare(from) {
+            w.eq_ignore_ascii_case(from)
+        } else {
+            w == from
+        }
+    };
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' || c == '"' {
+            // A literal or a quoted identifier, with doubled quotes inside.
+            let mut j = i + 1;
+            let mut inner = String::new();
+            while j < chars.len() {
+                if chars[j] == c {
+                    if chars.get(j + 1) == Some(&c) {
+                        inner.push(c);
+                        j += 2;
+                        continue;
+                    }
+                    break;
+                }
+                inner.push(chars[j]);
+                j += 1;
+            }
+            let end = (j + 1).min(chars.len());
+            if c == '"' && inner == from {
+                out.push_str(&new_name);
+            } else {
+                out.extend(&chars[i..end]);
+            }
+            i = end;
+        } else if c.is_alphabetic() || c == '_' {
+            let mut j = i;
+            while j < chars.len()
+                && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '$')
+            {
+                j += 1;
+            }
+            let word: String = chars[i..j].iter().collect();
+            let mut k = j;
+            while k < chars.len() && chars[k].is_whitespace() {
+                k += 1;
+            }
+            let call = chars.get(k) == Some(&'(');
+            let qualified = i > 0 && chars[i - 1] == '.';
+            if matches_bare(&word) && !call && !qualified {
+                out.push_str(&new_name);
+            } else {
+                out.push_str(&word);
+            }
+            i = j;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rename_identifier;
+
+    #[test]
+    fn a_renamed_column_is_renamed_where_sql_names_it() {
+        let r = |sql: &str| rename_identifier(sql, "email", "mail");
+        assert_eq!(r("lower(email)"), "lower(mail)");
+        assert_eq!(
+            r("EMAIL <> 'email' AND \"email\" IS NOT NULL"),
+            "mail <> 'email' AND mail IS NOT NULL"
+        );
+        // Not a longer word, a function of that name, or a qualified name.
+        assert_eq!(r("email_2 || email(1) || t.email"), "email_2 || email(1) || t.email");
+        // A name that needs quotes gets them; a quoted mixed-case name matches exactly.
+        assert_eq!(rename_identifier("a + 1", "a", "B c"), "\"B c\" + 1");
+        assert_eq!(rename_identifier("\"A\" + a", "A", "b"), "b + a");
+        assert_eq!(rename_identifier("'it''s' || a", "a", "b"), "'it''s' || b");
     }
 }

@@ -280,11 +280,67 @@ fn toml_value(v: &serde_json::Value, top: bool) -> String {
     }
 }
 
-/// The revisions of a migrations folder, checked and ordered (parents first).
+/// The revisions of a migrations folder, checked and ordered (parents first), and the folder's
+/// settings.
 #[derive(Debug, Clone, Default)]
 pub struct Revisions {
     /// In topological order: every revision after its parents; ties by creation date, then id.
     list: Vec<Revision>,
+    /// Name patterns that autogenerate and `check` leave out ([`Revisions::ignores`]).
+    ignore: Vec<String>,
+}
+
+/// The settings file of a migrations folder, `migrations.toml`:
+///
+/// ```toml
+/// # Names that autogenerate and `check` leave alone (`*` is any run of characters, `?` one).
+/// ignore = ["ix_legacy_*", "audit_log"]
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderConfig {
+    /// Name patterns of tables, indexes, constraints, enum types, triggers, views and functions
+    /// that autogenerate does not compare and `check` does not report (Alembic's
+    /// `include_object`).
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
+
+impl FolderConfig {
+    /// Parses the text of a `migrations.toml`; `name` is used in errors.
+    pub fn parse(name: &str, text: &str) -> Result<FolderConfig> {
+        let c: FolderConfig = toml::from_str(text)
+            .map_err(|e| migration_error(format!("{name}: {}", e.to_string().trim_end())))?;
+        if let Some(p) = c.ignore.iter().find(|p| p.trim().is_empty()) {
+            return Err(migration_error(format!("{name}: an ignore pattern is empty ({p:?})")));
+        }
+        Ok(c)
+    }
+}
+
+/// Whether `name` matches the glob `pattern`: `*` is any run of characters, `?` any one, all
+/// else itself (case-sensitive, as identifiers are).
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // The classic two-pointer match, backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
 }
 
 impl Revisions {
@@ -306,7 +362,36 @@ impl Revisions {
         }
         let refs: Vec<(&str, &str)> =
             sources.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
-        Revisions::from_sources(&refs)
+        let mut revisions = Revisions::from_sources(&refs)?;
+        let config = dir.join(orm_migration_files::CONFIG_FILE);
+        match std::fs::read_to_string(&config) {
+            Ok(text) => {
+                let c = FolderConfig::parse(&config.display().to_string(), &text)?;
+                revisions.ignore = c.ignore;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(migration_error(format!("cannot read {}: {e}", config.display())))
+            }
+        }
+        Ok(revisions)
+    }
+
+    /// The same revisions, with name patterns that autogenerate and `check` leave out (what
+    /// `ignore = [...]` in the folder's `migrations.toml` gives).
+    pub fn with_ignore(mut self, patterns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.ignore = patterns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The ignore patterns.
+    pub fn ignore_patterns(&self) -> &[String] {
+        &self.ignore
+    }
+
+    /// Whether an object named `name` is left out by an ignore pattern.
+    pub fn ignores(&self, name: &str) -> bool {
+        self.ignore.iter().any(|p| name_matches(p, name))
     }
 
     /// The revisions in `(file name, text)` pairs (what `embed_migrations!` compiles in).
@@ -359,7 +444,7 @@ impl Revisions {
             done.insert(r.id.clone());
             ordered.push(r);
         }
-        Ok(Revisions { list: ordered })
+        Ok(Revisions { list: ordered, ignore: Vec::new() })
     }
 
     /// Every revision, parents first.
@@ -558,5 +643,140 @@ impl Revisions {
     pub fn replay_all(&self, dialect: Option<&str>) -> Result<Schema> {
         let all = self.list.iter().map(|r| r.id.clone()).collect();
         self.replay(&all, dialect)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::{IndexKey, ObjectKind, Op, SqlObject};
+
+    #[test]
+    fn glob_patterns_match_whole_names() {
+        for (p, n) in
+            [("ix_*", "ix_a"), ("ix_*", "ix_"), ("*", ""), ("a?c", "abc"), ("*_gin", "x_gin")]
+        {
+            assert!(name_matches(p, n), "{p} {n}");
+        }
+        for (p, n) in
+            [("ix_*", "uq_a"), ("a?c", "ac"), ("ix", "ix_a"), ("*_gin", "x_gist"), ("IX_*", "ix_a")]
+        {
+            assert!(!name_matches(p, n), "{p} {n}");
+        }
+        // Backtracking past a first partial match.
+        assert!(name_matches("*ab*ab", "xabyabab"));
+    }
+
+    fn rev(ops: &str) -> Result<Revisions> {
+        let text = format!(
+            "id = \"r1\"\nparents = []\n\n[[ops]]\nop = \"create_table\"\nname = \"posts\"\n\
+             columns = [{{ name = \"id\", type = \"bigint\" }}]\n{ops}"
+        );
+        let r = Revisions::from_sources(&[("r1.toml", &text)])?;
+        r.replay_all(Some("postgresql"))?;
+        Ok(r)
+    }
+
+    #[test]
+    fn index_keys_are_a_column_or_an_expression() {
+        let ok =
+            rev("[[ops]]\nop = \"create_index\"\ntable = \"posts\"\nindex = { name = \"ix\", \
+                      columns = [\"id\", { expr = \"id + 1\", opclass = \"int8_ops\" }] }\n")
+            .expect("keys");
+        let Op::CreateIndex { index, .. } = &ok.all()[0].ops[1].op else { panic!() };
+        assert_eq!(
+            index.columns,
+            [
+                IndexKey::column("id"),
+                IndexKey::Expr { expr: "id + 1".into(), opclass: Some("int8_ops".into()) }
+            ]
+        );
+        for bad in [
+            "{ column = \"id\", expr = \"id\" }",
+            "{ opclass = \"x\" }",
+            "{ expr = \" \" }",
+            "{ column = \"id\", opclass = \"\" }",
+            "{ column = \"id\", collate = \"C\" }",
+            "{ column = \"id\", opclass = \"x); DROP TABLE posts; --\" }",
+        ] {
+            let ops = format!(
+                "[[ops]]\nop = \"create_index\"\ntable = \"posts\"\n\
+                 index = {{ name = \"ix\", columns = [{bad}] }}\n"
+            );
+            let err = rev(&ops).expect_err(bad).to_string();
+            assert!(err.contains("r1.toml"), "{bad}: {err}");
+        }
+        for bad in ["using = \"gin (id); --\"", "columns = []", "where = \" \""] {
+            let columns = if bad.starts_with("columns") { "" } else { "columns = [\"id\"], " };
+            let ops = format!(
+                "[[ops]]\nop = \"create_index\"\ntable = \"posts\"\n\
+                 index = {{ name = \"ix\", {columns}{bad} }}\n"
+            );
+            let err = rev(&ops).expect_err(bad).to_string();
+            assert!(err.contains("index \"ix\""), "{bad}: {err}");
+        }
+    }
+
+    fn trigger(name: &str, table: Option<&str>) -> SqlObject {
+        SqlObject { kind: ObjectKind::Trigger, name: name.into(), table: table.map(Into::into) }
+    }
+
+    #[test]
+    fn declared_objects_are_replayed_and_checked() {
+        let sql = |creates: &str| {
+            format!("[[ops]]\nop = \"sql\"\nup = \"CREATE ...\"\ncreates = [{creates}]\n")
+        };
+        let r = rev(&sql("{ kind = \"trigger\", name = \"t\", table = \"posts\" }")).unwrap();
+        let s = r.replay_all(None).unwrap();
+        assert!(s.objects.contains(&trigger("t", Some("posts"))));
+        // A trigger on a table that does not exist, without a table, twice; a function on a
+        // table; an unknown kind.
+        for bad in [
+            "{ kind = \"trigger\", name = \"t\", table = \"nope\" }",
+            "{ kind = \"trigger\", name = \"t\" }",
+            "{ kind = \"trigger\", name = \"t\", table = \"posts\" }, { kind = \"trigger\", name = \"t\", table = \"posts\" }",
+            "{ kind = \"function\", name = \"f\", table = \"posts\" }",
+            "{ kind = \"function\", name = \" \" }",
+            "{ kind = \"sequence\", name = \"s\" }",
+        ] {
+            assert!(rev(&sql(bad)).is_err(), "{bad}");
+        }
+        // Dropping the table drops its triggers in the replay as in the database.
+        let dropped = format!(
+            "{}[[ops]]\nop = \"drop_table\"\nname = \"posts\"\ncolumns = []\n",
+            sql("{ kind = \"trigger\", name = \"t\", table = \"posts\" }")
+        );
+        assert!(rev(&dropped).unwrap().replay_all(None).unwrap().objects.is_empty());
+    }
+
+    #[test]
+    fn an_sql_op_without_down_is_undone_by_dropping_what_it_created() {
+        let created = vec![trigger("t", Some("posts"))];
+        let op = Op::Sql {
+            up: "CREATE ...".into(),
+            down: None,
+            creates: created.clone(),
+            drops: vec![],
+        };
+        assert_eq!(
+            op.inverse().unwrap(),
+            Op::Sql { up: String::new(), down: None, creates: vec![], drops: created.clone() }
+        );
+        assert_eq!(op.inverse().unwrap().describe(), "drop trigger t on posts");
+        // Nothing declared, or objects it drops (which it cannot re-create): no downgrade.
+        let bare = Op::Sql { up: "x".into(), down: None, creates: vec![], drops: vec![] };
+        assert!(bare.inverse().is_err());
+        let drops =
+            Op::Sql { up: "x".into(), down: None, creates: created.clone(), drops: created };
+        assert!(drops.inverse().is_err());
+        // With `down`, what it creates and drops swap.
+        let both = Op::Sql {
+            up: "a".into(),
+            down: Some("b".into()),
+            creates: vec![trigger("new", Some("posts"))],
+            drops: vec![trigger("old", Some("posts"))],
+        };
+        let Op::Sql { creates, drops, .. } = both.inverse().unwrap() else { panic!() };
+        assert_eq!((creates[0].name.as_str(), drops[0].name.as_str()), ("old", "new"));
     }
 }

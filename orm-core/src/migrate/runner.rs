@@ -195,6 +195,7 @@ impl<'e> Run<'e> {
                 Statement::RestoreSaved => {
                     std::mem::take(&mut saved).iter().try_for_each(|sql| self.batch(sql))
                 }
+                Statement::Comment(_) => Ok(()),
                 Statement::Guard(g) => self.guard(g),
             };
             if let Err(e) = r {
@@ -204,6 +205,7 @@ impl<'e> Run<'e> {
                         s.clone()
                     }
                     Statement::RestoreSaved => "(re-creating saved triggers)".into(),
+                    Statement::Comment(c) => c.clone(),
                     Statement::Guard(g) => g.query.clone(),
                 };
                 return Err(failed(&text, e));
@@ -512,21 +514,34 @@ impl<'a> Migrator<'a> {
     }
 
     /// The differences between the live database and the schema its revisions replay to, one
-    /// line each (empty when they agree).
+    /// line each (empty when they agree): tables, columns, keys, indexes (keys, operator
+    /// classes, method, predicate), constraints, enum types, and the triggers, views and
+    /// functions that `sql` ops declare. Names matching the revisions' ignore patterns
+    /// ([`Revisions::ignores`]) are left out.
+    ///
+    /// Expressions (index keys and predicates, CHECK conditions) are compared as the server
+    /// writes them back ([`MigrationDialect::canonical`]): on PostgreSQL the expected ones are
+    /// created on an empty copy of their table inside the comparison's transaction, which is
+    /// rolled back, and read back as the live ones are.
     pub fn database_differences(&self) -> Result<Vec<String>> {
         let mut run = self.run()?;
         run.begin()?;
-        let heads = run.heads()?;
         let dialect = run.dialect;
-        let live = dialect.reflect(run.conn());
+        let found = (|| {
+            let heads = run.heads()?;
+            let live = dialect.reflect(run.conn())?;
+            let applied: BTreeSet<String> =
+                self.revisions.ancestors_of(heads.iter().map(String::as_str))?;
+            let expected = self.revisions.replay(&applied, Some(dialect.name()))?;
+            let expected = dialect.canonical(run.conn(), &live, &expected)?;
+            Ok::<_, Error>((live, expected))
+        })();
         run.rollback();
-        let live = live?;
-        let applied: BTreeSet<String> =
-            self.revisions.ancestors_of(heads.iter().map(String::as_str))?;
-        let expected = self.revisions.replay(&applied, Some(dialect.name()))?;
+        let (live, expected) = found?;
+        let ignored = |name: &str| self.revisions.ignores(name);
         let ops = super::autogen::diff_schemas(
-            &dialect.comparable(&live),
-            &dialect.comparable(&expected),
+            &dialect.comparable(&live).without(&ignored),
+            &dialect.comparable(&expected).without(&ignored),
         )?;
         Ok(ops.iter().map(|op| op.describe()).collect())
     }

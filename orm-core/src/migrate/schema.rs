@@ -140,17 +140,215 @@ impl Column {
     }
 }
 
-/// An index.
+/// An index: its keys (columns or expressions, each with an optional operator class), whether
+/// it is UNIQUE, its method and the predicate of a partial index.
+///
+/// In a revision file, `columns` lists the keys: a column's name, or a table
+/// `{ column = "preferences", opclass = "jsonb_path_ops" }` / `{ expr = "lower(email)" }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Index {
     /// Its name.
     pub name: String,
-    /// Its columns, in order.
-    pub columns: Vec<String>,
+    /// Its keys, in order.
+    pub columns: Vec<IndexKey>,
     /// A UNIQUE index.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unique: bool,
+    /// The index method (`gin`, `gist`, `btree`, `hash`, `brin`); `None` is B-tree. SQLite
+    /// has only B-tree: it skips an index of another method (with a comment in its SQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub using: Option<String>,
+    /// The predicate of a partial index, as SQL (`where = "deleted_at IS NULL"`).
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub where_clause: Option<String>,
+}
+
+impl Index {
+    /// A plain B-tree index on `columns`.
+    pub fn on_columns(name: impl Into<String>, columns: &[&str], unique: bool) -> Index {
+        Index {
+            name: name.into(),
+            columns: columns.iter().map(|c| IndexKey::column(*c)).collect(),
+            unique,
+            using: None,
+            where_clause: None,
+        }
+    }
+
+    /// The columns of its column keys, in order.
+    pub fn column_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.columns.iter().filter_map(IndexKey::column_name)
+    }
+
+    /// Whether it uses `column`: as a key, or named in an expression key or the predicate
+    /// (a word match, which may also match a function of that name: it errs on the safe side).
+    pub fn uses_column(&self, column: &str) -> bool {
+        let in_sql = |sql: &str| mentions(sql, column);
+        self.columns.iter().any(|k| match k {
+            IndexKey::Column { name, .. } => name == column,
+            IndexKey::Expr { expr, .. } => in_sql(expr),
+        }) || self.where_clause.as_deref().is_some_and(in_sql)
+    }
+
+    /// Its keys as a person reads them: `name, lower(email), preferences jsonb_path_ops`.
+    pub fn describe_keys(&self) -> String {
+        let keys: Vec<String> = self.columns.iter().map(IndexKey::to_string).collect();
+        keys.join(", ")
+    }
+}
+
+/// Whether the SQL text `sql` names `word` (a whole word, any case).
+pub(crate) fn mentions(sql: &str, word: &str) -> bool {
+    sql.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w.eq_ignore_ascii_case(word))
+}
+
+/// One key of an [`Index`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "IndexKeyFile", into = "IndexKeyFile")]
+pub enum IndexKey {
+    /// A column.
+    Column {
+        /// Its name.
+        name: String,
+        /// Its operator class, when not the default one.
+        opclass: Option<String>,
+    },
+    /// An SQL expression (`lower(email)`, `to_tsvector('english', content)`).
+    Expr {
+        /// The expression, as SQL.
+        expr: String,
+        /// Its operator class, when not the default one.
+        opclass: Option<String>,
+    },
+}
+
+impl IndexKey {
+    /// A column key with the default operator class.
+    pub fn column(name: impl Into<String>) -> IndexKey {
+        IndexKey::Column { name: name.into(), opclass: None }
+    }
+
+    /// The column of a column key.
+    pub fn column_name(&self) -> Option<&str> {
+        match self {
+            IndexKey::Column { name, .. } => Some(name),
+            IndexKey::Expr { .. } => None,
+        }
+    }
+
+    /// The operator class, when given.
+    pub fn opclass(&self) -> Option<&str> {
+        match self {
+            IndexKey::Column { opclass, .. } | IndexKey::Expr { opclass, .. } => opclass.as_deref(),
+        }
+    }
+
+    /// The key without its operator class.
+    pub fn without_opclass(&self) -> IndexKey {
+        match self {
+            IndexKey::Column { name, .. } => IndexKey::Column { name: name.clone(), opclass: None },
+            IndexKey::Expr { expr, .. } => IndexKey::Expr { expr: expr.clone(), opclass: None },
+        }
+    }
+}
+
+impl fmt::Display for IndexKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IndexKey::Column { name, .. } => f.write_str(name)?,
+            IndexKey::Expr { expr, .. } => f.write_str(expr)?,
+        }
+        match self.opclass() {
+            Some(o) => write!(f, " {o}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// How an [`IndexKey`] is written in a revision file: a column's name, or a table.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum IndexKeyFile {
+    Name(String),
+    Table(IndexKeyTable),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndexKeyTable {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    opclass: Option<String>,
+}
+
+impl TryFrom<IndexKeyFile> for IndexKey {
+    type Error = String;
+
+    fn try_from(f: IndexKeyFile) -> Result<IndexKey, String> {
+        let t = match f {
+            IndexKeyFile::Name(name) => return Ok(IndexKey::column(name)),
+            IndexKeyFile::Table(t) => t,
+        };
+        let blank = |s: &Option<String>| s.as_deref().is_some_and(|s| s.trim().is_empty());
+        if blank(&t.column) || blank(&t.expr) || blank(&t.opclass) {
+            return Err("an index key's `column`, `expr` and `opclass` cannot be empty".into());
+        }
+        match (t.column, t.expr) {
+            (Some(name), None) => Ok(IndexKey::Column { name, opclass: t.opclass }),
+            (None, Some(expr)) => Ok(IndexKey::Expr { expr, opclass: t.opclass }),
+            _ => Err("an index key is a column name, `{ column = \"name\" }` or \
+                      `{ expr = \"SQL\" }` (one of the two), with an optional `opclass`"
+                .into()),
+        }
+    }
+}
+
+impl From<IndexKey> for IndexKeyFile {
+    fn from(k: IndexKey) -> IndexKeyFile {
+        match k {
+            IndexKey::Column { name, opclass: None } => IndexKeyFile::Name(name),
+            IndexKey::Column { name, opclass } => {
+                IndexKeyFile::Table(IndexKeyTable { column: Some(name), expr: None, opclass })
+            }
+            IndexKey::Expr { expr, opclass } => {
+                IndexKeyFile::Table(IndexKeyTable { column: None, expr: Some(expr), opclass })
+            }
+        }
+    }
+}
+
+impl Index {
+    /// The index of a model.
+    pub fn of(i: &crate::schema::IndexSchema) -> Index {
+        let owned = |s: Option<&str>| s.map(str::to_owned);
+        let columns = if i.keys.is_empty() {
+            i.columns.iter().map(|c| IndexKey::column(*c)).collect()
+        } else {
+            i.keys
+                .iter()
+                .map(|k| match (k.column, k.expr) {
+                    (Some(c), _) => {
+                        IndexKey::Column { name: c.to_owned(), opclass: owned(k.opclass) }
+                    }
+                    (None, e) => IndexKey::Expr {
+                        expr: e.unwrap_or_default().to_owned(),
+                        opclass: owned(k.opclass),
+                    },
+                })
+                .collect()
+        };
+        Index {
+            name: i.name.to_owned(),
+            columns,
+            unique: i.unique,
+            using: owned(i.using),
+            where_clause: owned(i.where_clause),
+        }
+    }
 }
 
 /// A UNIQUE constraint.
@@ -183,7 +381,8 @@ pub struct ForeignKey {
     pub on_update: ReferentialAction,
 }
 
-/// A CHECK constraint (written by hand in a revision; models have none).
+/// A CHECK constraint (`#[orm(check(name = "...", expr = "..."))]` on a model, or written by
+/// hand in a revision).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Check {
@@ -225,15 +424,7 @@ impl Table {
             name: t.name.to_owned(),
             columns: t.columns.iter().map(Column::of).collect(),
             primary_key: t.primary_key_columns().map(|c| c.name.to_owned()).collect(),
-            indexes: t
-                .indexes
-                .iter()
-                .map(|i| Index {
-                    name: i.name.to_owned(),
-                    columns: i.columns.iter().map(|c| (*c).to_owned()).collect(),
-                    unique: i.unique,
-                })
-                .collect(),
+            indexes: t.indexes.iter().map(Index::of).collect(),
             uniques: t
                 .uniques
                 .iter()
@@ -254,7 +445,11 @@ impl Table {
                     on_update: f.on_update,
                 })
                 .collect(),
-            checks: Vec::new(),
+            checks: t
+                .checks
+                .iter()
+                .map(|c| Check { name: c.name.to_owned(), expr: c.expr.to_owned() })
+                .collect(),
         }
     }
 
@@ -267,9 +462,10 @@ impl Table {
     pub fn is_constrained(&self, column: &str) -> bool {
         let has = |cols: &[String]| cols.iter().any(|c| c == column);
         has(&self.primary_key)
-            || self.indexes.iter().any(|i| has(&i.columns))
+            || self.indexes.iter().any(|i| i.uses_column(column))
             || self.uniques.iter().any(|u| has(&u.columns))
             || self.foreign_keys.iter().any(|f| has(&f.columns))
+            || self.checks.iter().any(|c| mentions(&c.expr, column))
     }
 
     /// Whether a foreign key of this table can be NULL (one of its columns is nullable).
@@ -278,13 +474,64 @@ impl Table {
     }
 }
 
-/// A whole schema: tables by name, enum types by name with their labels.
+/// The kind of a database object that raw SQL creates ([`SqlObject`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    /// A trigger on a table (`table` is required).
+    Trigger,
+    /// A view.
+    View,
+    /// A function (PostgreSQL; SQLite has none).
+    Function,
+}
+
+impl ObjectKind {
+    /// Its name in a revision file: `trigger`, `view`, `function`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Trigger => "trigger",
+            ObjectKind::View => "view",
+            ObjectKind::Function => "function",
+        }
+    }
+}
+
+/// An object an `sql` op creates or drops (`creates = [{ kind = "trigger", name =
+/// "trg_posts_modified", table = "posts" }]`), so replay knows it exists, `check` compares it
+/// by name with the live database, and a downgrade can drop it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlObject {
+    /// What it is.
+    pub kind: ObjectKind,
+    /// Its name.
+    pub name: String,
+    /// The table of a trigger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+}
+
+impl fmt::Display for SqlObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind.as_str(), self.name)?;
+        match &self.table {
+            Some(t) => write!(f, " on {t}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A whole schema: tables by name, enum types by name with their labels, and the objects that
+/// raw SQL declares it creates.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Schema {
     /// The tables.
     pub tables: BTreeMap<String, Table>,
     /// The enum types and their labels, in order.
     pub enums: BTreeMap<String, Vec<String>>,
+    /// Triggers, views and functions, in order.
+    pub objects: std::collections::BTreeSet<SqlObject>,
 }
 
 impl Schema {
@@ -317,7 +564,23 @@ impl Schema {
 
     /// Whether the schema has nothing in it.
     pub fn is_empty(&self) -> bool {
-        self.tables.is_empty() && self.enums.is_empty()
+        self.tables.is_empty() && self.enums.is_empty() && self.objects.is_empty()
+    }
+
+    /// The schema without what `ignored` says to leave out: tables, indexes, constraints and
+    /// objects by name (columns are kept).
+    pub fn without(&self, ignored: &dyn Fn(&str) -> bool) -> Schema {
+        let mut out = self.clone();
+        out.tables.retain(|name, _| !ignored(name));
+        for t in out.tables.values_mut() {
+            t.indexes.retain(|i| !ignored(&i.name));
+            t.uniques.retain(|u| !ignored(&u.name));
+            t.foreign_keys.retain(|f| !ignored(&f.name));
+            t.checks.retain(|c| !ignored(&c.name));
+        }
+        out.enums.retain(|name, _| !ignored(name));
+        out.objects.retain(|o| !ignored(&o.name));
+        out
     }
 }
 

@@ -9,6 +9,7 @@
 //! session methods that call it are thin shells.
 
 use super::{ModelSlice, Session, Slot, SlotState, Undo};
+use crate::error::{Error, Result};
 use crate::model::{AnyModel, ColumnMask, MapKey, SnapshotRef};
 use crate::value::Value;
 use std::any::TypeId;
@@ -20,12 +21,16 @@ pub(super) type Maps = crate::fast::Map<TypeId, IdentityMap>;
 
 /// One change the open transaction made to an identity map, and what it replaced: what a
 /// rollback takes back, newest first.
+///
+/// Small (40 bytes): a flush of many new rows writes one per row. The entries to put back are
+/// on [`IdentityMap::undo_entries`], in the same order (the log is undone last first).
 enum MapUndo {
-    /// A flush wrote the row: put `previous` back (or forget a row it inserted, detaching the
-    /// object held in `slot`).
-    Written { key: MapKey, previous: Option<Entry>, slot: Option<usize> },
-    /// The row was deleted: remember it again, and re-attach the object held for it.
-    Removed { key: MapKey, entry: Entry, slot: Option<usize> },
+    /// A flush wrote the row: put the previous entry back (`previous`: it is the last of
+    /// `undo_entries`), or forget a row it inserted, detaching the object held in `slot`.
+    Written { key: MapKey, previous: bool, slot: Option<usize> },
+    /// The row was deleted: remember it again (its entry is the last of `undo_entries`), and
+    /// re-attach the object held for it.
+    Removed { key: MapKey, slot: Option<usize> },
     /// A bulk update replaced the session's state of the row: take the newest state back.
     Superseded(MapKey),
 }
@@ -184,6 +189,8 @@ pub(super) struct IdentityMap {
     pub(super) entries: crate::fast::Map<MapKey, Entry>,
     /// This map's part of the session's undo log (see [`super::Undo`]).
     undo: Vec<MapUndo>,
+    /// The entries that undoing `undo` puts back, in the log's order.
+    undo_entries: Vec<Entry>,
     /// The snapshots' bytes, one after the other (no allocation per row). A snapshot replaced
     /// or forgotten leaves its bytes until the next compaction ([`IdentityMap::end_transaction`]).
     pub(super) arena: Vec<u8>,
@@ -199,6 +206,9 @@ pub(super) enum Tracked {
     Unchanged,
     /// `populate`: the session took the database's values of these columns.
     Populated(ColumnMask),
+    /// The session's state of these columns would not read back into the object (see
+    /// [`unrestorable`]).
+    Unrestorable(ColumnMask),
 }
 
 impl IdentityMap {
@@ -219,7 +229,8 @@ impl IdentityMap {
         if let Some(s) = slot.and_then(|i| slots.get_mut(i)) {
             s.state = SlotState::Detached;
         }
-        self.undo.push(MapUndo::Removed { key, entry, slot });
+        self.undo_entries.push(entry);
+        self.undo.push(MapUndo::Removed { key, slot });
         true
     }
 
@@ -229,6 +240,7 @@ impl IdentityMap {
         match self.undo.pop()? {
             MapUndo::Written { key, previous, slot } => {
                 let current = self.entries.remove(&key);
+                let previous = if previous { self.undo_entries.pop() } else { None };
                 match previous {
                     Some(mut prev) if prev.persistent => {
                         if let Some(c) = current {
@@ -246,11 +258,13 @@ impl IdentityMap {
                     }
                 }
             }
-            MapUndo::Removed { key, entry, slot } => {
+            MapUndo::Removed { key, slot } => {
                 if let Some(s) = slot.and_then(|i| slots.get_mut(i)) {
                     s.state = SlotState::Persistent;
                 }
-                self.entries.insert(key, entry);
+                if let Some(entry) = self.undo_entries.pop() {
+                    self.entries.insert(key, entry);
+                }
                 slot
             }
             MapUndo::Superseded(key) => {
@@ -267,17 +281,42 @@ impl IdentityMap {
     /// snapshot becomes the session's state of the row, with an undo entry.
     fn record_written(&mut self, obj: &dyn AnyModel, slot: Option<usize>) {
         let Some(key) = obj.map_key() else { return };
-        let mut previous = self.entries.remove(&key);
-        let kept_slot = slot.or_else(|| previous.as_ref().and_then(|e| e.slot));
-        let mut entry = Entry::persistent(store(&mut self.arena, obj), kept_slot);
-        if let Some(p) = previous.as_mut() {
-            // Copies read before a bulk update are as stale after this write as before it.
-            entry.superseded = p.superseded.take();
-        }
-        // The user may keep a clone of what was written: a copy of the newest state.
-        entry.handed_out();
-        self.entries.insert(key.clone(), entry);
-        self.undo.push(MapUndo::Written { key, previous, slot });
+        let snapshot = store(&mut self.arena, obj);
+        // One probe of the table for the row (a flush of many new rows touches each bucket
+        // once: at 100k rows the table is larger than the CPU's caches).
+        let previous = match self.entries.entry(key.clone()) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let kept_slot = slot.or(e.get().slot);
+                let mut entry = Entry::persistent(snapshot, kept_slot);
+                // Copies read before a bulk update are as stale after this write as before it.
+                entry.superseded = e.get_mut().superseded.take();
+                // The user may keep a clone of what was written: a copy of the newest state.
+                entry.handed_out();
+                Some(std::mem::replace(e.get_mut(), entry))
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let entry = Entry::persistent(snapshot, slot);
+                entry.handed_out();
+                e.insert(entry);
+                None
+            }
+        };
+        let had = previous.is_some();
+        self.undo_entries.extend(previous);
+        self.undo.push(MapUndo::Written { key, previous: had, slot });
+    }
+
+    /// Room for `n` more rows written by a flush, `first`'s snapshot size each (at most 256
+    /// bytes: an outlier asks no more), so that recording a large flush grows no table or
+    /// buffer by doubling (each doubling copies, or rehashes, all that came before). Room not
+    /// granted is no error: they grow as they go.
+    fn reserve_written(&mut self, n: usize, first: &dyn AnyModel) {
+        let _ = self.entries.try_reserve(n);
+        let _ = self.undo.try_reserve(n);
+        self.scratch.clear();
+        first.snapshot_into(&mut self.scratch);
+        let per_row = self.scratch.len().min(256);
+        let _ = self.arena.try_reserve(per_row.saturating_mul(n));
     }
 
     /// Records a row read from the database. A row the session already knows keeps the
@@ -297,7 +336,10 @@ impl IdentityMap {
                             return Tracked::Unchanged;
                         }
                         if !populate {
-                            obj.restore_from(snap.view(&self.arena), changed);
+                            let failed = obj.restore_from(snap.view(&self.arena), changed);
+                            if !failed.is_empty() {
+                                return Tracked::Unrestorable(failed);
+                            }
                             return Tracked::Unchanged;
                         }
                         // Handed out at once: the read returns the new values.
@@ -326,9 +368,29 @@ impl IdentityMap {
     /// long; amortized, each byte is copied a bounded number of times).
     fn end_transaction(&mut self) {
         self.undo.clear();
+        self.undo_entries.clear();
         if self.arena.len() > 2 * self.compacted.max(64 * 1024) {
-            self.compact();
+            // Copied only when at least half the bytes are garbage: a buffer of live
+            // snapshots (a large flush or read) is left as it is, and looked at again once it
+            // has doubled (the walk below is paid for by the bytes added since).
+            if 2 * self.live_bytes() <= self.arena.len() {
+                self.compact();
+            } else {
+                self.compacted = self.arena.len();
+            }
         }
+    }
+
+    /// The bytes of the snapshots still referenced.
+    fn live_bytes(&self) -> usize {
+        let len = |s: Snap| s.end.get() - s.start;
+        self.entries
+            .values()
+            .map(|e| {
+                e.snapshot.map_or(0, len)
+                    + e.generations().iter().map(|g| len(g.before)).sum::<usize>()
+            })
+            .sum()
     }
 
     /// Copies the snapshots still referenced (each entry's, and their earlier states) into a
@@ -402,11 +464,41 @@ pub(super) fn is_persistent(maps: &Maps, obj: &dyn AnyModel) -> bool {
     entry_of(maps, obj).is_some_and(|e| e.persistent)
 }
 
-/// Records that a flush wrote `obj`; returns its model's type, whose map holds the undo entry.
-pub(super) fn record_persisted(maps: &mut Maps, obj: &dyn AnyModel, slot: Option<usize>) -> TypeId {
-    let model = obj.as_any().type_id();
-    map_of(maps, model).record_written(obj, slot);
-    model
+/// Records that a flush wrote `objs` (each with the slot holding it, if at the top of the
+/// arena): their snapshots become the session's state of their rows, each with an undo entry
+/// on its model's map. Returns the runs of one model, in order (model, rows), for the
+/// session's journal.
+pub(super) fn record_persisted(
+    maps: &mut Maps,
+    objs: &[(&dyn AnyModel, Option<usize>)],
+) -> Vec<(TypeId, usize)> {
+    let mut runs: Vec<(TypeId, usize)> = Vec::new();
+    for (obj, _) in objs {
+        let model = obj.as_any().type_id();
+        match runs.last_mut() {
+            Some((m, n)) if *m == model => *n += 1,
+            _ => runs.push((model, 1)),
+        }
+    }
+    // Room first, per model (a graph's children are one long run).
+    let mut at = 0;
+    for &(model, n) in &runs {
+        if n > 1 {
+            if let Some((first, _)) = objs.get(at) {
+                map_of(maps, model).reserve_written(n, *first);
+            }
+        }
+        at += n;
+    }
+    let mut at = 0;
+    for &(model, n) in &runs {
+        let map = map_of(maps, model);
+        for (obj, slot) in objs.get(at..at + n).unwrap_or_default() {
+            map.record_written(*obj, *slot);
+        }
+        at += n;
+    }
+    runs
 }
 
 /// Forgets `obj`'s pending INSERT.
@@ -419,35 +511,74 @@ pub(super) fn forget_pending(maps: &mut Maps, obj: &dyn AnyModel) {
     }
 }
 
-/// Gives `obj` the session's state of its row again (after a rollback).
-pub(super) fn reset_to_snapshot(maps: &Maps, obj: &mut dyn AnyModel) {
-    if let Some(snap) = state_of(maps, obj) {
-        let changed = obj.changed_since(snap);
-        obj.restore_from(snap, changed);
+/// Gives `obj` the session's state of its row again (after a rollback); returns the columns
+/// that would not take it (see [`unrestorable`]).
+pub(super) fn reset_to_snapshot(maps: &Maps, obj: &mut dyn AnyModel) -> ColumnMask {
+    match state_of(maps, obj) {
+        Some(snap) => {
+            let changed = obj.changed_since(snap);
+            obj.restore_from(snap, changed)
+        }
+        None => ColumnMask::empty(),
+    }
+}
+
+/// Why `obj` cannot be trusted in the columns `failed`: the session's state of them would not
+/// read back into its fields. The field's type rejects the value its own `ToValue` gave (a
+/// `Json<T>` whose serde does not round-trip, a custom type whose conversions disagree), so
+/// the object keeps another value than the session's state: written back, it would be a
+/// change nobody made. The next flush of the object fails with this (as `StaleData`); a read
+/// fails with [`unrestorable_read`].
+pub(super) fn unrestorable(obj: &dyn AnyModel, failed: ColumnMask) -> String {
+    let t = obj.table();
+    let names: Vec<&str> = failed.iter().filter_map(|i| t.columns.get(i)).map(|c| c.name).collect();
+    format!(
+        "{}: the session's state of {} does not read back into the object's field (its type's \
+         FromValue rejects what its ToValue gave, e.g. a Json<T> whose serde does not \
+         round-trip), so the object holds another value than the session knows; fix the \
+         type's conversions",
+        t.name,
+        names.join(", ")
+    )
+}
+
+/// The error of a read that cannot give a row the session's state (see [`unrestorable`]).
+fn unrestorable_read(obj: &dyn AnyModel, failed: ColumnMask) -> Error {
+    let t = obj.table();
+    let column = failed.iter().find_map(|i| t.columns.get(i)).map_or("?", |c| c.name);
+    Error::Decode {
+        column: format!("{}.{column}", t.name),
+        expected: "the value the session holds for the row (its state, one per identity)",
+        got: format!("a value the field's type does not read back: {}", unrestorable(obj, failed)),
     }
 }
 
 impl Session {
     /// Records a row read from the database in the identity map. A row the session already
     /// knows is given the session's state (one state per identity).
-    pub(crate) fn track(&mut self, obj: &mut dyn AnyModel) {
-        self.track_with(obj, false);
+    pub(crate) fn track(&mut self, obj: &mut dyn AnyModel) -> Result<()> {
+        self.track_with(obj, false)
     }
 
     /// [`track`](Self::track), or with `populate` the session takes the row's values from the
     /// database, and so does the object it holds for that row.
-    pub(crate) fn track_with(&mut self, obj: &mut dyn AnyModel, populate: bool) {
+    pub(crate) fn track_with(&mut self, obj: &mut dyn AnyModel, populate: bool) -> Result<()> {
         let model = obj.as_any().type_id();
-        if let Tracked::Populated(changed) = map_of(&mut self.maps, model).track(obj, populate) {
-            self.populated(obj, changed);
+        match map_of(&mut self.maps, model).track(obj, populate) {
+            Tracked::Unchanged => Ok(()),
+            Tracked::Populated(changed) => {
+                self.populated(obj, changed);
+                Ok(())
+            }
+            Tracked::Unrestorable(failed) => Err(unrestorable_read(obj, failed)),
         }
     }
 
     /// Records rows read from the database, as [`track_with`](Self::track_with) does, with one
     /// map lookup for all of them (they are all of one model).
-    pub(super) fn track_all(&mut self, objs: &mut dyn ModelSlice, populate: bool) {
+    pub(super) fn track_all(&mut self, objs: &mut dyn ModelSlice, populate: bool) -> Result<()> {
         if objs.len() == 0 {
-            return;
+            return Ok(());
         }
         let map = map_of(&mut self.maps, objs.at(0).as_any().type_id());
         map.entries.reserve(objs.len());
@@ -455,8 +586,10 @@ impl Session {
         let mut populated = Vec::new();
         for i in 0..objs.len() {
             let before = map.arena.len();
-            if let Tracked::Populated(changed) = map.track(objs.at_mut(i), populate) {
-                populated.push((i, changed));
+            match map.track(objs.at_mut(i), populate) {
+                Tracked::Unchanged => {}
+                Tracked::Populated(changed) => populated.push((i, changed)),
+                Tracked::Unrestorable(failed) => return Err(unrestorable_read(objs.at(i), failed)),
             }
             if i == 0 {
                 // Rows of one read are alike: room for the rest at the first one's size (at
@@ -470,6 +603,7 @@ impl Session {
         for (i, changed) in populated {
             self.populated(objs.at(i), changed);
         }
+        Ok(())
     }
 
     /// After a read took the database's values of `changed` into the session's state of
@@ -478,8 +612,13 @@ impl Session {
         self.any_superseded = true;
         let Some((map, entry)) = held(&self.maps, obj) else { return };
         let (Some(slot), Some(snap)) = (entry.slot, entry.snapshot) else { return };
-        if let Some(o) = self.slots.get_mut(slot).and_then(|s| s.obj.as_mut()) {
-            o.restore_from(snap.view(&map.arena), changed);
+        if let Some(s) = self.slots.get_mut(slot) {
+            if let Some(o) = s.obj.as_mut() {
+                let failed = o.restore_from(snap.view(&map.arena), changed);
+                if !failed.is_empty() {
+                    s.conflict = Some(unrestorable(&**o, failed));
+                }
+            }
         }
     }
 
@@ -518,18 +657,23 @@ impl Session {
             }
             map.scratch.clear();
             row.snapshot_into(&mut map.scratch);
-            if let Some(held) =
-                entry.slot.and_then(|i| self.slots.get_mut(i)).and_then(|s| s.obj.as_mut())
-            {
-                held.restore_from(SnapshotRef::new(&map.scratch), changed);
+            if let Some(s) = entry.slot.and_then(|i| self.slots.get_mut(i)) {
+                if let Some(held) = s.obj.as_mut() {
+                    let failed = held.restore_from(SnapshotRef::new(&map.scratch), changed);
+                    if !failed.is_empty() {
+                        s.conflict = Some(unrestorable(&**held, failed));
+                    }
+                }
             }
             // The new state: the returned values of `changed`, the known state of the rest.
             let rest = super::every_column(row.table()).difference(&changed);
-            row.restore_from(snap.view(&map.arena), rest);
+            // A column that does not take the known state keeps the value the statement
+            // returned, which the database holds: still a true state of the row.
+            let _ = row.restore_from(snap.view(&map.arena), rest);
             entry.supersede(store(&mut map.arena, &**row), false);
             self.any_superseded = true;
             map.undo.push(MapUndo::Superseded(key));
-            self.journal.push(Undo::Map(model));
+            self.journal.push(Undo::Map(model, 1));
         }
     }
 
@@ -548,7 +692,7 @@ impl Session {
             let Some(key) = row.map_key() else { continue };
             let model = row.as_any().type_id();
             if map_of(&mut self.maps, model).remove(key, &mut self.slots) {
-                self.journal.push(Undo::Map(model));
+                self.journal.push(Undo::Map(model, 1));
             }
         }
     }
@@ -565,5 +709,12 @@ mod tests {
     fn an_entry_and_its_key_stay_small() {
         assert!(std::mem::size_of::<MapKey>() <= 16, "{}", std::mem::size_of::<MapKey>());
         assert!(std::mem::size_of::<Entry>() <= 48, "{}", std::mem::size_of::<Entry>());
+    }
+
+    /// A flush of n new rows writes n undo entries.
+    #[test]
+    fn an_undo_entry_stays_small() {
+        let size = std::mem::size_of::<super::MapUndo>();
+        assert!(size <= 40, "{size}");
     }
 }

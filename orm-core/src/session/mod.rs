@@ -121,17 +121,20 @@ impl<M: Model> AnyModel for M {
     fn changed_since(&self, snapshot: SnapshotRef<'_>) -> ColumnMask {
         snapshot.changed(M::TABLE.columns.len(), |out| Model::snapshot_into(self, out))
     }
-    fn restore_from(&mut self, snapshot: SnapshotRef<'_>, mask: ColumnMask) {
+    fn restore_from(&mut self, snapshot: SnapshotRef<'_>, mask: ColumnMask) -> ColumnMask {
+        let mut failed = ColumnMask::empty();
         for idx in mask.iter() {
-            // A snapshot of this model reads back into it: its values came from its own
-            // columns. A column that would not (a snapshot holding `DbDefault::Default`)
-            // keeps the object's value.
+            // A snapshot holding no value to give (`DbDefault::Default`: the database's
+            // value is not known yet) leaves the object's.
             if let Some(v) = snapshot.column(idx) {
                 if let Ok(v) = v.value_ref() {
-                    let _ = Model::set_column(self, idx, v);
+                    if Model::set_column(self, idx, v).is_err() {
+                        failed.set(idx);
+                    }
                 }
             }
         }
+        failed
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -195,8 +198,9 @@ fn from_snapshot<M: Model>(snapshot: SnapshotRef<'_>) -> Result<M> {
 /// One entry of the session's undo log: a change the open transaction made to the session's
 /// state, taken back (newest first) when it rolls back, wholly or to a savepoint.
 enum Undo {
-    /// The identity map of this model holds the change on its own typed log.
-    Map(TypeId),
+    /// The identity map of this model holds this many changes on its own typed log (the
+    /// rows of one model a flush wrote are one entry).
+    Map(TypeId, usize),
     /// A flush replaced the snapshot of a loaded collection: put the previous one back.
     Collection(CollectionKey, Option<Vec<Vec<Value>>>),
 }
@@ -343,6 +347,12 @@ pub struct Session {
     /// The keys of each loaded collection (source table, parent key, relationship) as last
     /// loaded or flushed: what delete-orphan and many-to-many unlinking compare against.
     collections: crate::fast::Map<CollectionKey, Vec<Vec<Value>>>,
+    /// Collections read again (tracked) with other contents than the session had recorded:
+    /// another transaction changed them in between, and copies of the parent may hold either
+    /// list, so a child missing from the one added cannot be told from one removed. Their
+    /// changes fail to flush (`StaleData`) until a `populate_existing()` read takes the
+    /// database's list.
+    collection_conflicts: crate::fast::Set<CollectionKey>,
     /// How to undo the collection snapshots flushes wrote in this transaction: the key and the
     /// snapshot it replaced.
     /// Set when a statement failed inside the transaction with no savepoint to roll back to:
@@ -396,6 +406,7 @@ impl Session {
             journal: Vec::new(),
             nested_depth: 0,
             collections: crate::fast::Map::default(),
+            collection_conflicts: crate::fast::Set::default(),
             aborted: None,
             guarded: 0,
             staged: Vec::new(),
@@ -521,7 +532,10 @@ impl Session {
             match entry.stale_columns(&map.arena, &*obj, &key) {
                 Ok(stale) => {
                     if let (false, Some(snap)) = (stale.is_empty(), entry.snapshot) {
-                        obj.restore_from(snap.view(&map.arena), stale);
+                        let failed = obj.restore_from(snap.view(&map.arena), stale);
+                        if !failed.is_empty() {
+                            conflict = Some(identity::unrestorable(&*obj, failed));
+                        }
                     }
                 }
                 Err(why) => conflict = Some(why),
@@ -940,6 +954,7 @@ impl Session {
         self.staged.clear();
         self.journal.clear();
         self.collections.clear();
+        self.collection_conflicts.clear();
         self.any_superseded = false;
     }
 
@@ -1221,18 +1236,19 @@ impl Session {
         })?;
         // Untracked rows need bookkeeping only once a bulk update or refresh made copies stale.
         if tracking != Tracking::Untracked || self.any_superseded {
-            self.track_loaded(&mut out, tracking);
+            self.track_loaded(&mut out, tracking)?;
         }
         Ok(out)
     }
 
     /// Records rows just read as `tracking` says.
-    fn track_loaded(&mut self, objs: &mut dyn ModelSlice, tracking: Tracking) {
+    fn track_loaded(&mut self, objs: &mut dyn ModelSlice, tracking: Tracking) -> Result<()> {
         match tracking {
             Tracking::Untracked => {
                 for i in 0..objs.len() {
                     self.note_handed_out(objs.at(i));
                 }
+                Ok(())
             }
             Tracking::Tracked => self.track_all(objs, false),
             Tracking::Populate => self.track_all(objs, true),
@@ -1245,14 +1261,27 @@ impl Session {
     }
 
     /// Remembers the keys of a loaded collection.
+    /// Records the keys of a collection just read for a tracked parent. Read again with other
+    /// contents (another transaction changed it), the collection is marked in conflict (see
+    /// [`Session::collection_conflicts`]) unless `populate` (`populate_existing()`) says the
+    /// database's list replaces the session's.
     pub(crate) fn record_collection(
         &mut self,
         table: &'static str,
         parent: Vec<Value>,
         relation: &'static str,
         children: Vec<Vec<Value>>,
+        populate: bool,
     ) {
-        self.collections.insert((table, crate::value::KeyValues(parent), relation), children);
+        let key = (table, crate::value::KeyValues(parent), relation);
+        if populate {
+            self.collection_conflicts.remove(&key);
+        } else if let Some(known) = self.collections.get(&key) {
+            if !same_keys(known, &children) {
+                self.collection_conflicts.insert(key.clone());
+            }
+        }
+        self.collections.insert(key, children);
     }
 
     /// Raw SQL with `:name` parameters: `s.sql("SELECT ... WHERE id = :id").bind("id", 5)`.
@@ -1379,4 +1408,17 @@ impl RawQuery<'_> {
 pub(crate) fn values_at(obj: &dyn AnyModel, idx: &[usize]) -> Option<Vec<Value>> {
     let v: Vec<Value> = idx.iter().map(|&i| obj.column_value(i)).collect();
     (!v.contains(&Value::Null)).then_some(v)
+}
+
+/// Whether two collections hold the same keys, in any order.
+fn same_keys(a: &[Vec<Value>], b: &[Vec<Value>]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a == b {
+        return true;
+    }
+    let set: crate::fast::Set<crate::value::KeyRef<'_>> =
+        a.iter().map(|k| crate::value::KeyRef(k)).collect();
+    b.iter().all(|k| set.contains(&crate::value::KeyRef(k)))
 }

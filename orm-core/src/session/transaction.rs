@@ -354,9 +354,11 @@ impl Session {
         let mut touched: HashSet<usize> = HashSet::new();
         while self.journal.len() > to {
             match self.journal.pop() {
-                Some(Undo::Map(model)) => {
+                Some(Undo::Map(model, n)) => {
                     if let Some(map) = self.maps.get_mut(&model) {
-                        touched.extend(map.undo_last(&mut self.slots));
+                        for _ in 0..n {
+                            touched.extend(map.undo_last(&mut self.slots));
+                        }
                     }
                 }
                 Some(Undo::Collection(key, Some(previous))) => {
@@ -376,7 +378,11 @@ impl Session {
             let Some(slot) = self.slots.get_mut(i) else { continue };
             if matches!(slot.state, SlotState::Persistent | SlotState::PendingUpdate) {
                 if let Some(obj) = slot.obj.as_deref_mut() {
-                    super::identity::reset_to_snapshot(&self.maps, obj);
+                    let failed = super::identity::reset_to_snapshot(&self.maps, obj);
+                    if !failed.is_empty() {
+                        // Changed through it (`get_mut`), it fails to flush, saying why.
+                        slot.conflict = Some(super::identity::unrestorable(obj, failed));
+                    }
                 }
             }
         }

@@ -31,26 +31,38 @@ impl Session {
             };
             compared.push((schema, key, child_keys(obj, rel).unwrap_or_default()));
         }
+        // The objects each one-to-many collection lost since its snapshot (none for a new
+        // parent, and none, found without hashing, for a collection as it was).
+        let lost: Vec<Vec<Vec<Value>>> = compared
+            .iter()
+            .map(|(schema, key, current)| match self.collections.get(key) {
+                Some(previous) if schema.kind != RelationKind::ManyToMany => {
+                    removed_keys(previous, current)
+                }
+                _ => Vec::new(),
+            })
+            .collect();
         // An object that moved to another collection of this flush is no orphan: the rows
-        // written, read once, and only if a one-to-many collection lost objects can have lost
-        // one (a parent with a snapshot).
-        let orphans_possible = compared.iter().any(|(schema, key, _)| {
-            schema.kind != RelationKind::ManyToMany && self.collections.contains_key(key)
-        });
-        let placed: HashSet<(&'static str, KeyValues)> = if orphans_possible {
+        // written, read once, and only if some collection lost objects.
+        let placed: crate::fast::Set<(&'static str, MapKey)> = if lost.iter().any(|l| !l.is_empty())
+        {
             out.written
                 .iter()
-                .filter_map(|n| objs.get(n.id).copied().flatten())
-                .filter_map(|o| Some((o.table().name, KeyValues(o.key_values()?))))
+                .filter_map(|&id| objs.get(id).copied().flatten())
+                .filter_map(|o| Some((o.table().name, o.map_key()?)))
                 .collect()
         } else {
-            HashSet::new()
+            crate::fast::Set::default()
         };
         drop(objs);
-        for (schema, key, current) in compared {
+        for ((schema, key, current), mut removed) in compared.into_iter().zip(lost) {
             match schema.kind {
                 RelationKind::ManyToMany => self.run_links(schema, key, current, out)?,
-                _ => self.run_orphans(schema, key, current, &placed, out)?,
+                _ => {
+                    let target = (schema.target_schema)().name;
+                    removed.retain(|k| !placed.contains(&(target, MapKey::from_values(k.clone()))));
+                    self.run_orphans(schema, key, current, removed, out)?
+                }
             }
         }
         Ok(())
@@ -105,23 +117,10 @@ impl Session {
         schema: &'static RelationSchema,
         ckey: CollectionKey,
         current: Vec<Vec<Value>>,
-        placed: &HashSet<(&'static str, KeyValues)>,
+        removed: Vec<Vec<Value>>,
         out: &mut Outcome,
     ) -> Result<()> {
-        let Some(previous) = self.collections.get(&ckey) else {
-            out.collections.push((ckey, current));
-            return Ok(());
-        };
         let target = (schema.target_schema)();
-        let now: HashSet<KeyValues> = current.iter().cloned().map(KeyValues).collect();
-        let removed: Vec<Vec<Value>> = previous
-            .iter()
-            .filter(|k| {
-                let k = KeyValues(k.to_vec());
-                !now.contains(&k) && !placed.contains(&(target.name, k))
-            })
-            .cloned()
-            .collect();
         if removed.is_empty() {
             out.collections.push((ckey, current));
             return Ok(());
@@ -251,4 +250,14 @@ impl Session {
 pub(super) fn pk_equals(t: &'static TableSchema, key: &[Value]) -> Expr {
     let cols: Vec<&'static str> = t.primary_key_columns().map(|c| c.name).collect();
     keys_in(t.name, &cols, &[key.to_vec()])
+}
+
+/// The keys in `previous` (a collection's snapshot) that are not in `current`: none, found
+/// without hashing, when the collection is as it was.
+fn removed_keys(previous: &[Vec<Value>], current: &[Vec<Value>]) -> Vec<Vec<Value>> {
+    if previous == current {
+        return Vec::new();
+    }
+    let now: crate::fast::Set<KeyRef<'_>> = current.iter().map(|k| KeyRef(k)).collect();
+    previous.iter().filter(|k| !now.contains(&KeyRef(k))).cloned().collect()
 }

@@ -13,12 +13,12 @@
 use super::{values_at, Maps, Session, Slot, SlotState, StmtKind, Undo};
 use crate::connection::{Connection, Row};
 use crate::error::{Error, Result};
-use crate::model::ColumnMask;
+use crate::model::{ColumnMask, MapKey};
 use crate::relation::{RelationKind, RelationSchema};
 use crate::schema::{column_index, topological_order_lenient, write_order, TableSchema};
 use crate::session::AnyModel;
 use crate::statement::{key_filter, keys_in, Delete, Expr, Insert, Select, Update};
-use crate::value::{typed_key, KeyValues, Value};
+use crate::value::{typed_key, KeyRef, KeyValues, Value};
 use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -107,13 +107,6 @@ impl NodeTable {
     }
 }
 
-/// A node with the table it indexes: what a step or a written object refers to.
-#[derive(Clone)]
-pub(super) struct NodeRef {
-    id: NodeId,
-    table: Arc<NodeTable>,
-}
-
 /// A node as the slot of its object and the (relationship, position) hops to it, for messages.
 struct Where<'a>(&'a NodeTable, NodeId);
 
@@ -128,12 +121,6 @@ impl std::fmt::Debug for Where<'_> {
                 .finish(),
             None => write!(f, "NodeRef(#{id})"),
         }
-    }
-}
-
-impl std::fmt::Debug for NodeRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        Where(&self.table, self.id).fmt(f)
     }
 }
 
@@ -154,7 +141,7 @@ impl Plan {
     /// delete (a cascade may run several) and no collection work.
     fn is_one_statement(&self) -> bool {
         match self.steps.as_slice() {
-            [Step::Insert(run)] | [Step::Update(run)] => run.len() == 1,
+            [Step::Insert(run)] | [Step::Update(run, _)] => run.len() == 1,
             _ => false,
         }
     }
@@ -164,8 +151,10 @@ pub(super) enum Step {
     /// INSERTs of one table, nodes ascending (tree preorder), so that one walk of the objects
     /// reaches them all.
     Insert(Vec<NodeId>),
-    /// UPDATEs of one table, nodes ascending, reached in one walk like the INSERTs.
-    Update(Vec<NodeId>),
+    /// UPDATEs of one table, nodes ascending, reached in one walk like the INSERTs; with each
+    /// the columns the plan found changed (what the UPDATE writes, unless giving the object
+    /// its foreign keys changes it).
+    Update(Vec<NodeId>, Vec<ColumnMask>),
     /// Loaded collections (parent, relationship) that differ from their snapshots: association
     /// rows to write (many-to-many), children removed to delete or detach (one-to-many), and
     /// the new snapshots.
@@ -181,8 +170,8 @@ pub(super) struct Outcome {
     /// Column values overwritten in objects (generated keys, propagated foreign keys), oldest
     /// first.
     reverts: Vec<(NodeId, usize, Value)>,
-    /// Objects inserted or updated.
-    written: Vec<NodeRef>,
+    /// Objects inserted or updated (nodes of `table`).
+    written: Vec<NodeId>,
     /// Rows deleted by cascades and orphan removal: (model type, key).
     removed: Vec<(TypeId, Vec<Value>)>,
     /// Rows whose foreign key was set to NULL behind the session's back.
@@ -508,14 +497,19 @@ impl Session {
     /// Records what a successful flush wrote: snapshots, collections, removed rows.
     pub(super) fn apply(&mut self, out: Outcome) {
         let objs = resolve(&self.slots, &out.table);
-        let mut saved_slots = Vec::new();
-        for n in &out.written {
-            let Some(obj) = objs.get(n.id).copied().flatten() else { continue };
-            let slot = out.table.nodes.get(n.id).filter(|x| x.link.is_none()).map(|x| x.slot);
-            let model = super::identity::record_persisted(&mut self.maps, obj, slot);
-            self.journal.push(Undo::Map(model));
-            saved_slots.extend(slot);
-        }
+        let written: Vec<(&dyn AnyModel, Option<usize>)> = out
+            .written
+            .iter()
+            .filter_map(|&id| {
+                let obj = objs.get(id).copied().flatten()?;
+                Some((obj, out.table.nodes.get(id).filter(|x| x.link.is_none()).map(|x| x.slot)))
+            })
+            .collect();
+        let saved_slots: Vec<usize> = written.iter().filter_map(|&(_, slot)| slot).collect();
+        let runs = super::identity::record_persisted(&mut self.maps, &written);
+        // One journal entry per run of one model (a rollback undoes that many of its map's).
+        self.journal.extend(runs.into_iter().map(|(model, n)| Undo::Map(model, n)));
+        drop(written);
         drop(objs);
         for i in saved_slots {
             if let Some(s) = self.slots.get_mut(i) {
@@ -534,14 +528,16 @@ impl Session {
         for (type_id, keys) in gone {
             if let Some(map) = self.maps.get_mut(&type_id) {
                 let n = map.remove_values(&keys, &mut self.slots);
-                self.journal.extend(std::iter::repeat_with(|| Undo::Map(type_id)).take(n));
+                if n > 0 {
+                    self.journal.push(Undo::Map(type_id, n));
+                }
             }
         }
         for index in &out.deletes_done {
             let d = &self.deletes[*index];
             if let Some(map) = self.maps.get_mut(&d.type_id) {
                 if map.remove(d.key.clone(), &mut self.slots) {
-                    self.journal.push(Undo::Map(d.type_id));
+                    self.journal.push(Undo::Map(d.type_id, 1));
                 }
             }
         }

@@ -14,7 +14,7 @@ impl Session {
         for step in &plan.steps {
             match step {
                 Step::Insert(run) => self.run_inserts(&plan.table, run, out)?,
-                Step::Update(run) => self.run_updates(&plan.table, run, out)?,
+                Step::Update(run, masks) => self.run_updates(&plan.table, run, masks, out)?,
                 Step::Collections(list) => self.run_collections(&plan.table, list, out)?,
                 Step::Delete(index) => {
                     let d = &self.deletes[*index];
@@ -64,6 +64,7 @@ impl Session {
         &mut self,
         table: &Arc<NodeTable>,
         run: &[NodeId],
+        masks: &[ColumnMask],
         out: &mut Outcome,
     ) -> Result<()> {
         let Some(t) = run.first().and_then(|&id| table.nodes.get(id)).map(|n| n.table) else {
@@ -75,9 +76,15 @@ impl Session {
         let mut rows: Vec<PendingUpdate> = Vec::with_capacity(run.len());
         let mut params: Vec<Value> = Vec::new();
         let maps = &self.maps;
+        let mut planned = run.iter().zip(masks);
         visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
+            let logged = out.reverts.len();
             give_keys(obj, id, from, table, out)?;
-            let mask = crate::session::identity::update_mask(maps, obj);
+            // The plan's mask holds while the object is as the plan saw it.
+            let mask = match planned.next() {
+                Some((&node, &mask)) if node == id && out.reverts.len() == logged => mask,
+                _ => crate::session::identity::update_mask(maps, obj),
+            };
             if mask.is_empty() {
                 rows.push(PendingUpdate { id, mask, width: 0, version: None });
                 return Ok(());
@@ -139,7 +146,7 @@ impl Session {
             if let Some((v, _, next)) = row.version {
                 set_logged(obj, id, v, next, out)?;
             }
-            out.written.push(NodeRef { id, table: table.clone() });
+            out.written.push(id);
             Ok(())
         })
     }
@@ -188,7 +195,7 @@ impl Session {
                     set_logged(obj, id, v, next, out)?;
                 }
             }
-            out.written.push(NodeRef { id, table: table.clone() });
+            out.written.push(id);
             Ok(())
         })
     }
@@ -210,6 +217,7 @@ impl Session {
         if run.len() < 2 || t.foreign_keys.iter().any(|fk| fk.ref_table == t.name) {
             return self.run_inserts_row_by_row(table, run, out);
         }
+        out.written.reserve(run.len());
         let mut rows: Vec<PendingInsert> = Vec::with_capacity(run.len());
         let mut params: Vec<Value> = Vec::with_capacity(run.len() * t.columns.len());
         visit_mut(&mut self.slots, table, run, &mut |id, obj, from| {
@@ -239,7 +247,7 @@ impl Session {
             for (col, v) in row.got {
                 set_logged(obj, id, col, v, out)?;
             }
-            out.written.push(NodeRef { id, table: table.clone() });
+            out.written.push(id);
             Ok(())
         })
     }
@@ -404,7 +412,7 @@ impl Session {
                     set_logged(obj, id, col, v, out)?;
                 }
             }
-            out.written.push(NodeRef { id, table: table.clone() });
+            out.written.push(id);
             Ok(())
         })
     }

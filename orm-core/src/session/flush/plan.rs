@@ -71,12 +71,13 @@ impl Session {
 
         // One row is one identity: the same object reachable twice (a label in two articles'
         // collections) is written once.
-        let mut seen: HashSet<(&'static str, KeyValues)> = HashSet::new();
+        // By the identity map's key (an integer key is no allocation and one hash write).
+        let mut seen: crate::fast::Set<(&'static str, MapKey)> = crate::fast::Set::default();
         let planned: Vec<NodeId> = (0..table.nodes.len())
             .filter(|&id| {
                 let Some(n) = table.nodes.get(id) else { return false };
-                match objs.get(id).copied().flatten().and_then(|o| o.key_values()) {
-                    Some(k) => seen.insert((n.table.name, KeyValues(k))),
+                match objs.get(id).copied().flatten().and_then(|o| o.map_key()) {
+                    Some(k) => seen.insert((n.table.name, k)),
                     None => true,
                 }
             })
@@ -110,7 +111,7 @@ impl Session {
             for run in ascending_runs(inserts) {
                 steps.push(Step::Insert(run));
             }
-            let mut updates = Vec::new();
+            let (mut updates, mut masks) = (Vec::new(), Vec::new());
             for id in of_table(t, false) {
                 let obj =
                     objs.get(id).copied().flatten().ok_or_else(|| missing_node(&table, id))?;
@@ -121,12 +122,13 @@ impl Session {
                     },
                     None => None,
                 };
-                if self.update_needed(obj, from.as_ref())? {
+                if let Some(mask) = self.update_needed(obj, from.as_ref())? {
                     updates.push(id);
+                    masks.push(mask);
                 }
             }
             if !updates.is_empty() {
-                steps.push(Step::Update(updates));
+                steps.push(Step::Update(updates, masks));
             }
         }
 
@@ -154,6 +156,21 @@ impl Session {
         for (parent, rel) in collections {
             let Some(obj) = objs.get(parent).copied().flatten() else { continue };
             if self.collection_changed(obj, rel)? {
+                if let Some(key) = self.collection_key(obj, rel) {
+                    if self.collection_conflicts.contains(&key) {
+                        return Err(Error::StaleData(format!(
+                            "{}.{} of the {} with key {}: the session read this collection \
+                             again with other contents (another transaction changed it), so a \
+                             child missing from the object added cannot be told from one \
+                             removed; read the parent with populate_existing() and its \
+                             collection loaded, change that copy, and add it",
+                            obj.table().name,
+                            key.2,
+                            obj.table().name,
+                            crate::model::MapKey::from_values(key.1 .0.clone()),
+                        )));
+                    }
+                }
                 changed.push((parent, rel));
             }
         }
@@ -170,19 +187,21 @@ impl Session {
         Ok(Plan { steps, table })
     }
 
-    /// Whether a persistent object needs an UPDATE: a changed column, or a foreign key its
-    /// parent or belongs_to target will change.
+    /// Whether a persistent object needs an UPDATE (a changed column, or a foreign key its
+    /// parent or belongs_to target will change), with the columns changed now.
     pub(super) fn update_needed(
         &self,
         obj: &dyn AnyModel,
         from: Option<&FromParent>,
-    ) -> Result<bool> {
-        if !crate::session::identity::update_mask(&self.maps, obj).is_empty() {
-            return Ok(true);
+    ) -> Result<Option<ColumnMask>> {
+        let mask = crate::session::identity::update_mask(&self.maps, obj);
+        if !mask.is_empty() {
+            return Ok(Some(mask));
         }
-        Ok(fk_assignments(obj, from)?
+        let keys_change = fk_assignments(obj, from)?
             .into_iter()
-            .any(|(ci, v)| v.is_none_or(|v| obj.column_value(ci) != v)))
+            .any(|(ci, v)| v.is_none_or(|v| obj.column_value(ci) != v));
+        Ok(keys_change.then_some(mask))
     }
 
     /// Whether a loaded collection differs from its snapshot (a new object in it counts).

@@ -1,0 +1,8 @@
+-- keep the SQL that this query returns: SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'posts'
+CREATE TABLE "_orm_new_posts" ("id" INTEGER NOT NULL, "content" TEXT NOT NULL, "status" TEXT NOT NULL, "author_id" INTEGER NOT NULL, PRIMARY KEY ("id"), CONSTRAINT "fk_posts_author_id_users" FOREIGN KEY ("author_id") REFERENCES "users" ("id"), CONSTRAINT "ck_posts_status" CHECK (status IN ('draft', 'published', 'archived')), CONSTRAINT "ck_posts_content_not_empty" CHECK (length(content) > 0));
+INSERT INTO "_orm_new_posts" ("id", "content", "status", "author_id") SELECT "id", "content", "status", "author_id" FROM "posts";
+DROP TABLE "posts";
+PRAGMA legacy_alter_table = ON;
+ALTER TABLE "_orm_new_posts" RENAME TO "posts";
+PRAGMA legacy_alter_table = OFF;
+-- run the SQL kept above
