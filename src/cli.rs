@@ -113,10 +113,15 @@ fn command() -> Command {
         .subcommand(
             Command::new("sql")
                 .about("Print the SQL of a range of revisions for a dialect, without a database")
-                .arg(rev(
-                    "range",
-                    "TO (from base), or FROM:TO; with --down, FROM:TO going down [default: head]",
-                ))
+                .arg(
+                    rev(
+                        "range",
+                        "TO (from base: head, an id, +N), or FROM:TO; with --down, TO (from the \
+                         heads: -N, an id, base) or FROM:TO going down [default: head; with \
+                         --down: -1, undoing the newest revision]",
+                    )
+                    .allow_hyphen_values(true),
+                )
                 .arg(
                     Arg::new("dialect")
                         .long("dialect")
@@ -234,9 +239,12 @@ fn dispatch(m: &ArgMatches, models: &[&'static TableSchema], out: &mut dyn Write
         }
         "check" => check(&mut cx, models),
         "sql" => {
-            let range = arg("range").unwrap_or_else(|| "head".into());
+            let down = sub.get_flag("down");
+            // Like `downgrade`, whose default undoes one revision (Alembic's `downgrade --sql`
+            // needs a FROM:TO range; from the heads is what a user means here).
+            let range = arg("range").unwrap_or_else(|| if down { "-1" } else { "head" }.into());
             let dialect = arg("dialect");
-            sql(&mut cx, dialect.as_deref(), &range, sub.get_flag("down"))
+            sql(&mut cx, dialect.as_deref(), &range, down)
         }
         _ => Ok(2),
     }
@@ -580,4 +588,19 @@ fn sql(cx: &mut Ctx<'_>, dialect: Option<&str>, range: &str, down: bool) -> Resu
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command;
+
+    /// `sql`'s help states the defaults that `dispatch` applies (tests/cli.rs runs them).
+    #[test]
+    fn sql_help_states_both_defaults() {
+        let cmd = command();
+        let sql = cmd.find_subcommand("sql").expect("sql subcommand");
+        let range = sql.get_arguments().find(|a| a.get_id() == "range").expect("range");
+        let help = range.get_help().map(|h| h.to_string()).unwrap_or_default();
+        assert!(help.contains("[default: head; with --down: -1"), "{help}");
+    }
 }

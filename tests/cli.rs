@@ -31,6 +31,19 @@ mod after {
     }
 }
 
+mod short {
+    use orm::prelude::*;
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[orm(table = "users")]
+    pub struct User {
+        #[orm(primary_key)]
+        pub id: i64,
+        #[orm(unique, max_length = 10)]
+        pub username: String,
+    }
+}
+
 struct Cli {
     dir: PathBuf,
     url: String,
@@ -143,6 +156,18 @@ fn the_tutorial_workflow() {
     assert!(out.contains("ALTER TABLE \"users\" DROP COLUMN \"age\";"), "{out}");
     assert!(out.contains("DROP TABLE \"users\";"), "{out}");
 
+    // `--down` without a range undoes the newest revision, as `downgrade` does.
+    let out = cli.ok(v2, &["sql", "--dialect", "sqlite", "--down"]);
+    assert!(out.starts_with("-- Downgrade SQL for sqlite, -1\n"), "{out}");
+    assert!(out.contains("ALTER TABLE \"users\" DROP COLUMN \"age\";"), "{out}");
+    assert!(!out.contains("DROP TABLE \"users\";"), "only the newest revision: {out}");
+    assert_eq!(out.matches("-- Revision ").count(), 1, "{out}");
+    let out = cli.ok(v2, &["sql", "--down", "-2", "--dialect", "sqlite"]);
+    assert!(out.contains("DROP TABLE \"users\";"), "{out}");
+    assert_eq!(out.matches("-- Revision ").count(), 2, "{out}");
+    let (code, _) = cli.run(v2, &["sql", "--dialect", "sqlite", "--down", "-3"]);
+    assert_eq!(code, 1, "only two revisions to undo");
+
     let out = cli.ok(v2, &["downgrade"]);
     assert!(out.contains("Running downgrade"), "{out}");
     assert!(cli.ok(v2, &["current"]).contains("create users"));
@@ -236,4 +261,34 @@ fn check_leaves_out_what_migrations_toml_ignores() {
     assert!(cli.ok(v1, &["history"]).lines().count() == 1);
     std::fs::write(cli.migrations().join("migrations.toml"), "ignore = \"ix_legacy_*\"\n").unwrap();
     assert_eq!(cli.run(v1, &["check"]).0, 1, "a malformed settings file is an error");
+}
+
+/// A revision that would cut a username fails (exit status 1), and the database stays at the
+/// revision before it; `sql` shows the check.
+#[test]
+fn a_lossy_upgrade_fails_and_the_database_stays() {
+    let cli = Cli::new("lossy");
+    let v1: &[&TableSchema] = &[before::User::TABLE];
+    let v2: &[&TableSchema] = &[short::User::TABLE];
+    cli.ok(v1, &["init"]);
+    cli.ok(v1, &["migrate", "-m", "create users"]);
+    cli.ok(v1, &["upgrade"]);
+    let db = orm::Database::connect(&cli.url).unwrap();
+    db.engine()
+        .execute_autocommit("INSERT INTO users (id, username) VALUES (1, 'a-long-user-name')")
+        .unwrap();
+    drop(db);
+    let out = cli.ok(v2, &["migrate", "-m", "shorter names"]);
+    assert!(out.contains("Detected alter column users.username (max_length 80 -> 10)"), "{out}");
+    let out = cli.ok(v2, &["sql", "--dialect", "sqlite"]);
+    assert!(
+        out.contains("-- SELECT count(*) FROM \"users\" WHERE length(\"username\") > 10;"),
+        "{out}"
+    );
+    let (code, out) = cli.run(v2, &["upgrade"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Running upgrade"), "{out}");
+    assert!(cli.ok(v2, &["current"]).contains("create users"), "still at the first revision");
+    let (code, _) = cli.run(v2, &["check"]);
+    assert_eq!(code, 1, "the database is behind the models");
 }

@@ -432,7 +432,7 @@ fn a_hand_edit_survives_autogenerate() {
     let revisions = Revisions::load_dir(&dir).unwrap();
     let rev = autogenerate(&revisions, V1, "next").unwrap().expect("a change");
     let ops: Vec<String> = rev.ops.iter().map(|s| s.op.describe()).collect();
-    assert_eq!(ops, ["alter column authors.name (max_length Some(50) -> Some(40))"]);
+    assert_eq!(ops, ["alter column authors.name (max_length 50 -> 40)"]);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), edited, "the file is never rewritten");
 }
 

@@ -344,6 +344,60 @@ models! {
             pub author_id: i64,
         }
     }
+    posts_short_title {
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "posts")]
+        pub struct Post {
+            #[orm(primary_key)]
+            pub id: i64,
+            #[orm(max_length = 100)]
+            pub title: String,
+            #[orm(max_length = 200)]
+            pub summary: Option<String>,
+        }
+    }
+    posts_long_title {
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "posts")]
+        pub struct Post {
+            #[orm(primary_key)]
+            pub id: i64,
+            #[orm(max_length = 200)]
+            pub title: String,
+            #[orm(max_length = 50)]
+            pub summary: Option<String>,
+        }
+    }
+    enum_no_default {
+        #[derive(DbEnum, Debug, Clone, Copy, PartialEq)]
+        #[orm(type_name = "post_status")]
+        pub enum Status { Draft, Published }
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "posts")]
+        pub struct Post {
+            #[orm(primary_key)]
+            pub id: i64,
+            pub status: Status,
+        }
+    }
+    enum_defaults {
+        #[derive(DbEnum, Debug, Clone, Copy, PartialEq)]
+        #[orm(type_name = "post_status")]
+        pub enum Status { Draft, Published }
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "posts")]
+        pub struct Post {
+            #[orm(primary_key)]
+            pub id: i64,
+            #[orm(default = "draft")]
+            pub status: Status,
+            #[orm(default = "published")]
+            pub reviewed: Option<Status>,
+            // PostgreSQL's own spelling, kept portable in the revision.
+            #[orm(server_default = "'draft'::post_status")]
+            pub state: DbDefault<Status>,
+        }
+    }
     items_one_key {
         #[derive(Model, Debug, Clone, PartialEq)]
         #[orm(table = "items")]
@@ -430,7 +484,18 @@ const CASES: &[Case] = &[
         before: &[items_one_key::Item::TABLE],
         after: &[items_two_keys::Item::TABLE],
     },
+    Case {
+        name: "alter_varchar_widen_narrow",
+        before: &[posts_short_title::Post::TABLE],
+        after: &[posts_long_title::Post::TABLE],
+    },
+    Case {
+        name: "enum_defaults",
+        before: &[enum_no_default::Post::TABLE],
+        after: &[enum_defaults::Post::TABLE],
+    },
     Case { name: "hand_raw_sql_and_checks", before: &[users::User::TABLE], after: &[] },
+    Case { name: "hand_lossy_conversions", before: &[], after: &[] },
     Case {
         name: "index_methods_expressions_partial",
         before: &[blog_plain::User::TABLE, blog_plain::Post::TABLE],

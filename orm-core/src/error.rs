@@ -148,15 +148,35 @@ pub enum Error {
     #[error("migration error: {0}")]
     Migration(String),
     /// A statement of a revision failed: the revision's transaction was rolled back, so the
-    /// database stays at the revision before it.
-    #[error("revision {revision} failed, the database stays at the revision before it: {source}\n  in: {statement}")]
+    /// database stays where it was before the revision ran: `at` names it (the revision before
+    /// it for an upgrade, this revision itself for a downgrade).
+    #[error("revision {revision} failed, the database stays at {}: {source}\n  in: {statement}", revisions_or_base(.at))]
     MigrationFailed {
         /// The revision's id.
         revision: String,
         /// The statement that failed.
         statement: String,
-        /// The database's error.
+        /// The database's error ([`Error::DataLoss`] when converting a column's values would
+        /// lose or change some).
         source: Box<Error>,
+        /// The revisions the database is at after the rollback (its heads; empty: `base`).
+        at: Vec<String>,
+    },
+    /// A revision's change of a column would lose or change the values of some rows (a text
+    /// longer than the new `VARCHAR(n)`, an integer out of the new type's range, a number with
+    /// more decimal places than the new scale, a NULL in a column becoming NOT NULL, ...). The
+    /// migration counts those rows before it converts anything and fails instead: fix the rows
+    /// first, or give the `alter_column` op a `using` expression that says how to convert them.
+    #[error("{rows} row(s) of {table}.{column} {reason}: the change would lose or alter them (fix those rows first, or give the op a `using` expression that converts them)")]
+    DataLoss {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// How many rows do not fit.
+        rows: u64,
+        /// Why they do not fit, e.g. `are longer than 100 characters`.
+        reason: String,
     },
     /// Any other error the database reported. `source()` is the driver's error.
     #[error("database error: {message}")]
@@ -240,5 +260,14 @@ impl DecodeError {
     /// Attach the column name.
     pub fn at(self, column: impl Into<String>) -> Error {
         Error::Decode { column: column.into(), expected: self.expected, got: self.got }
+    }
+}
+
+/// `base` for no revision, else the revision ids joined with `, `.
+fn revisions_or_base(at: &[String]) -> String {
+    if at.is_empty() {
+        "base".to_owned()
+    } else {
+        at.join(", ")
     }
 }

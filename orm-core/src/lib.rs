@@ -67,7 +67,7 @@ pub mod __private {
     pub use crate::relation::{
         association_sides_agree, count_foreign_keys_to, field_column, inferred_foreign_key,
     };
-    pub use crate::value::{decode_enum, now_naive_utc, now_utc};
+    pub use crate::value::{decode_enum, enum_from_label, enum_has_label, now_naive_utc, now_utc};
     pub use chrono;
     pub use inventory;
     pub use uuid;

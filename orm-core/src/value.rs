@@ -826,6 +826,10 @@ impl<T: FromValue> FromValue for DbDefault<T> {
 }
 
 /// An enum stored by label, implemented by `#[derive(DbEnum)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `#[derive(DbEnum)]` enum",
+    label = "a text `default` needs a `String` field, or a `DbEnum` one (the text is a label)"
+)]
 pub trait DbEnum: Sized + Copy + 'static {
     /// The SQL type's name (snake_case of the enum's name unless `#[orm(type_name = "...")]`).
     const TYPE_NAME: &'static str;
@@ -835,6 +839,41 @@ pub trait DbEnum: Sized + Copy + 'static {
     fn label(&self) -> &'static str;
     /// The variant with this label.
     fn from_label(label: &str) -> Option<Self>;
+}
+
+/// Whether `E` has the label `label`: the derive's compile-time check of a `default = "label"`
+/// on a `DbEnum` field.
+pub const fn enum_has_label<E: DbEnum>(label: &str) -> bool {
+    let labels = E::LABELS;
+    let mut i = 0;
+    while i < labels.len() {
+        if const_str_eq(labels[i], label) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+const fn const_str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The variant of `E` labelled `label`, which the derive has checked at compile time
+/// ([`enum_has_label`]); `E`'s `Default` otherwise, which does not happen.
+pub fn enum_from_label<E: DbEnum + Default>(label: &str) -> E {
+    E::from_label(label).unwrap_or_default()
 }
 
 /// Decodes a [`DbEnum`] from its label; used by the derive's `FromValue` impl.

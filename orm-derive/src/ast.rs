@@ -119,6 +119,11 @@ impl TypeShape {
     }
 }
 
+/// `T` of `Option<T>`, or the type itself.
+pub(crate) fn option_inner(ty: &Type) -> &Type {
+    last_segment(ty).and_then(|s| wrapped("Option", s)).unwrap_or(ty)
+}
+
 fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     match ty {
         Type::Path(p) if p.qself.is_none() => p.path.segments.last(),

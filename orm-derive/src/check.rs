@@ -474,7 +474,12 @@ fn default_fits(d: &DefaultSpec, base: BaseType) -> Result<(), String> {
         }
         DefaultSpec::Float(_) => (base.is_float(), "a float default needs an f32 or f64 field"),
         DefaultSpec::Bool(_) => (base == BaseType::Bool, "a bool default needs a bool field"),
-        DefaultSpec::Text(_) => (base == BaseType::String, "a string default needs a String field"),
+        // On another type, the text is a `DbEnum` label: the generated code checks at compile
+        // time that the type is a `DbEnum` and has that label (`enum_label_check`).
+        DefaultSpec::Text(_) => (
+            matches!(base, BaseType::String | BaseType::Other),
+            "a string default needs a String field, or a DbEnum field (a label)",
+        ),
     };
     if fits {
         Ok(())

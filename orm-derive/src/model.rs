@@ -106,6 +106,15 @@ fn client_default(krate: &TokenStream, f: &ModelField, d: &DefaultSpec) -> Token
         DefaultSpec::Int(v) => int_tokens(*v),
         DefaultSpec::Float(v) => float_tokens(*v),
         DefaultSpec::Bool(b) => quote!(#b),
+        DefaultSpec::Text(s) if f.shape.base == BaseType::Other => {
+            // A `DbEnum` label, checked at compile time by `enum_label_check`.
+            let inner = crate::ast::option_inner(f.ty);
+            return if f.shape.option {
+                quote!(<#inner as #krate::DbEnum>::from_label(#s))
+            } else {
+                quote!(#krate::__private::enum_from_label::<#inner>(#s))
+            };
+        }
         DefaultSpec::Text(s) => quote!(::std::string::String::from(#s)),
     };
     if f.shape.option {
@@ -113,6 +122,27 @@ fn client_default(krate: &TokenStream, f: &ModelField, d: &DefaultSpec) -> Token
     } else {
         value
     }
+}
+
+/// For a text `default` on a field that is not a `String`: a compile-time check that the
+/// field's type is a `DbEnum` with that label (an error at the attribute otherwise).
+fn enum_label_check(krate: &TokenStream, f: &ModelField) -> Option<TokenStream> {
+    let d = f.attrs.default.as_ref()?;
+    let DefaultSpec::Text(label) = &d.value else { return None };
+    if f.shape.base != BaseType::Other || !f.is_column() {
+        return None;
+    }
+    let inner = crate::ast::option_inner(f.ty);
+    let message = format!(
+        "`default = {label:?}`: {label:?} is not a label of `{}` (a DbEnum's label, as stored)",
+        type_text(inner)
+    );
+    let span = d.tokens.span();
+    Some(quote_spanned! {span=>
+        const _: () = if !#krate::__private::enum_has_label::<#inner>(#label) {
+            ::core::panic!(#message)
+        };
+    })
 }
 
 /// `path`, with `Self` replaced by the model's name (the foreign-key consts live outside the
@@ -414,12 +444,15 @@ fn generate(m: &Model) -> TokenStream {
         }
     };
 
+    let label_checks = m.fields.iter().filter_map(|f| enum_label_check(&krate, f));
+
     quote! {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, unused_qualifications, clippy::all)]
         const _: () = {
             #fk_consts
             #relation_items
+            #(#label_checks)*
 
             #[automatically_derived]
             impl #krate::Model for #ident {

@@ -620,7 +620,7 @@ fn create_table_with_every_type() {
                 r#""prefs" JSONB NOT NULL, "#,
                 r#""tags" TEXT[] NOT NULL, "#,
                 r#""nums" BIGINT[] NOT NULL, "#,
-                r#""status" "post_status" NOT NULL DEFAULT 'draft', "#,
+                r#""status" "post_status" NOT NULL DEFAULT 'draft'::"post_status", "#,
                 r#""score" INTEGER NOT NULL DEFAULT -3, "#,
                 r#""money" NUMERIC(10, 2) DEFAULT 1.5, "#,
                 r#"PRIMARY KEY ("id"), "#,

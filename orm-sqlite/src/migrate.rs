@@ -14,9 +14,11 @@
 //! `BEGIN IMMEDIATE` takes the write lock, so two processes migrating at once take turns.
 
 use crate::dialect::SqliteDialect;
-use orm_core::migrate::dialect::{quote_literal, render_standard, MigrationDialect, Statement};
+use orm_core::migrate::dialect::{
+    numeric_precision, quote_literal, render_standard, Guard, MigrationDialect, Statement,
+};
 use orm_core::migrate::{Column, Index, IndexKey, ObjectKind, Op, Schema, SqlObject};
-use orm_core::{Connection, Dialect, Error, Result, SqlWriter};
+use orm_core::{ColumnType, Connection, Dialect, Error, Result, SqlWriter};
 
 /// The prefix of the temporary name a table is rebuilt under.
 pub const REBUILD_PREFIX: &str = "_orm_new_";
@@ -31,8 +33,9 @@ impl MigrationDialect for SqliteDialect {
             return rebuild(self, &table, before, after, &using);
         }
         match op {
-            Op::AlterEnum { name, .. } => {
-                let mut out = Vec::new();
+            Op::AlterEnum { name, from, to } => {
+                // The rebuilt tables' CHECK would refuse a label that goes: count them first.
+                let mut out = self.enum_label_guards(name, from, to, before);
                 for t in after.tables.values() {
                     if t.columns.iter().any(|c| c.ty.enum_name() == Some(name)) {
                         out.extend(rebuild(self, &t.name, before, after, &[])?);
@@ -118,6 +121,12 @@ impl MigrationDialect for SqliteDialect {
         w.push("))");
     }
 
+    /// Timestamps are text in a fixed format (`2024-05-01 12:30:00.000000`): one that is not
+    /// exactly its date at midnight.
+    fn time_of_day_predicate(&self, expr: &str) -> String {
+        format!("{expr} IS NOT date({expr}) || ' 00:00:00.000000'")
+    }
+
     fn before_revision_sql(&self) -> Vec<String> {
         vec!["PRAGMA foreign_keys = OFF".into()]
     }
@@ -176,6 +185,62 @@ fn can_add_in_place(c: &Column) -> bool {
     !c.auto_increment && (c.nullable || has_default)
 }
 
+/// How the rebuild copies column `from` into `to`: as it is, or, between dates and timestamps
+/// (text in their formats, which SQLite's affinity does not convert), in the new format.
+fn copy_expression(d: &SqliteDialect, from: &Column, to: &Column) -> String {
+    let c = d.ident(&from.name);
+    let timestamp =
+        |ty: &ColumnType<String>| matches!(ty, ColumnType::Timestamp | ColumnType::Timestamptz);
+    match (&from.ty, &to.ty) {
+        (f, ColumnType::Date) if timestamp(f) => format!("date({c})"),
+        (ColumnType::Date, t) if timestamp(t) => format!("{c} || ' 00:00:00.000000'"),
+        _ => c,
+    }
+}
+
+/// A guard over the rebuilt table `tmp`: the rows whose value in column `to` is not stored as
+/// the number (or boolean) that the new type holds, when its old type was another.
+fn stored_type_guard(
+    d: &SqliteDialect,
+    table: &str,
+    tmp: &str,
+    from: &Column,
+    to: &Column,
+) -> Option<Statement> {
+    let numeric =
+        |ty: &ColumnType<String>| -> bool { ty.is_integer() || matches!(ty, ColumnType::Boolean) };
+    let (types, what) = if numeric(&to.ty) {
+        ("'integer'", "integers")
+    } else if matches!(to.ty, ColumnType::Real | ColumnType::Double) {
+        ("'integer', 'real'", "numbers")
+    } else {
+        return None;
+    };
+    // Numbers are converted by the affinity (the guards before counted those that round);
+    // text and other types may stay what they were.
+    let from_number = match &from.ty {
+        ColumnType::Custom(t) => numeric_precision(t).is_some(),
+        ty => {
+            numeric(ty) || matches!(ty, ColumnType::Real | ColumnType::Double | ColumnType::Numeric)
+        }
+    };
+    if from.ty == to.ty || from_number {
+        return None;
+    }
+    let c = d.ident(&to.name);
+    let predicate = format!("{c} IS NOT NULL AND typeof({c}) NOT IN ({types})");
+    let reason = format!("are not {what}");
+    let message =
+        format!("rows of {table}.{} {reason}: the change would lose or alter them", to.name);
+    Some(Statement::Guard(Guard {
+        table: table.to_owned(),
+        column: to.name.clone(),
+        query: format!("SELECT count(*) FROM {} WHERE {predicate}", d.ident(tmp)),
+        script: d.guard_script(tmp, &predicate, &message),
+        reason,
+    }))
+}
+
 /// The statements rebuilding `table` from its definition in `before` to the one in `after`,
 /// copying the columns both have (`using` gives some columns' copy expressions).
 fn rebuild(
@@ -198,6 +263,15 @@ fn rebuild(
     ];
     let copied: Vec<&Column> =
         new.columns.iter().filter(|c| old.column(&c.name).is_some()).collect();
+    let converted = |c: &Column| !using.iter().any(|(col, _)| *col == c.name);
+    // Rows that the new definition would lose or change fail the revision before the copy
+    // (SQLite itself would keep a long text in a VARCHAR(100), or 2.5 in an INTEGER column,
+    // and the schema would lie); an explicit `using` says how to convert, and is trusted.
+    for c in copied.iter().copied().filter(|c| converted(c)) {
+        if let Some(from) = old.column(&c.name) {
+            out.extend(d.guards(table, table, from, c, after));
+        }
+    }
     if !copied.is_empty() {
         let mut w = SqlWriter::new();
         w.push("INSERT INTO ");
@@ -212,12 +286,22 @@ fn rebuild(
             }
             match using.iter().find(|(col, _)| *col == c.name) {
                 Some((_, expr)) => w.push(expr),
-                None => d.write_ident(&mut w, &c.name),
+                None => match old.column(&c.name) {
+                    Some(from) => w.push(&copy_expression(d, from, c)),
+                    None => d.write_ident(&mut w, &c.name),
+                },
             }
         }
         w.push(" FROM ");
         d.write_ident(&mut w, table);
         out.push(Statement::Sql(w.sql));
+        // What the guards before cannot see: text that the new column's affinity could not
+        // make a number of stays text in it. Counted in the copy, before the old table goes.
+        for c in copied.iter().copied().filter(|c| converted(c)) {
+            if let Some(from) = old.column(&c.name) {
+                out.extend(stored_type_guard(d, table, &tmp, from, c));
+            }
+        }
     }
     out.push(Statement::Sql(format!("DROP TABLE {}", d.ident(table))));
     // Legacy renaming, so that SQLite does not check views and triggers that name the dropped

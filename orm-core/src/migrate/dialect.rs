@@ -30,6 +30,25 @@ pub enum Statement {
     RestoreSaved,
     /// Nothing to run: a note for the script (SQLite skipping a GIN index, say).
     Comment(String),
+    /// Counts the rows that a column's conversion would lose or change; any fails the revision
+    /// with [`Error::DataLoss`] before the conversion runs.
+    Guard(Guard),
+}
+
+/// A check run before a column's values are converted: the rows it counts would be lost or
+/// changed by the conversion (see [`MigrationDialect::lossy_rows`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    /// The table (its name in the revision).
+    pub table: String,
+    /// The column.
+    pub column: String,
+    /// Why the counted rows do not fit, e.g. `are longer than 100 characters`.
+    pub reason: String,
+    /// `SELECT count(*) FROM ... WHERE ...`: the rows that do not fit.
+    pub query: String,
+    /// The check as a script writes it ([`MigrationDialect::guard_script`]).
+    pub script: String,
 }
 
 impl Statement {
@@ -43,11 +62,251 @@ impl Statement {
             ),
             Statement::Save(q) => format!("-- keep the SQL that this query returns: {q}"),
             Statement::RestoreSaved => "-- run the SQL kept above".to_owned(),
-            Statement::Comment(c) => {
-                c.lines().map(|l| format!("-- {l}")).collect::<Vec<_>>().join("\n")
-            }
+            Statement::Comment(c) => sql_comment(c),
+            Statement::Guard(g) => g.script.clone(),
         }
     }
+}
+
+/// The quoted literal of an enum column's default, `'draft'`, from `'draft'` or
+/// `'draft'::post_status` (a cast to any type name); `None` for other SQL.
+pub fn enum_label_literal(sql: &str) -> Option<&str> {
+    let sql = sql.trim();
+    let rest = sql.strip_prefix('\'')?;
+    // The literal ends at the first quote that is not doubled.
+    let mut end = None;
+    let bytes = rest.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\'' {
+            if bytes.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            end = Some(i);
+            break;
+        }
+        i += 1;
+    }
+    let end = end? + 2; // both quotes
+    let (literal, tail) = sql.split_at(end);
+    let tail = tail.trim();
+    let cast_ok = tail.is_empty()
+        || tail.strip_prefix("::").is_some_and(|t| {
+            let t = t.trim();
+            !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || "_\".".contains(c))
+        });
+    cast_ok.then_some(literal)
+}
+
+/// `text` as SQL comment lines (`-- ` before each line, so that no line of it is SQL).
+pub fn sql_comment(text: &str) -> String {
+    text.lines().map(|l| format!("-- {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// What a column's type is, for deciding which conversions can lose data and which need an
+/// explicit cast on PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind<'a> {
+    /// An integer type, with its range.
+    Int(i128, i128),
+    /// A float (`true`: single precision).
+    Float(bool),
+    /// `NUMERIC`, with its precision and scale when declared (`NUMERIC(10, 2)`).
+    Decimal(Option<(u32, u32)>),
+    /// Text, with its maximum length.
+    Text(Option<u32>),
+    /// An enum type.
+    Enum(&'a str),
+    /// Boolean.
+    Bool,
+    /// A timestamp (`true`) or a date.
+    Time(bool),
+    /// Anything else (UUID, JSON, arrays, bytes, other custom types).
+    Other,
+}
+
+impl<'a> Kind<'a> {
+    fn of(col: &'a Column) -> Kind<'a> {
+        match &col.ty {
+            ColumnType::SmallInt => Kind::Int(i16::MIN.into(), i16::MAX.into()),
+            ColumnType::Integer => Kind::Int(i32::MIN.into(), i32::MAX.into()),
+            ColumnType::BigInt => Kind::Int(i64::MIN.into(), i64::MAX.into()),
+            ColumnType::Real => Kind::Float(true),
+            ColumnType::Double => Kind::Float(false),
+            ColumnType::Numeric => Kind::Decimal(None),
+            ColumnType::Custom(t) => match numeric_precision(t) {
+                Some(p) => Kind::Decimal(p),
+                None => Kind::Other,
+            },
+            ColumnType::Text => Kind::Text(col.max_length),
+            ColumnType::Enum { name, .. } => Kind::Enum(name),
+            ColumnType::Boolean => Kind::Bool,
+            ColumnType::Timestamptz | ColumnType::Timestamp => Kind::Time(true),
+            ColumnType::Date => Kind::Time(false),
+            _ => Kind::Other,
+        }
+    }
+
+    fn is_number(self) -> bool {
+        matches!(self, Kind::Int(..) | Kind::Float(_) | Kind::Decimal(_))
+    }
+
+    /// The most digits before the decimal point a value can have (`None`: unbounded or not
+    /// known).
+    fn integer_digits(self) -> Option<u32> {
+        match self {
+            Kind::Int(_, hi) => u32::try_from(hi.to_string().len()).ok(),
+            Kind::Decimal(Some((p, s))) => Some(p.saturating_sub(s)),
+            _ => None,
+        }
+    }
+
+    /// The most digits after the decimal point a value can have (`None`: not known).
+    fn scale(self) -> Option<u32> {
+        match self {
+            Kind::Int(..) => Some(0),
+            Kind::Decimal(Some((_, s))) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// `Some(Some((p, s)))` for a custom type `NUMERIC(p, s)` / `DECIMAL(p)` (scale 0),
+/// `Some(None)` for `NUMERIC` / `DECIMAL` alone, `None` for any other type.
+pub fn numeric_precision(ty: &str) -> Option<Option<(u32, u32)>> {
+    let t = ty.trim().to_ascii_uppercase();
+    let rest = t.strip_prefix("NUMERIC").or_else(|| t.strip_prefix("DECIMAL"))?.trim();
+    if rest.is_empty() {
+        return Some(None);
+    }
+    let inner = rest.strip_prefix('(')?.strip_suffix(')')?;
+    let mut parts = inner.split(',').map(|p| p.trim().parse::<u32>());
+    let p = parts.next()?.ok()?;
+    let s = match parts.next() {
+        Some(s) => s.ok()?,
+        None => 0,
+    };
+    if parts.next().is_some() || s > p {
+        return None;
+    }
+    Some(Some((p, s)))
+}
+
+/// Whether PostgreSQL converts `from`'s values to `to`'s type by itself in `ALTER COLUMN ...
+/// TYPE` (an implicit or assignment cast exists), so no `USING` is needed. Numbers convert to
+/// numbers, anything to text, dates and timestamps to each other; the conversions that can
+/// round or fail are guarded by [`MigrationDialect::lossy_rows`] first.
+pub fn converts_without_using(from: &Column, to: &Column) -> bool {
+    match (Kind::of(from), Kind::of(to)) {
+        (Kind::Enum(_), Kind::Enum(_)) => from.ty == to.ty,
+        (_, Kind::Text(_)) => true,
+        (a, b) if a.is_number() && b.is_number() => true,
+        (Kind::Time(_), Kind::Time(_)) => true,
+        _ => from.ty == to.ty,
+    }
+}
+
+/// The standard [`MigrationDialect::lossy_rows`]: conditions over the column's old values,
+/// in SQL that both PostgreSQL and SQLite read alike.
+pub fn lossy_rows_standard<D: MigrationDialect + ?Sized>(
+    d: &D,
+    from: &Column,
+    to: &Column,
+    schema: &Schema,
+) -> Vec<(String, String)> {
+    let c = d.ident(&from.name);
+    let mut out = Vec::new();
+    if from.nullable && !to.nullable {
+        out.push((format!("{c} IS NULL"), "are NULL, and the column becomes NOT NULL".to_owned()));
+    }
+    if from.ty == to.ty && from.max_length == to.max_length {
+        return out;
+    }
+    let (src, dst) = (Kind::of(from), Kind::of(to));
+    let num = format!("CAST({c} AS NUMERIC)");
+    let numeric_source = src.is_number() || matches!(src, Kind::Text(_));
+    match dst {
+        Kind::Text(Some(n)) => {
+            let fits = matches!(src, Kind::Text(Some(m)) if m <= n);
+            if !fits {
+                let len = match src {
+                    Kind::Text(_) => format!("length({c})"),
+                    _ => format!("length(CAST({c} AS TEXT))"),
+                };
+                out.push((format!("{len} > {n}"), format!("are longer than {n} characters")));
+            }
+        }
+        Kind::Int(lo, hi) if numeric_source => {
+            // Text that is no integer is counted by the dialect (PostgreSQL's pattern, SQLite's
+            // stored type): only numbers are rounded.
+            if src.is_number() && src.scale() != Some(0) {
+                out.push((
+                    format!("{num} <> round({num})"),
+                    format!("have a fractional part (the new type is {})", to.ty),
+                ));
+            }
+            let within = matches!(src, Kind::Int(l, h) if l >= lo && h <= hi);
+            if !within {
+                out.push((
+                    format!("{num} NOT BETWEEN {lo} AND {hi}"),
+                    format!("are out of the range of {} ({lo} to {hi})", to.ty),
+                ));
+            }
+        }
+        Kind::Decimal(Some((p, s))) if numeric_source => {
+            if src.scale().is_none_or(|from_s| from_s > s) {
+                out.push((
+                    format!("{num} <> round({num}, {s})"),
+                    format!("have more than {s} decimal place(s)"),
+                ));
+            }
+            let digits = p - s;
+            if src.integer_digits().is_none_or(|from_d| from_d > digits) {
+                out.push((
+                    format!("abs(round({num}, {s})) >= 1{}", "0".repeat(digits as usize)),
+                    format!("have more than {digits} digit(s) before the decimal point"),
+                ));
+            }
+        }
+        Kind::Float(single) if numeric_source => {
+            let exact = match src {
+                Kind::Int(lo, hi) => {
+                    let bits = if single { 24 } else { 53 };
+                    lo >= -(1i128 << bits) && hi <= 1i128 << bits
+                }
+                Kind::Float(from_single) => from_single || !single,
+                _ => false,
+            };
+            if !exact {
+                let ty = if single { "REAL" } else { "DOUBLE PRECISION" };
+                out.push((
+                    format!("{} <> {num}", d.float_as_numeric(&c, ty)),
+                    format!("lose digits as {}", to.ty),
+                ));
+            }
+        }
+        Kind::Time(false) if src == Kind::Time(true) => {
+            out.push((
+                d.time_of_day_predicate(&c),
+                "have a time of day other than midnight".into(),
+            ));
+        }
+        Kind::Bool if src.is_number() => {
+            out.push((format!("{num} NOT IN (0, 1)"), "are neither 0 nor 1".to_owned()));
+        }
+        Kind::Enum(name) => {
+            if let Some(labels) = schema.enums.get(name) {
+                let list: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
+                out.push((
+                    format!("CAST({c} AS TEXT) NOT IN ({})", list.join(", ")),
+                    format!("are not labels of enum {name}"),
+                ));
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// A string literal with quotes doubled: `'it''s'`.
@@ -115,15 +374,10 @@ pub trait MigrationDialect: Dialect {
         }
     }
 
-    /// Writes ` DEFAULT ...` when the column has a default.
+    /// Writes ` DEFAULT ...` when the column has a default ([`write_column_default_standard`];
+    /// PostgreSQL casts an enum label to its type).
     fn write_column_default(&self, w: &mut SqlWriter, col: &Column) {
-        if let Some(sd) = &col.server_default {
-            w.push(" DEFAULT ");
-            w.push(sd);
-        } else if let Some(lit) = &col.default {
-            w.push(" DEFAULT ");
-            self.write_literal(w, lit);
-        }
+        write_column_default_standard(self, w, col);
     }
 
     /// Writes what keeps an enum column to its labels where there is no enum type (SQLite's
@@ -368,6 +622,105 @@ pub trait MigrationDialect: Dialect {
         None
     }
 
+    /// The rows of a column that converting it from `from` to `to` would lose or change, as
+    /// conditions over its old values, each with why (`are longer than 100 characters`):
+    /// text longer than a new length, integers out of a new range, fractions for an integer,
+    /// more decimal places or digits than a new `NUMERIC(p, s)`, NULLs for NOT NULL, text that
+    /// is not a label of a new enum type. `schema` is the one after the change.
+    fn lossy_rows(&self, from: &Column, to: &Column, schema: &Schema) -> Vec<(String, String)> {
+        lossy_rows_standard(self, from, to, schema)
+    }
+
+    /// `expr` converted to the float type `float_type` (`REAL`, `DOUBLE PRECISION`) and back to
+    /// an exact `NUMERIC`, to compare with `CAST(expr AS NUMERIC)`: a difference is a digit the
+    /// float type loses.
+    fn float_as_numeric(&self, expr: &str, float_type: &str) -> String {
+        format!("CAST(CAST({expr} AS {float_type}) AS NUMERIC)")
+    }
+
+    /// The condition that the timestamp `expr` is not at midnight: what making it a date
+    /// would lose.
+    fn time_of_day_predicate(&self, expr: &str) -> String {
+        format!("CAST({expr} AS DATE) <> {expr}")
+    }
+
+    /// The [`Guard`]s of converting `from` to `to` (the conditions of
+    /// [`MigrationDialect::lossy_rows`]), counted over `source` (the table holding the old
+    /// values; `table` is the table's name in the revision).
+    fn guards(
+        &self,
+        table: &str,
+        source: &str,
+        from: &Column,
+        to: &Column,
+        schema: &Schema,
+    ) -> Vec<Statement> {
+        self.lossy_rows(from, to, schema)
+            .into_iter()
+            .map(|(predicate, reason)| self.guard(table, source, &to.name, &predicate, reason))
+            .collect()
+    }
+
+    /// One [`Guard`]: the rows of `source` matching `predicate` (over old values of `column`
+    /// of `table`) fail the revision, `reason` saying why.
+    fn guard(
+        &self,
+        table: &str,
+        source: &str,
+        column: &str,
+        predicate: &str,
+        reason: String,
+    ) -> Statement {
+        let query = format!("SELECT count(*) FROM {} WHERE {predicate}", self.ident(source));
+        let message =
+            format!("rows of {table}.{column} {reason}: the change would lose or alter them");
+        let script = self.guard_script(source, predicate, &message);
+        Statement::Guard(Guard {
+            table: table.to_owned(),
+            column: column.to_owned(),
+            reason,
+            query,
+            script,
+        })
+    }
+
+    /// The guards of changing the labels of enum type `name` from `from` to `to`: rows of the
+    /// columns of that type (in `before`) holding a label that goes (none when none goes).
+    fn enum_label_guards(
+        &self,
+        name: &str,
+        from: &[String],
+        to: &[String],
+        before: &Schema,
+    ) -> Vec<Statement> {
+        let mut out = Vec::new();
+        if from.iter().all(|l| to.contains(l)) {
+            return out;
+        }
+        let list: Vec<String> = to.iter().map(|l| quote_literal(l)).collect();
+        for t in before.tables.values() {
+            for c in t.columns.iter().filter(|c| c.ty.enum_name() == Some(name)) {
+                let predicate =
+                    format!("CAST({} AS TEXT) NOT IN ({})", self.ident(&c.name), list.join(", "));
+                let reason = format!("hold labels that enum {name} no longer has");
+                out.push(self.guard(&t.name, &t.name, &c.name, &predicate, reason));
+            }
+        }
+        out
+    }
+
+    /// A guard in a script (`sql` command): SQL that fails when a row of `table` matches
+    /// `predicate`, with `message`. Standard SQL cannot stop a script on a condition, so the
+    /// default is a comment with the query that must count no row (PostgreSQL writes a
+    /// `DO` block that raises).
+    fn guard_script(&self, table: &str, predicate: &str, message: &str) -> String {
+        sql_comment(&format!(
+            "check (not expressible in plain SQL on {}: run it and stop if it counts any row): {message}\nSELECT count(*) FROM {} WHERE {predicate};",
+            self.name(),
+            self.ident(table)
+        ))
+    }
+
     /// The schema of the live database behind `conn` (without the version table).
     fn reflect(&self, conn: &mut dyn Connection) -> Result<Schema> {
         let _ = conn;
@@ -378,6 +731,21 @@ pub trait MigrationDialect: Dialect {
     /// one compare equal when the database matches (SQLite keeps one integer type, say).
     fn comparable(&self, schema: &Schema) -> Schema {
         schema.clone()
+    }
+}
+
+/// ` DEFAULT ...`: the column's `server_default` as written, else its literal `default`.
+pub fn write_column_default_standard<D: MigrationDialect + ?Sized>(
+    d: &D,
+    w: &mut SqlWriter,
+    col: &Column,
+) {
+    if let Some(sd) = &col.server_default {
+        w.push(" DEFAULT ");
+        w.push(sd);
+    } else if let Some(lit) = &col.default {
+        w.push(" DEFAULT ");
+        d.write_literal(w, lit);
     }
 }
 
@@ -494,8 +862,10 @@ pub fn render_standard<D: MigrationDialect + ?Sized>(
     }
 }
 
-/// The standard `ALTER TABLE ... ALTER COLUMN` statements: default dropped before a type change
-/// and set after it, `TYPE ... USING CAST(...)`, NOT NULL, identity.
+/// The standard `ALTER TABLE ... ALTER COLUMN` statements: the [`Guard`]s of the conversion
+/// (none with an explicit `using`), default dropped before a type change and set after it,
+/// `TYPE ...` (with `USING` only when the op gives one or PostgreSQL has no assignment cast
+/// between the types: an explicit cast may truncate or round), NOT NULL, identity.
 pub fn alter_column_standard<D: MigrationDialect + ?Sized>(
     d: &D,
     table: &str,
@@ -504,9 +874,10 @@ pub fn alter_column_standard<D: MigrationDialect + ?Sized>(
     using: Option<&str>,
     schema: &Schema,
 ) -> Vec<Statement> {
-    let _ = schema;
     let col = format!("ALTER TABLE {} ALTER COLUMN {}", d.ident(table), d.ident(&to.name));
-    let mut out = Vec::new();
+    // An explicit `using` says how to convert: the user asked for what it does to the rows.
+    let mut out =
+        if using.is_none() { d.guards(table, table, from, to, schema) } else { Vec::new() };
     let retyped = from.ty != to.ty || from.max_length != to.max_length;
     let had_default = from.default.is_some() || from.server_default.is_some();
     let has_default = to.default.is_some() || to.server_default.is_some();
@@ -520,13 +891,17 @@ pub fn alter_column_standard<D: MigrationDialect + ?Sized>(
     if retyped {
         let ty = d.column_sql_type(to);
         let cast = match using {
-            Some(u) => u.to_owned(),
+            Some(u) => Some(u.to_owned()),
+            None if converts_without_using(from, to) => None,
             None if from.ty.enum_name().is_some() || to.ty.enum_name().is_some() => {
-                format!("CAST(CAST({} AS TEXT) AS {ty})", d.ident(&to.name))
+                Some(format!("CAST(CAST({} AS TEXT) AS {ty})", d.ident(&to.name)))
             }
-            None => format!("CAST({} AS {ty})", d.ident(&to.name)),
+            None => Some(format!("CAST({} AS {ty})", d.ident(&to.name))),
         };
-        out.push(Statement::Sql(format!("{col} TYPE {ty} USING {cast}")));
+        out.push(Statement::Sql(match cast {
+            Some(cast) => format!("{col} TYPE {ty} USING {cast}"),
+            None => format!("{col} TYPE {ty}"),
+        }));
     }
     if has_default && (retyped || default_changed) {
         let mut w = SqlWriter::new();
@@ -543,4 +918,31 @@ pub fn alter_column_standard<D: MigrationDialect + ?Sized>(
         out.push(Statement::Sql(format!("{col} ADD GENERATED BY DEFAULT AS IDENTITY")));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{enum_label_literal, numeric_precision};
+
+    #[test]
+    fn an_enum_default_is_read_as_a_label_only_when_it_is_one() {
+        assert_eq!(enum_label_literal("'draft'"), Some("'draft'"));
+        assert_eq!(enum_label_literal(" 'draft'::post_status "), Some("'draft'"));
+        assert_eq!(enum_label_literal("'it''s'::\"Post Status\""), None);
+        assert_eq!(enum_label_literal("'it''s'::\"PostStatus\""), Some("'it''s'"));
+        assert_eq!(enum_label_literal("'a' || 'b'"), None);
+        assert_eq!(enum_label_literal("'a'::t; DROP TABLE x"), None);
+        assert_eq!(enum_label_literal("'unterminated"), None);
+        assert_eq!(enum_label_literal("lower('A')"), None);
+    }
+
+    #[test]
+    fn numeric_precision_reads_numeric_and_decimal() {
+        assert_eq!(numeric_precision("NUMERIC(10, 2)"), Some(Some((10, 2))));
+        assert_eq!(numeric_precision("decimal(5)"), Some(Some((5, 0))));
+        assert_eq!(numeric_precision("numeric"), Some(None));
+        assert_eq!(numeric_precision("NUMERIC(2, 5)"), None);
+        assert_eq!(numeric_precision("NUMERIC(a, b)"), None);
+        assert_eq!(numeric_precision("VARCHAR(10)"), None);
+    }
 }

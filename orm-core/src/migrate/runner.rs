@@ -1,14 +1,15 @@
 //! Applying revisions to a database: [`Migrator`] upgrades, downgrades and stamps through an
 //! [`Engine`], one transaction per revision, recording the heads it reached in the version table
 //! ([`VERSION_TABLE`](super::dialect::VERSION_TABLE)). A revision that fails is rolled back as a
-//! whole, so the database stays at the revision before it, and the error names the revision
-//! and the statement.
+//! whole, so the database stays where it was (at the revision before it for an upgrade, at the
+//! revision itself for a downgrade), and the error names the revision, the statement and where
+//! the database is.
 //!
 //! Two processes migrating at once take turns: each revision's transaction starts with a lock
 //! (`BEGIN IMMEDIATE` on SQLite, `pg_advisory_xact_lock` on PostgreSQL) and reads the version
 //! table again under it, so a revision the other process applied meanwhile is skipped.
 
-use super::dialect::{MigrationDialect, Statement};
+use super::dialect::{Guard, MigrationDialect, Statement};
 use super::ops::{Op, Step};
 use super::revision::{Revision, Revisions};
 use super::schema::{Schema, Table};
@@ -195,6 +196,7 @@ impl<'e> Run<'e> {
                     std::mem::take(&mut saved).iter().try_for_each(|sql| self.batch(sql))
                 }
                 Statement::Comment(_) => Ok(()),
+                Statement::Guard(g) => self.guard(g),
             };
             if let Err(e) = r {
                 self.rollback();
@@ -204,11 +206,31 @@ impl<'e> Run<'e> {
                     }
                     Statement::RestoreSaved => "(re-creating saved triggers)".into(),
                     Statement::Comment(c) => c.clone(),
+                    Statement::Guard(g) => g.query.clone(),
                 };
                 return Err(failed(&text, e));
             }
         }
         Ok(())
+    }
+
+    /// Counts the rows a conversion would lose; any is an [`Error::DataLoss`].
+    fn guard(&mut self, g: &Guard) -> Result<()> {
+        let engine = self.engine;
+        let mut rows = 0i64;
+        engine.run_query(&mut *self.conn, &g.query, &[], &mut |row| {
+            rows = decode_at::<i64>(row, 0, "count")?;
+            Ok(())
+        })?;
+        if rows == 0 {
+            return Ok(());
+        }
+        Err(Error::DataLoss {
+            table: g.table.clone(),
+            column: g.column.clone(),
+            rows: u64::try_from(rows).unwrap_or(0),
+            reason: g.reason.clone(),
+        })
     }
 
     fn conn(&mut self) -> &mut dyn Connection {
@@ -303,11 +325,13 @@ impl Drop for Run<'_> {
     }
 }
 
-fn failed(rev: &Revision, statement: &str, source: Error) -> Error {
+/// The error of `rev` failing at `statement`, the database left at the heads `at`.
+fn failed(rev: &Revision, at: &[String], statement: &str, source: Error) -> Error {
     Error::MigrationFailed {
         revision: rev.id.clone(),
         statement: statement.to_owned(),
         source: Box::new(source),
+        at: at.to_vec(),
     }
 }
 
@@ -409,7 +433,9 @@ impl<'a> Migrator<'a> {
         let mut run = self.run()?;
         let statements = render_revision(run.dialect, self.revisions, rev, direction)?;
         run.begin()?;
-        let mut applied = self.revisions.ancestors_of(run.heads()?.iter().map(String::as_str))?;
+        // Where the database stays when the revision fails (rolled back).
+        let at = self.order(run.heads()?);
+        let mut applied = self.revisions.ancestors_of(at.iter().map(String::as_str))?;
         match direction {
             Direction::Up if applied.contains(&rev.id) => {
                 run.commit()?;
@@ -429,14 +455,16 @@ impl<'a> Migrator<'a> {
                 )));
             }
         }
-        run.execute(&statements, &|statement, e| failed(rev, statement, e))?;
+        run.execute(&statements, &|statement, e| failed(rev, &at, statement, e))?;
         if let Some(check) = run.dialect.integrity_check_sql() {
             let engine = self.engine;
             let mut problems = Vec::new();
             let r = engine.run_query(run.conn(), &check, &[], &mut |row| {
                 let cell = |i: usize| -> String {
                     match row.get(i) {
-                        Ok(v) => format!("{v:?}"),
+                        Ok(crate::value::ValueRef::Text(s)) => s.to_owned(),
+                        Ok(crate::value::ValueRef::Int(n)) => n.to_string(),
+                        Ok(v) => v.describe(),
                         Err(_) => String::new(),
                     }
                 };
@@ -455,7 +483,7 @@ impl<'a> Migrator<'a> {
             };
             if let Some(e) = problem {
                 run.rollback();
-                return Err(failed(rev, &check, e));
+                return Err(failed(rev, &at, &check, e));
             }
         }
         match direction {
@@ -469,9 +497,9 @@ impl<'a> Migrator<'a> {
         let heads = self.revisions.heads_of(&applied);
         if let Err(e) = run.set_heads(&heads) {
             run.rollback();
-            return Err(failed(rev, "(recording the version)", e));
+            return Err(failed(rev, &at, "(recording the version)", e));
         }
-        run.commit().map_err(|e| failed(rev, "COMMIT", e))?;
+        run.commit().map_err(|e| failed(rev, &at, "COMMIT", e))?;
         Ok(true)
     }
 

@@ -102,7 +102,12 @@ impl Column {
             max_length: if c.ty == ColumnType::Text { c.max_length } else { None },
             // The database ignores a literal default when it has its own.
             default: if c.server_default.is_some() { None } else { default },
-            server_default: c.server_default.map(str::to_owned),
+            server_default: c.server_default.map(|sd| match c.ty.enum_name() {
+                // A label written in PostgreSQL's spelling (`'draft'::post_status`): the
+                // portable `'draft'`, which each dialect writes its way.
+                Some(_) => super::dialect::enum_label_literal(sd).unwrap_or(sd).to_owned(),
+                None => sd.to_owned(),
+            }),
             auto_increment: c.auto_increment,
         }
     }
@@ -114,7 +119,8 @@ impl Column {
             parts.push(format!("type {} -> {}", self.ty, to.ty));
         }
         if self.max_length != to.max_length {
-            parts.push(format!("max_length {:?} -> {:?}", self.max_length, to.max_length));
+            let len = |l: Option<u32>| l.map_or_else(|| "none".to_owned(), |n| n.to_string());
+            parts.push(format!("max_length {} -> {}", len(self.max_length), len(to.max_length)));
         }
         if self.nullable != to.nullable {
             parts.push(if to.nullable { "nullable".into() } else { "not null".into() });

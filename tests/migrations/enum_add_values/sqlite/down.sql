@@ -1,4 +1,6 @@
 ALTER TABLE "posts" DROP COLUMN "visibility";
+-- check (not expressible in plain SQL on sqlite: run it and stop if it counts any row): rows of posts.status hold labels that enum post_status no longer has: the change would lose or alter them
+-- SELECT count(*) FROM "posts" WHERE CAST("status" AS TEXT) NOT IN ('draft', 'published');
 -- keep the SQL that this query returns: SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'posts'
 CREATE TABLE "_orm_new_posts" ("id" INTEGER NOT NULL, "status" TEXT NOT NULL DEFAULT 'draft' CHECK ("status" IN ('draft', 'published')), PRIMARY KEY ("id"));
 INSERT INTO "_orm_new_posts" ("id", "status") SELECT "id", "status" FROM "posts";

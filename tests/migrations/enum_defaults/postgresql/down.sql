@@ -1,0 +1,3 @@
+ALTER TABLE "posts" ALTER COLUMN "status" DROP DEFAULT;
+ALTER TABLE "posts" DROP COLUMN "state";
+ALTER TABLE "posts" DROP COLUMN "reviewed";

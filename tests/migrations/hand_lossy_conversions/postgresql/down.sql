@@ -1,0 +1,10 @@
+ALTER TABLE "measures" ALTER COLUMN "note" TYPE TEXT;
+ALTER TABLE "measures" ALTER COLUMN "label" TYPE VARCHAR(50);
+ALTER TABLE "measures" ALTER COLUMN "label" DROP NOT NULL;
+ALTER TABLE "measures" ALTER COLUMN "flag" TYPE INTEGER USING CAST("flag" AS INTEGER);
+ALTER TABLE "measures" ALTER COLUMN "code" TYPE TEXT;
+ALTER TABLE "measures" ALTER COLUMN "ratio" TYPE DOUBLE PRECISION;
+ALTER TABLE "measures" ALTER COLUMN "qty" TYPE BIGINT;
+DO $orm$ BEGIN IF EXISTS (SELECT 1 FROM "measures" WHERE CAST("amount" AS NUMERIC) <> round(CAST("amount" AS NUMERIC), 2)) THEN RAISE EXCEPTION '%', 'rows of measures.amount have more than 2 decimal place(s): the change would lose or alter them'; END IF; END $orm$;
+ALTER TABLE "measures" ALTER COLUMN "amount" TYPE NUMERIC(10, 2);
+DROP TABLE "measures";
