@@ -44,6 +44,9 @@ pub const UUID_TYPE: &str = "UUID_TEXT";
 pub const JSON_TYPE: &str = "JSON_TEXT";
 /// Declared type of [`ColumnType::TextArray`]: TEXT affinity, a JSON array of strings.
 pub const TEXT_ARRAY_TYPE: &str = "STRING_ARRAY_TEXT";
+/// Declared type of [`ColumnType::Numeric`]: TEXT affinity, the decimal's exact text
+/// (`-12.50`), which SQLite's NUMERIC affinity would turn into a REAL of 15 significant digits.
+pub const DECIMAL_TYPE: &str = "DECIMAL_TEXT";
 /// Declared type of [`ColumnType::BigIntArray`]: TEXT affinity, a JSON array of integers. (Not
 /// `BIGINT_...`: any declared type containing `INT` gets INTEGER affinity.)
 pub const BIGINT_ARRAY_TYPE: &str = "I64_ARRAY_TEXT";
@@ -63,8 +66,8 @@ impl Dialect for SqliteDialect {
         let _ = std::fmt::Write::write_fmt(&mut w.sql, format_args!("?{n}"));
     }
 
-    /// Enum columns are TEXT (with a CHECK, written by the DDL writer); NUMERIC is TEXT (decimals
-    /// are bound as text).
+    /// Enum columns are TEXT (with a CHECK, written by the DDL writer); NUMERIC is
+    /// [`DECIMAL_TYPE`], TEXT affinity (decimals are bound as their exact text).
     fn sql_type(&self, ty: ColumnType<&str>, max_length: Option<u32>) -> String {
         match ty {
             // Exactly `INTEGER`, so that a single-column integer primary key is a rowid alias
@@ -84,7 +87,8 @@ impl Dialect for SqliteDialect {
             ColumnType::Json => JSON_TYPE.into(),
             ColumnType::TextArray => TEXT_ARRAY_TYPE.into(),
             ColumnType::BigIntArray => BIGINT_ARRAY_TYPE.into(),
-            ColumnType::Enum { .. } | ColumnType::Numeric => "TEXT".into(),
+            ColumnType::Numeric => DECIMAL_TYPE.into(),
+            ColumnType::Enum { .. } => "TEXT".into(),
             ColumnType::Custom(s) => s.into(),
             // A type added to the core later: TEXT keeps whatever is bound unchanged.
             _ => "TEXT".into(),
@@ -325,31 +329,98 @@ impl Dialect for SqliteDialect {
     }
 }
 
-/// The portable type and maximum length behind a declared column type written by
-/// [`SqliteDialect::sql_type`], for reflection. Case-insensitive. `TEXT` comes back as
-/// [`ColumnType::Text`] (an enum column is TEXT too: its labels are in its CHECK); a type this
-/// dialect never writes is `None`.
+/// The portable type and maximum length a declared column type means, for reflection.
+/// Case-insensitive; runs of white space count as one space.
+///
+/// The names [`SqliteDialect::sql_type`] writes come back as the type they were written for
+/// (`TEXT` as [`ColumnType::Text`]: an enum column is TEXT too, its labels are in its CHECK;
+/// `JSON_TEXT` as [`ColumnType::Json`], ...). The names other tools write (SQL scripts, the
+/// sqlite3 shell, SQLAlchemy) are read by what they mean, following SQLAlchemy's SQLite
+/// dialect where it names the type and SQLite's affinity rules
+/// (<https://www.sqlite.org/datatype3.html>, section 3.1) otherwise:
+///
+/// | declared | type | length |
+/// |---|---|---|
+/// | `INTEGER`, `BIGINT`, `INT8`, `UNSIGNED BIG INT`, any other name containing `INT` | [`ColumnType::BigInt`] | |
+/// | `INT`, `MEDIUMINT` | [`ColumnType::Integer`] | |
+/// | `SMALLINT`, `TINYINT`, `INT2` | [`ColumnType::SmallInt`] | |
+/// | `TEXT`, `CLOB`, `VARCHAR(n)`, `NVARCHAR(n)`, `CHAR(n)`, `NCHAR(n)`, `CHARACTER(n)`, `VARYING CHARACTER(n)`, `NATIVE CHARACTER(n)`, `CHARACTER VARYING(n)`, any other name containing `CHAR`, `CLOB` or `TEXT` | [`ColumnType::Text`] | `n` |
+/// | `BLOB`, no type at all | [`ColumnType::Blob`] | |
+/// | `REAL`, `DOUBLE`, `DOUBLE PRECISION`, `FLOAT`, any other name containing `REAL`, `FLOA` or `DOUB` | [`ColumnType::Double`] | |
+/// | `NUMERIC`, `DECIMAL`, `NUMERIC(p, s)`, `DECIMAL(p, s)`, `DECIMAL_TEXT` | [`ColumnType::Numeric`] | |
+/// | `BOOLEAN`, `BOOL` | [`ColumnType::Boolean`] | |
+/// | `DATETIME`, `TIMESTAMP` | [`ColumnType::Timestamp`] | |
+/// | `DATE` | [`ColumnType::Date`] | |
+///
+/// SQLite keeps no precision: `NUMERIC(10, 2)` is a NUMERIC-affinity column like any other,
+/// so `p` and `s` are not kept. Another name with NUMERIC affinity (`TIME`, `MONEY`, `JSON`)
+/// says nothing SQLite enforces or that names one portable type, and is `None` (the caller
+/// keeps it as [`ColumnType::Custom`]), as is a length that is not a number.
+///
+/// ```
+/// use orm_core::ColumnType;
+/// use orm_sqlite::dialect::parse_declared_type;
+///
+/// assert_eq!(parse_declared_type("nvarchar( 120 )"), Some((ColumnType::Text, Some(120))));
+/// assert_eq!(parse_declared_type("NUMERIC(10,2)"), Some((ColumnType::Numeric, None)));
+/// assert_eq!(parse_declared_type("JSON_TEXT"), Some((ColumnType::Json, None)));
+/// assert_eq!(parse_declared_type("MONEY"), None);
+/// ```
 pub fn parse_declared_type(declared: &str) -> Option<(ColumnType<String>, Option<u32>)> {
-    let upper = declared.trim().to_ascii_uppercase();
-    let ty = match upper.as_str() {
-        "INTEGER" => ColumnType::BigInt,
-        "REAL" => ColumnType::Double,
-        "BOOLEAN" => ColumnType::Boolean,
-        "TEXT" => ColumnType::Text,
-        "BLOB" => ColumnType::Blob,
-        TIMESTAMPTZ_TYPE => ColumnType::Timestamptz,
-        TIMESTAMP_TYPE => ColumnType::Timestamp,
-        DATE_TYPE => ColumnType::Date,
-        UUID_TYPE => ColumnType::Uuid,
-        JSON_TYPE => ColumnType::Json,
-        TEXT_ARRAY_TYPE => ColumnType::TextArray,
-        BIGINT_ARRAY_TYPE => ColumnType::BigIntArray,
-        other => {
-            let n = other.strip_prefix("VARCHAR(")?.strip_suffix(')')?;
-            return n.trim().parse().ok().map(|n| (ColumnType::Text, Some(n)));
-        }
+    let upper = declared.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_uppercase();
+    // The name, and what its parentheses hold (`VARCHAR(120)`: `VARCHAR`, `120`).
+    let (name, args) = match upper.split_once('(') {
+        Some((name, rest)) => (name.trim(), Some(rest.strip_suffix(')')?.trim())),
+        None => (upper.as_str(), None),
     };
-    Some((ty, None))
+    // The names this dialect writes, first: they round-trip whatever their affinity says.
+    let own = match (name, args) {
+        ("INTEGER", None) => Some(ColumnType::BigInt),
+        ("REAL", None) => Some(ColumnType::Double),
+        ("BOOLEAN", None) => Some(ColumnType::Boolean),
+        ("TEXT", None) => Some(ColumnType::Text),
+        ("BLOB", None) => Some(ColumnType::Blob),
+        (TIMESTAMPTZ_TYPE, None) => Some(ColumnType::Timestamptz),
+        (TIMESTAMP_TYPE, None) => Some(ColumnType::Timestamp),
+        (DATE_TYPE, None) => Some(ColumnType::Date),
+        (UUID_TYPE, None) => Some(ColumnType::Uuid),
+        (JSON_TYPE, None) => Some(ColumnType::Json),
+        (TEXT_ARRAY_TYPE, None) => Some(ColumnType::TextArray),
+        (BIGINT_ARRAY_TYPE, None) => Some(ColumnType::BigIntArray),
+        (DECIMAL_TYPE, None) => Some(ColumnType::Numeric),
+        _ => None,
+    };
+    if let Some(ty) = own {
+        return Some((ty, None));
+    }
+    let ty = match name {
+        "INT" | "MEDIUMINT" => ColumnType::Integer,
+        "SMALLINT" | "TINYINT" | "INT2" => ColumnType::SmallInt,
+        "NUMERIC" | "DECIMAL" => ColumnType::Numeric,
+        "BOOL" | "BOOLEAN" => ColumnType::Boolean,
+        "DATETIME" | "TIMESTAMP" => ColumnType::Timestamp,
+        "DATE" => ColumnType::Date,
+        // SQLite's affinity rules, in their order.
+        n if n.contains("INT") => ColumnType::BigInt,
+        n if n.contains("CHAR") || n.contains("CLOB") || n.contains("TEXT") => ColumnType::Text,
+        n if n.contains("BLOB") || n.is_empty() => ColumnType::Blob,
+        n if n.contains("REAL") || n.contains("FLOA") || n.contains("DOUB") => ColumnType::Double,
+        _ => return None,
+    };
+    // A length counts for text only; the arguments of the others (precision, scale, display
+    // width) are numbers SQLite ignores.
+    let numbers: Option<Vec<u32>> = match args {
+        Some(a) => a.split(',').map(|n| n.trim().parse().ok()).collect(),
+        None => Some(Vec::new()),
+    };
+    let numbers = numbers?;
+    match (&ty, numbers.as_slice()) {
+        (ColumnType::Text, [n]) => Some((ty, Some(*n))),
+        (ColumnType::Text, []) => Some((ty, None)),
+        (ColumnType::Text, _) => None,
+        _ if numbers.len() <= 2 => Some((ty, None)),
+        _ => None,
+    }
 }
 
 impl SqliteDialect {
