@@ -9,6 +9,7 @@
 //! the array and JSON operators emulated with `json_each`.
 
 use crate::connection::{LOWER_FUNCTION, UPPER_FUNCTION};
+use crate::value::DECIMAL_CMP_FUNCTION;
 use orm_core::__private::chrono::NaiveDateTime;
 use orm_core::dialect::{
     check_like_pattern, write_standard_between, write_standard_binary, write_standard_in_list,
@@ -204,7 +205,16 @@ impl Dialect for SqliteDialect {
     /// that bound its every form ([`time_bounds`]), `x = t` as `x BETWEEN lo AND hi`, `x < t` as
     /// `x < lo`, `x <= t` as `x <= hi`, `x > t` as `x > hi`, `x >= t` as `x >= lo`. Each is a
     /// range on `x`, which an index on `x` serves.
+    ///
+    /// A comparison with a bound `Decimal` compares by value, whatever the column holds
+    /// (this backend's decimal text, or the integers and floats of a NUMERIC column):
+    /// `orm_decimal_cmp(x, ?1) op 0` ([`DECIMAL_CMP_FUNCTION`]), since SQLite compares two
+    /// texts character by character (`'10.00' < '9.99'`). Arithmetic with a bound `Decimal`
+    /// would be done in floating point, and is an [`Error::Unsupported`].
     fn write_binary(&self, w: &mut SqlWriter, left: &Expr, op: BinaryOp, right: &Expr) {
+        if is_decimal(left) || is_decimal(right) {
+            return self.write_decimal_comparison(w, left, op, right);
+        }
         let mirrored = match op {
             BinaryOp::Eq => BinaryOp::Eq,
             BinaryOp::Ne => BinaryOp::Ne,
@@ -233,6 +243,15 @@ impl Dialect for SqliteDialect {
         high: &Expr,
         negated: bool,
     ) {
+        if [expr, low, high].into_iter().any(is_decimal) {
+            // `x >= low AND x <= high`, each by value (NULL where BETWEEN gives NULL).
+            w.push(if negated { "NOT (" } else { "(" });
+            self.write_decimal_comparison(w, expr, BinaryOp::Ge, low);
+            w.push(" AND ");
+            self.write_decimal_comparison(w, expr, BinaryOp::Le, high);
+            w.push(")");
+            return;
+        }
         if time_value(expr).is_some() && (time_value(low).is_none() || time_value(high).is_none()) {
             // A bound time between two columns: `low <= t AND high >= t`, each by time.
             w.push(if negated { "NOT (" } else { "(" });
@@ -269,10 +288,13 @@ impl Dialect for SqliteDialect {
     }
 
     /// `x IN (t1, t2)` for bound times: `(x BETWEEN lo1 AND hi1 OR x BETWEEN lo2 AND hi2)`, by
-    /// the times the texts stand for; `NOT (...)` for NOT IN. Lists without a time are standard.
+    /// the times the texts stand for; `NOT (...)` for NOT IN. With bound decimals, `(x = d1 OR
+    /// x = d2)` by value, as [`write_binary`](Self::write_binary) compares. Other lists are
+    /// standard.
     fn write_in_list(&self, w: &mut SqlWriter, expr: &Expr, list: &[Expr], negated: bool) {
         let timed = time_value(expr).is_some() || list.iter().any(|e| time_value(e).is_some());
-        if !timed || list.is_empty() {
+        let decimal = is_decimal(expr) || list.iter().any(is_decimal);
+        if !(timed || decimal) || list.is_empty() {
             return write_standard_in_list(self, w, expr, list, negated);
         }
         w.push(if negated { "NOT (" } else { "(" });
@@ -424,6 +446,25 @@ pub fn parse_declared_type(declared: &str) -> Option<(ColumnType<String>, Option
 }
 
 impl SqliteDialect {
+    /// Writes `left op right`, one of them a bound decimal, by value; see
+    /// [`write_binary`](Dialect::write_binary).
+    fn write_decimal_comparison(&self, w: &mut SqlWriter, left: &Expr, op: BinaryOp, right: &Expr) {
+        if matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) {
+            return w.fail(unsupported(
+                "arithmetic with a Decimal (SQLite would compute it in floating point): \
+                 compute the value in Rust, or compare the stored value",
+            ));
+        }
+        w.push(DECIMAL_CMP_FUNCTION);
+        w.push("(");
+        self.write_expr(w, left);
+        w.push(", ");
+        self.write_expr(w, right);
+        w.push(") ");
+        w.push(op.as_sql());
+        w.push(" 0");
+    }
+
     /// Writes `x op t` by the time the texts in `x` stand for; see
     /// [`write_binary`](Dialect::write_binary).
     fn write_time_comparison(&self, w: &mut SqlWriter, x: &Expr, op: BinaryOp, t: NaiveDateTime) {
@@ -454,6 +495,11 @@ impl SqliteDialect {
         w.push(sql);
         self.write_value(w, &bound);
     }
+}
+
+/// Whether `e` is a bound decimal (`Value::Decimal`, with the `decimal` feature).
+fn is_decimal(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if v.kind() == "decimal")
 }
 
 /// The time a bound value stands for, if it is a timestamp (with time zone: in UTC).
