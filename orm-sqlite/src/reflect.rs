@@ -239,9 +239,19 @@ fn says_key_desc(sql: &str) -> bool {
     words.windows(3).any(|w| w == ["PRIMARY", "KEY", "DESC"])
 }
 
-/// `name` unquoted when it is one quoted identifier (`"a""b"` -> `a"b`) or a bare word.
+/// `name` unquoted when it is one quoted identifier (`"a""b"` -> `a"b`; also SQLite's
+/// `[name]` and `` `name` ``, which scripts written for other databases use) or a bare word.
 fn identifier(text: &str) -> Option<String> {
     let t = text.trim();
+    if let Some(inner) = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+        return (!inner.contains(']')).then(|| inner.to_owned());
+    }
+    if let Some(inner) = t.strip_prefix('`').and_then(|x| x.strip_suffix('`')) {
+        if !inner.replace("``", "").contains('`') {
+            return Some(inner.replace("``", "`"));
+        }
+        return None;
+    }
     if let Some(inner) = t.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
         if !inner.replace("\"\"", "").contains('"') {
             return Some(inner.replace("\"\"", "\""));
