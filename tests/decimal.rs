@@ -15,6 +15,7 @@ backend_tests! {
     decimals_read_back_exactly,
     filters_compare_decimals_by_value,
     a_decimal_in_arithmetic_is_refused_on_sqlite,
+    text_that_is_no_number_is_an_error_not_an_answer,
 }
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -131,11 +132,27 @@ fn filters_compare_decimals_by_value(backend: Backend) {
         [3, 6, 7, 8, 9, 10],
         "{backend}"
     );
+    let where_of = |log: &StatementLog| {
+        let sql = log.queries().pop().expect("the query");
+        sql[sql.find(" WHERE ").expect("a WHERE")..].to_owned()
+    };
+    if backend == Backend::Sqlite {
+        assert_eq!(
+            where_of(&log),
+            r#" WHERE (orm_decimal_cmp("dec_products"."price", ?1) >= 0 AND orm_decimal_cmp("dec_products"."price", ?2) <= 0)"#
+        );
+    }
     assert_eq!(
         ids(&mut s, Product::price.in_list([dec("10"), dec("0.0000000000000000000000000001")])),
         [2, 3],
         "{backend}"
     );
+    if backend == Backend::Sqlite {
+        assert_eq!(
+            where_of(&log),
+            r#" WHERE (orm_decimal_cmp("dec_products"."price", ?1) = 0 OR orm_decimal_cmp("dec_products"."price", ?2) = 0)"#
+        );
+    }
     assert_eq!(
         ids(&mut s, Product::price.not_in_list([dec("9.990"), dec("2.5"), dec("-10")])),
         [2, 3, 4, 5, 6, 10],
@@ -174,5 +191,23 @@ fn a_decimal_in_arithmetic_is_refused_on_sqlite(backend: Backend) {
             }
             other => panic!("{backend}: {other:?}"),
         },
+    }
+}
+
+/// A value no decimal stands for: PostgreSQL refuses to store it; SQLite stores anything, and
+/// a comparison that meets it is an error naming it, never a row silently in or out.
+fn text_that_is_no_number_is_an_error_not_an_answer(backend: Backend) {
+    let db = database(backend);
+    let mut s = db.session();
+    let stored = s.sql("INSERT INTO dec_products (id, price) VALUES (99, 'ten')").execute();
+    match backend {
+        Backend::Postgres => assert!(stored.is_err(), "{backend}: {stored:?}"),
+        Backend::Sqlite => {
+            stored.expect("SQLite stores any text");
+            s.commit().unwrap();
+            let found = s.query::<Product>().filter(Product::price.gt(dec("1"))).all();
+            let e = found.expect_err("a comparison with 'ten'");
+            assert!(e.to_string().contains(r#""ten" is not a decimal number"#), "{e}");
+        }
     }
 }
