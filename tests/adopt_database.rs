@@ -20,6 +20,7 @@ backend_tests! {
     check_is_clean_for_models_written_for_an_existing_database,
     what_the_models_get_wrong_is_still_a_difference,
     rows_go_through_the_adopted_models,
+    the_same_models_upgraded_by_the_orm_check_clean,
 }
 
 /// Chinook's SQLite script, cut down: bracketed names, NVARCHAR, DATETIME, NUMERIC(10,2),
@@ -343,4 +344,21 @@ fn rows_go_through_the_adopted_models(backend: Backend) {
     let back = fresh.get::<Employee>(clerk.employee_id).unwrap().expect("clerk");
     assert_eq!(back.birth_date, Some(born), "{backend}");
     assert_eq!(fresh.get::<Playlist>(7).unwrap().map(|p| p.playlist_id), Some(7), "{backend}");
+}
+
+/// The models' own schema, as `upgrade` writes it, checks clean too: on SQLite the ORM writes
+/// Playlist's key (`auto_increment = false`) as `INTEGER`, which is the rowid, and a rowid the
+/// model fills is no difference.
+fn the_same_models_upgraded_by_the_orm_check_clean(backend: Backend) {
+    let db = backend.database(&[]);
+    let first = autogenerate(&Revisions::default(), MODELS, "adopt")
+        .expect("autogenerate")
+        .expect("a revision");
+    let revisions = Revisions::new(vec![first]).expect("revisions");
+    let m = Migrator::new(db.engine(), &revisions);
+    m.upgrade("head").unwrap_or_else(|e| panic!("{backend}: {e}"));
+    assert_eq!(m.database_differences().unwrap(), Vec::<String>::new(), "{backend}");
+    let playlist = &m.reflect().unwrap().tables["Playlist"];
+    let key = playlist.columns.iter().find(|c| c.name == "PlaylistId").expect("key");
+    assert_eq!(key.auto_increment, backend == Backend::Sqlite, "{backend}: the rowid only");
 }
