@@ -328,7 +328,32 @@ fn rows_go_through_the_adopted_models(backend: Backend) {
     s.save(Playlist { playlist_id: 7, name: Some("Music".into()) }).unwrap();
     s.commit().unwrap();
     drop(s);
+    // Rows the scripts' own INSERTs write: a price literal (a REAL in SQLite's NUMERIC column),
+    // a time without a fraction.
+    let mut raw = db.session();
+    for sql in [
+        r#"INSERT INTO "Track" ("TrackId", "Name", "Milliseconds", "UnitPrice") VALUES (90, 'Intro', 1000, 1.99)"#,
+        r#"INSERT INTO "Employee" ("EmployeeId", "LastName", "BirthDate") VALUES (90, 'Park', '1973-08-29 00:00:00')"#,
+    ] {
+        raw.sql(sql).execute().unwrap_or_else(|e| panic!("{backend}: {sql}: {e}"));
+    }
+    raw.commit().unwrap();
+    drop(raw);
     let mut fresh = db.session();
+    let intro = fresh.get::<Track>(90).unwrap().expect("the script's track");
+    assert_eq!(intro.unit_price.0.to_string(), "1.99", "{backend}");
+    let park = fresh.get::<Employee>(90).unwrap().expect("the script's employee");
+    let park_born = chrono::NaiveDate::from_ymd_opt(1973, 8, 29).unwrap().and_hms_opt(0, 0, 0);
+    assert_eq!(park.birth_date, park_born, "{backend}");
+    assert_eq!(
+        fresh
+            .query::<Employee>()
+            .filter(Employee::birth_date.eq(park_born.unwrap()))
+            .count()
+            .unwrap(),
+        1,
+        "{backend}"
+    );
     let dear: Vec<String> = fresh
         .query::<Track>()
         .filter(Track::unit_price.gt(dec("0.99")))
@@ -338,7 +363,7 @@ fn rows_go_through_the_adopted_models(backend: Backend) {
         .into_iter()
         .map(|t| t.name)
         .collect();
-    assert_eq!(dear, ["Rock", "Shoot to Thrill"], "{backend}");
+    assert_eq!(dear, ["Intro", "Rock", "Shoot to Thrill"], "{backend}");
     let tracks = fresh.query::<Track>().order_by(Track::name.asc()).all().unwrap();
     assert_eq!(tracks[0].unit_price, dec("0.99"), "{backend}");
     let back = fresh.get::<Employee>(clerk.employee_id).unwrap().expect("clerk");
