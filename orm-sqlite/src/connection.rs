@@ -24,7 +24,8 @@ pub const LOWER_FUNCTION: &str = "orm_lower";
 pub const UPPER_FUNCTION: &str = "orm_upper";
 
 /// Registers the SQL functions the dialect's SQL calls ([`LOWER_FUNCTION`],
-/// [`UPPER_FUNCTION`]) on a connection. The connector does it for every connection it opens;
+/// [`UPPER_FUNCTION`], [`DECIMAL_CMP_FUNCTION`](crate::value::DECIMAL_CMP_FUNCTION)) on a
+/// connection. The connector does it for every connection it opens;
 /// call it on a connection opened by other means before handing it to
 /// [`SqliteConnection::new`]. Both are deterministic: text is mapped with Rust's
 /// `str::to_lowercase` / `to_uppercase` (full Unicode case mapping, the same in every
@@ -36,7 +37,12 @@ pub fn register_functions(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
         | FunctionFlags::SQLITE_DETERMINISTIC
         | FunctionFlags::SQLITE_INNOCUOUS;
     conn.create_scalar_function(LOWER_FUNCTION, 1, flags, |ctx| map_case(ctx, str::to_lowercase))?;
-    conn.create_scalar_function(UPPER_FUNCTION, 1, flags, |ctx| map_case(ctx, str::to_uppercase))
+    conn.create_scalar_function(UPPER_FUNCTION, 1, flags, |ctx| map_case(ctx, str::to_uppercase))?;
+    conn.create_scalar_function(crate::value::DECIMAL_CMP_FUNCTION, 2, flags, |ctx| {
+        let order = crate::value::compare_decimals(ctx.get_raw(0), ctx.get_raw(1))
+            .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
+        Ok(order.map(|o| o as i64))
+    })
 }
 
 fn map_case(

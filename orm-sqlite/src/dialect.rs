@@ -9,6 +9,7 @@
 //! the array and JSON operators emulated with `json_each`.
 
 use crate::connection::{LOWER_FUNCTION, UPPER_FUNCTION};
+use crate::value::DECIMAL_CMP_FUNCTION;
 use orm_core::__private::chrono::NaiveDateTime;
 use orm_core::dialect::{
     check_like_pattern, write_standard_between, write_standard_binary, write_standard_in_list,
@@ -44,6 +45,9 @@ pub const UUID_TYPE: &str = "UUID_TEXT";
 pub const JSON_TYPE: &str = "JSON_TEXT";
 /// Declared type of [`ColumnType::TextArray`]: TEXT affinity, a JSON array of strings.
 pub const TEXT_ARRAY_TYPE: &str = "STRING_ARRAY_TEXT";
+/// Declared type of [`ColumnType::Numeric`]: TEXT affinity, the decimal's exact text
+/// (`-12.50`), which SQLite's NUMERIC affinity would turn into a REAL of 15 significant digits.
+pub const DECIMAL_TYPE: &str = "DECIMAL_TEXT";
 /// Declared type of [`ColumnType::BigIntArray`]: TEXT affinity, a JSON array of integers. (Not
 /// `BIGINT_...`: any declared type containing `INT` gets INTEGER affinity.)
 pub const BIGINT_ARRAY_TYPE: &str = "I64_ARRAY_TEXT";
@@ -62,8 +66,8 @@ impl Dialect for SqliteDialect {
         w.push_numbered('?', n);
     }
 
-    /// Enum columns are TEXT (with a CHECK, written by the DDL writer); NUMERIC is TEXT (decimals
-    /// are bound as text).
+    /// Enum columns are TEXT (with a CHECK, written by the DDL writer); NUMERIC is
+    /// [`DECIMAL_TYPE`], TEXT affinity (decimals are bound as their exact text).
     fn sql_type(&self, ty: ColumnType<&str>, max_length: Option<u32>) -> String {
         match ty {
             // Exactly `INTEGER`, so that a single-column integer primary key is a rowid alias
@@ -83,7 +87,8 @@ impl Dialect for SqliteDialect {
             ColumnType::Json => JSON_TYPE.into(),
             ColumnType::TextArray => TEXT_ARRAY_TYPE.into(),
             ColumnType::BigIntArray => BIGINT_ARRAY_TYPE.into(),
-            ColumnType::Enum { .. } | ColumnType::Numeric => "TEXT".into(),
+            ColumnType::Numeric => DECIMAL_TYPE.into(),
+            ColumnType::Enum { .. } => "TEXT".into(),
             ColumnType::Custom(s) => s.into(),
             // A type added to the core later: TEXT keeps whatever is bound unchanged.
             _ => "TEXT".into(),
@@ -199,7 +204,16 @@ impl Dialect for SqliteDialect {
     /// that bound its every form ([`time_bounds`]), `x = t` as `x BETWEEN lo AND hi`, `x < t` as
     /// `x < lo`, `x <= t` as `x <= hi`, `x > t` as `x > hi`, `x >= t` as `x >= lo`. Each is a
     /// range on `x`, which an index on `x` serves.
+    ///
+    /// A comparison with a bound `Decimal` compares by value, whatever the column holds
+    /// (this backend's decimal text, or the integers and floats of a NUMERIC column):
+    /// `orm_decimal_cmp(x, ?1) op 0` ([`DECIMAL_CMP_FUNCTION`]), since SQLite compares two
+    /// texts character by character (`'10.00' < '9.99'`). Arithmetic with a bound `Decimal`
+    /// would be done in floating point, and is an [`Error::Unsupported`].
     fn write_binary(&self, w: &mut SqlWriter, left: &Expr, op: BinaryOp, right: &Expr) {
+        if is_decimal(left) || is_decimal(right) {
+            return self.write_decimal_comparison(w, left, op, right);
+        }
         let mirrored = match op {
             BinaryOp::Eq => BinaryOp::Eq,
             BinaryOp::Ne => BinaryOp::Ne,
@@ -228,6 +242,15 @@ impl Dialect for SqliteDialect {
         high: &Expr,
         negated: bool,
     ) {
+        if [expr, low, high].into_iter().any(is_decimal) {
+            // `x >= low AND x <= high`, each by value (NULL where BETWEEN gives NULL).
+            w.push(if negated { "NOT (" } else { "(" });
+            self.write_decimal_comparison(w, expr, BinaryOp::Ge, low);
+            w.push(" AND ");
+            self.write_decimal_comparison(w, expr, BinaryOp::Le, high);
+            w.push(")");
+            return;
+        }
         if time_value(expr).is_some() && (time_value(low).is_none() || time_value(high).is_none()) {
             // A bound time between two columns: `low <= t AND high >= t`, each by time.
             w.push(if negated { "NOT (" } else { "(" });
@@ -264,10 +287,13 @@ impl Dialect for SqliteDialect {
     }
 
     /// `x IN (t1, t2)` for bound times: `(x BETWEEN lo1 AND hi1 OR x BETWEEN lo2 AND hi2)`, by
-    /// the times the texts stand for; `NOT (...)` for NOT IN. Lists without a time are standard.
+    /// the times the texts stand for; `NOT (...)` for NOT IN. With bound decimals, `(x = d1 OR
+    /// x = d2)` by value, as [`write_binary`](Self::write_binary) compares. Other lists are
+    /// standard.
     fn write_in_list(&self, w: &mut SqlWriter, expr: &Expr, list: &[Expr], negated: bool) {
         let timed = time_value(expr).is_some() || list.iter().any(|e| time_value(e).is_some());
-        if !timed || list.is_empty() {
+        let decimal = is_decimal(expr) || list.iter().any(is_decimal);
+        if !(timed || decimal) || list.is_empty() {
             return write_standard_in_list(self, w, expr, list, negated);
         }
         w.push(if negated { "NOT (" } else { "(" });
@@ -324,34 +350,120 @@ impl Dialect for SqliteDialect {
     }
 }
 
-/// The portable type and maximum length behind a declared column type written by
-/// [`SqliteDialect::sql_type`], for reflection. Case-insensitive. `TEXT` comes back as
-/// [`ColumnType::Text`] (an enum column is TEXT too: its labels are in its CHECK); a type this
-/// dialect never writes is `None`.
+/// The portable type and maximum length a declared column type means, for reflection.
+/// Case-insensitive; runs of white space count as one space.
+///
+/// The names [`SqliteDialect::sql_type`] writes come back as the type they were written for
+/// (`TEXT` as [`ColumnType::Text`]: an enum column is TEXT too, its labels are in its CHECK;
+/// `JSON_TEXT` as [`ColumnType::Json`], ...). The names other tools write (SQL scripts, the
+/// sqlite3 shell, SQLAlchemy) are read by what they mean, following SQLAlchemy's SQLite
+/// dialect where it names the type and SQLite's affinity rules
+/// (<https://www.sqlite.org/datatype3.html>, section 3.1) otherwise:
+///
+/// | declared | type | length |
+/// |---|---|---|
+/// | `INTEGER`, `BIGINT`, `INT8`, `UNSIGNED BIG INT`, any other name containing `INT` | [`ColumnType::BigInt`] | |
+/// | `INT`, `MEDIUMINT` | [`ColumnType::Integer`] | |
+/// | `SMALLINT`, `TINYINT`, `INT2` | [`ColumnType::SmallInt`] | |
+/// | `TEXT`, `CLOB`, `VARCHAR(n)`, `NVARCHAR(n)`, `CHAR(n)`, `NCHAR(n)`, `CHARACTER(n)`, `VARYING CHARACTER(n)`, `NATIVE CHARACTER(n)`, `CHARACTER VARYING(n)`, any other name containing `CHAR`, `CLOB` or `TEXT` | [`ColumnType::Text`] | `n` |
+/// | `BLOB`, no type at all | [`ColumnType::Blob`] | |
+/// | `REAL`, `DOUBLE`, `DOUBLE PRECISION`, `FLOAT`, any other name containing `REAL`, `FLOA` or `DOUB` | [`ColumnType::Double`] | |
+/// | `NUMERIC`, `DECIMAL`, `NUMERIC(p, s)`, `DECIMAL(p, s)`, `DECIMAL_TEXT` | [`ColumnType::Numeric`] | |
+/// | `BOOLEAN`, `BOOL` | [`ColumnType::Boolean`] | |
+/// | `DATETIME`, `TIMESTAMP` | [`ColumnType::Timestamp`] | |
+/// | `DATE` | [`ColumnType::Date`] | |
+///
+/// SQLite keeps no precision: `NUMERIC(10, 2)` is a NUMERIC-affinity column like any other,
+/// so `p` and `s` are not kept. Another name with NUMERIC affinity (`TIME`, `MONEY`, `JSON`)
+/// says nothing SQLite enforces or that names one portable type, and is `None` (the caller
+/// keeps it as [`ColumnType::Custom`]), as is a length that is not a number.
+///
+/// ```
+/// use orm_core::ColumnType;
+/// use orm_sqlite::dialect::parse_declared_type;
+///
+/// assert_eq!(parse_declared_type("nvarchar( 120 )"), Some((ColumnType::Text, Some(120))));
+/// assert_eq!(parse_declared_type("NUMERIC(10,2)"), Some((ColumnType::Numeric, None)));
+/// assert_eq!(parse_declared_type("JSON_TEXT"), Some((ColumnType::Json, None)));
+/// assert_eq!(parse_declared_type("MONEY"), None);
+/// ```
 pub fn parse_declared_type(declared: &str) -> Option<(ColumnType<String>, Option<u32>)> {
-    let upper = declared.trim().to_ascii_uppercase();
-    let ty = match upper.as_str() {
-        "INTEGER" => ColumnType::BigInt,
-        "REAL" => ColumnType::Double,
-        "BOOLEAN" => ColumnType::Boolean,
-        "TEXT" => ColumnType::Text,
-        "BLOB" => ColumnType::Blob,
-        TIMESTAMPTZ_TYPE => ColumnType::Timestamptz,
-        TIMESTAMP_TYPE => ColumnType::Timestamp,
-        DATE_TYPE => ColumnType::Date,
-        UUID_TYPE => ColumnType::Uuid,
-        JSON_TYPE => ColumnType::Json,
-        TEXT_ARRAY_TYPE => ColumnType::TextArray,
-        BIGINT_ARRAY_TYPE => ColumnType::BigIntArray,
-        other => {
-            let n = other.strip_prefix("VARCHAR(")?.strip_suffix(')')?;
-            return n.trim().parse().ok().map(|n| (ColumnType::Text, Some(n)));
-        }
+    let upper = declared.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_uppercase();
+    // The name, and what its parentheses hold (`VARCHAR(120)`: `VARCHAR`, `120`).
+    let (name, args) = match upper.split_once('(') {
+        Some((name, rest)) => (name.trim(), Some(rest.strip_suffix(')')?.trim())),
+        None => (upper.as_str(), None),
     };
-    Some((ty, None))
+    // The names this dialect writes, first: they round-trip whatever their affinity says.
+    let own = match (name, args) {
+        ("INTEGER", None) => Some(ColumnType::BigInt),
+        ("REAL", None) => Some(ColumnType::Double),
+        ("BOOLEAN", None) => Some(ColumnType::Boolean),
+        ("TEXT", None) => Some(ColumnType::Text),
+        ("BLOB", None) => Some(ColumnType::Blob),
+        (TIMESTAMPTZ_TYPE, None) => Some(ColumnType::Timestamptz),
+        (TIMESTAMP_TYPE, None) => Some(ColumnType::Timestamp),
+        (DATE_TYPE, None) => Some(ColumnType::Date),
+        (UUID_TYPE, None) => Some(ColumnType::Uuid),
+        (JSON_TYPE, None) => Some(ColumnType::Json),
+        (TEXT_ARRAY_TYPE, None) => Some(ColumnType::TextArray),
+        (BIGINT_ARRAY_TYPE, None) => Some(ColumnType::BigIntArray),
+        (DECIMAL_TYPE, None) => Some(ColumnType::Numeric),
+        _ => None,
+    };
+    if let Some(ty) = own {
+        return Some((ty, None));
+    }
+    let ty = match name {
+        "INT" | "MEDIUMINT" => ColumnType::Integer,
+        "SMALLINT" | "TINYINT" | "INT2" => ColumnType::SmallInt,
+        "NUMERIC" | "DECIMAL" => ColumnType::Numeric,
+        "BOOL" | "BOOLEAN" => ColumnType::Boolean,
+        "DATETIME" | "TIMESTAMP" => ColumnType::Timestamp,
+        "DATE" => ColumnType::Date,
+        // SQLite's affinity rules, in their order.
+        n if n.contains("INT") => ColumnType::BigInt,
+        n if n.contains("CHAR") || n.contains("CLOB") || n.contains("TEXT") => ColumnType::Text,
+        n if n.contains("BLOB") || n.is_empty() => ColumnType::Blob,
+        n if n.contains("REAL") || n.contains("FLOA") || n.contains("DOUB") => ColumnType::Double,
+        _ => return None,
+    };
+    // A length counts for text only; the arguments of the others (precision, scale, display
+    // width) are numbers SQLite ignores.
+    let numbers: Option<Vec<u32>> = match args {
+        Some(a) => a.split(',').map(|n| n.trim().parse().ok()).collect(),
+        None => Some(Vec::new()),
+    };
+    let numbers = numbers?;
+    match (&ty, numbers.as_slice()) {
+        (ColumnType::Text, [n]) => Some((ty, Some(*n))),
+        (ColumnType::Text, []) => Some((ty, None)),
+        (ColumnType::Text, _) => None,
+        _ if numbers.len() <= 2 => Some((ty, None)),
+        _ => None,
+    }
 }
 
 impl SqliteDialect {
+    /// Writes `left op right`, one of them a bound decimal, by value; see
+    /// [`write_binary`](Dialect::write_binary).
+    fn write_decimal_comparison(&self, w: &mut SqlWriter, left: &Expr, op: BinaryOp, right: &Expr) {
+        if matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) {
+            return w.fail(unsupported(
+                "arithmetic with a Decimal (SQLite would compute it in floating point): \
+                 compute the value in Rust, or compare the stored value",
+            ));
+        }
+        w.push(DECIMAL_CMP_FUNCTION);
+        w.push("(");
+        self.write_expr(w, left);
+        w.push(", ");
+        self.write_expr(w, right);
+        w.push(") ");
+        w.push(op.as_sql());
+        w.push(" 0");
+    }
+
     /// Writes `x op t` by the time the texts in `x` stand for; see
     /// [`write_binary`](Dialect::write_binary).
     fn write_time_comparison(&self, w: &mut SqlWriter, x: &Expr, op: BinaryOp, t: NaiveDateTime) {
@@ -382,6 +494,11 @@ impl SqliteDialect {
         w.push(sql);
         self.write_value(w, &bound);
     }
+}
+
+/// Whether `e` is a bound decimal (`Value::Decimal`, with the `decimal` feature).
+fn is_decimal(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if v.kind() == "decimal")
 }
 
 /// The time a bound value stands for, if it is a timestamp (with time zone: in UTC).

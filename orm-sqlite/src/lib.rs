@@ -81,6 +81,7 @@
 //! | TextArray | `Vec<String>` | `STRING_ARRAY_TEXT` | JSON array text `["a","b"]` |
 //! | BigIntArray | `Vec<i64>` | `I64_ARRAY_TEXT` | JSON array text `[1,2]` |
 //! | Enum | `#[derive(DbEnum)]` | `TEXT` with `CHECK ("col" IN ('a', 'b'))` | the label |
+//! | Numeric | `rust_decimal::Decimal` (feature `decimal`) | `DECIMAL_TEXT` | text, exact, with its scale (`-12.50`); compared by value (below) |
 //! | Custom(s) | your type | `s` verbatim | what your `ToValue` binds |
 //!
 //! # Times
@@ -121,6 +122,23 @@
 //! Raw SQL compares text as text: bind or write the stored form (`2024-05-01 12:30:00.000000`),
 //! or compare with SQLite's date functions. A `get` by a time primary key compares the stored
 //! form exactly, so it finds rows this ORM (or SQLAlchemy) wrote.
+//!
+//! # Decimals
+//!
+//! A `Decimal` is stored as its text in a `DECIMAL_TEXT` column (TEXT affinity: NUMERIC
+//! affinity keeps 15 significant digits). The typed comparisons with a bound `Decimal` compare
+//! by value with the registered function [`value::DECIMAL_CMP_FUNCTION`], since SQLite
+//! compares texts character by character (`'10.00' < '9.99'`):
+//!
+//! | Filter | SQLite |
+//! |---|---|
+//! | `gt(d)` (and `eq`, `ne`, `lt`, `le`, `ge`) | `orm_decimal_cmp(x, ?1) > 0` |
+//! | `between(a, b)` | `(orm_decimal_cmp(x, ?1) >= 0 AND orm_decimal_cmp(x, ?2) <= 0)` |
+//! | `in_list([a, b])` | `(orm_decimal_cmp(x, ?1) = 0 OR orm_decimal_cmp(x, ?2) = 0)` |
+//!
+//! No index serves them. Arithmetic with a bound `Decimal` is an `Error::Unsupported` (SQLite
+//! would compute it in floating point); `ORDER BY`, `MIN`, `MAX` of a decimal column sort its
+//! text and `SUM`, `AVG` add floats: the dialect cannot see a column's type there.
 //!
 //! An auto-increment integer primary key is a rowid alias (declared `INTEGER` with a
 //! single-column `PRIMARY KEY`): SQLite assigns one more than the largest key in use, so the key

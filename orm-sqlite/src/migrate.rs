@@ -150,6 +150,16 @@ impl MigrationDialect for SqliteDialect {
     fn comparable(&self, schema: &Schema) -> Schema {
         crate::reflect::comparable(self, schema)
     }
+
+    fn canonical(
+        &self,
+        conn: &mut dyn Connection,
+        live: &Schema,
+        expected: &Schema,
+    ) -> Result<Schema> {
+        let _ = conn;
+        Ok(crate::reflect::canonical(live, expected))
+    }
 }
 
 /// Whether SQLite has the index's method: B-tree (the default) only.

@@ -87,12 +87,23 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
             let key: i64 = key.as_deref().and_then(|k| k.parse().ok()).unwrap_or(0);
             if key > 0 {
                 pk.push((key, cname.clone()));
-                col.auto_increment = declared.eq_ignore_ascii_case("INTEGER");
+                col.auto_increment = declared.trim().eq_ignore_ascii_case("INTEGER");
             }
             t.columns.push(col);
         }
         pk.sort();
-        if pk.len() != 1 {
+        let table_sql =
+            texts(conn, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", &p)?
+                .into_iter()
+                .find_map(|r| r.into_iter().next().flatten())
+                .unwrap_or_default();
+        let without_rowid =
+            texts(conn, "SELECT wr FROM pragma_table_list(?1) WHERE schema = 'main'", &p)?
+                .into_iter()
+                .any(|r| r.first().is_some_and(|w| w.as_deref() == Some("1")));
+        // The rowid alias: the one key column, declared exactly `INTEGER` (any case), of a
+        // rowid table, unless its own definition says `PRIMARY KEY DESC` (SQLite's quirk).
+        if pk.len() != 1 || without_rowid || says_key_desc(&table_sql) {
             for c in &mut t.columns {
                 c.auto_increment = false;
             }
@@ -166,11 +177,6 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
                 fk.ref_columns.push(to.clone().unwrap_or_default());
             }
         }
-        let table_sql =
-            texts(conn, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", &p)?
-                .into_iter()
-                .find_map(|r| r.into_iter().next().flatten())
-                .unwrap_or_default();
         t.checks = named_checks(&table_sql);
         schema.tables.insert(name, t);
     }
@@ -220,9 +226,32 @@ fn unquoted(sql: &str) -> Vec<(usize, char, usize)> {
     out
 }
 
-/// `name` unquoted when it is one quoted identifier (`"a""b"` -> `a"b`) or a bare word.
+/// Whether a `CREATE TABLE` statement's text says `PRIMARY KEY DESC` (outside quotes): a
+/// column declared `INTEGER PRIMARY KEY DESC` is not the rowid, unlike `PRIMARY KEY ("id"
+/// DESC)` at the table's end (<https://www.sqlite.org/lang_createtable.html#rowid>).
+fn says_key_desc(sql: &str) -> bool {
+    let bare: String = unquoted(sql).into_iter().map(|(_, c, _)| c).collect();
+    let words: Vec<String> = bare
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase)
+        .collect();
+    words.windows(3).any(|w| w == ["PRIMARY", "KEY", "DESC"])
+}
+
+/// `name` unquoted when it is one quoted identifier (`"a""b"` -> `a"b`; also SQLite's
+/// `[name]` and `` `name` ``, which scripts written for other databases use) or a bare word.
 fn identifier(text: &str) -> Option<String> {
     let t = text.trim();
+    if let Some(inner) = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+        return (!inner.contains(']')).then(|| inner.to_owned());
+    }
+    if let Some(inner) = t.strip_prefix('`').and_then(|x| x.strip_suffix('`')) {
+        if !inner.replace("``", "").contains('`') {
+            return Some(inner.replace("``", "`"));
+        }
+        return None;
+    }
     if let Some(inner) = t.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
         if !inner.replace("\"\"", "").contains('"') {
             return Some(inner.replace("\"\"", "\""));
@@ -312,6 +341,28 @@ fn named_checks(sql: &str) -> Vec<Check> {
     out
 }
 
+/// `expected` (what the revisions replay to) with the keys SQLite generates marked as such: a
+/// table's one key column that `live` has as the rowid is generated whether or not the model
+/// leaves it to the database (an `i64` key with `auto_increment = false` is written `INTEGER
+/// PRIMARY KEY` too, and the rowid takes the keys it is given). The other way round stays a
+/// difference: a model that leaves its key to the database needs the rowid, and an `INT
+/// PRIMARY KEY` is not one.
+pub fn canonical(live: &Schema, expected: &Schema) -> Schema {
+    let mut out = expected.clone();
+    for t in out.tables.values_mut() {
+        let Some(l) = live.tables.get(&t.name) else { continue };
+        let [key] = t.primary_key.as_slice() else { continue };
+        if l.primary_key != t.primary_key {
+            continue;
+        }
+        let live_rowid = l.columns.iter().any(|c| &c.name == key && c.auto_increment);
+        if let Some(c) = t.columns.iter_mut().find(|c| &c.name == key) {
+            c.auto_increment |= live_rowid;
+        }
+    }
+    out
+}
+
 /// SQL text for comparing what was written with what SQLite keeps: runs of white space made
 /// one space, and quotes dropped around a plain lowercase name (SQLite's RENAME COLUMN writes
 /// the new name quoted: `lower(email)` becomes `lower("mail")`).
@@ -356,9 +407,17 @@ fn squeeze(sql: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// `schema` as SQLite reflection sees it: integer types as one, floats as one, enum and numeric
-/// columns as text; defaults as the SQL text written; no generated keys, enum types, CHECK
-/// constraints or constraint names; constraints in a fixed order.
+/// `schema` as SQLite reflection sees it: integer types as one, floats as one, enum columns as
+/// text; a custom type by what its declared name means ([`parse_declared_type`]: a model's
+/// `NVARCHAR(120)` compares as text of at most 120 characters); defaults as the SQL text
+/// written; no enum types, constraint names, or CHECK constraints but the named ones;
+/// constraints in a fixed order.
+///
+/// Columns compare by the portable type and length their declared type means, not by its
+/// spelling: `VARCHAR(120)`, which the ORM writes for a `String` of `max_length = 120`, and
+/// `NVARCHAR(120)` are the same column to SQLite (TEXT affinity, a length it does not
+/// enforce). What SQLite does differently stays a difference: `INT` and `TEXT`, `NUMERIC`
+/// (a REAL of 15 significant digits) and `TEXT`, a length and none.
 pub fn comparable(d: &dyn MigrationDialect, schema: &Schema) -> Schema {
     let mut out = schema.clone();
     out.enums.clear();
@@ -369,15 +428,18 @@ pub fn comparable(d: &dyn MigrationDialect, schema: &Schema) -> Schema {
                     ColumnType::BigInt
                 }
                 ColumnType::Real | ColumnType::Double => ColumnType::Double,
-                ColumnType::Enum { .. } | ColumnType::Numeric | ColumnType::Text => {
-                    ColumnType::Text
-                }
+                ColumnType::Enum { .. } | ColumnType::Text => ColumnType::Text,
                 ColumnType::Custom(s) => match parse_declared_type(s) {
                     Some((ct, n)) => {
                         c.max_length = n;
-                        ct
+                        match ct {
+                            ColumnType::SmallInt | ColumnType::Integer => ColumnType::BigInt,
+                            ct => ct,
+                        }
                     }
-                    None => ColumnType::Custom(s.clone()),
+                    None => ColumnType::Custom(
+                        s.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_uppercase(),
+                    ),
                 },
                 other => other.clone(),
             };
@@ -389,7 +451,6 @@ pub fn comparable(d: &dyn MigrationDialect, schema: &Schema) -> Schema {
                 d.write_literal(&mut w, &lit);
                 c.server_default.get_or_insert(w.sql);
             }
-            c.auto_increment = false;
         }
         for c in &mut t.checks {
             c.expr = squeeze(&c.expr);

@@ -15,6 +15,7 @@
 //! | `Json` | TEXT, compact JSON |
 //! | `TextArray`, `IntArray` | TEXT, a JSON array |
 //! | `Enum` | TEXT, the label |
+//! | `Decimal` (feature `decimal`) | TEXT, the exact decimal with its scale (`-12.50`) |
 //!
 //! `Default` (a `DbDefault::Default` field) is never bound: an INSERT leaves its column out.
 
@@ -46,6 +47,9 @@ impl ToSql for Bind<'_> {
             Value::TextArray(a) => text(json(serde_json::to_string(a))?),
             Value::IntArray(a) => text(json(serde_json::to_string(a))?),
             Value::Enum { label, .. } => ToSqlOutput::Borrowed(SqlValueRef::Text(label.as_bytes())),
+            // Plain notation, never an exponent: `Decimal`'s `Display`.
+            #[cfg(feature = "decimal")]
+            Value::Decimal(d) => text(d.to_string()),
             Value::Default => {
                 return Err(rusqlite::Error::ToSqlConversionFailure(DEFAULT_NOT_BINDABLE.into()))
             }
@@ -84,4 +88,117 @@ pub fn value_ref(v: SqlValueRef<'_>) -> Result<ValueRef<'_>, DecodeError> {
         },
         SqlValueRef::Blob(b) => ValueRef::Blob(b),
     })
+}
+
+/// The SQL function that compares two decimals by value: `orm_decimal_cmp(a, b)` is -1, 0 or 1
+/// as `a` is less than, equal to or greater than `b`, and NULL when either is NULL. The
+/// dialect writes the typed comparisons with a bound `Decimal` with it (`price > ?1` as
+/// `orm_decimal_cmp(price, ?1) > 0`), since SQLite compares the decimal texts this backend
+/// stores character by character (`'10.00' < '9.99'`). Registered on every connection
+/// ([`crate::connection::register_functions`]).
+pub const DECIMAL_CMP_FUNCTION: &str = "orm_decimal_cmp";
+
+/// A decimal number as its sign, significant digits and power of ten: `-12.50` is
+/// `(true, "125", -1)`; zero has no digits.
+#[derive(Debug, PartialEq, Eq)]
+struct Exact {
+    negative: bool,
+    digits: String,
+    exponent: i64,
+}
+
+impl Exact {
+    /// Reads `[+-]digits[.digits][e[+-]digits]` exactly, any number of digits (so a text
+    /// longer than `rust_decimal` holds still compares right). Anything else is `None`.
+    fn parse(text: &str) -> Option<Exact> {
+        let t = text.trim();
+        let (negative, t) = match t.as_bytes().first()? {
+            b'-' => (true, &t[1..]),
+            b'+' => (false, &t[1..]),
+            _ => (false, t),
+        };
+        let (mantissa, exponent) = match t.find(['e', 'E']) {
+            Some(i) => (&t[..i], t[i + 1..].parse::<i64>().ok()?),
+            None => (t, 0),
+        };
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+            return None;
+        }
+        let places = i64::try_from(fraction.len()).ok()?;
+        let mut digits = format!("{whole}{fraction}");
+        let mut exponent = exponent.checked_sub(places)?;
+        let trailing = digits.len() - digits.trim_end_matches('0').len();
+        digits.truncate(digits.len() - trailing);
+        exponent = exponent.checked_add(i64::try_from(trailing).ok()?)?;
+        let digits = digits.trim_start_matches('0').to_owned();
+        Some(Exact { negative: negative && !digits.is_empty(), digits, exponent })
+    }
+
+    /// The magnitude's order: `|a|` against `|b|`.
+    fn cmp_magnitude(&self, other: &Exact) -> Option<std::cmp::Ordering> {
+        use std::cmp::Ordering;
+        match (self.digits.is_empty(), other.digits.is_empty()) {
+            (true, true) => return Some(Ordering::Equal),
+            (true, false) => return Some(Ordering::Less),
+            (false, true) => return Some(Ordering::Greater),
+            (false, false) => {}
+        }
+        // The power of ten of the leading digit decides, then the digits left to right.
+        let lead = |e: &Exact| e.exponent.checked_add(i64::try_from(e.digits.len()).ok()?);
+        Some(lead(self)?.cmp(&lead(other)?).then_with(|| {
+            let (a, b) = (self.digits.as_bytes(), other.digits.as_bytes());
+            let n = a.len().max(b.len());
+            (0..n)
+                .map(|i| (a.get(i).copied().unwrap_or(b'0'), b.get(i).copied().unwrap_or(b'0')))
+                .map(|(x, y)| x.cmp(&y))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        }))
+    }
+}
+
+/// `a` against `b` by value, for [`DECIMAL_CMP_FUNCTION`]: each an integer, a float (by the
+/// shortest decimal that reads back as it, as a `Decimal` reads it) or decimal text; `None`
+/// when either is NULL. Text that is no number, and blobs, are an error naming the value.
+///
+/// ```
+/// use orm_sqlite::value::compare_decimals;
+/// use rusqlite::types::ValueRef;
+/// use std::cmp::Ordering;
+///
+/// let t = |s: &'static str| ValueRef::Text(s.as_bytes());
+/// assert_eq!(compare_decimals(t("10.00"), t("9.99")), Ok(Some(Ordering::Greater)));
+/// assert_eq!(compare_decimals(t("2.50"), ValueRef::Real(2.5)), Ok(Some(Ordering::Equal)));
+/// assert_eq!(compare_decimals(t("-1e-30"), ValueRef::Integer(0)), Ok(Some(Ordering::Less)));
+/// assert_eq!(compare_decimals(ValueRef::Null, t("1")), Ok(None));
+/// assert!(compare_decimals(t("ten"), t("1")).is_err());
+/// ```
+pub fn compare_decimals(
+    a: SqlValueRef<'_>,
+    b: SqlValueRef<'_>,
+) -> Result<Option<std::cmp::Ordering>, String> {
+    fn exact(v: SqlValueRef<'_>) -> Result<Option<Exact>, String> {
+        let text = match v {
+            SqlValueRef::Null => return Ok(None),
+            SqlValueRef::Integer(i) => i.to_string(),
+            // `Display` of a finite f64 is its shortest exact decimal, never an exponent.
+            SqlValueRef::Real(f) if f.is_finite() => f.to_string(),
+            SqlValueRef::Real(f) => return Err(format!("the float {f} is not a decimal")),
+            SqlValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+            SqlValueRef::Blob(b) => {
+                return Err(format!("a blob of {} bytes is not a decimal", b.len()))
+            }
+        };
+        Exact::parse(&text).map(Some).ok_or_else(|| format!("{text:?} is not a decimal number"))
+    }
+    let (Some(a), Some(b)) = (exact(a)?, exact(b)?) else { return Ok(None) };
+    let magnitude = a.cmp_magnitude(&b).ok_or("a decimal exponent out of range")?;
+    Ok(Some(match (a.negative, b.negative) {
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+    }))
 }

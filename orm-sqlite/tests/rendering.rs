@@ -635,6 +635,8 @@ fn declared_types_parse_back() {
             }
             ColumnType::Real | ColumnType::Double => Some((ColumnType::Double, None)),
             ColumnType::Enum { .. } => Some((ColumnType::Text, None)),
+            // A custom type means what its name says (`NUMERIC(10, 2)`: SQLite keeps no precision).
+            ColumnType::Custom("NUMERIC(10, 2)") => Some((ColumnType::Numeric, None)),
             ColumnType::Custom(_) => None,
             ty => Some((ty.to_owned_type(), c.max_length)),
         };
@@ -643,7 +645,9 @@ fn declared_types_parse_back() {
     assert_eq!(parse_declared_type("varchar( 12 )"), Some((ColumnType::Text, Some(12))));
     assert_eq!(parse_declared_type("json_text"), Some((ColumnType::Json, None)));
     assert_eq!(parse_declared_type("VARCHAR(x)"), None);
-    assert_eq!(parse_declared_type("DATETIME"), None);
+    // Other writers' names, by what they mean (every spelling: `tests/declared_types.rs`).
+    assert_eq!(parse_declared_type("DATETIME"), Some((ColumnType::Timestamp, None)));
+    assert_eq!(parse_declared_type("MONEY"), None);
 }
 
 #[test]
