@@ -44,9 +44,11 @@ macro_rules! tables_of {
             Genre::TABLE,
             Invoice::TABLE,
             InvoiceLine::TABLE,
+            OddNamesTable::TABLE,
             Playlist::TABLE,
             PlaylistTrack::TABLE,
             Track::TABLE,
+            ValueRow::TABLE,
         ]
     }};
 }

@@ -333,16 +333,19 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
     // Tables without a primary key cannot be models.
     let tables: Vec<&Table> = schema.tables.values().collect();
     let mut struct_idents: BTreeMap<&str, String> = BTreeMap::new();
+    let mut keyless: BTreeMap<&str, String> = BTreeMap::new();
     for t in &tables {
         if t.primary_key.is_empty() {
-            notes.push(format!(
+            let line = format!(
                 "table {:?} has no primary key: no model is written for it (a model needs one)",
                 t.name
-            ));
+            );
+            notes.push(line.clone());
+            keyless.insert(&t.name, line);
             continue;
         }
         let base = type_ident(&t.name, true, "Table");
-        let base = if type_names.contains(&base) { format!("{base}Row") } else { base };
+        let base = if RESERVED_TYPES.contains(&base.as_str()) { format!("{base}Row") } else { base };
         struct_idents.insert(&t.name, unique_name(base, &mut type_names));
     }
 
@@ -611,11 +614,8 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
     for t in tables.iter() {
         let Some(ident) = struct_idents.get(t.name.as_str()) else {
             out.push('\n');
-            let _ = writeln!(
-                out,
-                "// Table {} is left out: it has no primary key.",
-                comment_text(&lit(&t.name))
-            );
+            let note = keyless.get(t.name.as_str()).map_or("", String::as_str);
+            let _ = writeln!(out, "// {}", comment_text(note));
             continue;
         };
         let fs = &fields[t.name.as_str()];
@@ -670,7 +670,8 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
             }
             if !ok || keys.is_empty() {
                 let line = format!(
-                    "index {} of table {:?} is left out: a key of it cannot be written on a model",
+                    "index {} of table {:?} is left out: a key of it is a column left out, or an \
+                     expression with an operator class (which a model cannot write)",
                     lit(&ix.name),
                     t.name
                 );
@@ -869,4 +870,240 @@ fn rust_type(
         }
         .to_owned(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::schema::{Column, Index, Unique};
+
+    fn table(name: &str, columns: Vec<Column>, key: &[&str]) -> Table {
+        Table {
+            name: name.into(),
+            columns,
+            primary_key: key.iter().map(|k| (*k).to_owned()).collect(),
+            indexes: Vec::new(),
+            uniques: Vec::new(),
+            foreign_keys: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    fn fk(name: &str, columns: &[&str], ref_table: &str, ref_columns: &[&str]) -> ForeignKey {
+        ForeignKey {
+            name: name.into(),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            ref_table: ref_table.into(),
+            ref_columns: ref_columns.iter().map(|c| (*c).to_owned()).collect(),
+            on_delete: ReferentialAction::NoAction,
+            on_update: ReferentialAction::NoAction,
+        }
+    }
+
+    fn schema(tables: Vec<Table>) -> Schema {
+        let mut s = Schema::default();
+        for t in tables {
+            s.tables.insert(t.name.clone(), t);
+        }
+        s
+    }
+
+    fn generate(s: &Schema) -> ModelsSource {
+        models_source(s, &ModelsOptions::new("a test"))
+    }
+
+    fn id() -> Column {
+        Column::new("id", ColumnType::BigInt)
+    }
+
+    #[test]
+    fn names_become_identifiers_and_literals_stay_exact() {
+        assert_eq!(snake_ident("ArtistId", "c"), "artist_id");
+        assert_eq!(snake_ident("CustomerID", "c"), "customer_id");
+        assert_eq!(snake_ident("Unit Price", "c"), "unit_price");
+        assert_eq!(snake_ident("type", "c"), "type_");
+        assert_eq!(snake_ident("self", "c"), "self_");
+        assert_eq!(snake_ident("1st", "c"), "c_1st");
+        assert_eq!(snake_ident("é", "c"), "c");
+        assert_eq!(type_ident("invoice_lines", true, "T"), "InvoiceLine");
+        assert_eq!(type_ident("categories", true, "T"), "Category");
+        assert_eq!(type_ident("addresses", true, "T"), "Address");
+        assert_eq!(type_ident("status", true, "T"), "Status");
+        assert_eq!(plural("category"), "categories");
+        assert_eq!(plural("box"), "boxes");
+        assert_eq!(plural("day"), "days");
+        let hostile = "we\"ird\\ta'ble\n";
+        let s = schema(vec![table(
+            hostile,
+            vec![
+                Column::new("id", ColumnType::BigInt),
+                Column::new("UserName", ColumnType::Text),
+                Column::new("user_name", ColumnType::Text),
+                Column {
+                    server_default: Some("'it''s'".into()),
+                    ..Column::new("Note", ColumnType::Text)
+                },
+            ],
+            &["id"],
+        )]);
+        let out = models_source(&s, &ModelsOptions::new("a\nsource"));
+        assert!(out.text.starts_with("// Generated by `cargo db models` from a source.\n"));
+        assert!(out.text.contains(r#"#[orm(table = "we\"ird\\ta'ble\n")]"#), "{}", out.text);
+        assert!(out.text.contains("pub struct WeIrdTaBle {"), "{}", out.text);
+        assert!(out.text.contains("#[orm(column = \"UserName\")]\n    pub user_name: String,"));
+        assert!(out.text.contains("    pub user_name2: String,"), "{}", out.text);
+        assert!(out.text.contains(r#"#[orm(server_default = "'it''s'", column = "Note")]"#));
+        assert!(out.text.contains("    pub note: DbDefault<String>,"));
+    }
+
+    #[test]
+    fn type_names_give_way_to_the_prelude_and_to_each_other() {
+        let s = schema(vec![
+            table("users", vec![id()], &["id"]),
+            table("user", vec![id()], &["id"]),
+            table("uuid", vec![id()], &["id"]),
+            table("value", vec![id()], &["id"]),
+            table("", vec![id()], &["id"]),
+        ]);
+        let out = generate(&s).text;
+        for name in ["User", "User2", "UuidRow", "ValueRow", "Table"] {
+            assert!(out.contains(&format!("pub struct {name} {{")), "{name}: {out}");
+        }
+    }
+
+    #[test]
+    fn enum_labels_become_variants_with_their_labels() {
+        let mut s = Schema::default();
+        s.enums.insert(
+            "Mood".into(),
+            ["ok", "In Review", "1st", "self", "a b", "a_b", ""].map(String::from).to_vec(),
+        );
+        let out = generate(&s).text;
+        let body = out.split("pub enum Mood {").nth(1).expect("enum");
+        let expected = "\n    Ok,\n    #[orm(rename = \"In Review\")]\n    InReview,\n    \
+            #[orm(rename = \"1st\")]\n    V1st,\n    #[orm(rename = \"self\")]\n    Self2,\n    \
+            #[orm(rename = \"a b\")]\n    AB,\n    #[orm(rename = \"a_b\")]\n    AB2,\n    #[orm(rename = \"\")]\n    V,\n}\n";
+        assert_eq!(body, expected);
+        assert!(out.contains("#[orm(type_name = \"Mood\")]"));
+    }
+
+    #[test]
+    fn what_a_model_cannot_say_is_a_note_and_a_comment() {
+        let mut parent = table(
+            "parents",
+            vec![Column::new("a", ColumnType::BigInt), Column::new("b", ColumnType::BigInt)],
+            &["a", "b"],
+        );
+        parent.uniques.push(Unique { name: "uq_parents_b".into(), columns: vec!["b".into()] });
+        let mut child = table(
+            "children",
+            vec![
+                id(),
+                Column::new("a", ColumnType::BigInt),
+                Column::new("b", ColumnType::BigInt),
+                Column::new("price", ColumnType::Numeric),
+                Column::new("shape", ColumnType::Custom("point".into())),
+            ],
+            &["id"],
+        );
+        child.foreign_keys.push(fk("fk_both", &["a", "b"], "parents", &["a", "b"]));
+        child.foreign_keys.push(fk("fk_b", &["b"], "parents", &["b"]));
+        child.foreign_keys.push(fk("fk_gone", &["a"], "elsewhere", &["id"]));
+        child.indexes.push(Index {
+            name: "ix_shape".into(),
+            columns: vec![IndexKey::column("shape")],
+            unique: false,
+            using: None,
+            where_clause: None,
+        });
+        let keyless = table("log", vec![Column::new("line", ColumnType::Text)], &[]);
+        let s = schema(vec![parent, child, keyless]);
+        let out = generate(&s);
+        let expect = [
+            "table \"log\" has no primary key",
+            "foreign key fk_both of table \"children\" is left out: it has several columns",
+            "foreign key fk_b of table \"children\" is left out: it references columns that are not",
+            "foreign key fk_gone of table \"children\" is left out: it references table \"elsewhere\"",
+            "column \"price\" of table \"children\" (numeric) is left out: NUMERIC needs `decimal`",
+            "column \"shape\" of table \"children\" (custom(point)) is left out",
+            "index \"ix_shape\" of table \"children\" is left out",
+        ];
+        for e in expect {
+            assert!(out.notes.iter().any(|n| n.contains(e)), "{e}: {:#?}", out.notes);
+            assert!(out.text.contains(e), "comment {e}: {}", out.text);
+        }
+        assert_eq!(out.notes.len(), expect.len(), "{:#?}", out.notes);
+        assert!(!out.text.contains("references = "), "{}", out.text);
+        assert!(!out.text.contains("pub line"), "{}", out.text);
+
+        let with_decimal = models_source(&s, &ModelsOptions::new("x").with_decimal(true));
+        assert!(with_decimal.text.contains("    pub price: rust_decimal::Decimal,"));
+        assert!(!with_decimal.notes.iter().any(|n| n.contains("price")));
+    }
+
+    #[test]
+    fn relationships_follow_the_foreign_keys() {
+        let users = table("users", vec![id()], &["id"]);
+        let mut profiles = table(
+            "profiles",
+            vec![Column::new("user_id", ColumnType::BigInt), Column::new("bio", ColumnType::Text)],
+            &["user_id"],
+        );
+        profiles.foreign_keys.push(fk("fk_p", &["user_id"], "users", &["id"]));
+        let mut posts = table(
+            "posts",
+            vec![
+                id(),
+                Column::new("author_id", ColumnType::BigInt),
+                Column { nullable: true, ..Column::new("editor", ColumnType::BigInt) },
+                Column { nullable: true, ..Column::new("parent_id", ColumnType::BigInt) },
+                Column::new("slug", ColumnType::Text),
+            ],
+            &["id"],
+        );
+        posts.foreign_keys.push(ForeignKey {
+            on_delete: ReferentialAction::Cascade,
+            on_update: ReferentialAction::Restrict,
+            ..fk("fk_author", &["author_id"], "users", &["id"])
+        });
+        posts.foreign_keys.push(fk("fk_editor", &["editor"], "users", &["id"]));
+        posts.foreign_keys.push(fk("fk_parent", &["parent_id"], "posts", &["id"]));
+        let out = generate(&schema(vec![users, profiles, posts])).text;
+        let has = |s: &str| assert!(out.contains(s), "{s}\n{out}");
+        has("#[orm(references = User, on_delete = cascade, on_update = restrict, fk_name = \"fk_author\")]");
+        has("#[orm(references = Self, fk_name = \"fk_parent\")]");
+        has("    #[orm(belongs_to(foreign_key = author_id))]\n    pub author: Related<User>,");
+        has("    #[orm(belongs_to(foreign_key = editor))]\n    pub user: Related<Option<User>>,");
+        has("    #[orm(belongs_to(foreign_key = parent_id))]\n    pub parent: Related<Option<Box<Post>>>,");
+        has("    #[orm(has_many(foreign_key = parent_id))]\n    pub posts_by_parent: Related<Vec<Post>>,");
+        has("    #[orm(has_many(foreign_key = author_id))]\n    pub posts_by_author: Related<Vec<Post>>,");
+        has("    #[orm(has_many(foreign_key = editor))]\n    pub posts_by_editor: Related<Vec<Post>>,");
+        // The key is the foreign key: one profile per user, each side boxed (a cycle).
+        has("    #[orm(has_one(foreign_key = user_id))]\n    pub profile: Related<Option<Box<Profile>>>,");
+        has("    #[orm(belongs_to(foreign_key = user_id))]\n    pub user: Related<Box<User>>,");
+        has("#[orm(primary_key, auto_increment = false, references = User, fk_name = \"fk_p\")]");
+    }
+
+    #[test]
+    fn only_a_pure_association_table_is_many_to_many() {
+        let tags = table("tags", vec![id()], &["id"]);
+        let posts = table("posts", vec![id()], &["id"]);
+        let mut post_tags = table(
+            "post_tags",
+            vec![Column::new("post_id", ColumnType::BigInt), Column::new("tag_id", ColumnType::BigInt)],
+            &["post_id", "tag_id"],
+        );
+        post_tags.foreign_keys.push(fk("fk_pt_post", &["post_id"], "posts", &["id"]));
+        post_tags.foreign_keys.push(fk("fk_pt_tag", &["tag_id"], "tags", &["id"]));
+        // With one more column it is a model of its own, related by has_many.
+        let mut ratings = post_tags.clone();
+        ratings.name = "ratings".into();
+        ratings.columns.push(Column::new("stars", ColumnType::Integer));
+        let out = generate(&schema(vec![tags, posts, post_tags, ratings])).text;
+        let has = |s: &str| assert!(out.contains(s), "{s}\n{out}");
+        has("    #[orm(many_to_many(through = PostTag, local = post_id, remote = tag_id))]\n    pub tags: Related<Vec<Tag>>,");
+        has("    #[orm(many_to_many(through = PostTag, local = tag_id, remote = post_id))]\n    pub posts: Related<Vec<Post>>,");
+        has("    #[orm(has_many(foreign_key = post_id))]\n    pub ratings: Related<Vec<Rating>>,");
+        assert!(!out.contains("post_tags: Related"), "{out}");
+    }
 }

@@ -236,3 +236,37 @@ pub struct CustomerProfile {
     #[orm(belongs_to(foreign_key = customer_id))]
     pub customer: Related<Box<Customer>>,
 }
+
+/// The table "odd \"names\" table".
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "odd \"names\" table", index(it_s, c_1st, name = "ix odd \"names\""))]
+pub struct OddNamesTable {
+    #[orm(primary_key, column = "Id")]
+    pub id: i64,
+    #[orm(column = "it's")]
+    pub it_s: Option<String>,
+    #[orm(column = "1st")]
+    pub c_1st: Option<i64>,
+    #[orm(column = "self")]
+    pub self_: Option<String>,
+    #[orm(column = "UserName")]
+    pub user_name: Option<String>,
+    #[orm(column = "user_name")]
+    pub user_name2: Option<String>,
+    #[orm(server_default = "'it''s'", column = "Note")]
+    pub note: DbDefault<String>,
+    #[orm(has_many(foreign_key = odd_id))]
+    pub value_rows: Related<Vec<ValueRow>>,
+}
+
+/// The table "value".
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "value")]
+pub struct ValueRow {
+    #[orm(primary_key)]
+    pub id: i64,
+    #[orm(references = OddNamesTable)]
+    pub odd_id: Option<i64>,
+    #[orm(belongs_to(foreign_key = odd_id))]
+    pub odd: Related<Option<OddNamesTable>>,
+}

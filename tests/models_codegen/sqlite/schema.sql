@@ -82,3 +82,19 @@ CREATE TABLE customer_profiles (
     avatar BLOB,
     updated_at TIMESTAMPTZ_TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
+-- Names a Rust identifier cannot be: quotes, spaces, a digit first, keywords, two columns that
+-- are one snake_case name, a table named like a prelude type.
+CREATE TABLE "odd ""names"" table" (
+    "Id" INTEGER PRIMARY KEY NOT NULL,
+    "it's" TEXT,
+    "1st" INTEGER,
+    "self" TEXT,
+    "UserName" TEXT,
+    "user_name" TEXT,
+    "Note" TEXT NOT NULL DEFAULT 'it''s'
+);
+CREATE INDEX "ix odd ""names""" ON "odd ""names"" table" ("it's", "1st");
+CREATE TABLE "value" (
+    "id" INTEGER PRIMARY KEY NOT NULL,
+    "odd_id" INTEGER REFERENCES "odd ""names"" table" ("Id")
+);
