@@ -345,7 +345,8 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
             continue;
         }
         let base = type_ident(&t.name, true, "Table");
-        let base = if RESERVED_TYPES.contains(&base.as_str()) { format!("{base}Row") } else { base };
+        let base =
+            if RESERVED_TYPES.contains(&base.as_str()) { format!("{base}Row") } else { base };
         struct_idents.insert(&t.name, unique_name(base, &mut type_names));
     }
 
@@ -1090,7 +1091,10 @@ mod tests {
         let posts = table("posts", vec![id()], &["id"]);
         let mut post_tags = table(
             "post_tags",
-            vec![Column::new("post_id", ColumnType::BigInt), Column::new("tag_id", ColumnType::BigInt)],
+            vec![
+                Column::new("post_id", ColumnType::BigInt),
+                Column::new("tag_id", ColumnType::BigInt),
+            ],
             &["post_id", "tag_id"],
         );
         post_tags.foreign_keys.push(fk("fk_pt_post", &["post_id"], "posts", &["id"]));
