@@ -502,20 +502,15 @@ fn check(cx: &mut Ctx<'_>, models: &[&'static TableSchema]) -> Result<i32> {
     Ok(1)
 }
 
-/// `url` without what may be secret: the user and password, and the query string.
+/// `url` without what may be secret: the user and password (all before the last `@`, so a
+/// password holding `/`, `?` or `@` goes too), then the query string.
 fn redacted_url(url: &str) -> String {
-    let url = url.split('?').next().unwrap_or("");
     match url.split_once("://") {
         Some((scheme, rest)) => {
-            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-            if path.is_empty() && !rest.contains('/') {
-                format!("{scheme}://{host}")
-            } else {
-                format!("{scheme}://{host}/{path}")
-            }
+            let place = rest.rsplit_once('@').map_or(rest, |(_, place)| place);
+            format!("{scheme}://{}", place.split('?').next().unwrap_or(""))
         }
-        None => url.to_owned(),
+        None => url.split('?').next().unwrap_or("").to_owned(),
     }
 }
 
