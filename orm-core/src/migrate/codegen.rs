@@ -326,7 +326,10 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
     // Enum types first: their names are short and the tables' structs give way.
     let mut enum_idents: BTreeMap<&str, String> = BTreeMap::new();
     for name in schema.enums.keys() {
-        let ident = unique_name(type_ident(name, false, "Enum"), &mut type_names);
+        let base = type_ident(name, false, "Enum");
+        let base =
+            if RESERVED_TYPES.contains(&base.as_str()) { format!("{base}Enum") } else { base };
+        let ident = unique_name(base, &mut type_names);
         enum_idents.insert(name, ident);
     }
 
@@ -988,6 +991,11 @@ mod tests {
         for name in ["User", "User2", "UuidRow", "ValueRow", "Table"] {
             assert!(out.contains(&format!("pub struct {name} {{")), "{name}: {out}");
         }
+        let mut s = Schema::default();
+        s.enums.insert("value".into(), vec!["a".into()]);
+        s.enums.insert("Value Enum".into(), vec!["a".into()]);
+        let out = generate(&s).text;
+        assert!(out.contains("pub enum ValueEnum {") && out.contains("pub enum ValueEnum2 {"));
     }
 
     #[test]

@@ -259,6 +259,16 @@ pub struct OddNamesTable {
     pub value_rows: Related<Vec<ValueRow>>,
 }
 
+/// The table "session".
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "session")]
+pub struct SessionRow {
+    #[orm(primary_key)]
+    pub id: Uuid,
+    #[orm(server_default = "CURRENT_TIMESTAMP")]
+    pub started_at: DbDefault<DateTime<Utc>>,
+}
+
 /// The table "value".
 #[derive(Model, Debug, Clone, PartialEq)]
 #[orm(table = "value")]

@@ -98,3 +98,7 @@ CREATE TABLE "value" (
     "id" INTEGER PRIMARY KEY NOT NULL,
     "odd_id" INTEGER REFERENCES "odd ""names"" table" ("Id")
 );
+CREATE TABLE session (
+    id UUID_TEXT PRIMARY KEY NOT NULL,
+    started_at TIMESTAMPTZ_TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
