@@ -608,6 +608,18 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
     for (name, labels) in &schema.enums {
         let ident = &enum_idents[name.as_str()];
         out.push('\n');
+        // Models declare enum types through their columns only.
+        let used = tables.iter().filter(|t| struct_idents.contains_key(t.name.as_str())).any(|t| {
+            t.columns.iter().any(|c| matches!(&c.ty, ColumnType::Enum { name: n, .. } if n == name))
+        });
+        if !used {
+            let line = format!(
+                "enum type {name:?} is used by no column of a model, so no revision creates it: \
+                 create it in an `sql` op of the first revision, or ignore it"
+            );
+            let _ = writeln!(out, "// {}", comment_text(&line));
+            notes.push(line);
+        }
         let _ = writeln!(out, "/// The enum type {}.", lit(name));
         out.push_str("#[derive(DbEnum, Debug, Clone, Copy, PartialEq)]\n");
         let _ = writeln!(out, "#[orm(type_name = {})]", lit(name));
@@ -1005,7 +1017,10 @@ mod tests {
             "Mood".into(),
             ["ok", "In Review", "1st", "self", "a b", "a_b", ""].map(String::from).to_vec(),
         );
-        let out = generate(&s).text;
+        let generated = generate(&s);
+        assert_eq!(generated.notes.len(), 1, "{:?}", generated.notes);
+        assert!(generated.notes[0].starts_with("enum type \"Mood\" is used by no column"));
+        let out = generated.text;
         let body = out.split("pub enum Mood {").nth(1).expect("enum");
         let expected = "\n    Ok,\n    #[orm(rename = \"In Review\")]\n    InReview,\n    \
             #[orm(rename = \"1st\")]\n    V1st,\n    #[orm(rename = \"self\")]\n    Self2,\n    \
