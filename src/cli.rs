@@ -11,8 +11,9 @@
 //! With the alias `db = "run --quiet --bin db --"` in `.cargo/config.toml`, the commands read as
 //! Flask-Migrate's: `cargo db init`, `cargo db migrate -m "add age"`, `cargo db upgrade`,
 //! `cargo db downgrade`, `cargo db current`, `history`, `heads`, `stamp`, `merge`, `check`,
-//! `sql`, and `models` (model source for an existing database). The database is `--database-url` or `$DATABASE_URL`. Output is plain text (no
-//! colours), so it reads the same in a terminal, a pipe or a CI log.
+//! `sql`, and `models` (model source for an existing database). The database is
+//! `--database-url` or `$DATABASE_URL`. Output is plain text (no colours), so it reads the same
+//! in a terminal, a pipe or a CI log.
 
 use crate::migrate::{
     autogenerate, differences, models_source, render_revision, Direction, Migrator, ModelsOptions,

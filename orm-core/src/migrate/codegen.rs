@@ -80,6 +80,10 @@ pub struct ModelsSource {
     pub notes: Vec<String>,
 }
 
+/// The end of a note on a constraint or index left out. It stays in the database (no revision
+/// made from the models drops what they never had), and `check` reports it as a difference.
+const KEEP: &str = "; `check` reports it unless migrations.toml ignores its name";
+
 /// Names that generated types must not take: what the output uses from the prelude and std.
 const RESERVED_TYPES: &[&str] = &[
     "Box",
@@ -409,10 +413,8 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
                 } else {
                     fk.name.clone()
                 };
-                let line = format!(
-                    "foreign key {label} of table {:?} is left out: {why}; declare it in a revision",
-                    t.name
-                );
+                let line =
+                    format!("foreign key {label} of table {:?} is left out: {why}{KEEP}", t.name);
                 notes.push(line.clone());
                 fk_skipped.entry(&t.name).or_default().push(line);
             }
@@ -662,7 +664,8 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
                 }
                 None => {
                     let line = format!(
-                        "unique constraint {} of table {:?} is left out: a column of it has no field",
+                        "unique constraint {} of table {:?} is left out: a column of it has no \
+                         field{KEEP}",
                         lit(&u.name),
                         t.name
                     );
@@ -696,7 +699,7 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
             if !ok || keys.is_empty() {
                 let line = format!(
                     "index {} of table {:?} is left out: a key of it is a column left out, or an \
-                     expression with an operator class (which a model cannot write)",
+                     expression with an operator class (which a model cannot write){KEEP}",
                     lit(&ix.name),
                     t.name
                 );
