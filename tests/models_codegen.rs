@@ -48,6 +48,7 @@ macro_rules! tables_of {
             Genre::TABLE,
             Invoice::TABLE,
             InvoiceLine::TABLE,
+            MediaType::TABLE,
             OddNamesTable::TABLE,
             Playlist::TABLE,
             PlaylistTrack::TABLE,
@@ -170,6 +171,7 @@ macro_rules! read_and_write {
                 ..Default::default()
             })
             .unwrap();
+        let media = s.save(MediaType { name: Some("MPEG".into()), ..Default::default() }).unwrap();
         let track = s
             .save(Track {
                 name: "T.N.T.".into(),
@@ -211,6 +213,10 @@ macro_rules! read_and_write {
         let artists = s.query::<Artist>().load(Artist::albums).all().unwrap();
         let albums = artists[0].albums.get().unwrap();
         assert_eq!(albums[0].title, "High Voltage", "{backend}: has_many");
+        // A foreign key with a server default (`DEFAULT 1`, the first media type's key).
+        let tracks = s.query::<Track>().load(Track::media_type).all().unwrap();
+        assert_eq!(tracks[0].media_type_id, DbDefault::Value(media.media_type_id), "{backend}");
+        assert_eq!(tracks[0].media_type.get().unwrap().name.as_deref(), Some("MPEG"), "{backend}");
         let playlists = s.query::<Playlist>().load(Playlist::tracks).all().unwrap();
         assert_eq!(playlists[0].tracks.get().unwrap()[0].name, "T.N.T.", "{backend}: many_to_many");
         let mut staff = s.query::<Employee>().load(Employee::reports_to_employee).all().unwrap();
@@ -278,7 +284,7 @@ fn the_models_command_prints_and_writes_the_source(backend: Backend) {
     assert_eq!(
         said,
         format!(
-            "Wrote {}: 15 table(s), {} enum type(s)\n",
+            "Wrote {}: 16 table(s), {} enum type(s)\n",
             file.display(),
             match backend {
                 Backend::Sqlite => 0,

@@ -157,6 +157,18 @@ pub struct InvoiceLine {
     pub track: Related<Track>,
 }
 
+/// The table "MediaType".
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "MediaType")]
+pub struct MediaType {
+    #[orm(primary_key, column = "MediaTypeId")]
+    pub media_type_id: i64,
+    #[orm(max_length = 120, column = "Name")]
+    pub name: Option<String>,
+    #[orm(has_many(foreign_key = media_type_id))]
+    pub tracks: Related<Vec<Track>>,
+}
+
 /// The table "Playlist".
 #[derive(Model, Debug, Clone, PartialEq)]
 #[orm(table = "Playlist")]
@@ -200,6 +212,8 @@ pub struct Track {
     pub album_id: Option<i64>,
     #[orm(references = Genre, column = "GenreId")]
     pub genre_id: Option<i64>,
+    #[orm(server_default = "1", references = MediaType, column = "MediaTypeId")]
+    pub media_type_id: DbDefault<i64>,
     #[orm(column = "Milliseconds")]
     pub milliseconds: i64,
     #[orm(column = "Bytes")]
@@ -214,6 +228,8 @@ pub struct Track {
     pub album: Related<Option<Album>>,
     #[orm(belongs_to(foreign_key = genre_id))]
     pub genre: Related<Option<Genre>>,
+    #[orm(belongs_to(foreign_key = media_type_id))]
+    pub media_type: Related<MediaType>,
     #[orm(has_many(foreign_key = track_id))]
     pub invoice_lines: Related<Vec<InvoiceLine>>,
     #[orm(many_to_many(through = PlaylistTrack, local = track_id, remote = playlist_id))]

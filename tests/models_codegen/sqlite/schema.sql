@@ -14,11 +14,16 @@ CREATE TABLE "Genre" (
     "GenreId" INTEGER PRIMARY KEY NOT NULL,
     "Name" VARCHAR(120) UNIQUE
 );
+CREATE TABLE "MediaType" (
+    "MediaTypeId" INTEGER PRIMARY KEY NOT NULL,
+    "Name" VARCHAR(120)
+);
 CREATE TABLE "Track" (
     "TrackId" INTEGER PRIMARY KEY NOT NULL,
     "Name" VARCHAR(200) NOT NULL,
     "AlbumId" INTEGER REFERENCES "Album" ("AlbumId") ON DELETE SET NULL ON UPDATE CASCADE,
     "GenreId" INTEGER REFERENCES "Genre" ("GenreId"),
+    "MediaTypeId" INTEGER NOT NULL DEFAULT 1 REFERENCES "MediaType" ("MediaTypeId"),
     "Milliseconds" INTEGER NOT NULL,
     "Bytes" INTEGER,
     "UnitPrice" REAL NOT NULL DEFAULT 0.99,
