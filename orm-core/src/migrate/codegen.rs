@@ -851,7 +851,9 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
     ModelsSource { text: out, notes }
 }
 
-/// `#[orm(a, b)]` on one line when it fits in 100 columns, else one item a line.
+/// `#[orm(a, b)]` on one line when it fits in 100 columns, else one item a line: rustfmt's
+/// layout with `use_small_heuristics = "Max"` (tests/models_codegen's golden files are checked
+/// by `cargo fmt`).
 fn write_attr(out: &mut String, indent: &str, items: &[String]) {
     let one = format!("{indent}#[orm({})]", items.join(", "));
     if one.len() <= 100 {
