@@ -13,14 +13,15 @@
 //! referencing columns are unique) on the referenced side, and `many_to_many` through a pure
 //! association table (two foreign key columns that together are its primary key). What a model
 //! cannot say (a column of a type without a Rust mapping, a foreign key of several columns or to
-//! columns that are not the target's key, a table without a primary key; triggers, views and
-//! functions) is left out with a comment at its place and a [note](ModelsSource::notes).
+//! columns that are not the target's key, a table without a primary key, an enum type no column
+//! uses; triggers, views and functions) is left out with a comment at its place and a
+//! [note](ModelsSource::notes).
 //!
 //! ```
 //! use orm::migrate::{models_source, Column, ColumnType, ModelsOptions, Schema, Table};
 //!
 //! let mut schema = Schema::default();
-//! let mut artists = Table {
+//! let artists = Table {
 //!     name: "Artist".into(),
 //!     columns: vec![
 //!         Column { auto_increment: true, ..Column::new("ArtistId", ColumnType::BigInt) },
