@@ -10,12 +10,14 @@
 //!
 //! With the alias `db = "run --quiet --bin db --"` in `.cargo/config.toml`, the commands read as
 //! Flask-Migrate's: `cargo db init`, `cargo db migrate -m "add age"`, `cargo db upgrade`,
-//! `cargo db downgrade`, `cargo db current`, `history`, `heads`, `stamp`, `merge`, `check` and
-//! `sql`. The database is `--database-url` or `$DATABASE_URL`. Output is plain text (no
-//! colours), so it reads the same in a terminal, a pipe or a CI log.
+//! `cargo db downgrade`, `cargo db current`, `history`, `heads`, `stamp`, `merge`, `check`,
+//! `sql`, and `models` (model source for an existing database). The database is
+//! `--database-url` or `$DATABASE_URL`. Output is plain text (no colours), so it reads the same
+//! in a terminal, a pipe or a CI log.
 
 use crate::migrate::{
-    autogenerate, differences, render_revision, Direction, Migrator, Revision, Revisions,
+    autogenerate, differences, models_source, render_revision, Direction, Migrator, ModelsOptions,
+    Revision, Revisions,
 };
 use crate::{Database, Dialect, Error, Result, TableSchema};
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -109,6 +111,25 @@ fn command() -> Command {
             Command::new("check").about(
                 "Fail, listing the differences, when models, revisions and database disagree",
             ),
+        )
+        .subcommand(
+            Command::new("models")
+                .about(
+                    "Write #[derive(Model)] source describing the database (adopt an existing one)",
+                )
+                .arg(
+                    Arg::new("output")
+                        .short('o')
+                        .long("output")
+                        .value_name("FILE")
+                        .help("Write the source to FILE instead of standard output"),
+                )
+                .arg(
+                    Arg::new("decimal")
+                        .long("decimal")
+                        .action(ArgAction::SetTrue)
+                        .help("NUMERIC columns as rust_decimal::Decimal (the `decimal` feature)"),
+                ),
         )
         .subcommand(
             Command::new("sql")
@@ -238,6 +259,7 @@ fn dispatch(m: &ArgMatches, models: &[&'static TableSchema], out: &mut dyn Write
             merge(&mut cx, &revs, arg("message").as_deref().unwrap_or("merge heads"))
         }
         "check" => check(&mut cx, models),
+        "models" => models_command(&mut cx, arg("output").as_deref(), sub.get_flag("decimal")),
         "sql" => {
             let down = sub.get_flag("down");
             // Like `downgrade`, whose default undoes one revision (Alembic's `downgrade --sql`
@@ -487,6 +509,51 @@ fn check(cx: &mut Ctx<'_>, models: &[&'static TableSchema]) -> Result<i32> {
     }
     eprintln!("check failed: {} difference(s)", problems.len());
     Ok(1)
+}
+
+/// `url` without what may be secret: the user and password (all before the last `@`, so a
+/// password holding `/`, `?` or `@` goes too), then the query string.
+fn redacted_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let place = rest.rsplit_once('@').map_or(rest, |(_, place)| place);
+            format!("{scheme}://{}", place.split('?').next().unwrap_or(""))
+        }
+        None => url.split('?').next().unwrap_or("").to_owned(),
+    }
+}
+
+/// `models`: reflects the database and writes model source for it (names that
+/// `migrations.toml` ignores are left out).
+fn models_command(cx: &mut Ctx<'_>, output: Option<&str>, decimal: bool) -> Result<i32> {
+    let revisions = if cx.dir.is_dir() { cx.revisions()? } else { Revisions::new(Vec::new())? };
+    let db = cx.database()?;
+    let schema = Migrator::new(db.engine(), &revisions).reflect()?;
+    let schema = schema.without(&|name| revisions.ignores(name));
+    let source = format!(
+        "the {} database {}",
+        db.engine().dialect().name(),
+        redacted_url(cx.url.as_deref().unwrap_or(""))
+    );
+    let generated = models_source(&schema, &ModelsOptions::new(source).with_decimal(decimal));
+    for n in &generated.notes {
+        eprintln!("note: {n}");
+    }
+    match output {
+        Some(path) => {
+            std::fs::write(path, &generated.text)
+                .map_err(|e| Error::InvalidUse(format!("writing {path}: {e}")))?;
+            cx.say(format!(
+                "Wrote {path}: {} table(s), {} enum type(s)",
+                schema.tables.len(),
+                schema.enums.len()
+            ))?;
+        }
+        None => {
+            write!(cx.out, "{}", generated.text).map_err(|e| Error::InvalidUse(e.to_string()))?;
+        }
+    }
+    Ok(0)
 }
 
 /// The dialect named `name`: `sqlite` or `postgresql` (`postgres`).

@@ -4,6 +4,7 @@
 //! - [`ops`]: the operations a revision holds, how each changes a schema, and each one's inverse.
 //! - [`revision`]: revision files (TOML a person reviews and edits) and the graph they form.
 //! - [`autogen`]: the ops from the replayed revisions to the models; no database needed.
+//! - [`codegen`]: model source from a reflected schema (`cargo db models`).
 //! - [`dialect`]: [`MigrationDialect`], how a backend writes each op (and reflects a schema).
 //! - [`runner`]: [`Migrator`], upgrade / downgrade / stamp in one transaction per revision; and
 //!   [`create_all`] / [`drop_all`], which create (drop) what the models describe with the very
@@ -48,6 +49,7 @@
 //! ```
 
 pub mod autogen;
+pub mod codegen;
 pub mod dialect;
 pub mod ops;
 pub mod revision;
@@ -57,6 +59,7 @@ pub mod schema;
 pub use autogen::{
     autogenerate, create_ops, diff, diff_ignoring, diff_schemas, differences, drop_ops,
 };
+pub use codegen::{models_source, ModelsOptions, ModelsSource};
 pub use dialect::{MigrationDialect, Statement, VERSION_TABLE};
 pub use ops::{Op, Step};
 pub use revision::{name_matches, FolderConfig, Revision, Revisions};
