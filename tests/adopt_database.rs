@@ -272,7 +272,7 @@ fn what_the_models_get_wrong_is_still_a_difference(backend: Backend) {
     let db = adopted(backend);
     let found = check(&db, MISTAKEN);
     let mut expected = vec![
-        "alter column Artist.Name (max_length Some(120) -> Some(100))",
+        "alter column Artist.Name (max_length 120 -> 100)",
         // A model that leaves its key to the database where it generates none.
         "alter column Playlist.PlaylistId (auto_increment false -> true)",
     ];
