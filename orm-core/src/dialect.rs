@@ -90,6 +90,21 @@ pub fn write_standard_in_list<D: Dialect + ?Sized>(
     w.push(")");
 }
 
+/// `CAST(expr AS type)`: the default of [`Dialect::write_cast`], and the fallback of dialects
+/// that override it.
+pub fn write_standard_cast<D: Dialect + ?Sized>(
+    d: &D,
+    w: &mut SqlWriter,
+    expr: &Expr,
+    ty: ColumnType,
+) {
+    w.push("CAST(");
+    d.write_expr(w, expr);
+    w.push(" AS ");
+    w.push(&d.cast_type(ty));
+    w.push(")");
+}
+
 /// A function's standard SQL name (`COUNT` for both `Count` and `CountDistinct`): the default
 /// of [`Dialect::function_name`], and the fallback of dialects that override it.
 pub fn standard_function_name(func: Func) -> &'static str {
@@ -388,13 +403,7 @@ pub trait Dialect: Send + Sync + 'static {
                 w.push(")");
             }
             Expr::Int(i) => w.push(&i.to_string()),
-            Expr::Cast { expr, ty } => {
-                w.push("CAST(");
-                self.write_expr(w, expr);
-                w.push(" AS ");
-                w.push(&self.cast_type(*ty));
-                w.push(")");
-            }
+            Expr::Cast { expr, ty } => self.write_cast(w, expr, *ty),
             Expr::Json { op, expr, arg } => self.write_json(w, *op, expr, arg),
             Expr::Array { op, expr, arg } => self.write_array(w, *op, expr, arg),
             Expr::FullText { document, config, query, websearch } => {
@@ -406,6 +415,12 @@ pub trait Dialect: Send + Sync + 'static {
     /// The type name used in `CAST(x AS type)`.
     fn cast_type(&self, ty: ColumnType) -> String {
         self.sql_type(ty, None)
+    }
+
+    /// Writes `CAST(expr AS type)`. SQLite refuses a cast to an exact decimal (its arithmetic,
+    /// `SUM` included, is in floating point).
+    fn write_cast(&self, w: &mut SqlWriter, expr: &Expr, ty: ColumnType) {
+        write_standard_cast(self, w, expr, ty);
     }
 
     /// Writes a JSON operator (PostgreSQL syntax by default).

@@ -42,7 +42,8 @@ pub fn register_functions(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
         let order = crate::value::compare_decimals(ctx.get_raw(0), ctx.get_raw(1))
             .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
         Ok(order.map(|o| o as i64))
-    })
+    })?;
+    conn.create_collation(crate::value::DECIMAL_COLLATION, crate::value::collate_decimals)
 }
 
 fn map_case(

@@ -105,6 +105,19 @@ impl Dialect for SqliteDialect {
     /// `orm_lower` and `orm_upper` ([`LOWER_FUNCTION`], [`UPPER_FUNCTION`], registered on
     /// every connection) for `LOWER` and `UPPER`: SQLite's own fold ASCII letters only,
     /// PostgreSQL's fold every letter (in a UTF-8 locale).
+    /// A cast to an exact decimal (`sum` of a `Decimal` column casts to it) would compute in
+    /// floating point on SQLite, so a different answer than PostgreSQL's: refused.
+    fn write_cast(&self, w: &mut SqlWriter, expr: &Expr, ty: ColumnType) {
+        if ty == ColumnType::Numeric {
+            w.fail(unsupported(
+                "a decimal computed in the database (SUM of a Decimal column, a cast to NUMERIC): \
+                 SQLite computes in floating point; add the values in Rust",
+            ));
+            return;
+        }
+        orm_core::dialect::write_standard_cast(self, w, expr, ty);
+    }
+
     fn function_name(&self, func: Func) -> &'static str {
         match func {
             Func::Lower => LOWER_FUNCTION,

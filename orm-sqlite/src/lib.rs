@@ -136,9 +136,11 @@
 //! | `between(a, b)` | `(orm_decimal_cmp(x, ?1) >= 0 AND orm_decimal_cmp(x, ?2) <= 0)` |
 //! | `in_list([a, b])` | `(orm_decimal_cmp(x, ?1) = 0 OR orm_decimal_cmp(x, ?2) = 0)` |
 //!
-//! No index serves them. Arithmetic with a bound `Decimal` is an `Error::Unsupported` (SQLite
-//! would compute it in floating point); `ORDER BY`, `MIN`, `MAX` of a decimal column sort its
-//! text and `SUM`, `AVG` add floats: the dialect cannot see a column's type there.
+//! No index serves them. Arithmetic with a bound `Decimal`, and a cast to NUMERIC (what `sum`
+//! of a `Decimal` column writes), are an `Error::Unsupported` (SQLite would compute in floating
+//! point). The column is declared `DECIMAL_TEXT COLLATE orm_decimal`
+//! ([`value::DECIMAL_COLLATION`], registered on every connection), so `ORDER BY`, `MIN`, `MAX`,
+//! `GROUP BY`, `DISTINCT` and UNIQUE indexes compare its values by value.
 //!
 //! An auto-increment integer primary key is a rowid alias (declared `INTEGER` with a
 //! single-column `PRIMARY KEY`): SQLite assigns one more than the largest key in use, so the key

@@ -111,6 +111,16 @@ impl MigrationDialect for SqliteDialect {
         rebuild(self, table, before, after, using)
     }
 
+    /// A decimal column compares by value ([`crate::value::DECIMAL_COLLATION`]).
+    fn column_sql_type(&self, col: &Column) -> String {
+        let ty = self.sql_type(col.ty.as_borrowed(), col.max_length);
+        if col.ty == ColumnType::Numeric {
+            format!("{ty} COLLATE {}", crate::value::DECIMAL_COLLATION)
+        } else {
+            ty
+        }
+    }
+
     /// ` CHECK ("col" IN ('a', 'b'))`.
     fn write_enum_constraint(&self, w: &mut SqlWriter, column: &str, labels: &[String]) {
         w.push(" CHECK (");

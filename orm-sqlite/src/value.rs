@@ -98,6 +98,31 @@ pub fn value_ref(v: SqlValueRef<'_>) -> Result<ValueRef<'_>, DecodeError> {
 /// ([`crate::connection::register_functions`]).
 pub const DECIMAL_CMP_FUNCTION: &str = "orm_decimal_cmp";
 
+/// The collation of `DECIMAL_TEXT` columns (`"price" DECIMAL_TEXT COLLATE orm_decimal`),
+/// registered on every connection: what orders, groups, de-duplicates and constrains a
+/// decimal column by value, as PostgreSQL's NUMERIC does (`10.5` and `10.50` are one value,
+/// `9.99` sorts before `10.00`), also in `ORDER BY`, `MIN` / `MAX`, `GROUP BY`, `DISTINCT` and
+/// a UNIQUE index. A connection without it (the `sqlite3` shell) cannot compare such a column.
+pub const DECIMAL_COLLATION: &str = "orm_decimal";
+
+/// [`DECIMAL_COLLATION`]: two decimal texts by value ([`compare_decimals`]); text that is no
+/// number (which the ORM never writes there) sorts after the numbers, by its bytes.
+pub fn collate_decimals(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn text(s: &str) -> SqlValueRef<'_> {
+        SqlValueRef::Text(s.as_bytes())
+    }
+    let number = |s: &str| compare_decimals(text(s), SqlValueRef::Integer(0)).is_ok();
+    match compare_decimals(text(a), text(b)) {
+        Ok(Some(o)) => o,
+        _ => match (number(a), number(b)) {
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            _ => a.cmp(b),
+        },
+    }
+}
+
 /// A decimal number as its sign, significant digits and power of ten: `-12.50` is
 /// `(true, "125", -1)`; zero has no digits.
 #[derive(Debug, PartialEq, Eq)]

@@ -451,7 +451,7 @@ fn savepoints() {
 const STATUS: ColumnType =
     ColumnType::Enum { name: "post_status", variants: &["draft", "published", "it's"] };
 
-static EVERY_TYPE_COLUMNS: [ColumnSchema; 19] = [
+static EVERY_TYPE_COLUMNS: [ColumnSchema; 20] = [
     ColumnSchema {
         primary_key: true,
         auto_increment: true,
@@ -497,6 +497,7 @@ static EVERY_TYPE_COLUMNS: [ColumnSchema; 19] = [
         default: Some(DefaultValue::Float(1.5)),
         ..ColumnSchema::new("money", ColumnType::Custom("NUMERIC(10, 2)"))
     },
+    ColumnSchema::new("price", ColumnType::Numeric),
 ];
 
 static EVERY_TYPE: TableSchema = TableSchema {
@@ -541,6 +542,8 @@ fn create_table_with_every_type() {
                 r#""status" TEXT NOT NULL DEFAULT 'draft' CHECK ("status" IN ('draft', 'published', 'it''s')), "#,
                 r#""score" INTEGER NOT NULL DEFAULT -3, "#,
                 r#""money" NUMERIC(10, 2) DEFAULT 1.5, "#,
+                // Decimals as their exact text, ordered and compared by value.
+                r#""price" DECIMAL_TEXT COLLATE orm_decimal NOT NULL, "#,
                 r#"PRIMARY KEY ("id"), "#,
                 r#"CONSTRAINT "uq_every_uid" UNIQUE ("uid"))"#,
             )
