@@ -152,7 +152,8 @@ const fn strs_eq(a: &[&str], b: &[&str]) -> bool {
     true
 }
 
-const fn str_eq(a: &str, b: &str) -> bool {
+/// Whether two strings are equal, in a `const` context (compile-time checks of models).
+pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;

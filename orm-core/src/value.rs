@@ -847,27 +847,12 @@ pub const fn enum_has_label<E: DbEnum>(label: &str) -> bool {
     let labels = E::LABELS;
     let mut i = 0;
     while i < labels.len() {
-        if const_str_eq(labels[i], label) {
+        if crate::relation::str_eq(labels[i], label) {
             return true;
         }
         i += 1;
     }
     false
-}
-
-const fn const_str_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 /// The variant of `E` labelled `label`, which the derive has checked at compile time
