@@ -28,6 +28,7 @@ backend_tests! {
     orphans_of_one_collection_are_deleted_together_not_one_by_one,
     an_untracked_read_leaves_the_sessions_collections_as_they_were,
     a_collection_read_again_with_other_contents_is_a_conflict_not_a_guess,
+    any_on_a_self_referencing_many_to_many_reads_the_related_row,
 }
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -153,6 +154,19 @@ pub struct Enrollment {
     pub student_id: i64,
     #[orm(default = "active")]
     pub status: String,
+}
+
+/// A many-to-many of a model with itself: who follows whom.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[orm(table = "r_peers")]
+pub struct Peer {
+    #[orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    #[orm(many_to_many(through = "r_follows", local = follower_id, remote = followed_id))]
+    pub follows: Related<Vec<Peer>>,
+    #[orm(many_to_many(through = "r_follows", local = followed_id, remote = follower_id))]
+    pub followers: Related<Vec<Peer>>,
 }
 
 fn tables() -> Vec<&'static orm::TableSchema> {
@@ -943,4 +957,28 @@ fn a_collection_read_again_with_other_contents_is_a_conflict_not_a_guess(backend
         db.session().query::<Article>().all().unwrap().into_iter().map(|a| a.title).collect();
     titles.sort();
     assert_eq!(titles, ["three", "two"], "{backend}");
+}
+
+fn any_on_a_self_referencing_many_to_many_reads_the_related_row(backend: Backend) {
+    let follows = orm::registered_tables()
+        .into_iter()
+        .find(|t| t.name == "r_follows")
+        .expect("the association table registers itself");
+    let db = backend.database(&[Peer::TABLE, follows]);
+    let mut s = db.session();
+    let peer = |name: &str| Peer { name: name.into(), ..Default::default() };
+    let cy = s.save(peer("cy")).unwrap();
+    let bob = s.save(Peer { follows: Related::Loaded(vec![cy]), ..peer("bob") }).unwrap();
+    s.add(Peer { follows: Related::Loaded(vec![bob]), ..peer("ann") });
+    s.commit().unwrap();
+    let names = |s: &mut Session, cond: Expr| -> Vec<String> {
+        let q = s.query::<Peer>().filter(cond).order_by(Peer::name.asc());
+        q.all().unwrap().into_iter().map(|p| p.name).collect()
+    };
+    assert_eq!(names(&mut s, Peer::follows.any(Peer::name.eq("cy"))), ["bob"], "{backend}");
+    assert_eq!(names(&mut s, Peer::followers.any(Peer::name.eq("ann"))), ["bob"], "{backend}");
+    assert_eq!(names(&mut s, Peer::follows.exists()), ["ann", "bob"], "{backend}");
+    assert_eq!(names(&mut s, Peer::followers.exists().not()), ["ann"], "{backend}");
+    let two_hops = Peer::follows.any(Peer::follows.any(Peer::name.eq("cy")));
+    assert_eq!(names(&mut s, two_hops), ["ann"], "{backend}");
 }
