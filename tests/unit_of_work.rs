@@ -464,7 +464,9 @@ fn a_versioned_update_from_a_stale_copy_is_stale_data_and_the_session_goes_on(ba
     mine.balance = 11;
     s1.add(mine);
     match s1.commit() {
-        Err(Error::StaleData(msg)) => assert!(msg.contains("version"), "{backend}: {msg}"),
+        Err(Error::StaleData(msg)) => {
+            assert!(msg.contains("with key 1 at version 1 matched no row"), "{backend}: {msg}")
+        }
         other => panic!("{backend}: a conflicting update gave {other:?}"),
     }
     s1.rollback().unwrap();

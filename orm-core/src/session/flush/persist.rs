@@ -39,9 +39,11 @@ impl Session {
                         let found = self.exec(&r.sql, &r.params)?;
                         if found == 0 {
                             return Err(Error::StaleData(format!(
-                                "DELETE of {} with key {key:?} at version {read:?} matched no \
-                                 row: another writer changed or deleted it since it was read",
-                                table.name
+                                "DELETE of {} with key {} at version {} matched no row: \
+                                 another writer changed or deleted it since it was read",
+                                table.name,
+                                shown(&key),
+                                shown(std::slice::from_ref(&read)),
                             )));
                         }
                     }
@@ -700,19 +702,27 @@ fn update_sql(engine: &Engine, t: &'static TableSchema, mask: ColumnMask) -> Res
     })
 }
 
+/// Key or version values as a message shows them (`7`, `"ann"`, `(1, "x")`), not as Rust
+/// debug output (`[Int(7)]`).
+fn shown(values: &[Value]) -> String {
+    crate::model::MapKey::from_values(values.to_vec()).to_string()
+}
+
 /// The error of an UPDATE of `t` that matched no row: deleted since it was read, or (with a
 /// version read) changed by another writer.
 fn stale_update(t: &TableSchema, key: &[Value], version: Option<&Value>) -> Error {
     Error::StaleData(match version {
         Some(read) => format!(
-            "UPDATE of {} with key {key:?} at version {read:?} matched no row: another writer \
-             changed or deleted it since this copy was read",
-            t.name
+            "UPDATE of {} with key {} at version {} matched no row: another writer changed or \
+             deleted it since this copy was read",
+            t.name,
+            shown(key),
+            shown(std::slice::from_ref(read)),
         ),
         None => format!(
-            "UPDATE of {} with key {key:?} matched no row: it was deleted since this session \
-             read it",
-            t.name
+            "UPDATE of {} with key {} matched no row: it was deleted since this session read it",
+            t.name,
+            shown(key),
         ),
     })
 }
