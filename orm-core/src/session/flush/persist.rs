@@ -43,7 +43,7 @@ impl Session {
                                  another writer changed or deleted it since it was read",
                                 table.name,
                                 shown(&key),
-                                shown(std::slice::from_ref(&read)),
+                                shown(std::slice::from_ref(read)),
                             )));
                         }
                     }
