@@ -8,7 +8,7 @@ mod common;
 
 use common::{backend_tests, Backend, TempDir};
 use orm::migrate::{autogenerate, render_revision, Direction, Migrator, Revision, Revisions};
-use orm::{Model, TableSchema};
+use orm::TableSchema;
 
 backend_tests! {
     the_tutorial_walk_needs_no_hand_edit_and_checks_clean,
