@@ -74,3 +74,46 @@ fn the_function_is_registered_on_every_connection() {
     let e = conn.execute("SELECT orm_decimal_cmp('ten', 1)", &[]).expect_err("not a number");
     assert!(e.to_string().contains(r#""ten" is not a decimal number"#), "{e}");
 }
+
+/// Two decimal texts without exponent are compared without allocating; written with an
+/// exponent (`e0`) they go the general way. Both ways agree on every pair of a set of values
+/// that break a naive comparison (signs, zeros, leading and trailing zeros, lengths).
+#[test]
+fn plain_texts_compare_as_the_general_way_does() {
+    let values = [
+        "0",
+        "-0",
+        "+0",
+        "0.000",
+        "00.10",
+        ".5",
+        "5.",
+        "-.5",
+        "1",
+        "-1",
+        "10",
+        "9.99",
+        "10.00",
+        "010",
+        "-10.00",
+        "-9.99",
+        "0.05",
+        "0.5",
+        "0.50",
+        "12345678901234567890.12",
+        "12345678901234567890.13",
+        "-12345678901234567890.12",
+        "0.0000000000000000000000000001",
+        "100",
+        "99.999999999999999999999",
+        "+3.25",
+    ];
+    for a in values {
+        for b in values {
+            let fast = compare_decimals(t(a), t(b)).unwrap();
+            let (ea, eb) = (format!("{a}e0"), format!("{b}e0"));
+            let general = compare_decimals(t(&ea), t(&eb)).unwrap();
+            assert_eq!(fast, general, "{a} against {b}");
+        }
+    }
+}
