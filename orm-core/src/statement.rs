@@ -501,139 +501,99 @@ pub(crate) fn join_on(
 }
 
 impl Expr {
-    /// Reads the columns of table `from` as columns of `to` (an alias of it), also in the
-    /// subqueries it holds, where `from` names the row of the query around them.
-    pub(crate) fn retable(&mut self, from: &str, to: &'static str) {
-        let each = |es: &mut [Expr]| es.iter_mut().for_each(|e| e.retable(from, to));
+    /// Calls `f` on this expression and, where `f` returns true, on the expressions in it,
+    /// subqueries included (their join conditions, columns, filter, grouping and order).
+    pub(crate) fn visit_mut(&mut self, f: &mut dyn FnMut(&mut Expr) -> bool) {
+        if !f(self) {
+            return;
+        }
+        fn all(es: &mut [Expr], f: &mut dyn FnMut(&mut Expr) -> bool) {
+            es.iter_mut().for_each(|e| e.visit_mut(f));
+        }
         match self {
+            Expr::Column { .. } | Expr::Value(_) | Expr::CountStar | Expr::Int(_) => {}
+            Expr::Binary { left: x, right: y, .. }
+            | Expr::Like { expr: x, pattern: y, .. }
+            | Expr::Json { expr: x, arg: y, .. }
+            | Expr::Array { expr: x, arg: y, .. } => {
+                x.visit_mut(f);
+                y.visit_mut(f);
+            }
+            Expr::And(v) | Expr::Or(v) | Expr::Func { args: v, .. } => all(v, f),
+            Expr::Not(e) | Expr::IsNull { expr: e, .. } | Expr::Cast { expr: e, .. } => {
+                e.visit_mut(f)
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.visit_mut(f);
+                all(list, f);
+            }
+            Expr::Between { expr, low, high, .. } => {
+                expr.visit_mut(f);
+                low.visit_mut(f);
+                high.visit_mut(f);
+            }
+            Expr::FullText { document, query, .. } => {
+                all(document, f);
+                query.visit_mut(f);
+            }
+            Expr::Exists(sub) => {
+                for j in &mut sub.joins {
+                    j.on.visit_mut(f);
+                }
+                all(&mut sub.columns, f);
+                if let Some(e) = &mut sub.filter {
+                    e.visit_mut(f);
+                }
+                all(&mut sub.group_by, f);
+                if let Some(e) = &mut sub.having {
+                    e.visit_mut(f);
+                }
+                for o in &mut sub.order_by {
+                    o.expr.visit_mut(f);
+                }
+            }
+        }
+    }
+
+    /// Reads the columns of table `from` as columns of `to` (an alias of it), also in the
+    /// subqueries it holds, where `from` names the row of the query around them; not inside a
+    /// subquery that reads `from` itself (its FROM or a join without an alias), whose `from`
+    /// is its own rows.
+    pub(crate) fn retable(&mut self, from: &str, to: &'static str) {
+        self.visit_mut(&mut |e| match e {
             Expr::Column { table, .. } => {
                 if *table == from {
                     *table = to;
                 }
-            }
-            Expr::Value(_) | Expr::CountStar | Expr::Int(_) => {}
-            Expr::Binary { left, right, .. } => {
-                left.retable(from, to);
-                right.retable(from, to);
-            }
-            Expr::And(v) | Expr::Or(v) => each(v),
-            Expr::Not(e) | Expr::IsNull { expr: e, .. } | Expr::Cast { expr: e, .. } => {
-                e.retable(from, to)
-            }
-            Expr::InList { expr, list, .. } => {
-                expr.retable(from, to);
-                each(list);
-            }
-            Expr::Between { expr, low, high, .. } => {
-                expr.retable(from, to);
-                low.retable(from, to);
-                high.retable(from, to);
-            }
-            Expr::Like { expr, pattern, .. } => {
-                expr.retable(from, to);
-                pattern.retable(from, to);
-            }
-            Expr::Func { args, .. } => each(args),
-            Expr::Json { expr, arg, .. } | Expr::Array { expr, arg, .. } => {
-                expr.retable(from, to);
-                arg.retable(from, to);
-            }
-            Expr::FullText { document, query, .. } => {
-                each(document);
-                query.retable(from, to);
+                true
             }
             Expr::Exists(sub) => {
-                // A subquery that reads `from` itself (its FROM or a join without an alias)
-                // names its own rows so: those are not the outer row.
-                let shadows = matches!(sub.from, From::Table(t) if t == from)
-                    || sub.joins.iter().any(|j| j.alias.is_none() && j.table == from);
-                if shadows {
-                    return;
-                }
-                for j in &mut sub.joins {
-                    j.on.retable(from, to);
-                }
-                each(&mut sub.columns);
-                if let Some(f) = &mut sub.filter {
-                    f.retable(from, to);
-                }
-                each(&mut sub.group_by);
-                if let Some(h) = &mut sub.having {
-                    h.retable(from, to);
-                }
-                for o in &mut sub.order_by {
-                    o.expr.retable(from, to);
-                }
+                !(matches!(sub.from, From::Table(t) if t == from)
+                    || sub.joins.iter().any(|j| j.alias.is_none() && j.table == from))
             }
-        }
+            _ => true,
+        });
     }
 
     /// The deepest `n` of the aliases `orm_any_<n>` that the subqueries in this expression
     /// give their tables (0 for none).
-    pub(crate) fn any_alias_depth(&self) -> usize {
+    pub(crate) fn any_alias_depth(&mut self) -> usize {
         let mut depth = 0;
-        self.each_subquery(&mut |sub| {
-            let aliases = match sub.from {
-                From::TableAs(_, a) => Some(a),
-                _ => None,
-            }
-            .into_iter()
-            .chain(sub.joins.iter().filter_map(|j| j.alias));
-            for a in aliases {
-                if let Some(n) = a.strip_prefix("orm_any_").and_then(|n| n.parse().ok()) {
-                    depth = depth.max(n);
+        self.visit_mut(&mut |e| {
+            if let Expr::Exists(sub) = e {
+                let from = match sub.from {
+                    From::TableAs(_, a) => Some(a),
+                    _ => None,
+                };
+                for a in from.into_iter().chain(sub.joins.iter().filter_map(|j| j.alias)) {
+                    if let Some(n) = a.strip_prefix("orm_any_").and_then(|n| n.parse().ok()) {
+                        depth = depth.max(n);
+                    }
                 }
             }
+            true
         });
         depth
-    }
-
-    /// Calls `f` with every subquery in this expression, nested ones too.
-    fn each_subquery(&self, f: &mut dyn FnMut(&Select)) {
-        let each = |es: &[Expr], f: &mut dyn FnMut(&Select)| {
-            es.iter().for_each(|e| e.each_subquery(f));
-        };
-        match self {
-            Expr::Column { .. } | Expr::Value(_) | Expr::CountStar | Expr::Int(_) => {}
-            Expr::Binary { left, right, .. } => {
-                left.each_subquery(f);
-                right.each_subquery(f);
-            }
-            Expr::And(v) | Expr::Or(v) => each(v, f),
-            Expr::Not(e) | Expr::IsNull { expr: e, .. } | Expr::Cast { expr: e, .. } => {
-                e.each_subquery(f)
-            }
-            Expr::InList { expr, list, .. } => {
-                expr.each_subquery(f);
-                each(list, f);
-            }
-            Expr::Between { expr, low, high, .. } => {
-                expr.each_subquery(f);
-                low.each_subquery(f);
-                high.each_subquery(f);
-            }
-            Expr::Like { expr, pattern, .. } => {
-                expr.each_subquery(f);
-                pattern.each_subquery(f);
-            }
-            Expr::Func { args, .. } => each(args, f),
-            Expr::Json { expr, arg, .. } | Expr::Array { expr, arg, .. } => {
-                expr.each_subquery(f);
-                arg.each_subquery(f);
-            }
-            Expr::FullText { document, query, .. } => {
-                each(document, f);
-                query.each_subquery(f);
-            }
-            Expr::Exists(sub) => {
-                f(sub);
-                if let Some(e) = &sub.filter {
-                    e.each_subquery(f);
-                }
-                sub.joins.iter().for_each(|j| j.on.each_subquery(f));
-                each(&sub.columns, f);
-            }
-        }
     }
 }
 
