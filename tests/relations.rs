@@ -879,12 +879,9 @@ fn orphans_of_one_collection_are_deleted_together_not_one_by_one(backend: Backen
     assert_eq!(notes, 1, "{backend}: the orphans' notes went with them");
 }
 
-/// The session compares a loaded collection with what it loaded (its snapshot) to find the
-/// children removed. An untracked read of the same parent (here after another session added a
-/// child) must not replace that snapshot: the child it saw would count as removed, and
-/// delete_orphan would delete a row nobody removed.
-fn an_untracked_read_leaves_the_sessions_collections_as_they_were(backend: Backend) {
-    let db = backend.database(&tables());
+/// ann with articles "one" and "two", loaded with them in a new session; then another session
+/// gives her a third, "three".
+fn ann_loaded_then_given_a_third_article_elsewhere(db: &Database) -> (Session, Person) {
     let mut s = db.session();
     let mut ann = person("ann");
     ann.articles = Related::Loaded(vec![article("one"), article("two")]);
@@ -894,10 +891,19 @@ fn an_untracked_read_leaves_the_sessions_collections_as_they_were(backend: Backe
     let mut s = db.session();
     let mut ann = s.query::<Person>().one().unwrap();
     s.load_related(&mut ann, Person::articles).unwrap();
-    // Another session gives ann a third article.
     let mut other = db.session();
     other.add(Article { author_id: ann.id, ..article("three") });
     other.commit().unwrap();
+    (s, ann)
+}
+
+/// The session compares a loaded collection with what it loaded (its snapshot) to find the
+/// children removed. An untracked read of the same parent (here after another session added a
+/// child) must not replace that snapshot: the child it saw would count as removed, and
+/// delete_orphan would delete a row nobody removed.
+fn an_untracked_read_leaves_the_sessions_collections_as_they_were(backend: Backend) {
+    let db = backend.database(&tables());
+    let (mut s, mut ann) = ann_loaded_then_given_a_third_article_elsewhere(&db);
     // This session reads ann again, untracked, with her articles: it sees three.
     let copy = s.query::<Person>().load(Person::articles).untracked().one().unwrap();
     assert_eq!(copy.articles.get().unwrap().len(), 3, "{backend}");
@@ -922,18 +928,7 @@ fn an_untracked_read_leaves_the_sessions_collections_as_they_were(backend: Backe
 /// nothing, and `populate_existing()` takes the database's list to go on.
 fn a_collection_read_again_with_other_contents_is_a_conflict_not_a_guess(backend: Backend) {
     let db = backend.database(&tables());
-    let mut s = db.session();
-    let mut ann = person("ann");
-    ann.articles = Related::Loaded(vec![article("one"), article("two")]);
-    s.add(ann);
-    s.commit().unwrap();
-
-    let mut s = db.session();
-    let mut ann = s.query::<Person>().one().unwrap();
-    s.load_related(&mut ann, Person::articles).unwrap();
-    let mut other = db.session();
-    other.add(Article { author_id: ann.id, ..article("three") });
-    other.commit().unwrap();
+    let (mut s, mut ann) = ann_loaded_then_given_a_third_article_elsewhere(&db);
     let again = s.query::<Person>().load(Person::articles).one().unwrap();
     assert_eq!(again.articles.get().unwrap().len(), 3, "{backend}");
     if let Related::Loaded(list) = &mut ann.articles {
