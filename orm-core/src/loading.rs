@@ -6,10 +6,10 @@
 
 use crate::connection::Row;
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::{MapKey, Model};
 use crate::relation::{Relation, RelationKind};
 use crate::schema::column_index;
-use crate::session::{values_at, Session, Tracking};
+use crate::session::{values_at, Session, Tagged, Tracking};
 use crate::statement::{join_on, keys_in, select_all_of, Expr, Join, JoinKind};
 use crate::value::{key_order, typed_key, KeyValues, Value};
 
@@ -141,7 +141,8 @@ pub(crate) fn select_in<M: Model, R: Model>(
                 let mut sel = select_all_of(target);
                 sel.filter = Some(keys_in(target.name, schema.target_columns, chunk));
                 let r = session.engine().dialect().select(&sel)?;
-                let rows = session.load_rows::<R>(&r.sql, &r.params, tracking)?;
+                // Tracked below, all chunks' rows at once.
+                let rows = session.decode_rows::<R>(&r.sql, &r.params)?;
                 let target_idx: Vec<usize> = schema
                     .target_columns
                     .iter()
@@ -190,12 +191,7 @@ pub(crate) fn select_in<M: Model, R: Model>(
                         .collect::<Result<Vec<Value>>>()?;
                     Ok((typed_key(key, &types), obj))
                 })?;
-                for (key, mut obj) in rows {
-                    match tracking {
-                        Tracking::Untracked => session.note_handed_out(&obj),
-                        Tracking::Tracked => session.track(&mut obj)?,
-                        Tracking::Populate => session.track_with(&mut obj, true)?,
-                    }
+                for (key, obj) in rows {
                     if let Some(g) = group_by_values(&mut key.into_iter()) {
                         found.push((g, obj));
                     }
@@ -203,6 +199,11 @@ pub(crate) fn select_in<M: Model, R: Model>(
             }
         }
     }
+
+    // The targets of every chunk tracked at once: the identity map grows once for the whole
+    // load (a target several parents share is found in the map after its first sighting).
+    // Only targets that belong to a parent are kept, and so tracked.
+    session.track_loaded(&mut Tagged(&mut found), tracking)?;
 
     // Each parent's targets in primary-key order, the same on every backend. The query itself
     // has no ORDER BY: on PostgreSQL one made the cached statement's generic plan (chosen after
@@ -212,7 +213,14 @@ pub(crate) fn select_in<M: Model, R: Model>(
 
     // Group by parent key, keeping that order.
     drop(group_of);
-    let mut groups: Vec<Vec<R>> = std::iter::repeat_with(Vec::new).take(distinct.len()).collect();
+    // Each group's list allocated once, at its size (not grown push by push).
+    let mut sizes = vec![0usize; distinct.len()];
+    for (g, _) in &found {
+        if let Some(n) = sizes.get_mut(*g) {
+            *n += 1;
+        }
+    }
+    let mut groups: Vec<Vec<R>> = sizes.into_iter().map(Vec::with_capacity).collect();
     drop(distinct);
     for (g, r) in found {
         if let Some(targets) = groups.get_mut(g) {
@@ -250,10 +258,12 @@ pub(crate) fn select_in<M: Model, R: Model>(
         let has_key = key.is_some();
         if record {
             if let Some(k) = key {
-                let child_keys =
-                    targets.iter().filter_map(|t| t.key().map(|k| R::key_values(&k))).collect();
+                let mut child_keys = Vec::with_capacity(targets.len());
+                child_keys
+                    .extend(targets.iter().filter_map(|t| t.key().map(|k| MapKey::of::<R>(&k))));
                 let populate = tracking == Tracking::Populate;
-                session.record_collection(M::TABLE_NAME, k.0, schema.name, child_keys, populate);
+                let parent = MapKey::from_values(k.0);
+                session.record_collection(M::TABLE_NAME, parent, schema.name, child_keys, populate);
             }
         }
         if targets.is_empty() && schema.kind == RelationKind::BelongsTo && !has_key {
@@ -278,25 +288,39 @@ fn in_key_order<K, R: Model>(found: &mut Vec<(K, R)>) {
     if width == 0 || found.len() < 2 {
         return;
     }
-    // The key values of target i at keys[i * width..(i + 1) * width]: one allocation.
-    let keys: Vec<Value> =
-        found.iter().flat_map(|(_, r)| pk.iter().map(|&c| r.column_value(c))).collect();
-    let key = |i: usize| keys.get(i * width..(i + 1) * width).unwrap_or(&[]);
-    let cmp = |a: usize, b: usize| {
-        key(a)
-            .iter()
-            .zip(key(b))
-            .map(|(x, y)| key_order(x, y))
-            .find(|o| o.is_ne())
-            .unwrap_or(std::cmp::Ordering::Equal)
-    };
-    if (1..found.len()).all(|i| cmp(i - 1, i).is_le()) {
+    // Already in order (one pass, reading each key once, no copy kept): nothing to do.
+    let mut previous: Vec<Value> = Vec::with_capacity(width);
+    let mut current: Vec<Value> = Vec::with_capacity(width);
+    let mut sorted = true;
+    for (i, (_, r)) in found.iter().enumerate() {
+        current.clear();
+        current.extend(pk.iter().map(|&c| r.column_value(c)));
+        if i > 0 && keys_order(&previous, &current).is_gt() {
+            sorted = false;
+            break;
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    if sorted {
         return;
     }
+    // The key values of target i at keys[i * width..(i + 1) * width]: one allocation.
+    let mut keys: Vec<Value> = Vec::with_capacity(found.len().saturating_mul(width));
+    keys.extend(found.iter().flat_map(|(_, r)| pk.iter().map(|&c| r.column_value(c))));
+    let key = |i: usize| keys.get(i * width..(i + 1) * width).unwrap_or(&[]);
     let mut order: Vec<usize> = (0..found.len()).collect();
-    order.sort_by(|&a, &b| cmp(a, b));
+    order.sort_by(|&a, &b| keys_order(key(a), key(b)));
     let mut slots: Vec<Option<(K, R)>> = std::mem::take(found).into_iter().map(Some).collect();
     found.extend(order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)));
+}
+
+/// Two primary keys' order, column by column ([`key_order`]).
+fn keys_order(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| key_order(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
 }
 
 // Explicit lazy loading is offered on the session from here: `session` knows nothing of loading

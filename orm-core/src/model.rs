@@ -216,6 +216,24 @@ impl MapKey {
             _ => MapKey(KeyRepr::Values(Box::new(crate::value::KeyValues(values)))),
         }
     }
+
+    /// The map key of a one-column key: [`MapKey::from_values`] of `[value]`, without
+    /// allocating for an integer.
+    pub fn from_value(value: Value) -> MapKey {
+        match value {
+            Value::Int(i) => MapKey(KeyRepr::Int(i)),
+            v => MapKey::from_values(vec![v]),
+        }
+    }
+
+    /// The key's values, as [`MapKey::from_values`] took them (an integer key as one
+    /// [`Value::Int`], which is how every integer column's value is held).
+    pub fn to_values(&self) -> Vec<Value> {
+        match &self.0 {
+            KeyRepr::Int(i) => vec![Value::Int(*i)],
+            KeyRepr::Values(v) => v.0.clone(),
+        }
+    }
 }
 
 impl std::hash::Hash for MapKey {

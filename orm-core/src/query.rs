@@ -24,7 +24,7 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::expr::{Assignment, Column, IntoTyped, Operand, Selectable};
 use crate::loading::LoadPath;
-use crate::model::{AnyModel, ColumnMask, Model};
+use crate::model::{AnyModel, ColumnMask, MapKey, Model};
 use crate::relation::{Relation, RelationKind, RelationSchema};
 use crate::schema::TableSchema;
 use crate::session::{Session, Tracking};
@@ -1448,8 +1448,20 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
         // leaves its state as it was (a parent added later has its collection read from the
         // database, as one set by hand).
         let record = rel.kind != RelationKind::BelongsTo && tracking != Tracking::Untracked;
+        // A collection is recorded under its parent's values of the relationship's columns (as
+        // the flush looks it up).
+        let source_idx: Vec<usize> = rel
+            .source_columns
+            .iter()
+            .map(|c| crate::schema::column_index(M::TABLE, c))
+            .collect::<Result<_>>()?;
         if record {
             session.reserve_collections(parents.len());
+        }
+        if tracking != Tracking::Untracked {
+            // The identity maps sized once for the whole read, not grown by doubling.
+            session.reserve_tracked::<M>(parents.len());
+            session.reserve_tracked::<R>(children.iter().map(Vec::len).sum());
         }
         for (p, mut kids) in parents.iter_mut().zip(children) {
             if tracking == Tracking::Untracked {
@@ -1467,12 +1479,13 @@ impl<M: Model, R: Model> JoinedLoad<M> for Joined<M, R> {
                 }
             }
             if record {
-                if let Some(k) = p.key() {
-                    let child_keys =
-                        kids.iter().filter_map(|c| c.key().map(|k| R::key_values(&k))).collect();
+                if let Some(parent) = crate::session::values_key(&*p, &source_idx) {
+                    let mut child_keys = Vec::with_capacity(kids.len());
+                    child_keys
+                        .extend(kids.iter().filter_map(|c| c.key().map(|k| MapKey::of::<R>(&k))));
                     session.record_collection(
                         M::TABLE_NAME,
-                        M::key_values(&k),
+                        parent,
                         rel.name,
                         child_keys,
                         tracking == Tracking::Populate,

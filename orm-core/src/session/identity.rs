@@ -555,13 +555,9 @@ fn unrestorable_read(obj: &dyn AnyModel, failed: ColumnMask) -> Error {
 
 impl Session {
     /// Records a row read from the database in the identity map. A row the session already
-    /// knows is given the session's state (one state per identity).
-    pub(crate) fn track(&mut self, obj: &mut dyn AnyModel) -> Result<()> {
-        self.track_with(obj, false)
-    }
-
-    /// [`track`](Self::track), or with `populate` the session takes the row's values from the
-    /// database, and so does the object it holds for that row.
+    /// knows is given the session's state (one state per identity), or with `populate` the
+    /// session takes the row's values from the database, and so does the object it holds for
+    /// that row.
     pub(crate) fn track_with(&mut self, obj: &mut dyn AnyModel, populate: bool) -> Result<()> {
         let model = obj.as_any().type_id();
         match map_of(&mut self.maps, model).track(obj, populate) {
@@ -581,7 +577,8 @@ impl Session {
             return Ok(());
         }
         let map = map_of(&mut self.maps, objs.at(0).as_any().type_id());
-        map.entries.reserve(objs.len());
+        // Room for all of them at once (room not granted is no error: the table grows).
+        let _ = map.entries.try_reserve(objs.len());
         // Only rows that took new values (populate) need more.
         let mut populated = Vec::new();
         for i in 0..objs.len() {

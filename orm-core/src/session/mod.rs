@@ -167,6 +167,22 @@ impl<M: Model> ModelSlice for Vec<M> {
     }
 }
 
+/// The objects of `(tag, object)` pairs (an eager load's targets, each with its parent's
+/// group), as a [`ModelSlice`].
+pub(crate) struct Tagged<'a, K, M>(pub(crate) &'a mut [(K, M)]);
+
+impl<K, M: Model> ModelSlice for Tagged<'_, K, M> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn at(&self, i: usize) -> &dyn AnyModel {
+        &self.0[i].1
+    }
+    fn at_mut(&mut self, i: usize) -> &mut dyn AnyModel {
+        &mut self.0[i].1
+    }
+}
+
 /// Whether `row`'s key is new to `seen` (rows without a key always are): each row once.
 pub(crate) fn first_sighting(seen: &mut crate::fast::Set<MapKey>, row: &dyn AnyModel) -> bool {
     match row.map_key() {
@@ -202,7 +218,7 @@ enum Undo {
     /// rows of one model a flush wrote are one entry).
     Map(TypeId, usize),
     /// A flush replaced the snapshot of a loaded collection: put the previous one back.
-    Collection(CollectionKey, Option<Vec<Vec<Value>>>),
+    Collection(CollectionKey, Option<Vec<MapKey>>),
 }
 
 struct PendingDelete {
@@ -346,7 +362,7 @@ pub struct Session {
     nested_depth: usize,
     /// The keys of each loaded collection (source table, parent key, relationship) as last
     /// loaded or flushed: what delete-orphan and many-to-many unlinking compare against.
-    collections: crate::fast::Map<CollectionKey, Vec<Vec<Value>>>,
+    collections: crate::fast::Map<CollectionKey, Vec<MapKey>>,
     /// Collections read again (tracked) with other contents than the session had recorded:
     /// another transaction changed them in between, and copies of the parent may hold either
     /// list, so a child missing from the one added cannot be told from one removed. Their
@@ -372,7 +388,10 @@ pub struct Session {
     any_superseded: bool,
 }
 
-type CollectionKey = (&'static str, crate::value::KeyValues, &'static str);
+/// A loaded collection: the parent's table, the parent's key (the relationship's source
+/// columns' values), the relationship's name. Its children are recorded by their identity-map
+/// keys (an integer key without allocating).
+type CollectionKey = (&'static str, MapKey, &'static str);
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1241,8 +1260,31 @@ impl Session {
         Ok(out)
     }
 
+    /// Runs a SELECT of `M`'s columns and decodes the rows, for the caller to track them
+    /// ([`track_loaded`](Self::track_loaded)) once it has read all of them: an eager load
+    /// reading its targets in several queries sizes the identity map once.
+    pub(crate) fn decode_rows<M: Model>(&mut self, sql: &str, params: &[Value]) -> Result<Vec<M>> {
+        let mut out: Vec<M> = Vec::new();
+        self.read(sql, params, &mut |row| {
+            out.push(M::decode(row, 0)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Makes room in `M`'s identity map for `n` more rows about to be tracked one by one, so
+    /// that a large read grows the table once rather than by doubling (each doubling rehashes
+    /// every entry, in memory no cache holds). Room not granted is no error.
+    pub(crate) fn reserve_tracked<M: Model>(&mut self, n: usize) {
+        let _ = identity::map_of(&mut self.maps, TypeId::of::<M>()).entries.try_reserve(n);
+    }
+
     /// Records rows just read as `tracking` says.
-    fn track_loaded(&mut self, objs: &mut dyn ModelSlice, tracking: Tracking) -> Result<()> {
+    pub(crate) fn track_loaded(
+        &mut self,
+        objs: &mut dyn ModelSlice,
+        tracking: Tracking,
+    ) -> Result<()> {
         match tracking {
             Tracking::Untracked => {
                 for i in 0..objs.len() {
@@ -1268,12 +1310,12 @@ impl Session {
     pub(crate) fn record_collection(
         &mut self,
         table: &'static str,
-        parent: Vec<Value>,
+        parent: MapKey,
         relation: &'static str,
-        children: Vec<Vec<Value>>,
+        children: Vec<MapKey>,
         populate: bool,
     ) {
-        let key = (table, crate::value::KeyValues(parent), relation);
+        let key = (table, parent, relation);
         if populate {
             self.collection_conflicts.remove(&key);
         } else if let Some(known) = self.collections.get(&key) {
@@ -1410,15 +1452,27 @@ pub(crate) fn values_at(obj: &dyn AnyModel, idx: &[usize]) -> Option<Vec<Value>>
     (!v.contains(&Value::Null)).then_some(v)
 }
 
+/// The values of columns `idx` of an object as a map key (a collection's parent key), or
+/// `None` when any is NULL: [`MapKey::from_values`] of [`values_at`], without allocating for
+/// one integer column.
+pub(crate) fn values_key(obj: &dyn AnyModel, idx: &[usize]) -> Option<MapKey> {
+    match idx {
+        [i] => match obj.column_value(*i) {
+            Value::Null => None,
+            v => Some(MapKey::from_value(v)),
+        },
+        _ => values_at(obj, idx).map(MapKey::from_values),
+    }
+}
+
 /// Whether two collections hold the same keys, in any order.
-fn same_keys(a: &[Vec<Value>], b: &[Vec<Value>]) -> bool {
+fn same_keys(a: &[MapKey], b: &[MapKey]) -> bool {
     if a.len() != b.len() {
         return false;
     }
     if a == b {
         return true;
     }
-    let set: crate::fast::Set<crate::value::KeyRef<'_>> =
-        a.iter().map(|k| crate::value::KeyRef(k)).collect();
-    b.iter().all(|k| set.contains(&crate::value::KeyRef(k)))
+    let set: crate::fast::Set<&MapKey> = a.iter().collect();
+    b.iter().all(|k| set.contains(k))
 }

@@ -6,7 +6,7 @@ use super::{CollectionKey, Session, SlotState, Undo};
 use crate::connection::{Connection, Row};
 use crate::engine::{Engine, PooledConnection};
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::{MapKey, Model};
 use crate::value::Value;
 use std::collections::HashSet;
 
@@ -339,7 +339,7 @@ impl Session {
     }
 
     /// Records a collection snapshot written by a flush, so a rollback can restore the old one.
-    pub(crate) fn set_collection(&mut self, key: CollectionKey, children: Vec<Vec<Value>>) {
+    pub(crate) fn set_collection(&mut self, key: CollectionKey, children: Vec<MapKey>) {
         let previous = self.collections.insert(key.clone(), children);
         self.journal.push(Undo::Collection(key, previous));
     }

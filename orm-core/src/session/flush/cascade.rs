@@ -33,7 +33,7 @@ impl Session {
         }
         // The objects each one-to-many collection lost since its snapshot (none for a new
         // parent, and none, found without hashing, for a collection as it was).
-        let lost: Vec<Vec<Vec<Value>>> = compared
+        let lost: Vec<Vec<MapKey>> = compared
             .iter()
             .map(|(schema, key, current)| match self.collections.get(key) {
                 Some(previous) if schema.kind != RelationKind::ManyToMany => {
@@ -60,7 +60,8 @@ impl Session {
                 RelationKind::ManyToMany => self.run_links(schema, key, current, out)?,
                 _ => {
                     let target = (schema.target_schema)().name;
-                    removed.retain(|k| !placed.contains(&(target, MapKey::from_values(k.clone()))));
+                    removed.retain(|k| !placed.contains(&(target, k.clone())));
+                    let removed = removed.iter().map(MapKey::to_values).collect();
                     self.run_orphans(schema, key, current, removed, out)?
                 }
             }
@@ -74,23 +75,26 @@ impl Session {
         &mut self,
         schema: &'static RelationSchema,
         ckey: CollectionKey,
-        current: Vec<Vec<Value>>,
+        current: Vec<MapKey>,
         out: &mut Outcome,
     ) -> Result<()> {
         let through = schema.through.ok_or_else(|| {
             Error::InvalidUse(format!("many_to_many {} has no through table", schema.name))
         })?;
         let previous = self.collections.get(&ckey).map(Vec::as_slice).unwrap_or_default();
-        let before: HashSet<KeyValues> = previous.iter().cloned().map(KeyValues).collect();
-        let now: HashSet<KeyValues> = current.iter().cloned().map(KeyValues).collect();
+        let before: crate::fast::Set<&MapKey> = previous.iter().collect();
+        let now: crate::fast::Set<&MapKey> = current.iter().collect();
         let removed: Vec<Vec<Value>> =
-            previous.iter().filter(|k| !now.contains(&KeyValues(k.to_vec()))).cloned().collect();
-        let local = ckey.1 .0.clone();
+            previous.iter().filter(|k| !now.contains(k)).map(MapKey::to_values).collect();
+        let added: Vec<Vec<Value>> =
+            current.iter().filter(|k| !before.contains(k)).map(MapKey::to_values).collect();
+        drop((before, now));
+        let local = ckey.1.to_values();
         let dialect = self.engine.dialect();
-        for added in current.iter().filter(|k| !before.contains(&KeyValues(k.to_vec()))) {
+        for added in added {
             let columns: Vec<&'static str> =
                 through.local_columns.iter().chain(through.remote_columns).copied().collect();
-            let row: Vec<Value> = local.iter().chain(added).cloned().collect();
+            let row: Vec<Value> = local.iter().cloned().chain(added).collect();
             let r = dialect.insert(&Insert {
                 table: through.table,
                 columns,
@@ -116,7 +120,7 @@ impl Session {
         &mut self,
         schema: &'static RelationSchema,
         ckey: CollectionKey,
-        current: Vec<Vec<Value>>,
+        current: Vec<MapKey>,
         removed: Vec<Vec<Value>>,
         out: &mut Outcome,
     ) -> Result<()> {
@@ -254,10 +258,10 @@ pub(super) fn pk_equals(t: &'static TableSchema, key: &[Value]) -> Expr {
 
 /// The keys in `previous` (a collection's snapshot) that are not in `current`: none, found
 /// without hashing, when the collection is as it was.
-fn removed_keys(previous: &[Vec<Value>], current: &[Vec<Value>]) -> Vec<Vec<Value>> {
+fn removed_keys(previous: &[MapKey], current: &[MapKey]) -> Vec<MapKey> {
     if previous == current {
         return Vec::new();
     }
-    let now: crate::fast::Set<KeyRef<'_>> = current.iter().map(|k| KeyRef(k)).collect();
-    previous.iter().filter(|k| !now.contains(&KeyRef(k))).cloned().collect()
+    let now: crate::fast::Set<&MapKey> = current.iter().collect();
+    previous.iter().filter(|k| !now.contains(k)).cloned().collect()
 }

@@ -18,7 +18,7 @@ use crate::relation::{RelationKind, RelationSchema};
 use crate::schema::{column_index, topological_order_lenient, write_order, TableSchema};
 use crate::session::AnyModel;
 use crate::statement::{key_filter, keys_in, Delete, Expr, Insert, Select, Update};
-use crate::value::{typed_key, KeyRef, KeyValues, Value};
+use crate::value::{typed_key, KeyValues, Value};
 use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -177,7 +177,7 @@ pub(super) struct Outcome {
     /// Rows whose foreign key was set to NULL behind the session's back.
     detached: Vec<(TypeId, Vec<Value>)>,
     /// New collection snapshots.
-    collections: Vec<(super::CollectionKey, Vec<Vec<Value>>)>,
+    collections: Vec<(super::CollectionKey, Vec<MapKey>)>,
     /// Pending deletes that ran.
     deletes_done: Vec<usize>,
 }
@@ -385,8 +385,8 @@ fn no_parent_key(table: &NodeTable, id: NodeId) -> Error {
 }
 
 /// The keys of a loaded collection's objects (those that have one).
-fn child_keys(obj: &dyn AnyModel, rel: usize) -> Option<Vec<Vec<Value>>> {
-    Some(obj.related(rel)?.iter().filter_map(|c| c.key_values()).collect())
+fn child_keys(obj: &dyn AnyModel, rel: usize) -> Option<Vec<MapKey>> {
+    Some(obj.related(rel)?.iter().filter_map(|c| c.map_key()).collect())
 }
 
 impl Session {

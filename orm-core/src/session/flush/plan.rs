@@ -167,7 +167,7 @@ impl Session {
                             obj.table().name,
                             key.2,
                             obj.table().name,
-                            crate::model::MapKey::from_values(key.1 .0.clone()),
+                            key.1,
                         )));
                     }
                 }
@@ -226,7 +226,7 @@ impl Session {
         schema: &'static RelationSchema,
     ) -> Result<()> {
         let target = (schema.target_schema)();
-        let parent_key = key.1 .0.clone();
+        let parent_key = key.1.to_values();
         let mut sel = Select::from_table(target.name);
         match (schema.kind, schema.through) {
             (RelationKind::ManyToMany, Some(t)) => {
@@ -259,7 +259,8 @@ impl Session {
         // Keys read back are compared with the objects' own: read them in the same form.
         let types: Vec<crate::schema::ColumnType> =
             target.primary_key_columns().map(|c| c.ty).collect();
-        let children = keys.into_iter().map(|k| typed_key(k, &types)).collect();
+        let children =
+            keys.into_iter().map(|k| MapKey::from_values(typed_key(k, &types))).collect();
         self.collections.insert(key, children);
         Ok(())
     }
@@ -272,8 +273,7 @@ impl Session {
             .map(|c| column_index(obj.table(), c))
             .collect::<Result<_>>()
             .ok()?;
-        let key = values_at(obj, &idx)?;
-        Some((obj.table().name, KeyValues(key), schema.name))
+        Some((obj.table().name, crate::session::values_key(obj, &idx)?, schema.name))
     }
 }
 
