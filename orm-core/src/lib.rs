@@ -9,6 +9,7 @@ pub mod dialect;
 pub mod engine;
 pub mod error;
 pub mod expr;
+mod keyhash;
 pub mod loading;
 pub mod migrate;
 pub mod model;
@@ -29,6 +30,10 @@ pub(crate) mod fast {
     pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
     /// A `HashSet` with foldhash.
     pub type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+    /// A `HashMap` of identity-map keys, whose integer keys that are close get buckets that
+    /// are close ([`crate::keyhash`]).
+    pub type KeyMap<V> =
+        std::collections::HashMap<crate::model::MapKey, V, crate::keyhash::KeyState>;
 }
 
 pub use connection::{Connection, Connector, PoolConfig, Row};

@@ -186,7 +186,7 @@ impl Entry {
 /// One model's identity map.
 #[derive(Default)]
 pub(super) struct IdentityMap {
-    pub(super) entries: crate::fast::Map<MapKey, Entry>,
+    pub(super) entries: crate::fast::KeyMap<Entry>,
     /// This map's part of the session's undo log (see [`super::Undo`]).
     undo: Vec<MapUndo>,
     /// The entries that undoing `undo` puts back, in the log's order.
