@@ -16,7 +16,7 @@ use serde_json::json;
 
 /// The words post bodies are made of (none is an English stop word, so PostgreSQL indexes
 /// every one as SQLite does).
-pub const VOCABULARY: [&str; 40] = [
+pub const VOCABULARY: [&str; 80] = [
     "rust",
     "database",
     "query",
@@ -57,9 +57,49 @@ pub const VOCABULARY: [&str; 40] = [
     "view",
     "function",
     "type",
+    "compiler",
+    "borrow",
+    "lifetime",
+    "trait",
+    "generic",
+    "macro",
+    "closure",
+    "iterator",
+    "vector",
+    "string",
+    "pointer",
+    "memory",
+    "allocator",
+    "benchmark",
+    "latency",
+    "throughput",
+    "replica",
+    "failover",
+    "backup",
+    "restore",
+    "vacuum",
+    "analyze",
+    "explain",
+    "planner",
+    "statement",
+    "parameter",
+    "binding",
+    "driver",
+    "socket",
+    "protocol",
+    "header",
+    "payload",
+    "endpoint",
+    "client",
+    "deploy",
+    "container",
+    "cluster",
+    "metric",
+    "tracing",
+    "logging",
 ];
 /// Words in every post body.
-pub const WORDS_PER_POST: usize = 30;
+pub const WORDS_PER_POST: usize = 24;
 /// The tags posts are linked to (two each).
 pub const TAGS: [&str; 6] = ["tutorial", "news", "howto", "release", "opinion", "benchmark"];
 /// The password of every seeded user (hashed once per run: hashing is slow on purpose).
