@@ -47,6 +47,12 @@ impl ApiError {
     fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
+
+    /// A 500 that tells the client nothing of `cause`, which goes to standard error.
+    fn internal(cause: impl std::fmt::Display) -> Self {
+        eprintln!("blog: internal error: {cause}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -72,10 +78,7 @@ impl From<Error> for ApiError {
             Error::PoolTimeout { .. } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is busy: try again")
             }
-            e => {
-                eprintln!("blog: internal error: {e}");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-            }
+            e => ApiError::internal(e),
         }
     }
 }
@@ -114,10 +117,9 @@ where
     F: FnOnce(&mut Session) -> Result<T, ApiError> + Send + 'static,
 {
     let db = db.clone();
-    tokio::task::spawn_blocking(move || work(&mut db.session())).await.map_err(|e| {
-        eprintln!("blog: a request's task failed: {e}");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-    })?
+    tokio::task::spawn_blocking(move || work(&mut db.session()))
+        .await
+        .map_err(ApiError::internal)? // the task panicked or was cancelled
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
@@ -234,10 +236,7 @@ fn new_user(body: &[u8]) -> Result<NewUser, ApiError> {
             .ok_or_else(|| ApiError::bad_request("`tags` must be an array of strings"))?,
         Some(_) => return Err(ApiError::bad_request("`tags` must be an array of strings")),
     };
-    let password_hash = queries::hash_password(&password).map_err(|e| {
-        eprintln!("blog: hashing a password failed: {e}");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-    })?;
+    let password_hash = queries::hash_password(&password).map_err(ApiError::internal)?;
     Ok(NewUser {
         username: username.trim().to_owned(),
         email,
