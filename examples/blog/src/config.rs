@@ -145,6 +145,33 @@ mod tests {
         assert_eq!(c.pool_size, None);
     }
 
+    /// The settings reach the pool: with one connection held by a transaction, a second
+    /// session waits `POOL_TIMEOUT` and fails with `PoolTimeout`.
+    #[test]
+    fn the_pool_takes_the_settings() {
+        let dir = std::env::temp_dir().join(format!("blog-pool-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/pool.db", dir.display());
+        let c = Config::from_env(env(&[
+            ("DATABASE_URL", url.as_str()),
+            ("POOL_SIZE", "1"),
+            ("MAX_OVERFLOW", "0"),
+            ("POOL_TIMEOUT", "0.2"),
+        ]))
+        .unwrap();
+        let db = c.connect().unwrap();
+        let mut holder = db.session();
+        holder.execute_ddl("CREATE TABLE t (x INTEGER)").unwrap();
+        holder.sql("INSERT INTO t VALUES (1)").execute().unwrap(); // a transaction holds the one connection
+        let started = std::time::Instant::now();
+        let err = db.session().sql("SELECT x FROM t").all::<(i64,)>().unwrap_err();
+        assert!(matches!(err, Error::PoolTimeout { .. }), "{err}");
+        assert!(started.elapsed() >= Duration::from_millis(200), "{:?}", started.elapsed());
+        holder.rollback().unwrap();
+        drop((holder, db));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn a_bad_number_is_a_config_error_naming_it() {
         let e = Config::from_env(env(&[("POOL_SIZE", "ten")])).unwrap_err();
