@@ -14,7 +14,8 @@
 //! | `GET /posts/popular` | 200 the 10 most viewed published posts with their authors |
 //! | `PATCH /posts/<id>` | 200 the post; 404; 400; 409 when `version` is not the post's |
 //!
-//! Errors are `{"error": "..."}` with the status.
+//! Errors are `{"error": "..."}` with the status (also 404 for an unknown route and 405 for
+//! a method a route does not take).
 
 use crate::models::{Post, PostStatus, User};
 use crate::queries::{self, NewUser, PostPatch, UpdateError, MAX_PER_PAGE};
@@ -101,6 +102,7 @@ pub fn router(db: Database) -> Router {
         .route("/posts/popular", get(popular_posts))
         .route("/posts/{id}", patch(patch_post))
         .fallback(no_route)
+        .method_not_allowed_fallback(no_method)
         .with_state(AppState { db })
 }
 
@@ -124,6 +126,13 @@ where
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, format!("no route for {method} {}", uri.path()))
+}
+
+async fn no_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
 }
 
 fn user_json(u: &User) -> Value {

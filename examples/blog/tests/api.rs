@@ -134,6 +134,11 @@ fn users_are_created_and_read(server: Server) {
     assert_eq!((status, error_of(&v)), (400, "malformed user id 42: expected a UUID"));
     let (status, v) = server.get("/nowhere");
     assert_eq!((status, error_of(&v)), (404, "no route for GET /nowhere"));
+    let (status, v) = server.call("DELETE", &format!("/users/{id}"), None);
+    assert_eq!(
+        (status, error_of(&v)),
+        (405, format!("DELETE is not allowed on /users/{id}").as_str())
+    );
 }
 
 fn bad_users_are_400_and_write_nothing(server: Server) {
