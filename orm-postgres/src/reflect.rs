@@ -43,7 +43,10 @@ fn action(code: &str) -> ReferentialAction {
     }
 }
 
-fn sql_type(formatted: &str, typtype: &str, typname: &str) -> (ColumnType<String>, Option<u32>) {
+/// A column's type and its maximum length (`character varying(n)`).
+type TypeAndLength = (ColumnType<String>, Option<u32>);
+
+fn sql_type(formatted: &str, typtype: &str, typname: &str) -> TypeAndLength {
     if typtype == "e" {
         return (ColumnType::enum_named(typname), None);
     }
@@ -308,6 +311,7 @@ pub(crate) fn indexes(conn: &mut dyn Connection, filter: &str) -> Result<Vec<(St
 pub fn canonical(conn: &mut dyn Connection, live: &Schema, expected: &Schema) -> Result<Schema> {
     let mut out = expected.clone();
     let d = crate::dialect::PgDialect;
+    canonical_types(conn, &mut out)?;
     for (n, t) in out.tables.values_mut().enumerate() {
         if !live.tables.contains_key(&t.name) {
             continue;
@@ -374,6 +378,41 @@ pub fn canonical(conn: &mut dyn Connection, live: &Schema, expected: &Schema) ->
         conn.execute_batch(&format!("DROP TABLE {}", d.ident(&probe)))?;
     }
     Ok(out)
+}
+
+/// The custom types of `schema`'s columns (a model's `sql_type = "char(2)"`, `precision = 10,
+/// scale = 2`) as reflection reads them from a column of that type: `char(2)` is `character(2)`,
+/// `varchar(20)` a text of at most 20 characters, `int4[]` `integer[]`, `NUMERIC(10, 2)`
+/// `numeric(10,2)`. Each type is declared on a column of a temporary table, read back with
+/// `format_type`, and undone; a type the server refuses is left as written (a difference).
+fn canonical_types(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+    let mut seen: std::collections::BTreeMap<String, Option<TypeAndLength>> =
+        std::collections::BTreeMap::new();
+    for t in schema.tables.values_mut() {
+        for c in &mut t.columns {
+            let ColumnType::Custom(ty) = &c.ty else { continue };
+            if !seen.contains_key(ty) {
+                let sql = format!("CREATE TEMP TABLE _orm_type_probe (c {ty})");
+                let read = "SELECT format_type(a.atttypid, a.atttypmod), t.typtype::text, \
+                            t.typname::text FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+                            WHERE a.attrelid = 'pg_temp._orm_type_probe'::regclass AND a.attname = 'c'";
+                let back = attempt(conn, &sql, |conn| rows(conn, read, &[]))?;
+                let mapped =
+                    back.and_then(|r| r.into_iter().next()).and_then(|r| match r.as_slice() {
+                        [formatted, typtype, typname] => {
+                            Some(sql_type(formatted, typtype, typname))
+                        }
+                        _ => None,
+                    });
+                seen.insert(ty.clone(), mapped);
+            }
+            if let Some(Some((mapped, max_length))) = seen.get(ty) {
+                c.ty = mapped.clone();
+                c.max_length = *max_length;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs `sql` in a savepoint, then `read`, then undoes both; `None` when `sql` fails.

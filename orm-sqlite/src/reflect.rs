@@ -8,7 +8,7 @@
 
 use crate::dialect::parse_declared_type;
 use orm_core::connection::decode_at;
-use orm_core::migrate::dialect::MigrationDialect;
+use orm_core::migrate::dialect::{numeric_precision, MigrationDialect};
 use orm_core::migrate::{
     Check, Column, ForeignKey, Index, IndexKey, ObjectKind, Schema, SqlObject, Table, Unique,
     VERSION_TABLE,
@@ -78,8 +78,13 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
         for c in cols {
             let [Some(cname), declared, notnull, default, key] = c.as_slice() else { continue };
             let declared = declared.clone().unwrap_or_default();
-            let (ty, max_length) = parse_declared_type(&declared)
-                .unwrap_or_else(|| (ColumnType::Custom(declared.clone()), None));
+            // `NUMERIC(10,2)` keeps its precision (a model says it with `precision` and
+            // `scale`), though SQLite does not enforce it: `comparable` reads it as a decimal.
+            let (ty, max_length) = match numeric_precision(&declared) {
+                Some(Some(_)) => (ColumnType::Custom(declared.trim().to_owned()), None),
+                _ => parse_declared_type(&declared)
+                    .unwrap_or_else(|| (ColumnType::Custom(declared.clone()), None)),
+            };
             let mut col = Column::new(cname.clone(), ty);
             col.max_length = max_length;
             col.nullable = notnull.as_deref() == Some("0");
