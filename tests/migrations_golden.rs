@@ -560,6 +560,7 @@ const CASES: &[Case] = &[
         before: &[products_plain::Product::TABLE],
         after: &[products_precise::Product::TABLE],
     },
+    Case { name: "hand_sql_function_args", before: &[users::User::TABLE], after: &[] },
     Case {
         name: "hand_sql_objects",
         before: &[blog_plain::User::TABLE, blog_plain::Post::TABLE],

@@ -694,7 +694,7 @@ fn sql_object() -> BoxedStrategy<SqlObject> {
         awkward_text(8),
         prop::option::of(awkward_text(8)),
     )
-        .prop_map(|(kind, name, table)| SqlObject { kind, name, table })
+        .prop_map(|(kind, name, table)| SqlObject::new(kind, name, table))
         .boxed()
 }
 

@@ -226,7 +226,7 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
             _ => ObjectKind::Function,
         };
         let table = (!table.is_empty()).then(|| table.clone());
-        schema.objects.insert(SqlObject { kind, name: name.clone(), table });
+        schema.objects.insert(SqlObject::new(kind, name.clone(), table));
     }
     Ok(schema)
 }

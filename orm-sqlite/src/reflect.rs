@@ -193,10 +193,8 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
     )? {
         let [Some(kind), Some(name), table] = r.as_slice() else { continue };
         schema.objects.insert(match kind.as_str() {
-            "trigger" => {
-                SqlObject { kind: ObjectKind::Trigger, name: name.clone(), table: table.clone() }
-            }
-            _ => SqlObject { kind: ObjectKind::View, name: name.clone(), table: None },
+            "trigger" => SqlObject::new(ObjectKind::Trigger, name.clone(), table.clone()),
+            _ => SqlObject::new(ObjectKind::View, name.clone(), None),
         });
     }
     Ok(schema)

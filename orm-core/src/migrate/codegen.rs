@@ -1158,6 +1158,7 @@ mod tests {
             kind: crate::migrate::ObjectKind::Trigger,
             name: "trg_touch".into(),
             table: Some("children".into()),
+            args: None,
         });
         let out = generate(&s);
         let expect = [

@@ -563,14 +563,18 @@ pub trait MigrationDialect: Dialect {
     }
 
     /// The statement dropping an object an `sql` op declared (`DROP TRIGGER name ON table`,
-    /// `DROP VIEW name`, `DROP FUNCTION name`), for the downgrade of an op without `down`.
+    /// `DROP VIEW name`, `DROP FUNCTION name(args)`, or `DROP FUNCTION name` when its argument
+    /// types are not known), for the downgrade of an op without `down`.
     fn drop_object_statement(&self, object: &SqlObject) -> Statement {
         let name = self.ident(&object.name);
         Statement::Sql(match (object.kind, &object.table) {
             (ObjectKind::Trigger, Some(t)) => format!("DROP TRIGGER {name} ON {}", self.ident(t)),
             (ObjectKind::Trigger, None) => format!("DROP TRIGGER {name}"),
             (ObjectKind::View, _) => format!("DROP VIEW {name}"),
-            (ObjectKind::Function, _) => format!("DROP FUNCTION {name}"),
+            (ObjectKind::Function, _) => match &object.args {
+                Some(args) => format!("DROP FUNCTION {name}({args})"),
+                None => format!("DROP FUNCTION {name}"),
+            },
         })
     }
 

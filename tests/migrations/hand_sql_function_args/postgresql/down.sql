@@ -1,0 +1,3 @@
+DROP FUNCTION "add_tax"(price numeric, rate numeric);
+DROP FUNCTION "add_tax"(price integer);
+DROP FUNCTION "user_label"(integer);
