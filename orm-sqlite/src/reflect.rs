@@ -113,6 +113,14 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
                 c.auto_increment = false;
             }
         }
+        // The rowid holds no NULL, though `pragma_table_info` says `notnull = 0` for an
+        // `INTEGER PRIMARY KEY` declared without `NOT NULL` (a NULL inserted there is given a
+        // new rowid).
+        for c in &mut t.columns {
+            if c.auto_increment {
+                c.nullable = false;
+            }
+        }
         t.primary_key = pk.into_iter().map(|(_, n)| n).collect();
         let indexes = texts(
             conn,

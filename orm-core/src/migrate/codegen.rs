@@ -830,7 +830,16 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
                 attrs.push(format!("column = {}", lit(&c.name)));
             }
             let mut ty = base.clone();
-            if c.nullable {
+            if c.nullable && pk {
+                let line = format!(
+                    "key column {:?} of table {:?} allows NULL (SQLite's quirk for a key declared \
+                     without NOT NULL that is not the rowid): a model's key is NOT NULL, so \
+                     `check` reports the column's nullability until the table says NOT NULL",
+                    c.name, t.name
+                );
+                notes.push(line.clone());
+                let _ = writeln!(out, "    // {}", comment_text(&line));
+            } else if c.nullable {
                 ty = format!("Option<{ty}>");
             }
             if server_default.is_some() && !pk {
@@ -1212,7 +1221,12 @@ mod tests {
             ],
             &["id"],
         );
-        let s = schema(vec![t]);
+        let codes = table(
+            "codes",
+            vec![Column { nullable: true, ..Column::new("code", ColumnType::Text) }],
+            &["code"],
+        );
+        let s = schema(vec![t, codes]);
         let out = models_source(&s, &ModelsOptions::new("x").with_decimal(true));
         let has = |s: &str| assert!(out.text.contains(s), "{s}\n{}", out.text);
         has("    #[orm(precision = 10, scale = 2)]\n    pub price: orm::Decimal,");
@@ -1234,11 +1248,13 @@ mod tests {
         has("// NUMERIC columns are `orm::Decimal`");
         let left_out = ["column \"cash\" of table \"things\" (custom(money)) is left out: no Rust type maps this type",
             "column \"floats\" of table \"things\" (custom(double precision[])) is left out",
-            "column \"seq\" of table \"things\" takes its default from a sequence"];
+            "column \"seq\" of table \"things\" takes its default from a sequence",
+            "key column \"code\" of table \"codes\" allows NULL"];
         for e in left_out {
             assert!(out.notes.iter().any(|n| n.contains(e)), "{e}: {:#?}", out.notes);
         }
-        assert_eq!(out.notes.len(), 3, "{:#?}", out.notes);
+        assert_eq!(out.notes.len(), 4, "{:#?}", out.notes);
+        has("    #[orm(primary_key)]\n    pub code: String,");
         has("    #[orm(server_default = \"nextval('things_seq_seq'::regclass)\")]\n    pub seq: DbDefault<i32>,");
 
         // Without `decimal`, a NUMERIC(p, s) column is left out and says why.

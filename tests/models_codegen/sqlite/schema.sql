@@ -34,8 +34,9 @@ CREATE TABLE "Track" (
 );
 CREATE INDEX "ix_track_lower_name" ON "Track" (lower("Name"));
 CREATE INDEX "ix_track_explicit_genre" ON "Track" ("GenreId") WHERE "Explicit" = 1;
+-- A rowid key declared without NOT NULL (pragma_table_info says it is nullable; it is not).
 CREATE TABLE "Playlist" (
-    "PlaylistId" INTEGER PRIMARY KEY NOT NULL,
+    "PlaylistId" INTEGER PRIMARY KEY,
     "Name" TEXT
 );
 CREATE TABLE "PlaylistTrack" (
