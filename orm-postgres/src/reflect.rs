@@ -209,7 +209,8 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
         "SELECT 'trigger', tg.tgname::text, c.relname::text FROM pg_trigger tg \
          JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = current_schema() AND NOT tg.tgisinternal \
-         UNION ALL SELECT 'view', c.relname::text, '' FROM pg_class c \
+         UNION ALL SELECT CASE c.relkind WHEN 'm' THEN 'materialized_view' ELSE 'view' END, \
+                c.relname::text, '' FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = current_schema() AND c.relkind IN ('v', 'm') \
          UNION ALL SELECT 'function', p.proname::text, '' FROM pg_proc p \
@@ -223,6 +224,7 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
         let kind = match kind.as_str() {
             "trigger" => ObjectKind::Trigger,
             "view" => ObjectKind::View,
+            "materialized_view" => ObjectKind::MaterializedView,
             _ => ObjectKind::Function,
         };
         let table = (!table.is_empty()).then(|| table.clone());

@@ -491,6 +491,6 @@ pub fn comparable(d: &dyn MigrationDialect, schema: &Schema) -> Schema {
         t.foreign_keys.sort_by(|a, b| (&a.ref_table, &a.columns).cmp(&(&b.ref_table, &b.columns)));
         t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
     }
-    out.objects.retain(|o| o.kind != ObjectKind::Function);
+    out.objects.retain(|o| !matches!(o.kind, ObjectKind::Function | ObjectKind::MaterializedView));
     out
 }

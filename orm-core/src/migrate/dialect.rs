@@ -571,6 +571,7 @@ pub trait MigrationDialect: Dialect {
             (ObjectKind::Trigger, Some(t)) => format!("DROP TRIGGER {name} ON {}", self.ident(t)),
             (ObjectKind::Trigger, None) => format!("DROP TRIGGER {name}"),
             (ObjectKind::View, _) => format!("DROP VIEW {name}"),
+            (ObjectKind::MaterializedView, _) => format!("DROP MATERIALIZED VIEW {name}"),
             (ObjectKind::Function, _) => match &object.args {
                 Some(args) => format!("DROP FUNCTION {name}({args})"),
                 None => format!("DROP FUNCTION {name}"),

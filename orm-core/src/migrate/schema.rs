@@ -482,16 +482,20 @@ pub enum ObjectKind {
     Trigger,
     /// A view.
     View,
+    /// A materialized view (PostgreSQL; SQLite has none), which PostgreSQL drops with `DROP
+    /// MATERIALIZED VIEW` (`DROP VIEW` refuses it).
+    MaterializedView,
     /// A function (PostgreSQL; SQLite has none).
     Function,
 }
 
 impl ObjectKind {
-    /// Its name in a revision file: `trigger`, `view`, `function`.
+    /// Its name in a revision file: `trigger`, `view`, `materialized_view`, `function`.
     pub fn as_str(self) -> &'static str {
         match self {
             ObjectKind::Trigger => "trigger",
             ObjectKind::View => "view",
+            ObjectKind::MaterializedView => "materialized_view",
             ObjectKind::Function => "function",
         }
     }

@@ -4,3 +4,4 @@ CREATE FUNCTION add_tax(price integer) RETURNS numeric
 AS $$ SELECT price * 1.2 $$ LANGUAGE sql;
 CREATE FUNCTION user_label(id integer) RETURNS text
 AS $$ SELECT name FROM users WHERE users.id = $1 $$ LANGUAGE sql;
+CREATE MATERIALIZED VIEW user_names AS SELECT id, user_label(CAST(id AS integer)) AS label FROM users;
