@@ -1,8 +1,8 @@
 //! Reflection: the schema of a live PostgreSQL database (the current schema of the search path),
 //! read from `pg_catalog`, for `db check`. [`comparable`] reduces a schema to what reflection
-//! can compare: defaults as normalised SQL text. Index keys, predicates and CHECK conditions
-//! are compared as the server writes them: [`canonical`] puts the expected ones through the
-//! server first.
+//! can compare: defaults as normalised SQL text. Custom column types, index keys, predicates
+//! and CHECK conditions are compared as the server writes them: [`canonical`] puts the
+//! expected ones through the server first.
 
 use orm_core::connection::decode_at;
 use orm_core::migrate::dialect::quote_literal;
@@ -305,8 +305,9 @@ pub(crate) fn indexes(conn: &mut dyn Connection, filter: &str) -> Result<Vec<(St
     Ok(out)
 }
 
-/// `expected` with the indexes and CHECK constraints of the tables that `live` has written
-/// as PostgreSQL writes them back: each table's are created on an empty temporary copy of the
+/// `expected` with its columns' custom types (a model's `sql_type`, `precision`) as reflection
+/// reads them ([`canonical_types`]), and the indexes and CHECK constraints of the tables that
+/// `live` has written as PostgreSQL writes them back: each table's are created on an empty temporary copy of the
 /// live table (`CREATE TEMP TABLE ... (LIKE ...)`), inside the caller's transaction (which is
 /// rolled back), and read back as [`reflect`] reads the live ones. One that the server refuses
 /// (a column the live table lacks) is left as written, so it shows as a difference.

@@ -579,8 +579,9 @@ pub trait MigrationDialect: Dialect {
         })
     }
 
-    /// `expected` (what the revisions replay to) with its index keys, predicates and CHECK
-    /// expressions written as the server writes them back, so they compare with a reflected
+    /// `expected` (what the revisions replay to) with its custom column types, index keys,
+    /// predicates and CHECK expressions written as the server writes them back (PostgreSQL's
+    /// `character(2)` for a model's `char(2)`), so they compare with a reflected
     /// schema (`live`, read on `conn` inside a transaction that is rolled back). By default,
     /// as it is.
     fn canonical(
