@@ -306,7 +306,8 @@ pub(crate) fn indexes(conn: &mut dyn Connection, filter: &str) -> Result<Vec<(St
 }
 
 /// `expected` with its columns' custom types (a model's `sql_type`, `precision`) as reflection
-/// reads them ([`canonical_types`]), and the indexes and CHECK constraints of the tables that
+/// reads them (each declared on a column of a temporary table and read back with
+/// `format_type`), and the indexes and CHECK constraints of the tables that
 /// `live` has written as PostgreSQL writes them back: each table's are created on an empty temporary copy of the
 /// live table (`CREATE TEMP TABLE ... (LIKE ...)`), inside the caller's transaction (which is
 /// rolled back), and read back as [`reflect`] reads the live ones. One that the server refuses
