@@ -307,11 +307,12 @@ pub(crate) fn indexes(conn: &mut dyn Connection, filter: &str) -> Result<Vec<(St
 
 /// `expected` with its columns' custom types (a model's `sql_type`, `precision`) as reflection
 /// reads them (each declared on a column of a temporary table and read back with
-/// `format_type`), and the indexes and CHECK constraints of the tables that
-/// `live` has written as PostgreSQL writes them back: each table's are created on an empty temporary copy of the
+/// `format_type`), and the indexes and CHECK constraints of the tables that `live` has written
+/// as PostgreSQL writes them back: each table's are created on an empty temporary copy of the
 /// live table (`CREATE TEMP TABLE ... (LIKE ...)`), inside the caller's transaction (which is
 /// rolled back), and read back as [`reflect`] reads the live ones. One that the server refuses
-/// (a column the live table lacks) is left as written, so it shows as a difference.
+/// (a column the live table lacks, a type it does not know) is left as written, so it shows as
+/// a difference.
 pub fn canonical(conn: &mut dyn Connection, live: &Schema, expected: &Schema) -> Result<Schema> {
     let mut out = expected.clone();
     let d = crate::dialect::PgDialect;
