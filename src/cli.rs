@@ -128,7 +128,7 @@ fn command() -> Command {
                     Arg::new("decimal")
                         .long("decimal")
                         .action(ArgAction::SetTrue)
-                        .help("NUMERIC columns as rust_decimal::Decimal (the `decimal` feature)"),
+                        .help("NUMERIC columns as orm::Decimal (the `decimal` feature)"),
                 ),
         )
         .subcommand(

@@ -12,9 +12,7 @@ mod common;
 
 use common::{backend_tests, Backend};
 use orm::migrate::{autogenerate, Migrator, Revisions};
-use orm::{
-    Database, Decimal, DecodeError, FromValue, Model, TableSchema, ToValue, Value, ValueRef,
-};
+use orm::{Database, Model, TableSchema};
 
 backend_tests! {
     check_is_clean_for_models_written_for_an_existing_database,
@@ -79,27 +77,9 @@ const POSTGRES: &[&str] = &[
     r#"CREATE INDEX "IFK_PlaylistTrackTrackId" ON "PlaylistTrack" ("TrackId")"#,
 ];
 
-/// Money as the database declares it: `NUMERIC(10, 2)`, an exact decimal. A newtype, since a
-/// plain `Decimal` is an unconstrained `NUMERIC` (which PostgreSQL tells apart).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Money(pub Decimal);
-
-impl ToValue for Money {
-    const COLUMN_TYPE: orm::ColumnType = orm::ColumnType::Custom("NUMERIC(10, 2)");
-    fn to_value(&self) -> Value {
-        Value::Decimal(self.0)
-    }
-}
-
-impl FromValue for Money {
-    fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
-        Decimal::from_value(v).map(Money)
-    }
-}
-
 mod chinook {
-    use super::Money;
     use orm::prelude::*;
+    use orm::Decimal;
 
     #[derive(Model, Debug, Clone, PartialEq)]
     #[orm(table = "Artist", unique(name, name = "UQ_ArtistName"))]
@@ -147,8 +127,10 @@ mod chinook {
         pub composer: Option<String>,
         #[orm(column = "Milliseconds")]
         pub milliseconds: i32,
-        #[orm(column = "UnitPrice")]
-        pub unit_price: Money,
+        /// Money as the database declares it: `NUMERIC(10, 2)` (a plain `Decimal` is an
+        /// unconstrained `NUMERIC`, which PostgreSQL tells apart).
+        #[orm(column = "UnitPrice", precision = 10, scale = 2)]
+        pub unit_price: Decimal,
     }
 
     /// Its key is not generated: `INT PRIMARY KEY` on SQLite, no identity on PostgreSQL.
@@ -288,7 +270,7 @@ fn rows_go_through_the_adopted_models(backend: Backend) {
     use chinook::*;
     let db = adopted(backend);
     let mut s = db.session();
-    let dec = |v: &str| Money(v.parse().expect("decimal"));
+    let dec = |v: &str| -> orm::Decimal { v.parse().expect("decimal") };
     // Generated keys (rowid, identity, serial) are read back; the plain key is given.
     let artist = s.save(Artist { artist_id: 0, name: Some("AC/DC".into()) }).unwrap();
     assert!(artist.artist_id > 0, "{backend}");
@@ -341,7 +323,7 @@ fn rows_go_through_the_adopted_models(backend: Backend) {
     drop(raw);
     let mut fresh = db.session();
     let intro = fresh.get::<Track>(90).unwrap().expect("the script's track");
-    assert_eq!(intro.unit_price.0.to_string(), "1.99", "{backend}");
+    assert_eq!(intro.unit_price.to_string(), "1.99", "{backend}");
     let park = fresh.get::<Employee>(90).unwrap().expect("the script's employee");
     let park_born = chrono::NaiveDate::from_ymd_opt(1973, 8, 29).unwrap().and_hms_opt(0, 0, 0);
     assert_eq!(park.birth_date, park_born, "{backend}");

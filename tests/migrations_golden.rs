@@ -418,6 +418,49 @@ models! {
             pub version: i32,
         }
     }
+    products_declared {
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "products")]
+        pub struct Product {
+            #[orm(primary_key)]
+            pub id: i64,
+            #[orm(precision = 10, scale = 2)]
+            pub price: orm::Decimal,
+            #[orm(precision = 6)]
+            pub stock: Option<orm::Decimal>,
+            #[orm(sql_type = "char(2)")]
+            pub country: String,
+            #[orm(sql_type = "varchar")]
+            pub note: Option<String>,
+            #[orm(sql_type = "json")]
+            pub raw: serde_json::Value,
+            #[orm(sql_type = "integer[]")]
+            pub lucky: Vec<i64>,
+        }
+    }
+    products_plain {
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "products")]
+        pub struct Product {
+            #[orm(primary_key)]
+            pub id: i64,
+            pub price: orm::Decimal,
+            #[orm(max_length = 2)]
+            pub country: String,
+        }
+    }
+    products_precise {
+        #[derive(Model, Debug, Clone, PartialEq)]
+        #[orm(table = "products")]
+        pub struct Product {
+            #[orm(primary_key)]
+            pub id: i64,
+            #[orm(precision = 12, scale = 2)]
+            pub price: orm::Decimal,
+            #[orm(sql_type = "char(2)")]
+            pub country: String,
+        }
+    }
 }
 
 struct Case {
@@ -511,6 +554,13 @@ const CASES: &[Case] = &[
         before: &[blog_plain::User::TABLE, blog_plain::Post::TABLE],
         after: &[blog_named::User::TABLE, blog_named::Post::TABLE],
     },
+    Case { name: "declared_sql_types", before: &[], after: &[products_declared::Product::TABLE] },
+    Case {
+        name: "alter_declared_sql_types",
+        before: &[products_plain::Product::TABLE],
+        after: &[products_precise::Product::TABLE],
+    },
+    Case { name: "hand_sql_function_args", before: &[users::User::TABLE], after: &[] },
     Case {
         name: "hand_sql_objects",
         before: &[blog_plain::User::TABLE, blog_plain::Post::TABLE],

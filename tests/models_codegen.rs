@@ -31,6 +31,7 @@ backend_tests! {
     generated_source_is_the_golden_file,
     generated_models_leave_check_clean,
     generated_models_read_and_write_the_database,
+    a_revision_of_the_generated_models_builds_a_database_that_checks_clean,
     the_models_command_prints_and_writes_the_source,
 }
 
@@ -100,7 +101,7 @@ fn generate(backend: Backend, db: &Database) -> String {
     let schema = Migrator::new(db.engine(), &none).reflect().expect("reflect");
     let out = models_source(
         &schema,
-        &ModelsOptions::new(format!("the {backend} database of schema.sql")),
+        &ModelsOptions::new(format!("the {backend} database of schema.sql")).with_decimal(true),
     );
     assert!(out.notes.is_empty(), "{backend}: nothing is left out: {:?}", out.notes);
     out.text
@@ -153,6 +154,25 @@ fn generated_models_leave_check_clean(backend: Backend) {
         differences.iter().any(|d| d.contains("IFK_AlbumArtistId")),
         "{backend}: a dropped index is a difference: {differences:#?}"
     );
+    // So is a declared type that is not the database's: char(3) for char(2), numeric(10,3)
+    // for numeric(10,2), json for jsonb.
+    if backend == Backend::Postgres {
+        let mut s = db.session();
+        for sql in [
+            "ALTER TABLE customer_profiles ALTER COLUMN country TYPE char(3)",
+            "ALTER TABLE \"Track\" ALTER COLUMN \"UnitPrice\" TYPE numeric(10,3)",
+            "ALTER TABLE customer_profiles ALTER COLUMN raw_settings TYPE jsonb",
+        ] {
+            s.sql(sql).execute().expect(sql);
+        }
+        s.commit().expect("commit");
+        let differences = migrator.database_differences().expect("differences").join("\n");
+        for column in
+            ["customer_profiles.country", "Track.UnitPrice", "customer_profiles.raw_settings"]
+        {
+            assert!(differences.contains(column), "{backend}: {column}: {differences}");
+        }
+    }
 }
 
 /// The generated models work as models: rows written through them (server defaults read
@@ -180,7 +200,8 @@ macro_rules! read_and_write {
                 ..Default::default()
             })
             .unwrap();
-        assert_eq!(track.unit_price, DbDefault::Value(0.99), "{backend}: server default");
+        let price: orm::Decimal = "0.99".parse().unwrap();
+        assert_eq!(track.unit_price, DbDefault::Value(price), "{backend}: server default");
         assert_eq!(track.type_, DbDefault::Value("audio".to_owned()), "{backend}: column \"type\"");
         let playlist =
             s.save(Playlist { name: Some("Rock".into()), ..Default::default() }).unwrap();
@@ -235,6 +256,130 @@ fn generated_models_read_and_write_the_database(backend: Backend) {
         Backend::Sqlite => read_and_write!(sqlite_models, db, backend),
         Backend::Postgres => read_and_write!(postgresql_models, db, backend),
     }
+    profile_round_trip(backend, &db);
+}
+
+fn dec(s: &str) -> orm::Decimal {
+    s.parse().expect("a decimal")
+}
+
+/// A row of the types declared with `precision` / `scale` and `sql_type` (`numeric(12,2)`,
+/// `char(2)`, `json`, `integer[]`...) written through the generated model and read back equal;
+/// a value the column's precision cannot hold is refused by PostgreSQL (it keeps the
+/// precision; SQLite keeps none).
+fn profile_round_trip(backend: Backend, db: &Database) {
+    let mut s = db.session();
+    match backend {
+        Backend::Sqlite => {
+            use sqlite_models::*;
+            let customer = s.save(Customer { first_name: "Ann".into(), ..Default::default() });
+            let customer = customer.unwrap();
+            let profile = CustomerProfile {
+                customer_id: customer.customer_id,
+                public_id: Uuid::new_v4(),
+                tags: vec!["vip".into()],
+                country: Some("FR".into()),
+                raw_settings: Some(serde_json::json!({"theme": "dark", "size": 3})),
+                balance: DbDefault::Value(dec("1234567890.25")),
+                points: Some(dec("42")),
+                // A NUMERIC column of SQLite holds a REAL: 15 significant digits.
+                exact: Some(dec("0.125")),
+                ..Default::default()
+            };
+            s.save(profile.clone()).unwrap();
+            s.commit().unwrap();
+            let mut s = db.session();
+            let back = s.query::<CustomerProfile>().one().unwrap();
+            assert_eq!(back.balance, profile.balance, "{backend}");
+            assert_eq!(back.points, profile.points, "{backend}");
+            assert_eq!(back.exact, profile.exact, "{backend}");
+            assert_eq!(back.raw_settings, profile.raw_settings, "{backend}");
+            assert_eq!(back.country.as_deref(), Some("FR"), "{backend}");
+        }
+        Backend::Postgres => {
+            use postgresql_models::*;
+            let customer = s.save(Customer { first_name: "Ann".into(), ..Default::default() });
+            let customer = customer.unwrap();
+            let seen = chrono::NaiveDate::from_ymd_opt(2024, 5, 1)
+                .and_then(|d| d.and_hms_milli_opt(12, 30, 0, 125))
+                .expect("a time");
+            let profile = CustomerProfile {
+                customer_id: customer.customer_id,
+                public_id: Uuid::new_v4(),
+                tags: vec!["vip".into()],
+                country: Some("FR".into()),
+                nickname: Some("annie".into()),
+                raw_settings: Some(serde_json::json!({"theme": "dark", "size": 3})),
+                lucky_numbers: Some(vec![7, -3, 2_147_483_647]),
+                small_numbers: DbDefault::Value(vec![1, 2]),
+                aliases: Some(vec!["a".into(), "b".into()]),
+                balance: DbDefault::Value(dec("1234567890.25")),
+                points: Some(dec("42")),
+                exact: Some(dec("0.1000000000000000000000000001")),
+                seen_at: Some(seen),
+                ..Default::default()
+            };
+            s.save(profile.clone()).unwrap();
+            s.commit().unwrap();
+            let mut s = db.session();
+            let mut back = s.query::<CustomerProfile>().one().unwrap();
+            assert!(back.updated_at.value().is_some(), "{backend}");
+            let mut compared = back.clone();
+            compared.updated_at = profile.updated_at;
+            assert_eq!(compared, profile, "{backend}: every type read back as written");
+            // An integer[] holds 32-bit integers: a larger one is refused before it is sent.
+            back.lucky_numbers = Some(vec![2_147_483_648]);
+            let err = s.save(back.clone()).expect_err("out of range for integer[]");
+            assert!(err.to_string().contains("out of range"), "{backend}: {err}");
+            s.rollback().unwrap();
+            // numeric(12,2) keeps 10 digits before the point.
+            back.lucky_numbers = None;
+            back.balance = DbDefault::Value(dec("12345678901.5"));
+            let err = s.save(back).expect_err("too many digits for numeric(12,2)");
+            assert!(err.to_string().contains("numeric field overflow"), "{backend}: {err}");
+        }
+    }
+}
+
+/// A revision autogenerated from the generated models, run on an empty database, builds what
+/// `check` expects of it: serial and bigserial keys (an owned sequence and a `nextval` default
+/// in the adopted database) become identity keys, which reflection reads as the same generated
+/// key, and the declared types (`numeric(10,2)`, `char(2)`, `json`, `integer[]`...) are
+/// created as declared. The models write and read the new database as they do the adopted one.
+fn a_revision_of_the_generated_models_builds_a_database_that_checks_clean(backend: Backend) {
+    let db = backend.database(&[]);
+    let tables = generated_tables(backend);
+    let none = Revisions::new(Vec::new()).expect("no revisions");
+    let rev = autogenerate(&none, &tables, "adopt").expect("autogenerate").expect("a revision");
+    let file = rev.to_toml();
+    let revisions =
+        Revisions::from_sources(&[(rev.file_name().as_str(), file.as_str())]).expect("revisions");
+    let migrator = Migrator::new(db.engine(), &revisions);
+    migrator.upgrade("head").expect("upgrade");
+    let differences = migrator.database_differences().expect("differences");
+    assert!(differences.is_empty(), "{backend}: check after upgrade: {differences:#?}");
+    match backend {
+        Backend::Sqlite => read_and_write!(sqlite_models, db, backend),
+        Backend::Postgres => read_and_write!(postgresql_models, db, backend),
+    }
+    profile_round_trip(backend, &db);
+    // On PostgreSQL the new database's columns are the adopted one's, type for type (a
+    // serial key and an identity key both generated), but for the defaults of the keys.
+    if backend == Backend::Postgres {
+        let adopted = adopted_database(backend);
+        let columns = |db: &Database| {
+            let schema = Migrator::new(db.engine(), &none).reflect().expect("reflect");
+            let mut out = Vec::new();
+            for t in schema.tables.values() {
+                for c in &t.columns {
+                    let ty = c.ty.to_string();
+                    out.push((t.name.clone(), c.name.clone(), ty, c.nullable, c.auto_increment));
+                }
+            }
+            out
+        };
+        assert_eq!(columns(&db), columns(&adopted), "{backend}");
+    }
 }
 
 /// `cargo db models` on the database of a URL (a SQLite file; a PostgreSQL schema reached with
@@ -263,7 +408,7 @@ fn the_models_command_prints_and_writes_the_source(backend: Backend) {
         let code = orm::cli::run(argv, &[], &mut out);
         (code, String::from_utf8(out).expect("utf-8"))
     };
-    let (code, printed) = run(&["models"]);
+    let (code, printed) = run(&["models", "--decimal"]);
     assert_eq!(code, 0, "{backend}: {printed}");
     let (header, body) = printed.split_once('\n').expect("a header line");
     let golden = std::fs::read_to_string(case_dir(backend).join("models.rs")).expect("golden");
@@ -279,7 +424,7 @@ fn the_models_command_prints_and_writes_the_source(backend: Backend) {
     assert!(!header.contains("hunter2") && !header.contains("search_path"), "{header}");
 
     let file = dir.join("models.rs");
-    let (code, said) = run(&["models", "-o", file.to_str().expect("utf-8 path")]);
+    let (code, said) = run(&["models", "--decimal", "-o", file.to_str().expect("utf-8 path")]);
     assert_eq!(code, 0, "{backend}: {said}");
     assert_eq!(
         said,
@@ -298,7 +443,7 @@ fn the_models_command_prints_and_writes_the_source(backend: Backend) {
     std::fs::create_dir_all(&migrations).expect("migrations folder");
     std::fs::write(migrations.join("migrations.toml"), "ignore = [\"value\", \"ix odd*\"]\n")
         .expect("migrations.toml");
-    let (code, ignoring) = run(&["models"]);
+    let (code, ignoring) = run(&["models", "--decimal"]);
     assert_eq!(code, 0, "{backend}");
     assert!(
         !ignoring.contains("pub struct ValueRow") && !ignoring.contains("ValueRow"),

@@ -690,11 +690,16 @@ fn index() -> BoxedStrategy<Index> {
 
 fn sql_object() -> BoxedStrategy<SqlObject> {
     (
-        prop_oneof![Just(ObjectKind::Trigger), Just(ObjectKind::View), Just(ObjectKind::Function)],
+        prop_oneof![
+            Just(ObjectKind::Trigger),
+            Just(ObjectKind::View),
+            Just(ObjectKind::MaterializedView),
+            Just(ObjectKind::Function)
+        ],
         awkward_text(8),
         prop::option::of(awkward_text(8)),
     )
-        .prop_map(|(kind, name, table)| SqlObject { kind, name, table })
+        .prop_map(|(kind, name, table)| SqlObject::new(kind, name, table))
         .boxed()
 }
 

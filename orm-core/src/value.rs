@@ -640,6 +640,18 @@ impl<T: serde::Serialize> ToValue for Json<T> {
 }
 impl<T: serde::de::DeserializeOwned> FromValue for Json<T> {
     fn from_value(v: ValueRef<'_>) -> Result<Self, DecodeError> {
+        let number = match v {
+            // A JSON number in a column SQLite gave NUMERIC affinity (declared `JSON`, as
+            // other tools write it) is stored as a number.
+            ValueRef::Int(i) => Some(serde_json::Value::from(i)),
+            ValueRef::Float(f) => serde_json::Number::from_f64(f).map(serde_json::Value::Number),
+            _ => None,
+        };
+        if let Some(n) = number {
+            return serde_json::from_value(n)
+                .map(Json)
+                .map_err(|e| DecodeError::new("Json<T>", format!("JSON that does not fit: {e}")));
+        }
         let text = match v {
             ValueRef::Text(s) => s.as_bytes(),
             ValueRef::Blob(b) => b,

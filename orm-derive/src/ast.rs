@@ -28,6 +28,8 @@ pub(crate) enum BaseType {
     NaiveDateTime,
     NaiveDate,
     Uuid,
+    /// `Decimal` (`rust_decimal::Decimal`).
+    Decimal,
     /// `Related<...>`: a relationship, not a column.
     Related,
     /// Anything else (a `DbEnum`, `Json<T>`, a user type...).
@@ -113,6 +115,7 @@ impl TypeShape {
             "NaiveDateTime" => BaseType::NaiveDateTime,
             "NaiveDate" => BaseType::NaiveDate,
             "Uuid" => BaseType::Uuid,
+            "Decimal" => BaseType::Decimal,
             "Related" => BaseType::Related,
             _ => BaseType::Other,
         }

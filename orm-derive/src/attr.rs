@@ -299,10 +299,11 @@ fn action(
 
 const MODEL_KEYS: &str =
     "table, index(...), unique(...), check(...), no_default, renamed_from, crate";
-const MODEL_FIELD_KEYS: &str = "primary_key, auto_increment, unique, index, max_length, default, \
-                                server_default, references, on_delete, on_update, fk_name, \
-                                column, skip, belongs_to(...), has_one(...), has_many(...), \
-                                many_to_many(...), renamed_from, version";
+const MODEL_FIELD_KEYS: &str = "primary_key, auto_increment, unique, index, max_length, \
+                                precision, scale, sql_type, default, server_default, \
+                                references, on_delete, on_update, fk_name, column, skip, \
+                                belongs_to(...), has_one(...), has_many(...), many_to_many(...), \
+                                renamed_from, version";
 
 /// The index methods `using = "..."` accepts.
 pub(crate) const INDEX_METHODS: &[&str] = &["btree", "hash", "gist", "gin", "brin"];
@@ -618,6 +619,12 @@ pub(crate) struct ModelFieldAttrs {
     pub(crate) unique: Option<Spanned<()>>,
     pub(crate) index: Option<Spanned<()>>,
     pub(crate) max_length: Option<Spanned<u32>>,
+    /// `precision = 10`: a `Decimal`'s total digits (SQLAlchemy's `Numeric(10, 2)`).
+    pub(crate) precision: Option<Spanned<u32>>,
+    /// `scale = 2`: a `Decimal`'s digits after the point (with `precision`).
+    pub(crate) scale: Option<Spanned<u32>>,
+    /// `sql_type = "char(2)"`: the column's SQL type, written verbatim in the DDL.
+    pub(crate) sql_type: Option<Spanned<String>>,
     pub(crate) default: Option<Spanned<DefaultSpec>>,
     pub(crate) server_default: Option<Spanned<String>>,
     pub(crate) references: Option<Spanned<syn::Path>>,
@@ -642,6 +649,9 @@ impl ModelFieldAttrs {
         let mut unique = Slot::new(cx, "unique");
         let mut index = Slot::new(cx, "index");
         let mut max_length = Slot::new(cx, "max_length");
+        let mut precision = Slot::new(cx, "precision");
+        let mut scale = Slot::new(cx, "scale");
+        let mut sql_type = Slot::new(cx, "sql_type");
         let mut default = Slot::new(cx, "default");
         let mut server_default = Slot::new(cx, "server_default");
         let mut references = Slot::new(cx, "references");
@@ -683,6 +693,23 @@ impl ModelFieldAttrs {
                     }
                     Ok(n)
                 })?),
+                "precision" => precision.set(value_with(cx, meta, "precision = 10", |input| {
+                    input.parse::<syn::LitInt>()?.base10_parse::<u32>()
+                })?),
+                "scale" => scale.set(value_with(cx, meta, "scale = 2", |input| {
+                    input.parse::<syn::LitInt>()?.base10_parse::<u32>()
+                })?),
+                "sql_type" => {
+                    let t = string(cx, meta, "sql_type = \"char(2)\"")?;
+                    match t {
+                        Some(t) if t.value.trim().is_empty() => cx.error_spanned_by(
+                            &t.tokens,
+                            "`sql_type` cannot be empty: expected the column's SQL type, such \
+                             as `sql_type = \"char(2)\"`",
+                        ),
+                        t => sql_type.set(t),
+                    }
+                }
                 "default" => default.set(value_with(cx, meta, DEFAULT_SYNTAX, parse_default)?),
                 "server_default" => {
                     server_default.set(string(cx, meta, "server_default = \"SQL expression\"")?)
@@ -711,6 +738,9 @@ impl ModelFieldAttrs {
             unique: unique.get(),
             index: index.get(),
             max_length: max_length.get(),
+            precision: precision.get(),
+            scale: scale.get(),
+            sql_type: sql_type.get(),
             default: default.get(),
             server_default: server_default.get(),
             references: references.get(),
@@ -737,6 +767,9 @@ impl ModelFieldAttrs {
             ("unique", t(&self.unique)),
             ("index", t(&self.index)),
             ("max_length", t(&self.max_length)),
+            ("precision", t(&self.precision)),
+            ("scale", t(&self.scale)),
+            ("sql_type", t(&self.sql_type)),
             ("default", t(&self.default)),
             ("server_default", t(&self.server_default)),
             ("references", t(&self.references)),
@@ -1116,6 +1149,9 @@ const MODEL_ONLY_FIELD_KEYS: &[&str] = &[
     "unique",
     "index",
     "max_length",
+    "precision",
+    "scale",
+    "sql_type",
     "default",
     "server_default",
     "references",

@@ -162,6 +162,7 @@ fn field(cx: &Ctxt, m: &Model, f: &ModelField) {
             );
         }
     }
+    sql_type_options(cx, f);
     if let Some(d) = &a.default {
         if f.shape.db_default {
             cx.error_spanned_by(
@@ -200,6 +201,62 @@ fn field(cx: &Ctxt, m: &Model, f: &ModelField) {
                 &action.tokens,
                 format!("`{key} = set_null` needs an `Option<T>` field"),
             );
+        }
+    }
+}
+
+/// The most digits a `NUMERIC(p, s)` may declare (PostgreSQL's limit).
+const MAX_PRECISION: u32 = 1000;
+
+/// `precision` / `scale` (a `Decimal`'s `NUMERIC(p, s)`) and `sql_type` (the whole SQL type):
+/// on the fields they fit, within range, and not both ways at once.
+fn sql_type_options(cx: &Ctxt, f: &ModelField) {
+    let a = &f.attrs;
+    if let Some(p) = &a.precision {
+        if f.shape.base != BaseType::Decimal {
+            cx.error_spanned_by(
+                &p.tokens,
+                "`precision` applies only to `Decimal` and `Option<Decimal>` fields (it makes \
+                 the column NUMERIC(precision, scale)); for another type write the whole type: \
+                 `sql_type = \"...\"`",
+            );
+        } else if p.value == 0 || p.value > MAX_PRECISION {
+            cx.error_spanned_by(
+                &p.tokens,
+                format!("`precision = {}` is out of range: 1 to {MAX_PRECISION}", p.value),
+            );
+        }
+    }
+    if let Some(s) = &a.scale {
+        match &a.precision {
+            None => cx.error_spanned_by(
+                &s.tokens,
+                "`scale` needs `precision` on the same field: `precision = 10, scale = 2`",
+            ),
+            Some(p) if s.value > p.value => cx.error_spanned_by(
+                &s.tokens,
+                format!(
+                    "`scale = {}` is greater than `precision = {}`: the scale counts digits \
+                     after the point among the precision's",
+                    s.value, p.value
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(t) = &a.sql_type {
+        let with = [("precision", &a.precision), ("max_length", &a.max_length)];
+        for (key, given) in with {
+            if given.is_some() {
+                cx.error_spanned_by(
+                    &t.tokens,
+                    format!(
+                        "`sql_type` conflicts with `{key}`: `sql_type` is the whole type, so \
+                         write the {key} in it (`sql_type = \"NUMERIC(10, 2)\"`, `sql_type = \
+                         \"VARCHAR(20)\"`), or drop `sql_type`"
+                    ),
+                );
+            }
         }
     }
 }

@@ -91,6 +91,27 @@ fn schema_default(krate: &TokenStream, d: &DefaultSpec, base: BaseType) -> Token
     }
 }
 
+/// A column's type: the field type's `ToValue::COLUMN_TYPE`, or the SQL type its attributes
+/// say (`precision = 10, scale = 2` is `NUMERIC(10, 2)`, `sql_type = "..."` verbatim), which
+/// the dialects write as given.
+pub(crate) fn column_type(krate: &TokenStream, f: &ModelField) -> TokenStream {
+    let a = &f.attrs;
+    let custom = match (&a.sql_type, &a.precision) {
+        (Some(t), _) => Some(t.value.trim().to_owned()),
+        (None, Some(p)) => {
+            Some(format!("NUMERIC({}, {})", p.value, a.scale.as_ref().map_or(0, |s| s.value)))
+        }
+        (None, None) => None,
+    };
+    match custom {
+        Some(sql) => quote!(#krate::ColumnType::Custom(#sql)),
+        None => {
+            let ty = f.ty;
+            quote_spanned!(ty.span()=> <#ty as #krate::ToValue>::COLUMN_TYPE)
+        }
+    }
+}
+
 /// The value the generated `Default` gives a field with a client default.
 fn client_default(krate: &TokenStream, f: &ModelField, d: &DefaultSpec) -> TokenStream {
     let value = match d {
@@ -226,6 +247,7 @@ fn generate(m: &Model) -> TokenStream {
     let column_schemas = columns.iter().map(|f| {
         let (name, field, ty) = (f.column_name(), f.field_name(), f.ty);
         let to_value = quote_spanned!(ty.span()=> <#ty as #krate::ToValue>);
+        let column_type = column_type(&krate, f);
         let primary_key = f.attrs.primary_key.is_some();
         let auto_increment = m.is_auto_increment(f);
         let max_length = some(
@@ -243,7 +265,7 @@ fn generate(m: &Model) -> TokenStream {
             #krate::ColumnSchema {
                 name: #name,
                 field: #field,
-                ty: #to_value::COLUMN_TYPE,
+                ty: #column_type,
                 nullable: #to_value::NULLABLE,
                 primary_key: #primary_key,
                 auto_increment: #auto_increment,

@@ -378,7 +378,7 @@ fn association_table(
         return TokenStream::new(); // refused by the checks
     };
     let table = m.table_name();
-    let (own_ty, own_key) = (own.ty, own.column_name());
+    let (own_column_type, own_key) = (crate::model::column_type(&krate, own), own.column_name());
     let own_len = some(
         own.attrs.max_length.as_ref().map(|l| Literal::u32_unsuffixed(l.value).into_token_stream()),
     );
@@ -393,7 +393,7 @@ fn association_table(
         #krate::ColumnSchema {
             primary_key: true,
             max_length: #own_len,
-            ..#krate::ColumnSchema::new(#local, <#own_ty as #krate::ToValue>::COLUMN_TYPE)
+            ..#krate::ColumnSchema::new(#local, #own_column_type)
         }
     };
     let local_fk_name = format!("fk_{through}_{local}_{table}");

@@ -1,8 +1,8 @@
 //! Reflection: the schema of a live PostgreSQL database (the current schema of the search path),
 //! read from `pg_catalog`, for `db check`. [`comparable`] reduces a schema to what reflection
-//! can compare: defaults as normalised SQL text. Index keys, predicates and CHECK conditions
-//! are compared as the server writes them: [`canonical`] puts the expected ones through the
-//! server first.
+//! can compare: defaults as normalised SQL text. Custom column types, index keys, predicates
+//! and CHECK conditions are compared as the server writes them: [`canonical`] puts the
+//! expected ones through the server first.
 
 use orm_core::connection::decode_at;
 use orm_core::migrate::dialect::quote_literal;
@@ -43,7 +43,10 @@ fn action(code: &str) -> ReferentialAction {
     }
 }
 
-fn sql_type(formatted: &str, typtype: &str, typname: &str) -> (ColumnType<String>, Option<u32>) {
+/// A column's type and its maximum length (`character varying(n)`).
+type TypeAndLength = (ColumnType<String>, Option<u32>);
+
+fn sql_type(formatted: &str, typtype: &str, typname: &str) -> TypeAndLength {
     if typtype == "e" {
         return (ColumnType::enum_named(typname), None);
     }
@@ -206,7 +209,8 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
         "SELECT 'trigger', tg.tgname::text, c.relname::text FROM pg_trigger tg \
          JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = current_schema() AND NOT tg.tgisinternal \
-         UNION ALL SELECT 'view', c.relname::text, '' FROM pg_class c \
+         UNION ALL SELECT CASE c.relkind WHEN 'm' THEN 'materialized_view' ELSE 'view' END, \
+                c.relname::text, '' FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = current_schema() AND c.relkind IN ('v', 'm') \
          UNION ALL SELECT 'function', p.proname::text, '' FROM pg_proc p \
@@ -220,10 +224,11 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
         let kind = match kind.as_str() {
             "trigger" => ObjectKind::Trigger,
             "view" => ObjectKind::View,
+            "materialized_view" => ObjectKind::MaterializedView,
             _ => ObjectKind::Function,
         };
         let table = (!table.is_empty()).then(|| table.clone());
-        schema.objects.insert(SqlObject { kind, name: name.clone(), table });
+        schema.objects.insert(SqlObject::new(kind, name.clone(), table));
     }
     Ok(schema)
 }
@@ -300,14 +305,18 @@ pub(crate) fn indexes(conn: &mut dyn Connection, filter: &str) -> Result<Vec<(St
     Ok(out)
 }
 
-/// `expected` with the indexes and CHECK constraints of the tables that `live` has written
+/// `expected` with its columns' custom types (a model's `sql_type`, `precision`) as reflection
+/// reads them (each declared on a column of a temporary table and read back with
+/// `format_type`), and the indexes and CHECK constraints of the tables that `live` has written
 /// as PostgreSQL writes them back: each table's are created on an empty temporary copy of the
 /// live table (`CREATE TEMP TABLE ... (LIKE ...)`), inside the caller's transaction (which is
 /// rolled back), and read back as [`reflect`] reads the live ones. One that the server refuses
-/// (a column the live table lacks) is left as written, so it shows as a difference.
+/// (a column the live table lacks, a type it does not know) is left as written, so it shows as
+/// a difference.
 pub fn canonical(conn: &mut dyn Connection, live: &Schema, expected: &Schema) -> Result<Schema> {
     let mut out = expected.clone();
     let d = crate::dialect::PgDialect;
+    canonical_types(conn, &mut out)?;
     for (n, t) in out.tables.values_mut().enumerate() {
         if !live.tables.contains_key(&t.name) {
             continue;
@@ -374,6 +383,41 @@ pub fn canonical(conn: &mut dyn Connection, live: &Schema, expected: &Schema) ->
         conn.execute_batch(&format!("DROP TABLE {}", d.ident(&probe)))?;
     }
     Ok(out)
+}
+
+/// The custom types of `schema`'s columns (a model's `sql_type = "char(2)"`, `precision = 10,
+/// scale = 2`) as reflection reads them from a column of that type: `char(2)` is `character(2)`,
+/// `varchar(20)` a text of at most 20 characters, `int4[]` `integer[]`, `NUMERIC(10, 2)`
+/// `numeric(10,2)`. Each type is declared on a column of a temporary table, read back with
+/// `format_type`, and undone; a type the server refuses is left as written (a difference).
+fn canonical_types(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+    let mut seen: std::collections::BTreeMap<String, Option<TypeAndLength>> =
+        std::collections::BTreeMap::new();
+    for t in schema.tables.values_mut() {
+        for c in &mut t.columns {
+            let ColumnType::Custom(ty) = &c.ty else { continue };
+            if !seen.contains_key(ty) {
+                let sql = format!("CREATE TEMP TABLE _orm_type_probe (c {ty})");
+                let read = "SELECT format_type(a.atttypid, a.atttypmod), t.typtype::text, \
+                            t.typname::text FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+                            WHERE a.attrelid = 'pg_temp._orm_type_probe'::regclass AND a.attname = 'c'";
+                let back = attempt(conn, &sql, |conn| rows(conn, read, &[]))?;
+                let mapped =
+                    back.and_then(|r| r.into_iter().next()).and_then(|r| match r.as_slice() {
+                        [formatted, typtype, typname] => {
+                            Some(sql_type(formatted, typtype, typname))
+                        }
+                        _ => None,
+                    });
+                seen.insert(ty.clone(), mapped);
+            }
+            if let Some(Some((mapped, max_length))) = seen.get(ty) {
+                c.ty = mapped.clone();
+                c.max_length = *max_length;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs `sql` in a savepoint, then `read`, then undoes both; `None` when `sql` fails.

@@ -98,6 +98,9 @@ impl MigrationDialect for SqliteDialect {
             ObjectKind::Function => {
                 Statement::Comment(format!("SQLite has no functions: nothing to drop for {object}"))
             }
+            ObjectKind::MaterializedView => Statement::Comment(format!(
+                "SQLite has no materialized views: nothing to drop for {object}"
+            )),
         }
     }
 

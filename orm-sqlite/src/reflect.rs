@@ -8,7 +8,7 @@
 
 use crate::dialect::parse_declared_type;
 use orm_core::connection::decode_at;
-use orm_core::migrate::dialect::MigrationDialect;
+use orm_core::migrate::dialect::{numeric_precision, MigrationDialect};
 use orm_core::migrate::{
     Check, Column, ForeignKey, Index, IndexKey, ObjectKind, Schema, SqlObject, Table, Unique,
     VERSION_TABLE,
@@ -78,8 +78,13 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
         for c in cols {
             let [Some(cname), declared, notnull, default, key] = c.as_slice() else { continue };
             let declared = declared.clone().unwrap_or_default();
-            let (ty, max_length) = parse_declared_type(&declared)
-                .unwrap_or_else(|| (ColumnType::Custom(declared.clone()), None));
+            // `NUMERIC(10,2)` keeps its precision (a model says it with `precision` and
+            // `scale`), though SQLite does not enforce it: `comparable` reads it as a decimal.
+            let (ty, max_length) = match numeric_precision(&declared) {
+                Some(Some(_)) => (ColumnType::Custom(declared.trim().to_owned()), None),
+                _ => parse_declared_type(&declared)
+                    .unwrap_or_else(|| (ColumnType::Custom(declared.clone()), None)),
+            };
             let mut col = Column::new(cname.clone(), ty);
             col.max_length = max_length;
             col.nullable = notnull.as_deref() == Some("0");
@@ -106,6 +111,14 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
         if pk.len() != 1 || without_rowid || says_key_desc(&table_sql) {
             for c in &mut t.columns {
                 c.auto_increment = false;
+            }
+        }
+        // The rowid holds no NULL, though `pragma_table_info` says `notnull = 0` for an
+        // `INTEGER PRIMARY KEY` declared without `NOT NULL` (a NULL inserted there is given a
+        // new rowid).
+        for c in &mut t.columns {
+            if c.auto_increment {
+                c.nullable = false;
             }
         }
         t.primary_key = pk.into_iter().map(|(_, n)| n).collect();
@@ -188,10 +201,8 @@ pub fn reflect(conn: &mut dyn Connection) -> Result<Schema> {
     )? {
         let [Some(kind), Some(name), table] = r.as_slice() else { continue };
         schema.objects.insert(match kind.as_str() {
-            "trigger" => {
-                SqlObject { kind: ObjectKind::Trigger, name: name.clone(), table: table.clone() }
-            }
-            _ => SqlObject { kind: ObjectKind::View, name: name.clone(), table: None },
+            "trigger" => SqlObject::new(ObjectKind::Trigger, name.clone(), table.clone()),
+            _ => SqlObject::new(ObjectKind::View, name.clone(), None),
         });
     }
     Ok(schema)
@@ -480,6 +491,6 @@ pub fn comparable(d: &dyn MigrationDialect, schema: &Schema) -> Schema {
         t.foreign_keys.sort_by(|a, b| (&a.ref_table, &a.columns).cmp(&(&b.ref_table, &b.columns)));
         t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
     }
-    out.objects.retain(|o| o.kind != ObjectKind::Function);
+    out.objects.retain(|o| !matches!(o.kind, ObjectKind::Function | ObjectKind::MaterializedView));
     out
 }

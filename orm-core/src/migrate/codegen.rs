@@ -6,7 +6,10 @@
 //! What it writes, per table (in name order): a struct named after the table (singular,
 //! PascalCase) with `table = "..."`; a field per column (snake_case, `column = "..."` where the
 //! column's name differs, a keyword gets a trailing `_`), `Option<T>` for a nullable column,
-//! `DbDefault<T>` for one with a server default; the primary key; UNIQUE constraints, indexes
+//! `DbDefault<T>` for one with a server default; `precision` / `scale` for a `numeric(p,s)`
+//! column (a `Decimal`, with `decimal`), `sql_type` for a type that a Rust type reads but does
+//! not name (`character(n)`, `character varying` without a length, `json`, arrays of integers
+//! or text, timestamps with a precision); the primary key; UNIQUE constraints, indexes
 //! (method, expression keys, operator classes, predicate) and CHECK constraints with their real
 //! names; foreign keys (`references`, with their name and actions); and relationships inferred
 //! from the foreign keys: `belongs_to` on the referencing side, `has_many` (`has_one` when the
@@ -15,7 +18,9 @@
 //! cannot say (a column of a type without a Rust mapping, a foreign key of several columns or to
 //! columns that are not the target's key, a table without a primary key, an enum type no column
 //! uses; triggers, views and functions) is left out with a comment at its place and a
-//! [note](ModelsSource::notes).
+//! [note](ModelsSource::notes). A column whose default draws from a sequence and that is not
+//! the integer key (a serial key is a generated key, created as an identity by a revision) is
+//! written, with a note: a revision made from the models does not create the sequence.
 //!
 //! ```
 //! use orm::migrate::{models_source, Column, ColumnType, ModelsOptions, Schema, Table};
@@ -41,6 +46,7 @@
 //! assert!(out.notes.is_empty());
 //! ```
 
+use super::dialect::numeric_precision;
 use super::schema::{ForeignKey, IndexKey, Literal, Schema, Table};
 use crate::schema::{ColumnType, ReferentialAction};
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,7 +59,7 @@ pub struct ModelsOptions {
     /// Where the schema came from, for the header comment (`a PostgreSQL database`); never a
     /// password.
     pub source: String,
-    /// Write `NUMERIC` columns as `rust_decimal::Decimal` (the program needs the ORM's
+    /// Write `NUMERIC` columns as `orm::Decimal` (rust_decimal's; the program needs the ORM's
     /// `decimal` feature); without it they are left out with a note.
     pub decimal: bool,
 }
@@ -64,7 +70,7 @@ impl ModelsOptions {
         ModelsOptions { source: source.into(), decimal: false }
     }
 
-    /// The same options with `NUMERIC` columns written as `rust_decimal::Decimal`.
+    /// The same options with `NUMERIC` columns written as `orm::Decimal`.
     pub fn with_decimal(mut self, decimal: bool) -> ModelsOptions {
         self.decimal = decimal;
         self
@@ -296,6 +302,9 @@ struct Field {
     column: String,
     /// The Rust type without `Option` / `DbDefault`; `None` when it has none.
     base: Option<String>,
+    /// What the field says of its SQL type besides the Rust type: `precision = 10, scale =
+    /// 2`, `sql_type = "character(2)"`.
+    type_attr: Option<String>,
 }
 
 /// A foreign key written as `references` on its one column.
@@ -368,8 +377,11 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
             .iter()
             .map(|c| {
                 let ident = unique_name(snake_ident(&c.name, "c"), &mut taken);
-                let base = rust_type(&c.ty, &enum_idents, options.decimal);
-                Field { ident, column: c.name.clone(), base }
+                let (base, type_attr) = match rust_type(&c.ty, &enum_idents, options.decimal) {
+                    Some((base, attr)) => (Some(base), attr),
+                    None => (None, None),
+                };
+                Field { ident, column: c.name.clone(), base, type_attr }
             })
             .collect();
         fields.insert(&t.name, list);
@@ -584,17 +596,19 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
         "// The models describe the database as it is: review the names, then let a first\n\
          // revision (`cargo db migrate -m \"initial\"`, `cargo db stamp head`) take it over.\n",
     );
-    if tables.iter().any(|t| t.columns.iter().any(|c| c.ty == ColumnType::Json)) {
+    let is_json = |ty: &ColumnType<String>| {
+        ty == &ColumnType::Json
+            || rust_type(ty, &enum_idents, false).is_some_and(|(r, _)| r == "serde_json::Value")
+    };
+    if tables.iter().any(|t| t.columns.iter().any(|c| is_json(&c.ty))) {
         out.push_str(
             "// JSON columns are `serde_json::Value`: the program needs the serde_json crate.\n",
         );
     }
-    if options.decimal
-        && tables.iter().any(|t| t.columns.iter().any(|c| c.ty == ColumnType::Numeric))
-    {
+    if options.decimal && tables.iter().any(|t| t.columns.iter().any(|c| is_decimal(&c.ty))) {
         out.push_str(
-            "// NUMERIC columns are `rust_decimal::Decimal`: the program needs rust_decimal and the\n\
-             // ORM's `decimal` feature.\n",
+            "// NUMERIC columns are `orm::Decimal` (rust_decimal's): the program needs the ORM's\n\
+             // `decimal` feature.\n",
         );
     }
     for o in &schema.objects {
@@ -743,7 +757,7 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
                     c.name,
                     t.name,
                     c.ty,
-                    if c.ty == ColumnType::Numeric {
+                    if is_decimal(&c.ty) {
                         "NUMERIC needs `decimal` (the ORM's feature and `--decimal`)"
                     } else {
                         "no Rust type maps this type"
@@ -775,6 +789,9 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
             if let Some(n) = c.max_length.filter(|_| c.ty == ColumnType::Text) {
                 attrs.push(format!("max_length = {n}"));
             }
+            if let Some(a) = &f.type_attr {
+                attrs.push(a.clone());
+            }
             let server_default = match (&c.server_default, &c.default) {
                 _ if c.auto_increment => None,
                 (Some(s), _) => Some(s.clone()),
@@ -783,6 +800,17 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
             };
             if let Some(s) = &server_default {
                 attrs.push(format!("server_default = {}", lit(s)));
+                if s.trim_start().to_ascii_lowercase().starts_with("nextval(") {
+                    let line = format!(
+                        "column {:?} of table {:?} takes its default from a sequence (a serial \
+                         that is not the integer key): a revision made from the models writes the \
+                         default but does not create the sequence, so create it in an `sql` op \
+                         before (`CREATE SEQUENCE ... OWNED BY ...`) on a new database",
+                        c.name, t.name
+                    );
+                    notes.push(line.clone());
+                    let _ = writeln!(out, "    // {}", comment_text(&line));
+                }
             }
             if let Some(r) = references.get(&(t.name.as_str(), c.name.as_str())) {
                 let target = &struct_idents[r.fk.ref_table.as_str()];
@@ -802,7 +830,16 @@ pub fn models_source(schema: &Schema, options: &ModelsOptions) -> ModelsSource {
                 attrs.push(format!("column = {}", lit(&c.name)));
             }
             let mut ty = base.clone();
-            if c.nullable {
+            if c.nullable && pk {
+                let line = format!(
+                    "key column {:?} of table {:?} allows NULL (SQLite's quirk for a key declared \
+                     without NOT NULL that is not the rowid): a model's key is NOT NULL, so \
+                     `check` reports the column's nullability until the table says NOT NULL",
+                    c.name, t.name
+                );
+                notes.push(line.clone());
+                let _ = writeln!(out, "    // {}", comment_text(&line));
+            } else if c.nullable {
                 ty = format!("Option<{ty}>");
             }
             if server_default.is_some() && !pk {
@@ -881,35 +918,92 @@ fn literal_sql(l: &Literal) -> String {
     }
 }
 
-/// The Rust type of a column type; `None` when none maps it.
+/// Whether a column holds exact decimals: `NUMERIC`, or `NUMERIC(p, s)` (a custom type).
+fn is_decimal(ty: &ColumnType<String>) -> bool {
+    match ty {
+        ColumnType::Numeric => true,
+        ColumnType::Custom(t) => numeric_precision(t).is_some(),
+        _ => false,
+    }
+}
+
+/// The Rust type of a column type, and the attribute that says the SQL type when the Rust
+/// type alone does not (`precision = 10, scale = 2`, `sql_type = "character(2)"`); `None`
+/// when no Rust type maps it.
 fn rust_type(
     ty: &ColumnType<String>,
     enums: &BTreeMap<&str, String>,
     decimal: bool,
-) -> Option<String> {
-    Some(
-        match ty {
-            ColumnType::SmallInt => "i16",
-            ColumnType::Integer => "i32",
-            ColumnType::BigInt => "i64",
-            ColumnType::Real => "f32",
-            ColumnType::Double => "f64",
-            ColumnType::Boolean => "bool",
-            ColumnType::Text => "String",
-            ColumnType::Blob => "Vec<u8>",
-            ColumnType::Timestamptz => "DateTime<Utc>",
-            ColumnType::Timestamp => "NaiveDateTime",
-            ColumnType::Date => "NaiveDate",
-            ColumnType::Uuid => "Uuid",
-            ColumnType::Json => "serde_json::Value",
-            ColumnType::TextArray => "Vec<String>",
-            ColumnType::BigIntArray => "Vec<i64>",
-            ColumnType::Numeric if decimal => "rust_decimal::Decimal",
-            ColumnType::Enum { name, .. } => return enums.get(name.as_str()).cloned(),
-            ColumnType::Numeric | ColumnType::Custom(_) => return None,
+) -> Option<(String, Option<String>)> {
+    let plain = match ty {
+        ColumnType::SmallInt => "i16",
+        ColumnType::Integer => "i32",
+        ColumnType::BigInt => "i64",
+        ColumnType::Real => "f32",
+        ColumnType::Double => "f64",
+        ColumnType::Boolean => "bool",
+        ColumnType::Text => "String",
+        ColumnType::Blob => "Vec<u8>",
+        ColumnType::Timestamptz => "DateTime<Utc>",
+        ColumnType::Timestamp => "NaiveDateTime",
+        ColumnType::Date => "NaiveDate",
+        ColumnType::Uuid => "Uuid",
+        ColumnType::Json => "serde_json::Value",
+        ColumnType::TextArray => "Vec<String>",
+        ColumnType::BigIntArray => "Vec<i64>",
+        ColumnType::Numeric if decimal => "orm::Decimal",
+        ColumnType::Enum { name, .. } => return Some((enums.get(name.as_str()).cloned()?, None)),
+        ColumnType::Custom(t) => return custom_rust_type(t, decimal),
+        _ => return None,
+    };
+    Some((plain.to_owned(), None))
+}
+
+/// The Rust type and attribute of a custom type (one that [`ColumnType`] has no variant for):
+/// `numeric(10,2)` is a `Decimal` with `precision = 10, scale = 2`; PostgreSQL's `character(n)`,
+/// `character varying` (no length), `citext`, `json`, timestamps with a precision, and arrays
+/// of integers or text are the Rust type that reads and binds their values, with `sql_type`
+/// saying the column's type as the database wrote it. Others have none.
+fn custom_rust_type(ty: &str, decimal: bool) -> Option<(String, Option<String>)> {
+    if let Some(p) = numeric_precision(ty) {
+        if !decimal {
+            return None;
         }
-        .to_owned(),
-    )
+        let attr = match p {
+            Some((p, 0)) => Some(format!("precision = {p}")),
+            Some((p, s)) => Some(format!("precision = {p}, scale = {s}")),
+            None => None,
+        };
+        return Some(("orm::Decimal".to_owned(), attr));
+    }
+    let lower = ty.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+    // The type's name without what its parentheses hold: `timestamp(3) with time zone` is
+    // `timestamp with time zone`, `character(2)` `character`.
+    let (element, array) = match lower.strip_suffix("[]") {
+        Some(e) => (e.trim(), true),
+        None => (lower.as_str(), false),
+    };
+    let name = match (element.find('('), element.find(')')) {
+        (Some(open), Some(close)) if open < close => {
+            format!("{}{}", element[..open].trim_end(), &element[close + 1..])
+        }
+        _ => element.to_owned(),
+    };
+    let textual = matches!(
+        name.as_str(),
+        "character" | "char" | "bpchar" | "character varying" | "varchar" | "citext" | "text"
+    );
+    let integer = matches!(name.as_str(), "smallint" | "integer" | "bigint");
+    let rust = match (name.as_str(), array) {
+        (_, false) if textual => "String",
+        ("json", false) => "serde_json::Value",
+        ("timestamp without time zone" | "timestamp", false) => "NaiveDateTime",
+        ("timestamp with time zone", false) => "DateTime<Utc>",
+        (_, true) if integer => "Vec<i64>",
+        (_, true) if textual => "Vec<String>",
+        _ => return None,
+    };
+    Some((rust.to_owned(), Some(format!("sql_type = {}", lit(ty)))))
 }
 
 #[cfg(test)]
@@ -1073,6 +1167,7 @@ mod tests {
             kind: crate::migrate::ObjectKind::Trigger,
             name: "trg_touch".into(),
             table: Some("children".into()),
+            args: None,
         });
         let out = generate(&s);
         let expect = [
@@ -1095,8 +1190,83 @@ mod tests {
         assert!(!out.text.contains("pub line"), "{}", out.text);
 
         let with_decimal = models_source(&s, &ModelsOptions::new("x").with_decimal(true));
-        assert!(with_decimal.text.contains("    pub price: rust_decimal::Decimal,"));
+        assert!(with_decimal.text.contains("    pub price: orm::Decimal,"));
         assert!(!with_decimal.notes.iter().any(|n| n.contains("price")));
+    }
+
+    #[test]
+    fn custom_types_say_their_sql_type() {
+        let custom = |name: &str, ty: &str| Column::new(name, ColumnType::Custom(ty.to_owned()));
+        let t = table(
+            "things",
+            vec![
+                id(),
+                custom("price", "numeric(10,2)"),
+                custom("whole", "numeric(6,0)"),
+                custom("code", "character(2)"),
+                custom("note", "character varying"),
+                custom("doc", "json"),
+                custom("ints", "integer[]"),
+                custom("smalls", "smallint[]"),
+                custom("names", "character varying(40)[]"),
+                custom("at", "timestamp(3) without time zone"),
+                custom("at_tz", "timestamp(0) with time zone"),
+                custom("legacy_doc", "JSON"),
+                custom("cash", "money"),
+                custom("floats", "double precision[]"),
+                Column {
+                    server_default: Some("nextval('things_seq_seq'::regclass)".into()),
+                    ..Column::new("seq", ColumnType::Integer)
+                },
+            ],
+            &["id"],
+        );
+        let codes = table(
+            "codes",
+            vec![Column { nullable: true, ..Column::new("code", ColumnType::Text) }],
+            &["code"],
+        );
+        let s = schema(vec![t, codes]);
+        let out = models_source(&s, &ModelsOptions::new("x").with_decimal(true));
+        let has = |s: &str| assert!(out.text.contains(s), "{s}\n{}", out.text);
+        has("    #[orm(precision = 10, scale = 2)]\n    pub price: orm::Decimal,");
+        has("    #[orm(precision = 6)]\n    pub whole: orm::Decimal,");
+        has("    #[orm(sql_type = \"character(2)\")]\n    pub code: String,");
+        has("    #[orm(sql_type = \"character varying\")]\n    pub note: String,");
+        has("    #[orm(sql_type = \"json\")]\n    pub doc: serde_json::Value,");
+        has("    #[orm(sql_type = \"integer[]\")]\n    pub ints: Vec<i64>,");
+        has("    #[orm(sql_type = \"smallint[]\")]\n    pub smalls: Vec<i64>,");
+        has("    #[orm(sql_type = \"character varying(40)[]\")]\n    pub names: Vec<String>,");
+        has(
+            "    #[orm(sql_type = \"timestamp(3) without time zone\")]\n    pub at: NaiveDateTime,",
+        );
+        has(
+            "    #[orm(sql_type = \"timestamp(0) with time zone\")]\n    pub at_tz: DateTime<Utc>,",
+        );
+        has("    #[orm(sql_type = \"JSON\")]\n    pub legacy_doc: serde_json::Value,");
+        has("// JSON columns are `serde_json::Value`");
+        has("// NUMERIC columns are `orm::Decimal`");
+        let left_out = ["column \"cash\" of table \"things\" (custom(money)) is left out: no Rust type maps this type",
+            "column \"floats\" of table \"things\" (custom(double precision[])) is left out",
+            "column \"seq\" of table \"things\" takes its default from a sequence",
+            "key column \"code\" of table \"codes\" allows NULL"];
+        for e in left_out {
+            assert!(out.notes.iter().any(|n| n.contains(e)), "{e}: {:#?}", out.notes);
+        }
+        assert_eq!(out.notes.len(), 4, "{:#?}", out.notes);
+        has("    #[orm(primary_key)]\n    pub code: String,");
+        has("    #[orm(server_default = \"nextval('things_seq_seq'::regclass)\")]\n    pub seq: DbDefault<i32>,");
+
+        // Without `decimal`, a NUMERIC(p, s) column is left out and says why.
+        let out = generate(&s);
+        assert!(!out.text.contains("pub price"), "{}", out.text);
+        assert!(
+            out.notes.iter().any(|n| n
+                == "column \"price\" of table \"things\" (custom(numeric(10,2))) is left out: \
+                    NUMERIC needs `decimal` (the ORM's feature and `--decimal`)"),
+            "{:#?}",
+            out.notes
+        );
     }
 
     #[test]

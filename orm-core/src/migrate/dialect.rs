@@ -135,9 +135,10 @@ impl<'a> Kind<'a> {
             ColumnType::Real => Kind::Float(true),
             ColumnType::Double => Kind::Float(false),
             ColumnType::Numeric => Kind::Decimal(None),
-            ColumnType::Custom(t) => match numeric_precision(t) {
-                Some(p) => Kind::Decimal(p),
-                None => Kind::Other,
+            ColumnType::Custom(t) => match (numeric_precision(t), text_length(t)) {
+                (Some(p), _) => Kind::Decimal(p),
+                (None, Some(n)) => Kind::Text(n),
+                (None, None) => Kind::Other,
             },
             ColumnType::Text => Kind::Text(col.max_length),
             ColumnType::Enum { name, .. } => Kind::Enum(name),
@@ -191,6 +192,30 @@ pub fn numeric_precision(ty: &str) -> Option<Option<(u32, u32)>> {
         return None;
     }
     Some(Some((p, s)))
+}
+
+/// `Some(Some(n))` for a custom text type of at most `n` characters (`char(2)`, `character(2)`,
+/// `varchar(20)`, `character varying(20)`, `nvarchar(20)`), `Some(None)` for one without a
+/// length (`varchar`, `text`, `citext`), `None` for any other type. (`char` alone is one
+/// character, as in SQL.)
+pub fn text_length(ty: &str) -> Option<Option<u32>> {
+    let t = ty.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+    let (name, args) = match t.split_once('(') {
+        Some((name, rest)) => (name.trim(), Some(rest.strip_suffix(')')?.trim())),
+        None => (t.as_str(), None),
+    };
+    let fixed = matches!(name, "char" | "character" | "nchar" | "bpchar");
+    let varying = matches!(
+        name,
+        "varchar" | "character varying" | "nvarchar" | "text" | "citext" | "varchar2"
+    );
+    match args {
+        Some(n) if fixed || varying => n.parse().ok().map(Some),
+        None if name == "bpchar" => Some(None),
+        None if fixed => Some(Some(1)),
+        None if varying => Some(None),
+        _ => None,
+    }
 }
 
 /// Whether PostgreSQL converts `from`'s values to `to`'s type by itself in `ALTER COLUMN ...
@@ -538,19 +563,25 @@ pub trait MigrationDialect: Dialect {
     }
 
     /// The statement dropping an object an `sql` op declared (`DROP TRIGGER name ON table`,
-    /// `DROP VIEW name`, `DROP FUNCTION name`), for the downgrade of an op without `down`.
+    /// `DROP VIEW name`, `DROP FUNCTION name(args)`, or `DROP FUNCTION name` when its argument
+    /// types are not known), for the downgrade of an op without `down`.
     fn drop_object_statement(&self, object: &SqlObject) -> Statement {
         let name = self.ident(&object.name);
         Statement::Sql(match (object.kind, &object.table) {
             (ObjectKind::Trigger, Some(t)) => format!("DROP TRIGGER {name} ON {}", self.ident(t)),
             (ObjectKind::Trigger, None) => format!("DROP TRIGGER {name}"),
             (ObjectKind::View, _) => format!("DROP VIEW {name}"),
-            (ObjectKind::Function, _) => format!("DROP FUNCTION {name}"),
+            (ObjectKind::MaterializedView, _) => format!("DROP MATERIALIZED VIEW {name}"),
+            (ObjectKind::Function, _) => match &object.args {
+                Some(args) => format!("DROP FUNCTION {name}({args})"),
+                None => format!("DROP FUNCTION {name}"),
+            },
         })
     }
 
-    /// `expected` (what the revisions replay to) with its index keys, predicates and CHECK
-    /// expressions written as the server writes them back, so they compare with a reflected
+    /// `expected` (what the revisions replay to) with its custom column types, index keys,
+    /// predicates and CHECK expressions written as the server writes them back (PostgreSQL's
+    /// `character(2)` for a model's `char(2)`), so they compare with a reflected
     /// schema (`live`, read on `conn` inside a transaction that is rolled back). By default,
     /// as it is.
     fn canonical(
@@ -922,7 +953,7 @@ pub fn alter_column_standard<D: MigrationDialect + ?Sized>(
 
 #[cfg(test)]
 mod tests {
-    use super::{enum_label_literal, numeric_precision};
+    use super::{enum_label_literal, numeric_precision, text_length};
 
     #[test]
     fn an_enum_default_is_read_as_a_label_only_when_it_is_one() {
@@ -944,5 +975,18 @@ mod tests {
         assert_eq!(numeric_precision("NUMERIC(2, 5)"), None);
         assert_eq!(numeric_precision("NUMERIC(a, b)"), None);
         assert_eq!(numeric_precision("VARCHAR(10)"), None);
+    }
+
+    #[test]
+    fn text_length_reads_text_types() {
+        assert_eq!(text_length("char(2)"), Some(Some(2)));
+        assert_eq!(text_length("CHARACTER (3)"), Some(Some(3)));
+        assert_eq!(text_length("character varying(40)"), Some(Some(40)));
+        assert_eq!(text_length("varchar"), Some(None));
+        assert_eq!(text_length("char"), Some(Some(1)));
+        assert_eq!(text_length("citext"), Some(None));
+        assert_eq!(text_length("character varying(40)[]"), None);
+        assert_eq!(text_length("char(x)"), None);
+        assert_eq!(text_length("json"), None);
     }
 }

@@ -230,7 +230,8 @@ impl Op {
             Op::Sql { up, down, creates, drops } => match down {
                 Some(down) => Op::Sql { up: down, down: Some(up), creates: drops, drops: creates },
                 None if !creates.is_empty() && drops.is_empty() && !up.trim().is_empty() => {
-                    Op::Sql { up: String::new(), down: None, creates: Vec::new(), drops: creates }
+                    let drops = creates.into_iter().flat_map(|o| with_signatures(o, &up)).collect();
+                    Op::Sql { up: String::new(), down: None, creates: Vec::new(), drops }
                 }
                 None => {
                     return Err("a raw SQL step without `down` cannot be downgraded (give \
@@ -517,8 +518,17 @@ impl Schema {
                 *e = to.clone();
             }
             Op::Sql { creates, drops, .. } => {
+                // A function dropped by its signatures (`f(integer)`, `f(text)`) was declared
+                // by its name alone, or the other way round: each drop removes what it names.
+                let mut removed: Vec<SqlObject> = Vec::new();
                 for o in drops {
-                    if !self.objects.remove(o) {
+                    let gone: Vec<SqlObject> =
+                        self.objects.iter().filter(|x| x.names_same(o)).cloned().collect();
+                    for g in gone {
+                        self.objects.remove(&g);
+                        removed.push(g);
+                    }
+                    if !removed.iter().any(|r| r.names_same(o)) {
                         return Err(format!("{o} does not exist"));
                     }
                 }
@@ -538,6 +548,217 @@ impl Schema {
         }
         Ok(())
     }
+}
+
+/// `o` as the downgrade drops it: a function declared without `args` once per signature that
+/// the `CREATE [OR REPLACE] FUNCTION` statements of `up` give it (PostgreSQL needs the argument
+/// types to tell functions of one name apart); anything else, or a function `up` does not
+/// visibly create, as it is.
+fn with_signatures(o: SqlObject, up: &str) -> Vec<SqlObject> {
+    if o.kind != ObjectKind::Function || o.args.is_some() {
+        return vec![o];
+    }
+    let found = function_signatures(up, &o.name);
+    if found.is_empty() {
+        return vec![o];
+    }
+    found.into_iter().map(|args| SqlObject { args: Some(args), ..o.clone() }).collect()
+}
+
+/// The argument lists of the functions named `name` that `sql` creates (`CREATE [OR REPLACE]
+/// FUNCTION name(...)`, the name bare, quoted or schema-qualified, any case), as `DROP
+/// FUNCTION` takes them: each argument as declared (mode, name, type) without its default.
+/// Quoted text, dollar-quoted bodies and comments are skipped.
+pub(crate) fn function_signatures(sql: &str, name: &str) -> Vec<String> {
+    let code = unquoted_code(sql);
+    let lower = code.to_ascii_lowercase();
+    let words: Vec<(usize, &str)> = word_spans(&lower);
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if w.1 != "function" {
+            continue;
+        }
+        let create = match i {
+            0 => false,
+            _ => {
+                words[i - 1].1 == "create"
+                    || (i >= 3
+                        && words[i - 1].1 == "replace"
+                        && words[i - 2].1 == "or"
+                        && words[i - 3].1 == "create")
+            }
+        };
+        if !create {
+            continue;
+        }
+        // The name, up to the opening parenthesis.
+        let after = w.0 + w.1.len();
+        let Some(open) = code[after..].find('(').map(|p| after + p) else { continue };
+        let written = code[after..open].trim();
+        let last = written.rsplit('.').next().unwrap_or(written).trim();
+        let plain = match last.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+            Some(q) => q.replace("\"\"", "\""),
+            None => last.to_ascii_lowercase(),
+        };
+        if plain != name {
+            continue;
+        }
+        let Some(close) = matching_paren(&code, open) else { continue };
+        let args: Vec<String> = split_top_level(&code[open + 1..close])
+            .into_iter()
+            .map(|a| without_default(&a))
+            .filter(|a| !a.is_empty())
+            .collect();
+        let sig = args.join(", ");
+        if !out.contains(&sig) {
+            out.push(sig);
+        }
+    }
+    out
+}
+
+/// `sql` with the insides of quoted text (`'...'`, `"..."` kept: identifiers), dollar-quoted
+/// bodies and comments blanked out with spaces, so that byte positions stay the same.
+fn unquoted_code(sql: &str) -> String {
+    let bytes = sql.as_bytes();
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
+        for b in &mut out[from..to] {
+            if b.is_ascii() {
+                *b = b' ';
+            }
+        }
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() {
+                    if bytes[i] == b'\'' {
+                        if bytes.get(i + 1) == Some(&b'\'') {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i = (i + 1).min(bytes.len());
+                blank(&mut out, start, i);
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                let start = i;
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                blank(&mut out, start, i);
+            }
+            b'$' => {
+                // `$tag$ ... $tag$`
+                let tag_end = bytes[i + 1..]
+                    .iter()
+                    .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+                    .map(|p| i + 1 + p);
+                match tag_end {
+                    Some(e) if bytes[e] == b'$' => {
+                        let tag = &sql[i..=e];
+                        let body = e + 1;
+                        let end =
+                            sql[body..].find(tag).map_or(bytes.len(), |p| body + p + tag.len());
+                        blank(&mut out, i, end);
+                        i = end;
+                    }
+                    _ => i += 1,
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    // Only ASCII bytes were replaced (by ASCII), so the text is still UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The words (letters, digits, `_`) of `s` with their byte positions.
+fn word_spans(s: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in s.char_indices() {
+        let word = c.is_ascii_alphanumeric() || c == '_';
+        match (word, start) {
+            (true, None) => start = Some(i),
+            (false, Some(st)) => {
+                out.push((st, &s[st..i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(st) = start {
+        out.push((st, &s[st..]));
+    }
+    out
+}
+
+/// The position of the `)` that closes the `(` at `open`.
+fn matching_paren(s: &str, open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in s[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(open + i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `s` split at the commas outside parentheses, each part trimmed.
+fn split_top_level(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(s[start..i].trim().to_owned());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(s[start..].trim().to_owned());
+    out
+}
+
+/// A function argument's declaration without its default (`b integer DEFAULT 0` and `b integer
+/// = 0` are `b integer`), white space made single spaces.
+fn without_default(arg: &str) -> String {
+    let words: Vec<&str> = arg.split_whitespace().collect();
+    let mut kept = Vec::new();
+    for w in words {
+        if w.eq_ignore_ascii_case("default") || w.starts_with('=') {
+            break;
+        }
+        match w.split_once('=') {
+            Some((before, _)) => {
+                if !before.is_empty() {
+                    kept.push(before);
+                }
+                break;
+            }
+            None => kept.push(w),
+        }
+    }
+    kept.join(" ")
 }
 
 /// Whether an index can be written: keys, and a method and operator classes that are names
@@ -569,6 +790,9 @@ fn check_index(index: &Index) -> Result<(), String> {
 fn check_object(o: &SqlObject) -> Result<(), String> {
     if o.name.trim().is_empty() {
         return Err(format!("a {} declared by an sql op needs a name", o.kind.as_str()));
+    }
+    if o.args.is_some() && o.kind != ObjectKind::Function {
+        return Err(format!("{} {} takes no `args` (a function's)", o.kind.as_str(), o.name));
     }
     match (o.kind, &o.table) {
         (ObjectKind::Trigger, None) => {
@@ -655,7 +879,55 @@ pub(crate) fn rename_identifier(sql: &str, from: &str, to: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::rename_identifier;
+    use super::{function_signatures, rename_identifier, Op};
+    use crate::migrate::schema::{ObjectKind, SqlObject};
+
+    #[test]
+    fn function_signatures_come_from_create_function() {
+        let sql = r#"
+-- CREATE FUNCTION add_tax(text) in a comment is no function
+CREATE OR REPLACE FUNCTION add_tax(price numeric, rate numeric DEFAULT 0.2) RETURNS numeric
+AS $$ SELECT price * (1 + rate) $$ LANGUAGE sql;
+create function public."add_tax"(IN price integer, OUT total numeric(10, 2)) AS $body$
+BEGIN total := price * 1.2; END; $body$ LANGUAGE plpgsql;
+CREATE FUNCTION add_tax_too(x int = 3) RETURNS int AS 'SELECT x' LANGUAGE sql;
+CREATE FUNCTION touch() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql;
+SELECT 'CREATE FUNCTION add_tax(bigint)';
+"#;
+        assert_eq!(
+            function_signatures(sql, "add_tax"),
+            vec![
+                "price numeric, rate numeric".to_owned(),
+                "IN price integer, OUT total numeric(10, 2)".to_owned()
+            ]
+        );
+        assert_eq!(function_signatures(sql, "add_tax_too"), vec!["x int".to_owned()]);
+        assert_eq!(function_signatures(sql, "touch"), vec![String::new()]);
+        assert!(function_signatures(sql, "missing").is_empty());
+    }
+
+    #[test]
+    fn the_downgrade_of_a_created_function_names_its_signatures() {
+        let up = "CREATE FUNCTION f(a integer) RETURNS int AS 'SELECT a' LANGUAGE sql;\n\
+                  CREATE FUNCTION f(a text) RETURNS text AS 'SELECT a' LANGUAGE sql;";
+        let declared = |args: Option<&str>| SqlObject {
+            args: args.map(str::to_owned),
+            ..SqlObject::new(ObjectKind::Function, "f", None)
+        };
+        let op =
+            Op::Sql { up: up.into(), down: None, creates: vec![declared(None)], drops: vec![] };
+        let Op::Sql { drops, .. } = op.inverse().expect("inverse") else { panic!("an sql op") };
+        assert_eq!(drops, vec![declared(Some("a integer")), declared(Some("a text"))]);
+        // Declared arguments are kept as they are.
+        let op = Op::Sql {
+            up: up.into(),
+            down: None,
+            creates: vec![declared(Some("int4"))],
+            drops: vec![],
+        };
+        let Op::Sql { drops, .. } = op.inverse().expect("inverse") else { panic!("an sql op") };
+        assert_eq!(drops, vec![declared(Some("int4"))]);
+    }
 
     #[test]
     fn a_renamed_column_is_renamed_where_sql_names_it() {

@@ -718,7 +718,7 @@ mod tests {
     }
 
     fn trigger(name: &str, table: Option<&str>) -> SqlObject {
-        SqlObject { kind: ObjectKind::Trigger, name: name.into(), table: table.map(Into::into) }
+        SqlObject::new(ObjectKind::Trigger, name, table.map(Into::into))
     }
 
     #[test]

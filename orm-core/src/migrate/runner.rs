@@ -12,7 +12,7 @@
 use super::dialect::{Guard, MigrationDialect, Statement};
 use super::ops::{Op, Step};
 use super::revision::{Revision, Revisions};
-use super::schema::{Schema, Table};
+use super::schema::{Schema, SqlObject, Table};
 use crate::connection::{decode_at, Connection};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -539,9 +539,14 @@ impl<'a> Migrator<'a> {
         run.rollback();
         let (live, expected) = found?;
         let ignored = |name: &str| self.revisions.ignores(name);
+        // Functions compare by name: reflection does not read argument types.
+        let by_name = |mut s: Schema| {
+            s.objects = s.objects.into_iter().map(|o| SqlObject { args: None, ..o }).collect();
+            s
+        };
         let ops = super::autogen::diff_schemas(
-            &dialect.comparable(&live).without(&ignored),
-            &dialect.comparable(&expected).without(&ignored),
+            &by_name(dialect.comparable(&live).without(&ignored)),
+            &by_name(dialect.comparable(&expected).without(&ignored)),
         )?;
         Ok(ops.iter().map(|op| op.describe()).collect())
     }

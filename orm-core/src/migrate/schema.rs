@@ -482,16 +482,20 @@ pub enum ObjectKind {
     Trigger,
     /// A view.
     View,
+    /// A materialized view (PostgreSQL; SQLite has none), which PostgreSQL drops with `DROP
+    /// MATERIALIZED VIEW` (`DROP VIEW` refuses it).
+    MaterializedView,
     /// A function (PostgreSQL; SQLite has none).
     Function,
 }
 
 impl ObjectKind {
-    /// Its name in a revision file: `trigger`, `view`, `function`.
+    /// Its name in a revision file: `trigger`, `view`, `materialized_view`, `function`.
     pub fn as_str(self) -> &'static str {
         match self {
             ObjectKind::Trigger => "trigger",
             ObjectKind::View => "view",
+            ObjectKind::MaterializedView => "materialized_view",
             ObjectKind::Function => "function",
         }
     }
@@ -510,11 +514,38 @@ pub struct SqlObject {
     /// The table of a trigger.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
+    /// A function's argument types (`args = "numeric, integer"`), which PostgreSQL needs to
+    /// tell apart functions of one name: the downgrade drops `name(args)`. When a function
+    /// leaves them out, the downgrade takes them from the `CREATE FUNCTION` of the op's `up`
+    /// (one `DROP FUNCTION` per signature found there), else drops `name` alone, which
+    /// PostgreSQL accepts for a name that no other function has. `check` compares functions by
+    /// name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<String>,
+}
+
+impl SqlObject {
+    /// An object of `kind` named `name` (on `table`, for a trigger), without arguments.
+    pub fn new(kind: ObjectKind, name: impl Into<String>, table: Option<String>) -> SqlObject {
+        SqlObject { kind, name: name.into(), table, args: None }
+    }
+
+    /// Whether `self` and `other` name the same object: same kind, name and table, and the
+    /// same arguments unless one of them does not say.
+    pub fn names_same(&self, other: &SqlObject) -> bool {
+        self.kind == other.kind
+            && self.name == other.name
+            && self.table == other.table
+            && (self.args.is_none() || other.args.is_none() || self.args == other.args)
+    }
 }
 
 impl fmt::Display for SqlObject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.kind.as_str(), self.name)?;
+        if let Some(a) = &self.args {
+            write!(f, "({a})")?;
+        }
         match &self.table {
             Some(t) => write!(f, " on {t}"),
             None => Ok(()),

@@ -2,6 +2,8 @@
 // The models describe the database as it is: review the names, then let a first
 // revision (`cargo db migrate -m "initial"`, `cargo db stamp head`) take it over.
 // JSON columns are `serde_json::Value`: the program needs the serde_json crate.
+// NUMERIC columns are `orm::Decimal` (rust_decimal's): the program needs the ORM's
+// `decimal` feature.
 
 use orm::prelude::*;
 
@@ -152,8 +154,10 @@ pub struct Invoice {
     pub checked_by_id: Option<i32>,
     #[orm(server_default = "now()", column = "InvoiceDate")]
     pub invoice_date: DbDefault<DateTime<Utc>>,
-    #[orm(column = "Total")]
-    pub total: f64,
+    #[orm(precision = 10, scale = 2, column = "Total")]
+    pub total: orm::Decimal,
+    #[orm(column = "Rate")]
+    pub rate: Option<f64>,
     #[orm(belongs_to(foreign_key = checked_by_id))]
     pub checked_by: Related<Option<Employee>>,
     #[orm(belongs_to(foreign_key = customer_id))]
@@ -274,8 +278,8 @@ pub struct Track {
     pub bytes: Option<i64>,
     #[orm(server_default = "1", column = "Disc")]
     pub disc: DbDefault<i16>,
-    #[orm(server_default = "0.99", column = "UnitPrice")]
-    pub unit_price: DbDefault<f64>,
+    #[orm(precision = 10, scale = 2, server_default = "0.99", column = "UnitPrice")]
+    pub unit_price: DbDefault<orm::Decimal>,
     #[orm(column = "Rating")]
     pub rating: Option<f32>,
     #[orm(server_default = "'audio'::text", column = "type")]
@@ -319,6 +323,25 @@ pub struct CustomerProfile {
     pub avatar: Option<Vec<u8>>,
     #[orm(server_default = "now()")]
     pub updated_at: DbDefault<DateTime<Utc>>,
+    #[orm(sql_type = "character(2)")]
+    pub country: Option<String>,
+    #[orm(sql_type = "character varying")]
+    pub nickname: Option<String>,
+    #[orm(sql_type = "json")]
+    pub raw_settings: Option<serde_json::Value>,
+    #[orm(sql_type = "integer[]")]
+    pub lucky_numbers: Option<Vec<i64>>,
+    #[orm(sql_type = "smallint[]", server_default = "'{}'::smallint[]")]
+    pub small_numbers: DbDefault<Vec<i64>>,
+    #[orm(sql_type = "character varying(40)[]")]
+    pub aliases: Option<Vec<String>>,
+    #[orm(precision = 12, scale = 2, server_default = "0")]
+    pub balance: DbDefault<orm::Decimal>,
+    #[orm(precision = 6)]
+    pub points: Option<orm::Decimal>,
+    pub exact: Option<orm::Decimal>,
+    #[orm(sql_type = "timestamp(3) without time zone")]
+    pub seen_at: Option<NaiveDateTime>,
     #[orm(belongs_to(foreign_key = customer_id))]
     pub customer: Related<Box<Customer>>,
 }
@@ -360,7 +383,7 @@ pub struct SessionRow {
 #[orm(table = "value")]
 pub struct ValueRow {
     #[orm(primary_key)]
-    pub id: i32,
+    pub id: i64,
     #[orm(references = OddNamesTable, fk_name = "fk \"odd\"")]
     pub odd_id: Option<i32>,
     #[orm(belongs_to(foreign_key = odd_id))]

@@ -2,6 +2,8 @@
 // The models describe the database as it is: review the names, then let a first
 // revision (`cargo db migrate -m "initial"`, `cargo db stamp head`) take it over.
 // JSON columns are `serde_json::Value`: the program needs the serde_json crate.
+// NUMERIC columns are `orm::Decimal` (rust_decimal's): the program needs the ORM's
+// `decimal` feature.
 
 use orm::prelude::*;
 
@@ -127,8 +129,10 @@ pub struct Invoice {
     pub checked_by_id: Option<i64>,
     #[orm(server_default = "CURRENT_TIMESTAMP", column = "InvoiceDate")]
     pub invoice_date: DbDefault<DateTime<Utc>>,
-    #[orm(column = "Total")]
-    pub total: f64,
+    #[orm(precision = 10, scale = 2, column = "Total")]
+    pub total: orm::Decimal,
+    #[orm(column = "Rate")]
+    pub rate: Option<f64>,
     #[orm(belongs_to(foreign_key = checked_by_id))]
     pub checked_by: Related<Option<Employee>>,
     #[orm(belongs_to(foreign_key = customer_id))]
@@ -218,8 +222,8 @@ pub struct Track {
     pub milliseconds: i64,
     #[orm(column = "Bytes")]
     pub bytes: Option<i64>,
-    #[orm(server_default = "0.99", column = "UnitPrice")]
-    pub unit_price: DbDefault<f64>,
+    #[orm(precision = 10, scale = 2, server_default = "0.99", column = "UnitPrice")]
+    pub unit_price: DbDefault<orm::Decimal>,
     #[orm(server_default = "'audio'", column = "type")]
     pub type_: DbDefault<String>,
     #[orm(server_default = "0", column = "Explicit")]
@@ -249,6 +253,15 @@ pub struct CustomerProfile {
     pub avatar: Option<Vec<u8>>,
     #[orm(server_default = "CURRENT_TIMESTAMP")]
     pub updated_at: DbDefault<DateTime<Utc>>,
+    #[orm(max_length = 2)]
+    pub country: Option<String>,
+    #[orm(sql_type = "JSON")]
+    pub raw_settings: Option<serde_json::Value>,
+    #[orm(precision = 12, scale = 2, server_default = "0")]
+    pub balance: DbDefault<orm::Decimal>,
+    #[orm(precision = 6)]
+    pub points: Option<orm::Decimal>,
+    pub exact: Option<orm::Decimal>,
     #[orm(belongs_to(foreign_key = customer_id))]
     pub customer: Related<Box<Customer>>,
 }

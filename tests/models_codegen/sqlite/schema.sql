@@ -1,5 +1,6 @@
 -- A Chinook-like database as an existing application would have written it, with every type
--- SQLite reflection maps, for `cargo db models` (tests/models_codegen.rs).
+-- SQLite reflection maps, for `cargo db models` (tests/models_codegen.rs), and types other tools
+-- declare (NUMERIC(10,2), DECIMAL(6), CHAR(2), JSON).
 CREATE TABLE "Artist" (
     "ArtistId" INTEGER PRIMARY KEY NOT NULL,
     "Name" VARCHAR(120)
@@ -26,15 +27,16 @@ CREATE TABLE "Track" (
     "MediaTypeId" INTEGER NOT NULL DEFAULT 1 REFERENCES "MediaType" ("MediaTypeId"),
     "Milliseconds" INTEGER NOT NULL,
     "Bytes" INTEGER,
-    "UnitPrice" REAL NOT NULL DEFAULT 0.99,
+    "UnitPrice" NUMERIC(10,2) NOT NULL DEFAULT 0.99,
     "type" TEXT NOT NULL DEFAULT 'audio',
     "Explicit" BOOLEAN NOT NULL DEFAULT 0,
     CONSTRAINT "ck_track_length" CHECK ("Milliseconds" > 0)
 );
 CREATE INDEX "ix_track_lower_name" ON "Track" (lower("Name"));
 CREATE INDEX "ix_track_explicit_genre" ON "Track" ("GenreId") WHERE "Explicit" = 1;
+-- A rowid key declared without NOT NULL (pragma_table_info says it is nullable; it is not).
 CREATE TABLE "Playlist" (
-    "PlaylistId" INTEGER PRIMARY KEY NOT NULL,
+    "PlaylistId" INTEGER PRIMARY KEY,
     "Name" TEXT
 );
 CREATE TABLE "PlaylistTrack" (
@@ -69,7 +71,8 @@ CREATE TABLE "Invoice" (
     "SoldById" INTEGER NOT NULL REFERENCES "Employee" ("EmployeeId"),
     "CheckedById" INTEGER REFERENCES "Employee" ("EmployeeId"),
     "InvoiceDate" TIMESTAMPTZ_TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "Total" REAL NOT NULL
+    "Total" NUMERIC(10,2) NOT NULL,
+    "Rate" REAL
 );
 CREATE TABLE "InvoiceLine" (
     "InvoiceId" INTEGER NOT NULL REFERENCES "Invoice" ("InvoiceId") ON DELETE CASCADE,
@@ -85,7 +88,12 @@ CREATE TABLE customer_profiles (
     tags STRING_ARRAY_TEXT NOT NULL,
     scores I64_ARRAY_TEXT,
     avatar BLOB,
-    updated_at TIMESTAMPTZ_TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+    updated_at TIMESTAMPTZ_TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    country CHAR(2),
+    raw_settings JSON,
+    balance NUMERIC(12,2) NOT NULL DEFAULT 0,
+    points DECIMAL(6),
+    exact NUMERIC
 );
 -- Names a Rust identifier cannot be: quotes, spaces, a digit first, keywords, two columns that
 -- are one snake_case name, a table named like a prelude type.

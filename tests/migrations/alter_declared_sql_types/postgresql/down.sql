@@ -1,0 +1,2 @@
+ALTER TABLE "products" ALTER COLUMN "country" TYPE VARCHAR(2);
+ALTER TABLE "products" ALTER COLUMN "price" TYPE NUMERIC;

@@ -1,0 +1,1 @@
+CREATE TABLE "products" ("id" INTEGER NOT NULL, "price" NUMERIC(10, 2) NOT NULL, "stock" NUMERIC(6, 0), "country" char(2) NOT NULL, "note" varchar, "raw" json NOT NULL, "lucky" integer[] NOT NULL, PRIMARY KEY ("id"));

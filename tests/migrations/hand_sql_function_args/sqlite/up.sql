@@ -1,0 +1,1 @@
+CREATE VIEW user_labels AS SELECT id, name FROM users;
