@@ -531,7 +531,8 @@ impl PgConnector {
 
     /// Opens a connection, as [`Connector::connect`] does, returning the concrete type.
     pub fn open(&self) -> Result<PgConnection> {
-        let client = self.connect_client().map_err(|e| {
+        // The driver blocks on a runtime of its own to connect: where it may (see `runtime`).
+        let client = crate::runtime::call(|| self.connect_client())?.map_err(|e| {
             let why = match e.as_db_error() {
                 Some(db) => format!("{} (SQLSTATE {})", full_message(db), db.code().code()),
                 None => {
