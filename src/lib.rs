@@ -65,6 +65,12 @@ use std::time::Duration;
 /// A database: a pool of connections behind a URL. `Clone + Send + Sync`; clone it freely.
 /// Derefs to the backend-neutral [`Engine`].
 ///
+/// From async code, clone it into `tokio::task::spawn_blocking` and make the session there
+/// (the README's "From async code"). Connecting, sessions and dropping work on any thread,
+/// also one that drives a tokio runtime, and never panic there: the last clone dropped inside
+/// a runtime (a server's state when the runtime shuts down) closes its PostgreSQL connections
+/// on plain threads, and returns once they are closed.
+///
 /// URLs: `sqlite::memory:`, `sqlite://relative/path.db`, `sqlite:///absolute/path.db` (options
 /// in the query string, see the README), and `postgresql://user:pass@host:5432/db` with the
 /// `postgres` feature.
