@@ -65,6 +65,12 @@ use std::time::Duration;
 /// A database: a pool of connections behind a URL. `Clone + Send + Sync`; clone it freely.
 /// Derefs to the backend-neutral [`Engine`].
 ///
+/// From async code, clone it into `tokio::task::spawn_blocking` and make the session there
+/// (the README's "From async code"). Connecting, sessions and dropping work on any thread,
+/// also one that drives a tokio runtime, and never panic there: the last clone dropped inside
+/// a runtime (a server's state when the runtime shuts down) closes its PostgreSQL connections
+/// on plain threads, and returns once they are closed.
+///
 /// URLs: `sqlite::memory:`, `sqlite://relative/path.db`, `sqlite:///absolute/path.db` (options
 /// in the query string, see the README), and `postgresql://user:pass@host:5432/db` with the
 /// `postgres` feature.
@@ -224,6 +230,7 @@ pub fn registered_tables() -> Vec<&'static TableSchema> {
 pub struct DatabaseOptions {
     echo: bool,
     pool_size: Option<u32>,
+    max_overflow: Option<u32>,
     pool_timeout: Option<Duration>,
     pool_pre_ping: Option<bool>,
     pool_recycle: Option<Option<Duration>>,
@@ -238,9 +245,35 @@ impl DatabaseOptions {
         self
     }
 
-    /// The most connections open at once.
+    /// The connections the pool is sized for (SQLAlchemy's `pool_size`; the URL option
+    /// `pool_size=n`), at least 1. The pool holds at most `pool_size + max_overflow`; the
+    /// overflow stays the URL's or the backend's default unless
+    /// [`max_overflow`](Self::max_overflow) sets it.
+    ///
+    /// ```
+    /// # fn main() -> orm::Result<()> {
+    /// # let dir = std::env::temp_dir().join(format!("orm-doc-pool-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).ok();
+    /// # let url = format!("sqlite://{}", dir.join("app.db").display());
+    /// // A SQLite file: 5 + 0 by default; here at most 2 + 3 connections.
+    /// let db = orm::Database::options().pool_size(2).max_overflow(3).connect(&url)?;
+    /// # drop(db);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// // An in-memory database is its one connection: no overflow.
+    /// let err = orm::Database::options().max_overflow(1).connect("sqlite::memory:").unwrap_err();
+    /// assert!(matches!(err, orm::Error::Config(_)));
+    /// # Ok(()) }
+    /// ```
     pub fn pool_size(mut self, n: u32) -> Self {
         self.pool_size = Some(n);
+        self
+    }
+
+    /// Connections opened beyond `pool_size` when every one is busy (SQLAlchemy's
+    /// `max_overflow`; the URL option `max_overflow=n`). Unlike SQLAlchemy's, the pool keeps
+    /// them open once made, unless [`pool_idle_timeout`](Self::pool_idle_timeout) closes them.
+    pub fn max_overflow(mut self, n: u32) -> Self {
+        self.max_overflow = Some(n);
         self
     }
 
@@ -273,8 +306,20 @@ impl DatabaseOptions {
     pub fn connect(self, url: &str) -> Result<Database> {
         let connector = connector_for(url)?;
         let mut pool = connector.pool_config();
-        if let Some(n) = self.pool_size {
-            pool.max_size = n;
+        if self.pool_size.is_some() || self.max_overflow.is_some() {
+            let (size, overflow) = connector.pool_size_and_overflow();
+            let size = self.pool_size.unwrap_or(size);
+            if size == 0 {
+                return Err(Error::Config("pool_size must be at least 1 connection, not 0".into()));
+            }
+            let overflow = self.max_overflow.unwrap_or(overflow);
+            pool.max_size = size.checked_add(overflow).ok_or_else(|| {
+                Error::Config(format!(
+                    "pool_size + max_overflow must be at most {} connections, not {size} + \
+                     {overflow}",
+                    PoolConfig::MAX_SIZE
+                ))
+            })?;
         }
         if let Some(t) = self.pool_timeout {
             pool.timeout = t;

@@ -13,6 +13,7 @@ backend_tests! {
     a_panic_inside_a_session_leaks_nothing,
     sessions_across_threads_share_the_pool,
     out_of_range_pool_settings_are_config_errors_not_panics,
+    the_pool_holds_pool_size_plus_max_overflow,
 }
 
 /// The same database as `db`, through a pool of one connection with a short checkout timeout;
@@ -26,6 +27,7 @@ fn one_connection(backend: Backend, db: &Database) -> (Database, TempDir) {
     };
     let small = Database::options()
         .pool_size(1)
+        .max_overflow(0)
         .pool_timeout(Duration::from_millis(300))
         .connect(&url)
         .unwrap();
@@ -161,5 +163,72 @@ fn out_of_range_pool_settings_are_config_errors_not_panics(backend: Backend) {
             let err = options.connect("sqlite::memory:").err();
             assert!(matches!(err, Some(Error::Config(_))), "{err:?}");
         }
+    }
+}
+
+/// How many sessions can hold a connection at once (each in a transaction), up to `limit`: the
+/// first checkout that times out ends the count.
+fn connections_held(db: &Database, limit: usize) -> usize {
+    let mut holders = Vec::new();
+    for _ in 0..limit {
+        let mut s = db.session();
+        match s.sql("SELECT 1").execute() {
+            Ok(_) => holders.push(s),
+            Err(Error::PoolTimeout { .. }) => break,
+            Err(e) => panic!("holding a connection: {e}"),
+        }
+    }
+    holders.len()
+}
+
+fn the_pool_holds_pool_size_plus_max_overflow(backend: Backend) {
+    let db = backend.database(&[User::TABLE]);
+    let dir = TempDir::new("pool-overflow");
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("app.db").display()),
+        Backend::Postgres => db_url(&db),
+    };
+    let short = Duration::from_millis(200);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    match backend {
+        Backend::Postgres => {
+            // In code: 1 + 2. The URL's pair, then the builder overriding one of the two.
+            let pool = Database::options().pool_size(1).max_overflow(2).pool_timeout(short);
+            assert_eq!(connections_held(&pool.connect(&url).unwrap(), 6), 3);
+            let with_url = format!("{url}{sep}pool_size=2&max_overflow=1");
+            let pool = Database::options().pool_timeout(short);
+            assert_eq!(connections_held(&pool.connect(&with_url).unwrap(), 6), 3);
+            let pool = Database::options().max_overflow(0).pool_timeout(short);
+            assert_eq!(connections_held(&pool.connect(&with_url).unwrap(), 6), 2);
+            let pool = Database::options().pool_size(1).pool_timeout(short);
+            assert_eq!(
+                connections_held(&pool.connect(&with_url).unwrap(), 6),
+                2,
+                "1 + the URL's 1"
+            );
+        }
+        Backend::Sqlite => {
+            // A SQLite writer holds the database's one write lock, so only the settings'
+            // checks are seen here: a file takes an overflow, an in-memory database none.
+            Database::options().pool_size(1).max_overflow(3).connect(&url).unwrap();
+            for options in [
+                Database::options().max_overflow(1),
+                Database::options().pool_size(1).max_overflow(1),
+            ] {
+                let err = options.connect("sqlite::memory:").unwrap_err();
+                assert!(matches!(err, Error::Config(_)), "{err:?}");
+            }
+            Database::options().pool_size(1).max_overflow(0).connect("sqlite::memory:").unwrap();
+        }
+    }
+    // Out of range, from code: each a configuration error naming the setting.
+    for (options, setting) in [
+        (Database::options().pool_size(0).max_overflow(5), "pool_size"),
+        (Database::options().pool_size(u32::MAX).max_overflow(1), "max_overflow"),
+        (Database::options().pool_size(5_000).max_overflow(5_001), "max_overflow"),
+    ] {
+        let err = options.connect(&url).unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{backend}: {err:?}");
+        assert!(err.to_string().contains(setting), "{backend}: {err}");
     }
 }

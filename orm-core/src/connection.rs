@@ -298,6 +298,14 @@ pub trait Connector: Send + Sync + 'static {
         PoolConfig::default()
     }
 
+    /// The `pool_size` and `max_overflow` this database was given (its URL's options, or the
+    /// backend's defaults): the pool holds at most their sum, the
+    /// [`max_size`](PoolConfig::max_size) of [`pool_config`](Self::pool_config). A builder
+    /// that sets one of them keeps the other. The default: all of `max_size`, no overflow.
+    fn pool_size_and_overflow(&self) -> (u32, u32) {
+        (self.pool_config().max_size, 0)
+    }
+
     /// Refuses pool settings this database cannot live with, as [`Error::Config`] (an
     /// in-memory SQLite database lives exactly as long as its one connection, so it takes no
     /// second connection, no recycling and no idle timeout). Checked for the connector's own

@@ -24,6 +24,7 @@
 //! from the cache, so the next use prepares it afresh.
 
 use crate::error::from_postgres;
+use crate::runtime::{self, Where};
 use crate::value::{Bind, Decoder, RawValue};
 use orm_core::connection::RowCallback;
 use orm_core::value::DEFAULT_NOT_BINDABLE;
@@ -57,15 +58,30 @@ impl Prepared {
 }
 
 /// A connection to one PostgreSQL database.
+///
+/// Usable from any thread, also one that drives a tokio runtime: every call into the driver
+/// (each statement, each row read, the close when the connection is dropped) is made where it
+/// may block, so none panics there (see the crate's "Async runtimes").
 pub struct PgConnection {
-    client: postgres::Client,
+    /// `None` only once the connection was dropped or unwrapped ([`PgConnection::into_raw`]).
+    client: Option<postgres::Client>,
     cache: HashMap<String, Prepared>,
+}
+
+/// Closes the client where closing cannot panic (the driver blocks on a runtime of its own to
+/// close it, which tokio refuses on a thread driving a runtime).
+impl Drop for PgConnection {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            runtime::close(client);
+        }
+    }
 }
 
 impl std::fmt::Debug for PgConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgConnection")
-            .field("closed", &self.client.is_closed())
+            .field("closed", &self.client.as_ref().is_none_or(postgres::Client::is_closed))
             .field("cached_statements", &self.cache.len())
             .finish()
     }
@@ -75,19 +91,23 @@ impl PgConnection {
     /// Wraps a connected client as it is (the connector configures it; see
     /// [`PgConnector`](crate::PgConnector)).
     pub fn new(client: postgres::Client) -> Self {
-        PgConnection { client, cache: HashMap::new() }
+        PgConnection { client: Some(client), cache: HashMap::new() }
     }
 
     /// The `postgres` client, for what the ORM does not cover. Statements it prepares do not
     /// enter this connection's cache; after DDL run through it, call
-    /// [`clear_statement_cache`](Self::clear_statement_cache).
-    pub fn raw(&mut self) -> &mut postgres::Client {
-        &mut self.client
+    /// [`clear_statement_cache`](Self::clear_statement_cache). Its calls are the driver's own:
+    /// they panic on a thread that drives a tokio runtime, so from async code make them inside
+    /// `tokio::task::spawn_blocking`. (An error only if the client was taken, which safe code
+    /// cannot observe.)
+    pub fn raw(&mut self) -> Result<&mut postgres::Client> {
+        self.client.as_mut().ok_or_else(closed)
     }
 
-    /// The `postgres` client, unwrapped.
-    pub fn into_raw(self) -> postgres::Client {
-        self.client
+    /// The `postgres` client, unwrapped (the same caveat as [`raw`](Self::raw); dropping it
+    /// on a thread that drives a tokio runtime panics in the driver).
+    pub fn into_raw(mut self) -> Result<postgres::Client> {
+        self.client.take().ok_or_else(closed)
     }
 
     /// How many prepared statements are cached.
@@ -108,24 +128,25 @@ impl PgConnection {
         params: &[Value],
         each: Option<&mut RowCallback<'_>>,
     ) -> Result<u64> {
+        let PgConnection { client, cache } = self;
+        let client = client.as_mut().ok_or_else(closed)?;
         if is_ddl(sql) {
             // Not cached: it changes what cached statements mean.
-            self.cache.clear();
-            let stmt = self.client.prepare(sql).map_err(from_postgres)?;
+            cache.clear();
+            let stmt = runtime::call(|| client.prepare(sql))?.map_err(from_postgres)?;
             let p = Prepared::new(stmt);
-            return run_prepared(&mut self.client, &p, params, each);
+            return run_prepared(client, &p, params, each);
         }
-        if !self.cache.contains_key(sql) {
-            let stmt = self.client.prepare(sql).map_err(from_postgres)?;
-            if self.cache.len() >= STATEMENT_CACHE_CAPACITY {
+        if !cache.contains_key(sql) {
+            let stmt = runtime::call(|| client.prepare(sql))?.map_err(from_postgres)?;
+            if cache.len() >= STATEMENT_CACHE_CAPACITY {
                 // Any entry will do: the fixed statements the ORM uses come back at once.
-                if let Some(k) = self.cache.keys().next().cloned() {
-                    self.cache.remove(&k);
+                if let Some(k) = cache.keys().next().cloned() {
+                    cache.remove(&k);
                 }
             }
-            self.cache.insert(sql.to_owned(), Prepared::new(stmt));
+            cache.insert(sql.to_owned(), Prepared::new(stmt));
         }
-        let PgConnection { client, cache } = self;
         let Some(p) = cache.get(sql) else {
             return Err(Error::InvalidUse("prepared statement missing from the cache".into()));
         };
@@ -135,6 +156,11 @@ impl PgConnection {
         }
         r
     }
+}
+
+/// The error for a connection whose client was taken (dropped, or unwrapped).
+fn closed() -> Error {
+    Error::InvalidUse("the PostgreSQL connection was closed".into())
 }
 
 /// Whether an error may come from a prepared statement that no longer fits the schema: its
@@ -168,16 +194,45 @@ fn run_prepared(
     }
     let binds: Vec<Bind<'_>> =
         params.iter().enumerate().map(|(i, v)| Bind::new(v, i + 1)).collect();
-    let refs = binds.iter().map(|b| b as &(dyn ToSql + Sync));
     let Some(each) = each else {
-        let refs: Vec<&(dyn ToSql + Sync)> = refs.collect();
-        return client.execute(&p.stmt, &refs).map_err(from_postgres);
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
+        return runtime::call(|| client.execute(&p.stmt, &refs))?.map_err(from_postgres);
     };
-    let mut rows = client.query_raw(&p.stmt, refs).map_err(from_postgres)?;
+    // The callback is the caller's and need not be `Send`: it runs on this thread, with the
+    // rows read here or, where the driver cannot block on this thread, on a helper thread.
+    match Where::current() {
+        Where::Here => stream(client, p, &binds, each),
+        Where::BlockInPlace => tokio::task::block_in_place(|| stream(client, p, &binds, each)),
+        Where::HelperThread => stream_from_helper(client, p, &binds, each),
+    }
+}
+
+/// The parameters as the driver takes them.
+fn bind_refs<'b>(
+    binds: &'b [Bind<'_>],
+) -> impl ExactSizeIterator<Item = &'b (dyn ToSql + Sync)> + 'b {
+    binds.iter().map(|b| b as &(dyn ToSql + Sync))
+}
+
+/// The per-row cache of decoded values, when some column needs one.
+fn row_cache(p: &Prepared) -> Vec<OnceCell<Value>> {
     let mut cache: Vec<OnceCell<Value>> = Vec::new();
     if p.cached_columns {
         cache.resize_with(p.decoders.len(), OnceCell::new);
     }
+    cache
+}
+
+/// Runs the query on this thread, handing each row to `each` as it arrives.
+fn stream(
+    client: &mut postgres::Client,
+    p: &Prepared,
+    binds: &[Bind<'_>],
+    each: &mut RowCallback<'_>,
+) -> Result<u64> {
+    let mut rows = client.query_raw(&p.stmt, bind_refs(binds)).map_err(from_postgres)?;
+    let mut cache = row_cache(p);
     // One row at a time: each is dropped once the callback has read it.
     while let Some(row) = rows.next().map_err(from_postgres)? {
         if let Err(e) = each(&PgRow { row: &row, decoders: &p.decoders, cache: &cache }) {
@@ -189,6 +244,54 @@ fn run_prepared(
         }
     }
     Ok(0)
+}
+
+/// How many rows a helper thread reads ahead of the callback ([`stream_from_helper`]).
+const ROWS_AHEAD: usize = 64;
+
+/// Runs the query on a helper thread, which sends each row over a bounded channel to this
+/// thread, where `each` reads it: the same rows, errors and memory bound as [`stream`]. After
+/// the callback fails, the rest of the rows are received and dropped undecoded, and a failure
+/// of the statement itself further on wins, as in [`drain`].
+fn stream_from_helper(
+    client: &mut postgres::Client,
+    p: &Prepared,
+    binds: &[Bind<'_>],
+    each: &mut RowCallback<'_>,
+) -> Result<u64> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<postgres::Row>(ROWS_AHEAD);
+    let stmt = &p.stmt;
+    std::thread::scope(|scope| {
+        let reader = runtime::helper()
+            .spawn_scoped(scope, move || -> std::result::Result<(), postgres::Error> {
+                let mut rows = client.query_raw(stmt, bind_refs(binds))?;
+                while let Some(row) = rows.next()? {
+                    // The receiver stays until every row is sent (or this thread is done).
+                    if sender.send(row).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(runtime::cannot_start)?;
+        let mut cache = row_cache(p);
+        let mut failed = None;
+        for row in receiver.iter() {
+            if failed.is_none() {
+                if let Err(e) = each(&PgRow { row: &row, decoders: &p.decoders, cache: &cache }) {
+                    failed = Some(e);
+                }
+                for cell in &mut cache {
+                    cell.take();
+                }
+            }
+        }
+        match reader.join() {
+            Ok(Ok(())) => failed.map_or(Ok(0), Err),
+            Ok(Err(e)) => Err(from_postgres(e)),
+            Err(_) => Err(Error::connection("the PostgreSQL driver panicked")),
+        }
+    })
 }
 
 /// Reads the rest of a statement's rows without decoding them, after the callback failed: a
@@ -250,17 +353,22 @@ impl Connection for PgConnection {
         if !is_transaction_control(sql) {
             self.cache.clear();
         }
-        self.client.batch_execute(sql).map_err(from_postgres)
+        let client = self.client.as_mut().ok_or_else(closed)?;
+        runtime::call(|| client.batch_execute(sql))?.map_err(from_postgres)
     }
 
     /// Not closed, and answers an empty query within 5 seconds.
     fn is_valid(&mut self) -> bool {
-        !self.client.is_closed() && self.client.is_valid(Duration::from_secs(5)).is_ok()
+        let Some(client) = self.client.as_mut() else {
+            return false;
+        };
+        !client.is_closed()
+            && runtime::call(|| client.is_valid(Duration::from_secs(5))).is_ok_and(|r| r.is_ok())
     }
 
     /// The driver saw the connection close (a statement failed on it).
     fn is_broken(&mut self) -> bool {
-        self.client.is_closed()
+        self.client.as_ref().is_none_or(postgres::Client::is_closed)
     }
 }
 

@@ -64,12 +64,32 @@
 //! configuration error. The pool holds up to `pool_size + max_overflow` connections (10 + 10 by
 //! default), replaces connections that died (a server restart), and offers `pool_pre_ping`,
 //! `pool_recycle` and `pool_idle_timeout`.
+//!
+//! # Async runtimes
+//!
+//! The `postgres` driver blocks on a tokio runtime of its own for every call, and to close a
+//! connection when it is dropped; tokio refuses that on a thread that drives a runtime (an
+//! async task, a `#[tokio::main]` body) with a panic. A [`PgConnection`] (and so the pool and
+//! every `orm::Database` and `Session` over it) never lets it happen: each call into the driver
+//! is made where it may block. With no runtime on the thread, here, as it is. On a
+//! multi-thread runtime, inside `tokio::task::block_in_place`, which moves the worker's other
+//! tasks to another thread first (and in a `spawn_blocking` task simply runs the call). On a
+//! current-thread runtime, on a short-lived helper thread while the caller waits (tokio cannot
+//! tell that runtime's own thread from its `spawn_blocking` tasks, so these pay for the helper
+//! thread too). A dropped connection is closed on a plain thread when it is dropped inside a
+//! runtime, and the drop returns once it is closed.
+//!
+//! So the ORM works from async code, but a statement made on an async worker still holds that
+//! worker (on a current-thread runtime, every task) until it is done: run database work in
+//! `tokio::task::spawn_blocking`, where it costs nothing extra on a multi-thread runtime.
+//! [`PgConnection::raw`] hands out the driver's own client, whose calls are not guarded.
 
 pub mod connection;
 pub mod dialect;
 pub mod error;
 pub mod migrate;
 pub mod reflect;
+mod runtime;
 #[cfg(feature = "testing")]
 pub mod test_server;
 #[cfg(feature = "tls")]

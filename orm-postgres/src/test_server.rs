@@ -59,10 +59,12 @@ impl TestSchema {
             std::process::id(),
             NEXT_SCHEMA.fetch_add(1, Ordering::Relaxed)
         );
-        let mut client = plain_client(&base)?;
-        client
-            .batch_execute(&format!("CREATE SCHEMA \"{name}\""))
-            .map_err(|e| Error::connection(format!("creating test schema {name}: {e}")))?;
+        // Where the driver may block (also inside an async runtime), closed there too.
+        crate::runtime::call(|| {
+            plain_client(&base)?
+                .batch_execute(&format!("CREATE SCHEMA \"{name}\""))
+                .map_err(|e| Error::connection(format!("creating test schema {name}: {e}")))
+        })??;
         let sep = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{sep}options=-c%20search_path%3D{name}");
         Ok(TestSchema { base, name, url })
@@ -81,9 +83,13 @@ impl TestSchema {
 
 impl Drop for TestSchema {
     fn drop(&mut self) {
-        if let Ok(mut c) = plain_client(&self.base) {
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name));
-        }
+        // Where the driver may block (also inside an async runtime), closed there too.
+        let _ = crate::runtime::call(|| {
+            if let Ok(mut c) = plain_client(&self.base) {
+                let _ =
+                    c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name));
+            }
+        });
     }
 }
 

@@ -42,8 +42,8 @@
 //! | `pool_recycle` | seconds after which a connection is replaced (1 to a year; `-1` never) | never |
 //! | `pool_idle_timeout` | seconds after which an idle connection is closed (1 to a year; `-1` never) | never |
 //!
-//! The pool opens at most `pool_size + max_overflow` connections (SQLAlchemy's `POOL_SIZE` and
-//! `MAX_OVERFLOW`); unlike SQLAlchemy's, it keeps the overflow connections open once made,
+//! The pool opens at most `pool_size + max_overflow` connections (SQLAlchemy's `pool_size` and
+//! `max_overflow`; `Database::options().pool_size(n).max_overflow(m)` in code); unlike SQLAlchemy's, it keeps the overflow connections open once made,
 //! unless `pool_idle_timeout` closes them. A session that finds all of them busy waits up to
 //! `pool_timeout`, then gets [`Error::PoolTimeout`].
 //!
@@ -531,7 +531,8 @@ impl PgConnector {
 
     /// Opens a connection, as [`Connector::connect`] does, returning the concrete type.
     pub fn open(&self) -> Result<PgConnection> {
-        let client = self.connect_client().map_err(|e| {
+        // The driver blocks on a runtime of its own to connect: where it may (see `runtime`).
+        let client = crate::runtime::call(|| self.connect_client())?.map_err(|e| {
             let why = match e.as_db_error() {
                 Some(db) => format!("{} (SQLSTATE {})", full_message(db), db.code().code()),
                 None => {
@@ -586,6 +587,10 @@ impl Connector for PgConnector {
 
     fn pool_config(&self) -> PoolConfig {
         self.pool.clone()
+    }
+
+    fn pool_size_and_overflow(&self) -> (u32, u32) {
+        (self.pool_size, self.max_overflow)
     }
 }
 

@@ -663,7 +663,7 @@ fn statements_are_cached_and_ddl_makes_them_fresh() -> Result<()> {
         vec![vec![Value::Int(1), text("x"), Value::Int(7)]]
     );
     // A statement changed behind the cache's back fails once, then is prepared afresh.
-    conn.raw()
+    conn.raw()?
         .batch_execute("ALTER TABLE s DROP COLUMN c")
         .map_err(orm_postgres::error::from_postgres)?;
     assert!(rows(conn, "SELECT * FROM s", &[]).is_err());

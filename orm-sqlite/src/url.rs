@@ -138,6 +138,8 @@ pub struct SqliteConnector {
     synchronous: Synchronous,
     foreign_keys: bool,
     pool: PoolConfig,
+    /// `max_overflow`, counted in `pool.max_size`.
+    max_overflow: u32,
 }
 
 impl SqliteConnector {
@@ -201,6 +203,7 @@ impl SqliteConnector {
             synchronous: Synchronous::default(),
             foreign_keys: true,
             pool,
+            max_overflow: 0,
         }
     }
 
@@ -301,6 +304,7 @@ impl SqliteConnector {
         self.pool.max_size = self.pool.max_size.checked_add(max_overflow).ok_or_else(|| {
             Error::Config("SQLite URL options: pool_size + max_overflow is too large".into())
         })?;
+        self.max_overflow = max_overflow;
         if self.location == Location::Memory && self.mode == OpenMode::ReadOnly {
             return Err(Error::Config(
                 "SQLite URL option `mode`: an in-memory database cannot be read only".into(),
@@ -406,6 +410,10 @@ impl Connector for SqliteConnector {
 
     fn pool_config(&self) -> PoolConfig {
         self.pool.clone()
+    }
+
+    fn pool_size_and_overflow(&self) -> (u32, u32) {
+        (self.pool.max_size.saturating_sub(self.max_overflow), self.max_overflow)
     }
 
     /// An in-memory database is its one connection: no second one, and never closed by the

@@ -58,17 +58,16 @@ impl Config {
         })
     }
 
-    /// Connects. The pool holds at most `pool_size + max_overflow` connections (the ORM's
-    /// pool counts the overflow in its size; see "The pool" in the ORM's README); a setting
-    /// left unset takes the ORM's default for the backend (10 + 10 on PostgreSQL, 5 + 0 for
-    /// a SQLite file).
+    /// Connects. The pool holds at most `pool_size + max_overflow` connections; a setting
+    /// left unset takes the URL's option or the ORM's default for the backend (10 + 10 on
+    /// PostgreSQL, 5 + 0 for a SQLite file; see "The pool" in the ORM's README).
     pub fn connect(&self) -> orm::Result<Database> {
         let mut options = Database::options();
-        if self.pool_size.is_some() || self.max_overflow.is_some() {
-            let sqlite = self.database_url.starts_with("sqlite");
-            let size = self.pool_size.unwrap_or(if sqlite { 5 } else { 10 });
-            let overflow = self.max_overflow.unwrap_or(if sqlite { 0 } else { 10 });
-            options = options.pool_size(size.saturating_add(overflow));
+        if let Some(n) = self.pool_size {
+            options = options.pool_size(n);
+        }
+        if let Some(n) = self.max_overflow {
+            options = options.max_overflow(n);
         }
         if let Some(t) = self.pool_timeout {
             options = options.pool_timeout(t);

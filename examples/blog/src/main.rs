@@ -104,14 +104,11 @@ fn run(matches: &ArgMatches) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Some(("serve", m)) => {
             let addr = m.get_one::<String>("addr").cloned().unwrap_or_default();
             let db = config.connect()?;
-            // Declared after `db`, so dropped before it: the pool's PostgreSQL connections
-            // close here, outside the runtime (the sync driver cannot close one inside it).
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            let app_db = db.clone();
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&addr).await?;
                 println!("listening on http://{}", listener.local_addr()?);
-                blog::api::serve(listener, app_db).await
+                blog::api::serve(listener, db).await
             })?;
             Ok(ExitCode::SUCCESS)
         }

@@ -15,10 +15,6 @@ const MIGRATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
 
 /// The API served on a free port of 127.0.0.1 by a runtime of its own, stopped when dropped.
 struct Server {
-    // First: the runtime (and the server's clone of the database) goes before `db`, so that
-    // the last handle to a PostgreSQL pool is dropped here, outside the runtime: the sync
-    // `postgres` client closes a connection by blocking on a runtime of its own, which tokio
-    // refuses on one of its worker threads.
     _runtime: tokio::runtime::Runtime,
     addr: SocketAddr,
     db: Database,

@@ -310,6 +310,11 @@ enum StmtKind {
 /// must; share the `Database`, not the session. Changes reach the session only through `add`,
 /// `get_mut` or a handle (`s[h]`): Rust cannot see a field written on a copy.
 ///
+/// Every call is synchronous: from async code, make the session and use it inside
+/// `tokio::task::spawn_blocking`. Called on an async thread instead, it still works and never
+/// panics (the PostgreSQL backend runs its driver's calls in `block_in_place`, or on a helper
+/// thread on a current-thread runtime), but each statement holds that thread until it is done.
+///
 /// ```
 /// # use orm::prelude::*;
 /// # #[derive(Model, Debug, Clone, PartialEq)]
