@@ -3,24 +3,32 @@
 //! order of a large read) walks the map's table rather than jumping around it.
 //!
 //! A hash table of a million rows is larger than the CPU's caches, and with a hash that sends
-//! each key to a random bucket every row read costs a cache miss (and a TLB miss) in it: the
+//! each key to a random bucket every row read costs a cache miss and a TLB miss in it: the
 //! cost per row of a tracked read grew about 2x from ten thousand rows to a million. Here an
-//! integer key `k` is split into a block `k >> 3` and an offset `k & 7` in it: the block's
-//! place in the table comes from the seeded [`foldhash`] hash of the block number, and the
-//! eight keys of a block take eight adjacent buckets (in an order the block's hash turns). Blocks land at random, seeded places,
-//! so keys chosen to collide (all multiples of a power of two, say) collide no more than
-//! random keys do, as with foldhash alone; only keys of one block are adjacent, and they never
-//! collide with each other. The 7-bit tag the table compares first (the hash's top bits)
-//! differs between the keys of a block.
+//! integer key `k` is split into a block `k >> 8` and an offset `k & 255` in it: the block's
+//! place in the table comes from the seeded [`foldhash`] hash of the block number, and the 256
+//! keys of a block take 256 adjacent buckets (16 KB, in an order the block's hash turns).
+//! Blocks land at random, seeded places, so keys chosen to collide (all multiples of a power
+//! of two, say) collide no more than random keys do, as with foldhash alone; only keys of one
+//! block are adjacent, and they never collide with each other. The 7-bit tag the table
+//! compares first (the hash's top bits) differs between any 128 consecutive places of a
+//! block, so a probe (16 buckets) never meets two keys of its block with its tag.
+//!
+//! Measured in a table of a million 48-byte entries, inserting keys 1..=1,000,000 in order
+//! costs 31 ns a key against 72 with foldhash, and looking them up 12 ns against 21; keys
+//! spaced apart or random insert as fast as with foldhash (a tight loop looks them up about
+//! 10 ns slower: more instructions per lookup leave fewer cache misses in flight). At 917,000
+//! keys (the table 7/8 full) the same holds.
 //!
 //! Every other key (several columns, text, UUID) is hashed by foldhash as it is.
 
 use std::hash::{BuildHasher, Hasher};
 
-/// Keys per block: adjacent buckets (8 x 64 bytes: one or two cache lines per key, read in
-/// order). A table probe looks at 16 buckets, so a block whose place a block already took
-/// still finds free buckets in the first probe, mostly.
-const BLOCK_BITS: u32 = 3;
+/// Keys per block (256): adjacent buckets, four pages of 64-byte buckets. A block whose place
+/// another block took goes on to the next free buckets, which the table's probe finds as it
+/// would for any colliding keys (measured: a table 7/8 full of consecutive keys is not slower
+/// per key than one half full).
+const BLOCK_BITS: u32 = 8;
 /// The hash bits a table uses for its 7-bit tag (hashbrown's `h2`: the top seven).
 const TAG_SHIFT: u32 = 57;
 
@@ -108,12 +116,12 @@ impl Hasher for KeyHasher {
 /// The hash of integer key `i` whose block hashed to `block`: the block's bucket bits with the
 /// key's place in the block below them, and a tag that differs for each place. The places of a
 /// block's keys are its keys' offsets turned by a number of the block's hash, so that keys
-/// spaced by eight or more (each alone in its block) do not all take the first place.
+/// spaced by 256 or more (each alone in its block) do not all take the first place.
 fn near(block: u64, i: i64) -> u64 {
     let turn = block >> 32;
     let place = u64::from_ne_bytes(i.to_ne_bytes()).wrapping_add(turn) & ((1 << BLOCK_BITS) - 1);
     let buckets = ((block << BLOCK_BITS) | place) & ((1 << TAG_SHIFT) - 1);
-    // 37 is odd, so the eight places give eight different tags (mod 128).
+    // 37 is odd, so any 128 consecutive places give 128 different tags (mod 128).
     let tag = ((block >> TAG_SHIFT) + place * 37) & 0x7f;
     buckets | (tag << TAG_SHIFT)
 }
@@ -134,17 +142,24 @@ mod tests {
         let s = KeyState::default();
         for block in [0_i64, 1, 12_345, -7, i64::MAX >> 3, i64::MIN >> 3] {
             let base = block << BLOCK_BITS;
-            let hashes: Vec<u64> = (0..8).map(|j| hash(&s, base + j)).collect();
-            // The eight buckets of one aligned run of eight, each once.
+            let width = 1_i64 << BLOCK_BITS;
+            let hashes: Vec<u64> = (0..width).map(|j| hash(&s, base + j)).collect();
+            // The buckets of one aligned run of 256, each once.
             let mut buckets: Vec<u64> = hashes.iter().map(|h| h & ((1 << TAG_SHIFT) - 1)).collect();
             buckets.sort_unstable();
             for (j, b) in (0_u64..).zip(&buckets) {
-                assert_eq!(*b, (buckets[0] & !7) + j, "block {block}");
+                assert_eq!(*b, (buckets[0] & !255) + j, "block {block}");
             }
-            let mut tags: Vec<u64> = hashes.iter().map(|h| h >> TAG_SHIFT).collect();
-            tags.sort_unstable();
-            tags.dedup();
-            assert_eq!(tags.len(), 8, "block {block}: a tag per place");
+            // The keys of one probe (16 adjacent buckets) have 16 different tags.
+            let mut by_bucket: Vec<(u64, u64)> =
+                hashes.iter().map(|h| (h & ((1 << TAG_SHIFT) - 1), h >> TAG_SHIFT)).collect();
+            by_bucket.sort_unstable();
+            for probe in by_bucket.windows(16) {
+                let mut tags: Vec<u64> = probe.iter().map(|&(_, t)| t).collect();
+                tags.sort_unstable();
+                tags.dedup();
+                assert_eq!(tags.len(), 16, "block {block}: a tag per place in a probe");
+            }
         }
     }
 
@@ -162,7 +177,7 @@ mod tests {
                 load[usize::try_from(h % buckets).unwrap_or(0)] += 1;
             }
             let max = load.iter().copied().max().unwrap_or(0);
-            // Random placement of 4,096 keys (in blocks of up to 8) over 8,192 buckets.
+            // Random placement of 4,096 keys (in blocks of up to 256) over 8,192 buckets.
             assert!(max <= 12, "keys spaced by 2^{shift}: {max} in one bucket");
         }
     }
