@@ -62,14 +62,15 @@ fn store(arena: &mut Vec<u8>, obj: &dyn AnyModel) -> Snap {
     Snap { start, end: NonZeroUsize::new(arena.len()).unwrap_or(NonZeroUsize::MIN) }
 }
 
+/// The session's entry for one row: 32 bytes (with its 16-byte key, 48 per bucket of the map's
+/// table; a million rows read make a million of them).
 pub(super) struct Entry {
     /// The row's columns as this session knows them (last read, written, or synchronised
     /// after a bulk update); `None` only while the row is a pending INSERT.
     pub(super) snapshot: Option<Snap>,
-    /// The arena slot holding this row's object, if it was added.
-    pub(super) slot: Option<usize>,
-    /// `false` while the row is only a pending INSERT.
-    pub(super) persistent: bool,
+    /// The arena slot holding this row's object, if it was added, and whether the row is
+    /// persistent (`false` while it is only a pending INSERT): see [`SlotAndFlag`].
+    held: SlotAndFlag,
     /// The row's earlier states, oldest first: each the state just before a bulk update or a
     /// refresh replaced values behind copies' backs. Copies read then still hold them; see
     /// [`Entry::stale_columns`]. Boxed: rare, and every row read has an entry (8 bytes, not
@@ -87,19 +88,73 @@ pub(super) struct Superseded {
     next_seen: AtomicBool,
 }
 
+/// An arena slot or none, and a flag, in one word: the flag in the top bit (an index into a
+/// `Vec` is below `isize::MAX`, so the bit is free), the slot plus one below it (0: none).
+#[derive(Clone, Copy)]
+struct SlotAndFlag(usize);
+
+impl SlotAndFlag {
+    const FLAG: usize = 1 << (usize::BITS - 1);
+
+    fn new(slot: Option<usize>, flag: bool) -> SlotAndFlag {
+        let mut s = SlotAndFlag(0);
+        s.set_slot(slot);
+        s.set_flag(flag);
+        s
+    }
+
+    fn slot(self) -> Option<usize> {
+        (self.0 & !Self::FLAG).checked_sub(1)
+    }
+
+    fn set_slot(&mut self, slot: Option<usize>) {
+        // `i + 1` fits below the flag: `i` indexes a `Vec`, so it is below `isize::MAX`.
+        let bits = slot.map_or(0, |i| i.saturating_add(1) & !Self::FLAG);
+        self.0 = (self.0 & Self::FLAG) | bits;
+    }
+
+    fn flag(self) -> bool {
+        self.0 & Self::FLAG != 0
+    }
+
+    fn set_flag(&mut self, flag: bool) {
+        self.0 = if flag { self.0 | Self::FLAG } else { self.0 & !Self::FLAG };
+    }
+}
+
 impl Entry {
     /// A pending INSERT held in `slot`.
     pub(super) fn pending(slot: usize) -> Entry {
-        Entry { snapshot: None, slot: Some(slot), persistent: false, superseded: None }
+        Entry { snapshot: None, held: SlotAndFlag::new(Some(slot), false), superseded: None }
     }
 
-    pub(super) fn persistent(snapshot: Snap, slot: Option<usize>) -> Entry {
-        Entry { snapshot: Some(snapshot), slot, persistent: true, superseded: None }
+    /// A persistent row in the state `snapshot`, its object held in `slot` if any.
+    pub(super) fn stored(snapshot: Snap, slot: Option<usize>) -> Entry {
+        Entry { snapshot: Some(snapshot), held: SlotAndFlag::new(slot, true), superseded: None }
+    }
+
+    /// Whether the session knows the row to exist (`false` while it is only a pending
+    /// INSERT).
+    pub(super) fn persistent(&self) -> bool {
+        self.held.flag()
+    }
+
+    pub(super) fn set_persistent(&mut self, persistent: bool) {
+        self.held.set_flag(persistent);
+    }
+
+    /// The arena slot holding this row's object, if it was added.
+    pub(super) fn slot(&self) -> Option<usize> {
+        self.held.slot()
+    }
+
+    pub(super) fn set_slot(&mut self, slot: Option<usize>) {
+        self.held.set_slot(slot);
     }
 
     /// The session's state of the row, when it knows the row to exist.
     pub(super) fn known(&self) -> Option<Snap> {
-        self.snapshot.filter(|_| self.persistent)
+        self.snapshot.filter(|_| self.persistent())
     }
 
     /// Notes that the row was handed out or written: copies of its newest state may exist.
@@ -221,7 +276,7 @@ impl IdentityMap {
     /// Forgets a deleted row, detaching the object held for it, with an undo entry.
     pub(super) fn remove(&mut self, key: MapKey, slots: &mut [Slot]) -> bool {
         let Some(entry) = self.entries.remove(&key) else { return false };
-        let slot = entry.slot.filter(|&i| {
+        let slot = entry.slot().filter(|&i| {
             slots.get(i).is_some_and(|s| {
                 matches!(s.state, SlotState::Persistent | SlotState::PendingUpdate)
             })
@@ -242,11 +297,11 @@ impl IdentityMap {
                 let current = self.entries.remove(&key);
                 let previous = if previous { self.undo_entries.pop() } else { None };
                 match previous {
-                    Some(mut prev) if prev.persistent => {
+                    Some(mut prev) if prev.persistent() => {
                         if let Some(c) = current {
                             prev.superseded = c.superseded;
                         }
-                        let held = prev.slot;
+                        let held = prev.slot();
                         self.entries.insert(key, prev);
                         held
                     }
@@ -272,7 +327,7 @@ impl IdentityMap {
                 if let Some(sup) = e.superseded.as_mut().and_then(|s| s.pop()) {
                     e.snapshot = Some(sup.before);
                 }
-                e.slot
+                e.slot()
             }
         }
     }
@@ -286,8 +341,8 @@ impl IdentityMap {
         // once: at 100k rows the table is larger than the CPU's caches).
         let previous = match self.entries.entry(key.clone()) {
             std::collections::hash_map::Entry::Occupied(mut e) => {
-                let kept_slot = slot.or(e.get().slot);
-                let mut entry = Entry::persistent(snapshot, kept_slot);
+                let kept_slot = slot.or(e.get().slot());
+                let mut entry = Entry::stored(snapshot, kept_slot);
                 // Copies read before a bulk update are as stale after this write as before it.
                 entry.superseded = e.get_mut().superseded.take();
                 // The user may keep a clone of what was written: a copy of the newest state.
@@ -295,7 +350,7 @@ impl IdentityMap {
                 Some(std::mem::replace(e.get_mut(), entry))
             }
             std::collections::hash_map::Entry::Vacant(e) => {
-                let entry = Entry::persistent(snapshot, slot);
+                let entry = Entry::stored(snapshot, slot);
                 entry.handed_out();
                 e.insert(entry);
                 None
@@ -328,7 +383,7 @@ impl IdentityMap {
         match self.entries.entry(k) {
             std::collections::hash_map::Entry::Occupied(mut e) => {
                 let e = e.get_mut();
-                match (e.snapshot, e.persistent) {
+                match (e.snapshot, e.persistent()) {
                     (Some(snap), true) => {
                         e.handed_out();
                         let changed = obj.changed_since(snap.view(&self.arena));
@@ -348,13 +403,13 @@ impl IdentityMap {
                     }
                     _ => {
                         e.snapshot = Some(store(&mut self.arena, obj));
-                        e.persistent = true;
+                        e.set_persistent(true);
                         Tracked::Unchanged
                     }
                 }
             }
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(Entry::persistent(store(&mut self.arena, obj), None));
+                e.insert(Entry::stored(store(&mut self.arena, obj), None));
                 Tracked::Unchanged
             }
         }
@@ -461,7 +516,7 @@ pub(super) fn update_mask(maps: &Maps, obj: &dyn AnyModel) -> ColumnMask {
 
 /// Whether the session knows `obj`'s row to exist.
 pub(super) fn is_persistent(maps: &Maps, obj: &dyn AnyModel) -> bool {
-    entry_of(maps, obj).is_some_and(|e| e.persistent)
+    entry_of(maps, obj).is_some_and(|e| e.persistent())
 }
 
 /// Records that a flush wrote `objs` (each with the slot holding it, if at the top of the
@@ -505,7 +560,7 @@ pub(super) fn record_persisted(
 pub(super) fn forget_pending(maps: &mut Maps, obj: &dyn AnyModel) {
     let Some(key) = obj.map_key() else { return };
     if let Some(map) = maps.get_mut(&obj.as_any().type_id()) {
-        if map.entries.get(&key).is_some_and(|e| !e.persistent) {
+        if map.entries.get(&key).is_some_and(|e| !e.persistent()) {
             map.entries.remove(&key);
         }
     }
@@ -608,7 +663,7 @@ impl Session {
     pub(super) fn populated(&mut self, obj: &dyn AnyModel, changed: ColumnMask) {
         self.any_superseded = true;
         let Some((map, entry)) = held(&self.maps, obj) else { return };
-        let (Some(slot), Some(snap)) = (entry.slot, entry.snapshot) else { return };
+        let (Some(slot), Some(snap)) = (entry.slot(), entry.snapshot) else { return };
         if let Some(s) = self.slots.get_mut(slot) {
             if let Some(o) = s.obj.as_mut() {
                 let failed = o.restore_from(snap.view(&map.arena), changed);
@@ -633,7 +688,7 @@ impl Session {
     /// Whether the identity map holds any row of `model` (a bulk statement then reads back the
     /// rows it touched, to keep the session's view of them true).
     pub(crate) fn holds_rows(&self, model: TypeId) -> bool {
-        self.maps.get(&model).is_some_and(|m| m.entries.values().any(|e| e.persistent))
+        self.maps.get(&model).is_some_and(|m| m.entries.values().any(|e| e.persistent()))
     }
 
     /// After a bulk UPDATE of the columns `set`: the session takes their new values (as the
@@ -646,7 +701,9 @@ impl Session {
             let Some(key) = row.map_key() else { continue };
             let model = row.as_any().type_id();
             let map = map_of(&mut self.maps, model);
-            let Some(entry) = map.entries.get_mut(&key).filter(|e| e.persistent) else { continue };
+            let Some(entry) = map.entries.get_mut(&key).filter(|e| e.persistent()) else {
+                continue;
+            };
             let Some(snap) = entry.snapshot else { continue };
             let changed = row.changed_since(snap.view(&map.arena)).intersection(&set);
             if changed.is_empty() {
@@ -654,7 +711,7 @@ impl Session {
             }
             map.scratch.clear();
             row.snapshot_into(&mut map.scratch);
-            if let Some(s) = entry.slot.and_then(|i| self.slots.get_mut(i)) {
+            if let Some(s) = entry.slot().and_then(|i| self.slots.get_mut(i)) {
                 if let Some(held) = s.obj.as_mut() {
                     let failed = held.restore_from(SnapshotRef::new(&map.scratch), changed);
                     if !failed.is_empty() {
@@ -697,15 +754,16 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
-    use super::Entry;
+    use super::{Entry, SlotAndFlag, Snap};
     use crate::model::MapKey;
+    use std::num::NonZeroUsize;
 
     /// Every row a tracked read returns has an entry in its model's map: the common case (an
-    /// integer key, no earlier states) stays at 64 bytes per row plus the map's control byte.
+    /// integer key, no earlier states) stays at 48 bytes per row plus the map's control byte.
     #[test]
     fn an_entry_and_its_key_stay_small() {
         assert!(std::mem::size_of::<MapKey>() <= 16, "{}", std::mem::size_of::<MapKey>());
-        assert!(std::mem::size_of::<Entry>() <= 48, "{}", std::mem::size_of::<Entry>());
+        assert!(std::mem::size_of::<Entry>() <= 32, "{}", std::mem::size_of::<Entry>());
     }
 
     /// A flush of n new rows writes n undo entries.
@@ -713,5 +771,28 @@ mod tests {
     fn an_undo_entry_stays_small() {
         let size = std::mem::size_of::<super::MapUndo>();
         assert!(size <= 40, "{size}");
+    }
+
+    #[test]
+    fn an_entry_keeps_its_slot_and_flag_apart() {
+        for slot in [None, Some(0), Some(1), Some(41), Some(usize::MAX >> 2)] {
+            for flag in [false, true] {
+                let mut s = SlotAndFlag::new(slot, flag);
+                assert_eq!((s.slot(), s.flag()), (slot, flag));
+                s.set_flag(!flag);
+                assert_eq!((s.slot(), s.flag()), (slot, !flag));
+                s.set_slot(Some(7));
+                assert_eq!((s.slot(), s.flag()), (Some(7), !flag));
+                s.set_slot(None);
+                assert_eq!((s.slot(), s.flag()), (None, !flag));
+            }
+        }
+        let pending = Entry::pending(3);
+        assert_eq!((pending.slot(), pending.persistent()), (Some(3), false));
+        let snap = Snap { start: 1, end: NonZeroUsize::MIN.saturating_add(4) };
+        let mut stored = Entry::stored(snap, None);
+        assert_eq!((stored.slot(), stored.persistent()), (None, true));
+        stored.set_slot(Some(9));
+        assert_eq!((stored.slot(), stored.persistent()), (Some(9), true));
     }
 }

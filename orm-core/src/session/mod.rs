@@ -552,7 +552,7 @@ impl Session {
             return slot;
         };
         let mut conflict = None;
-        let state = if entry.persistent {
+        let state = if entry.persistent() {
             match entry.stale_columns(&map.arena, &*obj, &key) {
                 Ok(stale) => {
                     if let (false, Some(snap)) = (stale.is_empty(), entry.snapshot) {
@@ -568,7 +568,7 @@ impl Session {
         } else {
             SlotState::PendingInsert
         };
-        if let Some(slot) = entry.slot.filter(|&s| s < self.slots.len()) {
+        if let Some(slot) = entry.slot().filter(|&s| s < self.slots.len()) {
             let sl = &mut self.slots[slot];
             sl.obj = Some(obj);
             sl.conflict = conflict;
@@ -580,7 +580,7 @@ impl Session {
             return slot;
         }
         let slot = self.slots.len();
-        entry.slot = Some(slot);
+        entry.set_slot(Some(slot));
         let mut sl = Slot::new(obj, state, born);
         sl.conflict = conflict;
         self.slots.push(sl);
@@ -756,8 +756,8 @@ impl Session {
         let key = MapKey::from_values(key_values.clone());
         let map = map_of(&mut self.maps, model);
         if let Some(entry) = map.entries.get(&key) {
-            if !entry.persistent {
-                if let Some(slot) = entry.slot {
+            if !entry.persistent() {
+                if let Some(slot) = entry.slot() {
                     if let Some(s) = self.slots.get_mut(slot) {
                         s.state = SlotState::Detached;
                     }
@@ -765,7 +765,7 @@ impl Session {
                 map.entries.remove(&key);
                 return;
             }
-            if let Some(slot) = entry.slot {
+            if let Some(slot) = entry.slot() {
                 if let Some(s) = self.slots.get_mut(slot) {
                     if s.state == SlotState::PendingUpdate {
                         s.state = SlotState::Persistent;
@@ -896,8 +896,8 @@ impl Session {
             .get(&model)?
             .entries
             .get(key)
-            .filter(|e| e.persistent)
-            .and_then(|e| e.slot)
+            .filter(|e| e.persistent())
+            .and_then(|e| e.slot())
             .filter(|&i| {
                 self.slots.get(i).is_some_and(|s| {
                     s.obj.is_some()
@@ -912,7 +912,7 @@ impl Session {
         let born = self.tick();
         self.slots.push(Slot::new(obj, SlotState::Persistent, born));
         if let Some(e) = map_of(&mut self.maps, model).entries.get_mut(key) {
-            e.slot = Some(i);
+            e.set_slot(Some(i));
         }
         i
     }
@@ -1169,7 +1169,7 @@ impl Session {
                 .maps
                 .get(&TypeId::of::<M>())
                 .and_then(|m| m.entries.get(&MapKey::of::<M>(&key)))
-                .is_some_and(|e| e.persistent || e.slot.is_some());
+                .is_some_and(|e| e.persistent() || e.slot().is_some());
             if !known {
                 self.get::<M>(key)?;
             }
