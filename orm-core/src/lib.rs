@@ -66,7 +66,7 @@ pub use value::{DbDefault, DbEnum, FromValue, Json, ToValue, Value, ValueRef};
 pub mod __private {
     pub use crate::connection::decode_at;
     pub use crate::model::{
-        any_models, any_models_mut, concat_bytes, no_such_column, str_from_utf8,
+        any_models, any_models_mut, concat_bytes, no_such_column, str_from_utf8, ForeignKeyOf,
     };
     pub use crate::raw::column_index;
     pub use crate::relation::{

@@ -475,6 +475,27 @@ impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Related<T> {
     }
 }
 
+/// A field type that can hold a key of type `K`: `K` itself, `Option<K>` for a nullable
+/// foreign key, or `DbDefault<K>` / `DbDefault<Option<K>>` for one the
+/// database may fill in. The derive checks each `references = Model` field with it, so that a foreign
+/// key whose type differs from the referenced model's key (a `String` referencing an `i64`
+/// key, an `i32` referencing an `i64`) does not compile: its values would never equal the
+/// keys they point at. Not a public API.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a `references` field of type `{Self}` cannot hold the referenced model's key, `{K}`",
+    label = "declare this field as `{K}`, or `Option<{K}>` for a foreign key that may be NULL"
+)]
+pub trait ForeignKeyOf<K> {}
+
+impl<K> ForeignKeyOf<K> for K {}
+
+impl<K> ForeignKeyOf<K> for Option<K> {}
+
+impl<K> ForeignKeyOf<K> for crate::value::DbDefault<K> {}
+
+impl<K> ForeignKeyOf<K> for crate::value::DbDefault<Option<K>> {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,7 +73,8 @@ fn run(
 ///   recorded as `TableSchema::version_column`: one per model, on an `i32` or `i64` field that
 ///   is not part of the key; the generated `Default` gives it 1;
 /// - `references = Model`, with `on_delete = ...` / `on_update = ...` (one of `cascade`,
-///   `set_null`, `set_default`, `restrict`, `no_action`): a foreign key to `Model`'s key;
+///   `set_null`, `set_default`, `restrict`, `no_action`): a foreign key to `Model`'s key; the
+///   field's type is that key's (or `Option` / `DbDefault` of it), else it does not compile;
 /// - `column = "name"`: the column's name (default: the field's name);
 /// - `renamed_from = "old_name"`: the column's previous name (a rename in the next migration);
 /// - `skip`: not a column (`Default::default()` when loaded).

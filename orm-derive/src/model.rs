@@ -207,11 +207,19 @@ fn generate(m: &Model) -> TokenStream {
         );
         let prefix = format!("fk_{table}_{col}_");
         let given_name = f.attrs.fk_name.as_ref().map(|n| n.value.clone());
+        let field_ty = f.ty;
+        let key_type = quote_spanned! {field_ty.span()=>
+            const _: fn() = || {
+                fn foreign_key_of<K, F: #krate::__private::ForeignKeyOf<K>>() {}
+                foreign_key_of::<#target::Key, #field_ty>();
+            };
+        };
         let single_key = quote_spanned! {reference.value.span()=>
             const _: () = ::core::assert!(
                 #target::PRIMARY_KEY_COLUMNS.len() == 1,
                 "`references` needs a model with a single-column primary key",
             );
+            #key_type
         };
         // The name is `fk_<table>_<column>_<referenced table>`, concatenated at compile time.
         // (or the one given with `fk_name`).
