@@ -3,6 +3,7 @@
 //! spellings reflected from a real database, with the keys SQLite generates (the rowid) told
 //! from those it does not.
 
+use orm_core::migrate::dialect::numeric_precision;
 use orm_core::{ColumnType, Connection};
 use orm_sqlite::dialect::parse_declared_type;
 
@@ -111,6 +112,11 @@ fn the_same_spellings_reflect_from_a_live_database() {
         let c = t.columns.iter().find(|c| c.name == format!("c{i}")).expect("column");
         let got = (c.ty.clone(), c.max_length);
         let want = match want {
+            // A NUMERIC / DECIMAL with a precision is reflected as declared, so that a model's
+            // `precision` and `scale` compare with it (SQLite does not enforce them).
+            _ if matches!(numeric_precision(declared), Some(Some(_))) => {
+                (ColumnType::Custom(declared.trim().to_owned()), None)
+            }
             Some((ty, n)) => (ty.to_owned_type(), *n),
             None => (ColumnType::Custom(declared.to_string()), None),
         };
