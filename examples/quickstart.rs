@@ -91,7 +91,7 @@ fn main() -> orm::Result<()> {
     // Read: all, and filter_by
     let all: Vec<User> = s.query::<User>().order_by(User::id.asc()).all()?;
     for u in &all {
-        println!("user {}: {} <{}>, age {:?}", u.id, u.username, u.email, u.age);
+        println!("user {}: {} <{}>, age {}", u.id, u.username, u.email, age(u.age));
     }
     let found = s.query::<User>().filter_by(User::username, "admin").one()?;
     println!("filter_by(username = admin) -> id {}", found.id);
@@ -107,7 +107,7 @@ fn main() -> orm::Result<()> {
     s.add(guest_copy);
     s.commit()?;
     let guest_user = s.get::<User>(s[guest].id)?.ok_or(Error::NotFound("guest".into()))?;
-    println!("updated guest's email to {}, age {:?}", guest_user.email, guest_user.age);
+    println!("updated guest's email to {}, age {}", guest_user.email, age(guest_user.age));
 
     // Delete: the admin's posts go with it (ON DELETE CASCADE).
     s.delete(&found)?;
@@ -118,4 +118,9 @@ fn main() -> orm::Result<()> {
         s.query::<Post>().count()?
     );
     Ok(())
+}
+
+/// An optional age as a person reads it.
+fn age(age: Option<i32>) -> String {
+    age.map_or_else(|| "not given".to_owned(), |a| a.to_string())
 }
