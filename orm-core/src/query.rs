@@ -1554,7 +1554,10 @@ impl<M: Model> ParentGrouper<M> {
                 }
             }
             parents.push(p);
-            children.push(Vec::new());
+            // Room for as many children as the parent before had (its rows are all read):
+            // parents of one load tend to have alike counts, and a list grown push by push
+            // ends up to twice its size.
+            children.push(Vec::with_capacity(children.last().map_or(0, Vec::len)));
             return Ok(parents.len() - 1);
         }
         let p = M::decode(row, 0)?;
