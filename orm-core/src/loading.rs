@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::{MapKey, Model};
 use crate::relation::{Relation, RelationKind};
 use crate::schema::column_index;
-use crate::session::{values_at, Session, Tagged, Tracking};
+use crate::session::{values_at, Session, Tracking};
 use crate::statement::{join_on, keys_in, select_all_of, Expr, Join, JoinKind};
 use crate::value::{key_order, typed_key, KeyValues, Value};
 
@@ -133,28 +133,39 @@ pub(crate) fn select_in<M: Model, R: Model>(
         group_of.get(&buf).copied()
     };
 
-    // Each loaded target, with the group of the parent key it belongs to.
-    let mut found: Vec<(usize, R)> = Vec::new();
+    // Each group's targets (the targets of one distinct parent key), pushed as they are read.
+    // A group's list starts with room for the mean count of the groups before it: parents of
+    // one load tend to have alike counts, and a list grown push by push ends up to twice its
+    // size.
+    let mut groups: Vec<Vec<R>> = std::iter::repeat_with(Vec::new).take(distinct.len()).collect();
+    let (mut pushed, mut started) = (0usize, 0usize);
+    let mut push = |groups: &mut Vec<Vec<R>>, g: usize, r: R| {
+        let Some(targets) = groups.get_mut(g) else { return };
+        if targets.capacity() == 0 {
+            targets.reserve(pushed.div_ceil(started.max(1)));
+            started += 1;
+        }
+        targets.push(r);
+        pushed += 1;
+    };
     for chunk in distinct.chunks(KEYS_PER_QUERY) {
         match schema.kind {
             RelationKind::BelongsTo | RelationKind::HasOne | RelationKind::HasMany => {
                 let mut sel = select_all_of(target);
                 sel.filter = Some(keys_in(target.name, schema.target_columns, chunk));
                 let r = session.engine().dialect().select(&sel)?;
-                // Tracked below, all chunks' rows at once.
-                let rows = session.decode_rows::<R>(&r.sql, &r.params)?;
                 let target_idx: Vec<usize> = schema
                     .target_columns
                     .iter()
                     .map(|c| column_index(R::TABLE, c))
                     .collect::<Result<_>>()?;
-                found.reserve(rows.len());
-                for row in rows {
+                // Tracked below, all chunks' rows at once.
+                session.decode_each::<R>(&r.sql, &r.params, &mut |row| {
                     let g = group_by_values(&mut target_idx.iter().map(|&i| row.column_value(i)));
                     if let Some(g) = g {
-                        found.push((g, row));
+                        push(&mut groups, g, row);
                     }
-                }
+                })?;
             }
             RelationKind::ManyToMany => {
                 let through = schema.through.ok_or_else(|| {
@@ -193,40 +204,33 @@ pub(crate) fn select_in<M: Model, R: Model>(
                 })?;
                 for (key, obj) in rows {
                     if let Some(g) = group_by_values(&mut key.into_iter()) {
-                        found.push((g, obj));
+                        push(&mut groups, g, obj);
                     }
                 }
             }
         }
     }
+    drop(group_of);
+    drop(distinct);
 
     // The targets of every chunk tracked at once: the identity map grows once for the whole
     // load (a target several parents share is found in the map after its first sighting).
-    // Only targets that belong to a parent are kept, and so tracked.
-    session.track_loaded(&mut Tagged(&mut found), tracking)?;
+    // Only targets that belong to a parent were kept, and so are tracked.
+    if tracking != Tracking::Untracked {
+        session.reserve_tracked::<R>(pushed);
+    }
+    for targets in &mut groups {
+        session.track_loaded(targets, tracking)?;
+    }
 
     // Each parent's targets in primary-key order, the same on every backend. The query itself
     // has no ORDER BY: on PostgreSQL one made the cached statement's generic plan (chosen after
     // five runs) sort the table and test every row against the whole key array, one element
     // at a time, where the plan for the keys at hand hashes them.
-    in_key_order(&mut found);
+    for targets in &mut groups {
+        in_key_order(targets);
+    }
 
-    // Group by parent key, keeping that order.
-    drop(group_of);
-    // Each group's list allocated once, at its size (not grown push by push).
-    let mut sizes = vec![0usize; distinct.len()];
-    for (g, _) in &found {
-        if let Some(n) = sizes.get_mut(*g) {
-            *n += 1;
-        }
-    }
-    let mut groups: Vec<Vec<R>> = sizes.into_iter().map(Vec::with_capacity).collect();
-    drop(distinct);
-    for (g, r) in found {
-        if let Some(targets) = groups.get_mut(g) {
-            targets.push(r);
-        }
-    }
     // Plain structs: each parent owns its targets, so the targets of a key several parents
     // share (a belongs_to) are copied from their snapshots for all but the last of them.
     let mut uses = vec![0usize; groups.len()];
@@ -279,10 +283,10 @@ pub(crate) fn select_in<M: Model, R: Model>(
     Ok(())
 }
 
-/// Sorts loaded targets by their primary key ([`key_order`]), stably: a target that several
-/// parents share (a many-to-many) keeps one place per parent. Targets that came in key order
-/// (the usual case for an integer key on SQLite) are left as they are after one pass.
-fn in_key_order<K, R: Model>(found: &mut Vec<(K, R)>) {
+/// Sorts one parent's loaded targets by their primary key ([`key_order`]), stably (a target
+/// listed twice keeps both places). Targets that came in key order (the usual case for an
+/// integer key on SQLite) are left as they are after one pass.
+fn in_key_order<R: Model>(found: &mut Vec<R>) {
     let pk = R::TABLE.primary_key;
     let width = pk.len();
     if width == 0 || found.len() < 2 {
@@ -292,7 +296,7 @@ fn in_key_order<K, R: Model>(found: &mut Vec<(K, R)>) {
     let mut previous: Vec<Value> = Vec::with_capacity(width);
     let mut current: Vec<Value> = Vec::with_capacity(width);
     let mut sorted = true;
-    for (i, (_, r)) in found.iter().enumerate() {
+    for (i, r) in found.iter().enumerate() {
         current.clear();
         current.extend(pk.iter().map(|&c| r.column_value(c)));
         if i > 0 && keys_order(&previous, &current).is_gt() {
@@ -306,11 +310,11 @@ fn in_key_order<K, R: Model>(found: &mut Vec<(K, R)>) {
     }
     // The key values of target i at keys[i * width..(i + 1) * width]: one allocation.
     let mut keys: Vec<Value> = Vec::with_capacity(found.len().saturating_mul(width));
-    keys.extend(found.iter().flat_map(|(_, r)| pk.iter().map(|&c| r.column_value(c))));
+    keys.extend(found.iter().flat_map(|r| pk.iter().map(|&c| r.column_value(c))));
     let key = |i: usize| keys.get(i * width..(i + 1) * width).unwrap_or(&[]);
     let mut order: Vec<usize> = (0..found.len()).collect();
     order.sort_by(|&a, &b| keys_order(key(a), key(b)));
-    let mut slots: Vec<Option<(K, R)>> = std::mem::take(found).into_iter().map(Some).collect();
+    let mut slots: Vec<Option<R>> = std::mem::take(found).into_iter().map(Some).collect();
     found.extend(order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)));
 }
 

@@ -167,22 +167,6 @@ impl<M: Model> ModelSlice for Vec<M> {
     }
 }
 
-/// The objects of `(tag, object)` pairs (an eager load's targets, each with its parent's
-/// group), as a [`ModelSlice`].
-pub(crate) struct Tagged<'a, K, M>(pub(crate) &'a mut [(K, M)]);
-
-impl<K, M: Model> ModelSlice for Tagged<'_, K, M> {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn at(&self, i: usize) -> &dyn AnyModel {
-        &self.0[i].1
-    }
-    fn at_mut(&mut self, i: usize) -> &mut dyn AnyModel {
-        &mut self.0[i].1
-    }
-}
-
 /// Whether `row`'s key is new to `seen` (rows without a key always are): each row once.
 pub(crate) fn first_sighting(seen: &mut crate::fast::Set<MapKey>, row: &dyn AnyModel) -> bool {
     match row.map_key() {
@@ -1265,16 +1249,19 @@ impl Session {
         Ok(out)
     }
 
-    /// Runs a SELECT of `M`'s columns and decodes the rows, for the caller to track them
-    /// ([`track_loaded`](Self::track_loaded)) once it has read all of them: an eager load
-    /// reading its targets in several queries sizes the identity map once.
-    pub(crate) fn decode_rows<M: Model>(&mut self, sql: &str, params: &[Value]) -> Result<Vec<M>> {
-        let mut out: Vec<M> = Vec::new();
+    /// Runs a SELECT of `M`'s columns and hands each row decoded to `each`, for the caller to
+    /// track them ([`track_loaded`](Self::track_loaded)) once it has read all of them: an
+    /// eager load reading its targets in several queries sizes the identity map once.
+    pub(crate) fn decode_each<M: Model>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(M),
+    ) -> Result<()> {
         self.read(sql, params, &mut |row| {
-            out.push(M::decode(row, 0)?);
+            each(M::decode(row, 0)?);
             Ok(())
-        })?;
-        Ok(out)
+        })
     }
 
     /// Makes room in `M`'s identity map for `n` more rows about to be tracked one by one, so
