@@ -29,6 +29,7 @@ backend_tests! {
     an_untracked_read_leaves_the_sessions_collections_as_they_were,
     a_collection_read_again_with_other_contents_is_a_conflict_not_a_guess,
     any_on_a_self_referencing_many_to_many_reads_the_related_row,
+    a_collection_loaded_either_way_is_recorded_under_the_parents_key,
 }
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -976,4 +977,52 @@ fn any_on_a_self_referencing_many_to_many_reads_the_related_row(backend: Backend
     assert_eq!(names(&mut s, Peer::followers.exists().not()), ["ann"], "{backend}");
     let two_hops = Peer::follows.any(Peer::follows.any(Peer::name.eq("cy")));
     assert_eq!(names(&mut s, two_hops), ["ann"], "{backend}");
+}
+
+/// A UUID-keyed parent's collection, loaded by `load_joined` or by selectin, is recorded under
+/// the key the flush looks it up by: unchanged it writes nothing (no read of the collection
+/// again), and a child taken out is detached with one UPDATE, the others left alone.
+fn a_collection_loaded_either_way_is_recorded_under_the_parents_key(backend: Backend) {
+    let db = backend.database(&tables());
+    let mut s = db.session();
+    let members = ["m1", "m2", "m3"].map(|n| Member { name: n.into(), ..Default::default() });
+    s.add(Team {
+        name: "t".into(),
+        members: Related::Loaded(members.to_vec()),
+        ..Default::default()
+    });
+    s.commit().unwrap();
+    for joined in [true, false] {
+        let mut s = db.session();
+        let query = s.query::<Team>();
+        let mut team = if joined {
+            query.load_joined(Team::members).one().unwrap()
+        } else {
+            query.load(Team::members).one().unwrap()
+        };
+        let log = StatementLog::attach(&db);
+        s.add(team.clone());
+        s.commit().unwrap();
+        assert!(take(&log).is_empty(), "{backend} joined={joined}: an unchanged collection");
+        if let Related::Loaded(m) = &mut team.members {
+            let gone = if joined { "m1" } else { "m2" };
+            m.retain(|x| x.name != gone);
+        }
+        s.add(team);
+        s.commit().unwrap();
+        let writes = take(&log);
+        assert_eq!(writes.len(), 1, "{backend} joined={joined}: {writes:?}");
+        assert!(writes[0].starts_with("UPDATE \"r_members\""), "{backend}: {writes:?}");
+    }
+    let mut s = db.session();
+    let mut kept: Vec<(String, bool)> = s
+        .query::<Member>()
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name, m.team_id.is_some()))
+        .collect();
+    kept.sort();
+    let want = [("m1", false), ("m2", false), ("m3", true)].map(|(n, t)| (n.to_owned(), t));
+    assert_eq!(kept, want, "{backend}");
 }
