@@ -292,20 +292,15 @@ fn in_key_order<R: Model>(found: &mut Vec<R>) {
     if width == 0 || found.len() < 2 {
         return;
     }
-    // Already in order (one pass, reading each key once, no copy kept): nothing to do.
-    let mut previous: Vec<Value> = Vec::with_capacity(width);
-    let mut current: Vec<Value> = Vec::with_capacity(width);
-    let mut sorted = true;
-    for (i, r) in found.iter().enumerate() {
-        current.clear();
-        current.extend(pk.iter().map(|&c| r.column_value(c)));
-        if i > 0 && keys_order(&previous, &current).is_gt() {
-            sorted = false;
-            break;
-        }
-        std::mem::swap(&mut previous, &mut current);
-    }
-    if sorted {
+    // Already in order (one pass over neighbours, nothing allocated for an integer key; this
+    // runs once per parent): nothing to do.
+    let neighbours_in_order = found.windows(2).all(|w| {
+        pk.iter()
+            .map(|&c| key_order(&w[0].column_value(c), &w[1].column_value(c)))
+            .find(|o| o.is_ne())
+            .is_none_or(|o| o.is_lt())
+    });
+    if neighbours_in_order {
         return;
     }
     // The key values of target i at keys[i * width..(i + 1) * width]: one allocation.
